@@ -1,0 +1,119 @@
+"""What every engine consumes and produces, and the small interface engines implement.
+
+    parent (supervisor)                      worker process
+    ───────────────────                      ──────────────
+    Engine.Options  ── validated here ──►    Engine(options, worker_index)   # load model / open session
+    Engine.preflight(options) (HTTP checks)  engine.generate(Request) -> Completion
+                                             engine.close()
+
+This module imports nothing else of the project: `ipc/` carries these values between
+processes and `evalcli/` builds them; engines never learn about runs, stages or the CLI.
+
+Errors an engine raises:
+    EngineError       one request failed (prompt too long, HTTP 500 after retries, ...):
+                      recorded on that unit, the run goes on. `retryable` says whether the
+                      supervisor may try the unit again on the same worker.
+    EngineLoadError   the engine cannot start (model file missing, server unreachable,
+                      model not pulled): the run stops with this message; never respawned.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import msgspec
+
+
+class ConfigStruct(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Base for every configuration struct: immutable, and a typo is an error with a path."""
+
+
+class ChatMessage(msgspec.Struct, frozen=True):
+    role: str  # "system" | "user" | "assistant"
+    content: str
+
+
+class SamplingParams(msgspec.Struct, frozen=True, kw_only=True):
+    """Every sampling setting, always explicit: engine defaults are never relied on."""
+
+    temperature: float
+    top_p: float
+    top_k: int
+    max_tokens: int
+    seed: int
+    stop: list[str] = []
+    repeat_penalty: float = 1.0
+
+
+class Request(msgspec.Struct, frozen=True, kw_only=True):
+    unit_id: str
+    messages: list[ChatMessage]
+    params: SamplingParams
+
+
+class Completion(msgspec.Struct, frozen=True, kw_only=True):
+    text: str
+    finish_reason: str  # "stop" | "length" | engine-specific
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: float
+    request_id: str = ""
+    # engine-specific timings and facts (e.g. prompt_eval_ms, cached prompt tokens); numbers only
+    timings: dict[str, float] = {}
+
+
+class EngineError(Exception):
+    """One request failed; recorded on its unit. `retryable` lets the supervisor try again."""
+
+    def __init__(self, message: str, *, retryable: bool = False, kind: str = "engine_error"):
+        super().__init__(message)
+        self.retryable = retryable
+        self.kind = kind
+
+
+class EngineLoadError(Exception):
+    """The engine cannot start at all (bad model, server down). Fatal for the run."""
+
+
+class Engine:
+    """One engine instance lives in one worker process and serves one request at a time."""
+
+    name: ClassVar[str]
+    # Upper bound on concurrent workers this engine supports on one machine (None = no cap).
+    max_workers: ClassVar[int | None] = None
+
+    class Options(ConfigStruct):
+        pass
+
+    @classmethod
+    def preflight(cls, options: Any, workers: int) -> list[str]:
+        """Checks run in the parent before any worker starts.
+
+        Raise EngineLoadError for a problem that makes the run pointless (server unreachable,
+        model missing); return warnings (strings) for things the user should know.
+        """
+        return []
+
+    @classmethod
+    def worker_cap(cls, options: Any) -> tuple[int | None, str]:
+        """The most workers this engine can usefully run with these options, and why."""
+        return cls.max_workers, ""
+
+    @classmethod
+    def model_label(cls, options: Any) -> str:
+        """A short human name for the model these options select (used in trial slugs)."""
+        return getattr(options, "model", "") or cls.name
+
+    def __init__(self, options: Any, worker_index: int = 0) -> None:
+        self.options = options
+        self.worker_index = worker_index
+
+    def describe(self) -> dict[str, str]:
+        """Facts about the loaded model/session for the manifest (strings only)."""
+        return {}
+
+    def generate(self, request: Request) -> Completion:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
