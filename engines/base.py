@@ -86,11 +86,15 @@ class Engine:
         pass
 
     @classmethod
-    def preflight(cls, options: Any, workers: int) -> list[str]:
+    def preflight(
+        cls, options: Any, *, workers: int, longest_request: Request | None = None
+    ) -> list[str]:
         """Checks run in the parent before any worker starts.
 
         Raise EngineLoadError for a problem that makes the run pointless (server unreachable,
-        model missing); return warnings (strings) for things the user should know.
+        model missing); return warnings (strings) for things the user should know, e.g. when
+        `longest_request` (the planned request with the longest prompt) plus its max_tokens
+        may not fit the model's context.
         """
         return []
 
