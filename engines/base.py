@@ -49,6 +49,7 @@ class Request(msgspec.Struct, frozen=True, kw_only=True):
     unit_id: str
     messages: list[ChatMessage]
     params: SamplingParams
+    item_key: str = ""  # "dataset|item_id": for logs, and for the mock engine's answer key
 
 
 class Completion(msgspec.Struct, frozen=True, kw_only=True):

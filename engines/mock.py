@@ -1,0 +1,114 @@
+"""A deterministic engine for dry runs and tests, with real faults on request.
+
+Answers depend only on (item, system prompt, seed, temperature): the same request always
+gets the same answer, whatever worker or call history served it. With an answer key
+(item_key -> gold answers; [] = unanswerable) the mock answers correctly with probability
+`accuracy`, abstains ("I don't know.") with probability `abstain_rate`, and otherwise gives
+a wrong answer. Without a key it echoes a deterministic pseudo-answer.
+
+Fault injection (for the crash matrix in tests/process): a request whose unit_id contains
+one of these substrings makes the worker
+    fail_on   raise EngineError          (a per-unit failure)
+    raise_on  raise RuntimeError         (an engine bug: fails that unit only)
+    crash_on  os._exit(17)               (the process dies, as after a native crash)
+    kill_on   SIGKILL itself              (as the OOM killer would)
+    hang_on   sleep forever              (the supervisor's unit timeout must kill it)
+and `fail_load = true` makes the engine fail to start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import time
+import uuid
+
+from engines.base import Completion, ConfigStruct, Engine, EngineError, EngineLoadError, Request
+
+ABSTAIN_TEXT = "I don't know."
+
+
+class MockEngine(Engine):
+    name = "mock"
+
+    class Options(ConfigStruct):
+        model: str = "mock"
+        accuracy: float = 0.7
+        abstain_rate: float = 0.1
+        latency_ms: float = 0.0
+        answer_key: dict[str, list[str]] = {}
+        fail_on: list[str] = []
+        raise_on: list[str] = []
+        crash_on: list[str] = []
+        kill_on: list[str] = []
+        hang_on: list[str] = []
+        fail_load: bool = False
+
+    def __init__(self, options: Options, worker_index: int = 0) -> None:
+        super().__init__(options, worker_index)
+        if options.fail_load:
+            raise EngineLoadError("mock engine told to fail on load (fail_load = true)")
+
+    def describe(self) -> dict[str, str]:
+        return {"model": self.options.model, "accuracy": str(self.options.accuracy)}
+
+    def generate(self, request: Request) -> Completion:
+        opts = self.options
+        uid = request.unit_id
+        if _hit(uid, opts.kill_on):
+            os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
+        if _hit(uid, opts.crash_on):
+            os._exit(17)
+        if _hit(uid, opts.hang_on):
+            while True:
+                time.sleep(3600)
+        if _hit(uid, opts.raise_on):
+            raise RuntimeError(f"mock engine bug on {uid}")
+        if _hit(uid, opts.fail_on):
+            raise EngineError(f"mock engine refused {uid}", kind="mock_failure")
+
+        started = time.perf_counter()
+        if opts.latency_ms > 0:
+            time.sleep(opts.latency_ms / 1000.0)
+        text = self._answer(request)
+        prompt_tokens = sum(len(m.content.split()) for m in request.messages)
+        completion_tokens = max(1, len(text.split()))
+        if completion_tokens > request.params.max_tokens:
+            text = " ".join(text.split()[: request.params.max_tokens])
+            completion_tokens, finish = request.params.max_tokens, "length"
+        else:
+            finish = "stop"
+        return Completion(
+            text=text,
+            finish_reason=finish,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            latency_ms=(time.perf_counter() - started) * 1000.0,
+            request_id=str(uuid.uuid4()),
+        )
+
+    def _answer(self, request: Request) -> str:
+        system = next((m.content for m in request.messages if m.role == "system"), "")
+        p = request.params
+        draw = _uniform(request.item_key or request.unit_id, system, p.seed, p.temperature)
+        golds = self.options.answer_key.get(request.item_key)
+        if golds is None:
+            return f"answer-{_digest(request.item_key, system)[:6]}"
+        if draw < self.options.abstain_rate:
+            return ABSTAIN_TEXT
+        if draw < self.options.abstain_rate + self.options.accuracy:
+            return golds[0] if golds else ABSTAIN_TEXT
+        return "a wrong answer"
+
+
+def _hit(unit_id: str, needles: list[str]) -> bool:
+    return any(needle in unit_id for needle in needles)
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256("\x1f".join(map(str, parts)).encode("utf-8")).hexdigest()
+
+
+def _uniform(*parts: object) -> float:
+    return int(_digest(*parts)[:12], 16) / float(16**12)

@@ -1,0 +1,109 @@
+"""The worker process: load one engine, then serve one request at a time until told to stop.
+
+    spawn ─► worker_main(spec_bytes, conn)
+               ├─ stdout/stderr (fd 1 and 2) → the worker's log file (llama.cpp writes to fd 2)
+               ├─ ignore SIGINT: the supervisor owns shutdown
+               ├─ engine = Engine(options)      fails → Failed(unit_id=None), exit BOOT_ERROR
+               ├─ Ready
+               └─ loop: Generate → Completed | Failed ;  Shutdown or EOF → close, exit 0
+
+The entry is a module-level function whose arguments are plain data (msgpack bytes and a
+Connection), as the spawn start method requires on every platform.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import os
+import signal
+import sys
+import traceback
+
+import msgspec
+
+from engines import engine_class
+from engines.base import EngineError
+from ipc.channel import worker_channel
+from ipc.messages import Completed, Failed, Generate, Ready, Shutdown, WorkerSpec
+
+# Exit code for "the engine could not start": the supervisor must not respawn-loop it.
+BOOT_ERROR = 3
+
+
+def _redirect_output(log_path: str) -> None:
+    """Point fd 1 and 2 (and sys.stdout/stderr) at the worker's log file."""
+    log = open(log_path, "ab", buffering=0)  # noqa: SIM115 - lives as long as the process
+    for fd in (1, 2):
+        try:
+            os.dup2(log.fileno(), fd)
+        except OSError:
+            pass
+    sys.stdout = open(1, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)
+    sys.stderr = open(2, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)
+    faulthandler.enable(file=sys.stderr)
+
+
+def worker_main(spec_bytes: bytes, conn) -> None:
+    spec = msgspec.msgpack.decode(spec_bytes, type=WorkerSpec)
+    _redirect_output(spec.log_path)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    channel = worker_channel(conn)
+    print(f"worker {spec.worker_index} pid {os.getpid()} engine {spec.engine}", flush=True)
+    try:
+        cls = engine_class(spec.engine)
+        options = msgspec.convert(spec.options, cls.Options)
+        engine = cls(options, spec.worker_index)
+    except BaseException as exc:  # noqa: BLE001 - any load failure is reported, then exit
+        tb = traceback.format_exc()
+        print(tb, file=sys.stderr, flush=True)
+        try:
+            channel.send(Failed(unit_id=None, error=_one_line(exc), kind="load", traceback=tb))
+        except OSError:
+            pass
+        os._exit(BOOT_ERROR)
+    channel.send(Ready(pid=os.getpid(), engine=spec.engine, info=engine.describe()))
+    try:
+        _serve(channel, engine)
+    finally:
+        engine.close()
+
+
+def _serve(channel, engine) -> None:
+    while True:
+        try:
+            message = channel.recv()
+        except (EOFError, OSError):
+            return  # the supervisor is gone
+        match message:
+            case Shutdown():
+                return
+            case Generate(request=request):
+                try:
+                    completion = engine.generate(request)
+                except EngineError as exc:
+                    reply = Failed(
+                        unit_id=request.unit_id,
+                        error=_one_line(exc),
+                        kind=exc.kind,
+                        retryable=exc.retryable,
+                    )
+                except Exception as exc:  # noqa: BLE001 - an engine bug fails this unit only
+                    tb = traceback.format_exc()
+                    print(tb, file=sys.stderr, flush=True)
+                    reply = Failed(
+                        unit_id=request.unit_id,
+                        error=f"{type(exc).__name__}: {_one_line(exc)}",
+                        kind="exception",
+                        traceback=tb,
+                    )
+                else:
+                    reply = Completed(unit_id=request.unit_id, completion=completion)
+                try:
+                    channel.send(reply)
+                except (EOFError, OSError):
+                    return
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
