@@ -1,0 +1,96 @@
+"""What machine and software a run used, for run.json: Python, OS, package versions,
+llama.cpp build, model file fingerprint, GPU (when NVML is available).
+
+Model files are hashed once: the sha256 is cached per (path, size, mtime) in the user
+cache, so a multi-GB GGUF is not re-read on every run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from evalcli.demo_model import sha256_file, user_cache_dir
+from evalcli.fsutil import atomic_write_text
+
+_PACKAGES = ("evalcli", "llama_cpp_python", "msgspec", "numpy", "scipy", "httpx", "typer",
+             "rich", "tiktoken", "nvidia-ml-py")
+
+
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def model_fingerprint(path: Path) -> dict:
+    path = Path(path).resolve()
+    st = path.stat()
+    key = hashlib.sha1(str(path).encode("utf-8")).hexdigest()
+    cache = user_cache_dir() / "hashes" / f"{key}.json"
+    expected = {"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    try:
+        cached = json.loads(cache.read_text(encoding="utf-8"))
+        if {k: cached.get(k) for k in expected} == expected and cached.get("sha256"):
+            return {"path": str(path), "size": st.st_size, "sha256": cached["sha256"]}
+    except (OSError, ValueError):
+        pass
+    sha = sha256_file(path)
+    try:
+        atomic_write_text(cache, json.dumps({**expected, "sha256": sha}))
+    except OSError:
+        pass  # an unwritable cache only costs a re-hash next time
+    return {"path": str(path), "size": st.st_size, "sha256": sha}
+
+
+def gpu_info() -> list[dict]:
+    """NVIDIA GPUs via NVML (nvidia-ml-py), or [] when unavailable. Never raises."""
+    try:
+        import pynvml
+    except ImportError:
+        return []
+    try:
+        pynvml.nvmlInit()
+    except Exception:  # noqa: BLE001 - no driver / no NVML: no GPU to report
+        return []
+    try:
+        gpus = []
+        for index in range(pynvml.nvmlDeviceGetCount()):
+            handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+            memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
+            gpus.append({"index": index, "name": str(pynvml.nvmlDeviceGetName(handle)),
+                         "memory_total_mb": memory.total // (1 << 20),
+                         "memory_used_mb": memory.used // (1 << 20)})
+        gpus and gpus[0].update(driver=str(pynvml.nvmlSystemGetDriverVersion()))
+        return gpus
+    except Exception:  # noqa: BLE001
+        return []
+    finally:
+        try:
+            pynvml.nvmlShutdown()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def collect(model_path: str | None, engine_info: dict[str, str] | None = None) -> dict:
+    env = {
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "os": platform.platform(),
+        "machine": platform.machine(),
+        "packages": package_versions(),
+        "gpus": gpu_info(),
+    }
+    if model_path:
+        env["model"] = model_fingerprint(Path(model_path))
+    if engine_info:
+        env["engine"] = engine_info
+    return env
