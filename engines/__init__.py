@@ -14,6 +14,10 @@ from engines.base import Engine
 REGISTRY: dict[str, str] = {
     "llama_cpp": "engines.llama_cpp:LlamaCppEngine",
     "mock": "engines.mock:MockEngine",
+    "ollama": "engines.ollama:OllamaEngine",
+    "openai": "engines.openai:OpenAIEngine",
+    "fireworks_batch": "engines.fireworks_batch:FireworksBatchEngine",
+    "openai_batch": "engines.openai_batch:OpenAIBatchEngine",
 }
 
 
