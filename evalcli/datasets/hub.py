@@ -9,6 +9,7 @@
 it downloads (in `cache_dir` when set, else its own default), so later runs work offline
 with HF_DATASETS_OFFLINE=1. Rows go through the same item rules as the official files;
 SQuAD rows are grouped by "<title>#<n>", n counting the distinct passages of each title.
+TriviaQA rc.* splits list many questions twice (web and Wikipedia evidence): each is one item.
 Any other dataset: export it to JSONL or CSV and use format "jsonl" / "csv".
 """
 
@@ -21,6 +22,7 @@ from typing import Any
 from evalcli.datasets.nq_open import nq_items
 from evalcli.datasets.records import Located, make_item
 from evalcli.datasets.sources import DatasetSource
+from evalcli.datasets.triviaqa import trivia_items
 from evalcli.errors import ConfigError, DataError
 
 # last part of hf_name -> (item kind, default config, default dataset name)
@@ -69,20 +71,13 @@ def _squad(rows: Iterable[dict[str, Any]], dataset: str, label: str) -> list[Loc
 
 
 def _triviaqa(rows: Iterable[dict[str, Any]], dataset: str, label: str) -> list[Located]:
-    out = []
+    records = []
     for i, row in enumerate(rows):
         answer = row.get("answer") or {}
-        out.append(
-            make_item(
-                where=f"{label} row {i} (question_id {row['question_id']})",
-                dataset=dataset,
-                item_id=str(row["question_id"]),
-                type="closed",
-                question=row["question"],
-                answers=[answer.get("value") or "", *(answer.get("aliases") or [])],
-            )
-        )
-    return out
+        qid = str(row["question_id"])
+        answers = [answer.get("value") or "", *(answer.get("aliases") or [])]
+        records.append((f"{label} row {i} (question_id {qid})", qid, row["question"], answers))
+    return trivia_items(records, dataset)
 
 
 def _nq_open(rows: Iterable[dict[str, Any]], dataset: str, label: str) -> list[Located]:

@@ -39,7 +39,10 @@ def _text(value: Any, field: str, where: str) -> str:
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
-    raise DataError(f'{where}: field "{field}" must be text, found {type(value).__name__} ({DOCS})')
+    what = "a list of texts" if field == "answers" else "a text"
+    raise DataError(
+        f'{where}: field "{field}" must be text, found {type(value).__name__} — give {what} ({DOCS})'
+    )
 
 
 def _answerable(value: Any, where: str) -> bool | None:

@@ -4,6 +4,7 @@
 
     item_id = QuestionId       answers = [Value] + Aliases, deduplicated, order kept
     Evidence (EntityPages, SearchResults) is ignored: the question is asked alone.
+    A QuestionId listed twice for the same question (once per evidence domain) is one item.
 The test files have no `Answer`: load a dev (or train) file.
 """
 
@@ -14,8 +15,9 @@ from pathlib import Path
 import msgspec
 
 from evalcli.datasets.files import decode_json
-from evalcli.datasets.records import DOCS, Located, make_item
+from evalcli.datasets.records import DOCS, Located, clean, make_item
 from evalcli.datasets.sources import DatasetSource
+from evalcli.errors import DataError
 
 HINT = (
     f'expected the official TriviaQA JSON ({{"Data": [{{"QuestionId", "Question", "Answer"}}]}}); '
@@ -38,17 +40,40 @@ class _File(msgspec.Struct, rename="pascal"):
     data: list[_Question]
 
 
-def load_triviaqa(source: DatasetSource, path: Path, label: str) -> list[Located]:
-    doc = decode_json(path, label, _File, HINT)
-    dataset = source.dataset_name()
+def trivia_items(records: list[tuple[str, str, str, list[str]]], dataset: str) -> list[Located]:
+    """(where, question id, question, answers) -> items; a repeated id asking the same question
+    is one item (the rc files and HF rc.* list a question once per evidence domain)."""
+    first: dict[str, tuple[str, str, list[str]]] = {}
+    for where, qid, question, answers in records:
+        if qid not in first:
+            first[qid] = (where, question, answers)
+        elif clean(first[qid][1]) != clean(question):
+            raise DataError(
+                f"duplicate QuestionId {qid} with different questions: {first[qid][0]} and {where} "
+                "— QuestionIds must be unique; fix the file"
+            )
     return [
         make_item(
-            where=f"{label} at Data[{i}] (QuestionId {q.question_id})",
+            where=where,
             dataset=dataset,
-            item_id=q.question_id,
+            item_id=qid,
             type="closed",
-            question=q.question,
-            answers=[q.answer.value, *q.answer.aliases],
+            question=question,
+            answers=answers,
+        )
+        for qid, (where, question, answers) in first.items()
+    ]
+
+
+def load_triviaqa(source: DatasetSource, path: Path, label: str) -> list[Located]:
+    doc = decode_json(path, label, _File, HINT)
+    records = [
+        (
+            f"{label} at Data[{i}] (QuestionId {q.question_id})",
+            q.question_id,
+            q.question,
+            [q.answer.value, *q.answer.aliases],
         )
         for i, q in enumerate(doc.data)
     ]
+    return trivia_items(records, source.dataset_name())
