@@ -21,29 +21,9 @@ from typing import Any
 
 from evalcli.datasets.nq_open import nq_items
 from evalcli.datasets.records import Located, make_item
-from evalcli.datasets.sources import DatasetSource
+from evalcli.datasets.sources import DatasetSource, hf_entry
 from evalcli.datasets.triviaqa import trivia_items
 from evalcli.errors import ConfigError, DataError
-
-# last part of hf_name -> (item kind, default config, default dataset name)
-KNOWN = {
-    "squad_v2": ("squad", "", "squad_v2"),
-    "trivia_qa": ("triviaqa", "rc.nocontext", "triviaqa"),
-    "nq_open": ("nq_open", "", "nq_open"),
-}
-
-
-def _kind(hf_name: str) -> str:
-    return hf_name.rstrip("/").rsplit("/", 1)[-1].lower()
-
-
-def known(hf_name: str) -> bool:
-    return _kind(hf_name) in KNOWN
-
-
-def default_name(hf_name: str) -> str:
-    entry = KNOWN.get(_kind(hf_name))
-    return entry[2] if entry else _kind(hf_name)
 
 
 def _squad(rows: Iterable[dict[str, Any]], dataset: str, label: str) -> list[Located]:
@@ -91,13 +71,8 @@ CONVERT = {"squad": _squad, "triviaqa": _triviaqa, "nq_open": _nq_open}
 
 
 def load_hf(source: DatasetSource, base_dir: Path) -> list[Located]:
-    entry = KNOWN.get(_kind(source.hf_name))
-    if entry is None:
-        raise ConfigError(
-            f'[[datasets]] (format "hf"): hf_name "{source.hf_name}" is not one evalcli can map — '
-            f'use {", ".join(KNOWN)}, or export the data to JSONL and use format "jsonl"'
-        )
-    kind, default_config, _ = entry
+    source.check()  # hf_name is one of HF_KNOWN from here on
+    kind, default_config, _ = hf_entry(source.hf_name) or ("", "", "")
     config = source.hf_config or default_config
     split = source.split or "validation"
     try:

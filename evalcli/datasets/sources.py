@@ -30,6 +30,17 @@ DEFAULT_NAMES = {
     "nq_open": "nq_open",
 }
 ITEM_TYPES = ("open", "closed")
+# format "hf": last part of hf_name -> (item kind, default config, default dataset name)
+HF_KNOWN = {
+    "squad_v2": ("squad", "", "squad_v2"),
+    "trivia_qa": ("triviaqa", "rc.nocontext", "triviaqa"),
+    "nq_open": ("nq_open", "", "nq_open"),
+}
+
+
+def hf_entry(hf_name: str) -> tuple[str, str, str] | None:
+    """The HF_KNOWN entry for "nq_open" or "google-research-datasets/nq_open"; None if unknown."""
+    return HF_KNOWN.get(hf_name.rstrip("/").rsplit("/", 1)[-1].lower())
 
 
 class DatasetSource(ConfigStruct):
@@ -99,19 +110,16 @@ class DatasetSource(ConfigStruct):
         hf_set = [k for k in ("hf_name", "hf_config", "split", "cache_dir") if getattr(self, k)]
         if hf_set and fmt != "hf":
             raise ConfigError(f"{at}: `{hf_set[0]}` applies only to format hf — remove it")
-        if fmt == "hf":
-            from evalcli.datasets.hub import KNOWN, known
-
-            if not known(self.hf_name):
-                what = (
-                    f'hf_name "{self.hf_name}" is not one evalcli maps'
-                    if self.hf_name
-                    else "`hf_name` is required"
-                )
-                raise ConfigError(
-                    f"{at}: {what} — use one of {', '.join(KNOWN)}, or export the "
-                    'data to JSONL and use format "jsonl"'
-                )
+        if fmt == "hf" and hf_entry(self.hf_name) is None:
+            what = (
+                f'hf_name "{self.hf_name}" is not one evalcli maps'
+                if self.hf_name
+                else "`hf_name` is required"
+            )
+            raise ConfigError(
+                f"{at}: {what} — use one of {', '.join(HF_KNOWN)}, or export the "
+                'data to JSONL and use format "jsonl"'
+            )
         name = self.dataset_name()
         if not name or "|" in name or name != name.strip():
             raise ConfigError(
@@ -126,9 +134,8 @@ class DatasetSource(ConfigStruct):
         if self.format in DEFAULT_NAMES:
             return DEFAULT_NAMES[self.format]
         if self.format == "hf":
-            from evalcli.datasets.hub import default_name
-
-            return default_name(self.hf_name)
+            entry = hf_entry(self.hf_name)
+            return entry[2] if entry else self.hf_name
         return Path(self.path).stem
 
     def resolved_path(self, base_dir: Path) -> Path:

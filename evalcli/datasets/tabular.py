@@ -66,9 +66,8 @@ def _answerable(value: Any, where: str) -> bool | None:
 class _Rows:
     """Turns one row (dict of column -> raw value) into a Located item for a source."""
 
-    def __init__(self, source: DatasetSource, label: str, split_answers: str | None):
+    def __init__(self, source: DatasetSource, split_answers: str | None):
         self.source = source
-        self.label = label
         self.dataset = source.dataset_name()
         self.col = {field: source.columns.get(field, field) for field in COLUMN_FIELDS}
         self.split_answers = split_answers  # CSV: the separator; JSONL: None (a JSON list)
@@ -83,6 +82,11 @@ class _Rows:
             return [_text(v, "answers", where) for v in value]
         return [_text(value, "answers", where)]
 
+    def missing(self, field: str, where: str) -> DataError:
+        column = self.col[field]
+        name = f'"{column}"' if column == field else f'"{column}" ({field})'
+        return DataError(f"{where}: field {name} is missing — {self.hint}")
+
     def item(self, row: dict[str, Any], where: str) -> Located:
         col = self.col
 
@@ -90,13 +94,11 @@ class _Rows:
             return row.get(col[field])
 
         if col["question"] not in row:
-            raise DataError(
-                f'{where}: field "{col["question"]}" (question) is missing — {self.hint}'
-            )
+            raise self.missing("question", where)
         question = _text(get("question"), "question", where)
         answerable = _answerable(get("answerable"), where)
         if col["answers"] not in row and answerable is not False:
-            raise DataError(f'{where}: field "{col["answers"]}" (answers) is missing — {self.hint}')
+            raise self.missing("answers", where)
         answers = self.answers(get("answers"), where)
         passage = _text(get("passage"), "passage", where)
         kind = self.source.type or _text(get("type"), "type", where).strip().lower()
@@ -105,7 +107,7 @@ class _Rows:
         if col["item_id"] in row:
             item_id = _text(get("item_id"), "item_id", where)
         elif "item_id" in self.source.columns:
-            raise DataError(f'{where}: field "{col["item_id"]}" (item_id) is missing — {self.hint}')
+            raise self.missing("item_id", where)
         else:
             item_id = question_id(question)
         group = _text(get("group"), "group", where)
@@ -125,7 +127,7 @@ class _Rows:
 
 
 def load_jsonl(source: DatasetSource, path: Path, label: str) -> list[Located]:
-    rows = _Rows(source, label, None)
+    rows = _Rows(source, None)
     return [rows.item(obj, f"{label} line {n}") for n, obj in iter_jsonl(path, label, JSONL_HINT)]
 
 
@@ -147,7 +149,7 @@ def _csv_rows(text: str, label: str) -> Iterator[tuple[int, list[str]]]:
 
 
 def load_csv(source: DatasetSource, path: Path, label: str) -> list[Located]:
-    rows = _Rows(source, label, source.answers_sep)
+    rows = _Rows(source, source.answers_sep)
     lines = _csv_rows(read_text(path, label), label)
     header_line, header = next(lines, (0, []))
     header = [name.strip() for name in header]
@@ -170,12 +172,12 @@ def load_csv(source: DatasetSource, path: Path, label: str) -> list[Located]:
             )
     out = []
     for number, cells in lines:
-        if len(cells) > len(header):
+        if len(cells) > len(header) and any(cell.strip() for cell in cells[len(header) :]):
             raise DataError(
                 f"{label} line {number}: {len(cells)} cells but the header has "
                 f"{len(header)} columns — quote cells that contain commas"
             )
-        cells += [""] * (len(header) - len(cells))  # a short row leaves its last columns empty
+        cells = (cells + [""] * len(header))[: len(header)]  # short rows: last columns empty
         row = dict(zip(header, cells, strict=True))
         out.append(rows.item(row, f"{label} line {number}"))
     return out

@@ -204,12 +204,17 @@ def test_jsonl_reads_its_own_items_back(tmp_path):
     from evalcli.items import write_items
 
     items = load_sources([DatasetSource(format="sample")], Path("."))
-    try:
-        write_items(tmp_path / "items.jsonl", items)
-    except ImportError:  # fsutil not there yet
-        pytest.skip("evalcli.fsutil missing")
+    write_items(tmp_path / "items.jsonl", items)
     again = load(tmp_path, format="jsonl", path="items.jsonl", name="sample")
     assert again == items
+
+
+def test_jsonl_mapped_column_missing(tmp_path):
+    write(tmp_path / "m.jsonl", '{"question": "a?", "answers": ["x"]}\n')
+    message = data_error(tmp_path, format="jsonl", path="m.jsonl", columns={"question": "Q"})
+    assert message.startswith('m.jsonl line 1: field "Q" (question) is missing')
+    message = data_error(tmp_path, format="jsonl", path="m.jsonl", columns={"item_id": "qid"})
+    assert message.startswith('m.jsonl line 1: field "qid" (item_id) is missing')
 
 
 def test_jsonl_column_mapping_and_forced_type(tmp_path):
@@ -242,7 +247,7 @@ def test_jsonl_missing_question(tmp_path):
     )  # a blank line 16 still counts
     message = data_error(tmp_path, format="jsonl", path="dev.jsonl")
     assert message == (
-        'dev.jsonl line 17: field "question" (question) is missing — each line needs question and '
+        'dev.jsonl line 17: field "question" is missing — each line needs question and '
         "answers (see docs/datasets.md)"
     )
 
@@ -250,7 +255,7 @@ def test_jsonl_missing_question(tmp_path):
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        ('{"question": "a?"}', 'line 1: field "answers" (answers) is missing'),
+        ('{"question": "a?"}', 'line 1: field "answers" is missing'),
         (
             '{"question": "a?", "answers": []}',
             'field "answers" is empty — a closed-book item needs',
@@ -406,7 +411,9 @@ def test_csv_empty_file_and_bad_quotes(tmp_path):
     assert "q.csv line 2: CSV is malformed" in data_error(tmp_path, format="csv", path="q.csv")
 
 
-def test_csv_short_row_fills_empty(tmp_path):
+def test_csv_short_row_and_trailing_empty_cells(tmp_path):
+    write(tmp_path / "s.csv", "question,answers,passage\nWhat?,x\nWho?,y,,,\n")
+    assert len(load(tmp_path, format="csv", path="s.csv")) == 2
     write(tmp_path / "s.csv", "question,answers,passage\nWhat?,x\n")
     (item,) = load(tmp_path, format="csv", path="s.csv")
     assert item.type == "closed" and item.answers == ["x"]
