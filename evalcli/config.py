@@ -36,7 +36,7 @@ class MaxTokens(ConfigStruct):
 
 
 class SamplingConfig(ConfigStruct):
-    temperatures: list[float] = [0.0]
+    temperatures: list[float] = msgspec.field(default_factory=lambda: [0.0])
     samples_per_item: int = 1
     top_p: float = 1.0
     top_k: int = 40
@@ -61,7 +61,9 @@ class StatsConfig(ConfigStruct):
     bootstrap_samples: int = 5000
     permutation_samples: int = 5000
     confidence: float = 0.95
-    tost_margins: dict[str, float] = {"em": 0.02, "f1": 0.02}
+    tost_margins: dict[str, float] = msgspec.field(
+        default_factory=lambda: {"em": 0.02, "f1": 0.02}
+    )
 
 
 class RunConfig(ConfigStruct):
@@ -72,10 +74,12 @@ class RunConfig(ConfigStruct):
 
 
 class Profile(ConfigStruct):
-    description: str = ""
     engine: EngineConfig
+    description: str = ""
     sampling: SamplingConfig = SamplingConfig()
-    datasets: list[DatasetSource] = [DatasetSource(format="sample")]
+    datasets: list[DatasetSource] = msgspec.field(
+        default_factory=lambda: [DatasetSource(format="sample")]
+    )
     prompts: PromptsConfig = PromptsConfig()
     scoring: ScoringConfig = ScoringConfig()
     stats: StatsConfig = StatsConfig()

@@ -131,7 +131,7 @@ class PlainLog:
 
     def update(self, views: list[WorkerView], stopping: bool) -> None:
         now = time.monotonic()
-        key = (stopping, tuple(v.state for v in views))
+        key = (stopping, sum(v.restarts for v in views), sum(v.state == "restarting" for v in views))
         if now - self._last < self.INTERVAL_S and key == self._last_key:
             return
         self._last, self._last_key = now, key

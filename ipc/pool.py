@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
-from dataclasses import dataclass
 from multiprocessing.connection import wait as mp_wait
 
 import msgspec

@@ -1,0 +1,203 @@
+"""The llama.cpp engine: one `llama_cpp.Llama` per worker process, one request at a time.
+
+    Options (validated in the parent) ──► Llama(model_path, n_ctx, n_gpu_layers, n_threads, ...)
+                                          chat handler = the GGUF's template, or GEMMA3 below
+    Request ──► create_chat_completion(every sampling parameter explicit) ──► Completion
+                (token counts and finish reason from llama.cpp itself; prompt tokens actually
+                 evaluated, i.e. not served from the prefix KV cache, in timings)
+
+`llama_cpp` is imported inside the worker only: a DLL or native crash takes down one worker,
+never the supervisor, and the CLI start path stays light.
+
+Chat templates. A GGUF without `tokenizer.chat_template` (the demo model) would make
+llama-cpp-python fall back silently to the llama-2 format, and its built-in "gemma"
+format drops the system message, which would make control and treatment the same prompt.
+`chat_template = "auto"` therefore uses the GGUF's template when present, else GEMMA3 for
+Gemma models, else refuses to start. GEMMA3 follows Gemma 3's own convention: the system
+text opens the first user turn.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from engines.base import Completion, ConfigStruct, Engine, EngineError, EngineLoadError, Request
+
+GEMMA3_TEMPLATE = (
+    "{{ bos_token }}"
+    "{% set ns = namespace(system='') %}"
+    "{% for message in messages %}"
+    "{% if message['role'] == 'system' %}"
+    "{% set ns.system = message['content'] | trim %}"
+    "{% else %}"
+    "{% set role = 'model' if message['role'] == 'assistant' else 'user' %}"
+    "{{ '<start_of_turn>' + role + '\\n' }}"
+    "{% if ns.system and role == 'user' %}{{ ns.system + '\\n\\n' }}{% set ns.system = '' %}{% endif %}"
+    "{{ (message['content'] | trim) + '<end_of_turn>\\n' }}"
+    "{% endif %}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<start_of_turn>model\\n' }}{% endif %}"
+)
+BUILTIN_TEMPLATES = {"gemma3": GEMMA3_TEMPLATE}
+
+
+class LlamaCppEngine(Engine):
+    name = "llama_cpp"
+
+    class Options(ConfigStruct):
+        model: str = ""  # path to a .gguf; "" = the embedded demo model (resolved by evalcli)
+        n_ctx: int = 2048
+        n_gpu_layers: int = 0  # -1 = offload every layer
+        n_threads: int = 0  # 0 = CPU cores / workers (set by evalcli before spawning)
+        n_batch: int = 512
+        flash_attn: bool = False
+        chat_template: str = "auto"  # "auto" | "gguf" | "gemma3" | path to a Jinja file
+        verbose: bool = True  # llama.cpp's own log, into the worker's log file
+
+    @classmethod
+    def preflight(cls, options, *, workers, longest_request=None):
+        path = Path(options.model)
+        if not options.model:
+            raise EngineLoadError("engine.options.model is empty — pass --model PATH to a .gguf")
+        if not path.is_file():
+            raise EngineLoadError(
+                f"model file not found: {path} — pass --model PATH to an existing .gguf file"
+            )
+        with open(path, "rb") as fh:
+            if fh.read(4) != b"GGUF":
+                raise EngineLoadError(f"{path} is not a GGUF file (bad magic) — pass a .gguf model")
+        warnings = []
+        if longest_request is not None:
+            chars = sum(len(m.content) for m in longest_request.messages)
+            estimate = chars // 3 + longest_request.params.max_tokens
+            if estimate > options.n_ctx:
+                warnings.append(
+                    f"the longest prompt (~{chars // 3} tokens estimated) plus max_tokens "
+                    f"({longest_request.params.max_tokens}) may exceed n_ctx = {options.n_ctx}; "
+                    "such units fail with a context error — raise engine.options.n_ctx"
+                )
+        return warnings
+
+    @classmethod
+    def model_label(cls, options) -> str:
+        return Path(options.model).stem if options.model else "llama_cpp"
+
+    def __init__(self, options: Options, worker_index: int = 0) -> None:
+        super().__init__(options, worker_index)
+        try:
+            import llama_cpp
+        except ImportError as exc:
+            raise EngineLoadError(
+                f"llama-cpp-python is not installed ({exc}) — pip install \"evalcli[llama]\""
+            ) from None
+        self._llama_cpp = llama_cpp
+        try:
+            self.llm = llama_cpp.Llama(
+                model_path=options.model, n_ctx=options.n_ctx, n_gpu_layers=options.n_gpu_layers,
+                n_threads=options.n_threads or None, n_threads_batch=options.n_threads or None,
+                n_batch=min(options.n_batch, options.n_ctx), flash_attn=options.flash_attn,
+                seed=0, verbose=options.verbose,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise EngineLoadError(f"llama.cpp could not load {options.model}: {exc}") from None
+        self.template_name = self._install_chat_template()
+
+    def _install_chat_template(self) -> str:
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        choice = self.options.chat_template
+        gguf_template = self.llm.metadata.get("tokenizer.chat_template")
+        arch = self.llm.metadata.get("general.architecture", "")
+        if choice == "auto":
+            if gguf_template:
+                return "gguf"  # llama-cpp-python already uses the GGUF's own template
+            if arch.startswith("gemma"):
+                choice = "gemma3"
+            else:
+                raise EngineLoadError(
+                    f"{self.options.model} has no chat template and is not a Gemma model — set "
+                    "engine.options.chat_template to a Jinja template file"
+                )
+        if choice == "gguf":
+            if not gguf_template:
+                raise EngineLoadError(f"{self.options.model} has no tokenizer.chat_template")
+            return "gguf"
+        if choice in BUILTIN_TEMPLATES:
+            template = BUILTIN_TEMPLATES[choice]
+        else:
+            try:
+                template = Path(choice).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise EngineLoadError(f"chat_template {choice!r}: cannot read ({exc})") from None
+        stop_ids = [self.llm.token_eos()]
+        end_of_turn = self.llm.tokenize(b"<end_of_turn>", add_bos=False, special=True)
+        if len(end_of_turn) == 1:
+            stop_ids.append(end_of_turn[0])
+        bos = self.llm.detokenize([self.llm.token_bos()], special=True).decode("utf-8", "replace")
+        formatter = Jinja2ChatFormatter(
+            template=template, eos_token="<end_of_turn>" if len(stop_ids) > 1 else "</s>",
+            bos_token=bos, stop_token_ids=stop_ids,
+        )
+        self.llm.chat_handler = formatter.to_chat_handler()
+        return choice
+
+    def describe(self) -> dict[str, str]:
+        return {
+            "model": self.options.model,
+            "llama_cpp_python": getattr(self._llama_cpp, "__version__", "?"),
+            "chat_template": self.template_name,
+            "n_ctx": str(self.llm.n_ctx()),
+            "n_gpu_layers": str(self.options.n_gpu_layers),
+            "n_threads": str(self.options.n_threads),
+            "gpu_offload_supported": str(bool(self._llama_cpp.llama_supports_gpu_offload())),
+            "architecture": self.llm.metadata.get("general.architecture", ""),
+        }
+
+    def generate(self, request: Request) -> Completion:
+        p = request.params
+        self._perf_reset()
+        started = time.perf_counter()
+        try:
+            out = self.llm.create_chat_completion(
+                messages=[{"role": m.role, "content": m.content} for m in request.messages],
+                temperature=p.temperature, top_p=p.top_p, top_k=p.top_k, min_p=0.0,
+                typical_p=1.0, max_tokens=p.max_tokens, seed=p.seed, stop=list(p.stop),
+                repeat_penalty=p.repeat_penalty, presence_penalty=0.0, frequency_penalty=0.0,
+            )
+        except ValueError as exc:  # e.g. "Requested tokens (...) exceed context window of ..."
+            kind = "context_overflow" if "context window" in str(exc) else "llama_error"
+            raise EngineError(str(exc), kind=kind) from None
+        except RuntimeError as exc:  # llama_decode returned N
+            raise EngineError(str(exc), kind="llama_error") from None
+        latency_ms = (time.perf_counter() - started) * 1000.0
+        choice = out["choices"][0]
+        usage = out.get("usage") or {}
+        return Completion(
+            text=choice["message"].get("content") or "",
+            finish_reason=choice.get("finish_reason") or "stop",
+            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+            latency_ms=latency_ms,
+            request_id=str(out.get("id", "")),
+            timings=self._perf_timings(),
+        )
+
+    def _perf_reset(self) -> None:
+        try:
+            self._llama_cpp.llama_perf_context_reset(self.llm.ctx)
+        except (AttributeError, TypeError, OSError):
+            pass
+
+    def _perf_timings(self) -> dict[str, float]:
+        try:
+            perf = self._llama_cpp.llama_perf_context(self.llm.ctx)
+        except (AttributeError, TypeError, OSError):
+            return {}
+        return {"prompt_eval_tokens": float(perf.n_p_eval), "prompt_eval_ms": perf.t_p_eval_ms,
+                "eval_tokens": float(perf.n_eval), "eval_ms": perf.t_eval_ms}
+
+    def close(self) -> None:
+        llm = getattr(self, "llm", None)
+        if llm is not None:
+            llm.close()

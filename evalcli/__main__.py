@@ -1,0 +1,26 @@
+"""Entry point for `evalcli` and `python -m evalcli`; maps user errors to one line + exit code."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+
+
+def main() -> None:
+    multiprocessing.freeze_support()
+    from rich.console import Console
+
+    from evalcli.cli import app
+    from evalcli.errors import EvalcliError
+
+    try:
+        app()
+    except EvalcliError as exc:
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
+            f"error: {exc.message}", markup=False
+        )
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""`evalcli run`: a new experiment from a profile, start to report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+import typer
+
+from evalcli.cli.common import RunsDir, console
+from evalcli.config import load_profile, replace_engine, replace_run
+from evalcli.errors import ConfigError, StopRequested
+from evalcli.lock import RunLock
+from evalcli.pipeline import build_setup, create_run, finish, generate, plan_summary, preflight
+from evalcli.rundir import RunDir, new_run_id
+
+
+def run(
+    profile: Annotated[str, typer.Option("--profile", "-p", help="Bundled profile name or path to a profile .toml.")] = "local-llamacpp",
+    model: Annotated[Path | None, typer.Option("--model", help="Model to use instead of the profile's (a .gguf for llama_cpp).")] = None,
+    limit_items: Annotated[int | None, typer.Option("--limit-items", help="At most N items per dataset source.", min=1)] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Engine worker processes.", min=1)] = None,
+    runs_dir: RunsDir = Path("runs"),
+    run_id: Annotated[str | None, typer.Option("--run-id", help="Name for the run directory (default: time-based).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Use the mock engine: the whole pipeline, no model.")] = False,
+    plan_only: Annotated[bool, typer.Option("--plan-only", help="Print the plan and exit; creates nothing.")] = False,
+) -> None:
+    """Run an experiment: prepare, plan, generate, parse, score, report."""
+    out = console()
+    loaded = load_profile(profile)
+    prof = loaded.profile
+    if dry_run:
+        prof = replace_engine(prof, name="mock", options={})
+    if model is not None:
+        if "model" not in prof.engine.options and not _has_model_option(prof.engine.name):
+            raise ConfigError(f"--model: the {prof.engine.name} engine has no model option")
+        prof = replace_engine(prof, options={**prof.engine.options, "model": str(model.expanduser().resolve())})
+    if workers is not None:
+        prof = replace_engine(prof, workers=workers)
+    if limit_items is not None:
+        prof = replace_run(prof, limit_items=limit_items)
+    rd = RunDir(runs_dir, run_id or new_run_id())
+    setup = build_setup(loaded, prof, rd)
+    if plan_only:
+        out.print(msgspec.json.format(msgspec.json.encode(plan_summary(setup)), indent=2).decode())
+        return
+    for warning in preflight(setup):
+        out.print(f"warning: {warning}", markup=False)
+    if setup.engine.cap_note:
+        out.print(f"note: {setup.engine.cap_note}", markup=False)
+    with RunLock(rd.lock_file):
+        manifest = create_run(setup)
+        out.print(f"run {rd.run_id}: {len(setup.plan.units)} units "
+                  f"({len(setup.items)} items × {len(setup.prompts.prompts.conditions)} conditions"
+                  f" × {len(setup.plan.trials)} trial(s)) on {setup.engine.name} with "
+                  f"{setup.engine.workers} worker(s) → {rd.root}", markup=False)
+        status = generate(setup, manifest, out, live=out.is_terminal)
+        if status == "stopped":
+            raise StopRequested(f"run {rd.run_id} stopped; resume with: evalcli resume {rd.run_id}")
+        report = finish(setup, manifest)
+    out.print(f"run id: {rd.run_id}", markup=False)
+    out.print(f"report: {report}", markup=False)
+
+
+def _has_model_option(engine: str) -> bool:
+    from engines import engine_class
+
+    return "model" in engine_class(engine).Options.__struct_fields__

@@ -1,0 +1,93 @@
+"""One writer per run: an OS file lock on runs/<id>/run.lock, on Windows and POSIX alike.
+
+The OS releases the lock when its holder dies (even by kill -9 or a power-off of the
+process), so a lock left by a dead process is simply acquirable: we take it over and say
+so. A live holder is named by the PID written in the file.
+
+    POSIX: fcntl.flock(LOCK_EX | LOCK_NB)      Windows: msvcrt.locking(LK_NBLCK) on byte 4096
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from evalcli.errors import RunError
+
+
+class RunLock:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fh = None
+        self.previous_pid: int | None = None  # set when a stale lock was taken over
+
+    def acquire(self) -> RunLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(self.path, "a+b")  # noqa: SIM115 - held until release()
+        try:
+            _lock(fh)
+        except OSError:
+            holder = _read_pid(fh)
+            fh.close()
+            who = f"process {holder}" if holder else "another process"
+            raise RunError(
+                f"run {self.path.parent.name} is in use by {who} — wait for it to finish, or "
+                f"stop it with: evalcli stop {self.path.parent.name}"
+            ) from None
+        self.previous_pid = _read_pid(fh)
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()).encode("ascii"))
+        fh.flush()
+        self._fh = fh
+        return self
+
+    def release(self) -> None:
+        if self._fh is not None:
+            try:
+                self._fh.seek(0)
+                self._fh.truncate()
+                self._fh.flush()
+                _unlock(self._fh)
+            finally:
+                self._fh.close()
+                self._fh = None
+
+    def __enter__(self) -> RunLock:
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def _read_pid(fh) -> int | None:
+    try:
+        fh.seek(0)
+        text = fh.read(32).decode("ascii", "replace").strip()
+        return int(text) if text else None
+    except (OSError, ValueError):
+        return None
+
+
+if sys.platform == "win32":
+    import msvcrt
+
+    _LOCK_OFFSET = 4096  # lock a byte past the PID so other processes can still read it
+
+    def _lock(fh) -> None:
+        fh.seek(_LOCK_OFFSET)
+        msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+
+    def _unlock(fh) -> None:
+        fh.seek(_LOCK_OFFSET)
+        msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _lock(fh) -> None:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def _unlock(fh) -> None:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)

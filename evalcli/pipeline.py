@@ -1,0 +1,341 @@
+"""One run, stage by stage: prepare → plan → generate → parse → score → report.
+
+    Setup (profile, items, prompts, engine, plan)   — nothing written yet (plan-only stops here)
+    create_run   runs/<id>/ + lock + items.jsonl + run.json
+    execute      generate (the supervisor; the only expensive stage), then the later stages,
+                 each a pure function of earlier artifacts, re-runnable on its own
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgspec
+from rich.console import Console
+
+from engines.base import EngineLoadError
+from evalcli import environment
+from evalcli.config import LoadedProfile, Profile, config_hash
+from evalcli.dashboard import LiveDashboard, PlainLog, Progress, TrialProgress
+from evalcli.datasets import load_sources
+from evalcli.engine_setup import ResolvedEngine, resolve_engine
+from evalcli.errors import EngineStartError, RunError
+from evalcli.fsutil import utc_now
+from evalcli.items import Item, read_items, write_items
+from evalcli.manifest import Manifest, TrialState, new_manifest, write_manifest
+from evalcli.per_item import read_per_item, score_rows, write_per_item
+from evalcli.plan import Plan, Unit
+from evalcli.predictions import prediction_row, read_predictions, write_predictions
+from evalcli.prompts import LoadedPromptSet, load_prompt_set, prompt_sha256
+from evalcli.report import render_report
+from evalcli.results import ResultRecord, ResultsWriter, cut_torn_tail, latest, read_results
+from evalcli.rundir import EventLog, RunDir
+from evalcli.supervisor import Supervisor, SupervisorSettings
+
+
+@dataclass
+class Setup:
+    run_dir: RunDir
+    loaded: LoadedProfile
+    profile: Profile
+    items: list[Item]
+    prompts: LoadedPromptSet
+    engine: ResolvedEngine
+    plan: Plan
+    warnings: list[str] = field(default_factory=list)
+
+    def snapshot(self) -> dict:
+        return msgspec.to_builtins(self.profile)
+
+    def inputs(self) -> dict:
+        items_blob = b"".join(msgspec.json.encode(item) + b"\n" for item in self.items)
+        return {
+            "items_sha256": hashlib.sha256(items_blob).hexdigest(),
+            "items": len(self.items),
+            "prompt_set": self.prompts.name,
+            "prompt_set_source": self.prompts.source,
+            "prompt_set_sha256": self.prompts.sha256,
+            "system_prompt_sha256": {c: prompt_sha256(self.prompts.prompts, c)
+                                     for c in self.prompts.prompts.conditions},
+        }
+
+
+def build_setup(loaded: LoadedProfile, profile: Profile, run_dir: RunDir,
+                items: list[Item] | None = None) -> Setup:
+    """Everything needed to run, computed without writing anything."""
+    if items is None:
+        items = load_sources(profile.datasets, loaded.base_dir,
+                             limit_items=profile.run.limit_items)
+    prompts = load_prompt_set(profile.prompts.set, loaded.base_dir)
+    n_units = len(items) * len(prompts.prompts.conditions) * len(profile.sampling.temperatures) \
+        * profile.sampling.samples_per_item
+    engine = resolve_engine(profile.engine, base_dir=loaded.base_dir, label=loaded.source,
+                            items=items, units=n_units)
+    identity = {"engine": engine.name, "model": getattr(engine.options, "model", ""),
+                "options": {k: v for k, v in engine.options_for_manifest().items()
+                            if k not in ("answer_key", "verbose", "n_threads")}}
+    plan = Plan(items=items, prompts=prompts.prompts, prompt_set_name=prompts.name,
+                prompt_set_sha=prompts.sha256, engine_identity=identity,
+                model_label=engine.cls.model_label(engine.options),
+                sampling=profile.sampling, seed=profile.sampling.seed)
+    return Setup(run_dir, loaded, profile, items, prompts, engine, plan)
+
+
+def preflight(setup: Setup) -> list[str]:
+    try:
+        return setup.engine.cls.preflight(setup.engine.options, workers=setup.engine.workers,
+                                          longest_request=setup.plan.longest_request())
+    except EngineLoadError as exc:
+        raise EngineStartError(str(exc)) from None
+
+
+def create_run(setup: Setup) -> Manifest:
+    rd = setup.run_dir
+    if rd.manifest.exists():
+        raise RunError(f"run {rd.run_id} already exists in {rd.root.parent} — resume it with: "
+                       f"evalcli resume {rd.run_id}, or choose another --run-id")
+    rd.root.mkdir(parents=True, exist_ok=True)
+    write_items(rd.items, setup.items)
+    manifest = new_manifest(rd.run_id)
+    snapshot = setup.snapshot()
+    manifest.profile, manifest.profile_source = setup.loaded.name, setup.loaded.source
+    manifest.config, manifest.config_hash = snapshot, config_hash(snapshot)
+    manifest.inputs = setup.inputs()
+    manifest.environment = environment.collect(setup.engine.model_path)
+    manifest.environment["engine_options"] = setup.engine.options_for_manifest()
+    for trial in setup.plan.trials:
+        planned = sum(1 for u in setup.plan.units if u.trial == trial.slug)
+        manifest.trials[trial.slug] = TrialState(temperature=trial.temperature,
+                                                 params=trial.params, planned=planned,
+                                                 pending=planned)
+    _stage_done(manifest, "prepare", [rd.relative(rd.items)])
+    manifest.plan = plan_summary(setup)
+    _stage_done(manifest, "plan", [])
+    write_manifest(rd.manifest, manifest)
+    return manifest
+
+
+def plan_summary(setup: Setup) -> dict:
+    return {
+        "units": len(setup.plan.units), "items": len(setup.items),
+        "conditions": setup.prompts.prompts.conditions,
+        "control": setup.prompts.prompts.control,
+        "temperatures": list(setup.profile.sampling.temperatures),
+        "samples_per_item": setup.profile.sampling.samples_per_item,
+        "engine": setup.engine.name, "workers": setup.engine.workers,
+        "trials": [t.slug for t in setup.plan.trials],
+    }
+
+
+def _stage_start(manifest: Manifest, name: str) -> None:
+    stage = manifest.stage(name)
+    stage.status, stage.started_at, stage.ended_at, stage.error = "running", utc_now(), "", ""
+
+
+def _stage_done(manifest: Manifest, name: str, artifacts: list[str], inputs_hash: str = "") -> None:
+    stage = manifest.stage(name)
+    stage.status, stage.ended_at, stage.artifacts = "done", utc_now(), artifacts
+    stage.started_at = stage.started_at or stage.ended_at
+    stage.inputs_hash = inputs_hash
+
+
+# -- generate ---------------------------------------------------------------------------------
+def load_finished(setup: Setup) -> dict[str, dict[str, ResultRecord]]:
+    """Latest record per custom_id for every trial; a torn last line is cut off first."""
+    finished = {}
+    for trial in setup.plan.trials:
+        path = setup.run_dir.results(trial.slug)
+        records, torn = read_results(path)
+        if torn is not None:
+            cut_torn_tail(path, torn)
+        finished[trial.slug] = latest(records)
+    return finished
+
+
+def pending_units(setup: Setup, finished: dict[str, dict[str, ResultRecord]],
+                  retry_failed: bool = True) -> list[Unit]:
+    out = []
+    for unit in setup.plan.units:
+        record = finished[unit.trial].get(unit.custom_id)
+        if record is None or (retry_failed and record.status == "failed"):
+            out.append(unit)
+    return out
+
+
+def refresh_counts(setup: Setup, manifest: Manifest,
+                   finished: dict[str, dict[str, ResultRecord]]) -> None:
+    for slug, state in manifest.trials.items():
+        records = finished.get(slug, {})
+        state.done = sum(1 for r in records.values() if r.status == "ok")
+        state.failed = sum(1 for r in records.values() if r.status == "failed")
+        state.pending = state.planned - state.done - state.failed
+
+
+def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool) -> str:
+    """Run every pending unit; returns "completed" or "stopped"."""
+    rd = setup.run_dir
+    finished = load_finished(setup)
+    todo = pending_units(setup, finished)
+    refresh_counts(setup, manifest, finished)
+    progress = Progress(rd.run_id, {
+        slug: TrialProgress(planned=s.planned, done=s.done, failed=0, done_at_start=s.done)
+        for slug, s in manifest.trials.items()})
+    if not todo:
+        _stage_done(manifest, "generate", _results_artifacts(setup))
+        write_manifest(rd.manifest, manifest)
+        return "completed"
+    _stage_start(manifest, "generate")
+    manifest.status = "running"
+    write_manifest(rd.manifest, manifest)
+    writers = {t.slug: ResultsWriter(rd.results(t.slug)) for t in setup.plan.trials}
+    events = EventLog(rd.events)
+    rd.logs.mkdir(parents=True, exist_ok=True)
+    last_write = [0.0]
+
+    def on_result(unit: Unit, record: ResultRecord) -> None:
+        writers[unit.trial].append(record)
+        previous = finished[unit.trial].get(unit.custom_id)
+        finished[unit.trial][unit.custom_id] = record
+        state = manifest.trials[unit.trial]
+        if previous is not None and previous.status == "failed":
+            state.failed -= 1
+        else:
+            state.pending -= 1
+        if record.status == "ok":
+            state.done += 1
+        else:
+            state.failed += 1
+        progress.record(unit.trial, record.status == "ok",
+                        record.prompt_tokens + record.completion_tokens)
+        _throttled_manifest(rd, manifest, last_write)
+
+    settings = SupervisorSettings(
+        engine=setup.engine.name, options=msgspec.to_builtins(setup.engine.options),
+        workers=min(setup.engine.workers, len(todo)),
+        unit_timeout_s=setup.profile.run.unit_timeout_s,
+        max_crashes_per_unit=setup.profile.run.max_crashes_per_unit,
+        max_engine_retries=setup.profile.run.max_engine_retries,
+    )
+    view = (LiveDashboard if live else PlainLog)(progress, console)
+    events.emit("generate_start", units=len(todo), workers=settings.workers)
+    try:
+        with view:
+            supervisor = Supervisor(
+                settings=settings, units=todo, make_request=setup.plan.request,
+                on_result=on_result, events=events, log_path=lambda i: str(rd.worker_log(i)),
+                stop_requested=rd.stop_requested, on_tick=view.update)
+            outcome = supervisor.run()
+    except EngineStartError as exc:
+        manifest.stage("generate").status = "failed"
+        manifest.stage("generate").error = exc.message
+        manifest.status, manifest.error = "failed", exc.message
+        raise
+    finally:
+        for writer in writers.values():
+            writer.close()
+        events.emit("generate_end")
+        events.close()
+        write_manifest(rd.manifest, manifest)
+    if outcome.engine_info:
+        manifest.environment["engine"] = outcome.engine_info
+    if outcome.status == "completed":
+        _stage_done(manifest, "generate", _results_artifacts(setup))
+    else:
+        manifest.stage("generate").status = "stopped"
+        manifest.status = "stopped"
+    write_manifest(rd.manifest, manifest)
+    return outcome.status
+
+
+def _results_artifacts(setup: Setup) -> list[str]:
+    return [setup.run_dir.relative(setup.run_dir.results(t.slug)) for t in setup.plan.trials]
+
+
+def _throttled_manifest(rd: RunDir, manifest: Manifest, last: list[float]) -> None:
+    import time
+
+    now = time.monotonic()
+    if now - last[0] >= 1.0:
+        last[0] = now
+        write_manifest(rd.manifest, manifest)
+
+
+# -- later stages -----------------------------------------------------------------------------
+def parse_stage(setup: Setup, manifest: Manifest) -> None:
+    _stage_start(manifest, "parse")
+    finished = load_finished(setup)
+    artifacts = []
+    for trial in setup.plan.trials:
+        records = finished[trial.slug]
+        rows = [prediction_row(u.custom_id, records.get(u.custom_id))
+                for u in setup.plan.units if u.trial == trial.slug]
+        path = setup.run_dir.predictions(trial.slug)
+        write_predictions(path, rows)
+        artifacts.append(setup.run_dir.relative(path))
+    _stage_done(manifest, "parse", artifacts)
+
+
+def score_stage(setup: Setup, manifest: Manifest) -> None:
+    _stage_start(manifest, "score")
+    items = {item.key: item for item in setup.items}
+    artifacts = []
+    for trial in setup.plan.trials:
+        rows = read_predictions(setup.run_dir.predictions(trial.slug))
+        scored = score_rows(rows, items, setup.profile.scoring)
+        path = setup.run_dir.per_item_scores(trial.slug)
+        write_per_item(path, scored)
+        artifacts.append(setup.run_dir.relative(path))
+    _stage_done(manifest, "score", artifacts)
+
+
+def report_stage(setup: Setup, manifest: Manifest) -> Path:
+    _stage_start(manifest, "report")
+    rd = setup.run_dir
+    trials, failures = {}, {}
+    for trial in setup.plan.trials:
+        trials[trial.slug] = read_per_item(rd.per_item_scores(trial.slug))
+        failures[trial.slug] = [r for r in read_predictions(rd.predictions(trial.slug))
+                                if r["status"] != "ok"]
+    engine_info = manifest.environment.get("engine", {})
+    facts = {
+        "profile": f"{manifest.profile} ({manifest.profile_source})",
+        "engine": f"{setup.engine.name}, {setup.engine.workers} worker(s)",
+        "model": engine_info.get("model") or getattr(setup.engine.options, "model", "") or "—",
+        "prompt set": f"{setup.prompts.name} — conditions: "
+                      + ", ".join(setup.prompts.prompts.conditions)
+                      + f" (control: {setup.prompts.prompts.control})",
+        "items": f"{len(setup.items)} ({sum(i.type == 'open' for i in setup.items)} open-book, "
+                 f"{sum(i.type == 'closed' for i in setup.items)} closed-book; "
+                 f"{sum(not i.answerable for i in setup.items)} unanswerable)",
+        "sampling": ", ".join(f"{k}={v}" for k, v in setup.plan.trials[0].params.items()
+                              if k != "temperature")
+                    + "; temperatures " + ", ".join(f"{t:g}" for t in
+                                                    setup.profile.sampling.temperatures),
+    }
+    text = render_report(run_id=rd.run_id, facts=facts, trials=trials,
+                         control=setup.prompts.prompts.control,
+                         treatments=setup.prompts.prompts.treatments, failures=failures,
+                         seed=setup.profile.stats.seed,
+                         n_boot=setup.profile.stats.bootstrap_samples)
+    from evalcli.fsutil import atomic_write_text
+
+    atomic_write_text(rd.report_md, text)
+    _stage_done(manifest, "report", [rd.relative(rd.report_md)])
+    return rd.report_md
+
+
+def finish(setup: Setup, manifest: Manifest) -> Path:
+    """The stages after generate, then the run is complete."""
+    for stage in (parse_stage, score_stage):
+        stage(setup, manifest)
+        write_manifest(setup.run_dir.manifest, manifest)
+    report = report_stage(setup, manifest)
+    manifest.status = "completed"
+    write_manifest(setup.run_dir.manifest, manifest)
+    return report
+
+
+def frozen_items(run_dir: RunDir) -> list[Item]:
+    return read_items(run_dir.items)
