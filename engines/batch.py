@@ -42,7 +42,7 @@ UNKNOWN_LATENCY = -1.0
 OnResult = Callable[[str, "Completion | EngineError"], None]
 
 
-class BatchOptions(HttpOptions):
+class BatchOptions(HttpOptions, kw_only=True):
     """Options shared by batch engines (engine-specific Options inherit these)."""
 
     model: str
@@ -71,7 +71,7 @@ class BatchEngine:
 
     name: ClassVar[str]
 
-    class Options(BatchOptions):
+    class Options(BatchOptions, kw_only=True):
         pass
 
     @classmethod

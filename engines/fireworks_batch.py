@@ -36,7 +36,7 @@ _FINAL_OK = {"COMPLETED"}
 _FINAL_BAD = {"FAILED", "EXPIRED", "CANCELLED", "DELETING"}
 
 
-class FireworksBatchOptions(BatchOptions):
+class FireworksBatchOptions(BatchOptions, kw_only=True):
     account_id: str
     api_key_env: str = "FIREWORKS_API_KEY"
     base_url: str = "https://api.fireworks.ai"
@@ -101,6 +101,7 @@ class FireworksBatchEngine(BatchEngine):
     def __init__(self, options: FireworksBatchOptions) -> None:
         super().__init__(options)
         self.session = self._session(options)
+        self.storage: httpx.Client | None = None  # for signed URLs: no API headers, ever
         self.account = f"/v1/accounts/{options.account_id}"
 
     def describe(self) -> dict[str, str]:
@@ -110,6 +111,8 @@ class FireworksBatchEngine(BatchEngine):
 
     def close(self) -> None:
         self.session.close()
+        if self.storage is not None:
+            self.storage.close()
 
     # -- hooks -------------------------------------------------------------------------------
     def line(self, request: Request) -> dict[str, Any]:
@@ -212,8 +215,10 @@ class FireworksBatchEngine(BatchEngine):
 
     def _download(self, url: str) -> bytes:
         # Signed URLs point at storage, not the API: never send the API key there.
+        if self.storage is None:
+            self.storage = httpx.Client(timeout=self.options.timeout_s, follow_redirects=True)
         try:
-            response = httpx.get(url, timeout=self.options.timeout_s, follow_redirects=True)
+            response = self.storage.get(url)
         except httpx.HTTPError as exc:
             raise EngineError(f"download of a batch output file failed ({type(exc).__name__})",
                               retryable=True, kind="connection") from None

@@ -33,7 +33,7 @@ from engines.base import ConfigStruct, EngineError
 RETRY_AFTER_CAP_S = 120.0
 
 
-class HttpOptions(ConfigStruct):
+class HttpOptions(ConfigStruct, kw_only=True):
     """Options every HTTP engine shares (engine Options structs inherit these)."""
 
     timeout_s: float = 600.0  # read timeout for one request (local models can be slow)

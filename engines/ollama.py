@@ -37,7 +37,7 @@ _DURATIONS = {
 }
 
 
-class OllamaOptions(HttpOptions):
+class OllamaOptions(HttpOptions, kw_only=True):
     model: str
     base_url: str = "http://127.0.0.1:11434"
     keep_alive: str | int = "30m"  # how long the server keeps the model loaded after a request

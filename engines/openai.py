@@ -39,7 +39,7 @@ _SERVER_TIMINGS = {
 }
 
 
-class OpenAIOptions(HttpOptions):
+class OpenAIOptions(HttpOptions, kw_only=True):
     model: str
     base_url: str = ""  # e.g. "http://127.0.0.1:8080" or "https://api.openai.com/v1"
     base_urls: list[str] = []  # a fleet: worker i uses base_urls[i % len(base_urls)]

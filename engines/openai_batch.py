@@ -27,7 +27,7 @@ _FINAL_OK = {"completed"}
 _FINAL_BAD = {"failed", "expired", "cancelled"}
 
 
-class OpenAIBatchOptions(BatchOptions):
+class OpenAIBatchOptions(BatchOptions, kw_only=True):
     api_key_env: str = "OPENAI_API_KEY"
     base_url: str = "https://api.openai.com"
     completion_window: str = "24h"
