@@ -18,7 +18,7 @@ from evalcli.datasets.files import decode_json
 from evalcli.datasets.records import DOCS, Located, make_item
 from evalcli.datasets.sources import DatasetSource
 
-HINT = f"expected the official SQuAD 2.0 JSON (data[].paragraphs[].qas[]) ({DOCS})"
+HINT = f"use the official SQuAD 2.0 JSON (data[].paragraphs[].qas[]) ({DOCS})"
 
 
 class _Answer(msgspec.Struct):

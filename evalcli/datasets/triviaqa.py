@@ -20,7 +20,7 @@ from evalcli.datasets.sources import DatasetSource
 from evalcli.errors import DataError
 
 HINT = (
-    f'expected the official TriviaQA JSON ({{"Data": [{{"QuestionId", "Question", "Answer"}}]}}); '
+    f'use the official TriviaQA JSON ({{"Data": [{{"QuestionId", "Question", "Answer"}}]}}); '
     f"test files have no answers, use a dev file ({DOCS})"
 )
 
