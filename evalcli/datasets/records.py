@@ -15,14 +15,12 @@ of the whitespace-collapsed question (UTF-8). MD5 is used as a stable name, not 
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import NamedTuple
 
 from evalcli.errors import DataError
 from evalcli.items import Item
 
 DOCS = "see docs/datasets.md"
-_SPACE = re.compile(r"\s+")
 
 
 class Located(NamedTuple):
@@ -32,7 +30,7 @@ class Located(NamedTuple):
 
 def clean(text: str) -> str:
     """Collapse every run of whitespace (newlines, tabs, NBSP...) to one space and strip."""
-    return _SPACE.sub(" ", text).strip()
+    return " ".join(text.split())
 
 
 def question_id(question: str) -> str:
