@@ -163,7 +163,8 @@ def sign_flip_test(
     rows = max(1, _CHUNK // g)
     for start in range(0, n_perm, rows):
         m = min(n_perm, start + rows) - start
-        signs = rng.integers(0, 2, size=(m, g), dtype=np.int8).astype(np.float64)
+        packed = rng.integers(0, 256, size=(m, (g + 7) // 8), dtype=np.uint8)
+        signs = np.unpackbits(packed, axis=1, count=g).astype(np.float64)  # fair coin bits
         stats_ = np.abs(units.sum() - 2.0 * (signs @ units))  # Σ(1 − 2s)u
         hits += int(np.sum(stats_ >= observed - tol))
     return {"p_value": (1 + hits) / (1 + n_perm), "n_perm": n_perm, "method": "monte_carlo"}
