@@ -1,0 +1,152 @@
+"""Real spawned workers on the mock engine: the whole CLI path, and the crash matrix.
+
+Every test runs `python -m evalcli run` as a child process, so spawn, the msgpack pipes, the
+supervisor loop and the stages all run for real.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import evalcli, popen_evalcli, read_csv, trial_dirs, write_profile
+
+LIMIT = "6"  # 6 sample items (open and closed) x 2 conditions = 12 units
+UNITS = 12
+
+
+def _predictions(run_root: Path) -> list[dict]:
+    [trial] = trial_dirs(run_root)
+    return read_csv(trial / "predictions.csv")
+
+
+def _events(run_root: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_root / "events.jsonl").read_text().splitlines()]
+
+
+def _first_closed_item_treatment() -> str:
+    from evalcli.datasets import DatasetSource, load_sources
+
+    items = load_sources([DatasetSource(format="sample")], Path.cwd(), limit_items=int(LIMIT))
+    first = next(item for item in items if item.type == "closed")
+    return f"{first.key}|treatment"
+
+
+def test_mock_run_across_spawned_workers(tmp_path):
+    profile = write_profile(tmp_path / "p.toml", workers=3, options={"latency_ms": 300})
+    result = evalcli("run", "--profile", profile, "--limit-items", LIMIT,
+                     "--runs-dir", tmp_path / "runs", "--run-id", "a")
+    assert result.returncode == 0, result.stderr
+    root = tmp_path / "runs" / "a"
+    rows = _predictions(root)
+    ids = [r["custom_id"] for r in rows]
+    assert len(ids) == UNITS and len(set(ids)) == UNITS
+    assert all(r["status"] == "ok" and int(r["prompt_tokens"]) > 0 for r in rows)
+    assert {r["worker"] for r in rows} == {"0", "1", "2"}
+    started = [e for e in _events(root) if e["event"] == "worker_start"]
+    assert len(started) == 3
+    manifest = json.loads((root / "run.json").read_text())
+    assert manifest["status"] == "completed"
+    [trial] = manifest["trials"].values()
+    assert (trial["planned"], trial["done"], trial["failed"], trial["pending"]) == (UNITS, UNITS, 0, 0)
+    assert "report: " in result.stdout and (root / "report.md").exists()
+    assert "run id: a" in result.stdout
+
+
+def test_units_sharing_a_system_prompt_stay_on_one_worker(tmp_path):
+    profile = write_profile(tmp_path / "p.toml", workers=2)
+    result = evalcli("run", "--profile", profile, "--limit-items", LIMIT,
+                     "--runs-dir", tmp_path / "runs", "--run-id", "g")
+    assert result.returncode == 0, result.stderr
+    rows = _predictions(tmp_path / "runs" / "g")
+    workers_by_condition = {}
+    for row in rows:
+        workers_by_condition.setdefault(row["condition"], set()).add(row["worker"])
+    # two conditions, two workers: each condition's units ran on exactly one worker
+    assert all(len(w) == 1 for w in workers_by_condition.values()), workers_by_condition
+
+
+@pytest.mark.parametrize("fault", ["crash_on", "kill_on", "raise_on", "fail_on", "hang_on"])
+def test_crash_matrix_one_bad_unit(tmp_path, fault):
+    if fault == "kill_on" and sys.platform == "win32":
+        pytest.skip("SIGKILL is POSIX; crash_on covers abrupt death on Windows")
+    bad = _first_closed_item_treatment()
+    profile = write_profile(tmp_path / "p.toml", workers=2, options={fault: [bad]},
+                            run={"unit_timeout_s": 2.0, "max_crashes_per_unit": 3})
+    result = evalcli("run", "--profile", profile, "--limit-items", LIMIT,
+                     "--runs-dir", tmp_path / "runs", "--run-id", "c")
+    assert result.returncode == 0, result.stderr
+    root = tmp_path / "runs" / "c"
+    rows = _predictions(root)
+    assert len(rows) == UNITS and len({r["custom_id"] for r in rows}) == UNITS
+    failed = [r for r in rows if r["status"] != "ok"]
+    assert [r["custom_id"] for r in failed] == [f"{bad}|0.0|0|closed"]
+    assert failed[0]["response_text"] == "" and failed[0]["error"]
+    if fault in ("crash_on", "kill_on", "hang_on"):
+        assert int(failed[0]["attempts"]) == 3
+        assert "worker died 3 times" in failed[0]["error"]
+        restarts = [e for e in _events(root) if e["event"] == "worker_restart"]
+        assert len(restarts) >= 2
+    else:
+        assert int(failed[0]["attempts"]) == 1
+    report = (root / "report.md").read_text(encoding="utf-8")
+    assert bad in report  # failures are shown in the report
+
+
+def test_engine_that_cannot_load_stops_the_run_with_one_line(tmp_path):
+    profile = write_profile(tmp_path / "p.toml", workers=2, options={"fail_load": True})
+    result = evalcli("run", "--profile", profile, "--limit-items", LIMIT,
+                     "--runs-dir", tmp_path / "runs", "--run-id", "f")
+    assert result.returncode == 3
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().startswith("error: the mock engine could not start")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_kill_9_a_worker_mid_run_completes_on_its_own(tmp_path):
+    if sys.platform == "win32":
+        pytest.skip("uses SIGKILL")
+    profile = write_profile(tmp_path / "p.toml", workers=2, options={"latency_ms": 40})
+    root = tmp_path / "runs" / "k"
+    proc = popen_evalcli("run", "--profile", profile, "--limit-items", LIMIT,
+                         "--runs-dir", tmp_path / "runs", "--run-id", "k")
+    victim = None
+    deadline = time.monotonic() + 60
+    while victim is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+        if (root / "events.jsonl").exists():
+            ready = [e for e in _events(root) if e["event"] == "worker_ready"]
+            results = list((root / "trials").glob("*/results.jsonl"))
+            if ready and results and results[0].read_text().count("\n") >= 3:
+                victim = ready[0]["pid"]
+    assert victim is not None, "run never got going"
+    os.kill(victim, signal.SIGKILL)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    rows = _predictions(root)
+    assert len(rows) == UNITS and len({r["custom_id"] for r in rows}) == UNITS
+    assert all(r["status"] == "ok" for r in rows)
+    died = [e for e in _events(root) if e["event"] == "worker_died"]
+    assert died and "SIGKILL" in died[0]["how"]
+    # texts equal an uninterrupted run's (the mock is deterministic at temperature 0)
+    clean = evalcli("run", "--profile", profile, "--limit-items", LIMIT,
+                    "--runs-dir", tmp_path / "runs", "--run-id", "clean")
+    assert clean.returncode == 0, clean.stderr
+    texts = {r["custom_id"]: r["response_text"] for r in rows}
+    assert texts == {r["custom_id"]: r["response_text"]
+                     for r in _predictions(tmp_path / "runs" / "clean")}
+
+
+def test_run_directory_with_spaces_and_non_ascii(tmp_path):
+    runs = tmp_path / "my runs ü 実験"
+    profile = write_profile(tmp_path / "p.toml", workers=1)
+    result = evalcli("run", "--profile", profile, "--limit-items", "2", "--runs-dir", runs,
+                     "--run-id", "ü-1")
+    assert result.returncode == 0, result.stderr
+    assert len(_predictions(runs / "ü-1")) == 4
