@@ -46,7 +46,7 @@ def tost(d: np.ndarray, margin: float, *, alpha: float = 0.05, clusters=None) ->
         "p_value": NAN,
         "ci_low": NAN,
         "ci_high": NAN,
-        "ci_level": 1.0 - 2.0 * alpha,
+        "ci_level": round(1.0 - 2.0 * alpha, 10),
         "equivalent": None,
     }
     if d.size < 2:

@@ -82,7 +82,7 @@ def _metric_block(c, t, clusters, *, confidence, n_boot, n_perm, seed_seq, margi
         p, p_method = perm["p_value"], "sign_flip_permutation"
     else:
         p, p_method = pd["p_value"], "paired_t"
-    alpha = 1.0 - confidence
+    alpha = round(1.0 - confidence, 10)
     block = {
         **pd,
         "ci_method": "cluster_bootstrap_percentile" if clustered else "paired_bootstrap_percentile",
