@@ -141,10 +141,9 @@ def _block(ctrl_rows, trt_rows, head: dict, *, seed: int, confidence, n_boot, n_
     selective = {}
     for arm, rows in (("control", ctrl_rows), ("treatment", trt_rows)):
         abst = _values(rows, "abstain_rate")
-        right = np.array(
-            [0.0 if r.get("false_answer_rate") is not None else float(r["em"]) for r in rows]
-        )
-        keep = ~np.isnan(abst)
+        right = np.array([0.0 if r.get("false_answer_rate") is not None else np.nan for r in rows])
+        right = np.where(np.isnan(right), _values(rows, "em"), right)
+        keep = ~(np.isnan(abst) | np.isnan(right))
         selective[arm] = selective_summary(abst[keep], right[keep])
     selective["aurc_delta"] = selective["treatment"]["aurc"] - selective["control"]["aurc"]
     return {

@@ -1,6 +1,8 @@
 """build_significance: pairing, the BH family, subgroups, meta, JSON safety, determinism."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -138,3 +140,19 @@ def test_tiny_inputs_do_not_crash():
     only_control = [r for r in rows if r["condition"] == "control"]
     out = build_significance(only_control, control="control")
     assert out["comparisons"] == []
+
+
+def test_scoring_and_stats_import_no_engine_or_ipc():
+    code = (
+        "import sys, evalcli.scoring, evalcli.stats, evalcli.stats.significance; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('ipc', 'engines')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_missing_em_values_are_skipped_not_fatal():
+    rows = make_rows(n=20, datasets=("tq",))
+    rows[0]["em"] = None
+    out = build_significance(rows, control="control", n_boot=100, n_perm=100)
+    assert out["comparisons"][0]["metrics"]["em"]["n"] == 19
