@@ -5,6 +5,9 @@ from __future__ import annotations
 import typer
 
 from evalcli.cli import run as run_cmd
+from evalcli.cli import runs as runs_cmd
+from evalcli.cli import show as show_cmd
+from evalcli.cli import stop as stop_cmd
 
 app = typer.Typer(
     name="evalcli",
@@ -14,6 +17,9 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("run")(run_cmd.run)
+app.command("runs")(runs_cmd.runs)
+app.command("show")(show_cmd.show)
+app.command("stop")(stop_cmd.stop)
 
 
 @app.callback()

@@ -7,12 +7,29 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.measure import Measurement
+from rich.table import Table
 
 RunsDir = Annotated[
     Path, typer.Option("--runs-dir", help="Folder that holds run directories.", show_default=True)
 ]
 RunIdArg = Annotated[str, typer.Argument(help="The run id (a folder name under --runs-dir).")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 
 def console() -> Console:
     return Console(highlight=False, soft_wrap=True)
+
+
+def print_table(out: Console, table: Table) -> None:
+    """A table at its natural width when the output is a pipe or file (rich assumes 80
+    columns there and would cut cells short); on a terminal, rich fits it to the window."""
+    if out.is_terminal:
+        out.print(table)
+        return
+    width = out.width
+    out.width = max(width, Measurement.get(out, out.options.update_width(1000), table).maximum)
+    try:
+        out.print(table)
+    finally:
+        out.width = width
