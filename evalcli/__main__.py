@@ -11,13 +11,14 @@ def main() -> None:
     from rich.console import Console
 
     from evalcli.cli import app
-    from evalcli.errors import EvalcliError
+    from evalcli.errors import EvalcliError, StopRequested
 
     try:
         app()
     except EvalcliError as exc:
+        prefix = "" if isinstance(exc, StopRequested) else "error: "
         Console(stderr=True, highlight=False, soft_wrap=True).print(
-            f"error: {exc.message}", markup=False
+            f"{prefix}{exc.message}", markup=False
         )
         sys.exit(exc.exit_code)
 

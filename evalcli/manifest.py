@@ -15,7 +15,7 @@ import msgspec
 from evalcli.fsutil import atomic_write_bytes, utc_now
 
 SCHEMA_VERSION = 1
-STAGES = ("prepare", "plan", "generate", "parse", "score", "report")
+STAGES = ("prepare", "plan", "generate", "parse", "score", "stats", "report")
 
 
 class StageState(msgspec.Struct, kw_only=True):
@@ -44,6 +44,7 @@ class Manifest(msgspec.Struct, kw_only=True):
     status: str = "created"  # created | running | stopped | failed | completed
     profile: str = ""
     profile_source: str = ""
+    base_dir: str = ""  # relative paths in the profile resolve against this folder
     config: dict = {}
     config_hash: str = ""
     inputs: dict = {}  # items sha256, prompt-set sha256, per-condition prompt sha256

@@ -22,7 +22,7 @@ from evalcli.dashboard import LiveDashboard, PlainLog, Progress, TrialProgress
 from evalcli.datasets import load_sources
 from evalcli.engine_setup import ResolvedEngine, resolve_engine
 from evalcli.errors import EngineStartError, RunError
-from evalcli.fsutil import utc_now
+from evalcli.fsutil import atomic_write_bytes, atomic_write_text, utc_now
 from evalcli.items import Item, read_items, write_items
 from evalcli.manifest import Manifest, TrialState, new_manifest, write_manifest
 from evalcli.per_item import read_per_item, score_rows, write_per_item
@@ -101,6 +101,7 @@ def create_run(setup: Setup) -> Manifest:
     manifest = new_manifest(rd.run_id)
     snapshot = setup.snapshot()
     manifest.profile, manifest.profile_source = setup.loaded.name, setup.loaded.source
+    manifest.base_dir = str(setup.loaded.base_dir)
     manifest.config, manifest.config_hash = snapshot, config_hash(snapshot)
     manifest.inputs = setup.inputs()
     manifest.environment = environment.collect(setup.engine.model_path)
@@ -290,12 +291,30 @@ def score_stage(setup: Setup, manifest: Manifest) -> None:
     _stage_done(manifest, "score", artifacts)
 
 
+def stats_stage(setup: Setup, manifest: Manifest) -> None:
+    from evalcli.stats.significance import build_significance
+
+    _stage_start(manifest, "stats")
+    st = setup.profile.stats
+    artifacts = []
+    for trial in setup.plan.trials:
+        rows = read_per_item(setup.run_dir.per_item_scores(trial.slug))
+        sig = build_significance(rows, control=setup.prompts.prompts.control, seed=st.seed,
+                                 n_boot=st.bootstrap_samples, n_perm=st.permutation_samples,
+                                 tost_margins=dict(st.tost_margins), confidence=st.confidence)
+        path = setup.run_dir.significance(trial.slug)
+        atomic_write_bytes(path, msgspec.json.format(msgspec.json.encode(sig), indent=2) + b"\n")
+        artifacts.append(setup.run_dir.relative(path))
+    _stage_done(manifest, "stats", artifacts)
+
+
 def report_stage(setup: Setup, manifest: Manifest) -> Path:
     _stage_start(manifest, "report")
     rd = setup.run_dir
-    trials, failures = {}, {}
+    trials, failures, significance = {}, {}, {}
     for trial in setup.plan.trials:
         trials[trial.slug] = read_per_item(rd.per_item_scores(trial.slug))
+        significance[trial.slug] = msgspec.json.decode(rd.significance(trial.slug).read_bytes())
         failures[trial.slug] = [r for r in read_predictions(rd.predictions(trial.slug))
                                 if r["status"] != "ok"]
     engine_info = manifest.environment.get("engine", {})
@@ -314,13 +333,9 @@ def report_stage(setup: Setup, manifest: Manifest) -> Path:
                     + "; temperatures " + ", ".join(f"{t:g}" for t in
                                                     setup.profile.sampling.temperatures),
     }
-    text = render_report(run_id=rd.run_id, facts=facts, trials=trials,
+    text = render_report(run_id=rd.run_id, facts=facts, trials=trials, significance=significance,
                          control=setup.prompts.prompts.control,
-                         treatments=setup.prompts.prompts.treatments, failures=failures,
-                         seed=setup.profile.stats.seed,
-                         n_boot=setup.profile.stats.bootstrap_samples)
-    from evalcli.fsutil import atomic_write_text
-
+                         treatments=setup.prompts.prompts.treatments, failures=failures)
     atomic_write_text(rd.report_md, text)
     _stage_done(manifest, "report", [rd.relative(rd.report_md)])
     return rd.report_md
@@ -328,7 +343,7 @@ def report_stage(setup: Setup, manifest: Manifest) -> Path:
 
 def finish(setup: Setup, manifest: Manifest) -> Path:
     """The stages after generate, then the run is complete."""
-    for stage in (parse_stage, score_stage):
+    for stage in (parse_stage, score_stage, stats_stage):
         stage(setup, manifest)
         write_manifest(setup.run_dir.manifest, manifest)
     report = report_stage(setup, manifest)

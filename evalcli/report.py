@@ -1,134 +1,122 @@
 """report.md: the verdict first, then per-condition scores, paired differences, failures, tokens.
 
-A pure function of the per-item scores (and the run's facts): it never touches an engine.
+A pure function of significance.json and the per-item scores (and the run's facts): it
+computes no statistics of its own and never touches an engine.
 
-    per-item rows ──by (trial, type, condition)──► arm means + 95% CI (Wilson / t)
-                 ──paired by item──► treatment − control: delta, bootstrap CI, p
+    significance.json ──comparisons (dataset "all")──► verdict lines, arm table, differences
+    per-item rows     ──────────────────────────────► tokens per answer
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 
 import numpy as np
-
-from evalcli.stats import mean_interval, paired_difference
 
 PRIMARY = ("em", "f1", "abstain_rate", "false_answer_rate")
 LABELS = {"em": "EM", "f1": "F1", "abstain_rate": "abstain", "false_answer_rate": "false answers",
           "unsupported_rate": "unsupported"}
 
 
+def _finite(x) -> bool:
+    return x is not None and math.isfinite(x)
+
+
 def _pct(x: float | None) -> str:
-    return "—" if x is None or not math.isfinite(x) else f"{100 * x:.1f}"
+    return f"{100 * x:.1f}" if _finite(x) else "—"
 
 
-def _ci(lo: float, hi: float) -> str:
-    if not (math.isfinite(lo) and math.isfinite(hi)):
+def _ci(lo: float | None, hi: float | None) -> str:
+    if not (_finite(lo) and _finite(hi)):
         return "—"
     return f"[{100 * lo:.1f}, {100 * hi:.1f}]"
 
 
-def _p(p: float) -> str:
-    if not math.isfinite(p):
+def _p(p: float | None) -> str:
+    if not _finite(p):
         return "—"
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def arm_scores(rows: list[dict], metric: str) -> tuple[int, float, float, float]:
-    values = np.array([r[metric] for r in rows if r.get(metric) is not None], dtype=float)
-    mean, lo, hi = mean_interval(values)
-    return int(values.size), mean, lo, hi
-
-
-def paired(rows: list[dict], control: str, treatment: str, metric: str, seed: int,
-           n_boot: int) -> dict:
-    by_item: dict[str, dict[str, float]] = defaultdict(dict)
-    groups: dict[str, str] = {}
-    for r in rows:
-        if r.get(metric) is not None:
-            by_item[r["item_key"]][r["condition"]] = r[metric]
-            groups[r["item_key"]] = r.get("group") or r["item_key"]
-    keys = sorted(k for k, v in by_item.items() if control in v and treatment in v)
-    c = np.array([by_item[k][control] for k in keys], dtype=float)
-    t = np.array([by_item[k][treatment] for k in keys], dtype=float)
-    clusters = [groups[k] for k in keys]
-    has_shared = len(set(clusters)) < len(clusters)
-    return paired_difference(c, t, n_boot=n_boot, seed=seed,
-                             clusters=clusters if has_shared else None)
-
-
-def verdict_line(diff: dict, metric: str, treatment: str, control: str, where: str) -> str:
-    n, delta = diff["n"], diff["delta"]
-    if n < 2 or not math.isfinite(delta):
+def verdict_line(m: dict, metric: str, treatment: str, control: str, where: str) -> str:
+    n, delta = m.get("n") or 0, m.get("delta")
+    if n < 2 or delta is None:
         return f"- **{LABELS[metric]}** ({where}): not enough paired items to compare ({n})."
-    lo, hi, p = diff["ci_low"], diff["ci_high"], diff["p_value"]
-    ci_excludes_zero = math.isfinite(lo) and math.isfinite(hi) and (lo > 0 or hi < 0)
-    p_small = math.isfinite(p) and p < 0.05
-    body = (f"{delta * 100:+.1f} points [95% CI {_ci(lo, hi)[1:-1]}], p = {_p(p)} "
-            f"on {n} paired items")
-    if ci_excludes_zero and p_small:
+    lo, hi, p, q = m.get("ci_low"), m.get("ci_high"), m.get("p_value"), m.get("q_value")
+    ci_excludes_zero = lo is not None and hi is not None and (lo > 0 or hi < 0)
+    body = (f"{delta * 100:+.1f} points [95% CI {_ci(lo, hi)[1:-1]}], p = {_p(p)}"
+            + (f" (q = {_p(q)})" if q is not None else "") + f" on {n} paired items")
+    significant = q if q is not None else p
+    if ci_excludes_zero and significant is not None and significant < 0.05:
         word = "higher" if delta > 0 else "lower"
         return f"- **{LABELS[metric]}** ({where}): `{treatment}` is {word} than `{control}`: {body}."
-    if ci_excludes_zero or p_small:
-        return (f"- **{LABELS[metric]}** ({where}): borderline — the interval and the test "
-                f"disagree: {body}.")
+    if ci_excludes_zero or (p is not None and p < 0.05):
+        return (f"- **{LABELS[metric]}** ({where}): suggestive only, not significant after "
+                f"correcting for the comparisons made: {body}.")
     return (f"- **{LABELS[metric]}** ({where}): no detectable difference between `{treatment}` "
             f"and `{control}`: {body}.")
 
 
-def render_report(*, run_id: str, facts: dict, trials: dict[str, list[dict]], control: str,
-                  treatments: list[str], failures: dict[str, list[dict]], seed: int = 1337,
-                  n_boot: int = 2000) -> str:
-    """Markdown for the whole run. `trials` maps slug -> per-item rows."""
+def render_report(*, run_id: str, facts: dict, trials: dict[str, list[dict]],
+                  significance: dict[str, dict], control: str, treatments: list[str],
+                  failures: dict[str, list[dict]]) -> str:
+    """Markdown for the whole run. `trials` maps slug -> per-item rows; `significance` maps
+    slug -> the trial's significance.json (the one place statistics are computed)."""
     verdict, scores, diffs = [], [], []
-    for slug, rows in trials.items():
-        for kind in ("open", "closed"):
-            kind_rows = [r for r in rows if r["type"] == kind]
-            if not kind_rows:
+    for slug, sig in significance.items():
+        seen_control = set()
+        for comp in sig.get("comparisons", []):
+            if comp["dataset"] != "all":
                 continue
-            temp = kind_rows[0]["temp"]
-            for condition in [control, *treatments]:
-                arm = [r for r in kind_rows if r["condition"] == condition]
+            kind, temp, treatment = comp["type"], comp["temp"], comp["treatment"]
+            where = f"{kind}-book, T={temp:g}"
+            metrics = comp["metrics"]
+            for arm, label in (("control", control), ("treatment", treatment)):
+                if arm == "control" and (kind, temp) in seen_control:
+                    continue
+                seen_control.add((kind, temp))
                 cells = []
                 for metric in PRIMARY:
-                    n, mean, lo, hi = arm_scores(arm, metric)
-                    cells.append(f"{_pct(mean)} {_ci(lo, hi)}" if n else "—")
-                n_items = sum(1 for r in arm if r.get("em") is not None)
-                scores.append(f"| {slug} | {kind} | {temp:g} | {condition} | {n_items} | "
+                    m = metrics.get(metric) or {}
+                    mean = m.get(f"{arm}_mean")
+                    cells.append("—" if mean is None else
+                                 f"{_pct(mean)} {_ci(m.get(f'{arm}_ci_low'), m.get(f'{arm}_ci_high'))}")
+                scores.append(f"| {slug} | {kind} | {temp:g} | {label} | {comp['n_items']} | "
                               + " | ".join(cells) + " |")
-            for treatment in treatments:
-                for metric in PRIMARY:
-                    diff = paired(kind_rows, control, treatment, metric, seed, n_boot)
-                    if diff["n"] == 0:
-                        continue
-                    where = f"{kind}-book, T={temp:g}"
-                    if metric in ("em", "abstain_rate", "false_answer_rate"):
-                        verdict.append(verdict_line(diff, metric, treatment, control, where))
-                    diffs.append(
-                        f"| {kind} | {temp:g} | {treatment} − {control} | {LABELS[metric]} | "
-                        f"{diff['n']} | {_pct(diff['control_mean'])} | "
-                        f"{_pct(diff['treatment_mean'])} | {diff['delta'] * 100:+.1f} | "
-                        f"{_ci(diff['ci_low'], diff['ci_high'])} | "
-                        f"{_ci(diff['clt_low'], diff['clt_high'])} | {_p(diff['p_value'])} |"
-                    )
+            for metric in PRIMARY:
+                m = metrics.get(metric)
+                if not m or not m.get("n"):
+                    continue
+                if metric in ("em", "abstain_rate", "false_answer_rate"):
+                    verdict.append(verdict_line(m, metric, treatment, control, where))
+                diffs.append(
+                    f"| {kind} | {temp:g} | {treatment} − {control} | {LABELS[metric]} | "
+                    f"{m['n']} | {_pct(m.get('control_mean'))} | {_pct(m.get('treatment_mean'))} | "
+                    f"{(m.get('delta') or 0) * 100:+.1f} | {_ci(m.get('ci_low'), m.get('ci_high'))} | "
+                    f"{_ci(m.get('clt_low'), m.get('clt_high'))} | {_p(m.get('p_value'))} | "
+                    f"{_p(m.get('q_value'))} |")
+            mc = comp.get("mcnemar") or {}
+            if mc.get("n_discordant"):
+                diffs.append(f"| {kind} | {temp:g} | {treatment} − {control} | EM (McNemar: "
+                             f"b={mc['b']}, c={mc['c']}) | {comp['n_items']} | | | | | | "
+                             f"{_p(mc.get('p_value'))} | |")
     out = [f"# evalcli report — run `{run_id}`", "", "## Verdict", ""]
     out += verdict or ["- No paired comparisons could be made (no scored items)."]
     out += ["", "Differences are treatment − control in percentage points, paired by item; "
             "95% CIs from a seeded paired bootstrap (clustered by passage where items share "
-            "one); p from the paired t-test. One comparison among several: see the "
-            "significance file for corrections.", "", "## Setup", ""]
+            "one); p from a sign-flip permutation test, q = Benjamini–Hochberg over every "
+            "comparison in the trial. Details: the trial's significance.json and "
+            "docs/statistics.md.", "", "## Setup", ""]
     out += [f"- **{key}**: {value}" for key, value in facts.items()]
     out += ["", "## Scores per condition", "",
             "Mean in percent with a 95% interval (Wilson for 0/1 scores, t otherwise); "
-            "n = items with at least one scored answer.", "",
+            "n = paired items.", "",
             "| trial | type | T | condition | n | EM | F1 | abstain | false answers |",
             "|---|---|---|---|---|---|---|---|---|", *scores,
             "", "## Paired differences", "",
             "| type | T | comparison | metric | n pairs | control | treatment | Δ (pts) | "
-            "95% CI (bootstrap) | 95% CI (CLT) | p |",
-            "|---|---|---|---|---|---|---|---|---|---|---|", *diffs, ""]
+            "95% CI (bootstrap) | 95% CI (CLT) | p | q |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|", *diffs, ""]
     out += ["## Failed units", ""]
     failed_rows = [(slug, f) for slug, fs in failures.items() for f in fs]
     if not failed_rows:

@@ -1,0 +1,48 @@
+"""`evalcli resume RUN_ID`: finish an interrupted run — exactly the missing work, nothing twice."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from evalcli.cli.common import RunIdArg, RunsDir, console
+from evalcli.errors import RunError, StopRequested
+from evalcli.lock import RunLock
+from evalcli.pipeline import finish, generate, load_finished, pending_units, preflight
+from evalcli.resume import changes_since_start, open_run, record_forced, setup_from_manifest
+from evalcli.rundir import RunDir
+
+
+def resume(
+    run_id: RunIdArg,
+    runs_dir: RunsDir = "runs",
+    force: Annotated[bool, typer.Option("--force", help="Resume even though inputs changed.")] = False,
+) -> None:
+    """Run the units not yet finished (failed ones again), then the later stages."""
+    out = console()
+    rd = RunDir(runs_dir, run_id)
+    open_run(rd)
+    with RunLock(rd.lock_file) as lock:
+        if lock.previous_pid:
+            out.print(f"notice: took over the lock of process {lock.previous_pid}, which is gone",
+                      markup=False)
+        manifest = open_run(rd)
+        setup = setup_from_manifest(rd, manifest)
+        changes = changes_since_start(setup, manifest)
+        if changes and not force:
+            raise RunError(f"run {run_id}: inputs changed since it started — "
+                           + "; ".join(changes) + " — resume anyway with --force")
+        if changes:
+            record_forced(rd, changes)
+        rd.stop_file.unlink(missing_ok=True)
+        for warning in preflight(setup):
+            out.print(f"warning: {warning}", markup=False)
+        todo = pending_units(setup, load_finished(setup))
+        out.print(f"run {run_id}: {len(todo)} of {len(setup.plan.units)} units to run", markup=False)
+        status = generate(setup, manifest, out, live=out.is_terminal)
+        if status == "stopped":
+            raise StopRequested(f"run {run_id} stopped; resume with: evalcli resume {run_id}")
+        report = finish(setup, manifest)
+    out.print(f"run id: {run_id}", markup=False)
+    out.print(f"report: {report}", markup=False)

@@ -1,0 +1,159 @@
+"""Fault injection around resume: after each fault the final predictions hold exactly the
+planned custom_ids, each once, with the texts of an uninterrupted run (mock, temperature 0).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import evalcli, popen_evalcli, read_csv, trial_dirs, write_profile
+
+LIMIT = "6"
+UNITS = 12
+
+
+def _texts(root: Path) -> dict[str, str]:
+    [trial] = trial_dirs(root)
+    rows = read_csv(trial / "predictions.csv")
+    ids = [r["custom_id"] for r in rows]
+    assert len(ids) == UNITS and len(set(ids)) == UNITS
+    assert all(r["status"] == "ok" for r in rows)
+    return {r["custom_id"]: r["response_text"] for r in rows}
+
+
+def _results_lines(root: Path) -> int:
+    files = list((root / "trials").glob("*/results.jsonl")) if (root / "trials").exists() else []
+    return files[0].read_bytes().count(b"\n") if files else 0
+
+
+def _wait_for_results(root: Path, n: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while _results_lines(root) < n:
+        assert time.monotonic() < deadline, "the run never produced results"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def clean_texts(tmp_path):
+    profile = write_profile(tmp_path / "clean.toml", workers=2)
+    result = evalcli("run", "--profile", profile, "--limit-items", LIMIT,
+                     "--runs-dir", tmp_path / "clean-runs", "--run-id", "clean")
+    assert result.returncode == 0, result.stderr
+    return _texts(tmp_path / "clean-runs" / "clean")
+
+
+def _slow_profile(tmp_path: Path) -> Path:
+    return write_profile(tmp_path / "slow.toml", workers=2, options={"latency_ms": 150})
+
+
+def test_kill_9_supervisor_then_resume(tmp_path, clean_texts):
+    if sys.platform == "win32":
+        pytest.skip("uses SIGKILL")
+    root = tmp_path / "runs" / "k"
+    proc = popen_evalcli("run", "--profile", _slow_profile(tmp_path), "--limit-items", LIMIT,
+                         "--runs-dir", tmp_path / "runs", "--run-id", "k")
+    _wait_for_results(root, 3)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(30)
+    done_before = _results_lines(root)
+    assert done_before < UNITS
+    result = evalcli("resume", "k", "--runs-dir", tmp_path / "runs")
+    assert result.returncode == 0, result.stderr
+    assert "took over the lock" in result.stdout
+    assert _texts(root) == clean_texts
+    records = [json.loads(line) for line in
+               next((root / "trials").glob("*/results.jsonl")).read_text().splitlines()]
+    assert len({r["custom_id"] for r in records}) == len(records) == UNITS  # nothing done twice
+
+
+@pytest.mark.parametrize("how", ["sigint", "stop"])
+def test_interrupt_exits_130_then_resume(tmp_path, clean_texts, how):
+    if how == "sigint" and sys.platform == "win32":
+        pytest.skip("SIGINT delivery to a child differs on Windows")
+    root = tmp_path / "runs" / "s"
+    proc = popen_evalcli("run", "--profile", _slow_profile(tmp_path), "--limit-items", LIMIT,
+                         "--runs-dir", tmp_path / "runs", "--run-id", "s")
+    _wait_for_results(root, 2)
+    if how == "sigint":
+        proc.send_signal(signal.SIGINT)
+    else:
+        (root / "STOP").write_text("stop", encoding="utf-8")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "resume with: evalcli resume s" in err
+    manifest = json.loads((root / "run.json").read_text())
+    assert manifest["status"] == "stopped"
+    [trial] = manifest["trials"].values()
+    assert trial["done"] == _results_lines(root)  # finished work is never shown pending
+    result = evalcli("resume", "s", "--runs-dir", tmp_path / "runs")
+    assert result.returncode == 0, result.stderr
+    assert not (root / "STOP").exists()
+    assert _texts(root) == clean_texts
+
+
+def test_torn_last_line_is_redone_alone(tmp_path, clean_texts):
+    profile = write_profile(tmp_path / "p.toml", workers=2)
+    runs = tmp_path / "runs"
+    assert evalcli("run", "--profile", profile, "--limit-items", LIMIT, "--runs-dir", runs,
+                   "--run-id", "t").returncode == 0
+    results = next((runs / "t" / "trials").glob("*/results.jsonl"))
+    lines = results.read_bytes().splitlines(keepends=True)
+    torn_id = json.loads(lines[-1])["custom_id"]
+    results.write_bytes(b"".join(lines[:-1]) + lines[-1][:25])  # a write cut short
+    result = evalcli("resume", "t", "--runs-dir", runs)
+    assert result.returncode == 0, result.stderr
+    assert f"1 of {UNITS} units to run" in result.stdout
+    after = [json.loads(line) for line in results.read_text().splitlines()]
+    assert len(after) == UNITS and after[-1]["custom_id"] == torn_id
+    assert _texts(runs / "t") == clean_texts
+
+
+def test_second_concurrent_resume_is_refused(tmp_path):
+    runs = tmp_path / "runs"
+    root = runs / "c"
+    proc = popen_evalcli("run", "--profile", _slow_profile(tmp_path), "--limit-items", LIMIT,
+                         "--runs-dir", runs, "--run-id", "c")
+    try:
+        _wait_for_results(root, 1)
+        second = evalcli("resume", "c", "--runs-dir", runs)
+        assert second.returncode == 4
+        assert f"in use by process {proc.pid}" in second.stderr
+        assert "Traceback" not in second.stderr
+    finally:
+        proc.communicate(timeout=120)
+    assert proc.returncode == 0
+
+
+def test_resume_refuses_changed_prompts_unless_forced(tmp_path):
+    from importlib import resources
+
+    prompts = tmp_path / "prompts.toml"
+    prompts.write_bytes(resources.files("evalcli").joinpath("data/prompts/default.toml")
+                        .read_bytes())
+    profile = write_profile(tmp_path / "p.toml", workers=1)
+    profile.write_text(profile.read_text().replace('set = "default"', 'set = "prompts.toml"'))
+    runs = tmp_path / "runs"
+    first = evalcli("run", "--profile", profile, "--limit-items", "2", "--runs-dir", runs,
+                    "--run-id", "p")
+    assert first.returncode == 0, first.stderr
+    prompts.write_text(prompts.read_text() + "\n# edited\n")
+    refused = evalcli("resume", "p", "--runs-dir", runs)
+    assert refused.returncode == 4 and "prompts:" in refused.stderr and "--force" in refused.stderr
+    forced = evalcli("resume", "p", "--runs-dir", runs, "--force")
+    assert forced.returncode == 0, forced.stderr
+    events = (runs / "p" / "events.jsonl").read_text()
+    assert "resume_forced" in events
+
+
+def test_bad_run_ids_are_rejected(tmp_path):
+    for bad in ("../x", "a/b", ".."):
+        result = evalcli("resume", bad, "--runs-dir", tmp_path)
+        assert result.returncode == 4 and "run id" in result.stderr
+        assert "Traceback" not in result.stderr
