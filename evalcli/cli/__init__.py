@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from evalcli.cli import resume as resume_cmd
 from evalcli.cli import run as run_cmd
 from evalcli.cli import runs as runs_cmd
 from evalcli.cli import show as show_cmd
@@ -20,6 +21,7 @@ app.command("run")(run_cmd.run)
 app.command("runs")(runs_cmd.runs)
 app.command("show")(show_cmd.show)
 app.command("stop")(stop_cmd.stop)
+app.command("resume")(resume_cmd.resume)
 
 
 @app.callback()
