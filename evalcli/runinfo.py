@@ -150,19 +150,22 @@ def list_runs(runs_dir: Path) -> list[RunSummary]:
     if not runs_dir.is_dir():
         raise RunError(f"--runs-dir {runs_dir}: not a folder — pass the folder that holds "
                        "the run directories")
-    found: list[tuple[str, RunSummary]] = []
+    found: list[tuple[tuple[str, float, str], RunSummary]] = []
     for entry in runs_dir.iterdir():
         if not _looks_like_run(entry):
             continue
         rd = RunDir(runs_dir, entry.name)
+        # created_at has whole seconds: items.jsonl's mtime (written once, at creation)
+        # orders runs created within the same second
+        born = _mtime(rd.items) or _mtime(entry)
         try:
             summary = summarize(rd)
-            sort_key = summary.created_at
+            created = summary.created_at
         except RunError as exc:
             summary = RunSummary(run_id=entry.name, status="unreadable", error=exc.message)
-            sort_key = _mtime_iso(entry)
-        found.append((sort_key, summary))
-    found.sort(key=lambda pair: (pair[0], pair[1].run_id), reverse=True)
+            created = _iso(born)
+        found.append(((created, born, entry.name), summary))
+    found.sort(key=lambda pair: pair[0], reverse=True)
     return [summary for _, summary in found]
 
 
@@ -176,11 +179,14 @@ def _looks_like_run(entry: Path) -> bool:
     return any((entry / name).exists() for name in ("run.json", "run.lock", "items.jsonl"))
 
 
-def _mtime_iso(path: Path) -> str:
+def _mtime(path: Path) -> float:
     try:
-        stamp = os.stat(path).st_mtime
+        return os.stat(path).st_mtime
     except OSError:
-        return ""
+        return 0.0
+
+
+def _iso(stamp: float) -> str:
     return datetime.fromtimestamp(stamp, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
