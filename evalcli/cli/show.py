@@ -73,5 +73,5 @@ def _print(s: RunSummary) -> None:
     report = s.paths["report"]
     line(f"report:  {report}" + ("" if Path(report).exists() else " (not written yet)"))
     line(f"logs:    {s.paths['logs']}")
-    if s.status in ("stopped", "running", "created") and s.pending + s.failed:
+    if s.status != "completed" and s.pending + s.failed:
         line(f"resume:  evalcli resume {s.run_id}")
