@@ -91,6 +91,16 @@ def preflight(setup: Setup) -> list[str]:
         raise EngineStartError(str(exc)) from None
 
 
+def add_trials(setup: Setup, manifest: Manifest) -> None:
+    """Give every planned trial its manifest entry (a forced resume can add a new trial)."""
+    for trial in setup.plan.trials:
+        if trial.slug not in manifest.trials:
+            planned = sum(1 for u in setup.plan.units if u.trial == trial.slug)
+            manifest.trials[trial.slug] = TrialState(temperature=trial.temperature,
+                                                     params=trial.params, planned=planned,
+                                                     pending=planned)
+
+
 def create_run(setup: Setup) -> Manifest:
     rd = setup.run_dir
     if rd.manifest.exists():
@@ -106,11 +116,7 @@ def create_run(setup: Setup) -> Manifest:
     manifest.inputs = setup.inputs()
     manifest.environment = environment.collect(setup.engine.model_path)
     manifest.environment["engine_options"] = setup.engine.options_for_manifest()
-    for trial in setup.plan.trials:
-        planned = sum(1 for u in setup.plan.units if u.trial == trial.slug)
-        manifest.trials[trial.slug] = TrialState(temperature=trial.temperature,
-                                                 params=trial.params, planned=planned,
-                                                 pending=planned)
+    add_trials(setup, manifest)
     _stage_done(manifest, "prepare", [rd.relative(rd.items)])
     manifest.plan = plan_summary(setup)
     _stage_done(manifest, "plan", [])
@@ -179,6 +185,7 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool) 
     rd = setup.run_dir
     finished = load_finished(setup)
     todo = pending_units(setup, finished)
+    add_trials(setup, manifest)
     refresh_counts(setup, manifest, finished)
     progress = Progress(rd.run_id, {
         slug: TrialProgress(planned=s.planned, done=s.done, failed=0, done_at_start=s.done)

@@ -1,0 +1,54 @@
+"""Profiles: bundled ones load, and every bad input is one line naming the file and key."""
+
+from __future__ import annotations
+
+import pytest
+
+from evalcli.config import decode_profile, load_profile
+from evalcli.errors import ConfigError
+from profiles import bundled_profiles
+
+
+def test_bundled_profiles_load():
+    names = bundled_profiles()
+    assert {"local-llamacpp", "mock"} <= set(names)
+    for name in names:
+        loaded = load_profile(name)
+        assert loaded.source == f"bundled:{name}"
+
+
+def test_local_llamacpp_defaults():
+    profile = load_profile("local-llamacpp").profile
+    assert profile.engine.name == "llama_cpp"
+    assert profile.engine.options["model"] == ""  # the embedded demo model
+    assert profile.sampling.temperatures == [0.0]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[engine]\nname = "mock"\nwrokers = 2\n', "unknown key engine.wrokers"),
+        ('[engine]\nname = "mock"\n[engine.options]\naccuracyy = 1\n',
+         "unknown key engine.options.accuracyy"),
+        ('[engine]\nname = "mock"\n[sampling]\ntop_p = "high"\n', "key sampling.top_p"),
+        ('description = "x"\n', "missing required key engine"),
+        ('[engine]\nname = "nope"\n', 'engine.name = \'nope\' is not an engine'),
+        ('[engine]\nname = "mock"\nworkers = 0\n', "engine.workers = 0"),
+        ('[engine\nname = "mock"\n', "not valid TOML"),
+        ('[engine]\nname = "mock"\n[[datasets]]\nformat = "sample"\ncolour = 1\n',
+         "unknown key datasets[0].colour"),
+    ],
+)
+def test_bad_profiles_name_file_and_key(text, expected):
+    with pytest.raises(ConfigError) as info:
+        decode_profile(text, "my.toml")
+    message = info.value.message
+    assert message.startswith("my.toml: ") and expected in message
+    assert "\n" not in message
+
+
+def test_missing_profile_file_and_unknown_bundled_name(tmp_path):
+    with pytest.raises(ConfigError, match="profile file not found"):
+        load_profile(str(tmp_path / "nope.toml"))
+    with pytest.raises(ConfigError, match="bundled profiles are"):
+        load_profile("no-such-profile")

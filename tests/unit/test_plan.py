@@ -1,0 +1,76 @@
+"""Planning: custom ids, trial identity, seeds shared across conditions, requests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from evalcli.config import MaxTokens, SamplingConfig
+from evalcli.items import Item
+from evalcli.plan import CustomId, Plan, format_temp, parse_custom_id
+from evalcli.prompts import load_prompt_set
+
+ITEMS = [
+    Item(dataset="d", item_id="o1", type="open", question="Q1?", answers=["a"], passage="P a."),
+    Item(dataset="d", item_id="c1", type="closed", question="Q2?", answers=["b"]),
+]
+
+
+def _plan(**sampling) -> Plan:
+    prompts = load_prompt_set("default", Path.cwd())
+    return Plan(items=ITEMS, prompts=prompts.prompts, prompt_set_name="default",
+                prompt_set_sha=prompts.sha256, engine_identity={"engine": "mock"},
+                model_label="m", sampling=SamplingConfig(**sampling), seed=5)
+
+
+def test_custom_id_round_trip_and_predecessor_format():
+    cid = CustomId("squad_v2", "abc", "treatment", 0.7, 2, "open")
+    assert str(cid) == "squad_v2|abc|treatment|0.7|2|open"
+    assert parse_custom_id(str(cid)) == cid
+    assert parse_custom_id("triviaqa|q1|control|0.0|0|closed").item_key == "triviaqa|q1"
+    with pytest.raises(ValueError):
+        parse_custom_id("a|b|c")
+
+
+def test_temperatures_keep_their_precision():
+    assert format_temp(0.0) == "0.0" and format_temp(0.7) == "0.7"
+    assert format_temp(0.75) == "0.75"  # never collides with 0.8
+
+
+def test_plan_expands_and_groups_by_condition():
+    plan = _plan(temperatures=[0.0, 0.7], samples_per_item=2)
+    assert len(plan.trials) == 2
+    assert len(plan.units) == 2 * 2 * 2 * 2  # temps x conditions x items x samples
+    assert len({u.custom_id for u in plan.units}) == len(plan.units)
+    first_trial = [u for u in plan.units if u.trial == plan.trials[0].slug]
+    conditions = [u.condition for u in first_trial]
+    assert conditions == sorted(conditions, key=["control", "treatment"].index)
+
+
+def test_trial_slug_changes_with_anything_that_changes_results():
+    base = _plan().trials[0].slug
+    assert _plan().trials[0].slug == base
+    assert _plan(top_p=0.9).trials[0].slug != base
+    assert _plan(stop=["\n"]).trials[0].slug != base
+
+
+def test_only_the_system_message_differs_and_seeds_are_shared():
+    plan = _plan(samples_per_item=2)
+    by_key = {}
+    for unit in plan.units:
+        by_key.setdefault((unit.item_index, unit.sample_index), []).append(plan.request(unit))
+    for (index, sample), (control, treatment) in by_key.items():
+        assert control.messages[0].content != treatment.messages[0].content
+        assert control.messages[1:] == treatment.messages[1:]
+        assert control.params == treatment.params  # same seed: common random numbers
+    seeds = {plan.request(u).params.seed for u in plan.units if u.condition == "control"}
+    assert len(seeds) == 4
+
+
+def test_max_tokens_per_type_and_longest_request():
+    plan = _plan(max_tokens=MaxTokens(open=40, closed=9))
+    by_type = {plan.items[u.item_index].type: plan.request(u).params.max_tokens
+               for u in plan.units}
+    assert by_type == {"open": 40, "closed": 9}
+    assert plan.longest_request().item_key == "d|o1"

@@ -1,0 +1,81 @@
+"""results.jsonl: appends, torn tails, latest-per-id; atomic writes; the run lock."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from evalcli.errors import RunError
+from evalcli.fsutil import atomic_write_text
+from evalcli.lock import RunLock
+from evalcli.results import ResultRecord, ResultsWriter, cut_torn_tail, latest, read_results
+from evalcli.rundir import validate_run_id
+
+
+def _rec(cid: str, status: str = "ok", text: str = "x") -> ResultRecord:
+    return ResultRecord(custom_id=cid, status=status, text=text)
+
+
+def test_append_read_and_torn_tail(tmp_path):
+    path = tmp_path / "results.jsonl"
+    writer = ResultsWriter(path)
+    for i in range(3):
+        writer.append(_rec(f"u{i}"))
+    writer.close()
+    with open(path, "ab") as fh:
+        fh.write(b'{"custom_id": "u3", "sta')
+    records, torn = read_results(path)
+    assert [r.custom_id for r in records] == ["u0", "u1", "u2"] and torn is not None
+    cut_torn_tail(path, torn)
+    records, torn = read_results(path)
+    assert len(records) == 3 and torn is None
+    assert path.read_bytes().endswith(b"\n")
+
+
+def test_corruption_before_the_last_line_is_an_error(tmp_path):
+    path = tmp_path / "results.jsonl"
+    path.write_bytes(b'{"custom_id": "a", "status": "ok"}\nnot json\n{"custom_id": "b", "status": "ok"}\n')
+    with pytest.raises(ValueError, match="line 2"):
+        read_results(path)
+
+
+def test_latest_prefers_ok_over_failed():
+    records = [_rec("a", "failed"), _rec("a", "ok", "yes"), _rec("a", "failed"), _rec("b", "failed")]
+    best = latest(records)
+    assert best["a"].text == "yes" and best["b"].status == "failed"
+
+
+def test_atomic_write_replaces_whole_file(tmp_path):
+    target = tmp_path / "sub" / "f.json"
+    atomic_write_text(target, "one")
+    atomic_write_text(target, "two")
+    assert target.read_text() == "two"
+    assert [p.name for p in target.parent.iterdir()] == ["f.json"]  # no temp files left
+
+
+def test_lock_refuses_a_second_holder_and_names_it(tmp_path):
+    path = tmp_path / "run" / "run.lock"
+    with RunLock(path):
+        with pytest.raises(RunError, match=f"in use by process {os.getpid()}"):
+            RunLock(path).acquire()
+    with RunLock(path) as again:  # released cleanly: no stale notice
+        assert again.previous_pid is None
+
+
+def test_stale_lock_file_is_taken_over(tmp_path):
+    path = tmp_path / "run.lock"
+    path.write_text("999999")  # a PID left by a process that died holding the lock
+    with RunLock(path) as lock:
+        assert lock.previous_pid == 999999
+
+
+@pytest.mark.parametrize("bad", ["../x", "a/b", "a\\b", "..", ".hidden", ""])
+def test_bad_run_ids(bad):
+    with pytest.raises(RunError):
+        validate_run_id(bad)
+
+
+def test_good_run_ids():
+    for good in ("r20261128-235901-ab12", "my_run.v2", "ü-1"):
+        assert validate_run_id(good) == good

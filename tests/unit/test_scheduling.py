@@ -1,0 +1,43 @@
+"""Scheduling policy: groups stay on their worker; requeued units come back first."""
+
+from __future__ import annotations
+
+from evalcli.plan import Unit
+from evalcli.scheduling import Scheduler, effective_workers
+
+
+def _units(trial: str, condition: str, n: int) -> list[Unit]:
+    return [Unit(f"{trial}|{condition}|{i}", trial, i, condition, 0, 0) for i in range(n)]
+
+
+def test_each_worker_keeps_its_group_then_takes_an_unstarted_one():
+    units = _units("t", "control", 3) + _units("t", "treatment", 3) + _units("u", "control", 3)
+    s = Scheduler(units)
+    assert s.next_for(0).condition == "control" and s.next_for(1).condition == "treatment"
+    assert [s.next_for(0).custom_id for _ in range(2)] == ["t|control|1", "t|control|2"]
+    assert s.next_for(0).trial == "u"  # an unstarted group, not worker 1's
+    assert s.next_for(1).condition == "treatment"
+
+
+def test_idle_worker_joins_the_largest_running_group_when_none_is_left():
+    s = Scheduler(_units("t", "control", 5))
+    assert s.next_for(0) is not None
+    assert s.next_for(1).custom_id == "t|control|1"
+    taken = [s.next_for(i % 2) for i in range(3)]
+    assert all(taken) and s.next_for(0) is None and s.remaining == 0
+
+
+def test_requeued_unit_runs_next():
+    units = _units("t", "control", 3)
+    s = Scheduler(units)
+    first = s.next_for(0)
+    s.requeue(first)
+    assert s.remaining == 3
+    assert s.next_for(0) == first
+
+
+def test_effective_workers():
+    assert effective_workers(4, None, 100) == 4
+    assert effective_workers(4, 1, 100) == 1
+    assert effective_workers(4, None, 2) == 2
+    assert effective_workers(1, None, 0) == 1
