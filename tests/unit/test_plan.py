@@ -60,7 +60,7 @@ def test_only_the_system_message_differs_and_seeds_are_shared():
     by_key = {}
     for unit in plan.units:
         by_key.setdefault((unit.item_index, unit.sample_index), []).append(plan.request(unit))
-    for (index, sample), (control, treatment) in by_key.items():
+    for control, treatment in by_key.values():
         assert control.messages[0].content != treatment.messages[0].content
         assert control.messages[1:] == treatment.messages[1:]
         assert control.params == treatment.params  # same seed: common random numbers
