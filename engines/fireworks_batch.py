@@ -29,7 +29,7 @@ import httpx
 
 from engines.base import EngineError, EngineLoadError, Request
 from engines.batch import BatchEngine, BatchOptions, JobStatus, jsonl_records
-from engines.http import HttpError, HttpSession
+from engines.http import HttpError, HttpSession, is_loopback
 from engines.openai import api_key
 
 _FINAL_OK = {"COMPLETED"}
@@ -216,7 +216,8 @@ class FireworksBatchEngine(BatchEngine):
     def _download(self, url: str) -> bytes:
         # Signed URLs point at storage, not the API: never send the API key there.
         if self.storage is None:
-            self.storage = httpx.Client(timeout=self.options.timeout_s, follow_redirects=True)
+            self.storage = httpx.Client(timeout=self.options.timeout_s, follow_redirects=True,
+                                        trust_env=not is_loopback(url))
         try:
             response = self.storage.get(url)
         except httpx.HTTPError as exc:

@@ -106,6 +106,12 @@ def error_detail(body: bytes | str) -> str:
     return _short(text)
 
 
+def is_loopback(url: str) -> bool:
+    """True for a URL on this machine (127.0.0.1, localhost, ::1)."""
+    host = httpx.URL(url).host
+    return host in ("127.0.0.1", "localhost", "::1", "0.0.0.0") or host.startswith("127.")
+
+
 class HttpSession:
     """One httpx.Client (keep-alive) against one base URL, with the retry policy above."""
 
@@ -129,6 +135,8 @@ class HttpSession:
             headers=headers or {},
             timeout=httpx.Timeout(read, connect=min(options.connect_timeout_s, read)),
             follow_redirects=False,
+            # a proxy from the environment must never swallow a local server's traffic
+            trust_env=not is_loopback(self.base_url),
         )
         self.sleep: Callable[[float], None] = time.sleep  # tests may replace it
         self.last_attempts = 0

@@ -25,7 +25,7 @@ import time
 from typing import Any, ClassVar, Literal
 
 from engines.base import Completion, Engine, EngineError, EngineLoadError, Request
-from engines.http import HttpError, HttpOptions, HttpSession
+from engines.http import HttpError, HttpOptions, HttpSession, is_loopback
 
 UNKNOWN = -1  # token count the server did not report
 
@@ -104,7 +104,7 @@ class OpenAIEngine(Engine):
                 warnings += cls._check_server(session, url, options)
             finally:
                 session.close()
-        if not options.send_extra_sampling and any(_is_local(u) for u in options.urls):
+        if not options.send_extra_sampling and any(is_loopback(u) for u in options.urls):
             warnings.append(
                 "top_k and repeat_penalty are not sent (engine.options.send_extra_sampling = "
                 "false): a local server applies its own defaults (llama-cpp-python's server: "
@@ -176,11 +176,6 @@ class OpenAIEngine(Engine):
 
     def close(self) -> None:
         self.session.close()
-
-
-def _is_local(url: str) -> bool:
-    host = url.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0].strip("[]")
-    return host in ("127.0.0.1", "localhost", "::1", "0.0.0.0")
 
 
 def chat_body(request: Request, options: Any, *, with_model: bool) -> dict[str, Any]:

@@ -144,3 +144,9 @@ def test_options_validation():
 
     with pytest.raises(msgspec.ValidationError):
         msgspec.convert({"max_retries": -1}, HttpOptions)
+
+
+def test_environment_proxy_never_applies_to_loopback(ollama_server, monkeypatch):
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    assert session(ollama_server.url).request_json("GET", "/api/version")["version"]
