@@ -61,6 +61,25 @@ class RunLock:
         self.release()
 
 
+def live_holder(path: Path) -> int | None:
+    """The PID holding the lock now, or None when nobody does (read-only: never creates it)."""
+    if not path.is_file():
+        return None
+    try:
+        fh = open(path, "r+b")  # noqa: SIM115 - closed below
+    except OSError:
+        return None
+    try:
+        try:
+            _lock(fh)
+        except OSError:
+            return _read_pid(fh) or -1
+        _unlock(fh)
+        return None
+    finally:
+        fh.close()
+
+
 def _read_pid(fh) -> int | None:
     try:
         fh.seek(0)

@@ -21,7 +21,7 @@ from evalcli.config import LoadedProfile, Profile, config_hash
 from evalcli.dashboard import LiveDashboard, PlainLog, Progress, TrialProgress
 from evalcli.datasets import load_sources
 from evalcli.engine_setup import ResolvedEngine, resolve_engine
-from evalcli.errors import EngineStartError, RunError
+from evalcli.errors import ConfigError, EngineStartError, RunError
 from evalcli.fsutil import atomic_write_bytes, atomic_write_text, utc_now
 from evalcli.items import Item, read_items, write_items
 from evalcli.manifest import Manifest, TrialState, new_manifest, write_manifest
@@ -30,7 +30,14 @@ from evalcli.plan import Plan, Unit
 from evalcli.predictions import prediction_row, read_predictions, write_predictions
 from evalcli.prompts import LoadedPromptSet, load_prompt_set, prompt_sha256
 from evalcli.report import render_report
-from evalcli.results import ResultRecord, ResultsWriter, cut_torn_tail, latest, read_results
+from evalcli.results import (
+    ResultRecord,
+    ResultsWriter,
+    cut_torn_tail,
+    latest,
+    read_results,
+    read_statuses,
+)
 from evalcli.rundir import EventLog, RunDir
 from evalcli.supervisor import Supervisor, SupervisorSettings
 
@@ -149,34 +156,33 @@ def _stage_done(manifest: Manifest, name: str, artifacts: list[str], inputs_hash
 
 
 # -- generate ---------------------------------------------------------------------------------
-def load_finished(setup: Setup) -> dict[str, dict[str, ResultRecord]]:
-    """Latest record per custom_id for every trial; a torn last line is cut off first."""
+def load_finished(setup: Setup) -> dict[str, dict[str, str]]:
+    """custom_id -> "ok" | "failed" for every trial; a torn last line is cut off first."""
     finished = {}
     for trial in setup.plan.trials:
         path = setup.run_dir.results(trial.slug)
-        records, torn = read_results(path)
+        statuses, torn = read_statuses(path)
         if torn is not None:
             cut_torn_tail(path, torn)
-        finished[trial.slug] = latest(records)
+        finished[trial.slug] = statuses
     return finished
 
 
-def pending_units(setup: Setup, finished: dict[str, dict[str, ResultRecord]],
+def pending_units(setup: Setup, finished: dict[str, dict[str, str]],
                   retry_failed: bool = True) -> list[Unit]:
     out = []
     for unit in setup.plan.units:
-        record = finished[unit.trial].get(unit.custom_id)
-        if record is None or (retry_failed and record.status == "failed"):
+        status = finished[unit.trial].get(unit.custom_id)
+        if status is None or (retry_failed and status == "failed"):
             out.append(unit)
     return out
 
 
-def refresh_counts(setup: Setup, manifest: Manifest,
-                   finished: dict[str, dict[str, ResultRecord]]) -> None:
+def refresh_counts(setup: Setup, manifest: Manifest, finished: dict[str, dict[str, str]]) -> None:
     for slug, state in manifest.trials.items():
-        records = finished.get(slug, {})
-        state.done = sum(1 for r in records.values() if r.status == "ok")
-        state.failed = sum(1 for r in records.values() if r.status == "failed")
+        statuses = finished.get(slug, {})
+        state.done = sum(1 for s in statuses.values() if s == "ok")
+        state.failed = sum(1 for s in statuses.values() if s == "failed")
         state.pending = state.planned - state.done - state.failed
 
 
@@ -191,7 +197,8 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool) 
         slug: TrialProgress(planned=s.planned, done=s.done, failed=0, done_at_start=s.done)
         for slug, s in manifest.trials.items()})
     if not todo:
-        _stage_done(manifest, "generate", _results_artifacts(setup))
+        if manifest.stage("generate").status != "done":
+            _stage_done(manifest, "generate", _results_artifacts(setup))
         write_manifest(rd.manifest, manifest)
         return "completed"
     _stage_start(manifest, "generate")
@@ -205,9 +212,9 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool) 
     def on_result(unit: Unit, record: ResultRecord) -> None:
         writers[unit.trial].append(record)
         previous = finished[unit.trial].get(unit.custom_id)
-        finished[unit.trial][unit.custom_id] = record
+        finished[unit.trial][unit.custom_id] = record.status
         state = manifest.trials[unit.trial]
-        if previous is not None and previous.status == "failed":
+        if previous == "failed":
             state.failed -= 1
         else:
             state.pending -= 1
@@ -273,10 +280,10 @@ def _throttled_manifest(rd: RunDir, manifest: Manifest, last: list[float]) -> No
 # -- later stages -----------------------------------------------------------------------------
 def parse_stage(setup: Setup, manifest: Manifest) -> None:
     _stage_start(manifest, "parse")
-    finished = load_finished(setup)
     artifacts = []
     for trial in setup.plan.trials:
-        records = finished[trial.slug]
+        records, _torn = read_results(setup.run_dir.results(trial.slug))
+        records = latest(records)
         rows = [prediction_row(u.custom_id, records.get(u.custom_id))
                 for u in setup.plan.units if u.trial == trial.slug]
         path = setup.run_dir.predictions(trial.slug)
@@ -348,15 +355,79 @@ def report_stage(setup: Setup, manifest: Manifest) -> Path:
     return rd.report_md
 
 
-def finish(setup: Setup, manifest: Manifest) -> Path:
-    """The stages after generate, then the run is complete."""
-    for stage in (parse_stage, score_stage, stats_stage):
-        stage(setup, manifest)
-        write_manifest(setup.run_dir.manifest, manifest)
-    report = report_stage(setup, manifest)
-    manifest.status = "completed"
-    write_manifest(setup.run_dir.manifest, manifest)
-    return report
+LATER_STAGES = ("parse", "score", "stats", "report")
+
+
+def _stage_inputs(setup: Setup, name: str) -> tuple[list[Path], dict]:
+    rd, slugs = setup.run_dir, [t.slug for t in setup.plan.trials]
+    profile = setup.profile
+    if name == "parse":
+        return [rd.results(s) for s in slugs], {}
+    if name == "score":
+        return [rd.items] + [rd.predictions(s) for s in slugs], \
+            msgspec.to_builtins(profile.scoring)
+    if name == "stats":
+        return [rd.per_item_scores(s) for s in slugs], \
+            {"stats": msgspec.to_builtins(profile.stats), "control": setup.prompts.prompts.control}
+    return ([rd.per_item_scores(s) for s in slugs] + [rd.significance(s) for s in slugs]
+            + [rd.predictions(s) for s in slugs]), {}
+
+
+def _inputs_hash(paths: list[Path], extra: dict, root: Path) -> str:
+    digest = hashlib.sha256(msgspec.json.encode(extra, order="sorted"))
+    for path in paths:  # which files (trial slugs) and what they hold
+        digest.update(path.relative_to(root).as_posix().encode("utf-8") + b"\0")
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+_STAGE_FUNCS = {"parse": parse_stage, "score": score_stage, "stats": stats_stage,
+                "report": report_stage}
+
+
+def finish(setup: Setup, manifest: Manifest, stages: tuple[str, ...] = LATER_STAGES) -> Path:
+    """The stages after generate. Each is keyed on the content of its inputs: a stage whose
+    inputs hash matches its last run and whose artifacts exist is skipped."""
+    rd = setup.run_dir
+    for name in LATER_STAGES:
+        if name not in stages:
+            continue
+        paths, extra = _stage_inputs(setup, name)
+        missing = [p for p in paths if not p.exists()]
+        if missing:
+            raise RunError(f"stage {name} needs {rd.relative(missing[0])}, which does not exist "
+                           f"— run the earlier stages first (evalcli resume {rd.run_id})")
+        digest = _inputs_hash(paths, extra, rd.root)
+        state = manifest.stage(name)
+        if (state.status == "done" and state.inputs_hash == digest and state.artifacts
+                and all((rd.root / a).exists() for a in state.artifacts)):
+            continue
+        _STAGE_FUNCS[name](setup, manifest)
+        manifest.stage(name).inputs_hash = digest
+        write_manifest(rd.manifest, manifest)
+    if all(manifest.stage(n).status == "done" for n in ("generate", *LATER_STAGES)):
+        manifest.status = "completed"
+    write_manifest(rd.manifest, manifest)
+    return rd.report_md
+
+
+def select_stages(from_: str | None, to: str | None, only: str | None) -> tuple[str, ...]:
+    """The stages to run, in order, from --from/--to/--only (generate and the later ones)."""
+    order = ("generate", *LATER_STAGES)
+    for flag, value in (("--from", from_), ("--to", to), ("--only", only)):
+        if value is not None and value not in order:
+            raise ConfigError(f"{flag} {value!r}: not a stage — use one of {', '.join(order)}")
+    if only is not None:
+        if from_ is not None or to is not None:
+            raise ConfigError("--only cannot be combined with --from/--to")
+        return (only,)
+    start = order.index(from_) if from_ else 0
+    end = order.index(to) if to else len(order) - 1
+    if start > end:
+        raise ConfigError(f"--from {from_} comes after --to {to}")
+    return order[start:end + 1]
 
 
 def frozen_items(run_dir: RunDir) -> list[Item]:

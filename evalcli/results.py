@@ -101,6 +101,41 @@ def read_results(path: Path) -> tuple[list[ResultRecord], TornTail | None]:
     return records, None
 
 
+class _Status(msgspec.Struct):
+    custom_id: str
+    status: str
+
+
+_status_decoder = msgspec.json.Decoder(_Status)
+
+
+def read_statuses(path: Path) -> tuple[dict[str, str], TornTail | None]:
+    """custom_id -> "ok" | "failed" (ok wins), streaming: memory grows with ids, not texts.
+
+    This is what planning a resume needs; it decodes two fields per line.
+    """
+    statuses: dict[str, str] = {}
+    if not path.exists():
+        return statuses, None
+    offset = 0
+    with open(path, "rb") as fh:
+        for line_no, line in enumerate(fh, start=1):
+            start, offset = offset, offset + len(line)
+            if not line.endswith(b"\n"):
+                return statuses, TornTail(start, len(line))
+            if not line.strip():
+                continue
+            try:
+                record = _status_decoder.decode(line)
+            except msgspec.DecodeError:
+                if fh.read(1):
+                    raise ValueError(f"{path} line {line_no}: not a valid result record") from None
+                return statuses, TornTail(start, len(line))
+            if statuses.get(record.custom_id) != "ok":
+                statuses[record.custom_id] = record.status
+    return statuses, None
+
+
 def latest(records: list[ResultRecord]) -> dict[str, ResultRecord]:
     """One record per custom_id: the last ok one if any, else the last failed one."""
     best: dict[str, ResultRecord] = {}

@@ -19,6 +19,7 @@ from pathlib import Path
 import msgspec
 
 from evalcli.errors import RunError
+from evalcli.lock import live_holder
 from evalcli.manifest import Manifest, read_manifest
 from evalcli.results import latest, read_results
 from evalcli.rundir import RunDir, validate_run_id
@@ -99,8 +100,11 @@ def load_manifest(rd: RunDir) -> Manifest:
 def summarize(rd: RunDir) -> RunSummary:
     """Everything `show` prints; RunError when run.json is missing or unreadable."""
     manifest = load_manifest(rd)
+    status = manifest.status
+    if status in ("running", "created") and live_holder(rd.lock_file) is None:
+        status = "interrupted"  # run.json says running, but no process holds the run's lock
     summary = RunSummary(
-        run_id=rd.run_id, status=manifest.status, created_at=manifest.created_at,
+        run_id=rd.run_id, status=status, created_at=manifest.created_at,
         updated_at=manifest.updated_at, profile=manifest.profile,
         profile_source=manifest.profile_source, error=manifest.error,
         stop_requested=rd.stop_requested(),

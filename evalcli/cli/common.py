@@ -33,3 +33,8 @@ def print_table(out: Console, table: Table) -> None:
         out.print(table)
     finally:
         out.width = width
+
+
+FromStage = Annotated[str | None, typer.Option("--from", help="First stage to run (generate, parse, score, stats, report).")]
+ToStage = Annotated[str | None, typer.Option("--to", help="Last stage to run.")]
+OnlyStage = Annotated[str | None, typer.Option("--only", help="Run just this stage.")]

@@ -6,10 +6,17 @@ from typing import Annotated
 
 import typer
 
-from evalcli.cli.common import RunIdArg, RunsDir, console
+from evalcli.cli.common import FromStage, OnlyStage, RunIdArg, RunsDir, ToStage, console
 from evalcli.errors import RunError, StopRequested
 from evalcli.lock import RunLock
-from evalcli.pipeline import finish, generate, load_finished, pending_units, preflight
+from evalcli.pipeline import (
+    finish,
+    generate,
+    load_finished,
+    pending_units,
+    preflight,
+    select_stages,
+)
 from evalcli.resume import changes_since_start, open_run, record_forced, setup_from_manifest
 from evalcli.rundir import RunDir
 
@@ -18,9 +25,13 @@ def resume(
     run_id: RunIdArg,
     runs_dir: RunsDir = "runs",
     force: Annotated[bool, typer.Option("--force", help="Resume even though inputs changed.")] = False,
+    from_: FromStage = None,
+    to: ToStage = None,
+    only: OnlyStage = None,
 ) -> None:
     """Run the units not yet finished (failed ones again), then the later stages."""
     out = console()
+    stages = select_stages(from_, to, only)
     rd = RunDir(runs_dir, run_id)
     open_run(rd)
     with RunLock(rd.lock_file) as lock:
@@ -36,13 +47,19 @@ def resume(
         if changes:
             record_forced(rd, changes)
         rd.stop_file.unlink(missing_ok=True)
-        for warning in preflight(setup):
-            out.print(f"warning: {warning}", markup=False)
         todo = pending_units(setup, load_finished(setup))
-        out.print(f"run {run_id}: {len(todo)} of {len(setup.plan.units)} units to run", markup=False)
-        status = generate(setup, manifest, out, live=out.is_terminal)
-        if status == "stopped":
-            raise StopRequested(f"run {run_id} stopped; resume with: evalcli resume {run_id}")
-        report = finish(setup, manifest)
+        if "generate" in stages:
+            for warning in preflight(setup):
+                out.print(f"warning: {warning}", markup=False)
+            out.print(f"run {run_id}: {len(todo)} of {len(setup.plan.units)} units to run",
+                      markup=False)
+            status = generate(setup, manifest, out, live=out.is_terminal)
+            if status == "stopped":
+                raise StopRequested(f"run {run_id} stopped; resume with: evalcli resume {run_id}")
+        elif todo:
+            out.print(f"note: {len(todo)} units are not finished; later stages mark them pending",
+                      markup=False)
+        report = finish(setup, manifest, tuple(s for s in stages if s != "generate"))
     out.print(f"run id: {run_id}", markup=False)
-    out.print(f"report: {report}", markup=False)
+    if report.exists():
+        out.print(f"report: {report}", markup=False)

@@ -8,11 +8,19 @@ from typing import Annotated
 import msgspec
 import typer
 
-from evalcli.cli.common import RunsDir, console
+from evalcli.cli.common import RunsDir, ToStage, console
 from evalcli.config import load_profile, replace_engine, replace_run
 from evalcli.errors import ConfigError, StopRequested
 from evalcli.lock import RunLock
-from evalcli.pipeline import build_setup, create_run, finish, generate, plan_summary, preflight
+from evalcli.pipeline import (
+    build_setup,
+    create_run,
+    finish,
+    generate,
+    plan_summary,
+    preflight,
+    select_stages,
+)
 from evalcli.rundir import RunDir, new_run_id
 
 
@@ -25,6 +33,7 @@ def run(
     run_id: Annotated[str | None, typer.Option("--run-id", help="Name for the run directory (default: time-based).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Use the mock engine: the whole pipeline, no model.")] = False,
     plan_only: Annotated[bool, typer.Option("--plan-only", help="Print the plan and exit; creates nothing.")] = False,
+    to: ToStage = None,
 ) -> None:
     """Run an experiment: prepare, plan, generate, parse, score, report."""
     out = console()
@@ -40,6 +49,7 @@ def run(
         prof = replace_engine(prof, workers=workers)
     if limit_items is not None:
         prof = replace_run(prof, limit_items=limit_items)
+    stages = select_stages(None, to, None)
     rd = RunDir(runs_dir, run_id or new_run_id())
     setup = build_setup(loaded, prof, rd)
     if plan_only:
@@ -58,9 +68,10 @@ def run(
         status = generate(setup, manifest, out, live=out.is_terminal)
         if status == "stopped":
             raise StopRequested(f"run {rd.run_id} stopped; resume with: evalcli resume {rd.run_id}")
-        report = finish(setup, manifest)
+        report = finish(setup, manifest, stages[1:])
     out.print(f"run id: {rd.run_id}", markup=False)
-    out.print(f"report: {report}", markup=False)
+    if report.exists():
+        out.print(f"report: {report}", markup=False)
 
 
 def _has_model_option(engine: str) -> bool:

@@ -64,6 +64,8 @@ def test_kill_9_supervisor_then_resume(tmp_path, clean_texts):
     proc.wait(30)
     done_before = _results_lines(root)
     assert done_before < UNITS
+    shown = evalcli("show", "k", "--runs-dir", tmp_path / "runs", "--json")
+    assert json.loads(shown.stdout)["status"] == "interrupted"
     result = evalcli("resume", "k", "--runs-dir", tmp_path / "runs")
     assert result.returncode == 0, result.stderr
     assert "took over the lock" in result.stdout
@@ -157,3 +159,24 @@ def test_bad_run_ids_are_rejected(tmp_path):
         result = evalcli("resume", bad, "--runs-dir", tmp_path)
         assert result.returncode == 4 and "run id" in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_later_stages_are_keyed_on_content_and_selectable(tmp_path):
+    runs = tmp_path / "runs"
+    first = evalcli("run", "--profile", write_profile(tmp_path / "p.toml", workers=1),
+                    "--limit-items", "3", "--runs-dir", runs, "--run-id", "s", "--to", "generate")
+    assert first.returncode == 0, first.stderr
+    assert not (runs / "s" / "report.md").exists()
+    missing = evalcli("resume", "s", "--runs-dir", runs, "--only", "report")
+    assert missing.returncode == 4 and "needs trials/" in missing.stderr
+    assert evalcli("resume", "s", "--runs-dir", runs).returncode == 0
+    stages = json.loads((runs / "s" / "run.json").read_text())["stages"]
+    again = evalcli("resume", "s", "--runs-dir", runs, "--from", "parse")
+    assert again.returncode == 0, again.stderr
+    after = json.loads((runs / "s" / "run.json").read_text())["stages"]
+    assert after == stages  # same inputs: nothing re-ran
+    (runs / "s" / "report.md").unlink()
+    assert evalcli("resume", "s", "--runs-dir", runs, "--only", "report").returncode == 0
+    assert (runs / "s" / "report.md").exists()
+    bad = evalcli("resume", "s", "--runs-dir", runs, "--only", "nonsense")
+    assert bad.returncode == 2 and "not a stage" in bad.stderr

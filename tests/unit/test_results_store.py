@@ -63,6 +63,16 @@ def test_lock_refuses_a_second_holder_and_names_it(tmp_path):
         assert again.previous_pid is None
 
 
+def test_live_holder_probe_is_read_only(tmp_path):
+    from evalcli.lock import live_holder
+
+    path = tmp_path / "run.lock"
+    assert live_holder(path) is None and not path.exists()
+    with RunLock(path):
+        assert live_holder(path) == os.getpid() or live_holder(path) == -1
+    assert live_holder(path) is None
+
+
 def test_stale_lock_file_is_taken_over(tmp_path):
     path = tmp_path / "run.lock"
     path.write_text("999999")  # a PID left by a process that died holding the lock
