@@ -5,8 +5,10 @@
 
 A pure function of predictions.csv rows; it never touches an engine. Every finished unit
 counts — a failed unit that consumed tokens cost them too — and `answered` says how many
-of them produced an answer. Pending units (never run) are left out. Latency is null when
-the predictions carry none (the predecessor's files have no latency column).
+of them produced an answer. Pending units (never run) are left out. A token count of -1
+means the engine did not report it: such units are left out of the sums and means (and
+so of the cost) and counted in `units_without_token_counts`. Latency is null when the
+predictions carry none (the predecessor's files have no latency column).
 
 Schema (`schema_version` 1):
 
@@ -14,7 +16,7 @@ Schema (`schema_version` 1):
      pricing: {input_per_million, output_per_million, currency} | null,
      arms: {<condition>: {<tokens>, by_type: {open|closed: {<tokens>}}}},
      total: {<tokens>}}
-    <tokens> = units, answered, failed, prompt_tokens, completion_tokens, total_tokens,
+    <tokens> = units, answered, failed, units_without_token_counts, prompt_tokens, completion_tokens, total_tokens,
                mean_prompt_tokens, mean_completion_tokens, mean_total_tokens,
                latency_ms: {mean, p50, p95, max} | null, cost | null, cost_per_unit | null
 """
@@ -58,18 +60,21 @@ class PricingConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
 
 
 def _summary(rows: list[dict], pricing: PricingConfig) -> dict:
-    prompt = sum(int(r.get("prompt_tokens") or 0) for r in rows)
-    completion = sum(int(r.get("completion_tokens") or 0) for r in rows)
+    counted = [r for r in rows if min(int(r.get("prompt_tokens") or 0),
+                                      int(r.get("completion_tokens") or 0)) >= 0]
+    prompt = sum(int(r.get("prompt_tokens") or 0) for r in counted)
+    completion = sum(int(r.get("completion_tokens") or 0) for r in counted)
     units = len(rows)
     answered = sum(1 for r in rows if r.get("status", "ok") == "ok")
     latencies = np.array([float(r["latency_ms"]) for r in rows if (r.get("latency_ms") or 0) > 0])
     cost = pricing.cost(prompt, completion)
 
     def mean(total: float) -> float | None:
-        return total / units if units else None
+        return total / len(counted) if counted else None
 
     return {
         "units": units, "answered": answered, "failed": units - answered,
+        "units_without_token_counts": units - len(counted),
         "prompt_tokens": prompt, "completion_tokens": completion,
         "total_tokens": prompt + completion,
         "mean_prompt_tokens": mean(prompt), "mean_completion_tokens": mean(completion),
@@ -78,7 +83,7 @@ def _summary(rows: list[dict], pricing: PricingConfig) -> dict:
             "mean": float(latencies.mean()), "p50": float(np.percentile(latencies, 50)),
             "p95": float(np.percentile(latencies, 95)), "max": float(latencies.max())},
         "cost": cost,
-        "cost_per_unit": None if cost is None or not units else cost / units,
+        "cost_per_unit": None if cost is None or not counted else cost / len(counted),
     }
 
 

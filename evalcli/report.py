@@ -361,6 +361,10 @@ def _tokens_blocks(trials, control, treatments, costs, predictions) -> list:
                     _num(s.get("mean_prompt_tokens")), _num(s.get("mean_completion_tokens")),
                     _num(lat.get("mean"), 2), _num(lat.get("p95"), 2),
                     "—" if s.get("cost") is None else f"{s['cost']:.4f}"])
+        unknown = sum(a.get("units_without_token_counts") or 0 for a in arms.values())
+        if unknown:
+            notes.append(f"{slug}: {unknown} unit(s) have no token counts (the engine did not "
+                         "report them); they are left out of the sums, means and cost.")
         base = arms.get(control)
         for condition, arm in arms.items():
             if condition == control or not base or not base.get("mean_total_tokens"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from evalcli.cli import analyze as analyze_cmd
 from evalcli.cli import resume as resume_cmd
 from evalcli.cli import run as run_cmd
 from evalcli.cli import runs as runs_cmd
@@ -22,6 +23,7 @@ app.command("runs")(runs_cmd.runs)
 app.command("show")(show_cmd.show)
 app.command("stop")(stop_cmd.stop)
 app.command("resume")(resume_cmd.resume)
+app.command("analyze")(analyze_cmd.analyze)
 
 
 @app.callback()

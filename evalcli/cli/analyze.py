@@ -1,0 +1,37 @@
+"""`evalcli analyze PREDICTIONS.csv --items ITEMS.jsonl --out DIR`: scores, statistics, costs
+and the report for predictions made elsewhere (also the predecessor's predictions.csv)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from evalcli.cli.common import console
+
+
+def analyze(
+    predictions: Annotated[Path, typer.Argument(help="predictions.csv: ours, or the predecessor's 13-column file.")],
+    items: Annotated[Path, typer.Option("--items", help="Items the predictions answer: an evalcli items.jsonl, or the predecessor's open_book.jsonl / closed_book.jsonl.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for per_item_scores.csv, significance.json, costs.json, report.md, report.html.")],
+    control: Annotated[str | None, typer.Option("--control", help="The control condition (default: \"control\").")] = None,
+    profile: Annotated[str | None, typer.Option("--profile", "-p", help="Take scoring, stats and pricing settings from this profile (bundled name or .toml path).")] = None,
+) -> None:
+    """Score predictions made elsewhere, compare the conditions, and write the report."""
+    from evalcli.analyze import analyze as run_analysis
+
+    scoring = stats = pricing = None
+    label = ""
+    if profile is not None:
+        from evalcli.config import load_profile
+
+        loaded = load_profile(profile)
+        scoring, stats = loaded.profile.scoring, loaded.profile.stats
+        pricing = getattr(loaded.profile, "pricing", None)
+        label = f"profile {loaded.name} ({loaded.source}): scoring, stats and pricing"
+    paths = run_analysis(predictions, items, out, control=control, scoring=scoring, stats=stats,
+                         pricing=pricing, label=label)
+    out_console = console()
+    for path in paths.values():
+        out_console.print(f"wrote {path}", markup=False)
