@@ -71,6 +71,7 @@ class RunConfig(ConfigStruct):
     unit_timeout_s: float = 600.0  # a worker busy longer than this on one unit is killed
     max_crashes_per_unit: int = 3  # a unit that took down this many workers is recorded failed
     max_engine_retries: int = 2  # retries of a unit after a retryable engine error
+    max_consecutive_failures: int = 10  # units failed in a row → stop (resumable); 0 = never
 
 
 class Profile(ConfigStruct):

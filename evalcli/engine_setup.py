@@ -2,8 +2,8 @@
 Options, and the number of workers (within the engine's cap).
 
 Parent-side resolution happens here, before any spawn:
-    llama_cpp  model "" → the embedded demo model; relative paths → against the profile's
-               folder; n_threads 0 → CPU cores / workers (N workers must not oversubscribe)
+    llama_cpp  model "" → the embedded demo model; relative model and chat_template paths →
+               against the profile's folder; n_threads 0 → CPU cores / workers (N workers must not oversubscribe)
     mock       the answer key comes from the run's items (dry runs score meaningfully)
     any engine with a `model` option: --model overrides it
 """
@@ -58,6 +58,9 @@ def resolve_engine(engine: EngineConfig, *, base_dir: Path, label: str, items: l
             changes["model"] = str((base_dir / Path(options.model).expanduser()).resolve())
         else:
             changes["model"] = str(Path(options.model).expanduser())
+        template = options.chat_template
+        if template not in ("auto", "gguf", "gemma3") and not Path(template).is_absolute():
+            changes["chat_template"] = str((base_dir / template).resolve())
     if engine.name == "mock" and not options.answer_key:
         changes["answer_key"] = {item.key: list(item.answers) if item.answerable else []
                                  for item in items}

@@ -52,7 +52,8 @@ class Manifest(msgspec.Struct, kw_only=True):
     plan: dict = {}  # units, items, conditions, workers
     stages: dict[str, StageState] = {}
     trials: dict[str, TrialState] = {}
-    pid: int = 0
+    batch: dict = {}  # a batch engine's job state (ids, status): a resume re-attaches
+    pid: int = 0  # the process that last ran the generate stage
     error: str = ""
 
     def stage(self, name: str) -> StageState:

@@ -29,8 +29,11 @@ for _metric in METRICS:
 COLUMNS += ["prompt_tokens", "completion_tokens"]
 
 
-def score_rows(predictions: list[dict], items: dict[str, Item], scoring) -> list[dict]:
-    phrases = tuple(DEFAULT_ABSTAIN_PHRASES) + tuple(p.lower() for p in scoring.abstain_phrases)
+def score_rows(predictions: list[dict], items: dict[str, Item], scoring,
+               extra_phrases: list[str] = ()) -> list[dict]:
+    """`extra_phrases`: e.g. the prompt set's instructed abstention phrase."""
+    extra = [p.lower().strip().rstrip(".!") for p in [*scoring.abstain_phrases, *extra_phrases]]
+    phrases = tuple(DEFAULT_ABSTAIN_PHRASES) + tuple(p for p in extra if p)
     groups: dict[tuple, dict] = {}
     samples: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for row in predictions:
@@ -58,8 +61,10 @@ def score_rows(predictions: list[dict], items: dict[str, Item], scoring) -> list
             values["false_answer_rate"].append(score.false_answer)
         if score.unsupported is not None:
             values["unsupported_rate"].append(score.unsupported)
-        values["prompt_tokens"].append(float(row.get("prompt_tokens") or 0))
-        values["completion_tokens"].append(float(row.get("completion_tokens") or 0))
+        for key in ("prompt_tokens", "completion_tokens"):  # -1 = the engine did not say
+            count = float(row.get(key) or 0)
+            if count >= 0:
+                values[key].append(count)
     out = []
     for key, group in groups.items():
         item, values = group["item"], samples.get(key, {})

@@ -13,12 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
-from rich.console import Console
 
 from engines.base import EngineLoadError
 from evalcli import environment
 from evalcli.config import LoadedProfile, Profile, config_hash
-from evalcli.dashboard import LiveDashboard, PlainLog, Progress, TrialProgress
 from evalcli.datasets import load_sources
 from evalcli.engine_setup import ResolvedEngine, resolve_engine
 from evalcli.errors import ConfigError, EngineStartError, RunError
@@ -26,20 +24,15 @@ from evalcli.fsutil import atomic_write_bytes, atomic_write_text, utc_now
 from evalcli.items import Item, read_items, write_items
 from evalcli.manifest import Manifest, TrialState, new_manifest, write_manifest
 from evalcli.per_item import read_per_item, score_rows, write_per_item
-from evalcli.plan import Plan, Unit
+from evalcli.plan import Plan
 from evalcli.predictions import prediction_row, read_predictions, write_predictions
 from evalcli.prompts import LoadedPromptSet, load_prompt_set, prompt_sha256
 from evalcli.report import render_report
 from evalcli.results import (
-    ResultRecord,
-    ResultsWriter,
-    cut_torn_tail,
     latest,
     read_results,
-    read_statuses,
 )
-from evalcli.rundir import EventLog, RunDir
-from evalcli.supervisor import Supervisor, SupervisorSettings
+from evalcli.rundir import RunDir
 
 
 @dataclass
@@ -155,128 +148,6 @@ def _stage_done(manifest: Manifest, name: str, artifacts: list[str], inputs_hash
     stage.inputs_hash = inputs_hash
 
 
-# -- generate ---------------------------------------------------------------------------------
-def load_finished(setup: Setup) -> dict[str, dict[str, str]]:
-    """custom_id -> "ok" | "failed" for every trial; a torn last line is cut off first."""
-    finished = {}
-    for trial in setup.plan.trials:
-        path = setup.run_dir.results(trial.slug)
-        statuses, torn = read_statuses(path)
-        if torn is not None:
-            cut_torn_tail(path, torn)
-        finished[trial.slug] = statuses
-    return finished
-
-
-def pending_units(setup: Setup, finished: dict[str, dict[str, str]],
-                  retry_failed: bool = True) -> list[Unit]:
-    out = []
-    for unit in setup.plan.units:
-        status = finished[unit.trial].get(unit.custom_id)
-        if status is None or (retry_failed and status == "failed"):
-            out.append(unit)
-    return out
-
-
-def refresh_counts(setup: Setup, manifest: Manifest, finished: dict[str, dict[str, str]]) -> None:
-    for slug, state in manifest.trials.items():
-        statuses = finished.get(slug, {})
-        state.done = sum(1 for s in statuses.values() if s == "ok")
-        state.failed = sum(1 for s in statuses.values() if s == "failed")
-        state.pending = state.planned - state.done - state.failed
-
-
-def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool) -> str:
-    """Run every pending unit; returns "completed" or "stopped"."""
-    rd = setup.run_dir
-    finished = load_finished(setup)
-    todo = pending_units(setup, finished)
-    add_trials(setup, manifest)
-    refresh_counts(setup, manifest, finished)
-    progress = Progress(rd.run_id, {
-        slug: TrialProgress(planned=s.planned, done=s.done, failed=0, done_at_start=s.done)
-        for slug, s in manifest.trials.items()})
-    if not todo:
-        if manifest.stage("generate").status != "done":
-            _stage_done(manifest, "generate", _results_artifacts(setup))
-        write_manifest(rd.manifest, manifest)
-        return "completed"
-    _stage_start(manifest, "generate")
-    manifest.status = "running"
-    write_manifest(rd.manifest, manifest)
-    writers = {t.slug: ResultsWriter(rd.results(t.slug)) for t in setup.plan.trials}
-    events = EventLog(rd.events)
-    rd.logs.mkdir(parents=True, exist_ok=True)
-    last_write = [0.0]
-
-    def on_result(unit: Unit, record: ResultRecord) -> None:
-        writers[unit.trial].append(record)
-        previous = finished[unit.trial].get(unit.custom_id)
-        finished[unit.trial][unit.custom_id] = record.status
-        state = manifest.trials[unit.trial]
-        if previous == "failed":
-            state.failed -= 1
-        else:
-            state.pending -= 1
-        if record.status == "ok":
-            state.done += 1
-        else:
-            state.failed += 1
-        progress.record(unit.trial, record.status == "ok",
-                        record.prompt_tokens + record.completion_tokens)
-        _throttled_manifest(rd, manifest, last_write)
-
-    settings = SupervisorSettings(
-        engine=setup.engine.name, options=msgspec.to_builtins(setup.engine.options),
-        workers=min(setup.engine.workers, len(todo)),
-        unit_timeout_s=setup.profile.run.unit_timeout_s,
-        max_crashes_per_unit=setup.profile.run.max_crashes_per_unit,
-        max_engine_retries=setup.profile.run.max_engine_retries,
-    )
-    view = (LiveDashboard if live else PlainLog)(progress, console)
-    events.emit("generate_start", units=len(todo), workers=settings.workers)
-    try:
-        with view:
-            supervisor = Supervisor(
-                settings=settings, units=todo, make_request=setup.plan.request,
-                on_result=on_result, events=events, log_path=lambda i: str(rd.worker_log(i)),
-                stop_requested=rd.stop_requested, on_tick=view.update)
-            outcome = supervisor.run()
-    except EngineStartError as exc:
-        manifest.stage("generate").status = "failed"
-        manifest.stage("generate").error = exc.message
-        manifest.status, manifest.error = "failed", exc.message
-        raise
-    finally:
-        for writer in writers.values():
-            writer.close()
-        events.emit("generate_end")
-        events.close()
-        write_manifest(rd.manifest, manifest)
-    if outcome.engine_info:
-        manifest.environment["engine"] = outcome.engine_info
-    if outcome.status == "completed":
-        _stage_done(manifest, "generate", _results_artifacts(setup))
-    else:
-        manifest.stage("generate").status = "stopped"
-        manifest.status = "stopped"
-    write_manifest(rd.manifest, manifest)
-    return outcome.status
-
-
-def _results_artifacts(setup: Setup) -> list[str]:
-    return [setup.run_dir.relative(setup.run_dir.results(t.slug)) for t in setup.plan.trials]
-
-
-def _throttled_manifest(rd: RunDir, manifest: Manifest, last: list[float]) -> None:
-    import time
-
-    now = time.monotonic()
-    if now - last[0] >= 1.0:
-        last[0] = now
-        write_manifest(rd.manifest, manifest)
-
-
 # -- later stages -----------------------------------------------------------------------------
 def parse_stage(setup: Setup, manifest: Manifest) -> None:
     _stage_start(manifest, "parse")
@@ -298,7 +169,8 @@ def score_stage(setup: Setup, manifest: Manifest) -> None:
     artifacts = []
     for trial in setup.plan.trials:
         rows = read_predictions(setup.run_dir.predictions(trial.slug))
-        scored = score_rows(rows, items, setup.profile.scoring)
+        scored = score_rows(rows, items, setup.profile.scoring,
+                            extra_phrases=[setup.prompts.prompts.abstain_phrase])
         path = setup.run_dir.per_item_scores(trial.slug)
         write_per_item(path, scored)
         artifacts.append(setup.run_dir.relative(path))

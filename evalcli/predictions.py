@@ -1,5 +1,6 @@
 """predictions.csv: one row per planned unit, from a trial's results.jsonl (the parse stage).
 
+Token counts an engine did not report are -1 (unknown), never 0.
 Columns keep the predecessor's first 13 (so its files and ours read alike) and add what it
 dropped: latency, status, error, attempts, worker. A failed unit is a row with
 status "failed", finish_reason "error", an empty response_text and the error text — it is
@@ -36,7 +37,8 @@ def prediction_row(custom_id: str, record: ResultRecord | None) -> dict:
         request_id=record.request_id, finish_reason=record.finish_reason,
         response_text=record.text, prompt_tokens=record.prompt_tokens,
         completion_tokens=record.completion_tokens,
-        total_tokens=record.prompt_tokens + record.completion_tokens,
+        total_tokens=(record.prompt_tokens + record.completion_tokens
+                      if min(record.prompt_tokens, record.completion_tokens) >= 0 else -1),
         latency_ms=record.latency_ms, status=record.status, error=record.error,
         attempts=record.attempts, worker=record.worker,
     )

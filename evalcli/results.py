@@ -37,6 +37,28 @@ class ResultRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
     timings: dict[str, float] = {}
 
 
+def ok_record(custom_id: str, c, *, worker: int, attempts: int) -> ResultRecord:
+    """The record of a unit the engine answered (`c` is an engines.base.Completion)."""
+    from evalcli.fsutil import utc_now
+
+    return ResultRecord(
+        custom_id=custom_id, status="ok", text=c.text, finish_reason=c.finish_reason,
+        prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens,
+        latency_ms=round(c.latency_ms, 3), request_id=c.request_id, worker=worker,
+        attempts=attempts, finished_at=utc_now(), timings=c.timings,
+    )
+
+
+def failed_record(custom_id: str, error: str, kind: str, *, worker: int,
+                  attempts: int) -> ResultRecord:
+    """The record of a unit that failed: the reason, never an empty answer."""
+    from evalcli.fsutil import utc_now
+
+    return ResultRecord(custom_id=custom_id, status="failed", finish_reason="error",
+                        worker=worker, attempts=attempts, error=error, error_kind=kind,
+                        finished_at=utc_now())
+
+
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(ResultRecord)
 

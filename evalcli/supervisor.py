@@ -13,12 +13,14 @@ One thread, one loop, one wait over every worker's pipe and process sentinel:
     │    STOP file / first Ctrl+C / SIGTERM → finish in-flight units, then return "stopped"
     └─── second Ctrl+C → kill workers now, return "stopped"
 
-Failure semantics (docs/supervision.md has the full table):
+Failure semantics (docs/run-directory.md#failure-semantics has the full table):
     worker killed / crashed    → unit requeued; after max_crashes_per_unit deaths → failed
     unit past unit_timeout_s   → worker killed, same as a crash
     EngineError retryable      → retried up to max_engine_retries, then failed
     EngineError not retryable  → failed at once, with the reason
     engine fails to load       → the run stops with that message
+    N units in a row failed    → the engine looks broken (server gone, every unit crashes the
+                                 worker): the run stops, resumable, instead of failing the rest
 """
 
 from __future__ import annotations
@@ -31,9 +33,8 @@ from dataclasses import dataclass, field
 
 from engines.base import Completion
 from evalcli.errors import EngineStartError
-from evalcli.fsutil import utc_now
 from evalcli.plan import Unit
-from evalcli.results import ResultRecord
+from evalcli.results import ResultRecord, failed_record, ok_record
 from evalcli.rundir import EventLog
 from evalcli.scheduling import Scheduler
 from ipc import pool
@@ -64,6 +65,7 @@ class _Slot:
     started_at: float = 0.0
     restart_at: float | None = None
     boot_failures: int = 0
+    crash_streak: int = 0  # deaths since this worker last completed a unit (restart backoff)
     ready: bool = False
 
 
@@ -75,6 +77,7 @@ class SupervisorSettings:
     unit_timeout_s: float = 600.0
     max_crashes_per_unit: int = 3
     max_engine_retries: int = 2
+    max_consecutive_failures: int = 10  # units failed in a row before the run stops
 
 
 @dataclass
@@ -100,6 +103,7 @@ class Supervisor:
         self._attempts: dict[str, int] = {}
         self._crashes: dict[str, int] = {}
         self._signals = 0
+        self._failure_streak = 0
         self._engine_info: dict[str, str] = {}
         self.slots = [
             _Slot(pool.WorkerProcess(WorkerSpec(engine=settings.engine, options=settings.options,
@@ -210,6 +214,7 @@ class Supervisor:
                 if unit is not None:
                     self.on_result(unit, self._ok_record(unit, completion, slot))
                     slot.view.done += 1
+                    slot.crash_streak = self._failure_streak = 0
             case Failed(unit_id=None, error=error, kind=kind):
                 self.events.emit("engine_load_failed", worker=slot.view.index, error=error)
                 raise EngineStartError(f"the {self.settings.engine} engine could not start: {error}")
@@ -222,8 +227,7 @@ class Supervisor:
                     self.events.emit("retry", unit=unit.custom_id, error=error, attempt=tries)
                     self.scheduler.requeue(unit)
                 else:
-                    self.events.emit("unit_failed", unit=unit.custom_id, error=error, kind=kind)
-                    self.on_result(unit, self._failed_record(unit, error, kind, slot))
+                    self._record_failure(unit, error, kind, slot)
 
     def _take_unit(self, slot: _Slot, unit_id: str) -> Unit | None:
         unit = slot.unit
@@ -253,16 +257,29 @@ class Supervisor:
             crashes = self._crashes[unit.custom_id] = self._crashes.get(unit.custom_id, 0) + 1
             if crashes >= self.settings.max_crashes_per_unit:
                 reason = f"worker died {crashes} times while running this unit (last: {how})"
-                self.events.emit("unit_failed", unit=unit.custom_id, error=reason, kind="crash")
-                self.on_result(unit, self._failed_record(unit, reason, "crash", slot))
+                self._record_failure(unit, reason, "crash", slot)
             else:
                 self.scheduler.requeue(unit)
         if stopping:
             slot.view.state = "stopped"
             return
         slot.view.restarts += 1
-        delay = RESTART_BACKOFF_S[min(slot.view.restarts - 1, len(RESTART_BACKOFF_S) - 1)]
+        slot.crash_streak += 1
+        delay = RESTART_BACKOFF_S[min(slot.crash_streak - 1, len(RESTART_BACKOFF_S) - 1)]
         slot.restart_at = time.monotonic() + delay
+
+    def _record_failure(self, unit: Unit, error: str, kind: str, slot: _Slot) -> None:
+        self.events.emit("unit_failed", unit=unit.custom_id, error=error, kind=kind)
+        self.on_result(unit, self._failed_record(unit, error, kind, slot))
+        self._failure_streak += 1
+        limit = self.settings.max_consecutive_failures
+        if limit and self._failure_streak >= limit:
+            self.events.emit("halted", failed_in_a_row=self._failure_streak, last_error=error)
+            raise EngineStartError(
+                f"stopped after {self._failure_streak} units in a row failed (last: {error}) — "
+                f"the {self.settings.engine} engine looks broken; see the worker logs, fix the "
+                "cause, then resume the run"
+            )
 
     def _restart_due(self, now: float, stopping: bool) -> None:
         for slot in self.slots:
@@ -287,17 +304,9 @@ class Supervisor:
 
     # -- records -------------------------------------------------------------------------
     def _ok_record(self, unit: Unit, c: Completion, slot: _Slot) -> ResultRecord:
-        return ResultRecord(
-            custom_id=unit.custom_id, status="ok", text=c.text, finish_reason=c.finish_reason,
-            prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens,
-            latency_ms=round(c.latency_ms, 3), request_id=c.request_id,
-            worker=slot.view.index, attempts=self._attempts.get(unit.custom_id, 1),
-            finished_at=utc_now(), timings=c.timings,
-        )
+        return ok_record(unit.custom_id, c, worker=slot.view.index,
+                         attempts=self._attempts.get(unit.custom_id, 1))
 
     def _failed_record(self, unit: Unit, error: str, kind: str, slot: _Slot) -> ResultRecord:
-        return ResultRecord(
-            custom_id=unit.custom_id, status="failed", finish_reason="error",
-            worker=slot.view.index, attempts=self._attempts.get(unit.custom_id, 1),
-            error=error, error_kind=kind, finished_at=utc_now(),
-        )
+        return failed_record(unit.custom_id, error, kind, worker=slot.view.index,
+                             attempts=self._attempts.get(unit.custom_id, 1))

@@ -8,12 +8,10 @@ import typer
 
 from evalcli.cli.common import FromStage, OnlyStage, RunIdArg, RunsDir, ToStage, console
 from evalcli.errors import RunError, StopRequested
+from evalcli.generate import generate, load_finished, pending_units
 from evalcli.lock import RunLock
 from evalcli.pipeline import (
     finish,
-    generate,
-    load_finished,
-    pending_units,
     preflight,
     select_stages,
 )

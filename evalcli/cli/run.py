@@ -11,12 +11,12 @@ import typer
 from evalcli.cli.common import RunsDir, ToStage, console
 from evalcli.config import load_profile, replace_engine, replace_run
 from evalcli.errors import ConfigError, StopRequested
+from evalcli.generate import generate
 from evalcli.lock import RunLock
 from evalcli.pipeline import (
     build_setup,
     create_run,
     finish,
-    generate,
     plan_summary,
     preflight,
     select_stages,
