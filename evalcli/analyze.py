@@ -64,20 +64,25 @@ def _predecessor_item(obj: dict[str, Any], where: str) -> Item:
                 answers=answers)
 
 
-def read_items_any(path: Path) -> dict[str, Item]:
+def read_items_any(paths: Path | list[Path]) -> dict[str, Item]:
     """Items by key (dataset|item_id) from our items.jsonl or the predecessor's prepared
-    files; the format is detected per line, so one file may mix both."""
+    files (open_book.jsonl and closed_book.jsonl: pass both); the format is detected per
+    line, so one file may mix both."""
     from evalcli.datasets.files import iter_jsonl
 
     items: dict[str, Item] = {}
-    for number, obj in iter_jsonl(Path(path), str(path), ITEMS_HINT):
-        item = _item_from_line(obj, f"{path} line {number}")
-        if item.key in items:
-            raise DataError(f"{path} line {number}: item {item.key} appears twice — "
-                            "each dataset|id must be unique")
-        items[item.key] = item
+    where: dict[str, str] = {}
+    paths = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
+    for path in paths:
+        for number, obj in iter_jsonl(path, str(path), ITEMS_HINT):
+            here = f"{path} line {number}"
+            item = _item_from_line(obj, here)
+            if item.key in items:
+                raise DataError(f"{here}: item {item.key} was already given at "
+                                f"{where[item.key]} — each dataset|id must be unique")
+            items[item.key], where[item.key] = item, here
     if not items:
-        raise DataError(f"{path}: no items — {ITEMS_HINT}")
+        raise DataError(f"{', '.join(map(str, paths))}: no items — {ITEMS_HINT}")
     return items
 
 
@@ -112,11 +117,12 @@ def choose_control(conditions: list[str], control: str | None, path: Path) -> st
     return chosen
 
 
-def analyze(predictions_path: Path, items_path: Path, out_dir: Path, *,
+def analyze(predictions_path: Path, items_path: Path | list[Path], out_dir: Path, *,
             control: str | None = None, scoring=None, stats=None,
             pricing: PricingConfig | None = None, label: str = "") -> dict[str, Path]:
-    """Write OUTPUTS into out_dir; `scoring`/`stats` are the profile's ScoringConfig /
-    StatsConfig (defaults when None). Returns {file name: path}."""
+    """Write OUTPUTS into out_dir; `items_path` is one items file or several (the
+    predecessor's open_book.jsonl and closed_book.jsonl); `scoring`/`stats` are the
+    profile's ScoringConfig / StatsConfig (defaults when None). Returns {file name: path}."""
     from evalcli.per_item import score_rows, write_per_item
     from evalcli.predictions import read_predictions
     from evalcli.report import render_report
@@ -127,14 +133,15 @@ def analyze(predictions_path: Path, items_path: Path, out_dir: Path, *,
         from evalcli.config import ScoringConfig, StatsConfig
 
         scoring, stats = scoring or ScoringConfig(), stats or StatsConfig()
-    predictions_path, items_path, out_dir = Path(predictions_path), Path(items_path), Path(out_dir)
+    predictions_path, out_dir = Path(predictions_path), Path(out_dir)
+    items_paths = [Path(items_path)] if isinstance(items_path, (str, Path)) else list(items_path)
     if not predictions_path.is_file():
         raise DataError(f"{predictions_path}: predictions file not found")
     rows = read_predictions(predictions_path)
     conditions = _check_predictions(predictions_path, rows)
     ctrl = choose_control(conditions, control, predictions_path)
     treatments = [c for c in conditions if c != ctrl]
-    items = read_items_any(items_path)
+    items = read_items_any(items_paths)
     scored = score_rows(rows, items, scoring)
     sig = build_significance(scored, control=ctrl, seed=stats.seed, n_boot=stats.bootstrap_samples,
                              n_perm=stats.permutation_samples,
@@ -148,14 +155,14 @@ def analyze(predictions_path: Path, items_path: Path, out_dir: Path, *,
     write_costs(paths["costs.json"], costs)
     slug = predictions_path.parent.name if predictions_path.name == "predictions.csv" \
         and predictions_path.parent.name else predictions_path.stem
-    used = {r["custom_id"].split("|")[0] + "|" + r["custom_id"].split("|")[1] for r in rows}
-    kinds = [items[k].type for k in used if k in items]
+    used = sorted({row["item_key"] for row in scored})
+    kinds = [items[k].type for k in used]
     failed = [r for r in rows if r["status"] != "ok"]
     facts = {
         "analysis of": f"{predictions_path} ({len(rows)} predictions, {len(failed)} failed)",
-        "items": f"{items_path} — {len(used)} used ({kinds.count('open')} open-book, "
-                 f"{kinds.count('closed')} closed-book; "
-                 f"{sum(1 for k in used if k in items and not items[k].answerable)} unanswerable)",
+        "items": f"{', '.join(map(str, items_paths))} — {len(used)} answered "
+                 f"({kinds.count('open')} open-book, {kinds.count('closed')} closed-book; "
+                 f"{sum(1 for k in used if not items[k].answerable)} unanswerable)",
         "conditions": ", ".join(conditions) + f" (control: {ctrl})",
         "settings": label or "defaults (no --profile)",
     }
