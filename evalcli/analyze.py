@@ -119,10 +119,12 @@ def choose_control(conditions: list[str], control: str | None, path: Path) -> st
 
 def analyze(predictions_path: Path, items_path: Path | list[Path], out_dir: Path, *,
             control: str | None = None, scoring=None, stats=None,
-            pricing: PricingConfig | None = None, label: str = "") -> dict[str, Path]:
+            pricing: PricingConfig | None = None, extra_phrases: list[str] = (),
+            label: str = "") -> dict[str, Path]:
     """Write OUTPUTS into out_dir; `items_path` is one items file or several (the
     predecessor's open_book.jsonl and closed_book.jsonl); `scoring`/`stats` are the
-    profile's ScoringConfig / StatsConfig (defaults when None). Returns {file name: path}."""
+    profile's ScoringConfig / StatsConfig (defaults when None); `extra_phrases` as in
+    score_rows (the prompt set's instructed abstention phrase). Returns {file name: path}."""
     from evalcli.per_item import score_rows, write_per_item
     from evalcli.predictions import read_predictions
     from evalcli.report import render_report
@@ -142,7 +144,7 @@ def analyze(predictions_path: Path, items_path: Path | list[Path], out_dir: Path
     ctrl = choose_control(conditions, control, predictions_path)
     treatments = [c for c in conditions if c != ctrl]
     items = read_items_any(items_paths)
-    scored = score_rows(rows, items, scoring)
+    scored = score_rows(rows, items, scoring, extra_phrases=list(extra_phrases))
     sig = build_significance(scored, control=ctrl, seed=stats.seed, n_boot=stats.bootstrap_samples,
                              n_perm=stats.permutation_samples,
                              tost_margins=dict(stats.tost_margins), confidence=stats.confidence)

@@ -22,16 +22,21 @@ def analyze(
     from evalcli.analyze import analyze as run_analysis
 
     scoring = stats = pricing = None
+    phrases: list[str] = []
     label = ""
     if profile is not None:
         from evalcli.config import load_profile
+        from evalcli.prompts import load_prompt_set
 
         loaded = load_profile(profile)
         scoring, stats = loaded.profile.scoring, loaded.profile.stats
         pricing = getattr(loaded.profile, "pricing", None)
-        label = f"profile {loaded.name} ({loaded.source}): scoring, stats and pricing"
+        prompts = load_prompt_set(loaded.profile.prompts.set, loaded.base_dir)
+        phrases = [prompts.prompts.abstain_phrase]
+        label = (f"profile {loaded.name} ({loaded.source}): scoring, stats, pricing; "
+                 f"abstention phrase of prompt set {prompts.name}")
     paths = run_analysis(predictions, items, out, control=control, scoring=scoring, stats=stats,
-                         pricing=pricing, label=label)
+                         pricing=pricing, extra_phrases=phrases, label=label)
     out_console = console()
     for path in paths.values():
         out_console.print(f"wrote {path}", markup=False)
