@@ -19,7 +19,7 @@ import msgspec
 
 from evalcli.costs import PricingConfig, summarize_costs, write_costs
 from evalcli.errors import ConfigError, DataError
-from evalcli.fsutil import atomic_write_bytes, atomic_write_text
+from evalcli.fsutil import atomic_write_text
 from evalcli.items import Item
 
 ITEMS_HINT = ("each line is an evalcli item (dataset, item_id, type, question, answers, ...) "
@@ -88,7 +88,7 @@ def read_items_any(paths: Path | list[Path]) -> dict[str, Item]:
 
 def _check_predictions(path: Path, rows: list[dict]) -> list[str]:
     """Conditions in order of appearance; DataError on a custom_id that does not parse."""
-    from evalcli.plan import parse_custom_id
+    from evalcli.customid import parse_custom_id
 
     if not rows:
         raise DataError(f"{path}: no prediction rows — nothing to analyze")
@@ -129,7 +129,7 @@ def analyze(predictions_path: Path, items_path: Path | list[Path], out_dir: Path
     from evalcli.predictions import read_predictions
     from evalcli.report import render_report
     from evalcli.report_html import render_report_html
-    from evalcli.stats.significance import build_significance
+    from evalcli.stats.significance import significance_for, write_significance
 
     if scoring is None or stats is None:
         from evalcli.config import ScoringConfig, StatsConfig
@@ -145,15 +145,12 @@ def analyze(predictions_path: Path, items_path: Path | list[Path], out_dir: Path
     treatments = [c for c in conditions if c != ctrl]
     items = read_items_any(items_paths)
     scored = score_rows(rows, items, scoring, extra_phrases=list(extra_phrases))
-    sig = build_significance(scored, control=ctrl, seed=stats.seed, n_boot=stats.bootstrap_samples,
-                             n_perm=stats.permutation_samples,
-                             tost_margins=dict(stats.tost_margins), confidence=stats.confidence)
+    sig = significance_for(scored, control=ctrl, stats=stats)
     costs = summarize_costs(rows, pricing)
     paths = {name: out_dir / name for name in OUTPUTS}
     out_dir.mkdir(parents=True, exist_ok=True)
     write_per_item(paths["per_item_scores.csv"], scored)
-    atomic_write_bytes(paths["significance.json"],
-                       msgspec.json.format(msgspec.json.encode(sig), indent=2) + b"\n")
+    write_significance(paths["significance.json"], sig)
     write_costs(paths["costs.json"], costs)
     slug = predictions_path.parent.name if predictions_path.name == "predictions.csv" \
         and predictions_path.parent.name else predictions_path.stem

@@ -20,6 +20,7 @@ import msgspec
 import profiles
 from engines import engine_class, engine_names
 from engines.base import ConfigStruct
+from evalcli.costs import PricingConfig
 from evalcli.datasets import DatasetSource
 from evalcli.errors import ConfigError
 
@@ -85,6 +86,7 @@ class Profile(ConfigStruct):
     scoring: ScoringConfig = ScoringConfig()
     stats: StatsConfig = StatsConfig()
     run: RunConfig = RunConfig()
+    pricing: PricingConfig = PricingConfig()
 
 
 class LoadedProfile(msgspec.Struct, frozen=True):

@@ -49,11 +49,12 @@ def load_finished(setup: Setup) -> dict[str, dict[str, str]]:
     return finished
 
 
-def pending_units(setup: Setup, finished: dict[str, dict[str, str]],
+def pending_units(units: list[Unit], finished: dict[str, dict[str, str]],
                   retry_failed: bool = True) -> list[Unit]:
+    """The planned units without an ok record (and, by default, those that failed)."""
     out = []
-    for unit in setup.plan.units:
-        status = finished[unit.trial].get(unit.custom_id)
+    for unit in units:
+        status = finished.get(unit.trial, {}).get(unit.custom_id)
         if status is None or (retry_failed and status == "failed"):
             out.append(unit)
     return out
@@ -77,7 +78,7 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool) 
     """Run every pending unit; returns "completed" or "stopped"."""
     rd = setup.run_dir
     finished = load_finished(setup)
-    todo = pending_units(setup, finished)
+    todo = pending_units(setup.plan.units, finished)
     add_trials(setup, manifest)
     refresh_counts(manifest, finished)
     if not todo:

@@ -15,7 +15,7 @@ import msgspec
 from evalcli.fsutil import atomic_write_bytes, utc_now
 
 SCHEMA_VERSION = 1
-STAGES = ("prepare", "plan", "generate", "parse", "score", "stats", "report")
+STAGES = ("prepare", "plan", "generate", "parse", "score", "stats", "costs", "report")
 
 
 class StageState(msgspec.Struct, kw_only=True):

@@ -15,10 +15,10 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
+from evalcli.customid import parse_custom_id
 from evalcli.errors import DataError
 from evalcli.fsutil import atomic_write_text
 from evalcli.items import Item
-from evalcli.plan import parse_custom_id
 from evalcli.scoring import DEFAULT_ABSTAIN_PHRASES, score_answer
 
 METRICS = ("em", "f1", "abstain_rate", "false_answer_rate", "unsupported_rate")

@@ -17,10 +17,11 @@ import msgspec
 from engines.base import EngineLoadError
 from evalcli import environment
 from evalcli.config import LoadedProfile, Profile, config_hash
+from evalcli.costs import summarize_costs, write_costs
 from evalcli.datasets import load_sources
 from evalcli.engine_setup import ResolvedEngine, resolve_engine
 from evalcli.errors import ConfigError, EngineStartError, RunError
-from evalcli.fsutil import atomic_write_bytes, atomic_write_text, utc_now
+from evalcli.fsutil import atomic_write_text, utc_now
 from evalcli.items import Item, read_items, write_items
 from evalcli.manifest import Manifest, TrialState, new_manifest, write_manifest
 from evalcli.per_item import read_per_item, score_rows, write_per_item
@@ -28,11 +29,13 @@ from evalcli.plan import Plan
 from evalcli.predictions import prediction_row, read_predictions, write_predictions
 from evalcli.prompts import LoadedPromptSet, load_prompt_set, prompt_sha256
 from evalcli.report import render_report
+from evalcli.report_html import render_report_html
 from evalcli.results import (
     latest,
     read_results,
 )
 from evalcli.rundir import RunDir
+from evalcli.stats.significance import significance_for, write_significance
 
 
 @dataclass
@@ -178,31 +181,40 @@ def score_stage(setup: Setup, manifest: Manifest) -> None:
 
 
 def stats_stage(setup: Setup, manifest: Manifest) -> None:
-    from evalcli.stats.significance import build_significance
-
     _stage_start(manifest, "stats")
-    st = setup.profile.stats
     artifacts = []
     for trial in setup.plan.trials:
         rows = read_per_item(setup.run_dir.per_item_scores(trial.slug))
-        sig = build_significance(rows, control=setup.prompts.prompts.control, seed=st.seed,
-                                 n_boot=st.bootstrap_samples, n_perm=st.permutation_samples,
-                                 tost_margins=dict(st.tost_margins), confidence=st.confidence)
+        sig = significance_for(rows, control=setup.prompts.prompts.control,
+                               stats=setup.profile.stats)
         path = setup.run_dir.significance(trial.slug)
-        atomic_write_bytes(path, msgspec.json.format(msgspec.json.encode(sig), indent=2) + b"\n")
+        write_significance(path, sig)
         artifacts.append(setup.run_dir.relative(path))
     _stage_done(manifest, "stats", artifacts)
+
+
+def costs_stage(setup: Setup, manifest: Manifest) -> None:
+    _stage_start(manifest, "costs")
+    artifacts = []
+    for trial in setup.plan.trials:
+        rows = read_predictions(setup.run_dir.predictions(trial.slug))
+        path = setup.run_dir.costs(trial.slug)
+        write_costs(path, summarize_costs(rows, setup.profile.pricing))
+        artifacts.append(setup.run_dir.relative(path))
+    _stage_done(manifest, "costs", artifacts)
 
 
 def report_stage(setup: Setup, manifest: Manifest) -> Path:
     _stage_start(manifest, "report")
     rd = setup.run_dir
-    trials, failures, significance = {}, {}, {}
+    trials, failures, significance, predictions, costs = {}, {}, {}, {}, {}
     for trial in setup.plan.trials:
-        trials[trial.slug] = read_per_item(rd.per_item_scores(trial.slug))
-        significance[trial.slug] = msgspec.json.decode(rd.significance(trial.slug).read_bytes())
-        failures[trial.slug] = [r for r in read_predictions(rd.predictions(trial.slug))
-                                if r["status"] != "ok"]
+        slug = trial.slug
+        trials[slug] = read_per_item(rd.per_item_scores(slug))
+        significance[slug] = msgspec.json.decode(rd.significance(slug).read_bytes())
+        predictions[slug] = read_predictions(rd.predictions(slug))
+        failures[slug] = [r for r in predictions[slug] if r["status"] != "ok"]
+        costs[slug] = msgspec.json.decode(rd.costs(slug).read_bytes())
     engine_info = manifest.environment.get("engine", {})
     facts = {
         "profile": f"{manifest.profile} ({manifest.profile_source})",
@@ -219,15 +231,17 @@ def report_stage(setup: Setup, manifest: Manifest) -> Path:
                     + "; temperatures " + ", ".join(f"{t:g}" for t in
                                                     setup.profile.sampling.temperatures),
     }
-    text = render_report(run_id=rd.run_id, facts=facts, trials=trials, significance=significance,
-                         control=setup.prompts.prompts.control,
-                         treatments=setup.prompts.prompts.treatments, failures=failures)
-    atomic_write_text(rd.report_md, text)
-    _stage_done(manifest, "report", [rd.relative(rd.report_md)])
+    args = dict(run_id=rd.run_id, facts=facts, trials=trials, significance=significance,
+                control=setup.prompts.prompts.control, treatments=setup.prompts.prompts.treatments,
+                failures=failures, predictions=predictions,
+                items={item.key: item for item in setup.items}, costs=costs)
+    atomic_write_text(rd.report_md, render_report(**args))
+    atomic_write_text(rd.report_html, render_report_html(**args))
+    _stage_done(manifest, "report", [rd.relative(rd.report_md), rd.relative(rd.report_html)])
     return rd.report_md
 
 
-LATER_STAGES = ("parse", "score", "stats", "report")
+LATER_STAGES = ("parse", "score", "stats", "costs", "report")
 
 
 def _stage_inputs(setup: Setup, name: str) -> tuple[list[Path], dict]:
@@ -238,11 +252,13 @@ def _stage_inputs(setup: Setup, name: str) -> tuple[list[Path], dict]:
     if name == "score":
         return [rd.items] + [rd.predictions(s) for s in slugs], \
             msgspec.to_builtins(profile.scoring)
+    if name == "costs":
+        return [rd.predictions(s) for s in slugs], msgspec.to_builtins(profile.pricing)
     if name == "stats":
         return [rd.per_item_scores(s) for s in slugs], \
             {"stats": msgspec.to_builtins(profile.stats), "control": setup.prompts.prompts.control}
     return ([rd.per_item_scores(s) for s in slugs] + [rd.significance(s) for s in slugs]
-            + [rd.predictions(s) for s in slugs]), {}
+            + [rd.predictions(s) for s in slugs] + [rd.costs(s) for s in slugs] + [rd.items]), {}
 
 
 def _inputs_hash(paths: list[Path], extra: dict, root: Path) -> str:
@@ -256,7 +272,7 @@ def _inputs_hash(paths: list[Path], extra: dict, root: Path) -> str:
 
 
 _STAGE_FUNCS = {"parse": parse_stage, "score": score_stage, "stats": stats_stage,
-                "report": report_stage}
+                "costs": costs_stage, "report": report_stage}
 
 
 def finish(setup: Setup, manifest: Manifest, stages: tuple[str, ...] = LATER_STAGES) -> Path:

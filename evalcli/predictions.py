@@ -14,8 +14,8 @@ import csv
 import io
 from pathlib import Path
 
+from evalcli.customid import parse_custom_id
 from evalcli.fsutil import atomic_write_text
-from evalcli.plan import parse_custom_id
 from evalcli.results import ResultRecord
 
 COLUMNS = [

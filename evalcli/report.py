@@ -246,7 +246,7 @@ def _selective_table(significance: dict[str, dict], control: str) -> Table:
 
 def _answers(predictions: list[dict]) -> dict[tuple, list[str]]:
     """(item_key, condition, temp) -> answer texts of the answered samples, in sample order."""
-    from evalcli.plan import parse_custom_id
+    from evalcli.customid import parse_custom_id
 
     out: dict[tuple, list[tuple[int, str]]] = defaultdict(list)
     for row in predictions:

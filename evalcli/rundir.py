@@ -1,8 +1,9 @@
 """The run directory (the contract with users) and run ids.
 
     runs/<run-id>/
-      run.json  events.jsonl  items.jsonl  report.md  STOP  run.lock  logs/worker-<i>.log
-      trials/<slug>/results.jsonl predictions.csv per_item_scores.csv significance.json
+      run.json  events.jsonl  items.jsonl  report.md  report.html  STOP  run.lock
+      logs/worker-<i>.log
+      trials/<slug>/results.jsonl predictions.csv per_item_scores.csv significance.json costs.json
 
 Nothing here depends on the current directory: every path hangs off `RunDir.root`.
 """
@@ -87,6 +88,13 @@ class RunDir:
 
     def significance(self, slug: str) -> Path:
         return self.trial_dir(slug) / "significance.json"
+
+    def costs(self, slug: str) -> Path:
+        return self.trial_dir(slug) / "costs.json"
+
+    @property
+    def report_html(self) -> Path:
+        return self.root / "report.html"
 
     def relative(self, path: Path) -> str:
         return Path(os.path.relpath(path, self.root)).as_posix()

@@ -35,6 +35,6 @@ def print_table(out: Console, table: Table) -> None:
         out.width = width
 
 
-FromStage = Annotated[str | None, typer.Option("--from", help="First stage to run (generate, parse, score, stats, report).")]
+FromStage = Annotated[str | None, typer.Option("--from", help="First stage to run (generate, parse, score, stats, costs, report).")]
 ToStage = Annotated[str | None, typer.Option("--to", help="Last stage to run.")]
 OnlyStage = Annotated[str | None, typer.Option("--only", help="Run just this stage.")]

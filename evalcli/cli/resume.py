@@ -45,7 +45,7 @@ def resume(
         if changes:
             record_forced(rd, changes)
         rd.stop_file.unlink(missing_ok=True)
-        todo = pending_units(setup, load_finished(setup))
+        todo = pending_units(setup.plan.units, load_finished(setup))
         if "generate" in stages:
             for warning in preflight(setup):
                 out.print(f"warning: {warning}", markup=False)
@@ -61,3 +61,4 @@ def resume(
     out.print(f"run id: {run_id}", markup=False)
     if report.exists():
         out.print(f"report: {report}", markup=False)
+        out.print(f"report (html): {report.with_suffix('.html')}", markup=False)

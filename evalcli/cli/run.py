@@ -72,6 +72,7 @@ def run(
     out.print(f"run id: {rd.run_id}", markup=False)
     if report.exists():
         out.print(f"report: {report}", markup=False)
+        out.print(f"report (html): {report.with_suffix('.html')}", markup=False)
 
 
 def _has_model_option(engine: str) -> bool:

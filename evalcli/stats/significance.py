@@ -294,3 +294,19 @@ def _json_safe(obj):
         f = float(obj)
         return f if math.isfinite(f) else None
     return obj
+
+
+def significance_for(rows: list[dict], *, control: str, stats) -> dict:
+    """build_significance with a profile's StatsConfig (seed, resamples, margins, level)."""
+    return build_significance(rows, control=control, seed=stats.seed,
+                              n_boot=stats.bootstrap_samples, n_perm=stats.permutation_samples,
+                              tost_margins=dict(stats.tost_margins), confidence=stats.confidence)
+
+
+def write_significance(path, sig: dict) -> None:
+    """significance.json, written atomically and indented (readable, jq-able)."""
+    import msgspec
+
+    from evalcli.fsutil import atomic_write_bytes
+
+    atomic_write_bytes(path, msgspec.json.format(msgspec.json.encode(sig), indent=2) + b"\n")

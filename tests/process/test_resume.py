@@ -120,7 +120,8 @@ def test_torn_last_line_is_redone_alone(tmp_path, clean_texts):
 def test_second_concurrent_resume_is_refused(tmp_path):
     runs = tmp_path / "runs"
     root = runs / "c"
-    proc = popen_evalcli("run", "--profile", _slow_profile(tmp_path), "--limit-items", LIMIT,
+    slower = write_profile(tmp_path / "slower.toml", workers=1, options={"latency_ms": 1000})
+    proc = popen_evalcli("run", "--profile", slower, "--limit-items", LIMIT,
                          "--runs-dir", runs, "--run-id", "c")
     try:
         _wait_for_results(root, 1)

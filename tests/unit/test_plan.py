@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from evalcli.config import MaxTokens, SamplingConfig
+from evalcli.customid import CustomId, format_temp, parse_custom_id
 from evalcli.items import Item
-from evalcli.plan import CustomId, Plan, format_temp, parse_custom_id
+from evalcli.plan import Plan
 from evalcli.prompts import load_prompt_set
 
 ITEMS = [
