@@ -96,3 +96,27 @@ def test_local_llamacpp_profile_end_to_end(tmp_path):
     log = (root / "logs" / "worker-0.log").read_text(encoding="utf-8", errors="replace")
     assert "llama" in log  # llama.cpp's own output went to the worker log, not the terminal
     assert "llama_model_loader" not in result.stdout + result.stderr
+
+
+def test_every_sampling_setting_reaches_llama_cpp(engine, monkeypatch):
+    from engines.base import ChatMessage, Request, SamplingParams
+
+    seen = {}
+    real = engine.llm.create_chat_completion
+
+    def spy(**kwargs):
+        seen.update(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(engine.llm, "create_chat_completion", spy)
+    params = SamplingParams(temperature=0.7, top_p=0.9, top_k=17, max_tokens=5, seed=4242,
+                            stop=["\n", "###"], repeat_penalty=1.05)
+    engine.generate(Request(unit_id="u", messages=[ChatMessage("system", "S"),
+                                                   ChatMessage("user", "U")], params=params))
+    assert {k: seen[k] for k in ("temperature", "top_p", "top_k", "max_tokens", "seed", "stop",
+                                 "repeat_penalty")} == {
+        "temperature": 0.7, "top_p": 0.9, "top_k": 17, "max_tokens": 5, "seed": 4242,
+        "stop": ["\n", "###"], "repeat_penalty": 1.05}
+    # llama-cpp-python's own defaults are never relied on
+    assert seen["min_p"] == 0.0 and seen["typical_p"] == 1.0
+    assert seen["messages"] == [{"role": "system", "content": "S"}, {"role": "user", "content": "U"}]

@@ -75,3 +75,13 @@ def test_max_tokens_per_type_and_longest_request():
                for u in plan.units}
     assert by_type == {"open": 40, "closed": 9}
     assert plan.longest_request().item_key == "d|o1"
+
+
+def test_every_profile_sampling_setting_reaches_the_request():
+    plan = _plan(temperatures=[0.3], top_p=0.8, top_k=11, stop=["###"], repeat_penalty=1.2,
+                 max_tokens=MaxTokens(open=40, closed=9))
+    for unit in plan.units:
+        params = plan.request(unit).params
+        assert (params.temperature, params.top_p, params.top_k, params.stop,
+                params.repeat_penalty) == (0.3, 0.8, 11, ["###"], 1.2)
+        assert params.seed == unit.seed
