@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from evalcli.cli import analyze as analyze_cmd
+from evalcli.cli import doctor as doctor_cmd
 from evalcli.cli import resume as resume_cmd
 from evalcli.cli import run as run_cmd
 from evalcli.cli import runs as runs_cmd
@@ -24,6 +25,7 @@ app.command("show")(show_cmd.show)
 app.command("stop")(stop_cmd.stop)
 app.command("resume")(resume_cmd.resume)
 app.command("analyze")(analyze_cmd.analyze)
+app.command("doctor")(doctor_cmd.doctor)
 
 
 @app.callback()

@@ -1,0 +1,173 @@
+"""NVIDIA GPU checks through NVML (nvidia-ml-py, module `pynvml`), probed in a child process,
+and the VRAM budget of a llama_cpp profile that offloads layers.
+
+    find_spec("pynvml")? ─no─► skip (or warn when an NVIDIA driver is visible)
+    run_probe("nvml")    ─► nvmlInit, driver, CUDA driver version, per GPU name/memory/cc
+        NVMLError_LibraryNotFound / DriverNotLoaded / NoPermission / LibRmVersionMismatch
+        ─► advice; a machine without NVIDIA is "skip", never "fail"
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from evalcli.doctor.check import Check, Context, human_bytes
+from evalcli.doctor.probe import run_probe
+
+NVML_TIMEOUT_S = 30.0
+
+
+@dataclass
+class GpuProbe:
+    installed: bool  # nvidia-ml-py importable
+    nvidia_hint: bool  # an NVIDIA driver seems to be present (nvidia-smi, /proc, nvml.dll)
+    error: str = ""  # NVML exception class name, or "" on success
+    message: str = ""
+    driver: str = ""
+    cuda_driver: tuple[int, int] | None = None
+    gpus: list[dict] = field(default_factory=list)
+
+
+def _nvidia_hint() -> bool:
+    if shutil.which("nvidia-smi"):
+        return True
+    if sys.platform == "win32":
+        windir = os.environ.get("WINDIR", r"C:\Windows")
+        return os.path.exists(os.path.join(windir, "System32", "nvml.dll"))
+    return os.path.exists("/proc/driver/nvidia/version")
+
+
+def probe_nvml() -> GpuProbe:
+    hint = _nvidia_hint()
+    if importlib.util.find_spec("pynvml") is None:
+        return GpuProbe(installed=False, nvidia_hint=hint)
+    result = run_probe("nvml", timeout=NVML_TIMEOUT_S)
+    if result.data is None:
+        what = "timed out" if result.timed_out else f"exited with {result.returncode}"
+        return GpuProbe(True, hint, error="ProbeFailed",
+                        message=f"the NVML probe {what}: {result.stderr_tail(2)}")
+    data = result.data
+    if data.get("error"):
+        return GpuProbe(True, hint, error=data["error"], message=data.get("message", ""))
+    return GpuProbe(True, hint, driver=data["driver"], cuda_driver=tuple(data["cuda_driver"]),
+                    gpus=data["gpus"])
+
+
+_NVML_ADVICE = {
+    "NVMLError_DriverNotLoaded": (
+        "the NVIDIA driver is not loaded",
+        "install or reload the NVIDIA driver (Linux: reboot, or sudo modprobe nvidia)"),
+    "NVMLError_NoPermission": (
+        "no permission to talk to the NVIDIA driver",
+        "run as a user who may open the GPU devices (Linux: the video group / /dev/nvidia*)"),
+    "NVMLError_LibRmVersionMismatch": (
+        "the NVML library and the loaded kernel driver have different versions",
+        "reboot after the driver update (the old driver is still loaded)"),
+    "ImportError": (
+        "pynvml cannot be imported",
+        "pip install --force-reinstall nvidia-ml-py (not the deprecated pynvml/nvidia-ml-py3)"),
+}
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    parts = []
+    for piece in text.split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits or 0))
+    return tuple(parts)
+
+
+def check_gpu(ctx: Context) -> Check:
+    name = "nvidia gpu"
+    gpu = ctx.gpu()
+    needs_gpu = ctx.gpu_layers() != 0
+    if not gpu.installed:
+        if gpu.nvidia_hint:
+            return Check(name, "warn", "an NVIDIA driver is present but nvidia-ml-py is not "
+                         "installed: GPU memory and driver cannot be checked",
+                         "pip install nvidia-ml-py")
+        return Check(name, "skip", "no NVIDIA driver found (and nvidia-ml-py not installed)")
+    if gpu.error == "NVMLError_LibraryNotFound":
+        if gpu.nvidia_hint or needs_gpu:
+            return Check(name, "warn", "the NVML library was not found although a GPU is "
+                         "expected", "install or repair the NVIDIA driver (Windows: it provides "
+                         r"System32\nvml.dll); update nvidia-ml-py")
+        return Check(name, "skip", "no NVIDIA driver / NVML library on this machine")
+    if gpu.error:
+        detail, fix = _NVML_ADVICE.get(gpu.error, (f"NVML failed: {gpu.error}",
+                                                   "reinstall nvidia-ml-py; update the driver"))
+        return Check(name, "fail" if needs_gpu else "warn",
+                     f"{detail} ({gpu.error}: {gpu.message})".replace(": )", ")"), fix)
+    if not gpu.gpus:
+        return Check(name, "skip", f"NVML works (driver {gpu.driver}) but sees no GPU")
+    cuda = f"{gpu.cuda_driver[0]}.{gpu.cuda_driver[1]}" if gpu.cuda_driver else "?"
+    parts = []
+    problems: list[tuple[str, str]] = []
+    for g in gpu.gpus:
+        cc = g.get("compute_capability")
+        cc_text = f"{cc[0]}.{cc[1]}" if cc else "?"
+        parts.append(f"GPU{g['index']} {g['name']} {human_bytes(g['total'])} "
+                     f"(free {human_bytes(g['free'])}) cc {cc_text}")
+        if cc and tuple(cc) < (6, 0):
+            problems.append((f"GPU{g['index']} compute capability {cc_text} is below 6.0",
+                             "prebuilt CUDA wheels need 6.0+: build from source with "
+                             f"-DCMAKE_CUDA_ARCHITECTURES={cc[0]}{cc[1]}, or use the CPU"))
+        elif cc and tuple(cc) >= (10, 0):
+            problems.append((f"GPU{g['index']} compute capability {cc_text}: prebuilt CUDA "
+                             "wheels run on it only through PTX JIT (slow first start)",
+                             "use a wheel built for this architecture if start-up is slow"))
+    if _version_tuple(gpu.driver) < (525,):
+        problems.append((f"driver {gpu.driver} is older than 525",
+                         "update the NVIDIA driver: CUDA 12 wheels need 525+, CUDA 13 580+"))
+    if (sys.platform == "win32" and ctx.engine_name == "ollama"
+            and _version_tuple(gpu.driver) < (551, 61)):
+        problems.append((f"driver {gpu.driver} is older than 551.61, which Ollama on Windows "
+                         "needs", "update the NVIDIA driver"))
+    detail = f"driver {gpu.driver}, CUDA {cuda}; " + "; ".join(parts)
+    if problems:
+        return Check(name, "warn", detail + "; " + "; ".join(p for p, _ in problems),
+                     "; ".join(f for _, f in problems))
+    return Check(name, "ok", detail)
+
+
+def check_vram(ctx: Context) -> Check:
+    name = "vram budget"
+    layers = ctx.gpu_layers()
+    if ctx.engine_name != "llama_cpp" or layers == 0:
+        return Check(name, "skip", "no llama_cpp profile that offloads layers (n_gpu_layers != 0)")
+    model = ctx.llama_model()
+    if model is None or not model.is_file():
+        return Check(name, "skip", f"model file not available: {model}")
+    if sys.platform == "darwin":
+        return Check(name, "skip", "Apple GPUs share system memory: see the memory check")
+    gpu = ctx.gpu()
+    if not gpu.gpus:
+        return Check(name, "warn", f"n_gpu_layers = {layers} but no NVIDIA GPU is visible "
+                     "through NVML", "install nvidia-ml-py and the driver, or set "
+                     "engine.options.n_gpu_layers = 0")
+    return vram_verdict(Path(model).stat().st_size, ctx.workers, layers,
+                        sum(g["free"] for g in gpu.gpus))
+
+
+def vram_verdict(model_bytes: int, workers: int, layers: int, free: int) -> Check:
+    """Every worker loads its own copy: workers × (model + ~15% and 256 MiB for context)."""
+    per_worker = int(model_bytes * 1.15) + (256 << 20)
+    need = workers * per_worker
+    detail = (f"{workers} worker(s) × ~{human_bytes(per_worker)} = ~{human_bytes(need)} "
+              f"needed{' at most' if layers > 0 else ''}, {human_bytes(free)} free")
+    if need > free:
+        fit = max(0, free // per_worker)
+        return Check("vram budget", "fail" if layers < 0 else "warn", detail,
+                     f"lower engine.workers to {fit} (each worker loads its own copy), offload "
+                     "fewer layers (engine.options.n_gpu_layers), or use a smaller model"
+                     if fit else "offload fewer layers (engine.options.n_gpu_layers) or use a "
+                     "smaller model")
+    if need > 0.9 * free:
+        return Check("vram budget", "warn", detail + " (tight)",
+                     "close other GPU programs or lower engine.workers")
+    return Check("vram budget", "ok", detail)

@@ -1,0 +1,74 @@
+"""Windows-only checks: the Visual C++ runtime DLLs llama.cpp links against (probed with
+ctypes in a child), where NVML's nvml.dll is, and the LongPathsEnabled registry value.
+Everywhere else they are "skip"; winreg and ctypes.WinDLL are only touched on Windows."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from evalcli.doctor.check import Check, Context
+from evalcli.doctor.probe import run_probe
+
+VC_RUNTIME = ("vcruntime140.dll", "vcruntime140_1.dll", "msvcp140.dll", "vcomp140.dll")
+DLL_TIMEOUT_S = 30.0
+
+
+def _not_windows(name: str) -> Check | None:
+    if sys.platform != "win32":
+        return Check(name, "skip", "not Windows")
+    return None
+
+
+def check_vc_runtime(ctx: Context) -> Check:
+    name = "windows: vc++ runtime"
+    if (skip := _not_windows(name)) is not None:
+        return skip
+    result = run_probe("windlls", *VC_RUNTIME, timeout=DLL_TIMEOUT_S)
+    if result.data is None:
+        return Check(name, "fail", f"the DLL probe failed: {result.stderr_tail(2)}",
+                     "install the Microsoft Visual C++ Redistributable (x64)")
+    missing = [dll for dll, err in result.data["dlls"].items() if err]
+    if missing:
+        return Check(name, "fail", f"cannot load {', '.join(missing)}",
+                     "install the Microsoft Visual C++ Redistributable (x64) from "
+                     "https://aka.ms/vs/17/release/vc_redist.x64.exe")
+    return Check(name, "ok", f"{', '.join(VC_RUNTIME)} load")
+
+
+def check_nvml_dll(ctx: Context) -> Check:
+    name = "windows: nvml.dll"
+    if (skip := _not_windows(name)) is not None:
+        return skip
+    windir = os.environ.get("WINDIR", r"C:\Windows")
+    program_files = os.environ.get("ProgramFiles", r"C:\Program Files")
+    places = [os.path.join(windir, "System32", "nvml.dll"),
+              os.path.join(program_files, "NVIDIA Corporation", "NVSMI", "nvml.dll")]
+    found = [p for p in places if os.path.isfile(p)]
+    if found:
+        return Check(name, "ok", f"found: {'; '.join(found)}")
+    if ctx.gpu_layers() != 0 or ctx.gpu().nvidia_hint:
+        return Check(name, "warn", f"nvml.dll is in neither {places[0]} nor {places[1]}",
+                     "install or repair the NVIDIA driver (DCH drivers put nvml.dll in System32)")
+    return Check(name, "skip", "no nvml.dll: no NVIDIA driver installed")
+
+
+def check_long_paths(ctx: Context) -> Check:
+    name = "windows: long paths"
+    if (skip := _not_windows(name)) is not None:
+        return skip
+    import winreg
+
+    try:
+        with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE,
+                            r"SYSTEM\CurrentControlSet\Control\FileSystem") as key:
+            value, _ = winreg.QueryValueEx(key, "LongPathsEnabled")
+    except OSError:
+        value = 0
+    if value == 1:
+        return Check(name, "ok", "LongPathsEnabled = 1")
+    return Check(name, "warn", "LongPathsEnabled is off: paths over 260 characters fail "
+                 "(deep run directories, pip installs of CUDA wheels)",
+                 "as administrator: New-ItemProperty -Path "
+                 "HKLM:\\SYSTEM\\CurrentControlSet\\Control\\FileSystem -Name LongPathsEnabled "
+                 "-Value 1 -PropertyType DWORD -Force")
