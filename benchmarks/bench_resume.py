@@ -45,8 +45,8 @@ def bench_planning(units: int) -> None:
                              tmp)
         prompts = load_prompt_set("default", tmp)
         t0 = time.perf_counter()
-        plan = Plan(items=items, prompts=prompts.prompts, prompt_set_name="default",
-                    prompt_set_sha=prompts.sha256, engine_identity={}, model_label="m",
+        plan = Plan(items=items, prompt_sets=[("default", prompts.sha256, prompts.prompts)],
+                    engine_identity={}, model_label="m",
                     sampling=SamplingConfig(), seed=1)
         t_plan = time.perf_counter() - t0
         writer = ResultsWriter(tmp / "results.jsonl")

@@ -48,7 +48,13 @@ class SamplingConfig(ConfigStruct):
 
 
 class PromptsConfig(ConfigStruct):
-    set: str = "default"  # a bundled prompt set name, or a path to a prompt-set TOML file
+    # a bundled prompt set name or a path to a prompt-set TOML file — or a list of them: a
+    # sweep, one trial per prompt set (and temperature); identical units run once
+    set: str | list[str] = "default"
+
+    @property
+    def names(self) -> list[str]:
+        return [self.set] if isinstance(self.set, str) else list(self.set)
 
 
 class ScoringConfig(ConfigStruct):
@@ -140,6 +146,8 @@ def decode_profile(text: str, label: str) -> Profile:
         raise ConfigError(f"{label}: sampling.temperatures = {s.temperatures} — give >= 0 values")
     if s.samples_per_item < 1:
         raise ConfigError(f"{label}: sampling.samples_per_item must be >= 1")
+    if not profile.prompts.names:
+        raise ConfigError(f"{label}: prompts.set = [] — name at least one prompt set")
     if profile.scoring.unsupported_strategy not in ("baseline", "overlap"):
         raise ConfigError(
             f"{label}: scoring.unsupported_strategy = {profile.scoring.unsupported_strategy!r}"

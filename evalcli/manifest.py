@@ -30,7 +30,8 @@ class StageState(msgspec.Struct, kw_only=True):
 class TrialState(msgspec.Struct, kw_only=True):
     temperature: float
     params: dict = {}
-    planned: int = 0
+    planned: int = 0  # units this trial runs itself
+    shared: int = 0  # rows served by an identical unit of an earlier trial (a shared control)
     done: int = 0
     failed: int = 0
     pending: int = 0

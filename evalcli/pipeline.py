@@ -44,7 +44,7 @@ class Setup:
     loaded: LoadedProfile
     profile: Profile
     items: list[Item]
-    prompts: LoadedPromptSet
+    prompt_sets: list[LoadedPromptSet]
     engine: ResolvedEngine
     plan: Plan
     warnings: list[str] = field(default_factory=list)
@@ -57,12 +57,29 @@ class Setup:
         return {
             "items_sha256": hashlib.sha256(items_blob).hexdigest(),
             "items": len(self.items),
-            "prompt_set": self.prompts.name,
-            "prompt_set_source": self.prompts.source,
-            "prompt_set_sha256": self.prompts.sha256,
-            "system_prompt_sha256": {c: prompt_sha256(self.prompts.prompts, c)
-                                     for c in self.prompts.prompts.conditions},
+            "prompt_sets": [
+                {"name": p.name, "source": p.source, "sha256": p.sha256,
+                 "system_prompt_sha256": {c: prompt_sha256(p.prompts, c)
+                                          for c in p.prompts.conditions}}
+                for p in self.prompt_sets],
         }
+
+    @property
+    def control(self) -> str:
+        """The control condition's name (the same in every prompt set of a sweep)."""
+        return self.prompt_sets[0].prompts.control
+
+    @property
+    def conditions(self) -> list[str]:
+        """Every condition of the run, control first, in prompt-set order."""
+        out: list[str] = []
+        for loaded in self.prompt_sets:
+            out += [c for c in loaded.prompts.conditions if c not in out]
+        return out
+
+    @property
+    def treatments(self) -> list[str]:
+        return [c for c in self.conditions if c != self.control]
 
 
 def build_setup(loaded: LoadedProfile, profile: Profile, run_dir: RunDir,
@@ -71,19 +88,24 @@ def build_setup(loaded: LoadedProfile, profile: Profile, run_dir: RunDir,
     if items is None:
         items = load_sources(profile.datasets, loaded.base_dir,
                              limit_items=profile.run.limit_items)
-    prompts = load_prompt_set(profile.prompts.set, loaded.base_dir)
-    n_units = len(items) * len(prompts.prompts.conditions) * len(profile.sampling.temperatures) \
-        * profile.sampling.samples_per_item
+    prompt_sets = [load_prompt_set(name, loaded.base_dir) for name in profile.prompts.names]
+    controls = {p.prompts.control for p in prompt_sets}
+    if len(controls) > 1:
+        raise ConfigError(
+            f"{loaded.source}: prompts.set — the prompt sets of a sweep must name their control "
+            f"the same (found {', '.join(sorted(controls))}); rename one"
+        )
+    n_units = len(items) * sum(len(p.prompts.conditions) for p in prompt_sets) \
+        * len(profile.sampling.temperatures) * profile.sampling.samples_per_item
     engine = resolve_engine(profile.engine, base_dir=loaded.base_dir, label=loaded.source,
                             items=items, units=n_units)
     identity = {"engine": engine.name, "model": getattr(engine.options, "model", ""),
                 "options": {k: v for k, v in engine.options_for_manifest().items()
                             if k not in ("answer_key", "verbose", "n_threads")}}
-    plan = Plan(items=items, prompts=prompts.prompts, prompt_set_name=prompts.name,
-                prompt_set_sha=prompts.sha256, engine_identity=identity,
-                model_label=engine.cls.model_label(engine.options),
+    plan = Plan(items=items, prompt_sets=[(p.name, p.sha256, p.prompts) for p in prompt_sets],
+                engine_identity=identity, model_label=engine.cls.model_label(engine.options),
                 sampling=profile.sampling, seed=profile.sampling.seed)
-    return Setup(run_dir, loaded, profile, items, prompts, engine, plan)
+    return Setup(run_dir, loaded, profile, items, prompt_sets, engine, plan)
 
 
 def preflight(setup: Setup) -> list[str]:
@@ -99,9 +121,10 @@ def add_trials(setup: Setup, manifest: Manifest) -> None:
     for trial in setup.plan.trials:
         if trial.slug not in manifest.trials:
             planned = sum(1 for u in setup.plan.units if u.trial == trial.slug)
+            shared = len(setup.plan.rows[trial.slug]) - planned
             manifest.trials[trial.slug] = TrialState(temperature=trial.temperature,
                                                      params=trial.params, planned=planned,
-                                                     pending=planned)
+                                                     pending=planned, shared=shared)
 
 
 def create_run(setup: Setup) -> Manifest:
@@ -130,8 +153,11 @@ def create_run(setup: Setup) -> Manifest:
 def plan_summary(setup: Setup) -> dict:
     return {
         "units": len(setup.plan.units), "items": len(setup.items),
-        "conditions": setup.prompts.prompts.conditions,
-        "control": setup.prompts.prompts.control,
+        "conditions": setup.conditions,
+        "control": setup.control,
+        "prompt_sets": [p.name for p in setup.prompt_sets],
+        "shared_units": sum(len(rows) for rows in setup.plan.rows.values())
+        - len(setup.plan.units),
         "temperatures": list(setup.profile.sampling.temperatures),
         "samples_per_item": setup.profile.sampling.samples_per_item,
         "engine": setup.engine.name, "workers": setup.engine.workers,
@@ -155,11 +181,13 @@ def _stage_done(manifest: Manifest, name: str, artifacts: list[str], inputs_hash
 def parse_stage(setup: Setup, manifest: Manifest) -> None:
     _stage_start(manifest, "parse")
     artifacts = []
+    records: dict[str, dict] = {}  # trial -> latest record per custom_id (read once each)
     for trial in setup.plan.trials:
-        records, _torn = read_results(setup.run_dir.results(trial.slug))
-        records = latest(records)
-        rows = [prediction_row(u.custom_id, records.get(u.custom_id))
-                for u in setup.plan.units if u.trial == trial.slug]
+        plan_rows = setup.plan.rows[trial.slug]
+        for source in {row.source_trial for row in plan_rows} - set(records):
+            records[source] = latest(read_results(setup.run_dir.results(source))[0])
+        rows = [prediction_row(row.custom_id, records[row.source_trial].get(row.source_id))
+                for row in plan_rows]
         path = setup.run_dir.predictions(trial.slug)
         write_predictions(path, rows)
         artifacts.append(setup.run_dir.relative(path))
@@ -173,7 +201,7 @@ def score_stage(setup: Setup, manifest: Manifest) -> None:
     for trial in setup.plan.trials:
         rows = read_predictions(setup.run_dir.predictions(trial.slug))
         scored = score_rows(rows, items, setup.profile.scoring,
-                            extra_phrases=[setup.prompts.prompts.abstain_phrase])
+                            extra_phrases=[setup.plan.prompts_for(trial.slug).abstain_phrase])
         path = setup.run_dir.per_item_scores(trial.slug)
         write_per_item(path, scored)
         artifacts.append(setup.run_dir.relative(path))
@@ -185,8 +213,10 @@ def stats_stage(setup: Setup, manifest: Manifest) -> None:
     artifacts = []
     for trial in setup.plan.trials:
         rows = read_per_item(setup.run_dir.per_item_scores(trial.slug))
-        sig = significance_for(rows, control=setup.prompts.prompts.control,
-                               stats=setup.profile.stats)
+        sig = significance_for(rows, control=setup.control, stats=setup.profile.stats)
+        if len(setup.prompt_sets) > 1:  # a sweep: say which prompt set each comparison is
+            for comp in sig.get("comparisons", []):
+                comp["prompt_set"] = trial.prompt_set
         path = setup.run_dir.significance(trial.slug)
         write_significance(path, sig)
         artifacts.append(setup.run_dir.relative(path))
@@ -220,9 +250,9 @@ def report_stage(setup: Setup, manifest: Manifest) -> Path:
         "profile": f"{manifest.profile} ({manifest.profile_source})",
         "engine": f"{setup.engine.name}, {setup.engine.workers} worker(s)",
         "model": engine_info.get("model") or getattr(setup.engine.options, "model", "") or "—",
-        "prompt set": f"{setup.prompts.name} — conditions: "
-                      + ", ".join(setup.prompts.prompts.conditions)
-                      + f" (control: {setup.prompts.prompts.control})",
+        "prompt sets": "; ".join(f"{p.name} — conditions: "
+                                 + ", ".join(p.prompts.conditions) for p in setup.prompt_sets)
+                       + f" (control: {setup.control})",
         "items": f"{len(setup.items)} ({sum(i.type == 'open' for i in setup.items)} open-book, "
                  f"{sum(i.type == 'closed' for i in setup.items)} closed-book; "
                  f"{sum(not i.answerable for i in setup.items)} unanswerable)",
@@ -232,7 +262,7 @@ def report_stage(setup: Setup, manifest: Manifest) -> Path:
                                                     setup.profile.sampling.temperatures),
     }
     args = dict(run_id=rd.run_id, facts=facts, trials=trials, significance=significance,
-                control=setup.prompts.prompts.control, treatments=setup.prompts.prompts.treatments,
+                control=setup.control, treatments=setup.treatments,
                 failures=failures, predictions=predictions,
                 items={item.key: item for item in setup.items}, costs=costs)
     atomic_write_text(rd.report_md, render_report(**args))
@@ -256,7 +286,8 @@ def _stage_inputs(setup: Setup, name: str) -> tuple[list[Path], dict]:
         return [rd.predictions(s) for s in slugs], msgspec.to_builtins(profile.pricing)
     if name == "stats":
         return [rd.per_item_scores(s) for s in slugs], \
-            {"stats": msgspec.to_builtins(profile.stats), "control": setup.prompts.prompts.control}
+            {"stats": msgspec.to_builtins(profile.stats), "control": setup.control,
+             "sweep": len(setup.prompt_sets) > 1}
     return ([rd.per_item_scores(s) for s in slugs] + [rd.significance(s) for s in slugs]
             + [rd.predictions(s) for s in slugs] + [rd.costs(s) for s in slugs] + [rd.items]), {}
 

@@ -1,11 +1,16 @@
-"""Expand an experiment into trials and work units; the one custom_id format and parser.
+"""Expand an experiment into trials and work units.
 
-    temperatures ──► Trial (one per temperature: model × prompt set × sampling, slug = identity)
+    prompt sets × temperatures ──► Trial (model × prompt set × sampling; slug = identity)
     Trial × conditions × items × samples ──► Unit (custom_id = dataset|item_id|condition|temp|sample|type)
 
 Units are ordered grouped by (trial, condition) so consecutive requests on a worker share
 their system prompt and llama.cpp's prefix KV cache is reused. The seed of a unit depends on
 (base seed, item, sample index) only, so control and treatment draw the same random numbers.
+
+Shared units: when two trials would send the very same request (the same system prompt and
+instructions at the same temperature — typically one control shared by several prompt sets
+in a sweep), the unit runs once; the later trial's row is an alias of the first trial's
+result (`Plan.rows`), so its predictions still hold every planned unit.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ class Trial:
     slug: str
     temperature: float
     params: dict  # the sampling settings shared by every unit of the trial (for the manifest)
+    prompt_set: str = ""
+    prompt_index: int = 0  # which of the run's prompt sets
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,15 @@ class Unit:
     condition: str
     sample_index: int
     seed: int
+
+
+@dataclass(frozen=True)
+class Row:
+    """One planned row of a trial: its own custom_id, and where its result lives."""
+
+    custom_id: str
+    source_trial: str
+    source_id: str
 
 
 def _slug_safe(text: str) -> str:
@@ -54,41 +70,65 @@ def unit_seed(base_seed: int, item: Item, sample_index: int) -> int:
     return int.from_bytes(hashlib.sha256(raw).digest()[:4], "big") & 0x7FFFFFFF
 
 
-class Plan:
-    """The trials and units of one run, plus what is needed to turn a unit into a Request."""
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
-    def __init__(self, *, items: list[Item], prompts: PromptSet, prompt_set_name: str,
-                 prompt_set_sha: str, engine_identity: dict, model_label: str,
-                 sampling, seed: int) -> None:
+
+class Plan:
+    """The trials and units of one run, plus what is needed to turn a unit into a Request.
+
+    `prompt_sets` is a list of (name, sha256 of the file, PromptSet).
+    """
+
+    def __init__(self, *, items: list[Item], prompt_sets: list[tuple[str, str, PromptSet]],
+                 engine_identity: dict, model_label: str, sampling, seed: int) -> None:
         self.items = items
-        self.prompts = prompts
+        self.prompt_sets = [p for _, _, p in prompt_sets]
         self.sampling = sampling
         self.trials: list[Trial] = []
-        self.units: list[Unit] = []
+        self.units: list[Unit] = []  # units to run (shared ones once)
+        self.rows: dict[str, list[Row]] = {}  # trial slug -> every planned row, aliases included
         self._trial_by_slug: dict[str, Trial] = {}
-        for temp in sampling.temperatures:
-            params = {
-                "temperature": temp, "top_p": sampling.top_p, "top_k": sampling.top_k,
-                "max_tokens": {"open": sampling.max_tokens.open,
-                               "closed": sampling.max_tokens.closed},
-                "stop": list(sampling.stop), "repeat_penalty": sampling.repeat_penalty,
-                "seed": seed, "samples_per_item": sampling.samples_per_item,
-            }
-            identity = {"engine": engine_identity, "prompt_set_sha256": prompt_set_sha,
-                        "params": params}
-            trial = Trial(trial_slug(model_label, prompt_set_name, temp, identity), temp, params)
-            self.trials.append(trial)
-            self._trial_by_slug[trial.slug] = trial
-            for condition in prompts.conditions:
-                for index, item in enumerate(items):
-                    for sample in range(sampling.samples_per_item):
-                        cid = CustomId(item.dataset, item.item_id, condition, temp, sample,
-                                       item.type)
-                        self.units.append(Unit(str(cid), trial.slug, index, condition, sample,
-                                               unit_seed(seed, item, sample)))
+        first_run: dict[tuple, tuple[str, str]] = {}  # request identity -> (trial, custom_id)
+        for prompt_index, (name, sha, prompts) in enumerate(prompt_sets):
+            instructions = _sha(prompts.instructions.open + "\0" + prompts.instructions.closed)
+            for temp in sampling.temperatures:
+                params = {
+                    "temperature": temp, "top_p": sampling.top_p, "top_k": sampling.top_k,
+                    "max_tokens": {"open": sampling.max_tokens.open,
+                                   "closed": sampling.max_tokens.closed},
+                    "stop": list(sampling.stop), "repeat_penalty": sampling.repeat_penalty,
+                    "seed": seed, "samples_per_item": sampling.samples_per_item,
+                    "prompt_set": name,
+                }
+                identity = {"engine": engine_identity, "prompt_set_sha256": sha, "params": params}
+                trial = Trial(trial_slug(model_label, name, temp, identity), temp, params, name,
+                              prompt_index)
+                if trial.slug in self._trial_by_slug:
+                    continue  # the same prompt set listed twice
+                self.trials.append(trial)
+                self._trial_by_slug[trial.slug] = trial
+                rows = self.rows[trial.slug] = []
+                for condition in prompts.conditions:
+                    system = _sha(prompts.system[condition].strip())
+                    for index, item in enumerate(items):
+                        for sample in range(sampling.samples_per_item):
+                            cid = str(CustomId(item.dataset, item.item_id, condition, temp,
+                                               sample, item.type))
+                            key = (system, instructions, temp, index, sample)
+                            if key in first_run:
+                                rows.append(Row(cid, *first_run[key]))
+                                continue
+                            first_run[key] = (trial.slug, cid)
+                            rows.append(Row(cid, trial.slug, cid))
+                            self.units.append(Unit(cid, trial.slug, index, condition, sample,
+                                                   unit_seed(seed, item, sample)))
 
     def trial(self, slug: str) -> Trial:
         return self._trial_by_slug[slug]
+
+    def prompts_for(self, slug: str) -> PromptSet:
+        return self.prompt_sets[self.trial(slug).prompt_index]
 
     def request(self, unit: Unit) -> Request:
         item = self.items[unit.item_index]
@@ -97,7 +137,7 @@ class Plan:
         return Request(
             unit_id=unit.custom_id,
             item_key=item.key,
-            messages=build_messages(self.prompts, unit.condition, item),
+            messages=build_messages(self.prompts_for(unit.trial), unit.condition, item),
             params=SamplingParams(
                 temperature=self.trial(unit.trial).temperature, top_p=s.top_p, top_k=s.top_k,
                 max_tokens=max_tokens, seed=unit.seed, stop=list(s.stop),
@@ -111,7 +151,7 @@ class Plan:
             return None
         longest = max(
             (u for u in self.units if u.sample_index == 0),
-            key=lambda u: len(self.prompts.system[u.condition])
+            key=lambda u: len(self.prompts_for(u.trial).system[u.condition])
             + len(self.items[u.item_index].passage) + len(self.items[u.item_index].question),
         )
         return self.request(longest)

@@ -95,7 +95,8 @@ def clip(text: str, limit: int = TEXT_LIMIT) -> str:
 
 
 def where_label(comp: dict) -> str:
-    return f"{comp['type']}-book, T={comp['temp']:g}"
+    where = f"{comp['type']}-book, T={comp['temp']:g}"
+    return f"{comp['prompt_set']}: {where}" if comp.get("prompt_set") else where
 
 
 def verdict(m: dict, metric: str, treatment: str, control: str, where: str) -> Verdict:

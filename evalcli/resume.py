@@ -60,8 +60,10 @@ def changes_since_start(setup: Setup, manifest: Manifest) -> list[str]:
         changes.append(f"items: the datasets cannot be reloaded ({exc.message})")
     if setup.inputs()["items_sha256"] != frozen_sha:
         changes.append("items: items.jsonl was modified")
-    if setup.prompts.sha256 != manifest.inputs.get("prompt_set_sha256"):
-        changes.append(f"prompts: {setup.prompts.source} changed")
+    started = {p.get("name"): p.get("sha256") for p in manifest.inputs.get("prompt_sets", [])}
+    for loaded in setup.prompt_sets:
+        if started.get(loaded.name) != loaded.sha256:
+            changes.append(f"prompts: {loaded.source} changed")
     old_model = manifest.environment.get("model", {})
     if setup.engine.model_path and old_model:
         new_model = environment.model_fingerprint(Path(setup.engine.model_path))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
@@ -25,12 +26,12 @@ def doctor(
     """Diagnose the machine: Python, spawn, llama.cpp wheel, demo model, GPU/NVML, resources, engines."""
     from evalcli.doctor import run_checks
 
-    out = console()
     if as_json:
         checks = run_checks(profile, model, runs_dir)
-        out.print(msgspec.json.format(msgspec.json.encode(checks), indent=2).decode(),
-                  markup=False)
+        # ASCII-only JSON: safe on any console code page and in any pipe
+        typer.echo(json.dumps(msgspec.to_builtins(checks), indent=2))
     else:
+        out = console()
         with out.status("running checks…", spinner="dots") if out.is_terminal else nullcontext():
             checks = run_checks(profile, model, runs_dir)
         table = Table(title="evalcli doctor", show_lines=False)

@@ -62,7 +62,7 @@ def run(
     with RunLock(rd.lock_file):
         manifest = create_run(setup)
         out.print(f"run {rd.run_id}: {len(setup.plan.units)} units "
-                  f"({len(setup.items)} items × {len(setup.prompts.prompts.conditions)} conditions"
+                  f"({len(setup.items)} items × {len(setup.conditions)} conditions"
                   f" × {len(setup.plan.trials)} trial(s)) on {setup.engine.name} with "
                   f"{setup.engine.workers} worker(s) → {rd.root}", markup=False)
         status = generate(setup, manifest, out, live=out.is_terminal)

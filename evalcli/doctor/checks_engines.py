@@ -65,7 +65,7 @@ def _target(ctx: Context) -> str:
     opts = ctx.options
     where = getattr(opts, "base_url", "") or ", ".join(getattr(opts, "urls", []) or [])
     model = getattr(opts, "model", "")
-    return "".join([f" {model}" if model else "", f" at {where}" if where else ""])
+    return "".join([f" {model}" if model and model != ctx.engine_name else "", f" at {where}" if where else ""])
 
 
 def check_ollama_address(ctx: Context) -> Check:

@@ -124,9 +124,7 @@ def check_llama(ctx: Context) -> Check:
     data = result.data
     offload = data["gpu_offload"]
     ctx.facts["llama_gpu_offload"] = offload
-    info = " ".join(data["system_info"].split())
-    if len(info) > 240:
-        info = info[:237] + "..."
+    info = summarize_system_info(data["system_info"])
     detail = (f"{version} (import {result.seconds:.1f} s); GPU offload "
               f"{'yes' if offload else 'no'}{f' ({len(cuda_libs)} CUDA libs)' if cuda_libs else ''}"
               f"; {info}")
@@ -141,6 +139,21 @@ def check_llama(ctx: Context) -> Check:
                          "install a GPU build (docs/windows.md), or set "
                          "engine.options.n_gpu_layers = 0")
     return Check(name, "ok", detail)
+
+
+def summarize_system_info(info: str) -> str:
+    """"CPU : SSE3 = 1 | AVX = 0 | CUDA : ARCHS = 890 | …" → "CPU: SSE3; CUDA: ARCHS=890"."""
+    groups: dict[str, list[str]] = {}
+    backend = "?"
+    for piece in info.split("|"):
+        piece = piece.strip()
+        if " : " in piece:
+            backend, piece = (part.strip() for part in piece.split(" : ", 1))
+        feature, _, value = (part.strip() for part in piece.partition("="))
+        if not feature or value == "0":
+            continue
+        groups.setdefault(backend, []).append(feature if value == "1" else f"{feature}={value}")
+    return "; ".join(f"{b}: {' '.join(f)}" for b, f in groups.items()) or info.strip()
 
 
 def cuda_wheel_command(cuda_driver: tuple[int, int] | None) -> str:

@@ -20,8 +20,8 @@ ITEMS = [
 
 def _plan(**sampling) -> Plan:
     prompts = load_prompt_set("default", Path.cwd())
-    return Plan(items=ITEMS, prompts=prompts.prompts, prompt_set_name="default",
-                prompt_set_sha=prompts.sha256, engine_identity={"engine": "mock"},
+    return Plan(items=ITEMS, prompt_sets=[("default", prompts.sha256, prompts.prompts)],
+                engine_identity={"engine": "mock"},
                 model_label="m", sampling=SamplingConfig(**sampling), seed=5)
 
 
@@ -85,3 +85,33 @@ def test_every_profile_sampling_setting_reaches_the_request():
         assert (params.temperature, params.top_p, params.top_k, params.stop,
                 params.repeat_penalty) == (0.3, 0.8, 11, ["###"], 1.2)
         assert params.seed == unit.seed
+
+
+def test_prompt_set_sweep_runs_a_shared_control_once(tmp_path):
+    from evalcli.prompts import load_prompt_set
+
+    base = load_prompt_set("default", Path.cwd())
+    other_file = tmp_path / "other.toml"
+    # the same control and treatment as the default set, plus a third condition
+    other_file.write_text(_default_text().replace(
+        'treatment = """', 'terse = """Answer in as few words as you can.\n"""\ntreatment = """', 1),
+        encoding="utf-8")
+    other = load_prompt_set(str(other_file), tmp_path)
+    plan = Plan(items=ITEMS, prompt_sets=[("default", base.sha256, base.prompts),
+                                          ("other", other.sha256, other.prompts)],
+                engine_identity={}, model_label="m", sampling=SamplingConfig(), seed=5)
+    first, second = plan.trials
+    assert first.slug != second.slug
+    # the second set's control and treatment are identical requests: they run once
+    second_units = [u for u in plan.units if u.trial == second.slug]
+    assert {u.condition for u in second_units} == {"terse"}
+    rows = plan.rows[second.slug]
+    assert len(rows) == 3 * len(ITEMS)  # every condition of the second set has its rows
+    shared = [r for r in rows if r.source_trial == first.slug]
+    assert {r.custom_id.split("|")[2] for r in shared} == {"control", "treatment"}
+
+
+def _default_text() -> str:
+    from importlib import resources
+
+    return resources.files("evalcli").joinpath("data/prompts/default.toml").read_text("utf-8")
