@@ -65,7 +65,7 @@ def main() -> None:
         units = setup.plan.units
         grouped = [setup.plan.request(u) for u in units]
         by_item: dict = {}
-        for unit, request in zip(units, grouped):
+        for unit, request in zip(units, grouped, strict=True):
             by_item.setdefault((unit.item_index, unit.sample_index), []).append(request)
         interleaved = [r for pair in by_item.values() for r in pair]
         load_g, total_g = _raw(setup, grouped)
