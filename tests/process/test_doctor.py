@@ -1,0 +1,192 @@
+"""`evalcli doctor`: the real CLI in a child process (JSON, exit codes, engine preflight
+against a dead port, a bad profile), plus the crash classifier and the budget verdicts."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import types
+
+import pytest
+
+from evalcli.doctor import Context, checks_python
+from evalcli.doctor.checks_gpu import vram_verdict
+from evalcli.doctor.checks_llama import classify_child_failure, summarize_system_info
+from tests.helpers import evalcli, write_profile
+
+
+def _doctor(*args, cwd=None):
+    result = evalcli("doctor", "--json", *args, cwd=cwd, timeout=120)
+    assert result.returncode in (0, 1), (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr, result.stderr
+    checks = json.loads(result.stdout)
+    assert isinstance(checks, list) and checks
+    for check in checks:
+        assert set(check) == {"name", "status", "detail", "fix"}, check
+        assert check["status"] in ("ok", "warn", "fail", "skip"), check
+        assert check["name"] and check["detail"], check
+    by_name = {c["name"]: c for c in checks}
+    assert len(by_name) == len(checks), "check names must be unique"
+    expected_rc = 1 if any(c["status"] == "fail" for c in checks) else 0
+    assert result.returncode == expected_rc, (result.returncode, checks)
+    return result, by_name
+
+
+def _dead_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_doctor_json_machine_checks(tmp_path):
+    _, checks = _doctor("--runs-dir", tmp_path / "runs", cwd=tmp_path)
+    assert checks["python"]["status"] == "ok", checks["python"]
+    assert checks["project packages"]["status"] == "ok", checks["project packages"]
+    spawn = checks["spawn round-trip"]
+    assert spawn["status"] == "ok", spawn
+    assert "1.0 MiB echo" in spawn["detail"]
+    assert checks["profile"]["status"] == "skip"
+    assert checks["engine"]["status"] == "skip"
+    assert checks["disk"]["status"] in ("ok", "warn")
+    assert checks["tiktoken offline"]["status"] in ("ok", "warn")
+    for name in ("windows: vc++ runtime", "windows: nvml.dll", "windows: long paths"):
+        assert (checks[name]["status"] == "skip") == (sys.platform != "win32"), checks[name]
+    if sys.platform != "win32" and checks["nvidia gpu"]["status"] != "ok":
+        assert checks["nvidia gpu"]["status"] in ("skip", "warn"), checks["nvidia gpu"]
+
+
+def test_doctor_mock_profile_engine_ok(tmp_path):
+    _, checks = _doctor("--profile", "mock", "--runs-dir", tmp_path / "runs", cwd=tmp_path)
+    assert checks["profile"]["status"] == "ok", checks["profile"]
+    assert checks["engine"]["status"] == "ok", checks["engine"]
+    assert checks["engine"]["detail"].startswith("mock")
+
+
+def test_doctor_dead_ollama_fails_with_advice(tmp_path):
+    port = _dead_port()
+    profile = write_profile(tmp_path / "ollama.toml", engine="ollama", workers=1,
+                            options={"model": "llama3.1:8b",
+                                     "base_url": f"http://127.0.0.1:{port}"})
+    result, checks = _doctor("--profile", profile, "--runs-dir", tmp_path / "runs", cwd=tmp_path)
+    engine = checks["engine"]
+    assert engine["status"] == "fail", engine
+    assert "ollama serve" in engine["detail"], engine
+    assert str(port) in engine["detail"]
+    assert result.returncode == 1
+    assert checks["ollama address"]["status"] == "ok"
+
+
+def test_doctor_ollama_localhost_warns(tmp_path):
+    profile = write_profile(tmp_path / "ollama.toml", engine="ollama", workers=1,
+                            options={"model": "m", "base_url": f"http://localhost:{_dead_port()}"})
+    ctx = Context.build(str(profile))
+    from evalcli.doctor.checks_engines import check_ollama_address
+
+    check = check_ollama_address(ctx)
+    assert check.status == "warn" and "127.0.0.1" in check.fix
+
+
+def test_doctor_bad_profile_names_the_key(tmp_path):
+    profile = tmp_path / "bad.toml"
+    profile.write_text('[engine]\nname = "mock"\nworkerz = 2\n', encoding="utf-8")
+    result, checks = _doctor("--profile", profile, "--runs-dir", tmp_path / "runs", cwd=tmp_path)
+    assert result.returncode == 1
+    bad = checks["profile"]
+    assert bad["status"] == "fail"
+    assert "engine.workerz" in bad["detail"] and str(profile) in bad["detail"]
+    assert "\n" not in bad["detail"]
+    assert checks["engine"]["status"] == "skip"
+
+
+def test_doctor_model_that_is_not_gguf_fails(tmp_path):
+    fake = tmp_path / "fake.gguf"
+    fake.write_bytes(b"not a model")
+    _, checks = _doctor("--model", fake, "--runs-dir", tmp_path / "runs", cwd=tmp_path)
+    smoke = checks["llama.cpp smoke load"]
+    if checks["llama-cpp-python"]["status"] == "ok":
+        assert smoke["status"] == "fail" and "not a GGUF" in smoke["detail"], smoke
+    else:
+        assert smoke["status"] == "skip"
+
+
+def test_table_output_and_exit_code(tmp_path):
+    result = evalcli("doctor", "--runs-dir", tmp_path / "runs", cwd=tmp_path, timeout=120)
+    assert result.returncode == 0 or "fail" in result.stdout
+    assert "spawn round-trip" in result.stdout and "ok" in result.stdout
+
+
+# -- the crash classifier on synthetic exits --------------------------------------------------
+ILLEGAL_FIX = '-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON'
+
+
+@pytest.mark.parametrize("returncode", [-4, 0xC000001D, 3221225501, -1073741795])
+def test_illegal_instruction_by_exit_code(returncode):
+    detail, fix = classify_child_failure(returncode, "", windows=False)
+    assert detail.startswith("illegal instruction: this llama.cpp build does not match this CPU")
+    assert ILLEGAL_FIX in fix and "--force-reinstall" in fix and "--no-cache-dir" in fix
+    assert "AMX" in fix
+
+
+@pytest.mark.parametrize("stderr", [
+    "OSError: [WinError -1073741795] Windows Error 0xc000001d",
+    "Fatal Python error: Illegal instruction\n\nCurrent thread 0x1 (most recent call first):",
+])
+def test_illegal_instruction_by_stderr(stderr):
+    detail, fix = classify_child_failure(1, stderr, windows=True)
+    assert detail.startswith("illegal instruction")
+    assert "$env:CMAKE_ARGS" in fix and ILLEGAL_FIX in fix
+
+
+def test_missing_shared_library_advice():
+    stderr = ("RuntimeError: Failed to load shared library 'C:\\x\\llama_cpp\\lib\\llama.dll': "
+              "Could not find module 'C:\\x\\llama_cpp\\lib\\llama.dll' (or one of its "
+              "dependencies). Try using the full path with constructor syntax.")
+    detail, fix = classify_child_failure(1, stderr, windows=True)
+    assert "shared library" in detail and "Visual C++ Redistributable" in fix
+    detail, fix = classify_child_failure(0xC0000135, "", windows=True)
+    assert "Visual C++" in fix
+    _, fix = classify_child_failure(1, "OSError: libcudart.so.12: cannot open shared object "
+                                    "file", windows=False)
+    assert "Visual C++" not in fix and "CUDA" in fix
+
+
+def test_other_failures_are_not_called_illegal_instruction():
+    for code, err in [(1, "ModuleNotFoundError: No module named 'llama_cpp'"),
+                      (-11, "Segmentation fault"), (0xC0000005, ""), (None, "")]:
+        detail, _ = classify_child_failure(code, err, windows=False)
+        assert not detail.startswith("illegal instruction"), (code, detail)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_real_sigill_child_is_classified():
+    code = "import os, signal; os.kill(os.getpid(), signal.SIGILL)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=30)
+    assert proc.returncode == -signal.SIGILL
+    detail, _ = classify_child_failure(proc.returncode, proc.stderr)
+    assert detail.startswith("illegal instruction") and "SIGILL" in detail
+
+
+# -- in-process checks that must be able to fail ----------------------------------------------
+def test_shadowed_engines_package_fails(monkeypatch, tmp_path):
+    fake = types.ModuleType("engines")
+    fake.__file__ = str(tmp_path / "site-packages" / "engines" / "__init__.py")
+    monkeypatch.setitem(sys.modules, "engines", fake)
+    check = checks_python.check_packages(Context())
+    assert check.status == "fail" and "engines" in check.detail and "pip uninstall" in check.fix
+
+
+def test_vram_verdicts():
+    gib = 1 << 30
+    assert vram_verdict(4 * gib, 1, -1, 24 * gib).status == "ok"
+    over = vram_verdict(4 * gib, 8, -1, 24 * gib)
+    assert over.status == "fail" and "engine.workers to 4" in over.fix
+    assert vram_verdict(4 * gib, 8, 10, 24 * gib).status == "warn"  # partial offload: at most
+
+
+def test_system_info_summary():
+    text = "CUDA : ARCHS = 890 | USE_GRAPHS = 1 | CPU : SSE3 = 1 | AVX512 = 0 | AVX2 = 1 | "
+    assert summarize_system_info(text) == "CUDA: ARCHS=890 USE_GRAPHS; CPU: SSE3 AVX2"
