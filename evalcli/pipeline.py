@@ -178,60 +178,67 @@ def _stage_done(manifest: Manifest, name: str, artifacts: list[str], inputs_hash
 
 
 # -- later stages -----------------------------------------------------------------------------
+def _per_trial(setup: Setup, manifest: Manifest, name: str, produce) -> None:
+    """Run `produce(trial) -> path written` for every trial, recording the stage."""
+    _stage_start(manifest, name)
+    artifacts = [setup.run_dir.relative(produce(trial)) for trial in setup.plan.trials]
+    _stage_done(manifest, name, artifacts)
+
+
 def parse_stage(setup: Setup, manifest: Manifest) -> None:
-    _stage_start(manifest, "parse")
-    artifacts = []
+    rd = setup.run_dir
     records: dict[str, dict] = {}  # trial -> latest record per custom_id (read once each)
-    for trial in setup.plan.trials:
+
+    def produce(trial) -> Path:
         plan_rows = setup.plan.rows[trial.slug]
         for source in {row.source_trial for row in plan_rows} - set(records):
-            records[source] = latest(read_results(setup.run_dir.results(source))[0])
-        rows = [prediction_row(row.custom_id, records[row.source_trial].get(row.source_id))
-                for row in plan_rows]
-        path = setup.run_dir.predictions(trial.slug)
-        write_predictions(path, rows)
-        artifacts.append(setup.run_dir.relative(path))
-    _stage_done(manifest, "parse", artifacts)
+            records[source] = latest(read_results(rd.results(source))[0])
+        write_predictions(rd.predictions(trial.slug), [
+            prediction_row(row.custom_id, records[row.source_trial].get(row.source_id))
+            for row in plan_rows])
+        return rd.predictions(trial.slug)
+
+    _per_trial(setup, manifest, "parse", produce)
 
 
 def score_stage(setup: Setup, manifest: Manifest) -> None:
-    _stage_start(manifest, "score")
-    items = {item.key: item for item in setup.items}
-    artifacts = []
-    for trial in setup.plan.trials:
-        rows = read_predictions(setup.run_dir.predictions(trial.slug))
-        scored = score_rows(rows, items, setup.profile.scoring,
-                            extra_phrases=[setup.plan.prompts_for(trial.slug).abstain_phrase])
-        path = setup.run_dir.per_item_scores(trial.slug)
-        write_per_item(path, scored)
-        artifacts.append(setup.run_dir.relative(path))
-    _stage_done(manifest, "score", artifacts)
+    rd, items = setup.run_dir, {item.key: item for item in setup.items}
+
+    def produce(trial) -> Path:
+        phrase = setup.plan.prompts_for(trial.slug).abstain_phrase
+        scored = score_rows(read_predictions(rd.predictions(trial.slug)), items,
+                            setup.profile.scoring, extra_phrases=[phrase])
+        write_per_item(rd.per_item_scores(trial.slug), scored)
+        return rd.per_item_scores(trial.slug)
+
+    _per_trial(setup, manifest, "score", produce)
 
 
 def stats_stage(setup: Setup, manifest: Manifest) -> None:
-    _stage_start(manifest, "stats")
-    artifacts = []
-    for trial in setup.plan.trials:
-        rows = read_per_item(setup.run_dir.per_item_scores(trial.slug))
-        sig = significance_for(rows, control=setup.control, stats=setup.profile.stats)
+    rd = setup.run_dir
+
+    def produce(trial) -> Path:
+        sig = significance_for(read_per_item(rd.per_item_scores(trial.slug)),
+                               control=setup.control, stats=setup.profile.stats)
         if len(setup.prompt_sets) > 1:  # a sweep: say which prompt set each comparison is
             for comp in sig.get("comparisons", []):
                 comp["prompt_set"] = trial.prompt_set
-        path = setup.run_dir.significance(trial.slug)
-        write_significance(path, sig)
-        artifacts.append(setup.run_dir.relative(path))
-    _stage_done(manifest, "stats", artifacts)
+        write_significance(rd.significance(trial.slug), sig)
+        return rd.significance(trial.slug)
+
+    _per_trial(setup, manifest, "stats", produce)
 
 
 def costs_stage(setup: Setup, manifest: Manifest) -> None:
-    _stage_start(manifest, "costs")
-    artifacts = []
-    for trial in setup.plan.trials:
-        rows = read_predictions(setup.run_dir.predictions(trial.slug))
-        path = setup.run_dir.costs(trial.slug)
-        write_costs(path, summarize_costs(rows, setup.profile.pricing))
-        artifacts.append(setup.run_dir.relative(path))
-    _stage_done(manifest, "costs", artifacts)
+    rd = setup.run_dir
+
+    def produce(trial) -> Path:
+        costs = summarize_costs(read_predictions(rd.predictions(trial.slug)),
+                                setup.profile.pricing)
+        write_costs(rd.costs(trial.slug), costs)
+        return rd.costs(trial.slug)
+
+    _per_trial(setup, manifest, "costs", produce)
 
 
 def report_stage(setup: Setup, manifest: Manifest) -> Path:
