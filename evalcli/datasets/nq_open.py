@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from evalcli.datasets.files import iter_jsonl
-from evalcli.datasets.records import DOCS, Located, make_item, question_id
+from evalcli.datasets.records import DOCS, Located, closed_items, question_id
 from evalcli.datasets.sources import DatasetSource
 from evalcli.errors import DataError
 
@@ -29,17 +29,7 @@ def nq_items(records: list[tuple[str, str, list[str]]], dataset: str) -> list[Lo
             merged[qid] = (first_where, first_question, first_answers + answers)
         else:
             merged[qid] = (where, question, answers)
-    return [
-        make_item(
-            where=where,
-            dataset=dataset,
-            item_id=qid,
-            type="closed",
-            question=question,
-            answers=answers,
-        )
-        for qid, (where, question, answers) in merged.items()
-    ]
+    return closed_items(merged, dataset)
 
 
 def load_nq_open(source: DatasetSource, path: Path, label: str) -> list[Located]:

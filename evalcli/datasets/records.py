@@ -48,6 +48,15 @@ def dedup(values: list[str]) -> list[str]:
     return list(seen)
 
 
+def closed_items(by_id: dict[str, tuple[str, str, list[str]]], dataset: str) -> list[Located]:
+    """Closed-book items from {item_id: (where, question, answers)} (TriviaQA, NQ-Open)."""
+    return [
+        make_item(where=where, dataset=dataset, item_id=item_id, type="closed",
+                  question=question, answers=answers)
+        for item_id, (where, question, answers) in by_id.items()
+    ]
+
+
 def make_item(
     *,
     where: str,

@@ -15,7 +15,7 @@ from pathlib import Path
 import msgspec
 
 from evalcli.datasets.files import decode_json
-from evalcli.datasets.records import DOCS, Located, clean, make_item
+from evalcli.datasets.records import DOCS, Located, clean, closed_items
 from evalcli.datasets.sources import DatasetSource
 from evalcli.errors import DataError
 
@@ -52,17 +52,7 @@ def trivia_items(records: list[tuple[str, str, str, list[str]]], dataset: str) -
                 f"duplicate QuestionId {qid} with different questions: {first[qid][0]} and {where} "
                 "— QuestionIds must be unique; fix the file"
             )
-    return [
-        make_item(
-            where=where,
-            dataset=dataset,
-            item_id=qid,
-            type="closed",
-            question=question,
-            answers=answers,
-        )
-        for qid, (where, question, answers) in first.items()
-    ]
+    return closed_items(first, dataset)
 
 
 def load_triviaqa(source: DatasetSource, path: Path, label: str) -> list[Located]:
