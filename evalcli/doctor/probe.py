@@ -42,6 +42,8 @@ class ProbeResult:
 
 
 def run_probe(kind: str, *args: str, timeout: float) -> ProbeResult:
+    if getattr(sys, "frozen", False):  # a frozen app's executable does not take `-c`
+        return _run_spawned(kind, args, timeout)
     env = {**os.environ, "PYTHONFAULTHANDLER": "1", "PYTHONIOENCODING": "utf-8"}
     start = time.perf_counter()
     try:
@@ -60,6 +62,39 @@ def run_probe(kind: str, *args: str, timeout: float) -> ProbeResult:
                 pass
             break
     return ProbeResult(proc.returncode, data, proc.stderr, time.perf_counter() - start)
+
+
+def _run_spawned(kind: str, args: tuple[str, ...], timeout: float) -> ProbeResult:
+    """The same probe in a spawn child (frozen apps); no stderr to show, exit codes alike."""
+    import multiprocessing
+
+    mp = multiprocessing.get_context("spawn")
+    parent, child = mp.Pipe(duplex=False)
+    proc = mp.Process(target=_spawned_probe, args=(kind, args, child), daemon=True)
+    start = time.perf_counter()
+    proc.start()
+    child.close()
+    data = None
+    if parent.poll(timeout):
+        try:
+            data = json.loads(parent.recv_bytes())
+        except (EOFError, OSError, ValueError):
+            pass
+    proc.join(max(1.0, timeout - (time.perf_counter() - start)))
+    if proc.is_alive():
+        proc.kill()
+        proc.join(5)
+        return ProbeResult(None, None, "", time.perf_counter() - start)
+    parent.close()
+    return ProbeResult(proc.exitcode, data, "", time.perf_counter() - start)
+
+
+def _spawned_probe(kind: str, args: tuple[str, ...], conn) -> None:
+    global _SINK
+    _SINK = conn
+    code = main([kind, *args])
+    conn.close()
+    sys.exit(code)
 
 
 # -- spawn round-trip (child side) --------------------------------------------------------------
@@ -83,7 +118,13 @@ def echo_child(conn) -> None:
 
 
 # -- subprocess probes (child side) -------------------------------------------------------------
+_SINK = None  # the pipe to the parent when the probe runs as a spawn child
+
+
 def _emit(data: dict) -> int:
+    if _SINK is not None:
+        _SINK.send_bytes(json.dumps(data).encode("utf-8"))
+        return 0
     sys.stdout.write(MARK + json.dumps(data) + "\n")
     sys.stdout.flush()
     return 0

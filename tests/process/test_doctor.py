@@ -190,3 +190,114 @@ def test_vram_verdicts():
 def test_system_info_summary():
     text = "CUDA : ARCHS = 890 | USE_GRAPHS = 1 | CPU : SSE3 = 1 | AVX512 = 0 | AVX2 = 1 | "
     assert summarize_system_info(text) == "CUDA: ARCHS=890 USE_GRAPHS; CPU: SSE3 AVX2"
+
+
+# -- NVML through the real child probe, with a stand-in pynvml module -------------------------
+FAKE_PYNVML = '''
+import os
+from types import SimpleNamespace
+
+
+class NVMLError(Exception):
+    pass
+
+
+class NVMLError_LibRmVersionMismatch(NVMLError):
+    pass
+
+
+class NVMLError_LibraryNotFound(NVMLError):
+    pass
+
+
+def nvmlInit():
+    mode = os.environ.get("FAKE_NVML", "ok")
+    if mode == "mismatch":
+        raise NVMLError_LibRmVersionMismatch("RM has detected an NVML/RM version mismatch.")
+    if mode == "missing":
+        raise NVMLError_LibraryNotFound("NVML Shared Library Not Found")
+
+
+def nvmlShutdown():
+    pass
+
+
+def nvmlSystemGetDriverVersion():
+    return "560.35.03"
+
+
+def nvmlSystemGetCudaDriverVersion():
+    return 12060
+
+
+def nvmlDeviceGetCount():
+    return 1
+
+
+def nvmlDeviceGetHandleByIndex(index):
+    return index
+
+
+def nvmlDeviceGetName(handle):
+    return "NVIDIA GeForce RTX 4090 Laptop GPU"
+
+
+def nvmlDeviceGetMemoryInfo(handle):
+    return SimpleNamespace(total=16 << 30, free=3 << 30, used=13 << 30)
+
+
+def nvmlDeviceGetCudaComputeCapability(handle):
+    return (8, 9)
+'''
+
+
+@pytest.fixture
+def fake_nvml(tmp_path, monkeypatch):
+    folder = tmp_path / "fake_nvml"
+    folder.mkdir()
+    (folder / "pynvml.py").write_text(FAKE_PYNVML, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(folder))  # the parent's find_spec sees it
+    monkeypatch.setenv("PYTHONPATH", str(folder))  # and so does the probe child
+    return monkeypatch
+
+
+def test_nvml_gpu_reported_and_vram_budget_fails(fake_nvml, tmp_path):
+    from evalcli.doctor.checks_gpu import check_gpu, check_vram
+
+    model = tmp_path / "big.gguf"
+    with open(model, "wb") as fh:
+        fh.write(b"GGUF")
+        fh.truncate(2 << 30)  # sparse: 2 GiB on paper
+    profile = write_profile(tmp_path / "gpu.toml", engine="llama_cpp", workers=2,
+                            options={"model": str(model), "n_gpu_layers": -1})
+    ctx = Context.build(str(profile))
+    gpu = check_gpu(ctx)
+    assert gpu.status == "ok", gpu
+    assert "driver 560.35.03, CUDA 12.6" in gpu.detail and "RTX 4090" in gpu.detail
+    assert "cc 8.9" in gpu.detail
+    vram = check_vram(ctx)
+    assert vram.status == "fail", vram
+    assert "engine.workers to 1" in vram.fix
+
+
+def test_nvml_errors_become_advice(fake_nvml):
+    from evalcli.doctor.checks_gpu import check_gpu
+
+    fake_nvml.setenv("FAKE_NVML", "mismatch")
+    check = check_gpu(Context())
+    assert check.status == "warn" and "reboot" in check.fix, check
+    assert "NVMLError_LibRmVersionMismatch" in check.detail
+    fake_nvml.setenv("FAKE_NVML", "missing")
+    check = check_gpu(Context())
+    if check.status != "warn":  # a machine with an NVIDIA driver warns instead
+        assert check.status == "skip", check
+
+
+def test_frozen_apps_probe_through_a_spawn_child():
+    # what run_probe does when sys.frozen (a frozen executable takes no `-c`); sys.frozen
+    # itself cannot be faked here: spawn would then launch python as if it were the app
+    from evalcli.doctor.probe import _run_spawned
+
+    result = _run_spawned("nvml", (), timeout=60)
+    assert result.returncode == 0 and result.data is not None, result
+    assert "error" in result.data or "driver" in result.data
