@@ -152,6 +152,8 @@ class LlamaCppEngine(Engine):
             "n_threads": str(self.options.n_threads),
             "gpu_offload_supported": str(bool(self._llama_cpp.llama_supports_gpu_offload())),
             "architecture": self.llm.metadata.get("general.architecture", ""),
+            "system_info": self._llama_cpp.llama_print_system_info().decode("utf-8", "replace")
+            .strip(),
         }
 
     def generate(self, request: Request) -> Completion:

@@ -71,13 +71,13 @@ def render(progress: Progress, views: list[WorkerView], stopping: bool):
     units_per_s, tokens_per_s = progress.rates()
     title = f"evalcli run {progress.run_id} — {units_per_s:.2f} units/s, {tokens_per_s:.0f} tokens/s"
     if stopping:
-        title += "  [stopping: finishing in-flight units]"
-    workers = Table(title=title, expand=True, title_justify="left")
+        title += " — stopping: finishing in-flight units"
+    workers = Table(title=Text(title), expand=True, title_justify="left")
     for column in ("worker", "pid", "state", "current unit", "done", "restarts"):
         workers.add_column(column)
     for view in views:
-        workers.add_row(str(view.index), str(view.pid or ""), view.state, view.unit or "—",
-                        str(view.done), str(view.restarts))
+        workers.add_row(str(view.index), str(view.pid or ""), view.state,
+                        Text(view.unit or "—"), str(view.done), str(view.restarts))
     trials = Table(expand=True)
     for column in ("trial", "done / planned", "failed", "progress", "ETA"):
         trials.add_column(column)
@@ -85,7 +85,7 @@ def render(progress: Progress, views: list[WorkerView], stopping: bool):
         finished = trial.done + trial.failed
         share = finished / trial.planned if trial.planned else 1.0
         bar = "█" * int(share * 20) + "░" * (20 - int(share * 20))
-        trials.add_row(slug, f"{trial.done} / {trial.planned}", str(trial.failed),
+        trials.add_row(Text(slug), f"{trial.done} / {trial.planned}", str(trial.failed),
                        f"{bar} {share:5.1%}", _fmt_eta(progress.eta_s(trial)))
     return Group(workers, trials)
 

@@ -75,16 +75,22 @@ def test_kill_9_supervisor_then_resume(tmp_path, clean_texts):
     assert len({r["custom_id"] for r in records}) == len(records) == UNITS  # nothing done twice
 
 
-@pytest.mark.parametrize("how", ["sigint", "stop"])
+@pytest.mark.parametrize("how", ["sigint", "sigint-twice", "sigterm", "stop"])
 def test_interrupt_exits_130_then_resume(tmp_path, clean_texts, how):
-    if how == "sigint" and sys.platform == "win32":
-        pytest.skip("SIGINT delivery to a child differs on Windows")
+    if how.startswith("sig") and sys.platform == "win32":
+        pytest.skip("POSIX signal delivery to a child; the STOP file covers Windows")
     root = tmp_path / "runs" / "s"
     proc = popen_evalcli("run", "--profile", _slow_profile(tmp_path), "--limit-items", LIMIT,
                          "--runs-dir", tmp_path / "runs", "--run-id", "s")
     _wait_for_results(root, 2)
     if how == "sigint":
         proc.send_signal(signal.SIGINT)
+    elif how == "sigint-twice":  # the second Ctrl+C stops now: in-flight units are abandoned
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+    elif how == "sigterm":  # like the first Ctrl+C
+        proc.send_signal(signal.SIGTERM)
     else:
         (root / "STOP").write_text("stop", encoding="utf-8")
     out, err = proc.communicate(timeout=60)
@@ -92,6 +98,8 @@ def test_interrupt_exits_130_then_resume(tmp_path, clean_texts, how):
     assert "resume with: evalcli resume s" in err
     manifest = json.loads((root / "run.json").read_text())
     assert manifest["status"] == "stopped"
+    events = (root / "events.jsonl").read_text()
+    assert ('"stop_now"' in events) == (how == "sigint-twice")
     [trial] = manifest["trials"].values()
     assert trial["done"] == _results_lines(root)  # finished work is never shown pending
     result = evalcli("resume", "s", "--runs-dir", tmp_path / "runs")
