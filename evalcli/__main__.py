@@ -21,6 +21,10 @@ def main() -> None:
             f"{prefix}{exc.message}", markup=False
         )
         sys.exit(exc.exit_code)
+    except KeyboardInterrupt:  # Ctrl+C outside the supervisor (e.g. while writing the report)
+        print("interrupted — finished work is kept; continue with: evalcli resume <run-id> "
+              "(evalcli runs lists them)", file=sys.stderr)
+        sys.exit(130)
 
 
 if __name__ == "__main__":
