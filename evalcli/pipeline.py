@@ -25,7 +25,7 @@ from evalcli.fsutil import atomic_write_text, utc_now
 from evalcli.items import Item, read_items, write_items
 from evalcli.manifest import Manifest, TrialState, new_manifest, write_manifest
 from evalcli.per_item import read_per_item, score_rows, write_per_item
-from evalcli.plan import Plan
+from evalcli.plan import Plan, Unit
 from evalcli.predictions import prediction_row, read_predictions, write_predictions
 from evalcli.prompts import LoadedPromptSet, load_prompt_set, prompt_sha256
 from evalcli.report import render_report
@@ -161,8 +161,19 @@ def plan_summary(setup: Setup) -> dict:
         "temperatures": list(setup.profile.sampling.temperatures),
         "samples_per_item": setup.profile.sampling.samples_per_item,
         "engine": setup.engine.name, "workers": setup.engine.workers,
+        "worker_note": setup.engine.cap_note,
         "trials": [t.slug for t in setup.plan.trials],
+        # the order units are handed out: groups sharing a system prompt, each kept on a worker
+        "order": [{"trial": trial, "condition": condition, "units": count}
+                  for (trial, condition), count in _groups(setup.plan.units).items()],
     }
+
+
+def _groups(units: list[Unit]) -> dict[tuple[str, str], int]:
+    counts: dict[tuple[str, str], int] = {}
+    for unit in units:
+        counts[(unit.trial, unit.condition)] = counts.get((unit.trial, unit.condition), 0) + 1
+    return counts
 
 
 def _stage_start(manifest: Manifest, name: str) -> None:

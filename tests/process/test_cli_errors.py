@@ -69,6 +69,9 @@ def test_plan_only_creates_nothing(tmp_path):
     assert result.returncode == 0, result.stderr
     plan = json.loads(result.stdout)
     assert plan["units"] == 8 and plan["conditions"] == ["control", "treatment"]
+    assert [(g["condition"], g["units"]) for g in plan["order"]] == [("control", 4),
+                                                                      ("treatment", 4)]
+    assert plan["workers"] == 2 and len(plan["trials"]) == 1
     assert not (tmp_path / "runs").exists()
 
 
