@@ -59,17 +59,23 @@ def test_mock_run_across_spawned_workers(tmp_path):
     assert "run id: a" in result.stdout
 
 
-def test_units_sharing_a_system_prompt_stay_on_one_worker(tmp_path):
-    profile = write_profile(tmp_path / "p.toml", workers=2)
+def test_units_sharing_a_system_prompt_stay_together_on_a_worker(tmp_path):
+    """Each worker runs a condition's units back to back and never returns to a condition
+    it left (a worker that finishes its group early may join another's: work stealing)."""
+    profile = write_profile(tmp_path / "p.toml", workers=2,
+                            sampling={"temperatures": [0.0], "samples_per_item": 3})
     result = evalcli("run", "--profile", profile, "--limit-items", LIMIT,
                      "--runs-dir", tmp_path / "runs", "--run-id", "g")
     assert result.returncode == 0, result.stderr
-    rows = _predictions(tmp_path / "runs" / "g")
-    workers_by_condition = {}
-    for row in rows:
-        workers_by_condition.setdefault(row["condition"], set()).add(row["worker"])
-    # two conditions, two workers: each condition's units ran on exactly one worker
-    assert all(len(w) == 1 for w in workers_by_condition.values()), workers_by_condition
+    sequences: dict[int, list[str]] = {}
+    [results] = (tmp_path / "runs" / "g" / "trials").glob("*/results.jsonl")
+    for line in results.read_text().splitlines():  # finishing order
+        record = json.loads(line)
+        sequences.setdefault(record["worker"], []).append(record["custom_id"].split("|")[2])
+    assert sum(map(len, sequences.values())) == 2 * 3 * int(LIMIT)
+    for worker, groups in sequences.items():
+        runs = [g for i, g in enumerate(groups) if i == 0 or groups[i - 1] != g]
+        assert len(runs) == len(set(runs)), (worker, runs)  # no A, B, A
 
 
 @pytest.mark.parametrize("fault", ["crash_on", "kill_on", "raise_on", "fail_on", "hang_on"])
