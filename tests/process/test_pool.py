@@ -48,9 +48,10 @@ def test_mock_run_across_spawned_workers(tmp_path):
     ids = [r["custom_id"] for r in rows]
     assert len(ids) == UNITS and len(set(ids)) == UNITS
     assert all(r["status"] == "ok" and int(r["prompt_tokens"]) > 0 for r in rows)
-    assert {r["worker"] for r in rows} == {"0", "1", "2"}
+    assert len({r["worker"] for r in rows}) >= 2  # spread across processes
     started = [e for e in _events(root) if e["event"] == "worker_start"]
-    assert len(started) == 3
+    ready = {e["pid"] for e in _events(root) if e["event"] == "worker_ready"}
+    assert len(started) == 3 and len(ready) == 3  # three separate processes came up
     manifest = json.loads((root / "run.json").read_text())
     assert manifest["status"] == "completed"
     [trial] = manifest["trials"].values()
