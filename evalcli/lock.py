@@ -62,7 +62,13 @@ class RunLock:
 
 
 def live_holder(path: Path) -> int | None:
-    """The PID holding the lock now, or None when nobody does (read-only: never creates it)."""
+    """The PID holding the lock now, or None when nobody does (never creates the file).
+
+    A released lock leaves an empty file and a dead holder a PID that is not running: both
+    are answered without touching the lock, so probing (`evalcli runs`) cannot make a run
+    that starts at that instant fail. Only a live PID is confirmed by trying the lock (the
+    PID may have been reused by an unrelated process).
+    """
     if not path.is_file():
         return None
     try:
@@ -70,14 +76,42 @@ def live_holder(path: Path) -> int | None:
     except OSError:
         return None
     try:
+        pid = _read_pid(fh)
+        if pid is None or not _pid_alive(pid):
+            return None
         try:
             _lock(fh)
         except OSError:
-            return _read_pid(fh) or -1
+            return pid
         _unlock(fh)
         return None
     finally:
         fh.close()
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    if sys.platform == "win32":
+        import ctypes
+
+        kernel32 = ctypes.windll.kernel32
+        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return False
+        try:
+            code = ctypes.c_ulong()
+            ok = kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
+            return bool(ok) and code.value == 259  # STILL_ACTIVE
+        finally:
+            kernel32.CloseHandle(handle)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, owned by someone else
+    return True
 
 
 def _read_pid(fh) -> int | None:

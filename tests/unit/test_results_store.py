@@ -69,7 +69,9 @@ def test_live_holder_probe_is_read_only(tmp_path):
     path = tmp_path / "run.lock"
     assert live_holder(path) is None and not path.exists()
     with RunLock(path):
-        assert live_holder(path) == os.getpid() or live_holder(path) == -1
+        assert live_holder(path) == os.getpid()
+    assert live_holder(path) is None  # released: the file is empty
+    path.write_text("999999")  # a PID left by a process that died holding the lock
     assert live_holder(path) is None
 
 
