@@ -15,7 +15,8 @@ import html
 import math
 import re
 
-from evalcli.report import LABELS, PRIMARY, Section, Table, Verdict, build_report, where_label
+from evalcli.report import Section, Table, build_report
+from evalcli.verdict import LABELS, PRIMARY, Verdict, where_label
 
 PALETTE = ("#1f77b4", "#e6550d", "#31a354", "#756bb1", "#d6616b", "#8c6d31")
 WIDTH, LABEL_W, ROW_H, PAD = 920, 300, 22, 30

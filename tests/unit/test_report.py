@@ -13,8 +13,9 @@ import pytest
 from evalcli.costs import PricingConfig, summarize_costs
 from evalcli.items import Item
 from evalcli.per_item import score_rows
-from evalcli.report import build_report, discordant, render_report, verdict
+from evalcli.report import build_report, discordant, render_report
 from evalcli.stats.significance import build_significance
+from evalcli.verdict import verdict
 
 SCORING = SimpleNamespace(abstain_phrases=[], unsupported_strategy="baseline",
                           overlap_threshold=0.5)
