@@ -23,7 +23,7 @@ from engines.base import EngineError
 from evalcli.dashboard import LiveDashboard, PlainLog, Progress, TrialProgress
 from evalcli.errors import EngineStartError
 from evalcli.manifest import Manifest, write_manifest
-from evalcli.pipeline import Setup, _stage_done, _stage_start, add_trials
+from evalcli.pipeline import Setup, add_trials
 from evalcli.plan import Unit
 from evalcli.results import (
     ResultRecord,
@@ -83,13 +83,13 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool) 
     refresh_counts(manifest, finished)
     if not todo:
         if manifest.stage("generate").status != "done":
-            _stage_done(manifest, "generate", _results_artifacts(setup))
+            manifest.finish_stage("generate", _results_artifacts(setup))
         write_manifest(rd.manifest, manifest)
         return "completed"
     progress = Progress(rd.run_id, {
         slug: TrialProgress(planned=s.planned, done=s.done, failed=0, done_at_start=s.done)
         for slug, s in manifest.trials.items()})
-    _stage_start(manifest, "generate")
+    manifest.start_stage("generate")
     manifest.status, manifest.pid = "running", os.getpid()
     write_manifest(rd.manifest, manifest)
     writers = {t.slug: ResultsWriter(rd.results(t.slug)) for t in setup.plan.trials}
@@ -140,7 +140,7 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool) 
     if info:
         manifest.environment["engine"] = info
     if status == "completed":
-        _stage_done(manifest, "generate", _results_artifacts(setup))
+        manifest.finish_stage("generate", _results_artifacts(setup))
     else:
         manifest.stage("generate").status = "stopped"
         manifest.status = "stopped"

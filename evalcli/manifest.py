@@ -62,6 +62,15 @@ class Manifest(msgspec.Struct, kw_only=True):
             self.stages[name] = StageState()
         return self.stages[name]
 
+    def start_stage(self, name: str) -> None:
+        stage = self.stage(name)
+        stage.status, stage.started_at, stage.ended_at, stage.error = "running", utc_now(), "", ""
+
+    def finish_stage(self, name: str, artifacts: list[str]) -> None:
+        stage = self.stage(name)
+        stage.status, stage.ended_at, stage.artifacts = "done", utc_now(), artifacts
+        stage.started_at = stage.started_at or stage.ended_at
+
 
 def new_manifest(run_id: str) -> Manifest:
     return Manifest(run_id=run_id, created_at=utc_now(),

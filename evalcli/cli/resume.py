@@ -11,12 +11,11 @@ from evalcli.errors import RunError, StopRequested
 from evalcli.generate import generate, load_finished, pending_units
 from evalcli.lock import RunLock
 from evalcli.pipeline import (
-    finish,
     preflight,
-    select_stages,
 )
 from evalcli.resume import changes_since_start, open_run, record_forced, setup_from_manifest
 from evalcli.rundir import RunDir
+from evalcli.stages import finish, select_stages
 
 
 def resume(

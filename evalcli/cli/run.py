@@ -16,12 +16,11 @@ from evalcli.lock import RunLock
 from evalcli.pipeline import (
     build_setup,
     create_run,
-    finish,
     plan_summary,
     preflight,
-    select_stages,
 )
 from evalcli.rundir import RunDir, new_run_id
+from evalcli.stages import finish, select_stages
 
 
 def run(
