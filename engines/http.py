@@ -237,3 +237,12 @@ class HttpSession:
 
     def close(self) -> None:
         self.client.close()
+
+
+UNKNOWN = -1  # a token count the server did not report: recorded as unknown, never as 0
+
+
+def count_field(data: dict, key: str) -> int:
+    """An integer count from a JSON response, or UNKNOWN when missing or not a number."""
+    value = data.get(key)
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else UNKNOWN

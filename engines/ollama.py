@@ -25,9 +25,7 @@ from engines.base import (
     EngineLoadError,
     Request,
 )
-from engines.http import HttpError, HttpOptions, HttpSession
-
-UNKNOWN = -1  # token count the server did not report
+from engines.http import HttpError, HttpOptions, HttpSession, count_field
 
 _DURATIONS = {
     "total_duration": "total_ms",
@@ -214,11 +212,6 @@ class OllamaEngine(Engine):
         self.session.close()
 
 
-def _count(data: dict[str, Any], key: str) -> int:
-    value = data.get(key)
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else UNKNOWN
-
-
 def parse_chat_response(data: Any, latency_ms: float, *, attempts: int = 1) -> Completion:
     """Map one non-streaming /api/chat answer to a Completion, or raise EngineError."""
     if not isinstance(data, dict):
@@ -244,8 +237,8 @@ def parse_chat_response(data: Any, latency_ms: float, *, attempts: int = 1) -> C
     return Completion(
         text=text,
         finish_reason=reason or "unknown",
-        prompt_tokens=_count(data, "prompt_eval_count"),
-        completion_tokens=_count(data, "eval_count"),
+        prompt_tokens=count_field(data, "prompt_eval_count"),
+        completion_tokens=count_field(data, "eval_count"),
         latency_ms=latency_ms,
         timings=timings,
     )

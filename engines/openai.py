@@ -25,9 +25,7 @@ import time
 from typing import Any, ClassVar, Literal
 
 from engines.base import Completion, Engine, EngineError, EngineLoadError, Request
-from engines.http import HttpError, HttpOptions, HttpSession, is_loopback
-
-UNKNOWN = -1  # token count the server did not report
+from engines.http import HttpError, HttpOptions, HttpSession, count_field, is_loopback
 
 # llama-server's "timings" object → Completion.timings keys
 _SERVER_TIMINGS = {
@@ -200,11 +198,6 @@ def chat_body(request: Request, options: Any, *, with_model: bool) -> dict[str, 
     return body
 
 
-def _count(usage: dict[str, Any], key: str) -> int:
-    value = usage.get(key)
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else UNKNOWN
-
-
 def parse_chat_completion(data: Any, latency_ms: float, *, attempts: int = 1) -> Completion:
     """Map one chat.completion object to a Completion, or raise EngineError."""
     if not isinstance(data, dict):
@@ -243,8 +236,8 @@ def parse_chat_completion(data: Any, latency_ms: float, *, attempts: int = 1) ->
     return Completion(
         text=text,
         finish_reason=reason or "unknown",
-        prompt_tokens=_count(usage, "prompt_tokens"),
-        completion_tokens=_count(usage, "completion_tokens"),
+        prompt_tokens=count_field(usage, "prompt_tokens"),
+        completion_tokens=count_field(usage, "completion_tokens"),
         latency_ms=latency_ms,
         request_id=str(data.get("id") or ""),
         timings=timings,
