@@ -27,9 +27,9 @@ sys.path.insert(0, str(ROOT))
 def _setup(engine: str, items: int, tmp: Path):
     import msgspec
 
-    from evalcli.config import load_profile, replace_engine, replace_run
-    from evalcli.pipeline import build_setup
-    from evalcli.rundir import RunDir
+    from evalcli.inputs.config import load_profile, replace_engine, replace_run
+    from evalcli.run.pipeline import build_setup
+    from evalcli.store.rundir import RunDir
 
     loaded = load_profile("local-llamacpp" if engine == "llama_cpp" else "mock")
     profile = replace_run(replace_engine(loaded.profile, workers=1), limit_items=items)
@@ -57,8 +57,8 @@ def main() -> None:
     args = parser.parse_args()
     from rich.console import Console
 
-    from evalcli.generate import generate
-    from evalcli.pipeline import create_run
+    from evalcli.run.generate import generate
+    from evalcli.run.pipeline import create_run
 
     with tempfile.TemporaryDirectory() as tmp:
         setup = _setup(args.engine, args.items, Path(tmp))

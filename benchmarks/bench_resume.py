@@ -31,12 +31,12 @@ def _items(n: int, path: Path) -> None:
 
 
 def bench_planning(units: int) -> None:
-    from evalcli.config import SamplingConfig
-    from evalcli.datasets import DatasetSource, load_sources
-    from evalcli.generate import pending_units
-    from evalcli.plan import Plan
-    from evalcli.prompts import load_prompt_set
-    from evalcli.results import ResultRecord, ResultsWriter, read_statuses
+    from evalcli.inputs.config import SamplingConfig
+    from evalcli.inputs.datasets import DatasetSource, load_sources
+    from evalcli.inputs.prompts import load_prompt_set
+    from evalcli.run.generate import pending_units
+    from evalcli.run.plan import Plan
+    from evalcli.store.results import ResultRecord, ResultsWriter, read_statuses
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -68,10 +68,10 @@ _MEMORY_CHILD = r"""
 import json, resource, sys, tempfile
 from pathlib import Path
 from rich.console import Console
-from evalcli.config import decode_profile, LoadedProfile
-from evalcli.generate import generate
-from evalcli.pipeline import build_setup, create_run
-from evalcli.rundir import RunDir
+from evalcli.inputs.config import decode_profile, LoadedProfile
+from evalcli.run.generate import generate
+from evalcli.run.pipeline import build_setup, create_run
+from evalcli.store.rundir import RunDir
 n = int(sys.argv[1]); tmp = Path(sys.argv[2])
 with open(tmp / "items.jsonl", "w") as fh:
     for i in range(n // 2):

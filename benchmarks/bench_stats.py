@@ -12,13 +12,13 @@ import time
 
 import numpy as np
 
-from evalcli.stats import (
+from evalcli.science.stats import (
     hodges_lehmann,
     paired_difference,
     sign_flip_test,
     wilcoxon_signed_rank,
 )
-from evalcli.stats.significance import build_significance
+from evalcli.science.stats.significance import build_significance
 
 
 def _rows(n: int, rng: np.random.Generator) -> list[dict]:

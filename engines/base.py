@@ -122,3 +122,11 @@ class Engine:
 
     def close(self) -> None:
         pass
+
+
+def effective_workers(requested: int, engine_cap: int | None, units: int) -> int:
+    """Workers actually started: the request, within the engine's cap, never more than units."""
+    workers = requested
+    if engine_cap is not None:
+        workers = min(workers, engine_cap)
+    return max(1, min(workers, max(units, 1)))

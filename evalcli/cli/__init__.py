@@ -1,4 +1,8 @@
-"""The Typer application: this module only assembles commands (one module per command)."""
+"""The Typer application: this module only assembles commands (one module per command).
+
+Commands are thin: they may import any room of evalcli; nothing imports evalcli.cli except
+the entry point (__main__).
+"""
 
 from __future__ import annotations
 

@@ -19,14 +19,14 @@ def analyze(
     profile: Annotated[str | None, typer.Option("--profile", "-p", help="Take scoring, stats and pricing settings from this profile (bundled name or .toml path).")] = None,
 ) -> None:
     """Score predictions made elsewhere, compare the conditions, and write the report."""
-    from evalcli.analyze import analyze as run_analysis
+    from evalcli.run.analyze import analyze as run_analysis
 
     scoring = stats = pricing = None
     phrases: list[str] = []
     label = ""
     if profile is not None:
-        from evalcli.config import load_profile
-        from evalcli.prompts import load_prompt_set
+        from evalcli.inputs.config import load_profile
+        from evalcli.inputs.prompts import load_prompt_set
 
         loaded = load_profile(profile)
         scoring, stats = loaded.profile.scoring, loaded.profile.stats

@@ -8,14 +8,14 @@ import typer
 
 from evalcli.cli.common import FromStage, OnlyStage, RunIdArg, RunsDir, ToStage, console
 from evalcli.errors import RunError, StopRequested
-from evalcli.generate import generate, load_finished, pending_units
-from evalcli.lock import RunLock
-from evalcli.pipeline import (
+from evalcli.run.generate import generate, load_finished, pending_units
+from evalcli.run.pipeline import (
     preflight,
 )
-from evalcli.resume import changes_since_start, open_run, record_forced, setup_from_manifest
-from evalcli.rundir import RunDir
-from evalcli.stages import finish, select_stages
+from evalcli.run.resume import changes_since_start, open_run, record_forced, setup_from_manifest
+from evalcli.run.stages import finish, select_stages
+from evalcli.store.lock import RunLock
+from evalcli.store.rundir import RunDir
 
 
 def resume(

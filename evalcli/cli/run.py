@@ -9,18 +9,18 @@ import msgspec
 import typer
 
 from evalcli.cli.common import RunsDir, ToStage, console
-from evalcli.config import load_profile, replace_engine, replace_run
 from evalcli.errors import ConfigError, StopRequested
-from evalcli.generate import generate
-from evalcli.lock import RunLock
-from evalcli.pipeline import (
+from evalcli.inputs.config import load_profile, replace_engine, replace_run
+from evalcli.run.generate import generate
+from evalcli.run.pipeline import (
     build_setup,
     create_run,
     plan_summary,
     preflight,
 )
-from evalcli.rundir import RunDir, new_run_id
-from evalcli.stages import finish, select_stages
+from evalcli.run.stages import finish, select_stages
+from evalcli.store.lock import RunLock
+from evalcli.store.rundir import RunDir, new_run_id
 
 
 def run(

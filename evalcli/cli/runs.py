@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from evalcli.cli.common import JsonFlag, RunsDir, console, print_table
-from evalcli.runinfo import list_runs, to_json
+from evalcli.store.runinfo import list_runs, to_json
 
 
 def runs(runs_dir: RunsDir = Path("runs"), as_json: JsonFlag = False) -> None:

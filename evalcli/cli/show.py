@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from evalcli.cli.common import JsonFlag, RunIdArg, RunsDir, console, print_table
-from evalcli.runinfo import RunSummary, open_run, summarize, to_json
+from evalcli.store.runinfo import RunSummary, open_run, summarize, to_json
 
 
 def show(run_id: RunIdArg, runs_dir: RunsDir = Path("runs"), as_json: JsonFlag = False) -> None:

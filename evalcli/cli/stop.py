@@ -10,8 +10,8 @@ import os
 from pathlib import Path
 
 from evalcli.cli.common import RunIdArg, RunsDir, console
-from evalcli.fsutil import atomic_write_text, utc_now
-from evalcli.runinfo import load_manifest, open_run
+from evalcli.store.fsutil import atomic_write_text, utc_now
+from evalcli.store.runinfo import load_manifest, open_run
 
 _FINISHED = {
     "completed": "it has already completed; there is nothing to stop",

@@ -8,6 +8,8 @@ engine, tiktoken's cache, and Windows specifics.
 
 Anything that can crash or hang (llama_cpp, pynvml, ctypes DLL loads) runs in a child
 process (probe.py); the checks classify its exit code into advice.
+
+May import inputs, engines, ipc, store, errors and environment; never run, science or report.
 """
 
 from __future__ import annotations

@@ -56,9 +56,9 @@ class Context:
         if profile is None:
             return ctx
         from engines import engine_class
-        from evalcli.config import load_profile, validate_engine_options
+        from engines.base import effective_workers
         from evalcli.errors import EvalcliError
-        from evalcli.scheduling import effective_workers
+        from evalcli.inputs.config import load_profile, validate_engine_options
 
         try:
             ctx.loaded = load_profile(profile)
@@ -88,7 +88,7 @@ class Context:
         if self.engine_name != "llama_cpp":
             return None
         if not self.options.model:
-            from evalcli.doctor.checks_llama import demo_model_target
+            from evalcli.inputs.demo_model import demo_model_target
 
             return demo_model_target()
         path = Path(self.options.model).expanduser()
@@ -98,9 +98,9 @@ class Context:
         return self.options.n_gpu_layers if self.engine_name == "llama_cpp" else 0
 
     def gpu(self):
-        """The NVML probe result (see checks_gpu.probe_nvml), computed once."""
+        """The NVML probe result (see nvml.probe_nvml), computed once."""
         if self._gpu is None:
-            from evalcli.doctor.checks_gpu import probe_nvml
+            from evalcli.doctor.nvml import probe_nvml
 
             self._gpu = probe_nvml()
         return self._gpu

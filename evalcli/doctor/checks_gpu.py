@@ -9,54 +9,10 @@ and the VRAM budget of a llama_cpp profile that offloads layers.
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import shutil
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from evalcli.doctor.check import Check, Context, human_bytes
-from evalcli.doctor.probe import run_probe
-
-NVML_TIMEOUT_S = 30.0
-
-
-@dataclass
-class GpuProbe:
-    installed: bool  # nvidia-ml-py importable
-    nvidia_hint: bool  # an NVIDIA driver seems to be present (nvidia-smi, /proc, nvml.dll)
-    error: str = ""  # NVML exception class name, or "" on success
-    message: str = ""
-    driver: str = ""
-    cuda_driver: tuple[int, int] | None = None
-    gpus: list[dict] = field(default_factory=list)
-
-
-def _nvidia_hint() -> bool:
-    if shutil.which("nvidia-smi"):
-        return True
-    if sys.platform == "win32":
-        windir = os.environ.get("WINDIR", r"C:\Windows")
-        return os.path.exists(os.path.join(windir, "System32", "nvml.dll"))
-    return os.path.exists("/proc/driver/nvidia/version")
-
-
-def probe_nvml() -> GpuProbe:
-    hint = _nvidia_hint()
-    if importlib.util.find_spec("pynvml") is None:
-        return GpuProbe(installed=False, nvidia_hint=hint)
-    result = run_probe("nvml", timeout=NVML_TIMEOUT_S)
-    if result.data is None:
-        what = "timed out" if result.timed_out else f"exited with {result.returncode}"
-        return GpuProbe(True, hint, error="ProbeFailed",
-                        message=f"the NVML probe {what}: {result.stderr_tail(2)}")
-    data = result.data
-    if data.get("error"):
-        return GpuProbe(True, hint, error=data["error"], message=data.get("message", ""))
-    return GpuProbe(True, hint, driver=data["driver"], cuda_driver=tuple(data["cuda_driver"]),
-                    gpus=data["gpus"])
-
 
 _NVML_ADVICE = {
     "NVMLError_DriverNotLoaded": (

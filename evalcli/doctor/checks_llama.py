@@ -175,19 +175,13 @@ def cuda_wheel_command(cuda_driver: tuple[int, int] | None) -> str:
 
 
 # -- demo model -------------------------------------------------------------------------------
-def demo_model_target() -> Path | None:
-    """Where the demo model is (or will be) assembled; None when its package is missing."""
-    from evalcli.demo_model import DEMO_PACKAGE, user_cache_dir
-
-    try:
-        package = __import__(DEMO_PACKAGE)
-    except ImportError:
-        return None
-    return user_cache_dir() / "models" / package.MODEL_NAME
-
-
 def check_demo_model(ctx: Context) -> Check:
-    from evalcli.demo_model import DEMO_PACKAGE, _stamp_matches, sha256_file
+    from evalcli.inputs.demo_model import (
+        DEMO_PACKAGE,
+        _stamp_matches,
+        demo_model_target,
+        sha256_file,
+    )
 
     name = "demo model"
     uses_demo = ctx.engine_name == "llama_cpp" and not ctx.options.model

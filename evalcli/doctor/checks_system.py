@@ -115,7 +115,7 @@ def _existing(path: Path) -> Path:
 
 
 def check_disk(ctx: Context) -> Check:
-    from evalcli.demo_model import user_cache_dir
+    from evalcli.inputs.demo_model import user_cache_dir
 
     parts, worst, fixes = [], "ok", []
     for label, path in (("runs", ctx.runs_dir), ("cache", user_cache_dir())):

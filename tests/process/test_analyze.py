@@ -109,7 +109,7 @@ def test_analysis_imports_no_engine_and_no_ipc(tmp_path):
     pred, ob, cb = write_predecessor_files(tmp_path)
     code = (
         "import sys\n"
-        "from evalcli.analyze import analyze\n"
+        "from evalcli.run.analyze import analyze\n"
         f"analyze({str(pred)!r}, [{str(ob)!r}, {str(cb)!r}], {str(tmp_path / 'out')!r})\n"
         "print('\\n'.join(sorted(sys.modules)))\n"
     )
@@ -119,7 +119,7 @@ def test_analysis_imports_no_engine_and_no_ipc(tmp_path):
     modules = set(proc.stdout.split())
     assert not {m for m in modules if m == "ipc" or m.startswith("ipc.")}
     # `engines` and `engines.base` (plain msgspec structs, no engine) come in through
-    # evalcli.plan's custom_id parser; no engine implementation, no engine library does
+    # evalcli.run.plan's custom_id parser; no engine implementation, no engine library does
     engine_modules = {m for m in modules if m.startswith("engines.")} - {"engines.base"}
     assert not engine_modules
     assert not modules & {"llama_cpp", "httpx", "pynvml", "rich.live", "typer"}

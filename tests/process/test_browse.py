@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from evalcli.manifest import STAGES
+from evalcli.store.manifest import STAGES
 from tests.helpers import evalcli, popen_evalcli, read_csv, trial_dirs, write_profile
 
 

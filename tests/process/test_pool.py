@@ -31,7 +31,7 @@ def _events(run_root: Path) -> list[dict]:
 
 
 def _first_closed_item_treatment() -> str:
-    from evalcli.datasets import DatasetSource, load_sources
+    from evalcli.inputs.datasets import DatasetSource, load_sources
 
     items = load_sources([DatasetSource(format="sample")], Path.cwd(), limit_items=int(LIMIT))
     first = next(item for item in items if item.type == "closed")

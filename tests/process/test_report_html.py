@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from evalcli.report_html import render_report_html
+from evalcli.report.html import render_report_html
 from tests.unit.test_report import report_inputs
 
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser") if shutil.which(n)),

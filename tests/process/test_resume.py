@@ -146,7 +146,7 @@ def test_resume_refuses_changed_prompts_unless_forced(tmp_path):
     from importlib import resources
 
     prompts = tmp_path / "prompts.toml"
-    prompts.write_bytes(resources.files("evalcli").joinpath("data/prompts/default.toml")
+    prompts.write_bytes(resources.files("evalcli.inputs").joinpath("data/prompts/default.toml")
                         .read_bytes())
     profile = write_profile(tmp_path / "p.toml", workers=1)
     profile.write_text(profile.read_text().replace('set = "default"', 'set = "prompts.toml"'))

@@ -9,7 +9,7 @@ from tests.helpers import evalcli, read_csv, write_profile
 
 
 def test_prompt_set_and_temperature_sweep(tmp_path):
-    default = resources.files("evalcli").joinpath("data/prompts/default.toml").read_text("utf-8")
+    default = resources.files("evalcli.inputs").joinpath("data/prompts/default.toml").read_text("utf-8")
     (tmp_path / "terse.toml").write_text(default.replace(
         'treatment = """', 'terse = """Answer in as few words as you can.\n"""\ntreatment = """',
         1), encoding="utf-8")

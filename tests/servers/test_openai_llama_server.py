@@ -48,7 +48,7 @@ llm.create_completion("Hi", max_tokens=1, temperature=0.0)
 
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory):
-    from evalcli.demo_model import demo_model_path
+    from evalcli.inputs.demo_model import demo_model_path
 
     model = demo_model_path()
     # A llama_cpp build made for instructions this CPU (or its kernel) will not run dies

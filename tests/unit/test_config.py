@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from evalcli.config import decode_profile, load_profile
 from evalcli.errors import ConfigError
+from evalcli.inputs.config import decode_profile, load_profile
 from profiles import bundled_profiles
 
 

@@ -7,7 +7,8 @@ import json
 import msgspec
 import pytest
 
-from evalcli.costs import PricingConfig, summarize_costs, write_costs
+from evalcli.inputs.config import PricingConfig
+from evalcli.science.costs import summarize_costs, write_costs
 
 
 def row(condition, kind, prompt, completion, status="ok", latency=10.0):

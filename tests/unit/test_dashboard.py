@@ -6,8 +6,8 @@ import io
 
 from rich.console import Console
 
-from evalcli.dashboard import PlainLog, Progress, TrialProgress, render
-from evalcli.supervisor import WorkerView
+from evalcli.run.dashboard import PlainLog, Progress, TrialProgress, render
+from evalcli.run.supervisor import WorkerView
 
 
 def _progress() -> Progress:

@@ -1,4 +1,4 @@
-"""evalcli.datasets: the public API, the sample set, sampling, duplicates and source checks."""
+"""evalcli.inputs.datasets: the public API, the sample set, sampling, duplicates and source checks."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from evalcli.datasets import FORMATS, DatasetSource, load_source, load_sources
-from evalcli.datasets.sampling import allocate
 from evalcli.errors import ConfigError, DataError
-from evalcli.items import Item
+from evalcli.inputs.datasets import FORMATS, DatasetSource, load_source, load_sources
+from evalcli.inputs.datasets.sampling import allocate
+from evalcli.inputs.items import Item
 
 DATA = Path(__file__).parent / "data"
 

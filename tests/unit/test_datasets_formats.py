@@ -1,4 +1,4 @@
-"""evalcli.datasets: each file format, and the one-line errors for malformed input."""
+"""evalcli.inputs.datasets: each file format, and the one-line errors for malformed input."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from evalcli.datasets import DatasetSource, load_sources
 from evalcli.errors import DataError
+from evalcli.inputs.datasets import DatasetSource, load_sources
 
 DATA = Path(__file__).parent / "data"
 
@@ -201,7 +201,7 @@ def test_jsonl_generic():
 
 
 def test_jsonl_reads_its_own_items_back(tmp_path):
-    from evalcli.items import write_items
+    from evalcli.inputs.items import write_items
 
     items = load_sources([DatasetSource(format="sample")], Path("."))
     write_items(tmp_path / "items.jsonl", items)

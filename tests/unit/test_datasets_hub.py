@@ -1,4 +1,4 @@
-"""evalcli.datasets format "hf": mapping of the three known datasets, with a stand-in `datasets`
+"""evalcli.inputs.datasets format "hf": mapping of the three known datasets, with a stand-in `datasets`
 module (no network, no real package needed)."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from evalcli.datasets import DatasetSource, load_sources
 from evalcli.errors import ConfigError, DataError
+from evalcli.inputs.datasets import DatasetSource, load_sources
 
 SQUAD_ROWS = [
     {

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from evalcli.config import MaxTokens, SamplingConfig
-from evalcli.customid import CustomId, format_temp, parse_custom_id
-from evalcli.items import Item
-from evalcli.plan import Plan
-from evalcli.prompts import load_prompt_set
+from evalcli.inputs.config import MaxTokens, SamplingConfig
+from evalcli.inputs.items import Item
+from evalcli.inputs.prompts import load_prompt_set
+from evalcli.run.plan import Plan
+from evalcli.store.customid import CustomId, format_temp, parse_custom_id
 
 ITEMS = [
     Item(dataset="d", item_id="o1", type="open", question="Q1?", answers=["a"], passage="P a."),
@@ -88,7 +88,7 @@ def test_every_profile_sampling_setting_reaches_the_request():
 
 
 def test_prompt_set_sweep_runs_a_shared_control_once(tmp_path):
-    from evalcli.prompts import load_prompt_set
+    from evalcli.inputs.prompts import load_prompt_set
 
     base = load_prompt_set("default", Path.cwd())
     other_file = tmp_path / "other.toml"
@@ -114,4 +114,4 @@ def test_prompt_set_sweep_runs_a_shared_control_once(tmp_path):
 def _default_text() -> str:
     from importlib import resources
 
-    return resources.files("evalcli").joinpath("data/prompts/default.toml").read_text("utf-8")
+    return resources.files("evalcli.inputs").joinpath("data/prompts/default.toml").read_text("utf-8")

@@ -10,12 +10,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from evalcli.costs import PricingConfig, summarize_costs
-from evalcli.items import Item
-from evalcli.per_item import score_rows
-from evalcli.report import build_report, discordant, render_report
-from evalcli.stats.significance import build_significance
-from evalcli.verdict import verdict
+from evalcli.inputs.config import PricingConfig
+from evalcli.inputs.items import Item
+from evalcli.report.markdown import build_report, discordant, render_report
+from evalcli.report.verdict import verdict
+from evalcli.science.costs import summarize_costs
+from evalcli.science.per_item import score_rows
+from evalcli.science.stats.significance import build_significance
 
 SCORING = SimpleNamespace(abstain_phrases=[], unsupported_strategy="baseline",
                           overlap_threshold=0.5)

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from evalcli.report_html import _ticks, dot_whisker, forest_plot, render_report_html
+from evalcli.report.html import _ticks, dot_whisker, forest_plot, render_report_html
 from tests.unit.test_report import SLUG, report_inputs
 
 SVG_NS = "http://www.w3.org/2000/svg"

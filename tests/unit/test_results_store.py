@@ -7,10 +7,10 @@ import os
 import pytest
 
 from evalcli.errors import RunError
-from evalcli.fsutil import atomic_write_text
-from evalcli.lock import RunLock
-from evalcli.results import ResultRecord, ResultsWriter, cut_torn_tail, latest, read_results
-from evalcli.rundir import validate_run_id
+from evalcli.store.fsutil import atomic_write_text
+from evalcli.store.lock import RunLock
+from evalcli.store.results import ResultRecord, ResultsWriter, cut_torn_tail, latest, read_results
+from evalcli.store.rundir import validate_run_id
 
 
 def _rec(cid: str, status: str = "ok", text: str = "x") -> ResultRecord:
@@ -64,7 +64,7 @@ def test_lock_refuses_a_second_holder_and_names_it(tmp_path):
 
 
 def test_live_holder_probe_is_read_only(tmp_path):
-    from evalcli.lock import live_holder
+    from evalcli.store.lock import live_holder
 
     path = tmp_path / "run.lock"
     assert live_holder(path) is None and not path.exists()

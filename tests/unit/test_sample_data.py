@@ -8,14 +8,14 @@ from importlib import resources
 
 import msgspec
 
-from evalcli.items import Item
+from evalcli.inputs.items import Item
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-DATA = resources.files("evalcli") / "data"
+DATA = resources.files("evalcli.inputs") / "data"
 
 
 def _load(name: str) -> list[Item]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from evalcli.plan import Unit
-from evalcli.scheduling import Scheduler, effective_workers
+from engines.base import effective_workers
+from evalcli.run.plan import Unit
+from evalcli.run.scheduling import Scheduler
 
 
 def _units(trial: str, condition: str, n: int) -> list[Unit]:

@@ -2,8 +2,8 @@
 
 import pytest
 
-from evalcli.items import Item
-from evalcli.scoring import (
+from evalcli.inputs.items import Item
+from evalcli.science.scoring import (
     AnswerScore,
     exact_match,
     f1_score,

@@ -7,7 +7,7 @@ R = 400, so the bands below are about ±3 SD (and the seeds are fixed: no flakin
 import numpy as np
 import pytest
 
-from evalcli.stats import paired_difference, sign_flip_test, tost, wilson_interval
+from evalcli.science.stats import paired_difference, sign_flip_test, tost, wilson_interval
 
 
 def _paired_binary(rng, n, p_c=0.55, p_t=0.65, rho_keep=0.6):

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from evalcli.stats import cliffs_delta, cohens_dz, hodges_lehmann
-from evalcli.stats.effects import _walsh_select
+from evalcli.science.stats import cliffs_delta, cohens_dz, hodges_lehmann
+from evalcli.science.stats.effects import _walsh_select
 
 
 def _walsh_median(d):

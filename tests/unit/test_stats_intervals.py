@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from evalcli.stats import clopper_pearson_interval, mean_interval, t_interval, wilson_interval
+from evalcli.science.stats import (
+    clopper_pearson_interval,
+    mean_interval,
+    t_interval,
+    wilson_interval,
+)
 
 
 def test_wilson_hand_computed():

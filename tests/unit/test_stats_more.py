@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from evalcli.stats import (
+from evalcli.science.stats import (
     aurc,
     benjamini_hochberg,
     items_required,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from evalcli.stats import cluster_robust_se, paired_difference
+from evalcli.science.stats import cluster_robust_se, paired_difference
 
 
 def _data(n=200, seed=1):

@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from evalcli.stats import benjamini_hochberg, paired_difference
-from evalcli.stats.significance import SCHEMA_VERSION, build_significance
+from evalcli.science.stats import benjamini_hochberg, paired_difference
+from evalcli.science.stats.significance import SCHEMA_VERSION, build_significance
 
 
 def make_rows(n=60, seed=0, lift=0.15, temps=(0.0,), datasets=("sq", "tq")):
@@ -144,7 +144,7 @@ def test_tiny_inputs_do_not_crash():
 
 def test_scoring_and_stats_import_no_engine_or_ipc():
     code = (
-        "import sys, evalcli.scoring, evalcli.stats, evalcli.stats.significance; "
+        "import sys, evalcli.science.scoring, evalcli.science.stats, evalcli.science.stats.significance; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('ipc', 'engines')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

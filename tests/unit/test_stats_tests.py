@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from evalcli.stats import mcnemar_exact, sign_flip_test, wilcoxon_signed_rank
+from evalcli.science.stats import mcnemar_exact, sign_flip_test, wilcoxon_signed_rank
 
 
 def _pairs(b, c, same1=5, same0=3):

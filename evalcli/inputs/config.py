@@ -1,0 +1,226 @@
+"""Profiles: TOML decoded straight into frozen Structs, with errors that name file and key.
+
+    profile TOML ──decode──► Profile ──CLI overrides──► resolve_engine_options ──► RunConfig
+                   unknown key / wrong type → ConfigError("<file>: <key>: <problem> — <fix>")
+
+A profile is a bundled name (profiles/<name>.toml, found through importlib.resources) or a
+path to a .toml file. `[engine.options]` is validated against the chosen engine's own
+Options struct, in this (parent) process, before any worker is spawned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+import profiles
+from engines import engine_class, engine_names
+from engines.base import ConfigStruct
+from evalcli.errors import ConfigError
+from evalcli.inputs.datasets import DatasetSource
+
+
+class EngineConfig(ConfigStruct):
+    name: str
+    workers: int = 1
+    options: dict[str, Any] = {}
+
+
+class MaxTokens(ConfigStruct):
+    open: int = 48
+    closed: int = 32
+
+
+class SamplingConfig(ConfigStruct):
+    temperatures: list[float] = msgspec.field(default_factory=lambda: [0.0])
+    samples_per_item: int = 1
+    top_p: float = 1.0
+    top_k: int = 40
+    seed: int = 1234
+    stop: list[str] = []
+    repeat_penalty: float = 1.0
+    max_tokens: MaxTokens = MaxTokens()
+
+
+class PromptsConfig(ConfigStruct):
+    # a bundled prompt set name or a path to a prompt-set TOML file — or a list of them: a
+    # sweep, one trial per prompt set (and temperature); identical units run once
+    set: str | list[str] = "default"
+
+    @property
+    def names(self) -> list[str]:
+        return [self.set] if isinstance(self.set, str) else list(self.set)
+
+
+class ScoringConfig(ConfigStruct):
+    abstain_phrases: list[str] = []  # extra phrases, added to the built-in ones
+    unsupported_strategy: str = "baseline"  # "baseline" | "overlap"
+    overlap_threshold: float = 0.5
+
+
+class StatsConfig(ConfigStruct):
+    seed: int = 1337
+    bootstrap_samples: int = 5000
+    permutation_samples: int = 5000
+    confidence: float = 0.95
+    tost_margins: dict[str, float] = msgspec.field(
+        default_factory=lambda: {"em": 0.02, "f1": 0.02}
+    )
+
+
+class PricingConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """`[pricing]` in a profile: prices per million tokens. Leave both unset for no cost."""
+
+    input_per_million: float | None = None
+    output_per_million: float | None = None
+    currency: str = "USD"
+
+    def __post_init__(self) -> None:
+        given = [p for p in (self.input_per_million, self.output_per_million) if p is not None]
+        if len(given) == 1:
+            raise ValueError("set both pricing.input_per_million and pricing.output_per_million"
+                             " (or neither, for tokens only)")
+        if any(p < 0 for p in given):
+            raise ValueError("pricing: prices per million tokens must be >= 0")
+
+    @property
+    def priced(self) -> bool:
+        return self.input_per_million is not None and self.output_per_million is not None
+
+    def cost(self, prompt_tokens: float, completion_tokens: float) -> float | None:
+        if not self.priced:
+            return None
+        return (prompt_tokens * self.input_per_million
+                + completion_tokens * self.output_per_million) / 1e6
+
+
+class RunConfig(ConfigStruct):
+    limit_items: int = 0  # per dataset source; 0 = all
+    unit_timeout_s: float = 600.0  # a worker busy longer than this on one unit is killed
+    max_crashes_per_unit: int = 3  # a unit that took down this many workers is recorded failed
+    max_engine_retries: int = 2  # retries of a unit after a retryable engine error
+    max_consecutive_failures: int = 10  # units failed in a row → stop (resumable); 0 = never
+
+
+class Profile(ConfigStruct):
+    engine: EngineConfig
+    description: str = ""
+    sampling: SamplingConfig = SamplingConfig()
+    datasets: list[DatasetSource] = msgspec.field(
+        default_factory=lambda: [DatasetSource(format="sample")]
+    )
+    prompts: PromptsConfig = PromptsConfig()
+    scoring: ScoringConfig = ScoringConfig()
+    stats: StatsConfig = StatsConfig()
+    run: RunConfig = RunConfig()
+    pricing: PricingConfig = PricingConfig()
+
+
+class LoadedProfile(msgspec.Struct, frozen=True):
+    profile: Profile
+    name: str  # bundled name or file stem
+    source: str  # "bundled:<name>" or the file path
+    base_dir: Path  # relative paths in the profile resolve against this
+
+
+def load_profile(name_or_path: str) -> LoadedProfile:
+    """Read a bundled profile by name, or a profile file by path."""
+    path = Path(name_or_path).expanduser()
+    if path.suffix == ".toml" or path.exists() or any(sep in name_or_path for sep in "/\\"):
+        if not path.is_file():
+            raise ConfigError(
+                f"{path}: profile file not found — give a bundled profile name "
+                f"({', '.join(profiles.bundled_profiles())}) or a path to a .toml file"
+            )
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read profile ({exc})") from None
+        label, name, base_dir = str(path), path.stem, path.resolve().parent
+    else:
+        text = profiles.bundled_profile_text(name_or_path)
+        if text is None:
+            raise ConfigError(
+                f"profile {name_or_path!r} not found — bundled profiles are: "
+                f"{', '.join(profiles.bundled_profiles())}; or pass a path to a .toml file"
+            )
+        label, name, base_dir = f"bundled:{name_or_path}", name_or_path, Path.cwd()
+    return LoadedProfile(decode_profile(text, label), name, label, base_dir)
+
+
+def decode_profile(text: str, label: str) -> Profile:
+    try:
+        profile = msgspec.toml.decode(text.encode("utf-8"), type=Profile)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"{label}: {describe_validation_error(exc)}") from None
+    except msgspec.DecodeError as exc:
+        raise ConfigError(f"{label}: not valid TOML ({exc})") from None
+    if profile.engine.name not in engine_names():
+        raise ConfigError(
+            f"{label}: engine.name = {profile.engine.name!r} is not an engine — "
+            f"use one of: {', '.join(engine_names())}"
+        )
+    if profile.engine.workers < 1:
+        raise ConfigError(f"{label}: engine.workers = {profile.engine.workers} — must be >= 1")
+    s = profile.sampling
+    if not s.temperatures or any(t < 0 for t in s.temperatures):
+        raise ConfigError(f"{label}: sampling.temperatures = {s.temperatures} — give >= 0 values")
+    if s.samples_per_item < 1:
+        raise ConfigError(f"{label}: sampling.samples_per_item must be >= 1")
+    if not profile.prompts.names:
+        raise ConfigError(f"{label}: prompts.set = [] — name at least one prompt set")
+    if profile.scoring.unsupported_strategy not in ("baseline", "overlap"):
+        raise ConfigError(
+            f"{label}: scoring.unsupported_strategy = {profile.scoring.unsupported_strategy!r}"
+            " — use \"baseline\" or \"overlap\""
+        )
+    validate_engine_options(profile.engine, label)
+    return profile
+
+
+def validate_engine_options(engine: EngineConfig, label: str) -> Any:
+    """The engine's Options struct for `engine.options`, or ConfigError naming the key."""
+    cls = engine_class(engine.name)
+    try:
+        return msgspec.convert(engine.options, cls.Options)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(
+            f"{label}: {describe_validation_error(exc, prefix='engine.options')}"
+        ) from None
+
+
+_PATH_RE = re.compile(r" - at `\$(.*)`$")
+
+
+def describe_validation_error(exc: msgspec.ValidationError, prefix: str = "") -> str:
+    """Turn msgspec's message into "key a.b.c: problem — fix"."""
+    message = str(exc)
+    match = _PATH_RE.search(message)
+    where = match.group(1) if match else ""
+    problem = message[: match.start()] if match else message
+    key = (prefix + where).lstrip(".") or "(top level)"
+    unknown = re.match(r"Object contains unknown field `(.+)`", problem)
+    if unknown:
+        full = f"{key}.{unknown.group(1)}" if key != "(top level)" else unknown.group(1)
+        return f"unknown key {full} — remove it or fix its spelling (see docs/profiles.md)"
+    missing = re.match(r"Object missing required field `(.+)`", problem)
+    if missing:
+        full = f"{key}.{missing.group(1)}" if key != "(top level)" else missing.group(1)
+        return f"missing required key {full} — add it (see docs/profiles.md)"
+    return f"key {key}: {problem} (see docs/profiles.md)"
+
+
+def config_hash(snapshot: dict) -> str:
+    return hashlib.sha256(msgspec.json.encode(snapshot, order="sorted")).hexdigest()
+
+
+def replace_engine(profile: Profile, **changes: Any) -> Profile:
+    return msgspec.structs.replace(profile, engine=msgspec.structs.replace(profile.engine, **changes))
+
+
+def replace_run(profile: Profile, **changes: Any) -> Profile:
+    return msgspec.structs.replace(profile, run=msgspec.structs.replace(profile.run, **changes))

@@ -1,0 +1,424 @@
+"""report.md: the verdict first, then tables, discordant items, tokens and cost, failures.
+
+A pure function of the trial artifacts (and the run's facts): it computes no statistics of
+its own and never touches an engine. `build_report` turns them into sections of
+paragraphs, bullet lists and tables; `render_report` writes those as Markdown and
+`evalcli.report.html` as a self-contained HTML page with plots — one content, two forms.
+
+    significance.json ──comparisons──► verdict, arm scores, paired differences,
+                                        per-dataset differences, selective risk
+    per-item rows + predictions + items ──► discordant items (EM ≥ threshold, as McNemar)
+    costs.json (or predictions) ──────────► tokens and cost per arm
+    failed prediction rows ───────────────► failed units
+
+Cells may hold two inline marks, `code` and **bold**; each renderer escapes the rest.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from evalcli.report.verdict import (
+    LABELS,
+    PRIMARY,
+    VERDICT_METRICS,
+    Verdict,
+    _ci,
+    _delta,
+    _finite,
+    _num,
+    _p,
+    _pct,
+    verdict,
+    where_label,
+)
+from evalcli.science.costs import summarize_costs
+
+DISCORDANT_LIMIT = 25
+TEXT_LIMIT = 200
+
+
+@dataclass
+class Table:
+    headers: list[str]
+    rows: list[list[str]]
+    caption: str = ""
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    # str (paragraph) | list[str | Verdict] (bullets) | Table
+    blocks: list = field(default_factory=list)
+
+
+def clip(text: str, limit: int = TEXT_LIMIT) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _all_comparisons(significance: dict[str, dict]):
+    for slug, sig in significance.items():
+        for comp in sig.get("comparisons", []):
+            yield slug, comp
+
+
+def _verdicts(significance: dict[str, dict], control: str) -> list[Verdict]:
+    out = []
+    for _, comp in _all_comparisons(significance):
+        if comp["dataset"] != "all":
+            continue
+        for metric in VERDICT_METRICS:
+            m = comp["metrics"].get(metric)
+            if m and m.get("n"):
+                out.append(verdict(m, metric, comp["treatment"], control, where_label(comp)))
+    return out
+
+
+def _scores_table(significance: dict[str, dict], control: str) -> Table:
+    rows = []
+    for slug, sig in significance.items():
+        seen_control = set()
+        for comp in sig.get("comparisons", []):
+            if comp["dataset"] != "all":
+                continue
+            kind, temp = comp["type"], comp["temp"]
+            for arm, label in (("control", control), ("treatment", comp["treatment"])):
+                if arm == "control":
+                    if (kind, temp) in seen_control:
+                        continue
+                    seen_control.add((kind, temp))
+                cells = []
+                for metric in PRIMARY:
+                    m = comp["metrics"].get(metric) or {}
+                    mean = m.get(f"{arm}_mean")
+                    cells.append("—" if mean is None else
+                                 f"{_pct(mean)} {_ci(m.get(f'{arm}_ci_low'), m.get(f'{arm}_ci_high'))}")
+                rows.append([slug, kind, f"{temp:g}", label, str(comp["n_items"]), *cells])
+    return Table(["trial", "type", "T", "condition", "n", "EM", "F1", "abstain", "false answers"],
+                 rows)
+
+
+def _differences_table(significance: dict[str, dict], control: str) -> Table:
+    rows = []
+    for _, comp in _all_comparisons(significance):
+        if comp["dataset"] != "all":
+            continue
+        kind, temp, treatment = comp["type"], f"{comp['temp']:g}", comp["treatment"]
+        for metric in PRIMARY:
+            m = comp["metrics"].get(metric)
+            if not m or not m.get("n"):
+                continue
+            rows.append([kind, temp, f"{treatment} − {control}", LABELS[metric], str(m["n"]),
+                         _pct(m.get("control_mean")), _pct(m.get("treatment_mean")),
+                         _delta(m.get("delta")), _ci(m.get("ci_low"), m.get("ci_high")),
+                         _ci(m.get("clt_low"), m.get("clt_high")), _p(m.get("p_value")),
+                         _p(m.get("q_value"))])
+        mc = comp.get("mcnemar") or {}
+        if mc.get("n_discordant"):
+            rows.append([kind, temp, f"{treatment} − {control}",
+                         f"EM (McNemar: b={mc['b']}, c={mc['c']})", str(comp["n_items"]),
+                         "", "", "", "", "", _p(mc.get("p_value")), ""])
+    return Table(["type", "T", "comparison", "metric", "n pairs", "control", "treatment",
+                  "Δ (pts)", "95% CI (bootstrap)", "95% CI (CLT)", "p", "q"], rows)
+
+
+def _dataset_blocks(significance: dict[str, dict], control: str) -> list:
+    rows = []
+    for _, comp in _all_comparisons(significance):
+        if comp["dataset"] == "all":
+            continue
+        for metric in PRIMARY:
+            m = comp["metrics"].get(metric)
+            if m and m.get("n"):
+                rows.append([comp["type"], f"{comp['temp']:g}", comp["dataset"],
+                             f"{comp['treatment']} − {control}", LABELS[metric], str(m["n"]),
+                             _pct(m.get("control_mean")), _pct(m.get("treatment_mean")),
+                             _delta(m.get("delta")), _ci(m.get("ci_low"), m.get("ci_high")),
+                             _p(m.get("p_value"))])
+    if not rows:
+        return []
+    notes = []
+    for sig in significance.values():
+        for meta in sig.get("meta", []):
+            if meta["metric"] not in PRIMARY:
+                continue
+            het, rnd = meta.get("heterogeneity") or {}, meta.get("random") or {}
+            i2 = het.get("I2")
+            notes.append(f"{LABELS[meta['metric']]} ({meta['type']}-book, T={meta['temp']:g}, "
+                         f"{meta['treatment']}): random-effects Δ {_delta(rnd.get('delta'))} "
+                         f"{_ci(rnd.get('ci_low'), rnd.get('ci_high'))} over {meta['k']} datasets; "
+                         f"I² = {'—' if not _finite(i2) else f'{100 * i2:.0f}%'}, "
+                         f"heterogeneity p = {_p(het.get('p_value'))}")
+    blocks: list = ["Exploratory: subgroup p-values are not corrected for multiple comparisons.",
+                    Table(["type", "T", "dataset", "comparison", "metric", "n pairs", "control",
+                           "treatment", "Δ (pts)", "95% CI (bootstrap)", "p"], rows)]
+    if notes:
+        blocks += ["Meta-analysis across datasets:", notes]
+    return blocks
+
+
+def _selective_table(significance: dict[str, dict], control: str) -> Table:
+    rows = []
+    for _, comp in _all_comparisons(significance):
+        sel = comp.get("selective") or {}
+        if comp["dataset"] != "all" or not sel:
+            continue
+        for arm, label in (("control", control), ("treatment", comp["treatment"])):
+            s = sel.get(arm) or {}
+            rows.append([comp["type"], f"{comp['temp']:g}", label, _pct(s.get("coverage")),
+                         _pct(s.get("risk")), _num(s.get("aurc"), 3),
+                         _num(sel.get("aurc_delta"), 3) if arm == "treatment" else ""])
+    return Table(["type", "T", "condition", "coverage", "risk", "AURC", "Δ AURC"], rows)
+
+
+def _answers(predictions: list[dict]) -> dict[tuple, list[str]]:
+    """(item_key, condition, temp) -> answer texts of the answered samples, in sample order."""
+    from evalcli.store.customid import parse_custom_id
+
+    out: dict[tuple, list[tuple[int, str]]] = defaultdict(list)
+    for row in predictions:
+        if row.get("status", "ok") != "ok":
+            continue
+        cid = parse_custom_id(row["custom_id"])
+        out[(cid.item_key, cid.condition, cid.temp)].append(
+            (cid.sample_index, row.get("response_text") or ""))
+    return {k: [text for _, text in sorted(v)] for k, v in out.items()}
+
+
+def _answer_cell(texts: list[str] | None, em: float) -> str:
+    if not texts:
+        return "—"
+    first = clip(texts[0]) or "(empty)"
+    if len(texts) > 1:
+        return f"{first} (1 of {len(texts)} samples; mean EM {em:.2f})"
+    return first
+
+
+def discordant(rows: list[dict], control: str, threshold: float = 0.5) -> list[dict]:
+    """Per (treatment, temp, type): items where exactly one arm is right (EM ≥ threshold)."""
+    index = {(r["condition"], float(r["temp"]), r["type"], r["item_key"]): r for r in rows}
+    blocks: dict[tuple, dict] = {}
+    for (cond, temp, kind, key), trt in sorted(index.items()):
+        ctl = index.get((control, temp, kind, key))
+        if cond == control or ctl is None or trt.get("em") is None or ctl.get("em") is None:
+            continue
+        block = blocks.setdefault((cond, temp, kind), {
+            "treatment": cond, "temp": temp, "type": kind, "control_right": [],
+            "treatment_right": []})
+        c_ok, t_ok = ctl["em"] >= threshold, trt["em"] >= threshold
+        if c_ok and not t_ok:
+            block["control_right"].append((ctl, trt))
+        elif t_ok and not c_ok:
+            block["treatment_right"].append((ctl, trt))
+    return list(blocks.values())
+
+
+def _discordant_blocks(trials, significance, control, predictions, items) -> list:
+    blocks: list = [
+        "Items where exactly one arm is right (EM ≥ the McNemar threshold, so the counts match "
+        "McNemar's b and c), with both answers side by side. Read them for *why* the prompts "
+        "differ; the statistics above say *whether* they do."]
+    found = False
+    for slug, rows in trials.items():
+        threshold = (significance.get(slug, {}).get("settings") or {}).get("mcnemar_threshold", 0.5)
+        answers = _answers(predictions.get(slug, [])) if predictions else {}
+        for block in discordant(rows, control, threshold):
+            treatment = block["treatment"]
+            where = f"{block['type']}-book, T={block['temp']:g}"
+            both = (("control_right", f"`{control}` right, `{treatment}` wrong"),
+                    ("treatment_right", f"`{treatment}` right, `{control}` wrong"))
+            if not (block["control_right"] or block["treatment_right"]):
+                continue
+            found = True
+            blocks.append(f"**{where}** — {slug}: " + "; ".join(
+                f"{label}: {len(block[name])}" for name, label in both) + ".")
+            for name, label in both:
+                pairs = block[name]
+                if not pairs:
+                    continue
+                table_rows = []
+                for ctl, trt in pairs[:DISCORDANT_LIMIT]:
+                    key = ctl["item_key"]
+                    item = (items or {}).get(key)
+                    question = clip(item.question) if item else "—"
+                    gold = ("(unanswerable)" if item and not item.answerable else
+                            clip(" / ".join(item.answers)) if item else "—")
+                    table_rows.append([
+                        f"`{key}`", question, gold,
+                        _answer_cell(answers.get((key, control, block["temp"])), ctl["em"]),
+                        _answer_cell(answers.get((key, treatment, block["temp"])), trt["em"])])
+                caption = f"{label} ({len(pairs)} items)"
+                if len(pairs) > DISCORDANT_LIMIT:
+                    caption += f" — the first {DISCORDANT_LIMIT}; all in per_item_scores.csv"
+                blocks.append(Table(["item", "question", "gold", f"{control} answered",
+                                     f"{treatment} answered"], table_rows, caption))
+    if not found:
+        blocks.append("None: on every paired item both arms are right or both are wrong.")
+    return blocks
+
+
+def _tokens_blocks(trials, control, treatments, costs, predictions) -> list:
+    if costs is None and predictions:
+        costs = {slug: summarize_costs(rows) for slug, rows in predictions.items()}
+    if not costs:  # no predictions: means per answered item from the score rows
+        table = Table(["trial", "type", "condition", "prompt", "completion"], [])
+        for slug, rows in trials.items():
+            for kind in ("open", "closed"):
+                for condition in [control, *treatments]:
+                    arm = [r for r in rows if r["type"] == kind and r["condition"] == condition
+                           and r.get("prompt_tokens") is not None]
+                    if arm:
+                        table.rows.append([slug, kind, condition,
+                                           f"{np.mean([r['prompt_tokens'] for r in arm]):.1f}",
+                                           f"{np.mean([r['completion_tokens'] for r in arm]):.1f}"])
+        return ["Mean tokens per answered item.", table]
+    currency = next((c["pricing"]["currency"] for c in costs.values() if c.get("pricing")), None)
+    table = Table(["trial", "condition", "type", "units", "prompt tokens", "completion tokens",
+                   "total tokens", "prompt / unit", "completion / unit", "latency mean (ms)",
+                   "latency p95 (ms)", f"cost ({currency})" if currency else "cost"], [])
+    notes = []
+    for slug, trial_costs in costs.items():
+        arms = trial_costs.get("arms", {})
+        for condition, arm in arms.items():
+            for kind, s in [("all", arm), *sorted(arm.get("by_type", {}).items())]:
+                lat = s.get("latency_ms") or {}
+                table.rows.append([
+                    slug, condition, kind, str(s["units"]), f"{s['prompt_tokens']:,}",
+                    f"{s['completion_tokens']:,}", f"{s['total_tokens']:,}",
+                    _num(s.get("mean_prompt_tokens")), _num(s.get("mean_completion_tokens")),
+                    _num(lat.get("mean"), 2), _num(lat.get("p95"), 2),
+                    "—" if s.get("cost") is None else f"{s['cost']:.4f}"])
+        unknown = sum(a.get("units_without_token_counts") or 0 for a in arms.values())
+        if unknown:
+            notes.append(f"{slug}: {unknown} unit(s) have no token counts (the engine did not "
+                         "report them); they are left out of the sums, means and cost.")
+        base = arms.get(control)
+        for condition, arm in arms.items():
+            if condition == control or not base or not base.get("mean_total_tokens"):
+                continue
+            ratio = (arm.get("mean_total_tokens") or 0) / base["mean_total_tokens"]
+            notes.append(f"{slug}: `{condition}` uses {ratio:.2f}× the tokens per unit of "
+                         f"`{control}` ({_num(arm.get('mean_prompt_tokens'))} vs "
+                         f"{_num(base.get('mean_prompt_tokens'))} prompt tokens per unit).")
+    head = ("A unit is one answer request (item × condition × sample); failed units count "
+            "(they used tokens). " + ("Cost from the profile's [pricing] per million tokens."
+                                      if currency else
+                                      "No prices in the profile ([pricing]): tokens only."))
+    return [head, table, *([notes] if notes else [])]
+
+
+def _failure_blocks(failures: dict[str, list[dict]]) -> list:
+    failed_rows = [(slug, f) for slug, fs in failures.items() for f in fs]
+    if not failed_rows:
+        return ["None: every planned unit produced an answer."]
+    table = Table(["trial", "unit", "attempts", "error"], [
+        [slug, f"`{f['custom_id']}`", str(f.get("attempts", "")), clip(f.get("error", ""))]
+        for slug, f in failed_rows[:50]])
+    blocks: list = [f"{len(failed_rows)} unit(s) failed; they are not answers and are left out "
+                    "of every score.", table]
+    if len(failed_rows) > 50:
+        blocks.append(f"… and {len(failed_rows) - 50} more (see predictions.csv).")
+    return blocks
+
+
+def build_report(*, run_id: str, facts: dict, trials: dict[str, list[dict]],
+                 significance: dict[str, dict], control: str, treatments: list[str],
+                 failures: dict[str, list[dict]],
+                 predictions: dict[str, list[dict]] | None = None,
+                 items: dict | None = None,
+                 costs: dict[str, dict] | None = None) -> list[Section]:
+    """The report's sections, in reading order (see render_report for the arguments)."""
+    verdicts = _verdicts(significance, control)
+    bullets: list = list(verdicts) or ["No paired comparisons could be made (no scored items)."]
+    n_failed = sum(len(f) for f in failures.values())
+    if n_failed:
+        bullets.append(f"**{n_failed} unit(s) failed** and are left out of every score "
+                       "(see Failed units).")
+    summary = _summary(verdicts)
+    sections = [
+        Section("verdict", "Verdict", [*([summary] if summary else []), bullets,
+            "Differences are treatment − control in percentage points, paired by item; "
+            "95% CIs from a seeded paired bootstrap (clustered by passage where items share "
+            "one); p from a sign-flip permutation test, q = Benjamini–Hochberg over every "
+            "comparison in the trial. A difference counts when its CI excludes 0 and q < 0.05. "
+            "Details: the trial's significance.json and docs/statistics.md."]),
+        Section("setup", "Setup", [[f"**{key}**: {value}" for key, value in facts.items()]]),
+        Section("scores", "Scores per condition", [
+            "Mean in percent with a 95% interval (Wilson for 0/1 scores, t otherwise); "
+            "n = paired items.", _scores_table(significance, control)]),
+        Section("differences", "Paired differences", [_differences_table(significance, control)]),
+    ]
+    datasets = _dataset_blocks(significance, control)
+    if datasets:
+        sections.append(Section("datasets", "Paired differences per dataset", datasets))
+    sections += [
+        Section("selective", "Selective risk", [
+            "Coverage = share of items answered; risk = share of answered items that are wrong "
+            "(any answer to an unanswerable item is wrong); AURC = area under the risk–coverage "
+            "curve, lower is better.", _selective_table(significance, control)]),
+        Section("discordant", "Discordant items",
+                _discordant_blocks(trials, significance, control, predictions, items)),
+        Section("tokens", "Tokens and cost per arm",
+                _tokens_blocks(trials, control, treatments, costs, predictions)),
+        Section("failures", "Failed units", _failure_blocks(failures)),
+    ]
+    return sections
+
+
+def _summary(verdicts: list[Verdict]) -> str:
+    counts = defaultdict(int)
+    for v in verdicts:
+        counts[v.status] += 1
+    if not verdicts:
+        return ""
+    parts = [f"{counts[s]} {word}" for s, word in (
+        ("better", "better"), ("worse", "worse"), ("different", "different (neither better nor "
+                                                   "worse by itself)"),
+        ("suggestive", "suggestive only"), ("none", "no detectable difference"),
+        ("insufficient", "too few items")) if counts[s]]
+    return f"In short, over {len(verdicts)} metric comparisons: " + ", ".join(parts) + "."
+
+
+# -- Markdown ----------------------------------------------------------------------------------
+def _md_cell(text: str) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def sections_to_markdown(title: str, sections: list[Section]) -> str:
+    out = [f"# {title}", ""]
+    for section in sections:
+        out += [f"## {section.title}", ""]
+        for block in section.blocks:
+            if isinstance(block, Table):
+                if block.caption:
+                    out += [f"*{block.caption}*", ""]
+                out.append("| " + " | ".join(map(_md_cell, block.headers)) + " |")
+                out.append("|" + "---|" * len(block.headers))
+                out += ["| " + " | ".join(map(_md_cell, row)) + " |" for row in block.rows]
+            elif isinstance(block, list):
+                out += [f"- {getattr(line, 'text', line)}" for line in block]
+            else:
+                out.append(block)
+            out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def render_report(*, run_id: str, facts: dict, trials: dict[str, list[dict]],
+                  significance: dict[str, dict], control: str, treatments: list[str],
+                  failures: dict[str, list[dict]],
+                  predictions: dict[str, list[dict]] | None = None,
+                  items: dict | None = None,
+                  costs: dict[str, dict] | None = None) -> str:
+    """Markdown for the whole run. Every mapping is keyed by trial slug: `trials` -> per-item
+    rows, `significance` -> significance.json, `failures` -> failed prediction rows,
+    `predictions` -> predictions rows (answers for the discordant items), `costs` ->
+    costs.json. `items` maps item key (dataset|item_id) -> Item (questions and gold)."""
+    sections = build_report(run_id=run_id, facts=facts, trials=trials, significance=significance,
+                            control=control, treatments=treatments, failures=failures,
+                            predictions=predictions, items=items, costs=costs)
+    return sections_to_markdown(f"evalcli report — run `{run_id}`", sections)

@@ -1,0 +1,145 @@
+"""The live view of a run: a pure render(state) for terminals, plain log lines otherwise.
+
+    supervisor loop ──on_tick(views)──► Progress (counts, rates) ──► LiveDashboard.render()
+                                                                 └─► PlainLog (not a TTY)
+
+rich `Live` with auto_refresh=False: no refresh thread, no locks; the supervisor loop calls
+`update` (throttled here) from its single thread.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from evalcli.run.supervisor import WorkerView
+
+
+@dataclass
+class TrialProgress:
+    planned: int
+    done: int = 0
+    failed: int = 0
+    done_at_start: int = 0
+
+
+@dataclass
+class Progress:
+    """Counts the dashboard shows; fed by the generate stage as results arrive."""
+
+    run_id: str
+    trials: dict[str, TrialProgress]
+    started: float = field(default_factory=time.monotonic)
+    tokens: int = 0
+    finished_now: int = 0  # units finished in this invocation
+
+    def record(self, trial: str, ok: bool, tokens: int) -> None:
+        progress = self.trials[trial]
+        if ok:
+            progress.done += 1
+        else:
+            progress.failed += 1
+        self.tokens += tokens
+        self.finished_now += 1
+
+    def rates(self) -> tuple[float, float]:
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        return self.finished_now / elapsed, self.tokens / elapsed
+
+    def eta_s(self, trial: TrialProgress) -> float | None:
+        units_per_s, _ = self.rates()
+        left = trial.planned - trial.done - trial.failed
+        if left <= 0:
+            return 0.0
+        return left / units_per_s if units_per_s > 0 else None
+
+
+def _fmt_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def render(progress: Progress, views: list[WorkerView], stopping: bool):
+    """The dashboard for one moment: a pure function of its inputs."""
+    units_per_s, tokens_per_s = progress.rates()
+    title = f"evalcli run {progress.run_id} — {units_per_s:.2f} units/s, {tokens_per_s:.0f} tokens/s"
+    if stopping:
+        title += " — stopping: finishing in-flight units"
+    workers = Table(title=Text(title), expand=True, title_justify="left")
+    for column in ("worker", "pid", "state", "current unit", "done", "restarts"):
+        workers.add_column(column)
+    for view in views:
+        workers.add_row(str(view.index), str(view.pid or ""), view.state,
+                        Text(view.unit or "—"), str(view.done), str(view.restarts))
+    trials = Table(expand=True)
+    for column in ("trial", "done / planned", "failed", "progress", "ETA"):
+        trials.add_column(column)
+    for slug, trial in progress.trials.items():
+        finished = trial.done + trial.failed
+        share = finished / trial.planned if trial.planned else 1.0
+        bar = "█" * int(share * 20) + "░" * (20 - int(share * 20))
+        trials.add_row(Text(slug), f"{trial.done} / {trial.planned}", str(trial.failed),
+                       f"{bar} {share:5.1%}", _fmt_eta(progress.eta_s(trial)))
+    return Group(workers, trials)
+
+
+class LiveDashboard:
+    MIN_INTERVAL_S = 0.2
+
+    def __init__(self, progress: Progress, console: Console) -> None:
+        self.progress = progress
+        self._live = Live(console=console, auto_refresh=False, transient=False)
+        self._last = 0.0
+
+    def __enter__(self):
+        self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self._live.__exit__(*exc)
+
+    def update(self, views: list[WorkerView], stopping: bool) -> None:
+        now = time.monotonic()
+        if now - self._last >= self.MIN_INTERVAL_S:
+            self._last = now
+            self._live.update(render(self.progress, views, stopping), refresh=True)
+
+
+class PlainLog:
+    """For logs and CI: one line every few seconds, and one when the state changes."""
+
+    INTERVAL_S = 5.0
+
+    def __init__(self, progress: Progress, console: Console) -> None:
+        self.progress = progress
+        self.console = console
+        self._last = 0.0
+        self._last_key: tuple = ()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, views: list[WorkerView], stopping: bool) -> None:
+        now = time.monotonic()
+        key = (stopping, sum(v.restarts for v in views), sum(v.state == "restarting" for v in views))
+        if now - self._last < self.INTERVAL_S and key == self._last_key:
+            return
+        self._last, self._last_key = now, key
+        units_per_s, tokens_per_s = self.progress.rates()
+        parts = [f"{slug}: {t.done + t.failed}/{t.planned}" + (f" ({t.failed} failed)" if t.failed else "")
+                 for slug, t in self.progress.trials.items()]
+        states = ",".join(v.state for v in views)
+        line = Text(f"[progress] {'; '.join(parts)} | {units_per_s:.2f} units/s "
+                    f"{tokens_per_s:.0f} tok/s | workers: {states}"
+                    + (" | stopping" if stopping else ""))
+        self.console.print(line, soft_wrap=True)

@@ -1,0 +1,75 @@
+"""Turn a profile's [engine] table into what the supervisor spawns: engine name, validated
+Options, and the number of workers (within the engine's cap).
+
+Parent-side resolution happens here, before any spawn:
+    llama_cpp  model "" → the embedded demo model; relative model and chat_template paths →
+               against the profile's folder; n_threads 0 → CPU cores / workers (N workers must not oversubscribe)
+    mock       the answer key comes from the run's items (dry runs score meaningfully)
+    any engine with a `model` option: --model overrides it
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from engines import engine_class
+from engines.base import Engine, effective_workers
+from evalcli.inputs.config import EngineConfig, validate_engine_options
+from evalcli.inputs.items import Item
+
+
+@dataclass
+class ResolvedEngine:
+    name: str
+    cls: type[Engine]
+    options: Any  # the engine's Options struct
+    workers: int
+    cap_note: str  # why fewer workers than requested, or ""
+
+    def options_for_manifest(self) -> dict:
+        data = msgspec.to_builtins(self.options)
+        if "answer_key" in data:
+            data["answer_key"] = f"<{len(data['answer_key'])} items>"
+        return data
+
+    @property
+    def model_path(self) -> str | None:
+        model = getattr(self.options, "model", "")
+        return model if self.name == "llama_cpp" and model else None
+
+
+def resolve_engine(engine: EngineConfig, *, base_dir: Path, label: str, items: list[Item],
+                   units: int) -> ResolvedEngine:
+    cls = engine_class(engine.name)
+    options = validate_engine_options(engine, label)
+    changes: dict[str, Any] = {}
+    if engine.name == "llama_cpp":
+        if not options.model:
+            from evalcli.inputs.demo_model import demo_model_path
+
+            changes["model"] = str(demo_model_path())
+        elif not Path(options.model).expanduser().is_absolute():
+            changes["model"] = str((base_dir / Path(options.model).expanduser()).resolve())
+        else:
+            changes["model"] = str(Path(options.model).expanduser())
+        template = options.chat_template
+        if template not in ("auto", "gguf", "gemma3") and not Path(template).is_absolute():
+            changes["chat_template"] = str((base_dir / template).resolve())
+    if engine.name == "mock" and not options.answer_key:
+        changes["answer_key"] = {item.key: list(item.answers) if item.answerable else []
+                                 for item in items}
+    cap, reason = cls.worker_cap(options)
+    workers = effective_workers(engine.workers, cap, units)
+    if engine.name == "llama_cpp" and options.n_threads == 0:
+        changes["n_threads"] = max(1, (os.cpu_count() or 1) // workers)
+    if changes:
+        options = msgspec.structs.replace(options, **changes)
+    note = ""
+    if cap is not None and engine.workers > cap:
+        note = f"using {workers} worker(s) instead of {engine.workers}: {reason}"
+    return ResolvedEngine(engine.name, cls, options, workers, note)

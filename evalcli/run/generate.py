@@ -1,0 +1,218 @@
+"""The generate stage: run exactly the units not yet finished, appending each to results.jsonl.
+
+    results.jsonl ──read_statuses──► done / failed ──► pending units (failed ones are retried)
+    pending ──► Supervisor (worker pool engines)  ─┐
+            └─► BatchEngine.run (remote batch)    ─┴─► on_result ─► results.jsonl + run.json counts
+
+Worker-pool engines go through the supervisor; batch engines (fireworks_batch, openai_batch)
+are driven from this process, their job ids kept in run.json so a resumed run re-attaches
+to the remote job instead of submitting it again.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import msgspec
+from rich.console import Console
+
+from engines.base import EngineError
+from evalcli.errors import EngineStartError
+from evalcli.run.dashboard import LiveDashboard, PlainLog, Progress, TrialProgress
+from evalcli.run.pipeline import Setup, add_trials
+from evalcli.run.plan import Unit
+from evalcli.run.supervisor import Supervisor, SupervisorSettings
+from evalcli.store.manifest import Manifest, write_manifest
+from evalcli.store.results import (
+    ResultRecord,
+    ResultsWriter,
+    cut_torn_tail,
+    failed_record,
+    ok_record,
+    read_statuses,
+)
+from evalcli.store.rundir import EventLog, RunDir
+
+
+def load_finished(setup: Setup) -> dict[str, dict[str, str]]:
+    """custom_id -> "ok" | "failed" for every trial; a torn last line is cut off first."""
+    finished = {}
+    for trial in setup.plan.trials:
+        path = setup.run_dir.results(trial.slug)
+        statuses, torn = read_statuses(path)
+        if torn is not None:
+            cut_torn_tail(path, torn)
+        finished[trial.slug] = statuses
+    return finished
+
+
+def pending_units(units: list[Unit], finished: dict[str, dict[str, str]],
+                  retry_failed: bool = True) -> list[Unit]:
+    """The planned units without an ok record (and, by default, those that failed)."""
+    out = []
+    for unit in units:
+        status = finished.get(unit.trial, {}).get(unit.custom_id)
+        if status is None or (retry_failed and status == "failed"):
+            out.append(unit)
+    return out
+
+
+def refresh_counts(manifest: Manifest, finished: dict[str, dict[str, str]]) -> None:
+    for slug, state in manifest.trials.items():
+        statuses = finished.get(slug, {})
+        state.done = sum(1 for s in statuses.values() if s == "ok")
+        state.failed = sum(1 for s in statuses.values() if s == "failed")
+        state.pending = state.planned - state.done - state.failed
+
+
+def _is_batch(setup: Setup) -> bool:
+    from engines.batch import BatchEngine
+
+    return issubclass(setup.engine.cls, BatchEngine)
+
+
+def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool) -> str:
+    """Run every pending unit; returns "completed" or "stopped"."""
+    rd = setup.run_dir
+    finished = load_finished(setup)
+    todo = pending_units(setup.plan.units, finished)
+    add_trials(setup, manifest)
+    refresh_counts(manifest, finished)
+    if not todo:
+        if manifest.stage("generate").status != "done":
+            manifest.finish_stage("generate", _results_artifacts(setup))
+        write_manifest(rd.manifest, manifest)
+        return "completed"
+    progress = Progress(rd.run_id, {
+        slug: TrialProgress(planned=s.planned, done=s.done, failed=0, done_at_start=s.done)
+        for slug, s in manifest.trials.items()})
+    manifest.start_stage("generate")
+    manifest.status, manifest.pid = "running", os.getpid()
+    write_manifest(rd.manifest, manifest)
+    writers = {t.slug: ResultsWriter(rd.results(t.slug)) for t in setup.plan.trials}
+    events = EventLog(rd.events)
+    rd.logs.mkdir(parents=True, exist_ok=True)
+    last_write = [0.0]
+
+    def on_result(unit: Unit, record: ResultRecord) -> None:
+        writers[unit.trial].append(record)
+        previous = finished[unit.trial].get(unit.custom_id)
+        finished[unit.trial][unit.custom_id] = record.status
+        state = manifest.trials[unit.trial]
+        if previous == "failed":
+            state.failed -= 1
+        else:
+            state.pending -= 1
+        if record.status == "ok":
+            state.done += 1
+        else:
+            state.failed += 1
+        progress.record(unit.trial, record.status == "ok",
+                        max(record.prompt_tokens, 0) + max(record.completion_tokens, 0))
+        now = time.monotonic()
+        if now - last_write[0] >= 1.0:  # counts on disk lag finished work by at most a second
+            last_write[0] = now
+            write_manifest(rd.manifest, manifest)
+
+    view = (LiveDashboard if live else PlainLog)(progress, console)
+    events.emit("generate_start", units=len(todo), engine=setup.engine.name)
+    try:
+        with view:
+            if _is_batch(setup):
+                status, info = _run_batch(setup, manifest, todo, on_result, events, rd)
+            else:
+                status, info = _run_pool(setup, todo, on_result, events, rd, view)
+    except EngineStartError as exc:
+        manifest.stage("generate").status = "failed"
+        manifest.stage("generate").error = exc.message
+        manifest.status, manifest.error = "failed", exc.message
+        raise EngineStartError(f"{exc.message}; after fixing it, resume with: "
+                               f"evalcli resume {rd.run_id}") from None
+    finally:
+        for writer in writers.values():
+            writer.close()
+        events.emit("generate_end")
+        events.close()
+        write_manifest(rd.manifest, manifest)
+    if info:
+        manifest.environment["engine"] = info
+    if status == "completed":
+        manifest.finish_stage("generate", _results_artifacts(setup))
+    else:
+        manifest.stage("generate").status = "stopped"
+        manifest.status = "stopped"
+    write_manifest(rd.manifest, manifest)
+    return status
+
+
+def _run_pool(setup: Setup, todo: list[Unit], on_result, events: EventLog, rd: RunDir,
+              view) -> tuple[str, dict]:
+    run = setup.profile.run
+    settings = SupervisorSettings(
+        engine=setup.engine.name, options=msgspec.to_builtins(setup.engine.options),
+        workers=min(setup.engine.workers, len(todo)), unit_timeout_s=run.unit_timeout_s,
+        max_crashes_per_unit=run.max_crashes_per_unit,
+        max_engine_retries=run.max_engine_retries,
+        max_consecutive_failures=run.max_consecutive_failures,
+    )
+    supervisor = Supervisor(
+        settings=settings, units=todo, make_request=setup.plan.request, on_result=on_result,
+        events=events, log_path=lambda i: str(rd.worker_log(i)),
+        stop_requested=rd.stop_requested, on_tick=view.update)
+    outcome = supervisor.run()
+    return outcome.status, outcome.engine_info
+
+
+def _run_batch(setup: Setup, manifest: Manifest, todo: list[Unit], on_result,
+               events: EventLog, rd: RunDir) -> tuple[str, dict]:
+    """Drive a batch engine from this process; Ctrl+C / SIGTERM / STOP stop polling (the
+    remote job runs on, and a resume re-attaches to it)."""
+    by_id = {unit.custom_id: unit for unit in todo}
+    reported: set[str] = set()
+    signals = []
+
+    def on_signal(signum, frame) -> None:
+        signals.append(signum)
+
+    def on_batch_result(custom_id: str, result) -> None:
+        unit = by_id.get(custom_id)
+        if unit is None or custom_id in reported:
+            events.emit("unexpected_result", unit=custom_id)
+            return
+        reported.add(custom_id)
+        if isinstance(result, EngineError):
+            record = failed_record(custom_id, str(result), result.kind, worker=-1, attempts=1)
+        else:
+            record = ok_record(custom_id, result, worker=-1, attempts=1)
+        on_result(unit, record)
+
+    def save_state(state: dict) -> None:
+        manifest.batch = state
+        write_manifest(rd.manifest, manifest)
+        events.emit("batch_state", jobs=[{k: job.get(k) for k in ("key", "status", "remote_state")}
+                                         for job in state.get("jobs", [])])
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, on_signal)
+    engine = setup.engine.cls(setup.engine.options)
+    try:
+        engine.run([setup.plan.request(u) for u in todo], dict(manifest.batch), save_state,
+                   on_batch_result, lambda: bool(signals) or rd.stop_requested())
+    except EngineError as exc:
+        raise EngineStartError(f"the {setup.engine.name} job could not be completed: {exc}") \
+            from None
+    finally:
+        engine.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    status = "completed" if len(reported) == len(todo) else "stopped"
+    return status, engine.describe()
+
+
+def _results_artifacts(setup: Setup) -> list[str]:
+    return [setup.run_dir.relative(setup.run_dir.results(t.slug)) for t in setup.plan.trials]

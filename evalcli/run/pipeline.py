@@ -1,0 +1,170 @@
+"""Setting a run up: prepare and plan, then the run directory.
+
+    profile ──build_setup──► Setup (items, prompt sets, engine, plan) — nothing written yet
+                                 (--plan-only stops here: plan_summary)
+    Setup ──create_run──► runs/<id>/ items.jsonl + run.json (prepare and plan done)
+
+Then evalcli.run.generate runs the units (the only expensive stage) and evalcli.run.stages the
+stages after it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import msgspec
+
+from engines.base import EngineLoadError
+from evalcli import environment
+from evalcli.errors import ConfigError, EngineStartError, RunError
+from evalcli.inputs.config import LoadedProfile, Profile, config_hash
+from evalcli.inputs.datasets import load_sources
+from evalcli.inputs.items import Item, read_items, write_items
+from evalcli.inputs.prompts import LoadedPromptSet, load_prompt_set, prompt_sha256
+from evalcli.run.engine_setup import ResolvedEngine, resolve_engine
+from evalcli.run.plan import Plan, Unit
+from evalcli.store.manifest import Manifest, TrialState, new_manifest, write_manifest
+from evalcli.store.rundir import RunDir
+
+
+@dataclass
+class Setup:
+    run_dir: RunDir
+    loaded: LoadedProfile
+    profile: Profile
+    items: list[Item]
+    prompt_sets: list[LoadedPromptSet]
+    engine: ResolvedEngine
+    plan: Plan
+    warnings: list[str] = field(default_factory=list)
+
+    def snapshot(self) -> dict:
+        return msgspec.to_builtins(self.profile)
+
+    def inputs(self) -> dict:
+        items_blob = b"".join(msgspec.json.encode(item) + b"\n" for item in self.items)
+        return {
+            "items_sha256": hashlib.sha256(items_blob).hexdigest(),
+            "items": len(self.items),
+            "prompt_sets": [
+                {"name": p.name, "source": p.source, "sha256": p.sha256,
+                 "system_prompt_sha256": {c: prompt_sha256(p.prompts, c)
+                                          for c in p.prompts.conditions}}
+                for p in self.prompt_sets],
+        }
+
+    @property
+    def control(self) -> str:
+        """The control condition's name (the same in every prompt set of a sweep)."""
+        return self.prompt_sets[0].prompts.control
+
+    @property
+    def conditions(self) -> list[str]:
+        """Every condition of the run, control first, in prompt-set order."""
+        out: list[str] = []
+        for loaded in self.prompt_sets:
+            out += [c for c in loaded.prompts.conditions if c not in out]
+        return out
+
+    @property
+    def treatments(self) -> list[str]:
+        return [c for c in self.conditions if c != self.control]
+
+
+def build_setup(loaded: LoadedProfile, profile: Profile, run_dir: RunDir,
+                items: list[Item] | None = None) -> Setup:
+    """Everything needed to run, computed without writing anything."""
+    if items is None:
+        items = load_sources(profile.datasets, loaded.base_dir,
+                             limit_items=profile.run.limit_items)
+    prompt_sets = [load_prompt_set(name, loaded.base_dir) for name in profile.prompts.names]
+    controls = {p.prompts.control for p in prompt_sets}
+    if len(controls) > 1:
+        raise ConfigError(
+            f"{loaded.source}: prompts.set — the prompt sets of a sweep must name their control "
+            f"the same (found {', '.join(sorted(controls))}); rename one"
+        )
+    n_units = len(items) * sum(len(p.prompts.conditions) for p in prompt_sets) \
+        * len(profile.sampling.temperatures) * profile.sampling.samples_per_item
+    engine = resolve_engine(profile.engine, base_dir=loaded.base_dir, label=loaded.source,
+                            items=items, units=n_units)
+    identity = {"engine": engine.name, "model": getattr(engine.options, "model", ""),
+                "options": {k: v for k, v in engine.options_for_manifest().items()
+                            if k not in ("answer_key", "verbose", "n_threads")}}
+    plan = Plan(items=items, prompt_sets=[(p.name, p.sha256, p.prompts) for p in prompt_sets],
+                engine_identity=identity, model_label=engine.cls.model_label(engine.options),
+                sampling=profile.sampling, seed=profile.sampling.seed)
+    return Setup(run_dir, loaded, profile, items, prompt_sets, engine, plan)
+
+
+def preflight(setup: Setup) -> list[str]:
+    try:
+        return setup.engine.cls.preflight(setup.engine.options, workers=setup.engine.workers,
+                                          longest_request=setup.plan.longest_request())
+    except EngineLoadError as exc:
+        raise EngineStartError(str(exc)) from None
+
+
+def add_trials(setup: Setup, manifest: Manifest) -> None:
+    """Give every planned trial its manifest entry (a forced resume can add a new trial)."""
+    for trial in setup.plan.trials:
+        if trial.slug not in manifest.trials:
+            planned = sum(1 for u in setup.plan.units if u.trial == trial.slug)
+            shared = len(setup.plan.rows[trial.slug]) - planned
+            manifest.trials[trial.slug] = TrialState(temperature=trial.temperature,
+                                                     params=trial.params, planned=planned,
+                                                     pending=planned, shared=shared)
+
+
+def create_run(setup: Setup) -> Manifest:
+    rd = setup.run_dir
+    if rd.manifest.exists():
+        raise RunError(f"run {rd.run_id} already exists in {rd.root.parent} — resume it with: "
+                       f"evalcli resume {rd.run_id}, or choose another --run-id")
+    rd.root.mkdir(parents=True, exist_ok=True)
+    write_items(rd.items, setup.items)
+    manifest = new_manifest(rd.run_id)
+    snapshot = setup.snapshot()
+    manifest.profile, manifest.profile_source = setup.loaded.name, setup.loaded.source
+    manifest.base_dir = str(setup.loaded.base_dir)
+    manifest.config, manifest.config_hash = snapshot, config_hash(snapshot)
+    manifest.inputs = setup.inputs()
+    manifest.environment = environment.collect(setup.engine.model_path)
+    manifest.environment["engine_options"] = setup.engine.options_for_manifest()
+    add_trials(setup, manifest)
+    manifest.finish_stage("prepare", [rd.relative(rd.items)])
+    manifest.plan = plan_summary(setup)
+    manifest.finish_stage("plan", [])
+    write_manifest(rd.manifest, manifest)
+    return manifest
+
+
+def plan_summary(setup: Setup) -> dict:
+    return {
+        "units": len(setup.plan.units), "items": len(setup.items),
+        "conditions": setup.conditions,
+        "control": setup.control,
+        "prompt_sets": [p.name for p in setup.prompt_sets],
+        "shared_units": sum(len(rows) for rows in setup.plan.rows.values())
+        - len(setup.plan.units),
+        "temperatures": list(setup.profile.sampling.temperatures),
+        "samples_per_item": setup.profile.sampling.samples_per_item,
+        "engine": setup.engine.name, "workers": setup.engine.workers,
+        "worker_note": setup.engine.cap_note,
+        "trials": [t.slug for t in setup.plan.trials],
+        # the order units are handed out: groups sharing a system prompt, each kept on a worker
+        "order": [{"trial": trial, "condition": condition, "units": count}
+                  for (trial, condition), count in _groups(setup.plan.units).items()],
+    }
+
+
+def _groups(units: list[Unit]) -> dict[tuple[str, str], int]:
+    counts: dict[tuple[str, str], int] = {}
+    for unit in units:
+        counts[(unit.trial, unit.condition)] = counts.get((unit.trial, unit.condition), 0) + 1
+    return counts
+
+
+def frozen_items(run_dir: RunDir) -> list[Item]:
+    return read_items(run_dir.items)

@@ -1,0 +1,78 @@
+"""Resume a run: re-plan from its manifest, check nothing changed, run exactly the rest.
+
+    run.json (config snapshot) ──► Profile      items.jsonl (frozen) ──► the same plan
+    results.jsonl ──latest per custom_id──► done   →  pending = planned − done (failed are retried)
+
+Refuses when the inputs changed since the run started (config snapshot edited, dataset
+files, prompt set or model file different) unless forced; with --force the frozen items are
+kept and the current prompts and model are used, and the change is recorded in events.jsonl.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import msgspec
+
+from evalcli import environment
+from evalcli.errors import EvalcliError, RunError
+from evalcli.inputs.config import LoadedProfile, Profile, config_hash
+from evalcli.inputs.datasets import load_sources
+from evalcli.run.pipeline import Setup, build_setup, frozen_items
+from evalcli.store.manifest import Manifest, read_manifest
+from evalcli.store.rundir import EventLog, RunDir
+
+
+def open_run(rd: RunDir) -> Manifest:
+    if not rd.manifest.is_file():
+        raise RunError(f"no run {rd.run_id!r} in {rd.root.parent} — list runs with: "
+                       f"evalcli runs --runs-dir {rd.root.parent}")
+    try:
+        return read_manifest(rd.manifest)
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise RunError(f"{rd.manifest}: cannot read the run manifest ({exc})") from None
+
+
+def setup_from_manifest(rd: RunDir, manifest: Manifest) -> Setup:
+    try:
+        profile = msgspec.convert(manifest.config, Profile)
+    except msgspec.ValidationError as exc:
+        raise RunError(f"{rd.manifest}: config snapshot is not valid ({exc})") from None
+    base_dir = Path(manifest.base_dir) if manifest.base_dir else rd.root
+    loaded = LoadedProfile(profile, manifest.profile, manifest.profile_source, base_dir)
+    return build_setup(loaded, profile, rd, items=frozen_items(rd))
+
+
+def changes_since_start(setup: Setup, manifest: Manifest) -> list[str]:
+    changes = []
+    if config_hash(manifest.config) != manifest.config_hash:
+        changes.append("config: the snapshot in run.json was edited (hash differs)")
+    frozen_sha = manifest.inputs.get("items_sha256")
+    try:
+        reloaded = load_sources(setup.profile.datasets, setup.loaded.base_dir,
+                                limit_items=setup.profile.run.limit_items)
+        blob = b"".join(msgspec.json.encode(item) + b"\n" for item in reloaded)
+        if hashlib.sha256(blob).hexdigest() != frozen_sha:
+            changes.append("items: the dataset files now give different items than the "
+                           "frozen items.jsonl")
+    except EvalcliError as exc:
+        changes.append(f"items: the datasets cannot be reloaded ({exc.message})")
+    if setup.inputs()["items_sha256"] != frozen_sha:
+        changes.append("items: items.jsonl was modified")
+    started = {p.get("name"): p.get("sha256") for p in manifest.inputs.get("prompt_sets", [])}
+    for loaded in setup.prompt_sets:
+        if started.get(loaded.name) != loaded.sha256:
+            changes.append(f"prompts: {loaded.source} changed")
+    old_model = manifest.environment.get("model", {})
+    if setup.engine.model_path and old_model:
+        new_model = environment.model_fingerprint(Path(setup.engine.model_path))
+        if new_model["sha256"] != old_model.get("sha256"):
+            changes.append(f"model: {new_model['path']} is not the file the run started with")
+    return changes
+
+
+def record_forced(rd: RunDir, changes: list[str]) -> None:
+    events = EventLog(rd.events)
+    events.emit("resume_forced", changes=changes)
+    events.close()

@@ -1,0 +1,207 @@
+"""The stages after generate: parse → score → stats → costs → report, each a pure function
+of the files before it, keyed on their content.
+
+    results.jsonl ──parse──► predictions.csv ──score──► per_item_scores.csv ──stats──►
+    significance.json ──┐            predictions.csv ──costs──► costs.json ─┤
+                        └───────────────────────────────────────────report──► report.md/.html
+
+`finish` runs the selected stages; a stage whose inputs (files and settings) hash as in its
+last run and whose outputs exist is skipped, so running them again is always safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import msgspec
+
+from evalcli.errors import ConfigError, RunError
+from evalcli.report.html import render_report_html
+from evalcli.report.markdown import render_report
+from evalcli.run.pipeline import Setup
+from evalcli.science.costs import summarize_costs, write_costs
+from evalcli.science.per_item import read_per_item, score_rows, write_per_item
+from evalcli.science.stats.significance import significance_for, write_significance
+from evalcli.store.fsutil import atomic_write_text
+from evalcli.store.manifest import Manifest, write_manifest
+from evalcli.store.predictions import prediction_row, read_predictions, write_predictions
+from evalcli.store.results import latest, read_results
+
+
+def _per_trial(setup: Setup, manifest: Manifest, name: str, produce) -> None:
+    """Run `produce(trial) -> path written` for every trial, recording the stage."""
+    manifest.start_stage(name)
+    artifacts = [setup.run_dir.relative(produce(trial)) for trial in setup.plan.trials]
+    manifest.finish_stage(name, artifacts)
+
+
+def parse_stage(setup: Setup, manifest: Manifest) -> None:
+    rd = setup.run_dir
+    records: dict[str, dict] = {}  # trial -> latest record per custom_id (read once each)
+
+    def produce(trial) -> Path:
+        plan_rows = setup.plan.rows[trial.slug]
+        for source in {row.source_trial for row in plan_rows} - set(records):
+            records[source] = latest(read_results(rd.results(source))[0])
+        write_predictions(rd.predictions(trial.slug), [
+            prediction_row(row.custom_id, records[row.source_trial].get(row.source_id))
+            for row in plan_rows])
+        return rd.predictions(trial.slug)
+
+    _per_trial(setup, manifest, "parse", produce)
+
+
+def score_stage(setup: Setup, manifest: Manifest) -> None:
+    rd, items = setup.run_dir, {item.key: item for item in setup.items}
+
+    def produce(trial) -> Path:
+        phrase = setup.plan.prompts_for(trial.slug).abstain_phrase
+        scored = score_rows(read_predictions(rd.predictions(trial.slug)), items,
+                            setup.profile.scoring, extra_phrases=[phrase])
+        write_per_item(rd.per_item_scores(trial.slug), scored)
+        return rd.per_item_scores(trial.slug)
+
+    _per_trial(setup, manifest, "score", produce)
+
+
+def stats_stage(setup: Setup, manifest: Manifest) -> None:
+    rd = setup.run_dir
+
+    def produce(trial) -> Path:
+        sig = significance_for(read_per_item(rd.per_item_scores(trial.slug)),
+                               control=setup.control, stats=setup.profile.stats)
+        if len(setup.prompt_sets) > 1:  # a sweep: say which prompt set each comparison is
+            for comp in sig.get("comparisons", []):
+                comp["prompt_set"] = trial.prompt_set
+        write_significance(rd.significance(trial.slug), sig)
+        return rd.significance(trial.slug)
+
+    _per_trial(setup, manifest, "stats", produce)
+
+
+def costs_stage(setup: Setup, manifest: Manifest) -> None:
+    rd = setup.run_dir
+
+    def produce(trial) -> Path:
+        costs = summarize_costs(read_predictions(rd.predictions(trial.slug)),
+                                setup.profile.pricing)
+        write_costs(rd.costs(trial.slug), costs)
+        return rd.costs(trial.slug)
+
+    _per_trial(setup, manifest, "costs", produce)
+
+
+def report_stage(setup: Setup, manifest: Manifest) -> Path:
+    manifest.start_stage("report")
+    rd = setup.run_dir
+    trials, failures, significance, predictions, costs = {}, {}, {}, {}, {}
+    for trial in setup.plan.trials:
+        slug = trial.slug
+        trials[slug] = read_per_item(rd.per_item_scores(slug))
+        significance[slug] = msgspec.json.decode(rd.significance(slug).read_bytes())
+        predictions[slug] = read_predictions(rd.predictions(slug))
+        failures[slug] = [r for r in predictions[slug] if r["status"] != "ok"]
+        costs[slug] = msgspec.json.decode(rd.costs(slug).read_bytes())
+    engine_info = manifest.environment.get("engine", {})
+    facts = {
+        "profile": f"{manifest.profile} ({manifest.profile_source})",
+        "engine": f"{setup.engine.name}, {setup.engine.workers} worker(s)",
+        "model": engine_info.get("model") or getattr(setup.engine.options, "model", "") or "—",
+        "prompt sets": "; ".join(f"{p.name} — conditions: "
+                                 + ", ".join(p.prompts.conditions) for p in setup.prompt_sets)
+                       + f" (control: {setup.control})",
+        "items": f"{len(setup.items)} ({sum(i.type == 'open' for i in setup.items)} open-book, "
+                 f"{sum(i.type == 'closed' for i in setup.items)} closed-book; "
+                 f"{sum(not i.answerable for i in setup.items)} unanswerable)",
+        "sampling": ", ".join(f"{k}={v}" for k, v in setup.plan.trials[0].params.items()
+                              if k != "temperature")
+                    + "; temperatures " + ", ".join(f"{t:g}" for t in
+                                                    setup.profile.sampling.temperatures),
+    }
+    args = dict(run_id=rd.run_id, facts=facts, trials=trials, significance=significance,
+                control=setup.control, treatments=setup.treatments,
+                failures=failures, predictions=predictions,
+                items={item.key: item for item in setup.items}, costs=costs)
+    atomic_write_text(rd.report_md, render_report(**args))
+    atomic_write_text(rd.report_html, render_report_html(**args))
+    manifest.finish_stage("report", [rd.relative(rd.report_md), rd.relative(rd.report_html)])
+    return rd.report_md
+
+
+LATER_STAGES = ("parse", "score", "stats", "costs", "report")
+
+
+def _stage_inputs(setup: Setup, name: str) -> tuple[list[Path], dict]:
+    rd, slugs = setup.run_dir, [t.slug for t in setup.plan.trials]
+    profile = setup.profile
+    if name == "parse":
+        return [rd.results(s) for s in slugs], {}
+    if name == "score":
+        return [rd.items] + [rd.predictions(s) for s in slugs], \
+            msgspec.to_builtins(profile.scoring)
+    if name == "costs":
+        return [rd.predictions(s) for s in slugs], msgspec.to_builtins(profile.pricing)
+    if name == "stats":
+        return [rd.per_item_scores(s) for s in slugs], \
+            {"stats": msgspec.to_builtins(profile.stats), "control": setup.control,
+             "sweep": len(setup.prompt_sets) > 1}
+    return ([rd.per_item_scores(s) for s in slugs] + [rd.significance(s) for s in slugs]
+            + [rd.predictions(s) for s in slugs] + [rd.costs(s) for s in slugs] + [rd.items]), {}
+
+
+def _inputs_hash(paths: list[Path], extra: dict, root: Path) -> str:
+    digest = hashlib.sha256(msgspec.json.encode(extra, order="sorted"))
+    for path in paths:  # which files (trial slugs) and what they hold
+        digest.update(path.relative_to(root).as_posix().encode("utf-8") + b"\0")
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+_STAGE_FUNCS = {"parse": parse_stage, "score": score_stage, "stats": stats_stage,
+                "costs": costs_stage, "report": report_stage}
+
+
+def finish(setup: Setup, manifest: Manifest, stages: tuple[str, ...] = LATER_STAGES) -> Path:
+    """The stages after generate. Each is keyed on the content of its inputs: a stage whose
+    inputs hash matches its last run and whose artifacts exist is skipped."""
+    rd = setup.run_dir
+    for name in LATER_STAGES:
+        if name not in stages:
+            continue
+        paths, extra = _stage_inputs(setup, name)
+        missing = [p for p in paths if not p.exists()]
+        if missing:
+            raise RunError(f"stage {name} needs {rd.relative(missing[0])}, which does not exist "
+                           f"— run the earlier stages first (evalcli resume {rd.run_id})")
+        digest = _inputs_hash(paths, extra, rd.root)
+        state = manifest.stage(name)
+        if (state.status == "done" and state.inputs_hash == digest and state.artifacts
+                and all((rd.root / a).exists() for a in state.artifacts)):
+            continue
+        _STAGE_FUNCS[name](setup, manifest)
+        manifest.stage(name).inputs_hash = digest
+        write_manifest(rd.manifest, manifest)
+    if all(manifest.stage(n).status == "done" for n in ("generate", *LATER_STAGES)):
+        manifest.status = "completed"
+    write_manifest(rd.manifest, manifest)
+    return rd.report_md
+
+
+def select_stages(from_: str | None, to: str | None, only: str | None) -> tuple[str, ...]:
+    """The stages to run, in order, from --from/--to/--only (generate and the later ones)."""
+    order = ("generate", *LATER_STAGES)
+    for flag, value in (("--from", from_), ("--to", to), ("--only", only)):
+        if value is not None and value not in order:
+            raise ConfigError(f"{flag} {value!r}: not a stage — use one of {', '.join(order)}")
+    if only is not None:
+        if from_ is not None or to is not None:
+            raise ConfigError("--only cannot be combined with --from/--to")
+        return (only,)
+    start = order.index(from_) if from_ else 0
+    end = order.index(to) if to else len(order) - 1
+    if start > end:
+        raise ConfigError(f"--from {from_} comes after --to {to}")
+    return order[start:end + 1]

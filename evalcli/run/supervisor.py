@@ -1,0 +1,312 @@
+"""The supervisor loop: feed units to engine workers, notice deaths at once, never lose work.
+
+One thread, one loop, one wait over every worker's pipe and process sentinel:
+
+    ┌──► dispatch: each idle worker gets scheduler.next_for(worker)  (not while stopping)
+    │    wait(pipes + sentinels, timeout = next deadline / restart / refresh)
+    │      Ready      → idle
+    │      Completed  → on_result(ok)                           → idle
+    │      Failed     → retryable & tries left ? requeue : on_result(failed) → idle
+    │      Failed(None) = engine cannot start → stop the run (EngineStartError), no respawn loop
+    │      death      → in-flight unit requeued (or failed after K crashes); restart w/ backoff
+    │    unit past its timeout → kill the worker (then handled as a death)
+    │    STOP file / first Ctrl+C / SIGTERM → finish in-flight units, then return "stopped"
+    └─── second Ctrl+C → kill workers now, return "stopped"
+
+Failure semantics (docs/run-directory.md#failure-semantics has the full table):
+    worker killed / crashed    → unit requeued; after max_crashes_per_unit deaths → failed
+    unit past unit_timeout_s   → worker killed, same as a crash
+    EngineError retryable      → retried up to max_engine_retries, then failed
+    EngineError not retryable  → failed at once, with the reason
+    engine fails to load       → the run stops with that message
+    N units in a row failed    → the engine looks broken (server gone, every unit crashes the
+                                 worker): the run stops, resumable, instead of failing the rest
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from engines.base import Completion
+from evalcli.errors import EngineStartError
+from evalcli.run.plan import Unit
+from evalcli.run.scheduling import Scheduler
+from evalcli.store.results import ResultRecord, failed_record, ok_record
+from evalcli.store.rundir import EventLog
+from ipc import pool
+from ipc.messages import Completed, Failed, Generate, Ready, WorkerSpec
+
+RESTART_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
+MAX_BOOT_FAILURES = 3  # consecutive deaths before Ready: the engine cannot start here
+REFRESH_S = 0.25
+
+
+@dataclass
+class WorkerView:
+    """What the dashboard shows of one worker."""
+
+    index: int
+    state: str = "starting"  # starting | idle | busy | restarting | stopped
+    unit: str = ""
+    done: int = 0
+    restarts: int = 0
+    pid: int | None = None
+
+
+@dataclass
+class _Slot:
+    process: pool.WorkerProcess
+    view: WorkerView
+    unit: Unit | None = None
+    started_at: float = 0.0
+    restart_at: float | None = None
+    boot_failures: int = 0
+    crash_streak: int = 0  # deaths since this worker last completed a unit (restart backoff)
+    ready: bool = False
+
+
+@dataclass
+class SupervisorSettings:
+    engine: str
+    options: dict  # validated builtins of the engine's Options
+    workers: int
+    unit_timeout_s: float = 600.0
+    max_crashes_per_unit: int = 3
+    max_engine_retries: int = 2
+    max_consecutive_failures: int = 10  # units failed in a row before the run stops
+
+
+@dataclass
+class Outcome:
+    status: str  # "completed" | "stopped"
+    engine_info: dict[str, str] = field(default_factory=dict)
+
+
+class Supervisor:
+    def __init__(self, *, settings: SupervisorSettings, units: list[Unit],
+                 make_request: Callable, on_result: Callable[[Unit, ResultRecord], None],
+                 events: EventLog, log_path: Callable[[int], str],
+                 stop_requested: Callable[[], bool] = lambda: False,
+                 on_tick: Callable[[list[WorkerView], bool], None] = lambda views, stopping: None,
+                 ) -> None:
+        self.settings = settings
+        self.scheduler = Scheduler(units)
+        self.make_request = make_request
+        self.on_result = on_result
+        self.events = events
+        self.stop_requested = stop_requested
+        self.on_tick = on_tick
+        self._attempts: dict[str, int] = {}
+        self._crashes: dict[str, int] = {}
+        self._signals = 0
+        self._failure_streak = 0
+        self._engine_info: dict[str, str] = {}
+        self.slots = [
+            _Slot(pool.WorkerProcess(WorkerSpec(engine=settings.engine, options=settings.options,
+                                                worker_index=i, log_path=log_path(i))),
+                  WorkerView(i))
+            for i in range(settings.workers)
+        ]
+
+    # -- signals -------------------------------------------------------------------------
+    def _on_signal(self, signum, frame) -> None:
+        self._signals += 1
+        if self._signals >= 2 and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+
+    def _install_signals(self):
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        previous = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, self._on_signal)
+        return previous
+
+    # -- main loop -----------------------------------------------------------------------
+    def run(self) -> Outcome:
+        previous = self._install_signals()
+        try:
+            for slot in self.slots:
+                self._start(slot)
+            return self._loop()
+        except KeyboardInterrupt:
+            self.events.emit("stop_now", reason="second Ctrl+C")
+            for slot in self.slots:
+                slot.process.kill()
+            return Outcome("stopped", self._engine_info)
+        finally:
+            for slot in self.slots:
+                code = slot.process.stop(grace=5.0)
+                if code is not None:
+                    self.events.emit("worker_exit", worker=slot.view.index,
+                                     how=pool.describe_exit(code))
+                slot.view.state = "stopped"
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _loop(self) -> Outcome:
+        stopping = False
+        while True:
+            if not stopping and (self._signals or self.stop_requested()):
+                stopping = True
+                self.events.emit("stopping", reason="signal" if self._signals else "STOP file",
+                                 in_flight=sum(1 for s in self.slots if s.unit))
+            if not stopping:
+                self._dispatch()
+            busy = [s for s in self.slots if s.unit is not None]
+            if not busy and (stopping or self.scheduler.remaining == 0):
+                self.on_tick([s.view for s in self.slots], stopping)
+                return Outcome("stopped" if stopping and self.scheduler.remaining else "completed",
+                               self._engine_info)
+            now = time.monotonic()
+            self._restart_due(now, stopping)
+            live = [s.process for s in self.slots if s.process.process is not None]
+            timeout = self._next_timeout(now)
+            for process, kind in pool.wait(live, timeout):
+                slot = self.slots[process.index]
+                if kind == "message":
+                    self._on_message(slot)
+                elif slot.process.process is not None and not slot.process.alive:
+                    self._on_death(slot, stopping)
+            self._enforce_timeouts()
+            self.on_tick([s.view for s in self.slots], stopping)
+
+    def _next_timeout(self, now: float) -> float:
+        deadlines = [REFRESH_S]
+        for slot in self.slots:
+            if slot.restart_at is not None:
+                deadlines.append(slot.restart_at - now)
+            if slot.unit is not None:
+                deadlines.append(slot.started_at + self.settings.unit_timeout_s - now)
+        return max(0.0, min(deadlines))
+
+    def _dispatch(self) -> None:
+        for slot in self.slots:
+            if slot.ready and slot.unit is None and slot.process.process is not None:
+                unit = self.scheduler.next_for(slot.view.index)
+                if unit is None:
+                    continue
+                slot.unit, slot.started_at = unit, time.monotonic()
+                slot.view.state, slot.view.unit = "busy", unit.custom_id
+                self._attempts[unit.custom_id] = self._attempts.get(unit.custom_id, 0) + 1
+                if not slot.process.send(Generate(request=self.make_request(unit))):
+                    slot.process.kill()  # broken pipe: the death is handled via the sentinel
+
+    # -- events --------------------------------------------------------------------------
+    def _on_message(self, slot: _Slot) -> None:
+        try:
+            message = slot.process.recv()
+        except (EOFError, OSError):
+            slot.process.kill()
+            return
+        match message:
+            case Ready(pid=pid, info=info):
+                slot.ready, slot.boot_failures = True, 0
+                slot.view.state, slot.view.pid = "idle", pid
+                self._engine_info = self._engine_info or dict(info)
+                self.events.emit("worker_ready", worker=slot.view.index, pid=pid)
+            case Completed(unit_id=unit_id, completion=completion):
+                unit = self._take_unit(slot, unit_id)
+                if unit is not None:
+                    self.on_result(unit, self._ok_record(unit, completion, slot))
+                    slot.view.done += 1
+                    slot.crash_streak = self._failure_streak = 0
+            case Failed(unit_id=None, error=error, kind=kind):
+                self.events.emit("engine_load_failed", worker=slot.view.index, error=error)
+                raise EngineStartError(f"the {self.settings.engine} engine could not start: {error}")
+            case Failed(unit_id=unit_id, error=error, kind=kind, retryable=retryable):
+                unit = self._take_unit(slot, unit_id)
+                if unit is None:
+                    return
+                tries = self._attempts.get(unit.custom_id, 1)
+                if retryable and tries <= self.settings.max_engine_retries:
+                    self.events.emit("retry", unit=unit.custom_id, error=error, attempt=tries)
+                    self.scheduler.requeue(unit)
+                else:
+                    self._record_failure(unit, error, kind, slot)
+
+    def _take_unit(self, slot: _Slot, unit_id: str) -> Unit | None:
+        unit = slot.unit
+        if unit is None or unit.custom_id != unit_id:
+            self.events.emit("unexpected_reply", worker=slot.view.index, unit=unit_id)
+            return None
+        slot.unit = None
+        slot.view.state, slot.view.unit = "idle", ""
+        return unit
+
+    def _on_death(self, slot: _Slot, stopping: bool) -> None:
+        code = slot.process.reap()
+        how = pool.describe_exit(code)
+        unit, slot.unit = slot.unit, None
+        slot.view.state, slot.view.unit = "restarting", ""
+        self.events.emit("worker_died", worker=slot.view.index, how=how,
+                         unit=unit.custom_id if unit else None)
+        if not slot.ready:
+            slot.boot_failures += 1
+            if slot.boot_failures >= MAX_BOOT_FAILURES:
+                raise EngineStartError(
+                    f"the {self.settings.engine} engine worker died {slot.boot_failures} times "
+                    f"while starting ({how}); see {slot.process.spec.log_path}"
+                )
+        slot.ready = False
+        if unit is not None:
+            crashes = self._crashes[unit.custom_id] = self._crashes.get(unit.custom_id, 0) + 1
+            if crashes >= self.settings.max_crashes_per_unit:
+                reason = f"worker died {crashes} times while running this unit (last: {how})"
+                self._record_failure(unit, reason, "crash", slot)
+            else:
+                self.scheduler.requeue(unit)
+        if stopping:
+            slot.view.state = "stopped"
+            return
+        slot.view.restarts += 1
+        slot.crash_streak += 1
+        delay = RESTART_BACKOFF_S[min(slot.crash_streak - 1, len(RESTART_BACKOFF_S) - 1)]
+        slot.restart_at = time.monotonic() + delay
+
+    def _record_failure(self, unit: Unit, error: str, kind: str, slot: _Slot) -> None:
+        self.events.emit("unit_failed", unit=unit.custom_id, error=error, kind=kind)
+        self.on_result(unit, self._failed_record(unit, error, kind, slot))
+        self._failure_streak += 1
+        limit = self.settings.max_consecutive_failures
+        if limit and self._failure_streak >= limit:
+            self.events.emit("halted", failed_in_a_row=self._failure_streak, last_error=error)
+            raise EngineStartError(
+                f"stopped after {self._failure_streak} units in a row failed (last: {error}) — "
+                f"the {self.settings.engine} engine looks broken; see the worker logs, fix the "
+                "cause, then resume the run"
+            )
+
+    def _restart_due(self, now: float, stopping: bool) -> None:
+        for slot in self.slots:
+            if slot.restart_at is not None and now >= slot.restart_at and not stopping:
+                slot.restart_at = None
+                self.events.emit("worker_restart", worker=slot.view.index,
+                                 restarts=slot.view.restarts)
+                self._start(slot)
+
+    def _start(self, slot: _Slot) -> None:
+        slot.process.start()
+        slot.view.state, slot.view.pid = "starting", slot.process.pid
+        self.events.emit("worker_start", worker=slot.view.index, pid=slot.process.pid)
+
+    def _enforce_timeouts(self) -> None:
+        now = time.monotonic()
+        for slot in self.slots:
+            if slot.unit is not None and now - slot.started_at > self.settings.unit_timeout_s:
+                self.events.emit("unit_timeout", worker=slot.view.index,
+                                 unit=slot.unit.custom_id, after_s=self.settings.unit_timeout_s)
+                slot.process.kill()
+
+    # -- records -------------------------------------------------------------------------
+    def _ok_record(self, unit: Unit, c: Completion, slot: _Slot) -> ResultRecord:
+        return ok_record(unit.custom_id, c, worker=slot.view.index,
+                         attempts=self._attempts.get(unit.custom_id, 1))
+
+    def _failed_record(self, unit: Unit, error: str, kind: str, slot: _Slot) -> ResultRecord:
+        return failed_record(unit.custom_id, error, kind, worker=slot.view.index,
+                             attempts=self._attempts.get(unit.custom_id, 1))

@@ -1,0 +1,106 @@
+"""per_item_scores.csv: score every prediction, then one row per item × condition × temp
+(the score stage). Values are means over the item's samples, with their SD.
+
+    predictions rows ──score_answer(text, item)──► per-sample scores ──group──► per-item rows
+
+Failed units are not answers: they are left out of the means and counted in n_failed. An
+item whose samples all failed has empty metrics and is left out of the paired statistics.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import statistics
+from collections import defaultdict
+from pathlib import Path
+
+from evalcli.errors import DataError
+from evalcli.inputs.items import Item
+from evalcli.science.scoring import DEFAULT_ABSTAIN_PHRASES, score_answer
+from evalcli.store.customid import parse_custom_id
+from evalcli.store.fsutil import atomic_write_text
+
+METRICS = ("em", "f1", "abstain_rate", "false_answer_rate", "unsupported_rate")
+COLUMNS = ["item_key", "dataset", "item_id", "type", "group", "answerable", "condition", "temp",
+           "n_samples", "n_failed"]
+for _metric in METRICS:
+    COLUMNS += [_metric, f"{_metric}_sd"]
+COLUMNS += ["prompt_tokens", "completion_tokens"]
+
+
+def score_rows(predictions: list[dict], items: dict[str, Item], scoring,
+               extra_phrases: list[str] = ()) -> list[dict]:
+    """`extra_phrases`: e.g. the prompt set's instructed abstention phrase."""
+    extra = [p.lower().strip().rstrip(".!") for p in [*scoring.abstain_phrases, *extra_phrases]]
+    phrases = tuple(DEFAULT_ABSTAIN_PHRASES) + tuple(p for p in extra if p)
+    groups: dict[tuple, dict] = {}
+    samples: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for row in predictions:
+        cid = parse_custom_id(row["custom_id"])
+        item = items.get(cid.item_key)
+        if item is None:
+            raise DataError(
+                f"prediction {row['custom_id']}: item {cid.item_key} is not in the items file — "
+                "pass the items the predictions were made on"
+            )
+        key = (cid.item_key, cid.condition, cid.temp)
+        group = groups.setdefault(key, {"item": item, "condition": cid.condition,
+                                        "temp": cid.temp, "n_failed": 0})
+        if row.get("status", "ok") != "ok":
+            group["n_failed"] += 1
+            continue
+        score = score_answer(row.get("response_text") or "", item, abstain_phrases=phrases,
+                             unsupported_strategy=scoring.unsupported_strategy,
+                             overlap_threshold=scoring.overlap_threshold)
+        values = samples[key]
+        values["em"].append(score.em)
+        values["f1"].append(score.f1)
+        values["abstain_rate"].append(float(score.abstained))
+        if score.false_answer is not None:
+            values["false_answer_rate"].append(score.false_answer)
+        if score.unsupported is not None:
+            values["unsupported_rate"].append(score.unsupported)
+        for key in ("prompt_tokens", "completion_tokens"):  # -1 = the engine did not say
+            count = float(row.get(key) or 0)
+            if count >= 0:
+                values[key].append(count)
+    out = []
+    for key, group in groups.items():
+        item, values = group["item"], samples.get(key, {})
+        row = {"item_key": item.key, "dataset": item.dataset, "item_id": item.item_id,
+               "type": item.type, "group": item.group, "answerable": item.answerable,
+               "condition": group["condition"], "temp": group["temp"],
+               "n_samples": len(values.get("em", [])), "n_failed": group["n_failed"]}
+        for metric in METRICS:
+            series = values.get(metric, [])
+            row[metric] = statistics.fmean(series) if series else None
+            row[f"{metric}_sd"] = statistics.stdev(series) if len(series) > 1 else (0.0 if series else None)
+        for metric in ("prompt_tokens", "completion_tokens"):
+            series = values.get(metric, [])
+            row[metric] = statistics.fmean(series) if series else None
+        out.append(row)
+    return out
+
+
+def write_per_item(path: Path, rows: list[dict]) -> None:
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+    atomic_write_text(path, buffer.getvalue())
+
+
+def read_per_item(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    numeric = set(METRICS) | {f"{m}_sd" for m in METRICS} | {"prompt_tokens", "completion_tokens"}
+    for row in rows:
+        for key in numeric:
+            row[key] = float(row[key]) if row.get(key) not in (None, "") else None
+        row["temp"] = float(row["temp"])
+        row["n_samples"] = int(row["n_samples"])
+        row["n_failed"] = int(row["n_failed"])
+        row["answerable"] = row["answerable"] == "True"
+    return rows

@@ -1,0 +1,312 @@
+"""Build significance.json from per-item score rows: pair, compute, adjust, serialise.
+
+    rows (item × condition × temp) ──► pair each treatment with `control` by item_key,
+        per (temp, type) and per dataset subgroup
+        └─► per metric: paired_difference (bootstrap + CLT, cluster-robust when items share
+            a group), sign-flip test (primary), t-test, Wilcoxon, HL, d_z, Cliff's δ, TOST, power
+        └─► per block: McNemar on EM ≥ 0.5, risk–coverage/AURC per arm
+    ──► BH q-values over the declared family: primary p of every
+        (treatment, temp, type, metric) on dataset "all"
+    ──► meta-analysis of the dataset subgroups ──► JSON-safe dict (NaN/inf → None)
+
+The schema is documented in docs/statistics.md; SCHEMA_VERSION changes when a key is
+renamed or changes meaning (adding keys does not).
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections import defaultdict
+
+import numpy as np
+
+from evalcli.science.stats.effects import cliffs_delta, cohens_dz, hodges_lehmann
+from evalcli.science.stats.equivalence import DEFAULT_TOST_MARGINS, tost
+from evalcli.science.stats.hypothesis import mcnemar_exact, sign_flip_test, wilcoxon_signed_rank
+from evalcli.science.stats.intervals import mean_interval, mean_interval_method
+from evalcli.science.stats.meta import meta_analysis
+from evalcli.science.stats.multiple import benjamini_hochberg
+from evalcli.science.stats.paired import paired_difference
+from evalcli.science.stats.power import power_summary
+from evalcli.science.stats.selective import selective_summary
+
+SCHEMA_VERSION = 1
+METRICS = ("em", "f1", "abstain_rate", "false_answer_rate", "unsupported_rate")
+TYPES_ORDER = ("closed", "open")
+MCNEMAR_THRESHOLD = 0.5  # an item counts as correct when its mean EM ≥ this
+POWER = 0.8
+_REQUIRED = ("item_key", "dataset", "type", "condition", "temp")
+
+
+def _seed(seed: int, *parts) -> np.random.SeedSequence:
+    """A seed per block, stable whatever other blocks exist."""
+    key = "|".join(str(p) for p in parts).encode("utf-8")
+    return np.random.SeedSequence([seed, zlib.crc32(key)])
+
+
+def _index(rows: list[dict]) -> dict:
+    """{(condition, temp, type): {item_key: row}}; a duplicate row is an error."""
+    index: dict = defaultdict(dict)
+    for n, row in enumerate(rows):
+        missing = [k for k in _REQUIRED if k not in row]
+        if missing:
+            raise ValueError(f"score row {n} lacks {', '.join(missing)}: {row!r}")
+        key = (str(row["condition"]), float(row["temp"]), str(row["type"]))
+        if row["item_key"] in index[key]:
+            raise ValueError(
+                f"two score rows for item {row['item_key']!r}, condition {key[0]!r}, "
+                f"temp {key[1]}, type {key[2]!r}: rows must be one per item × condition × temp"
+            )
+        index[key][row["item_key"]] = row
+    return index
+
+
+def _values(rows: list[dict], metric: str) -> np.ndarray:
+    return np.array([np.nan if r.get(metric) is None else float(r[metric]) for r in rows])
+
+
+def _metric_block(c, t, clusters, *, confidence, n_boot, n_perm, seed_seq, margin) -> dict:
+    """Every statistic of one metric over paired per-item values c, t."""
+    d = t - c
+    pd = paired_difference(
+        c, t, confidence=confidence, n_boot=n_boot, seed=seed_seq, clusters=clusters
+    )
+    clustered = pd["se_method"] == "cluster_robust"
+    _, c_lo, c_hi = mean_interval(c, confidence)
+    _, t_lo, t_hi = mean_interval(t, confidence)
+    if n_perm > 0:
+        perm = sign_flip_test(
+            d, n_perm=n_perm, seed=seed_seq.spawn(1)[0], clusters=clusters if clustered else None
+        )
+        p, p_method = perm["p_value"], "sign_flip_permutation"
+    else:
+        p, p_method = pd["p_value"], "paired_t"
+    alpha = round(1.0 - confidence, 10)
+    block = {
+        **pd,
+        "ci_method": "cluster_bootstrap_percentile" if clustered else "paired_bootstrap_percentile",
+        "control_ci_low": c_lo,
+        "control_ci_high": c_hi,
+        "control_ci_method": mean_interval_method(c),
+        "treatment_ci_low": t_lo,
+        "treatment_ci_high": t_hi,
+        "treatment_ci_method": mean_interval_method(t),
+        "p_value_t": pd["p_value"],
+        "p_value": p,
+        "p_method": p_method,
+        "q_value": None,
+        "in_family": False,
+        "wilcoxon": wilcoxon_signed_rank(d),
+        "hodges_lehmann": hodges_lehmann(d),
+        "cohens_dz": cohens_dz(d),
+        "cliffs_delta": cliffs_delta(c, t),
+        "tost": tost(d, margin, alpha=alpha, clusters=clusters if clustered else None)
+        if margin is not None
+        else None,
+        "power": power_summary(pd["se"], pd["n"], alpha=alpha, power=POWER),
+    }
+    return block
+
+
+def _block(ctrl_rows, trt_rows, head: dict, *, seed: int, confidence, n_boot, n_perm, margins):
+    """One comparison entry: metrics, McNemar and selective risk for paired rows."""
+    groups = [str(r.get("group") or "") for r in ctrl_rows]
+    labels = np.array(
+        [g if g else f"item:{r['item_key']}" for g, r in zip(groups, ctrl_rows, strict=True)]
+    )
+    metrics = {}
+    for metric in METRICS:
+        c_all, t_all = _values(ctrl_rows, metric), _values(trt_rows, metric)
+        ok = ~(np.isnan(c_all) | np.isnan(t_all))
+        if not ok.any():
+            continue
+        metrics[metric] = _metric_block(
+            c_all[ok],
+            t_all[ok],
+            labels[ok],
+            confidence=confidence,
+            n_boot=n_boot,
+            n_perm=n_perm,
+            seed_seq=_seed(seed, *head.values(), metric),
+            margin=margins.get(metric),
+        )
+    em_c, em_t = _values(ctrl_rows, "em"), _values(trt_rows, "em")
+    ok = ~(np.isnan(em_c) | np.isnan(em_t))
+    mcn = mcnemar_exact(
+        (em_c[ok] >= MCNEMAR_THRESHOLD).astype(float),
+        (em_t[ok] >= MCNEMAR_THRESHOLD).astype(float),
+        confidence,
+    )
+    selective = {}
+    for arm, rows in (("control", ctrl_rows), ("treatment", trt_rows)):
+        abst = _values(rows, "abstain_rate")
+        right = np.array([0.0 if r.get("false_answer_rate") is not None else np.nan for r in rows])
+        right = np.where(np.isnan(right), _values(rows, "em"), right)
+        keep = ~(np.isnan(abst) | np.isnan(right))
+        selective[arm] = selective_summary(abst[keep], right[keep])
+    selective["aurc_delta"] = selective["treatment"]["aurc"] - selective["control"]["aurc"]
+    return {
+        **head,
+        "n_items": len(ctrl_rows),
+        "n_clusters": int(np.unique(labels).size),
+        "clustered": bool(np.unique(labels).size < labels.size),
+        "metrics": metrics,
+        "mcnemar": {**mcn, "metric": "em", "threshold": MCNEMAR_THRESHOLD},
+        "selective": selective,
+    }
+
+
+def build_significance(
+    rows: list[dict],
+    *,
+    control: str,
+    seed: int = 0,
+    n_boot: int = 5000,
+    n_perm: int = 5000,
+    tost_margins: dict[str, float] | None = None,
+    confidence: float = 0.95,
+) -> dict:
+    """The significance.json dict for per-item score rows (see docs/statistics.md)."""
+    margins = dict(DEFAULT_TOST_MARGINS if tost_margins is None else tost_margins)
+    index = _index(rows)
+    conditions = list(dict.fromkeys(str(r["condition"]) for r in rows))
+    if control not in conditions:
+        raise ValueError(
+            f"control condition {control!r} has no score rows; conditions present: "
+            f"{', '.join(conditions) or '(none)'}"
+        )
+    treatments = [c for c in conditions if c != control]
+    temps = sorted({k[1] for k in index})
+    types = [t for t in TYPES_ORDER if any(k[2] == t for k in index)]
+    types += sorted({k[2] for k in index} - set(types))
+    opts = dict(seed=seed, confidence=confidence, n_boot=n_boot, n_perm=n_perm, margins=margins)
+    comparisons, warnings = [], []
+    for trt in treatments:
+        for temp in temps:
+            for typ in types:
+                cmap = index.get((control, temp, typ), {})
+                tmap = index.get((trt, temp, typ), {})
+                keys = sorted(set(cmap) & set(tmap))
+                un_c, un_t = len(set(cmap) - set(tmap)), len(set(tmap) - set(cmap))
+                if un_c or un_t:
+                    warnings.append(
+                        f"{trt} vs {control} at temp {temp} ({typ}): {un_c} control and "
+                        f"{un_t} treatment items have no partner and are left out"
+                    )
+                if not keys:
+                    continue
+                head = {"treatment": trt, "control": control, "temp": temp, "type": typ}
+                pairing = {"n_unpaired_control": un_c, "n_unpaired_treatment": un_t}
+                ctrl_rows, trt_rows = [cmap[k] for k in keys], [tmap[k] for k in keys]
+                comparisons.append(
+                    {**_block(ctrl_rows, trt_rows, {**head, "dataset": "all"}, **opts), **pairing}
+                )
+                datasets = sorted({str(r["dataset"]) for r in ctrl_rows})
+                if len(datasets) < 2:
+                    continue
+                for ds in datasets:
+                    sel = [i for i, r in enumerate(ctrl_rows) if str(r["dataset"]) == ds]
+                    comparisons.append(
+                        _block(
+                            [ctrl_rows[i] for i in sel],
+                            [trt_rows[i] for i in sel],
+                            {**head, "dataset": ds},
+                            **opts,
+                        )
+                    )
+    family = [
+        m for comp in comparisons if comp["dataset"] == "all" for m in comp["metrics"].values()
+    ]
+    for m, q in zip(family, benjamini_hochberg([m["p_value"] for m in family]), strict=True):
+        m["q_value"], m["in_family"] = q, q is not None
+    return _json_safe(
+        {
+            "schema_version": SCHEMA_VERSION,
+            "generated_by": "evalcli.science.stats.significance",
+            "settings": {
+                "control": control,
+                "treatments": treatments,
+                "confidence": confidence,
+                "seed": seed,
+                "n_boot": n_boot,
+                "n_perm": n_perm,
+                "tost_margins": margins,
+                "primary_test": "sign_flip_permutation" if n_perm > 0 else "paired_t",
+                "fdr_method": "benjamini_hochberg",
+                "family": "primary p of every (treatment, temp, type, metric) on dataset 'all'",
+                "family_size": sum(1 for m in family if m["in_family"]),
+                "mcnemar_threshold": MCNEMAR_THRESHOLD,
+                "power": POWER,
+            },
+            "conditions": conditions,
+            "temps": temps,
+            "types": types,
+            "comparisons": comparisons,
+            "meta": _meta(comparisons, confidence),
+            "warnings": warnings,
+        }
+    )
+
+
+def _meta(comparisons: list[dict], confidence: float) -> list[dict]:
+    """Meta-analysis across dataset subgroups, per (treatment, temp, type, metric)."""
+    subgroups = defaultdict(list)
+    for comp in comparisons:
+        if comp["dataset"] != "all":
+            subgroups[(comp["treatment"], comp["control"], comp["temp"], comp["type"])].append(comp)
+    out = []
+    for (trt, ctrl, temp, typ), comps in subgroups.items():
+        for metric in METRICS:
+            have = [c for c in comps if metric in c["metrics"]]
+            if len(have) < 2:
+                continue
+            res = meta_analysis(
+                [c["metrics"][metric]["delta"] for c in have],
+                [c["metrics"][metric]["se"] for c in have],
+                [c["dataset"] for c in have],
+                confidence=confidence,
+            )
+            out.append(
+                {
+                    "treatment": trt,
+                    "control": ctrl,
+                    "temp": temp,
+                    "type": typ,
+                    "metric": metric,
+                    **res,
+                }
+            )
+    return out
+
+
+def _json_safe(obj):
+    """NaN/±inf → None, numpy scalars → Python, tuples → lists (json.dumps-able, strict)."""
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        f = float(obj)
+        return f if math.isfinite(f) else None
+    return obj
+
+
+def significance_for(rows: list[dict], *, control: str, stats) -> dict:
+    """build_significance with a profile's StatsConfig (seed, resamples, margins, level)."""
+    return build_significance(rows, control=control, seed=stats.seed,
+                              n_boot=stats.bootstrap_samples, n_perm=stats.permutation_samples,
+                              tost_margins=dict(stats.tost_margins), confidence=stats.confidence)
+
+
+def write_significance(path, sig: dict) -> None:
+    """significance.json, written atomically and indented (readable, jq-able)."""
+    import msgspec
+
+    from evalcli.store.fsutil import atomic_write_bytes
+
+    atomic_write_bytes(path, msgspec.json.format(msgspec.json.encode(sig), indent=2) + b"\n")

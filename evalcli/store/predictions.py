@@ -1,0 +1,89 @@
+"""predictions.csv: one row per planned unit, from a trial's results.jsonl (the parse stage).
+
+Token counts an engine did not report are -1 (unknown), never 0.
+Columns keep the predecessor's first 13 (so its files and ours read alike) and add what it
+dropped: latency, status, error, attempts, worker. A failed unit is a row with
+status "failed", finish_reason "error", an empty response_text and the error text — it is
+never scored as an answer. `read_predictions` also reads the predecessor's files (no status
+column: a finish_reason of "error" means failed).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from evalcli.store.customid import parse_custom_id
+from evalcli.store.fsutil import atomic_write_text
+from evalcli.store.results import ResultRecord
+
+COLUMNS = [
+    "custom_id", "dataset", "item_id", "condition", "temp", "sample_index", "type",
+    "request_id", "finish_reason", "response_text", "prompt_tokens", "completion_tokens",
+    "total_tokens", "latency_ms", "status", "error", "attempts", "worker",
+]
+
+
+def prediction_row(custom_id: str, record: ResultRecord | None) -> dict:
+    cid = parse_custom_id(custom_id)
+    row = {"custom_id": custom_id, "dataset": cid.dataset, "item_id": cid.item_id,
+           "condition": cid.condition, "temp": cid.temp, "sample_index": cid.sample_index,
+           "type": cid.type}
+    if record is None:
+        row.update(status="pending", finish_reason="", response_text="")
+        return row
+    row.update(
+        request_id=record.request_id, finish_reason=record.finish_reason,
+        response_text=record.text, prompt_tokens=record.prompt_tokens,
+        completion_tokens=record.completion_tokens,
+        total_tokens=(record.prompt_tokens + record.completion_tokens
+                      if min(record.prompt_tokens, record.completion_tokens) >= 0 else -1),
+        latency_ms=record.latency_ms, status=record.status, error=record.error,
+        attempts=record.attempts, worker=record.worker,
+    )
+    return row
+
+
+def write_predictions(path: Path, rows: list[dict]) -> None:
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, buffer.getvalue())
+
+
+def read_predictions(path: Path) -> list[dict]:
+    """Rows as dicts with typed numbers; also accepts the predecessor's predictions.csv."""
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        missing = {"custom_id", "response_text"} - set(reader.fieldnames or [])
+        if missing:
+            from evalcli.errors import DataError
+
+            raise DataError(
+                f"{path}: not a predictions file — missing column(s) {', '.join(sorted(missing))}"
+            )
+        rows = []
+        for row in reader:
+            if not row.get("status"):
+                row["status"] = "failed" if row.get("finish_reason") == "error" else "ok"
+            for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
+                row[key] = _int(row.get(key))
+            row["latency_ms"] = _float(row.get("latency_ms"))
+            rows.append(row)
+    return rows
+
+
+def _int(value) -> int:
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _float(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0

@@ -1,0 +1,176 @@
+"""results.jsonl: the append-only source of truth, one line per finished unit.
+
+    append(record)  one JSON line, flushed at once (survives a killed supervisor);
+                    fsync at most once a second and on close (survives a power cut, nearly)
+    read_results()  streams the records; a torn last line (no newline, or undecodable) is
+                    reported so resume can cut it off and redo that unit
+    latest()        one record per custom_id: an "ok" record beats a "failed" one
+
+Failed units are data too: status "failed" with the reason, never an empty answer passed
+off as a prediction.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+
+class ResultRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
+    custom_id: str
+    status: Literal["ok", "failed"]
+    text: str = ""
+    finish_reason: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_ms: float = 0.0
+    request_id: str = ""
+    worker: int = -1
+    attempts: int = 1
+    error: str = ""
+    error_kind: str = ""
+    finished_at: str = ""
+    timings: dict[str, float] = {}
+
+
+def ok_record(custom_id: str, c, *, worker: int, attempts: int) -> ResultRecord:
+    """The record of a unit the engine answered (`c` is an engines.base.Completion)."""
+    from evalcli.store.fsutil import utc_now
+
+    return ResultRecord(
+        custom_id=custom_id, status="ok", text=c.text, finish_reason=c.finish_reason,
+        prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens,
+        latency_ms=round(c.latency_ms, 3), request_id=c.request_id, worker=worker,
+        attempts=attempts, finished_at=utc_now(), timings=c.timings,
+    )
+
+
+def failed_record(custom_id: str, error: str, kind: str, *, worker: int,
+                  attempts: int) -> ResultRecord:
+    """The record of a unit that failed: the reason, never an empty answer."""
+    from evalcli.store.fsutil import utc_now
+
+    return ResultRecord(custom_id=custom_id, status="failed", finish_reason="error",
+                        worker=worker, attempts=attempts, error=error, error_kind=kind,
+                        finished_at=utc_now())
+
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(ResultRecord)
+
+
+class ResultsWriter:
+    """Appends records to one trial's results.jsonl."""
+
+    FSYNC_EVERY_S = 1.0
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._fh = open(path, "ab")  # noqa: SIM115 - closed in close()
+        self._last_sync = time.monotonic()
+
+    def append(self, record: ResultRecord) -> None:
+        self._fh.write(_encoder.encode(record) + b"\n")
+        self._fh.flush()
+        now = time.monotonic()
+        if now - self._last_sync >= self.FSYNC_EVERY_S:
+            os.fsync(self._fh.fileno())
+            self._last_sync = now
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._fh.close()
+
+
+class TornTail(msgspec.Struct, frozen=True):
+    offset: int  # byte offset where the torn line starts
+    length: int
+
+
+def read_results(path: Path) -> tuple[list[ResultRecord], TornTail | None]:
+    """All complete records, and the torn last line if there is one.
+
+    Only the last line may be torn (appends are sequential); an undecodable line elsewhere
+    is corruption and raises ValueError naming the line.
+    """
+    if not path.exists():
+        return [], None
+    records: list[ResultRecord] = []
+    data = path.read_bytes()
+    offset = 0
+    line_no = 0
+    while offset < len(data):
+        end = data.find(b"\n", offset)
+        line_no += 1
+        if end == -1:
+            return records, TornTail(offset, len(data) - offset)
+        line = data[offset:end]
+        if line.strip():
+            try:
+                records.append(_decoder.decode(line))
+            except msgspec.DecodeError:
+                if data[end + 1 :].strip():
+                    raise ValueError(f"{path} line {line_no}: not a valid result record") from None
+                return records, TornTail(offset, len(data) - offset)
+        offset = end + 1
+    return records, None
+
+
+class _Status(msgspec.Struct):
+    custom_id: str
+    status: str
+
+
+_status_decoder = msgspec.json.Decoder(_Status)
+
+
+def read_statuses(path: Path) -> tuple[dict[str, str], TornTail | None]:
+    """custom_id -> "ok" | "failed" (ok wins), streaming: memory grows with ids, not texts.
+
+    This is what planning a resume needs; it decodes two fields per line.
+    """
+    statuses: dict[str, str] = {}
+    if not path.exists():
+        return statuses, None
+    offset = 0
+    with open(path, "rb") as fh:
+        for line_no, line in enumerate(fh, start=1):
+            start, offset = offset, offset + len(line)
+            if not line.endswith(b"\n"):
+                return statuses, TornTail(start, len(line))
+            if not line.strip():
+                continue
+            try:
+                record = _status_decoder.decode(line)
+            except msgspec.DecodeError:
+                if fh.read(1):
+                    raise ValueError(f"{path} line {line_no}: not a valid result record") from None
+                return statuses, TornTail(start, len(line))
+            if statuses.get(record.custom_id) != "ok":
+                statuses[record.custom_id] = record.status
+    return statuses, None
+
+
+def latest(records: list[ResultRecord]) -> dict[str, ResultRecord]:
+    """One record per custom_id: the last ok one if any, else the last failed one."""
+    best: dict[str, ResultRecord] = {}
+    for record in records:
+        current = best.get(record.custom_id)
+        if current is None or record.status == "ok" or current.status != "ok":
+            best[record.custom_id] = record
+    return best
+
+
+def cut_torn_tail(path: Path, torn: TornTail) -> None:
+    """Drop a torn last line so the next append starts on a clean line."""
+    with open(path, "r+b") as fh:
+        fh.truncate(torn.offset)
+        fh.flush()
+        os.fsync(fh.fileno())
