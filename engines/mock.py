@@ -14,6 +14,9 @@ one of these substrings makes the worker
     kill_on   SIGKILL itself              (as the OOM killer would)
     hang_on   sleep forever              (the supervisor's unit timeout must kill it)
 and `fail_load = true` makes the engine fail to start.
+
+A gate holds work at a known point, so tests need no sleeps: with `gate_file` set, a worker
+that has answered `gate_after` units waits before each further unit until that file exists.
 """
 
 from __future__ import annotations
@@ -44,11 +47,14 @@ class MockEngine(Engine):
         kill_on: list[str] = []
         hang_on: list[str] = []
         fail_load: bool = False
+        gate_file: str = ""
+        gate_after: int = 0
 
     def __init__(self, options: Options, worker_index: int = 0) -> None:
         super().__init__(options, worker_index)
         if options.fail_load:
             raise EngineLoadError("mock engine told to fail on load (fail_load = true)")
+        self._answered = 0
 
     def describe(self) -> dict[str, str]:
         return {"model": self.options.model, "accuracy": str(self.options.accuracy)}
@@ -68,6 +74,10 @@ class MockEngine(Engine):
         if _hit(uid, opts.fail_on):
             raise EngineError(f"mock engine refused {uid}", kind="mock_failure")
 
+        if opts.gate_file and self._answered >= opts.gate_after:
+            while not os.path.exists(opts.gate_file):
+                time.sleep(0.01)
+        self._answered += 1
         started = time.perf_counter()
         if opts.latency_ms > 0:
             time.sleep(opts.latency_ms / 1000.0)

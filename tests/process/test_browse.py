@@ -167,7 +167,11 @@ def test_stop_a_completed_run_writes_nothing(runs):
 
 
 def test_stop_a_running_run(tmp_path):
-    profile = write_profile(tmp_path / "slow.toml", workers=1, options={"latency_ms": 200})
+    # the worker answers 3 units, then holds the 4th until the gate file exists: the stop
+    # request always lands while the run is in flight, however slow the machine
+    gate = tmp_path / "gate"
+    profile = write_profile(tmp_path / "slow.toml", workers=1,
+                            options={"gate_file": str(gate), "gate_after": 3})
     root = tmp_path / "runs" / "slow"
     proc = popen_evalcli("run", "--profile", profile, "--limit-items", "10",
                          "--runs-dir", tmp_path / "runs", "--run-id", "slow", cwd=tmp_path)
@@ -187,9 +191,11 @@ def test_stop_a_running_run(tmp_path):
         assert "evalcli resume slow" in stop.stdout and "in flight" in stop.stdout
         stamp, pid_word, pid = (root / "STOP").read_text(encoding="utf-8").split()
         assert stamp.endswith("Z") and pid_word == "pid" and int(pid) > 0
+        gate.touch()
 
         out, err = proc.communicate(timeout=60)
     finally:
+        gate.touch()  # never leave a worker waiting at the gate
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
