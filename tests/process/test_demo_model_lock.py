@@ -10,7 +10,6 @@ import hashlib
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 CONTENT = b"GGUF" + bytes(range(256)) * 4096  # 1 MiB of stand-in model
