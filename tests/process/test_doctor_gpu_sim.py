@@ -12,6 +12,7 @@ PowerShell; each fix is checked to be one pasteable line without placeholders.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -261,3 +262,42 @@ def test_posix_fixes_are_valid_shell(tmp_path):
         assert "$env:" not in command
         subprocess.run(["bash", "-n", "-c", command], check=True)
     assert "-DCMAKE_CUDA_ARCHITECTURES=52" in build_command([(5, 2)], "0.3.36")
+
+
+FAKE_SMI = """#!{python}
+import sys
+if any(a.startswith("--query-gpu=") for a in sys.argv[1:]):
+    print("0, NVIDIA GeForce RTX 4070, 560.94, 12282, 11000, 1282, 8.9")
+else:
+    print("| NVIDIA-SMI 560.94        Driver Version: 560.94        CUDA Version: 12.6     |")
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the stand-in nvidia-smi is a script")
+def test_no_nvml_falls_back_to_nvidia_smi(machine, tmp_path, monkeypatch):
+    """Installed as docs/windows.md once said (no nvidia-ml-py): a CPU-only wheel on an
+    NVIDIA machine must not look ok."""
+    import importlib.util
+
+    from evalcli.doctor.checks_gpu import check_gpu
+    from evalcli.doctor.checks_llama import check_llama
+
+    real_platform = sys.platform
+    machine("rtx4070", "cpu")
+    monkeypatch.setattr(sys, "platform", real_platform)  # shutil.which must find the script
+    (tmp_path / "site" / "pynvml.py").unlink()  # no nvidia-ml-py
+    importlib.invalidate_caches()
+    if importlib.util.find_spec("pynvml") is not None:
+        pytest.skip("nvidia-ml-py is installed in this environment")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    smi = bindir / "nvidia-smi"
+    smi.write_text(FAKE_SMI.format(python=sys.executable), encoding="utf-8")
+    smi.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bindir) + os.pathsep + os.environ["PATH"])
+    ctx = Context()
+    gpu = check_gpu(ctx)
+    assert gpu.status == "ok" and "from nvidia-smi" in gpu.detail and "cc 8.9" in gpu.detail
+    assert "CUDA 12.6" in gpu.detail and "12.0 GiB (free 10.7 GiB)" in gpu.detail
+    llama = check_llama(ctx)
+    assert llama.status == "warn" and assert_pasteable(llama).endswith("/whl/cu125")
