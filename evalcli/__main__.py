@@ -1,4 +1,10 @@
-"""Entry point for `evalcli` and `python -m evalcli`; maps user errors to one line + exit code."""
+"""Entry point for `evalcli` and `python -m evalcli`; maps user errors to one line + exit code.
+
+Before anything prints, stdout and stderr are made safe for any encoding: a console or a
+redirected file in a legacy code page (cp1252 on Windows: `> log`, `| Tee-Object`, Task
+Scheduler) gets `?` for a character it lacks instead of a UnicodeEncodeError half-way through
+a run.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,21 @@ import multiprocessing
 import sys
 
 
+def safe_streams() -> None:
+    """Keep each stream's encoding, but replace what it cannot encode."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is None:  # None (pythonw) or a stream that is not a TextIOWrapper
+            continue
+        try:
+            reconfigure(errors="replace")
+        except (ValueError, OSError):  # a detached or closed stream: nothing to protect
+            pass
+
+
 def main() -> None:
     multiprocessing.freeze_support()
+    safe_streams()
     from rich.console import Console
 
     from evalcli.cli import app
@@ -21,8 +40,8 @@ def main() -> None:
             f"{prefix}{exc.message}", markup=False
         )
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:  # Ctrl+C outside the supervisor (e.g. while writing the report)
-        print("interrupted — finished work is kept; continue with: evalcli resume <run-id> "
+    except KeyboardInterrupt:  # Ctrl+C / Ctrl+Break outside the supervisor (e.g. the report)
+        print("interrupted - finished work is kept; continue with: evalcli resume <run-id> "
               "(evalcli runs lists them)", file=sys.stderr)
         sys.exit(130)
 

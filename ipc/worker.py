@@ -1,8 +1,8 @@
 """The worker process: load one engine, then serve one request at a time until told to stop.
 
     spawn ─► worker_main(spec_bytes, conn)
+               ├─ ignore SIGINT/SIGBREAK, first thing: the supervisor owns shutdown
                ├─ stdout/stderr (fd 1 and 2) → the worker's log file (llama.cpp writes to fd 2)
-               ├─ ignore SIGINT: the supervisor owns shutdown
                ├─ engine = Engine(options)      fails → Failed(unit_id=None), exit BOOT_ERROR
                ├─ Ready
                └─ loop: Generate → Completed | Failed ;  Shutdown or EOF → close, exit 0
@@ -44,9 +44,11 @@ def _redirect_output(log_path: str) -> None:
 
 
 def worker_main(spec_bytes: bytes, conn) -> None:
+    for name in ("SIGINT", "SIGBREAK"):  # console interrupts reach every process on the console
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
     spec = msgspec.msgpack.decode(spec_bytes, type=WorkerSpec)
     _redirect_output(spec.log_path)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     channel = worker_channel(conn)
     print(f"worker {spec.worker_index} pid {os.getpid()} engine {spec.engine}", flush=True)
     try:

@@ -18,12 +18,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from evalcli.doctor import (
+    checks_cuda,
     checks_engines,
     checks_gpu,
     checks_llama,
     checks_python,
     checks_system,
     checks_windows,
+    smoke,
 )
 from evalcli.doctor.check import Check, Context
 
@@ -36,10 +38,13 @@ CHECKS: list[tuple[str, Callable[[Context], Check]]] = [
     ("profile", checks_engines.check_profile),
     ("engine", checks_engines.check_engine),
     ("ollama address", checks_engines.check_ollama_address),
+    ("ollama gpu placement", checks_engines.check_ollama_placement),
     ("llama-cpp-python", checks_llama.check_llama),
     ("demo model", checks_llama.check_demo_model),
-    ("llama.cpp smoke load", checks_llama.check_smoke),
     ("nvidia gpu", checks_gpu.check_gpu),
+    ("cuda wheel", checks_cuda.check_cuda_wheel),
+    ("cuda libraries", checks_cuda.check_cuda_libs),
+    ("llama.cpp smoke load", smoke.check_smoke),
     ("vram budget", checks_gpu.check_vram),
     ("cpu", checks_system.check_cpu),
     ("memory", checks_system.check_memory),

@@ -12,22 +12,32 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from evalcli.doctor import shell
 from evalcli.doctor.check import Check, Context, human_bytes
 
-_NVML_ADVICE = {
-    "NVMLError_DriverNotLoaded": (
-        "the NVIDIA driver is not loaded",
-        "install or reload the NVIDIA driver (Linux: reboot, or sudo modprobe nvidia)"),
-    "NVMLError_NoPermission": (
-        "no permission to talk to the NVIDIA driver",
-        "run as a user who may open the GPU devices (Linux: the video group / /dev/nvidia*)"),
-    "NVMLError_LibRmVersionMismatch": (
-        "the NVML library and the loaded kernel driver have different versions",
-        "reboot after the driver update (the old driver is still loaded)"),
-    "ImportError": (
-        "pynvml cannot be imported",
-        "pip install --force-reinstall nvidia-ml-py (not the deprecated pynvml/nvidia-ml-py3)"),
-}
+DRIVER_URL = "https://www.nvidia.com/Download/index.aspx"
+NVML_LIB_WIN = r"System32\nvml.dll"
+
+
+def _nvml_advice(error: str) -> tuple[str, str]:
+    win = shell.windows()
+    return {
+        "NVMLError_DriverNotLoaded": (
+            "the NVIDIA driver is not loaded",
+            f"reinstall the NVIDIA driver from {DRIVER_URL}" if win
+            else "sudo modprobe nvidia   (or reboot)"),
+        "NVMLError_NoPermission": (
+            "no permission to talk to the NVIDIA driver",
+            "run the terminal as the user who owns the GPU session" if win
+            else "sudo usermod -aG video $USER   (then log out and in)"),
+        "NVMLError_LibRmVersionMismatch": (
+            "the NVML library and the loaded kernel driver have different versions",
+            "restart the computer (the old driver is still loaded after an update)"),
+        "ImportError": (
+            "pynvml cannot be imported",
+            shell.pip("install", "--force-reinstall", "nvidia-ml-py")),
+    }.get(error, (f"NVML failed: {error}", shell.pip("install", "--force-reinstall",
+                                                      "nvidia-ml-py")))
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:
@@ -42,25 +52,25 @@ def check_gpu(ctx: Context) -> Check:
     name = "nvidia gpu"
     gpu = ctx.gpu()
     needs_gpu = ctx.gpu_layers() != 0
-    if not gpu.installed:
+    if not gpu.installed and not gpu.gpus:
         if gpu.nvidia_hint:
-            return Check(name, "warn", "an NVIDIA driver is present but nvidia-ml-py is not "
-                         "installed: GPU memory and driver cannot be checked",
-                         "pip install nvidia-ml-py")
+            return Check(name, "warn", "an NVIDIA driver is present but neither nvidia-ml-py "
+                         "nor nvidia-smi answers: GPU memory and driver cannot be checked",
+                         shell.pip("install", "nvidia-ml-py"))
         return Check(name, "skip", "no NVIDIA driver found (and nvidia-ml-py not installed)")
     if gpu.error == "NVMLError_LibraryNotFound":
         if gpu.nvidia_hint or needs_gpu:
             return Check(name, "warn", "the NVML library was not found although a GPU is "
-                         "expected", "install or repair the NVIDIA driver (Windows: it provides "
-                         r"System32\nvml.dll); update nvidia-ml-py")
+                         "expected (the driver provides it: "
+                         f"{NVML_LIB_WIN if shell.windows() else 'libnvidia-ml.so.1'})",
+                         f"reinstall the NVIDIA driver from {DRIVER_URL}")
         return Check(name, "skip", "no NVIDIA driver / NVML library on this machine")
     if gpu.error:
-        detail, fix = _NVML_ADVICE.get(gpu.error, (f"NVML failed: {gpu.error}",
-                                                   "reinstall nvidia-ml-py; update the driver"))
+        detail, fix = _nvml_advice(gpu.error)
         return Check(name, "fail" if needs_gpu else "warn",
                      f"{detail} ({gpu.error}: {gpu.message})".replace(": )", ")"), fix)
     if not gpu.gpus:
-        return Check(name, "skip", f"NVML works (driver {gpu.driver}) but sees no GPU")
+        return Check(name, "skip", f"{gpu.source} works (driver {gpu.driver}) but sees no GPU")
     cuda = f"{gpu.cuda_driver[0]}.{gpu.cuda_driver[1]}" if gpu.cuda_driver else "?"
     parts = []
     problems: list[tuple[str, str]] = []
@@ -70,24 +80,24 @@ def check_gpu(ctx: Context) -> Check:
         parts.append(f"GPU{g['index']} {g['name']} {human_bytes(g['total'])} "
                      f"(free {human_bytes(g['free'])}) cc {cc_text}")
         if cc and tuple(cc) < (6, 0):
-            problems.append((f"GPU{g['index']} compute capability {cc_text} is below 6.0",
-                             "prebuilt CUDA wheels need 6.0+: build from source with "
-                             f"-DCMAKE_CUDA_ARCHITECTURES={cc[0]}{cc[1]}, or use the CPU"))
-        elif cc and tuple(cc) >= (10, 0):
-            problems.append((f"GPU{g['index']} compute capability {cc_text}: prebuilt CUDA "
-                             "wheels run on it only through PTX JIT (slow first start)",
-                             "use a wheel built for this architecture if start-up is slow"))
+            from evalcli.doctor.cuda import build_command, pinned_version
+
+            problems.append((f"GPU{g['index']} compute capability {cc_text} is below 6.0: "
+                             "no prebuilt CUDA wheel runs on it",
+                             build_command([tuple(cc)], pinned_version(None))))
     if _version_tuple(gpu.driver) < (525,):
-        problems.append((f"driver {gpu.driver} is older than 525",
-                         "update the NVIDIA driver: CUDA 12 wheels need 525+, CUDA 13 580+"))
+        problems.append((f"driver {gpu.driver} is older than 525 (CUDA 12 wheels need 525+, "
+                         "CUDA 13 580+)", f"update the NVIDIA driver: {DRIVER_URL}"))
     if (sys.platform == "win32" and ctx.engine_name == "ollama"
             and _version_tuple(gpu.driver) < (551, 61)):
         problems.append((f"driver {gpu.driver} is older than 551.61, which Ollama on Windows "
-                         "needs", "update the NVIDIA driver"))
-    detail = f"driver {gpu.driver}, CUDA {cuda}; " + "; ".join(parts)
+                         "needs", f"update the NVIDIA driver: {DRIVER_URL}"))
+    detail = (f"driver {gpu.driver}, CUDA {cuda}"
+              f"{' (from nvidia-smi; nvidia-ml-py not installed)' if gpu.source != 'nvml' else ''}"
+              "; " + "; ".join(parts))
     if problems:
         return Check(name, "warn", detail + "; " + "; ".join(p for p, _ in problems),
-                     "; ".join(f for _, f in problems))
+                     problems[0][1])
     return Check(name, "ok", detail)
 
 
@@ -104,8 +114,9 @@ def check_vram(ctx: Context) -> Check:
     gpu = ctx.gpu()
     if not gpu.gpus:
         return Check(name, "warn", f"n_gpu_layers = {layers} but no NVIDIA GPU is visible "
-                     "through NVML", "install nvidia-ml-py and the driver, or set "
-                     "engine.options.n_gpu_layers = 0")
+                     "(NVML / nvidia-smi)", "set engine.options.n_gpu_layers = 0 in the profile, "
+                     f"or install the NVIDIA driver ({DRIVER_URL}) and "
+                     f"{shell.pip('install', 'nvidia-ml-py')}")
     return vram_verdict(Path(model).stat().st_size, ctx.workers, layers,
                         sum(g["free"] for g in gpu.gpus))
 
@@ -119,11 +130,12 @@ def vram_verdict(model_bytes: int, workers: int, layers: int, free: int) -> Chec
     if need > free:
         fit = max(0, free // per_worker)
         return Check("vram budget", "fail" if layers < 0 else "warn", detail,
-                     f"lower engine.workers to {fit} (each worker loads its own copy), offload "
-                     "fewer layers (engine.options.n_gpu_layers), or use a smaller model"
-                     if fit else "offload fewer layers (engine.options.n_gpu_layers) or use a "
-                     "smaller model")
+                     f"set engine.workers = {fit} (each worker loads its own copy)" if fit
+                     else "set engine.options.n_gpu_layers = 8 (fewer layers on the GPU), or "
+                     "use a smaller model")
     if need > 0.9 * free:
         return Check("vram budget", "warn", detail + " (tight)",
-                     "close other GPU programs or lower engine.workers")
+                     f"set engine.workers = {max(1, workers - 1)}, or close other programs "
+                     "that use the GPU" if workers > 1 else "close other programs that use "
+                     "the GPU (browsers, games, overlays)")
     return Check("vram budget", "ok", detail)

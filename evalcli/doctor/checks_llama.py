@@ -1,79 +1,111 @@
 """llama-cpp-python checks: the installed wheel (read without importing it), an import probe
-in a child process whose crash is classified into advice, an optional smoke load of a GGUF,
-and the embedded demo model.
+in a child process whose crash is classified into advice, and the embedded demo model.
 
     metadata.version("llama_cpp_python")   installed?            (no import)
     run_probe("llama")                     import + system info  (child, timeout)
-        exit -4 / 0xC000001D ─► illegal instruction: CPU-specific build
-        "Failed to load shared library" / 0xC0000135 ─► missing DLL (VC++ runtime, CUDA)
-        gpu_offload False while NVML sees a GPU ─► CPU-only wheel
-    run_probe("smoke", model, ...)         load n_ctx 512, 8 greedy tokens, tok/s
+        exit -4 / 0xC000001D ─► illegal instruction: a build for another CPU
+        "Failed to load shared library" / 0xC0000135 ─► a DLL is missing: which one (the
+            cuda libraries probe) and how to get it
+        gpu_offload False while an NVIDIA GPU is visible ─► CPU-only wheel ─► the CUDA
+            wheel that fits (cuda.cuda_advice)
+
+Every fix is a command for the user's shell (shell.py), pinned, never a placeholder.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
+import re
 import sys
-from importlib import metadata
-from pathlib import Path
 
+from evalcli.doctor import shell
 from evalcli.doctor.check import Check, Context, human_bytes
+from evalcli.doctor.cuda import (
+    cpu_wheel_command,
+    cuda_advice,
+    installed_build,
+    pinned_version,
+)
 from evalcli.doctor.probe import run_probe
 
 IMPORT_TIMEOUT_S = 60.0
-SMOKE_TIMEOUT_S = 30.0
 
 PORTABLE_CMAKE_ARGS = "-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
-REBUILD = (f'CMAKE_ARGS="{PORTABLE_CMAKE_ARGS}" pip install --no-cache-dir --force-reinstall '
-           "llama-cpp-python")
-REBUILD_PS = (f'$env:CMAKE_ARGS = "{PORTABLE_CMAKE_ARGS}"; pip install --no-cache-dir '
-              "--force-reinstall llama-cpp-python")
+VC_REDIST = ("winget install --id Microsoft.VCRedist.2015+.x64 -e  (or run "
+             "https://aka.ms/vs/17/release/vc_redist.x64.exe)")
 
 _ILLEGAL = 0xC000001D
 _DLL_NOT_FOUND = 0xC0000135
 _ACCESS_VIOLATION = 0xC0000005
 
 
+def install_command(ccs: list[tuple[int, int]] | None, driver: tuple[int, int] | None,
+                    installed: str | None) -> str:
+    """The llama-cpp-python that fits: the CUDA wheel/build for visible GPUs, else portable
+    CPU (a prebuilt wheel on Windows, where a source build needs Visual Studio)."""
+    if ccs:
+        return cuda_advice(ccs, driver, installed)[1]
+    version = pinned_version(installed)
+    if shell.windows():
+        return cpu_wheel_command(version)
+    return shell.env_then("CMAKE_ARGS", PORTABLE_CMAKE_ARGS,
+                          shell.pip("install", "--force-reinstall", "--no-cache-dir",
+                                    "--no-binary=llama-cpp-python",
+                                    f"llama-cpp-python=={version}"))
+
+
+def _missing_module(text: str) -> str:
+    for pattern in (r"Could not find module '([^']+)'", r"([\w.+-]+\.so[\w.]*): cannot open",
+                    r"Failed to load shared library '([^']+)'"):
+        match = re.search(pattern, text)
+        if match:
+            return re.split(r"[\\/]", match.group(1))[-1]
+    return ""
+
+
 def classify_child_failure(returncode: int | None, stderr: str, *,
-                           windows: bool | None = None) -> tuple[str, str]:
-    """(detail, fix) for a child that failed to import or run llama_cpp."""
+                           windows: bool | None = None,
+                           ccs: list[tuple[int, int]] | None = None,
+                           driver: tuple[int, int] | None = None,
+                           installed: str | None = None) -> tuple[str, str]:
+    """(detail, fix) for a child that failed to import or run llama_cpp. `ccs`: compute
+    capabilities of visible NVIDIA GPUs (so a fix never trades a CUDA build for a CPU one)."""
     windows = sys.platform == "win32" if windows is None else windows
     status = None if returncode is None else returncode & 0xFFFFFFFF
     text = stderr or ""
     lower = text.lower()
-    tail = " | ".join([ln.strip() for ln in text.strip().splitlines() if ln.strip()][-2:])
+    tail = " | ".join([ln.strip() for ln in text.strip().splitlines() if ln.strip()][-1:])
     if returncode is None:
         return ("the child did not finish in time (hung while loading native libraries?)",
-                "run `python -c \"import llama_cpp\"` to watch it; reinstall llama-cpp-python")
+                shell.python_c("import llama_cpp") + "   (shows where it hangs)")
     if (returncode == -4 or status == _ILLEGAL or "0xc000001d" in lower
             or "-1073741795" in lower or "illegal instruction" in lower):
-        return ("illegal instruction: this llama.cpp build does not match this CPU "
-                f"(exit {_describe(returncode)})",
-                f"rebuild with {REBUILD_PS if windows else REBUILD} — a build tuned to another "
-                "CPU (GGML_NATIVE; e.g. one that advertises AMX) crashes here with SIGILL; see "
-                "docs/troubleshooting.md#illegal-instruction")
+        detail = ("illegal instruction: this llama.cpp build was made for another CPU "
+                  f"(exit {_describe(returncode)}; e.g. a -march=native build from a machine "
+                  "with AVX-512/AMX)")
+        if ccs:
+            return detail, cuda_advice(ccs, driver, installed)[1]
+        if windows:
+            return detail, cpu_wheel_command(pinned_version(installed))
+        return detail, shell.env_then("CMAKE_ARGS", PORTABLE_CMAKE_ARGS, shell.pip(
+            "install", "--force-reinstall", "--no-cache-dir", "--no-binary=llama-cpp-python",
+            f"llama-cpp-python=={pinned_version(installed)}"))
     if ("failed to load shared library" in lower or "could not find module" in lower
             or status == _DLL_NOT_FOUND or "cannot open shared object file" in lower):
+        module = _missing_module(text)
+        detail = (f"could not load {module or 'a shared library'} or one of its dependencies"
+                  f" (exit {_describe(returncode)})")
         if windows:
-            fix = ("a DLL llama.cpp needs is missing: install the Microsoft Visual C++ "
-                   "Redistributable (x64); for a CUDA wheel install the CUDA toolkit of the "
-                   "wheel's major version or a wheel that matches yours; see "
-                   "docs/troubleshooting.md#dll-load-failed-on-windows")
-        else:
-            fix = ("a shared library llama.cpp needs is missing (CUDA runtime/cuBLAS for a "
-                   "CUDA build, libgomp, libstdc++): install it, or reinstall a matching "
-                   "llama-cpp-python wheel")
-        return f"could not load llama.cpp's shared library ({tail or _describe(returncode)})", fix
+            return detail, VC_REDIST
+        return detail, (f"install the missing library ({module or tail}); for a CUDA build "
+                        "see the cuda libraries row")
     if returncode in (-11, -6) or status == _ACCESS_VIOLATION:
         return (f"native crash on import (exit {_describe(returncode)}): {tail}",
-                "reinstall llama-cpp-python with --no-cache-dir --force-reinstall; if it "
-                "persists, try the CPU wheel to rule out the GPU runtime")
+                install_command(ccs, driver, installed))
     if "no module named 'llama_cpp'" in lower:
         return ("llama_cpp is not importable by this interpreter",
-                'pip install -e ".[llama]" in this virtual environment')
+                install_command(ccs, driver, installed))
     return (f"import failed (exit {_describe(returncode)}): {tail}",
-            "run `python -c \"import llama_cpp\"` to see the whole error")
+            shell.python_c("import llama_cpp") + "   (shows the whole error)")
 
 
 def _describe(returncode: int) -> str:
@@ -92,52 +124,66 @@ def _needs_llama(ctx: Context) -> bool:
     return ctx.engine_name == "llama_cpp" or ctx.model_arg is not None
 
 
-def _lib_files() -> list[str]:
-    spec = importlib.util.find_spec("llama_cpp")
-    if spec is None or not spec.origin:
-        return []
-    lib = Path(spec.origin).parent / "lib"
-    if not lib.is_dir():
-        return []
-    return sorted(p.name for p in lib.iterdir()
-                  if p.suffix in (".dll", ".so", ".dylib") or ".so." in p.name)
+def gpu_facts(ctx: Context) -> tuple[list[tuple[int, int]], tuple[int, int] | None]:
+    gpu = ctx.gpu()
+    ccs = [tuple(g["compute_capability"]) for g in gpu.gpus if g.get("compute_capability")]
+    if gpu.gpus and not ccs:
+        ccs = [(7, 5)]  # unknown capability: advise what every GPU since 2018 runs
+    return ccs, gpu.cuda_driver
 
 
 def check_llama(ctx: Context) -> Check:
     name = "llama-cpp-python"
-    try:
-        version = metadata.version("llama_cpp_python")
-    except metadata.PackageNotFoundError:
+    build = installed_build()
+    ccs, driver = gpu_facts(ctx)
+    if build.version is None:
         ctx.facts["llama_usable"] = False
-        status = "fail" if _needs_llama(ctx) else "warn"
-        return Check(name, status, "not installed (only the llama_cpp engine needs it)",
-                     'pip install -e ".[llama]" (NVIDIA GPU: see docs/windows.md for the CUDA '
-                     "wheel)")
-    libs = _lib_files()
-    cuda_libs = [lib for lib in libs if "cuda" in lib.lower()]
+        needed = _needs_llama(ctx)
+        return Check(name, "fail" if needed else "skip",
+                     "not installed (only the llama_cpp engine needs it)",
+                     install_command(ccs, driver, None) if needed else "")
+    version = build.version
     result = run_probe("llama", timeout=IMPORT_TIMEOUT_S)
     if result.returncode != 0 or result.data is None:
         ctx.facts["llama_usable"] = False
-        detail, fix = classify_child_failure(result.returncode, result.stderr)
+        detail, fix = classify_child_failure(result.returncode, result.stderr, ccs=ccs,
+                                             driver=driver, installed=version)
+        if "could not load" in detail and build.cuda:
+            from evalcli.doctor.checks_cuda import missing_libs_fix, probe_cuda_libs
+
+            answer = probe_cuda_libs(ctx)
+            if answer is not None:
+                major, libs, _ = answer
+                missing = [lib for lib, info in libs.items() if not info.get("ok")]
+                if missing:
+                    detail += f"; missing: {', '.join(missing)}"
+                    fix = missing_libs_fix(major, missing)
         return Check(name, "fail", f"{version}: {detail}", fix)
     ctx.facts["llama_usable"] = True
+    ctx.facts["llama_version"] = version
     data = result.data
     offload = data["gpu_offload"]
     ctx.facts["llama_gpu_offload"] = offload
+    ctx.facts["llama_system_info"] = data["system_info"]
     info = summarize_system_info(data["system_info"])
+    cuda = f", CUDA {build.cuda_major}" if build.cuda_major else ""
     detail = (f"{version} (import {result.seconds:.1f} s); GPU offload "
-              f"{'yes' if offload else 'no'}{f' ({len(cuda_libs)} CUDA libs)' if cuda_libs else ''}"
-              f"; {info}")
+              f"{'yes' if offload else 'no'}{cuda}; {info}")
     if not offload:
         gpu = ctx.gpu()
         if gpu.gpus:
-            return Check(name, "warn", detail + f"; but NVML sees {gpu.gpus[0]['name']}",
-                         f"this is a CPU-only wheel: {cuda_wheel_command(gpu.cuda_driver)}")
+            why, command = cuda_advice(ccs, driver, version)
+            return Check(name, "warn", f"{detail}; a CPU-only build, but {gpu.gpus[0]['name']} "
+                         f"is here: {why}", command)
+        if gpu.nvidia_hint:
+            return Check(name, "warn", f"{detail}; a CPU-only build on a machine with an "
+                         "NVIDIA driver (GPU details unknown: no NVML, no nvidia-smi)",
+                         shell.pip("install", "nvidia-ml-py") + "   then run evalcli doctor "
+                         "again for the matching CUDA wheel")
         if ctx.gpu_layers() != 0:
             return Check(name, "warn", detail + f"; the profile asks for n_gpu_layers = "
                          f"{ctx.gpu_layers()}, which a CPU-only build ignores",
-                         "install a GPU build (docs/windows.md), or set "
-                         "engine.options.n_gpu_layers = 0")
+                         "set engine.options.n_gpu_layers = 0 in the profile")
     return Check(name, "ok", detail)
 
 
@@ -156,24 +202,6 @@ def summarize_system_info(info: str) -> str:
     return "; ".join(f"{b}: {' '.join(f)}" for b, f in groups.items()) or info.strip()
 
 
-def cuda_wheel_command(cuda_driver: tuple[int, int] | None) -> str:
-    """The pip line for the prebuilt CUDA wheel that this driver can run."""
-    tag = "cu124"
-    if cuda_driver is not None:
-        major, minor = cuda_driver
-        if (major, minor) >= (13, 2):
-            tag = "cu132"
-        elif major >= 13:
-            tag = "cu130"
-        elif (major, minor) >= (12, 5):
-            tag = "cu125"
-        elif major == 11:
-            tag = "cu118"
-    return ("pip install --force-reinstall --no-cache-dir --only-binary=llama-cpp-python "
-            "llama-cpp-python==<version> --extra-index-url "
-            f"https://abetlen.github.io/llama-cpp-python/whl/{tag}")
-
-
 # -- demo model -------------------------------------------------------------------------------
 def check_demo_model(ctx: Context) -> Check:
     from evalcli.inputs.demo_model import (
@@ -187,14 +215,13 @@ def check_demo_model(ctx: Context) -> Check:
     uses_demo = ctx.engine_name == "llama_cpp" and not ctx.options.model
     target = demo_model_target()
     if target is None:
-        return Check(name, "fail" if uses_demo else "warn",
+        return Check(name, "fail" if uses_demo else "skip",
                      f"package {DEMO_PACKAGE.replace('_', '-')} is not installed",
-                     'pip install -e ".[llama]" (or give llama_cpp a model: --model PATH)')
+                     shell.pip("install", DEMO_PACKAGE.replace("_", "-")) if uses_demo else "")
     package = sys.modules[DEMO_PACKAGE]
     if not target.is_file():
-        return Check(name, "warn", f"not assembled yet: {target} (about 250 MB, written on the "
-                     "first llama_cpp run)",
-                     "evalcli run --profile local-llamacpp assembles and verifies it")
+        return Check(name, "ok", f"not assembled yet: {target} (about 250 MB, assembled and "
+                     "verified on the first llama_cpp run)")
     stamp = target.with_name(target.name + ".verified")
     size = human_bytes(target.stat().st_size)
     if _stamp_matches(stamp, target, package.EXPECTED_SHA256):
@@ -202,54 +229,7 @@ def check_demo_model(ctx: Context) -> Check:
     if sha256_file(target) == package.EXPECTED_SHA256:
         return Check(name, "ok", f"{target} ({size}), sha256 verified now (no current stamp)")
     return Check(name, "fail", f"{target} ({size}) does not match its sha256: corrupt or "
-                 "partially written", f"delete {target}; the next llama_cpp run re-assembles it")
+                 "partially written (the next llama_cpp run re-assembles it once it is gone)",
+                 shell.remove(target))
 
 
-# -- smoke load -------------------------------------------------------------------------------
-def check_smoke(ctx: Context) -> Check:
-    name = "llama.cpp smoke load"
-    model = ctx.llama_model()
-    if model is None and ctx.engine_name == "llama_cpp":
-        return Check(name, "skip", "the demo model package is not installed",
-                     'pip install -e ".[llama]", or pass --model PATH.gguf')
-    if model is None:
-        return Check(name, "skip", "no model to load",
-                     "pass --model PATH.gguf, or --profile local-llamacpp for the demo model")
-    if not ctx.facts.get("llama_usable"):
-        return Check(name, "skip", "llama-cpp-python is not usable (see the llama-cpp-python "
-                     "check)")
-    explicit = ctx.model_arg is not None
-    if not model.is_file():
-        return Check(name, "fail" if explicit else "skip", f"model file not found: {model}",
-                     "pass --model PATH to an existing .gguf"
-                     if explicit else "run evalcli once to assemble the demo model")
-    with open(model, "rb") as fh:
-        if fh.read(4) != b"GGUF":
-            return Check(name, "fail", f"{model} is not a GGUF file (bad magic)",
-                         "pass a .gguf model")
-    if ctx.engine_name == "llama_cpp":
-        layers, threads = ctx.options.n_gpu_layers, ctx.options.n_threads
-    else:
-        layers = -1 if ctx.facts.get("llama_gpu_offload") else 0
-        threads = max(1, os.cpu_count() or 1)
-    result = run_probe("smoke", str(model), str(layers), str(threads), timeout=SMOKE_TIMEOUT_S)
-    if result.returncode is None:
-        return Check(name, "warn", f"loading {model.name} and 8 tokens did not finish within "
-                     f"{SMOKE_TIMEOUT_S:.0f} s (a large model on a slow disk, or swapping?)",
-                     "check free RAM/VRAM; try a smaller model or fewer n_gpu_layers")
-    if result.returncode != 0 or result.data is None:
-        detail, fix = classify_child_failure(result.returncode, result.stderr)
-        if "import failed" in detail:
-            detail = f"loading {model.name} failed (exit {_describe(result.returncode)}): " \
-                     f"{result.stderr_tail(2)}"
-            fix = "check that the file is a complete GGUF that this llama.cpp version supports"
-        return Check(name, "fail", detail, fix)
-    data = result.data
-    tokens = data["completion_tokens"]
-    rate = tokens / data["generate_s"] if data["generate_s"] > 0 else 0.0
-    detail = (f"{model.name}: load {data['load_s']:.1f} s, {tokens} tokens in "
-              f"{data['generate_s']:.2f} s ({rate:.1f} tok/s), n_gpu_layers {layers}, "
-              f"n_threads {threads}; output {data['text']!r}")
-    if tokens == 0:
-        return Check(name, "warn", detail, "the model produced no tokens: check the GGUF")
-    return Check(name, "ok", detail)

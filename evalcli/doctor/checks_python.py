@@ -13,7 +13,22 @@ import threading
 import time
 from pathlib import Path
 
+from evalcli.doctor import shell
 from evalcli.doctor.check import Check, Context
+
+
+def _new_python() -> str:
+    if shell.windows():
+        return "winget install -e --id Python.Python.3.12   (then recreate the .venv with it)"
+    return "install 64-bit Python 3.12 from https://www.python.org/downloads/ and recreate the venv"
+
+
+def _venv() -> str:
+    if shell.windows():
+        return ('python -m venv .venv; .venv\\Scripts\\Activate.ps1; '
+                'python -m pip install -e ".[llama]"   (in the evalcli folder)')
+    return ('python3 -m venv .venv && . .venv/bin/activate && '
+            'python -m pip install -e ".[llama]"   (in the evalcli folder)')
 
 SPAWN_TIMEOUT_S = 60.0
 PAYLOAD_BYTES = 1 << 20
@@ -30,14 +45,12 @@ def check_python(ctx: Context) -> Check:
               f"{f' (venv of {base})' if in_venv else ' (no venv)'}"
               f"{'; frozen (PyInstaller)' if frozen else ''}")
     if version < (3, 10):
-        return Check("python", "fail", detail, "evalcli needs Python 3.10 or newer: install it "
-                     "and recreate the virtual environment")
+        return Check("python", "fail", detail + ": evalcli needs 3.10+", _new_python())
     if bits != 64:
-        return Check("python", "fail", detail, "install a 64-bit Python: llama.cpp wheels and "
-                     "models larger than 2 GB need one")
+        return Check("python", "fail", detail + ": llama.cpp wheels and models over 2 GB need "
+                     "64-bit", _new_python())
     if not in_venv and not frozen:
-        return Check("python", "warn", detail, "use a virtual environment: python -m venv .venv, "
-                     "then pip install -e \".[llama]\" inside it")
+        return Check("python", "warn", detail + ": not in a virtual environment", _venv())
     return Check("python", "ok", detail)
 
 
@@ -49,17 +62,23 @@ def check_packages(ctx: Context) -> Check:
     import profiles
 
     home = Path(evalcli.__file__).resolve().parent.parent
-    wrong = []
+    wrong, owners = [], set()
     for module in (engines, ipc, profiles):
         where = Path(module.__file__ or "").resolve().parent.parent
         if where != home:
-            wrong.append(f"{module.__name__} → {module.__file__}")
+            wrong.append(f"{module.__name__} -> {module.__file__}")
+            owners.update(_owners(module.__name__))
     if wrong:
         return Check("project packages", "fail",
                      f"shadowed: {'; '.join(wrong)} (evalcli is in {home})",
-                     "another installed package owns these top-level names: pip uninstall it, "
-                     "or reinstall evalcli in a fresh virtual environment")
+                     shell.pip("uninstall", "-y", *sorted(owners)) if owners else _venv())
     return Check("project packages", "ok", f"evalcli, engines, ipc, profiles all from {home}")
+
+
+def _owners(top: str) -> list[str]:
+    from importlib import metadata
+
+    return [d for d in metadata.packages_distributions().get(top, []) if d != "evalcli"]
 
 
 def check_spawn(ctx: Context, timeout: float = SPAWN_TIMEOUT_S,

@@ -91,7 +91,8 @@ def check_memory(ctx: Context) -> Check:
     model = ctx.llama_model() if ctx.engine_name == "llama_cpp" else None
     if model is None or not model.is_file():
         if available is not None and available < (1 << 30):
-            return Check("memory", "warn", detail, "close other programs: under 1 GiB free")
+            return Check("memory", "warn", detail + ": under 1 GiB free",
+                         "close other programs before a run")
         return Check("memory", "ok", detail)
     size = model.stat().st_size
     offloaded = ctx.options.n_gpu_layers < 0 and ctx.facts.get("llama_gpu_offload", False)
@@ -99,7 +100,9 @@ def check_memory(ctx: Context) -> Check:
     need = ctx.workers * per_worker
     detail += (f"; {ctx.workers} worker(s) × ~{human_bytes(per_worker)}"
                f"{' (model on the GPU)' if offloaded else ' (model in RAM)'} = ~{human_bytes(need)}")
-    fix = "lower engine.workers (each worker loads its own copy), or use a smaller model"
+    fits = max(1, total // per_worker)
+    fix = (f"set engine.workers = {fits} (each worker loads its own copy)"
+           if fits < ctx.workers else "close other programs, or use a smaller model")
     if need > total:
         return Check("memory", "fail", detail + ": more than this machine has", fix)
     if available is not None and need > available:
@@ -157,11 +160,12 @@ def check_tiktoken(ctx: Context) -> Check:
     note = "evalcli counts tokens with the engine's own tokenizer; tiktoken is optional"
     if cache is None:
         return Check(name, "warn", f"TIKTOKEN_CACHE_DIR is empty: caching disabled ({note})",
-                     "unset TIKTOKEN_CACHE_DIR or point it at a folder")
+                     "Remove-Item Env:TIKTOKEN_CACHE_DIR" if sys.platform == "win32"
+                     else "unset TIKTOKEN_CACHE_DIR")
     cached = (cache / CL100K_SHA1).is_file()
     detail = f"cache {cache} ({source}): cl100k_base {'cached' if cached else 'not cached'}"
     if cached:
         return Check(name, "ok", f"{detail}; {note}")
-    return Check(name, "warn", f"{detail}: tiktoken would download it on first use; {note}",
-                 f"for offline use, put cl100k_base.tiktoken in {cache} named {CL100K_SHA1} "
-                 "(or set TIKTOKEN_CACHE_DIR to a folder that has it)")
+    # informational: evalcli never needs tiktoken for local engines
+    return Check(name, "ok", f"{detail}: tiktoken would download it on first use (offline: "
+                 f"put cl100k_base.tiktoken in {cache} named {CL100K_SHA1}); {note}")

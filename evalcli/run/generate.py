@@ -24,7 +24,7 @@ from evalcli.errors import EngineStartError
 from evalcli.run.dashboard import LiveDashboard, PlainLog, Progress, TrialProgress
 from evalcli.run.pipeline import Setup, add_trials
 from evalcli.run.plan import Unit
-from evalcli.run.supervisor import Supervisor, SupervisorSettings
+from evalcli.run.supervisor import STOP_SIGNALS, Supervisor, SupervisorSettings
 from evalcli.store.manifest import Manifest, write_manifest
 from evalcli.store.results import (
     ResultRecord,
@@ -197,7 +197,7 @@ def _run_batch(setup: Setup, manifest: Manifest, todo: list[Unit], on_result,
 
     previous = {}
     if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             previous[sig] = signal.signal(sig, on_signal)
     engine = setup.engine.cls(setup.engine.options)
     try:

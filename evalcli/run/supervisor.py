@@ -43,6 +43,9 @@ from ipc.messages import Completed, Failed, Generate, Ready, WorkerSpec
 RESTART_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 MAX_BOOT_FAILURES = 3  # consecutive deaths before Ready: the engine cannot start here
 REFRESH_S = 0.25
+# Ctrl+C, and on Windows Ctrl+Break (SIGBREAK): first = finish in-flight units, second = now
+CONSOLE_INTERRUPTS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGBREAK") if hasattr(signal, n))
+STOP_SIGNALS = (*CONSOLE_INTERRUPTS, signal.SIGTERM)
 
 
 @dataclass
@@ -115,14 +118,14 @@ class Supervisor:
     # -- signals -------------------------------------------------------------------------
     def _on_signal(self, signum, frame) -> None:
         self._signals += 1
-        if self._signals >= 2 and signum == signal.SIGINT:
+        if self._signals >= 2 and signum in CONSOLE_INTERRUPTS:
             raise KeyboardInterrupt
 
     def _install_signals(self):
         if threading.current_thread() is not threading.main_thread():
             return {}
         previous = {}
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             previous[sig] = signal.signal(sig, self._on_signal)
         return previous
 

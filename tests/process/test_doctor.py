@@ -28,6 +28,8 @@ def _doctor(*args, cwd=None):
         assert set(check) == {"name", "status", "detail", "fix"}, check
         assert check["status"] in ("ok", "warn", "fail", "skip"), check
         assert check["name"] and check["detail"], check
+        if check["status"] in ("fail", "warn"):  # every problem comes with its fix
+            assert check["fix"] and "<" not in check["fix"] and "\n" not in check["fix"], check
     by_name = {c["name"]: c for c in checks}
     assert len(by_name) == len(checks), "check names must be unique"
     expected_rc = 1 if any(c["status"] == "fail" for c in checks) else 0
@@ -87,6 +89,8 @@ def test_doctor_ollama_localhost_warns(tmp_path):
 
     check = check_ollama_address(ctx)
     assert check.status == "warn" and "127.0.0.1" in check.fix
+    port = profile.read_text(encoding="utf-8").split("localhost:")[1].split('"')[0]
+    assert f"http://127.0.0.1:{port}" in check.fix  # the user's port is kept
 
 
 def test_doctor_bad_profile_names_the_key(tmp_path):
@@ -125,9 +129,9 @@ ILLEGAL_FIX = '-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON'
 @pytest.mark.parametrize("returncode", [-4, 0xC000001D, 3221225501, -1073741795])
 def test_illegal_instruction_by_exit_code(returncode):
     detail, fix = classify_child_failure(returncode, "", windows=False)
-    assert detail.startswith("illegal instruction: this llama.cpp build does not match this CPU")
+    assert detail.startswith("illegal instruction: this llama.cpp build was made for another CPU")
     assert ILLEGAL_FIX in fix and "--force-reinstall" in fix and "--no-cache-dir" in fix
-    assert "AMX" in fix
+    assert "llama-cpp-python==0.3." in fix and "AMX" in detail
 
 
 @pytest.mark.parametrize("stderr", [
@@ -137,7 +141,8 @@ def test_illegal_instruction_by_exit_code(returncode):
 def test_illegal_instruction_by_stderr(stderr):
     detail, fix = classify_child_failure(1, stderr, windows=True)
     assert detail.startswith("illegal instruction")
-    assert "$env:CMAKE_ARGS" in fix and ILLEGAL_FIX in fix
+    # Windows: the prebuilt (portable) CPU wheel, not a source build that needs MSVC
+    assert "--only-binary=llama-cpp-python" in fix and fix.endswith("/whl/cpu")
 
 
 def test_missing_shared_library_advice():
@@ -145,12 +150,13 @@ def test_missing_shared_library_advice():
               "Could not find module 'C:\\x\\llama_cpp\\lib\\llama.dll' (or one of its "
               "dependencies). Try using the full path with constructor syntax.")
     detail, fix = classify_child_failure(1, stderr, windows=True)
-    assert "shared library" in detail and "Visual C++ Redistributable" in fix
+    assert "could not load llama.dll" in detail and "Microsoft.VCRedist.2015+.x64" in fix
+    assert "Try using the full path" not in detail  # the raw message is not repeated
     detail, fix = classify_child_failure(0xC0000135, "", windows=True)
-    assert "Visual C++" in fix
+    assert "VCRedist" in fix
     _, fix = classify_child_failure(1, "OSError: libcudart.so.12: cannot open shared object "
                                     "file", windows=False)
-    assert "Visual C++" not in fix and "CUDA" in fix
+    assert "VCRedist" not in fix and "CUDA" in fix and "libcudart.so.12" in fix
 
 
 def test_other_failures_are_not_called_illegal_instruction():
@@ -176,14 +182,15 @@ def test_shadowed_engines_package_fails(monkeypatch, tmp_path):
     fake.__file__ = str(tmp_path / "site-packages" / "engines" / "__init__.py")
     monkeypatch.setitem(sys.modules, "engines", fake)
     check = checks_python.check_packages(Context())
-    assert check.status == "fail" and "engines" in check.detail and "pip uninstall" in check.fix
+    assert check.status == "fail" and "engines" in check.detail
+    assert "pip uninstall" in check.fix or "-m venv .venv" in check.fix
 
 
 def test_vram_verdicts():
     gib = 1 << 30
     assert vram_verdict(4 * gib, 1, -1, 24 * gib).status == "ok"
     over = vram_verdict(4 * gib, 8, -1, 24 * gib)
-    assert over.status == "fail" and "engine.workers to 4" in over.fix
+    assert over.status == "fail" and "engine.workers = 4" in over.fix
     assert vram_verdict(4 * gib, 8, 10, 24 * gib).status == "warn"  # partial offload: at most
 
 
@@ -277,7 +284,7 @@ def test_nvml_gpu_reported_and_vram_budget_fails(fake_nvml, tmp_path):
     assert "cc 8.9" in gpu.detail
     vram = check_vram(ctx)
     assert vram.status == "fail", vram
-    assert "engine.workers to 1" in vram.fix
+    assert "engine.workers = 1" in vram.fix
 
 
 def test_nvml_errors_become_advice(fake_nvml):
@@ -285,7 +292,7 @@ def test_nvml_errors_become_advice(fake_nvml):
 
     fake_nvml.setenv("FAKE_NVML", "mismatch")
     check = check_gpu(Context())
-    assert check.status == "warn" and "reboot" in check.fix, check
+    assert check.status == "warn" and "restart the computer" in check.fix, check
     assert "NVMLError_LibRmVersionMismatch" in check.detail
     fake_nvml.setenv("FAKE_NVML", "missing")
     check = check_gpu(Context())
@@ -301,3 +308,28 @@ def test_frozen_apps_probe_through_a_spawn_child():
     result = _run_spawned("nvml", (), timeout=60)
     assert result.returncode == 0 and result.data is not None, result
     assert "error" in result.data or "driver" in result.data
+
+
+# -- Ollama /api/ps against a loopback server ------------------------------------------------
+@pytest.mark.parametrize("vram, status", [(4 << 30, "ok"), (1 << 30, "warn"), (0, "warn")])
+def test_ollama_partly_on_cpu(tmp_path, vram, status):
+    from evalcli.doctor.checks_engines import check_ollama_placement
+    from tests.servers.loopback import FakeOllama
+
+    class WithPs(FakeOllama):
+        def handle(self, rec):
+            if rec.path == "/api/ps" and rec.method == "GET":
+                return 200, {"models": [{"name": "llama3.1:8b", "model": "llama3.1:8b",
+                                         "size": 4 << 30, "size_vram": vram,
+                                         "context_length": 4096}]}, {}
+            return super().handle(rec)
+
+    with WithPs() as server:
+        profile = write_profile(tmp_path / "o.toml", engine="ollama", workers=1,
+                                options={"model": "llama3.1:8b", "base_url": server.url})
+        check = check_ollama_placement(Context.build(str(profile)))
+    assert check.status == status, check
+    assert ("partly on the CPU" in check.detail) == (status == "warn")
+    if status == "warn":
+        assert "num_ctx" in check.fix and "ollama stop llama3.1:8b" in check.fix
+    assert "server log" in check.detail

@@ -1,0 +1,303 @@
+"""Windows + NVIDIA failures, simulated with stand-in modules on the path of doctor's child
+probes: a stand-in `llama_cpp` package (with its dist-info and lib/ folder), a stand-in
+`pynvml`, and a `sitecustomize` that plays the DLL loader (FAKE_DLLS = the libraries that
+"exist"). The parent runs the real checks with sys.platform = "win32", so every fix must be
+PowerShell; each fix is checked to be one pasteable line without placeholders.
+
+    CPU-only wheel on an RTX 4070           -> the cu125 wheel, pinned
+    GTX 1080 (cc 6.1) with driver 580       -> cu125, never cu130 (CUDA 13 needs cc 7.5)
+    CUDA 12 wheel without cublas64_12.dll   -> the DLL named, the toolkit / CUDA_PATH fix
+    CUDA out of memory at load              -> n_gpu_layers halved, from the model's n_layer
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from evalcli.doctor import Context
+from evalcli.doctor.check import Check
+from tests.helpers import write_profile
+
+FAKE_PYNVML = '''
+import os
+from types import SimpleNamespace
+
+def nvmlInit(): pass
+def nvmlShutdown(): pass
+def nvmlSystemGetDriverVersion(): return os.environ["FAKE_DRIVER"]
+def nvmlSystemGetCudaDriverVersion(): return int(os.environ["FAKE_CUDA"])
+def nvmlDeviceGetCount(): return 1
+def nvmlDeviceGetHandleByIndex(i): return i
+def nvmlDeviceGetName(h): return os.environ["FAKE_GPU"]
+def nvmlDeviceGetMemoryInfo(h): return SimpleNamespace(total=12 << 30, free=10 << 30, used=2 << 30)
+def nvmlDeviceGetCudaComputeCapability(h):
+    return tuple(int(x) for x in os.environ["FAKE_CC"].split("."))
+'''
+
+FAKE_LLAMA = '''
+import os, sys
+__version__ = "0.3.36"
+MODE = os.environ.get("FAKE_LLAMA", "cpu")
+if MODE == "dllfail":
+    raise RuntimeError("Failed to load shared library 'C:\\\\venv\\\\llama_cpp\\\\lib\\\\llama.dll': "
+                       "Could not find module 'C:\\\\venv\\\\llama_cpp\\\\lib\\\\ggml-cuda.dll' "
+                       "(or one of its dependencies). Try using the full path with constructor syntax.")
+
+def llama_supports_gpu_offload(): return MODE != "cpu"
+def llama_max_devices(): return 16 if MODE != "cpu" else 1
+def llama_supports_mmap(): return True
+def llama_print_system_info():
+    cuda = "CUDA : ARCHS = " + os.environ.get("FAKE_ARCHS", "600,610,700,750,800,860,890") + \\
+        " | USE_GRAPHS = 1 | " if MODE != "cpu" else ""
+    return (cuda + "CPU : SSE3 = 1 | AVX2 = 1 | ").encode()
+
+class Llama:
+    def __init__(self, model_path, n_gpu_layers=0, verbose=False, **kw):
+        print("print_info: n_layer          = 48", file=sys.stderr)
+        if MODE == "oom":
+            print("ggml_backend_cuda_buffer_type_alloc_buffer: allocating 9000.00 MiB on "
+                  "device 0: cudaMalloc failed: out of memory", file=sys.stderr)
+            raise ValueError(f"Failed to load model from file: {model_path}")
+        print(f"load_tensors: offloaded {os.environ.get('FAKE_OFFLOADED', '49')}/49 layers "
+              "to GPU", file=sys.stderr)
+        self.metadata = {}
+
+    def create_completion(self, prompt, **kw):
+        return {"choices": [{"text": " Paris."}], "usage": {"completion_tokens": 3,
+                                                           "prompt_tokens": 6}}
+'''
+
+SITECUSTOMIZE = '''
+import ctypes, os
+if "FAKE_DLLS" in os.environ:
+    present = set(filter(None, os.environ["FAKE_DLLS"].split(",")))
+
+    class _Loader:
+        def __init__(self, name, *a, **kw):
+            if name not in present:
+                raise OSError(f"Could not find module '{name}' (or one of its dependencies)")
+            self._handle = 0
+
+    ctypes.CDLL = ctypes.WinDLL = _Loader
+'''
+
+GPUS = {"rtx4070": ("NVIDIA GeForce RTX 4070", "8.9", "560.94", "12060"),
+        "gtx1080": ("NVIDIA GeForce GTX 1080", "6.1", "580.88", "13000")}
+
+
+@pytest.fixture
+def machine(tmp_path, monkeypatch):
+    """Returns setup(gpu, wheel): wheel in {"cpu", "cu12", "cu13"}."""
+    def setup(gpu: str, wheel: str, mode: str | None = None, dlls: str | None = None) -> None:
+        root = tmp_path / "site"
+        pkg = root / "llama_cpp"
+        (pkg / "lib").mkdir(parents=True)
+        (pkg / "__init__.py").write_text(FAKE_LLAMA, encoding="utf-8")
+        for name in ("llama.dll", "ggml.dll", "ggml-base.dll", "ggml-cpu.dll"):
+            (pkg / "lib" / name).write_bytes(b"MZ")
+        if wheel != "cpu":
+            major = wheel[2:]
+            (pkg / "lib" / "ggml-cuda.dll").write_bytes(
+                b"MZ\0" + f"cudart64_{major}.dll\0cublas64_{major}.dll\0".encode() + b"\0" * 64)
+        info = root / "llama_cpp_python-0.3.36.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text("Metadata-Version: 2.1\nName: llama_cpp_python\n"
+                                       "Version: 0.3.36\n", encoding="utf-8")
+        (root / "pynvml.py").write_text(FAKE_PYNVML, encoding="utf-8")
+        (root / "sitecustomize.py").write_text(SITECUSTOMIZE, encoding="utf-8")
+        name, cc, driver, cuda = GPUS[gpu]
+        for key, value in {"FAKE_GPU": name, "FAKE_CC": cc, "FAKE_DRIVER": driver,
+                           "FAKE_CUDA": cuda, "FAKE_LLAMA": mode or wheel,
+                           "PYTHONPATH": str(root),
+                           "ProgramFiles": str(tmp_path / "ProgramFiles")}.items():
+            monkeypatch.setenv(key, value)
+        if wheel == "cu13":
+            monkeypatch.setenv("FAKE_ARCHS", "750,800,860,890,900")
+        if dlls is not None:
+            monkeypatch.setenv("FAKE_DLLS", dlls)
+        monkeypatch.syspath_prepend(str(root))
+        for mod in [m for m in sys.modules if m == "llama_cpp" or m == "pynvml"]:
+            monkeypatch.delitem(sys.modules, mod)
+        monkeypatch.setattr(sys, "platform", "win32")  # the parent's fixes: PowerShell
+    return setup
+
+
+def assert_pasteable(check: Check) -> str:
+    fix = check.fix
+    assert check.status in ("fail", "warn"), check
+    assert fix and "\n" not in fix, check
+    for bad in ("<", ">", "==<", "...", "PATH.gguf"):
+        assert bad not in fix, (bad, check)
+    if sys.platform == "win32":  # (monkeypatched) PowerShell: no POSIX env prefix
+        assert 'CMAKE_ARGS="' not in fix and "export " not in fix, fix
+    return fix
+
+
+def _profile(tmp_path, layers=-1):
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"GGUF" + b"\0" * 64)
+    return str(write_profile(tmp_path / "gpu.toml", engine="llama_cpp", workers=1,
+                             options={"model": str(model), "n_gpu_layers": layers}))
+
+
+def test_cpu_only_wheel_on_rtx_4070(machine):
+    from evalcli.doctor.checks_llama import check_llama
+
+    machine("rtx4070", "cpu")
+    check = check_llama(Context())
+    fix = assert_pasteable(check)
+    assert check.status == "warn" and "CPU-only build" in check.detail and "RTX 4070" in check.detail
+    assert fix == ("python -m pip install --force-reinstall --no-cache-dir "
+                   "--only-binary=llama-cpp-python llama-cpp-python==0.3.36 --extra-index-url "
+                   "https://abetlen.github.io/llama-cpp-python/whl/cu125")
+
+
+def test_gtx_1080_with_driver_580_gets_cu125_not_cu130(machine):
+    from evalcli.doctor.checks_llama import check_llama
+
+    machine("gtx1080", "cpu")
+    fix = assert_pasteable(check_llama(Context()))
+    assert fix.endswith("/whl/cu125") and "cu130" not in fix
+
+
+def test_cuda13_wheel_on_gtx_1080_has_no_kernels(machine, tmp_path):
+    from evalcli.doctor.checks_cuda import check_cuda_wheel
+    from evalcli.doctor.checks_llama import check_llama
+
+    machine("gtx1080", "cu13")
+    ctx = Context.build(_profile(tmp_path))
+    assert check_llama(ctx).status == "ok"
+    check = check_cuda_wheel(ctx)
+    fix = assert_pasteable(check)
+    assert check.status == "fail" and "no kernels" in check.detail and "6.1" in check.detail
+    assert "CUDA 13 build" in check.detail
+    assert fix.endswith("/whl/cu125")
+
+
+def test_missing_cublas_dll_is_named_with_its_fix(machine, tmp_path):
+    from evalcli.doctor.checks_cuda import check_cuda_libs
+    from evalcli.doctor.checks_llama import check_llama
+
+    machine("rtx4070", "cu12", mode="dllfail", dlls="cudart64_12.dll")
+    ctx = Context()
+    llama = check_llama(ctx)
+    fix = assert_pasteable(llama)
+    assert llama.status == "fail" and "ggml-cuda.dll" in llama.detail
+    assert "missing: cublas64_12.dll, cublasLt64_12.dll" in llama.detail
+    assert llama.detail.count("Could not find module") == 0  # the raw error is not repeated
+    assert "CUDA Toolkit 12.x" in fix
+    libs = check_cuda_libs(ctx)
+    assert libs.status == "fail" and "cudart64_12.dll" in libs.detail
+    # a CUDA 12 toolkit is installed, CUDA_PATH just does not point at it
+    kit = tmp_path / "ProgramFiles" / "NVIDIA GPU Computing Toolkit" / "CUDA" / "v12.4"
+    kit.mkdir(parents=True)
+    fix = assert_pasteable(check_cuda_libs(Context()))
+    assert fix.startswith(f'$env:CUDA_PATH = "{kit}"')
+
+
+def test_cuda_out_of_memory_at_load(machine, tmp_path):
+    from evalcli.doctor.checks_llama import check_llama
+    from evalcli.doctor.smoke import check_smoke
+
+    machine("rtx4070", "cu12", mode="oom", dlls="cudart64_12.dll,cublas64_12.dll,cublasLt64_12.dll")
+    ctx = Context.build(_profile(tmp_path))
+    assert check_llama(ctx).status == "ok"
+    check = check_smoke(ctx)
+    fix = assert_pasteable(check)
+    assert check.status == "fail" and check.detail.startswith("CUDA out of memory"), check
+    assert fix.startswith("set engine.options.n_gpu_layers = 24")
+
+
+def test_offloaded_layers_reported_against_n_gpu_layers(machine, tmp_path, monkeypatch):
+    from evalcli.doctor.checks_llama import check_llama
+    from evalcli.doctor.smoke import check_smoke
+
+    machine("rtx4070", "cu12")
+    ctx = Context.build(_profile(tmp_path))
+    check_llama(ctx)
+    check = check_smoke(ctx)
+    assert check.status == "ok" and "49/49 layers on the GPU" in check.detail, check
+    assert "tok/s" in check.detail
+    monkeypatch.setenv("FAKE_OFFLOADED", "20")
+    check = check_smoke(ctx)
+    assert check.status == "warn" and "asked for 49, got 20" in check.detail
+    assert_pasteable(check)
+
+
+@pytest.mark.parametrize("log, expect", [
+    ("CUDA error: no kernel image is available for execution on the device", "/whl/cu125"),
+    ("CUDA error 35 at ggml-cuda.cu:1: CUDA driver version is insufficient for CUDA runtime "
+     "version", "nvidia.com/Download"),
+])
+def test_load_errors_classified(machine, log, expect):
+    from evalcli.doctor.smoke import classify_load_error
+
+    machine("gtx1080", "cu13")
+    detail, fix = classify_load_error(Context(), 1, log, "m.gguf")
+    assert expect in fix and "GGUF" not in detail
+    assert_pasteable(Check("x", "fail", detail, fix))
+
+
+def test_illegal_instruction_on_windows_keeps_cuda(machine):
+    from evalcli.doctor.checks_llama import classify_child_failure
+
+    machine("rtx4070", "cu12")
+    detail, fix = classify_child_failure(0xC000001D, "", windows=True, ccs=[(8, 9)],
+                                         driver=(12, 6), installed="0.3.36")
+    assert detail.startswith("illegal instruction")
+    assert "/whl/cu125" in fix and "CMAKE_ARGS" not in fix  # no MSVC rebuild into a CPU build
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="bash parses the POSIX form")
+def test_posix_fixes_are_valid_shell(tmp_path):
+    """On Linux the same advice is POSIX shell: bash parses it."""
+    from evalcli.doctor.cuda import build_command, cuda_advice
+
+    for command in (cuda_advice([(8, 9)], (12, 6), "0.3.36")[1],
+                    build_command([(5, 2)], "0.3.36")):
+        assert "$env:" not in command
+        subprocess.run(["bash", "-n", "-c", command], check=True)
+    assert "-DCMAKE_CUDA_ARCHITECTURES=52" in build_command([(5, 2)], "0.3.36")
+
+
+FAKE_SMI = """#!{python}
+import sys
+if any(a.startswith("--query-gpu=") for a in sys.argv[1:]):
+    print("0, NVIDIA GeForce RTX 4070, 560.94, 12282, 11000, 1282, 8.9")
+else:
+    print("| NVIDIA-SMI 560.94        Driver Version: 560.94        CUDA Version: 12.6     |")
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the stand-in nvidia-smi is a script")
+def test_no_nvml_falls_back_to_nvidia_smi(machine, tmp_path, monkeypatch):
+    """Installed as docs/windows.md once said (no nvidia-ml-py): a CPU-only wheel on an
+    NVIDIA machine must not look ok."""
+    import importlib.util
+
+    from evalcli.doctor.checks_gpu import check_gpu
+    from evalcli.doctor.checks_llama import check_llama
+
+    real_platform = sys.platform
+    machine("rtx4070", "cpu")
+    monkeypatch.setattr(sys, "platform", real_platform)  # shutil.which must find the script
+    (tmp_path / "site" / "pynvml.py").unlink()  # no nvidia-ml-py
+    importlib.invalidate_caches()
+    if importlib.util.find_spec("pynvml") is not None:
+        pytest.skip("nvidia-ml-py is installed in this environment")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    smi = bindir / "nvidia-smi"
+    smi.write_text(FAKE_SMI.format(python=sys.executable), encoding="utf-8")
+    smi.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bindir) + os.pathsep + os.environ["PATH"])
+    ctx = Context()
+    gpu = check_gpu(ctx)
+    assert gpu.status == "ok" and "from nvidia-smi" in gpu.detail and "cc 8.9" in gpu.detail
+    assert "CUDA 12.6" in gpu.detail and "12.0 GiB (free 10.7 GiB)" in gpu.detail
+    llama = check_llama(ctx)
+    assert llama.status == "warn" and assert_pasteable(llama).endswith("/whl/cu125")
