@@ -74,7 +74,8 @@ def stats_stage(setup: Setup, manifest: Manifest) -> None:
         if trial.label:  # a sweep: say which model / prompt set / settings each comparison is
             for comp in sig.get("comparisons", []):
                 comp["prompt_set"] = trial.label
-        sig["trial"] = {"slug": trial.slug, "label": trial.label, "params": trial.params}
+        if len(setup.plan.trials) > 1:  # a sweep: the report's per-trial matrix reads it
+            sig["trial"] = {"slug": trial.slug, "label": trial.label, "params": trial.params}
         write_significance(rd.significance(trial.slug), sig)
         return rd.significance(trial.slug)
 
