@@ -9,12 +9,15 @@ from __future__ import annotations
 import typer
 
 from evalcli.cli import analyze as analyze_cmd
+from evalcli.cli import archive as archive_cmd
+from evalcli.cli import compare as compare_cmd
 from evalcli.cli import doctor as doctor_cmd
 from evalcli.cli import resume as resume_cmd
 from evalcli.cli import run as run_cmd
 from evalcli.cli import runs as runs_cmd
 from evalcli.cli import show as show_cmd
 from evalcli.cli import stop as stop_cmd
+from evalcli.cli import verify as verify_cmd
 
 app = typer.Typer(
     name="evalcli",
@@ -30,6 +33,9 @@ app.command("stop")(stop_cmd.stop)
 app.command("resume")(resume_cmd.resume)
 app.command("analyze")(analyze_cmd.analyze)
 app.command("doctor")(doctor_cmd.doctor)
+app.command("compare")(compare_cmd.compare)
+app.command("archive")(archive_cmd.archive)
+app.command("verify")(verify_cmd.verify)
 
 
 @app.callback()

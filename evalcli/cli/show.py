@@ -13,12 +13,23 @@ from rich.table import Table
 from rich.text import Text
 
 from evalcli.cli.common import JsonFlag, RunIdArg, RunsDir, console, print_table
-from evalcli.store.runinfo import RunSummary, open_run, summarize, to_json
+from evalcli.store.archive import is_archive
+from evalcli.store.runinfo import (
+    RunSummary,
+    open_run,
+    summarize,
+    summarize_archive,
+    to_json,
+)
 
 
 def show(run_id: RunIdArg, runs_dir: RunsDir = Path("runs"), as_json: JsonFlag = False) -> None:
-    """Show one run: status, stages, units per trial, failed units, and where its files are."""
-    summary = summarize(open_run(runs_dir, run_id))
+    """Show one run (a run id, or an archive file written by evalcli archive): status, stages,
+    units per trial, failed units, and where its files are."""
+    if is_archive(Path(run_id)):
+        summary = summarize_archive(Path(run_id))
+    else:
+        summary = summarize(open_run(runs_dir, run_id))
     if as_json:
         typer.echo(to_json(summary))
         return
@@ -69,9 +80,11 @@ def _print(s: RunSummary) -> None:
     for warning in s.warnings:
         line(f"warning: {warning}")
 
+    if s.archive:
+        line(f"archive: {s.archive} (checked against its sha256 manifest)")
     line(f"run dir: {s.paths['run_dir']}")
     report = s.paths["report"]
-    line(f"report:  {report}" + ("" if Path(report).exists() else " (not written yet)"))
+    line(f"report:  {report}" + ("" if s.report_written else " (not written yet)"))
     line(f"logs:    {s.paths['logs']}")
-    if s.status != "completed" and s.pending + s.failed:
+    if s.status != "completed" and s.pending + s.failed and not s.archive:
         line(f"resume:  evalcli resume {s.run_id}")

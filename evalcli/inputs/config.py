@@ -28,6 +28,15 @@ class EngineConfig(ConfigStruct):
     name: str
     workers: int = 1
     options: dict[str, Any] = {}
+    # a sweep over models / engine option sets: each table overrides `options`; one set of
+    # trials per variant, and a worker loads each variant's model once
+    variants: list[dict[str, Any]] = []
+
+    def option_sets(self) -> list[dict[str, Any]]:
+        """The options of every variant (just `options` without variants)."""
+        if not self.variants:
+            return [dict(self.options)]
+        return [{**self.options, **variant} for variant in self.variants]
 
 
 class MaxTokens(ConfigStruct):
@@ -38,12 +47,25 @@ class MaxTokens(ConfigStruct):
 class SamplingConfig(ConfigStruct):
     temperatures: list[float] = msgspec.field(default_factory=lambda: [0.0])
     samples_per_item: int = 1
-    top_p: float = 1.0
-    top_k: int = 40
+    # top_p, top_k and max_tokens take one value, or a list of values: a sweep (one trial each)
+    top_p: float | list[float] = 1.0
+    top_k: int | list[int] = 40
     seed: int = 1234
     stop: list[str] = []
     repeat_penalty: float = 1.0
-    max_tokens: MaxTokens = MaxTokens()
+    max_tokens: MaxTokens | list[MaxTokens] = MaxTokens()
+
+    @property
+    def top_p_values(self) -> list[float]:
+        return list(self.top_p) if isinstance(self.top_p, list) else [self.top_p]
+
+    @property
+    def top_k_values(self) -> list[int]:
+        return list(self.top_k) if isinstance(self.top_k, list) else [self.top_k]
+
+    @property
+    def max_tokens_values(self) -> list[MaxTokens]:
+        return list(self.max_tokens) if isinstance(self.max_tokens, list) else [self.max_tokens]
 
 
 class PromptsConfig(ConfigStruct):
@@ -171,6 +193,16 @@ def decode_profile(text: str, label: str) -> Profile:
         raise ConfigError(f"{label}: sampling.temperatures = {s.temperatures} — give >= 0 values")
     if s.samples_per_item < 1:
         raise ConfigError(f"{label}: sampling.samples_per_item must be >= 1")
+    for key, values in (("top_p", s.top_p_values), ("top_k", s.top_k_values),
+                        ("max_tokens", s.max_tokens_values)):
+        if not values:
+            raise ConfigError(f"{label}: sampling.{key} = [] — give one value or a list of them")
+        if len(set(map(str, values))) < len(values):
+            raise ConfigError(f"{label}: sampling.{key} lists a value twice — list each once")
+    if any(not 0.0 < p <= 1.0 for p in s.top_p_values):
+        raise ConfigError(f"{label}: sampling.top_p = {s.top_p} — give values in (0, 1]")
+    if any(m.open < 1 or m.closed < 1 for m in s.max_tokens_values):
+        raise ConfigError(f"{label}: sampling.max_tokens — open and closed must be >= 1")
     if not profile.prompts.names:
         raise ConfigError(f"{label}: prompts.set = [] — name at least one prompt set")
     if profile.scoring.unsupported_strategy not in ("baseline", "overlap"):
@@ -178,19 +210,28 @@ def decode_profile(text: str, label: str) -> Profile:
             f"{label}: scoring.unsupported_strategy = {profile.scoring.unsupported_strategy!r}"
             " — use \"baseline\" or \"overlap\""
         )
-    validate_engine_options(profile.engine, label)
+    validate_variants(profile.engine, label)
     return profile
 
 
 def validate_engine_options(engine: EngineConfig, label: str) -> Any:
     """The engine's Options struct for `engine.options`, or ConfigError naming the key."""
-    cls = engine_class(engine.name)
+    return _convert_options(engine.name, engine.options, label, "engine.options")
+
+
+def validate_variants(engine: EngineConfig, label: str) -> list[Any]:
+    """One Options struct per variant (`engine.variants[i]` over `engine.options`)."""
+    if not engine.variants:
+        return [validate_engine_options(engine, label)]
+    return [_convert_options(engine.name, options, label, f"engine.variants[{i}]")
+            for i, options in enumerate(engine.option_sets())]
+
+
+def _convert_options(name: str, options: dict, label: str, prefix: str) -> Any:
     try:
-        return msgspec.convert(engine.options, cls.Options)
+        return msgspec.convert(options, engine_class(name).Options)
     except msgspec.ValidationError as exc:
-        raise ConfigError(
-            f"{label}: {describe_validation_error(exc, prefix='engine.options')}"
-        ) from None
+        raise ConfigError(f"{label}: {describe_validation_error(exc, prefix=prefix)}") from None
 
 
 _PATH_RE = re.compile(r" - at `\$(.*)`$")

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from evalcli.report.matrix import trial_matrix
 from evalcli.report.verdict import (
     LABELS,
     PRIMARY,
@@ -353,6 +354,9 @@ def build_report(*, run_id: str, facts: dict, trials: dict[str, list[dict]],
             "n = paired items.", _scores_table(significance, control)]),
         Section("differences", "Paired differences", [_differences_table(significance, control)]),
     ]
+    matrix = trial_matrix(significance, control)  # a sweep only (several trials)
+    if matrix:
+        sections.insert(1, Section("matrix", "Per-trial matrix", [matrix[0], Table(*matrix[1:])]))
     datasets = _dataset_blocks(significance, control)
     if datasets:
         sections.append(Section("datasets", "Paired differences per dataset", datasets))

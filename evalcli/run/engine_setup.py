@@ -6,6 +6,8 @@ Parent-side resolution happens here, before any spawn:
                against the profile's folder; n_threads 0 → CPU cores / workers (N workers must not oversubscribe)
     mock       the answer key comes from the run's items (dry runs score meaningfully)
     any engine with a `model` option: --model overrides it
+    engine.variants (a sweep over models / option sets): one ResolvedEngine per variant, all
+               with the smallest worker count any of them allows
 """
 
 from __future__ import annotations
@@ -38,9 +40,41 @@ class ResolvedEngine:
         return data
 
     @property
+    def model_label(self) -> str:
+        return self.cls.model_label(self.options)
+
+    @property
+    def identity(self) -> dict:
+        """What makes this engine's answers what they are (part of every trial's slug hash)."""
+        return {"engine": self.name, "model": getattr(self.options, "model", ""),
+                "options": {k: v for k, v in self.options_for_manifest().items()
+                            if k not in ("answer_key", "verbose", "n_threads")}}
+
+    @property
     def model_path(self) -> str | None:
         model = getattr(self.options, "model", "")
         return model if self.name == "llama_cpp" and model else None
+
+
+def resolve_engines(engine: EngineConfig, *, base_dir: Path, label: str, items: list[Item],
+                    units: int) -> list[ResolvedEngine]:
+    """One ResolvedEngine per variant (one without variants); every variant runs with the
+    smallest worker count any of them allows, so a worker can switch between them."""
+    if not engine.variants:
+        return [resolve_engine(engine, base_dir=base_dir, label=label, items=items, units=units)]
+    resolved = [resolve_engine(msgspec.structs.replace(engine, options=options, variants=[]),
+                               base_dir=base_dir, label=label, items=items, units=units)
+                for options in engine.option_sets()]
+    workers = min(r.workers for r in resolved)
+    note = next((r.cap_note for r in resolved if r.workers == workers and r.cap_note), "")
+    out = []
+    for r, given in zip(resolved, engine.option_sets(), strict=True):
+        options = r.options
+        if r.name == "llama_cpp" and not given.get("n_threads"):
+            options = msgspec.structs.replace(options, n_threads=max(1, (os.cpu_count() or 1)
+                                                                     // workers))
+        out.append(ResolvedEngine(r.name, r.cls, options, workers, note))
+    return out
 
 
 def resolve_engine(engine: EngineConfig, *, base_dir: Path, label: str, items: list[Item],

@@ -157,6 +157,7 @@ def _run_pool(setup: Setup, todo: list[Unit], on_result, events: EventLog, rd: R
         max_crashes_per_unit=run.max_crashes_per_unit,
         max_engine_retries=run.max_engine_retries,
         max_consecutive_failures=run.max_consecutive_failures,
+        variant_options=[msgspec.to_builtins(e.options) for e in setup.variants],
     )
     supervisor = Supervisor(
         settings=settings, units=todo, make_request=setup.plan.request, on_result=on_result,

@@ -22,7 +22,7 @@ from evalcli.inputs.config import LoadedProfile, Profile, config_hash
 from evalcli.inputs.datasets import load_sources
 from evalcli.inputs.items import Item, read_items, write_items
 from evalcli.inputs.prompts import LoadedPromptSet, load_prompt_set, prompt_sha256
-from evalcli.run.engine_setup import ResolvedEngine, resolve_engine
+from evalcli.run.engine_setup import ResolvedEngine, resolve_engines
 from evalcli.run.plan import Plan, Unit
 from evalcli.store.manifest import Manifest, TrialState, new_manifest, write_manifest
 from evalcli.store.rundir import RunDir
@@ -38,6 +38,12 @@ class Setup:
     engine: ResolvedEngine
     plan: Plan
     warnings: list[str] = field(default_factory=list)
+    # every engine variant (model) of a sweep, `engine` first; [] = just `engine`
+    variants: list[ResolvedEngine] = field(default_factory=list)
+
+    @property
+    def engines(self) -> list[ResolvedEngine]:
+        return self.variants or [self.engine]
 
     def snapshot(self) -> dict:
         return msgspec.to_builtins(self.profile)
@@ -85,25 +91,36 @@ def build_setup(loaded: LoadedProfile, profile: Profile, run_dir: RunDir,
             f"{loaded.source}: prompts.set — the prompt sets of a sweep must name their control "
             f"the same (found {', '.join(sorted(controls))}); rename one"
         )
+    s = profile.sampling
     n_units = len(items) * sum(len(p.prompts.conditions) for p in prompt_sets) \
-        * len(profile.sampling.temperatures) * profile.sampling.samples_per_item
-    engine = resolve_engine(profile.engine, base_dir=loaded.base_dir, label=loaded.source,
-                            items=items, units=n_units)
-    identity = {"engine": engine.name, "model": getattr(engine.options, "model", ""),
-                "options": {k: v for k, v in engine.options_for_manifest().items()
-                            if k not in ("answer_key", "verbose", "n_threads")}}
+        * len(s.temperatures) * len(s.top_p_values) * len(s.top_k_values) \
+        * len(s.max_tokens_values) * s.samples_per_item * len(profile.engine.option_sets())
+    engines = resolve_engines(profile.engine, base_dir=loaded.base_dir, label=loaded.source,
+                              items=items, units=n_units)
+    if len(engines) > 1:
+        from engines.batch import BatchEngine
+
+        if issubclass(engines[0].cls, BatchEngine):
+            raise ConfigError(f"{loaded.source}: engine.variants — a batch engine "
+                              f"({engines[0].name}) runs one model per run; remove the variants "
+                              "and make one run per model")
     plan = Plan(items=items, prompt_sets=[(p.name, p.sha256, p.prompts) for p in prompt_sets],
-                engine_identity=identity, model_label=engine.cls.model_label(engine.options),
-                sampling=profile.sampling, seed=profile.sampling.seed)
-    return Setup(run_dir, loaded, profile, items, prompt_sets, engine, plan)
+                engines=[(e.identity, e.model_label) for e in engines],
+                sampling=s, seed=s.seed)
+    return Setup(run_dir, loaded, profile, items, prompt_sets, engines[0], plan,
+                 variants=engines if len(engines) > 1 else [])
 
 
 def preflight(setup: Setup) -> list[str]:
+    notes: list[str] = []
     try:
-        return setup.engine.cls.preflight(setup.engine.options, workers=setup.engine.workers,
-                                          longest_request=setup.plan.longest_request())
+        for engine in setup.engines:
+            notes += [n for n in engine.cls.preflight(
+                engine.options, workers=engine.workers,
+                longest_request=setup.plan.longest_request()) if n not in notes]
     except EngineLoadError as exc:
         raise EngineStartError(str(exc)) from None
+    return notes
 
 
 def add_trials(setup: Setup, manifest: Manifest) -> None:
@@ -132,6 +149,9 @@ def create_run(setup: Setup) -> Manifest:
     manifest.inputs = setup.inputs()
     manifest.environment = environment.collect(setup.engine.model_path)
     manifest.environment["engine_options"] = setup.engine.options_for_manifest()
+    if setup.variants:
+        manifest.environment["engine_variants"] = [e.options_for_manifest()
+                                                   for e in setup.variants]
     add_trials(setup, manifest)
     manifest.finish_stage("prepare", [rd.relative(rd.items)])
     manifest.plan = plan_summary(setup)
@@ -149,6 +169,7 @@ def plan_summary(setup: Setup) -> dict:
         "shared_units": sum(len(rows) for rows in setup.plan.rows.values())
         - len(setup.plan.units),
         "temperatures": list(setup.profile.sampling.temperatures),
+        **({"models": [e.model_label for e in setup.variants]} if setup.variants else {}),
         "samples_per_item": setup.profile.sampling.samples_per_item,
         "engine": setup.engine.name, "workers": setup.engine.workers,
         "worker_note": setup.engine.cap_note,

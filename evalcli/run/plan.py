@@ -1,21 +1,24 @@
 """Expand an experiment into trials and work units.
 
-    prompt sets × temperatures ──► Trial (model × prompt set × sampling; slug = identity)
+    engine variants × prompt sets × temperatures × top_p × top_k × max_tokens
+        ──► Trial (model × prompt set × sampling; slug = identity)
     Trial × conditions × items × samples ──► Unit (custom_id = dataset|item_id|condition|temp|sample|type)
 
-Units are ordered grouped by (trial, condition) so consecutive requests on a worker share
-their system prompt and llama.cpp's prefix KV cache is reused. The seed of a unit depends on
+Units are ordered by engine variant (model), then grouped by (trial, condition), so a worker
+keeps one model loaded and consecutive requests on it share their system prompt (llama.cpp's
+prefix KV cache is reused). The seed of a unit depends on
 (base seed, item, sample index) only, so control and treatment draw the same random numbers.
 
 Shared units: when two trials would send the very same request (the same system prompt and
 instructions at the same temperature — typically one control shared by several prompt sets
-in a sweep), the unit runs once; the later trial's row is an alias of the first trial's
+in a sweep), the unit runs once — the same model and every sampling setting included; the later trial's row is an alias of the first trial's
 result (`Plan.rows`), so its predictions still hold every planned unit.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -34,6 +37,8 @@ class Trial:
     params: dict  # the sampling settings shared by every unit of the trial (for the manifest)
     prompt_set: str = ""
     prompt_index: int = 0  # which of the run's prompt sets
+    engine: int = 0  # which engine variant (model) of the run
+    label: str = ""  # what sets it apart in a sweep beyond temperature ("terse, top_p=0.9"); ""
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,7 @@ class Unit:
     condition: str
     sample_index: int
     seed: int
+    engine: int = 0  # the engine variant (model) that runs it
 
 
 @dataclass(frozen=True)
@@ -59,10 +65,14 @@ def _slug_safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-.")[:40] or "x"
 
 
-def trial_slug(model_label: str, prompt_set: str, temperature: float, identity: dict) -> str:
+def trial_slug(model_label: str, prompt_set: str, temperature: float, identity: dict,
+               swept: str = "") -> str:
+    """<model>-<prompt set>-t<temp>[-<swept settings>]-<hash>; swept settings (only those
+    with several values in the run) e.g. `p09-k20-m32x16` for top_p 0.9, top_k 20, max_tokens."""
     digest = hashlib.sha256(msgspec.json.encode(identity, order="sorted")).hexdigest()[:8]
     temp = format_temp(temperature).replace(".", "")
-    return f"{_slug_safe(model_label)}-{_slug_safe(prompt_set)}-t{temp}-{digest}"
+    extra = f"-{_slug_safe(swept)}" if swept else ""
+    return f"{_slug_safe(model_label)}-{_slug_safe(prompt_set)}-t{temp}{extra}-{digest}"
 
 
 def unit_seed(base_seed: int, item: Item, sample_index: int) -> int:
@@ -81,7 +91,10 @@ class Plan:
     """
 
     def __init__(self, *, items: list[Item], prompt_sets: list[tuple[str, str, PromptSet]],
-                 engine_identity: dict, model_label: str, sampling, seed: int) -> None:
+                 sampling, seed: int, engine_identity: dict | None = None,
+                 model_label: str = "", engines: list[tuple[dict, str]] | None = None) -> None:
+        """`engines`: (identity, model label) per engine variant; one variant may be given
+        as engine_identity + model_label instead."""
         self.items = items
         self.prompt_sets = [p for _, _, p in prompt_sets]
         self.sampling = sampling
@@ -89,40 +102,63 @@ class Plan:
         self.units: list[Unit] = []  # units to run (shared ones once)
         self.rows: dict[str, list[Row]] = {}  # trial slug -> every planned row, aliases included
         self._trial_by_slug: dict[str, Trial] = {}
-        first_run: dict[tuple, tuple[str, str]] = {}  # request identity -> (trial, custom_id)
-        for prompt_index, (name, sha, prompts) in enumerate(prompt_sets):
-            instructions = _sha(prompts.instructions.open + "\0" + prompts.instructions.closed)
-            for temp in sampling.temperatures:
-                params = {
-                    "temperature": temp, "top_p": sampling.top_p, "top_k": sampling.top_k,
-                    "max_tokens": {"open": sampling.max_tokens.open,
-                                   "closed": sampling.max_tokens.closed},
-                    "stop": list(sampling.stop), "repeat_penalty": sampling.repeat_penalty,
-                    "seed": seed, "samples_per_item": sampling.samples_per_item,
-                    "prompt_set": name,
-                }
-                identity = {"engine": engine_identity, "prompt_set_sha256": sha, "params": params}
-                trial = Trial(trial_slug(model_label, name, temp, identity), temp, params, name,
-                              prompt_index)
-                if trial.slug in self._trial_by_slug:
-                    continue  # the same prompt set listed twice
-                self.trials.append(trial)
-                self._trial_by_slug[trial.slug] = trial
-                rows = self.rows[trial.slug] = []
-                for condition in prompts.conditions:
-                    system = _sha(prompts.system[condition].strip())
-                    for index, item in enumerate(items):
-                        for sample in range(sampling.samples_per_item):
-                            cid = str(CustomId(item.dataset, item.item_id, condition, temp,
-                                               sample, item.type))
-                            key = (system, instructions, temp, index, sample)
-                            if key in first_run:
-                                rows.append(Row(cid, *first_run[key]))
-                                continue
-                            first_run[key] = (trial.slug, cid)
-                            rows.append(Row(cid, trial.slug, cid))
-                            self.units.append(Unit(cid, trial.slug, index, condition, sample,
-                                                   unit_seed(seed, item, sample)))
+        self._first_run: dict[tuple, tuple[str, str]] = {}  # request -> (trial, custom_id)
+        engines = engines or [(engine_identity or {}, model_label)]
+        many = {"model": len(engines) > 1, "prompt_set": len(prompt_sets) > 1,
+                "top_p": len(sampling.top_p_values) > 1, "top_k": len(sampling.top_k_values) > 1,
+                "max_tokens": len(sampling.max_tokens_values) > 1}
+        for engine_index, (identity, label) in enumerate(engines):
+            for prompt_index, (name, sha, prompts) in enumerate(prompt_sets):
+                for temp, top_p, top_k, max_tokens in itertools.product(
+                        sampling.temperatures, sampling.top_p_values, sampling.top_k_values,
+                        sampling.max_tokens_values):
+                    params = {
+                        "temperature": temp, "top_p": top_p, "top_k": top_k,
+                        "max_tokens": {"open": max_tokens.open, "closed": max_tokens.closed},
+                        "stop": list(sampling.stop), "repeat_penalty": sampling.repeat_penalty,
+                        "seed": seed, "samples_per_item": sampling.samples_per_item,
+                        "prompt_set": name,
+                    }
+                    if many["model"]:
+                        params["model"] = label
+                    swept = "-".join(part for key, part in (
+                        ("top_p", f"p{format_temp(top_p).replace('.', '')}"),
+                        ("top_k", f"k{top_k}"),
+                        ("max_tokens", f"m{max_tokens.open}x{max_tokens.closed}")) if many[key])
+                    words = [w for key, w in (
+                        ("model", label), ("prompt_set", name), ("top_p", f"top_p={top_p:g}"),
+                        ("top_k", f"top_k={top_k}"),
+                        ("max_tokens", f"max_tokens={max_tokens.open}/{max_tokens.closed}"))
+                        if many[key]]
+                    trial = Trial(trial_slug(label, name, temp, {
+                        "engine": identity, "prompt_set_sha256": sha, "params": params}, swept),
+                        temp, params, name, prompt_index, engine_index, ", ".join(words))
+                    self._add_trial(trial, prompts, seed)
+
+    def _add_trial(self, trial: Trial, prompts: PromptSet, seed: int) -> None:
+        if trial.slug in self._trial_by_slug:
+            return  # the same prompt set listed twice
+        self.trials.append(trial)
+        self._trial_by_slug[trial.slug] = trial
+        rows = self.rows[trial.slug] = []
+        p = trial.params
+        request = (trial.engine, p["temperature"], p["top_p"], p["top_k"],
+                   p["max_tokens"]["open"], p["max_tokens"]["closed"])
+        instructions = _sha(prompts.instructions.open + "\0" + prompts.instructions.closed)
+        for condition in prompts.conditions:
+            system = _sha(prompts.system[condition].strip())
+            for index, item in enumerate(self.items):
+                for sample in range(self.sampling.samples_per_item):
+                    cid = str(CustomId(item.dataset, item.item_id, condition,
+                                       trial.temperature, sample, item.type))
+                    key = (request, system, instructions, index, sample)
+                    if key in self._first_run:
+                        rows.append(Row(cid, *self._first_run[key]))
+                        continue
+                    self._first_run[key] = (trial.slug, cid)
+                    rows.append(Row(cid, trial.slug, cid))
+                    self.units.append(Unit(cid, trial.slug, index, condition, sample,
+                                           unit_seed(seed, item, sample), trial.engine))
 
     def trial(self, slug: str) -> Trial:
         return self._trial_by_slug[slug]
@@ -133,14 +169,14 @@ class Plan:
     def request(self, unit: Unit) -> Request:
         item = self.items[unit.item_index]
         s = self.sampling
-        max_tokens = s.max_tokens.open if item.type == "open" else s.max_tokens.closed
+        p = self.trial(unit.trial).params
         return Request(
             unit_id=unit.custom_id,
             item_key=item.key,
             messages=build_messages(self.prompts_for(unit.trial), unit.condition, item),
             params=SamplingParams(
-                temperature=self.trial(unit.trial).temperature, top_p=s.top_p, top_k=s.top_k,
-                max_tokens=max_tokens, seed=unit.seed, stop=list(s.stop),
+                temperature=p["temperature"], top_p=p["top_p"], top_k=p["top_k"],
+                max_tokens=p["max_tokens"][item.type], seed=unit.seed, stop=list(s.stop),
                 repeat_penalty=s.repeat_penalty,
             ),
         )

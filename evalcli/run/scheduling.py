@@ -1,12 +1,19 @@
 """Which unit a worker runs next: pure policy.
 
-Units that share a system prompt (same trial and condition) form a group. A worker keeps
-taking units from its group, so llama.cpp's prefix KV cache (which only spans the
-immediately preceding prompt) is reused; when its group runs dry it takes the next group
-nobody has started, and only then joins the largest group still running.
+Units that share a model (engine variant) and a system prompt (same trial and condition)
+form a group. A worker keeps taking units from its group, so llama.cpp's prefix KV cache
+(which only spans the immediately preceding prompt) is reused; when its group runs dry it
+takes, in this order:
 
-    groups:  [t0/control ▓▓▓▓▓] [t0/treatment ▓▓▓▓▓] [t1/control ▓▓▓▓▓] ...
-    worker0 ─► t0/control      worker1 ─► t0/treatment      (worker0 done) ─► t1/control
+    1. the next group of the model it has loaded that nobody has started
+    2. the largest group of that model still running (work stealing: no reload)
+    3. the next group nobody has started of another model   → the worker switches models
+    4. the largest group still running of another model
+
+so each worker loads a model once and keeps it for as long as that model has work.
+
+    groups:  [m0 t0/control ▓▓▓▓] [m0 t0/treatment ▓▓▓▓] [m1 t0/control ▓▓▓▓] ...
+    worker0 ─► m0 t0/control     worker1 ─► m0 t0/treatment     (m0 done) ─► m1 ...
 """
 
 from __future__ import annotations
@@ -15,13 +22,19 @@ from collections import OrderedDict, deque
 
 from evalcli.run.plan import Unit
 
+GroupKey = tuple[int, str, str]  # (engine variant, trial, condition)
+
+
+def _key(unit: Unit) -> GroupKey:
+    return (unit.engine, unit.trial, unit.condition)
+
 
 class Scheduler:
     def __init__(self, units: list[Unit]) -> None:
-        self._groups: OrderedDict[tuple[str, str], deque[Unit]] = OrderedDict()
-        for unit in units:
-            self._groups.setdefault((unit.trial, unit.condition), deque()).append(unit)
-        self._owner: dict[int, tuple[str, str]] = {}
+        self._groups: OrderedDict[GroupKey, deque[Unit]] = OrderedDict()
+        for unit in sorted(units, key=lambda u: u.engine):  # stable: plan order per model
+            self._groups.setdefault(_key(unit), deque()).append(unit)
+        self._owner: dict[int, GroupKey] = {}
         self._remaining = len(units)
 
     @property
@@ -29,10 +42,16 @@ class Scheduler:
         """Units not yet handed out (requeued units count again)."""
         return self._remaining
 
-    def next_for(self, worker: int) -> Unit | None:
+    def first_engine(self) -> int:
+        """The model the first group needs (what a fresh worker should load)."""
+        return next((key[0] for key, queue in self._groups.items() if queue), 0)
+
+    def next_for(self, worker: int, engine: int = 0) -> Unit | None:
+        """The next unit for `worker`, which has engine variant `engine` loaded; a unit of
+        another variant means the worker must switch models first."""
         key = self._owner.get(worker)
         if key is None or not self._groups.get(key):
-            key = self._pick_group(worker)
+            key = self._pick_group(worker, engine)
             if key is None:
                 self._owner.pop(worker, None)
                 return None
@@ -42,15 +61,17 @@ class Scheduler:
 
     def requeue(self, unit: Unit) -> None:
         """Put a unit back at the front of its group (it runs next on that group's worker)."""
-        self._groups.setdefault((unit.trial, unit.condition), deque()).appendleft(unit)
+        self._groups.setdefault(_key(unit), deque()).appendleft(unit)
         self._remaining += 1
 
-    def _pick_group(self, worker: int) -> tuple[str, str] | None:
+    def _pick_group(self, worker: int, engine: int) -> GroupKey | None:
         owned = set(self._owner[w] for w in self._owner if w != worker)
-        for key, queue in self._groups.items():
-            if queue and key not in owned:
-                return key
-        running = [key for key, queue in self._groups.items() if queue]
-        if not running:
-            return None
-        return max(running, key=lambda key: len(self._groups[key]))
+        live = [key for key, queue in self._groups.items() if queue]
+        for same_model in (True, False):
+            mine = [key for key in live if (key[0] == engine) == same_model]
+            fresh = [key for key in mine if key not in owned]
+            if fresh:
+                return fresh[0]
+            if mine:
+                return max(mine, key=lambda key: len(self._groups[key]))
+        return None

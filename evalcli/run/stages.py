@@ -71,9 +71,11 @@ def stats_stage(setup: Setup, manifest: Manifest) -> None:
     def produce(trial) -> Path:
         sig = significance_for(read_per_item(rd.per_item_scores(trial.slug)),
                                control=setup.control, stats=setup.profile.stats)
-        if len(setup.prompt_sets) > 1:  # a sweep: say which prompt set each comparison is
+        if trial.label:  # a sweep: say which model / prompt set / settings each comparison is
             for comp in sig.get("comparisons", []):
-                comp["prompt_set"] = trial.prompt_set
+                comp["prompt_set"] = trial.label
+        if len(setup.plan.trials) > 1:  # a sweep: the report's per-trial matrix reads it
+            sig["trial"] = {"slug": trial.slug, "label": trial.label, "params": trial.params}
         write_significance(rd.significance(trial.slug), sig)
         return rd.significance(trial.slug)
 
@@ -107,7 +109,8 @@ def report_stage(setup: Setup, manifest: Manifest) -> Path:
     facts = {
         "profile": f"{manifest.profile} ({manifest.profile_source})",
         "engine": f"{setup.engine.name}, {setup.engine.workers} worker(s)",
-        "model": engine_info.get("model") or getattr(setup.engine.options, "model", "") or "—",
+        "model": ", ".join(e.model_label for e in setup.variants) if setup.variants else
+                 engine_info.get("model") or getattr(setup.engine.options, "model", "") or "—",
         "prompt sets": "; ".join(f"{p.name} — conditions: "
                                  + ", ".join(p.prompts.conditions) for p in setup.prompt_sets)
                        + f" (control: {setup.control})",
@@ -115,9 +118,10 @@ def report_stage(setup: Setup, manifest: Manifest) -> Path:
                  f"{sum(i.type == 'closed' for i in setup.items)} closed-book; "
                  f"{sum(not i.answerable for i in setup.items)} unanswerable)",
         "sampling": ", ".join(f"{k}={v}" for k, v in setup.plan.trials[0].params.items()
-                              if k != "temperature")
-                    + "; temperatures " + ", ".join(f"{t:g}" for t in
-                                                    setup.profile.sampling.temperatures),
+                              if k not in _swept(setup))
+                    + "; swept: " + "; ".join(
+                        f"{k} " + ", ".join(sorted({str(t.params[k]) for t in setup.plan.trials}))
+                        for k in _swept(setup)),
     }
     args = dict(run_id=rd.run_id, facts=facts, trials=trials, significance=significance,
                 control=setup.control, treatments=setup.treatments,
@@ -127,6 +131,13 @@ def report_stage(setup: Setup, manifest: Manifest) -> Path:
     atomic_write_text(rd.report_html, render_report_html(**args))
     manifest.finish_stage("report", [rd.relative(rd.report_md), rd.relative(rd.report_html)])
     return rd.report_md
+
+
+def _swept(setup: Setup) -> list[str]:
+    """The trial settings that take several values in this run (temperature always listed)."""
+    keys = ("temperature", "top_p", "top_k", "max_tokens", "prompt_set", "model")
+    return [k for k in keys if k == "temperature" or len(
+        {str(t.params.get(k)) for t in setup.plan.trials}) > 1]
 
 
 LATER_STAGES = ("parse", "score", "stats", "costs", "report")
@@ -145,7 +156,7 @@ def _stage_inputs(setup: Setup, name: str) -> tuple[list[Path], dict]:
     if name == "stats":
         return [rd.per_item_scores(s) for s in slugs], \
             {"stats": msgspec.to_builtins(profile.stats), "control": setup.control,
-             "sweep": len(setup.prompt_sets) > 1}
+             "trial_labels": [t.label for t in setup.plan.trials]}
     return ([rd.per_item_scores(s) for s in slugs] + [rd.significance(s) for s in slugs]
             + [rd.predictions(s) for s in slugs] + [rd.costs(s) for s in slugs] + [rd.items]), {}
 

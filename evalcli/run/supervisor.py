@@ -13,6 +13,11 @@ One thread, one loop, one wait over every worker's pipe and process sentinel:
     │    STOP file / first Ctrl+C / SIGTERM → finish in-flight units, then return "stopped"
     └─── second Ctrl+C → kill workers now, return "stopped"
 
+Several engine variants (a sweep over models): a worker is started with the model the
+scheduler's first group needs and keeps it while that model has units; when the next unit it
+is given belongs to another model, the worker is shut down and started again with that model
+(`worker_switch` event) — each worker loads each model at most once.
+
 Failure semantics (docs/run-directory.md#failure-semantics has the full table):
     worker killed / crashed    → unit requeued; after max_crashes_per_unit deaths → failed
     unit past unit_timeout_s   → worker killed, same as a crash
@@ -70,6 +75,7 @@ class _Slot:
     boot_failures: int = 0
     crash_streak: int = 0  # deaths since this worker last completed a unit (restart backoff)
     ready: bool = False
+    engine: int = 0  # the engine variant (model) this worker's process loads
 
 
 @dataclass
@@ -81,6 +87,10 @@ class SupervisorSettings:
     max_crashes_per_unit: int = 3
     max_engine_retries: int = 2
     max_consecutive_failures: int = 10  # units failed in a row before the run stops
+    variant_options: list[dict] = field(default_factory=list)  # per engine variant; [] = [options]
+
+    def options_for(self, engine: int) -> dict:
+        return self.variant_options[engine] if self.variant_options else self.options
 
 
 @dataclass
@@ -108,12 +118,14 @@ class Supervisor:
         self._signals = 0
         self._failure_streak = 0
         self._engine_info: dict[str, str] = {}
-        self.slots = [
-            _Slot(pool.WorkerProcess(WorkerSpec(engine=settings.engine, options=settings.options,
-                                                worker_index=i, log_path=log_path(i))),
-                  WorkerView(i))
-            for i in range(settings.workers)
-        ]
+        self._log_path = log_path
+        first = self.scheduler.first_engine()
+        self.slots = [_Slot(pool.WorkerProcess(self._spec(i, first)), WorkerView(i), engine=first)
+                      for i in range(settings.workers)]
+
+    def _spec(self, worker: int, engine: int) -> WorkerSpec:
+        return WorkerSpec(engine=self.settings.engine, options=self.settings.options_for(engine),
+                          worker_index=worker, log_path=self._log_path(worker))
 
     # -- signals -------------------------------------------------------------------------
     def _on_signal(self, signum, frame) -> None:
@@ -190,8 +202,12 @@ class Supervisor:
     def _dispatch(self) -> None:
         for slot in self.slots:
             if slot.ready and slot.unit is None and slot.process.process is not None:
-                unit = self.scheduler.next_for(slot.view.index)
+                unit = self.scheduler.next_for(slot.view.index, slot.engine)
                 if unit is None:
+                    continue
+                if unit.engine != slot.engine:
+                    self.scheduler.requeue(unit)  # it stays this worker's group: taken after
+                    self._switch(slot, unit.engine)
                     continue
                 slot.unit, slot.started_at = unit, time.monotonic()
                 slot.view.state, slot.view.unit = "busy", unit.custom_id
@@ -211,7 +227,8 @@ class Supervisor:
                 slot.ready, slot.boot_failures = True, 0
                 slot.view.state, slot.view.pid = "idle", pid
                 self._engine_info = self._engine_info or dict(info)
-                self.events.emit("worker_ready", worker=slot.view.index, pid=pid)
+                self.events.emit("worker_ready", worker=slot.view.index, pid=pid,
+                                 variant=slot.engine)
             case Completed(unit_id=unit_id, completion=completion):
                 unit = self._take_unit(slot, unit_id)
                 if unit is not None:
@@ -295,7 +312,17 @@ class Supervisor:
     def _start(self, slot: _Slot) -> None:
         slot.process.start()
         slot.view.state, slot.view.pid = "starting", slot.process.pid
-        self.events.emit("worker_start", worker=slot.view.index, pid=slot.process.pid)
+        self.events.emit("worker_start", worker=slot.view.index, pid=slot.process.pid,
+                         variant=slot.engine)
+
+    def _switch(self, slot: _Slot, engine: int) -> None:
+        """Restart an idle worker with another model (engine variant)."""
+        code = slot.process.stop(grace=5.0)
+        self.events.emit("worker_switch", worker=slot.view.index, variant_from=slot.engine,
+                         variant_to=engine, how=pool.describe_exit(code))
+        slot.engine, slot.ready = engine, False
+        slot.process = pool.WorkerProcess(self._spec(slot.view.index, engine))
+        self._start(slot)
 
     def _enforce_timeouts(self) -> None:
         now = time.monotonic()

@@ -68,6 +68,8 @@ class RunSummary(msgspec.Struct, kw_only=True):
     failed_units: list[FailedUnit] = []
     warnings: list[str] = []
     paths: dict[str, str] = {}
+    archive: str = ""  # the archive file this summary was read from, or ""
+    report_written: bool = False
 
     def listing(self) -> dict:
         """The fields of one row of `evalcli runs`."""
@@ -113,6 +115,7 @@ def summarize(rd: RunDir) -> RunSummary:
                 for name, s in manifest.stages.items()},
         paths={"run_dir": str(rd.root), "manifest": str(rd.manifest),
                "report": str(rd.report_md), "logs": str(rd.logs), "events": str(rd.events)},
+        report_written=rd.report_md.is_file(),
     )
     for slug, state in manifest.trials.items():
         counts = TrialCounts(temperature=state.temperature, planned=state.planned,
@@ -143,6 +146,26 @@ def summarize(rd: RunDir) -> RunSummary:
         summary.done += counts.done
         summary.failed += counts.failed
         summary.pending += counts.pending
+    return summary
+
+
+def summarize_archive(path: Path) -> RunSummary:
+    """`summarize` for a run archive (checked against its sums first); paths name members
+    as `<archive>!<run-id>/<file>`."""
+    import tempfile
+
+    from evalcli.store.archive import extract_run
+
+    path = Path(path).expanduser().resolve()
+    with tempfile.TemporaryDirectory(prefix="evalcli-show-") as tmp:
+        rd = extract_run(path, Path(tmp))
+        summary = summarize(rd)
+    if summary.status == "interrupted":
+        summary.status = "running when archived"
+    summary.archive = str(path)
+    summary.paths = {name: f"{path}!{rd.run_id}/{rel}" for name, rel in (
+        ("run_dir", ""), ("manifest", "run.json"), ("report", "report.md"), ("logs", "logs/"),
+        ("events", "events.jsonl"))}
     return summary
 
 

@@ -37,6 +37,11 @@ def test_local_llamacpp_defaults():
         ('[engine\nname = "mock"\n', "not valid TOML"),
         ('[engine]\nname = "mock"\n[[datasets]]\nformat = "sample"\ncolour = 1\n',
          "unknown key datasets[0].colour"),
+        ('[engine]\nname = "mock"\n[[engine.variants]]\nmodel = "a"\n[[engine.variants]]\n'
+         'accuracyy = 1\n', "unknown key engine.variants[1].accuracyy"),
+        ('[engine]\nname = "mock"\n[sampling]\ntop_p = [0.9, 0.9]\n', "sampling.top_p lists a value twice"),
+        ('[engine]\nname = "mock"\n[sampling]\ntop_k = []\n', "sampling.top_k = []"),
+        ('[engine]\nname = "mock"\n[sampling]\ntop_p = [0.0]\n', "give values in (0, 1]"),
     ],
 )
 def test_bad_profiles_name_file_and_key(text, expected):

@@ -115,3 +115,48 @@ def _default_text() -> str:
     from importlib import resources
 
     return resources.files("evalcli.inputs").joinpath("data/prompts/default.toml").read_text("utf-8")
+
+
+def _sweep_plan(engines, **sampling) -> Plan:
+    prompts = load_prompt_set("default", Path.cwd())
+    return Plan(items=ITEMS, prompt_sets=[("default", prompts.sha256, prompts.prompts)],
+                engines=engines, sampling=SamplingConfig(**sampling), seed=5)
+
+
+def test_a_sampling_sweep_is_the_product_with_readable_unique_slugs():
+    plan = _sweep_plan([({"engine": "mock", "model": "m"}, "m")], temperatures=[0.0, 0.7],
+                       top_p=[0.9, 1.0], top_k=[20, 40],
+                       max_tokens=[MaxTokens(open=8, closed=4), MaxTokens(open=16, closed=8)])
+    assert len(plan.trials) == 2 * 2 * 2 * 2
+    slugs = [t.slug for t in plan.trials]
+    assert len(set(slugs)) == len(slugs)
+    assert slugs[0].startswith("m-default-t00-p09-k20-m8x4-")
+    assert plan.trials[0].label == "top_p=0.9, top_k=20, max_tokens=8/4"
+    # every request carries its trial's settings, per book type
+    for trial in plan.trials:
+        for unit in (u for u in plan.units if u.trial == trial.slug):
+            params = plan.request(unit).params
+            item = ITEMS[unit.item_index]
+            assert (params.temperature, params.top_p, params.top_k) == (
+                trial.temperature, trial.params["top_p"], trial.params["top_k"])
+            assert params.max_tokens == trial.params["max_tokens"][item.type]
+    # nothing is shared: every trial's requests differ in some setting
+    assert len(plan.units) == 16 * len(ITEMS) * 2
+
+
+def test_one_value_keeps_the_slug_of_before():
+    before = _plan(temperatures=[0.7]).trials[0].slug
+    after = _sweep_plan([({"engine": "mock"}, "m")], temperatures=[0.7], top_p=[1.0]).trials[0]
+    assert after.slug == before and after.label == ""
+
+
+def test_a_model_sweep_runs_each_models_requests_and_orders_units_by_model():
+    plan = _sweep_plan([({"engine": "mock", "model": "a"}, "a"),
+                        ({"engine": "mock", "model": "b"}, "b")], temperatures=[0.0])
+    assert [t.slug.split("-")[0] for t in plan.trials] == ["a", "b"]
+    assert [t.engine for t in plan.trials] == [0, 1]
+    assert all(t.params["model"] == t.slug.split("-")[0] for t in plan.trials)
+    # the same control on another model is another request: nothing aliased
+    assert all(r.source_trial == slug for slug, rows in plan.rows.items() for r in rows)
+    engines = [u.engine for u in plan.units]
+    assert engines == sorted(engines) and set(engines) == {0, 1}

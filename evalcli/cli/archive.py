@@ -1,0 +1,34 @@
+"""`evalcli archive RUN_ID [--out FILE]`: the whole run as one portable zip with sha256 sums.
+
+A running run is refused (its lock has a live holder); secrets never go in (see
+evalcli.store.archive).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from evalcli.cli.common import RunIdArg, RunsDir, console
+from evalcli.store.archive import SUFFIX, create_archive, default_out
+from evalcli.store.runinfo import open_run
+
+OutFile = Annotated[Path | None, typer.Option(
+    "--out", help=f"Archive file to write (default: ./<run-id>{SUFFIX}).")]
+
+
+def archive(run_id: RunIdArg, runs_dir: RunsDir = Path("runs"), out: OutFile = None) -> None:
+    """Pack a finished (or stopped) run into one zip: artifacts, logs, events, sha256 manifest."""
+    rd = open_run(runs_dir, run_id)
+    target = (out or default_out(rd)).expanduser()
+    manifest = create_archive(rd, target)
+    size = target.stat().st_size
+    line = console()
+    line.print(f"archived run {rd.run_id} ({manifest['run_status'] or 'unknown status'}): "
+               f"{len(manifest['files'])} files, {size:,} bytes → {target}", markup=False)
+    if manifest["redacted"]:
+        line.print("note: a secret value was cut out of: " + ", ".join(manifest["redacted"]),
+                   markup=False)
+    line.print(f"check it with: evalcli verify {target}", markup=False)

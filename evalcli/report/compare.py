@@ -1,0 +1,173 @@
+"""compare.md and compare.html: the comparison of several runs, in the run report's words.
+
+    compare result (evalcli.run.compare) ──build_sections──► Verdict (per pair × type × metric,
+        the run report's verdict wording), Runs, Items shared, Matrix (cells × metrics),
+        Paired differences (Δ, CI, p, q, McNemar, TOST, MDE)
+    ──► Markdown (sections_to_markdown) and one self-contained HTML page with a forest plot
+
+A pure function of the result dict: no statistics are computed here.
+"""
+
+from __future__ import annotations
+
+import html
+
+from evalcli.report.html import CSS, _block, _figure, _range, dot_whisker
+from evalcli.report.html import _finite as _all_finite
+from evalcli.report.markdown import Section, Table, _summary, sections_to_markdown
+from evalcli.report.verdict import LABELS, _ci, _delta, _finite, _p, _pct, verdict
+
+
+def _where(comp: dict) -> str:
+    where = f"{comp['type']}-book"
+    return where if comp["dataset"] == "all" else f"{where}, {comp['dataset']}"
+
+
+def _verdicts(result: dict) -> list:
+    out = []
+    for comp in result["comparisons"]:
+        if comp["dataset"] != "all":
+            continue
+        for metric, m in comp["metrics"].items():
+            if metric in LABELS and metric != "unsupported_rate" and m.get("n"):
+                out.append(verdict(m, metric, comp["treatment"], comp["control"], _where(comp)))
+    return out
+
+
+def _runs_table(result: dict) -> Table:
+    rows = [[f"`{r['label']}`", r["status"], r["profile"], r["engine"], r["model"] or "—",
+             ", ".join(r["prompt_sets"]) or "—", str(r["items"]),
+             "; ".join(f"{t['label'] or t['slug']}" for t in r["trials"]), r["source"]]
+            for r in result["runs"]]
+    return Table(["run", "status", "profile", "engine", "model", "prompt sets", "items",
+                  "trials", "from"], rows)
+
+
+def _items_table(result: dict) -> Table:
+    rows = [[f"`{o['first']}` / `{o['second']}`", str(o["shared"]), str(o["changed"]),
+             str(o["only_first"]), str(o["only_second"])] for o in result["items"]]
+    return Table(["runs", "shared items", "changed question (excluded)", "only in the first",
+                  "only in the second"], rows)
+
+
+def _matrix_table(result: dict) -> Table:
+    metrics = result["metrics"]
+    rows = []
+    for entry in result["matrix"]:
+        cells = []
+        for metric in metrics:
+            m = entry["metrics"].get(metric)
+            cells.append("—" if not m else f"{_pct(m['mean'])} {_ci(m['ci_low'], m['ci_high'])}")
+        rows.append([f"`{entry['run']}`", entry["trial_label"] or "—", entry["condition"],
+                     entry["type"], str(entry["n_items"]), *cells])
+    return Table(["run", "trial", "condition", "type", "n", *(LABELS[m] for m in metrics)], rows)
+
+
+def _tost(m: dict) -> str:
+    t = m.get("tost")
+    if not t or t.get("equivalent") is None:
+        return "—"
+    word = "equivalent" if t["equivalent"] else "not shown equivalent"
+    return f"±{100 * t['margin']:.1f}: {word} (p = {_p(t.get('p_value'))})"
+
+
+def _differences_table(result: dict) -> Table:
+    rows = []
+    for comp in result["comparisons"]:
+        if comp["dataset"] != "all":
+            continue
+        mc = comp.get("mcnemar") or {}
+        for metric, m in comp["metrics"].items():
+            if not m.get("n"):
+                continue
+            mcn = (f"b={mc.get('b')}, c={mc.get('c')}, p = {_p(mc.get('p_value'))}"
+                   if metric == "em" and mc else "")
+            mde = (m.get("power") or {}).get("mde")
+            rows.append([f"`{comp['treatment']}` − `{comp['control']}`", comp["type"],
+                         LABELS.get(metric, metric), str(m["n"]), _pct(m.get("control_mean")),
+                         _pct(m.get("treatment_mean")), _delta(m.get("delta")),
+                         _ci(m.get("ci_low"), m.get("ci_high")), _p(m.get("p_value")),
+                         _p(m.get("q_value")), mcn or "—", _tost(m),
+                         f"{100 * mde:.1f}" if _finite(mde) else "—"])
+    return Table(["pair (B − A)", "type", "metric", "n", "A %", "B %", "Δ points", "95% CI",
+                  "p", "q", "McNemar (EM)", "TOST", "MDE points"], rows)
+
+
+def build_sections(result: dict) -> list[Section]:
+    verdicts = _verdicts(result)
+    summary = _summary(verdicts)
+    s = result["settings"]
+    return [
+        Section("verdict", "Verdict", [
+            *([summary] if summary else []),
+            list(verdicts) or ["No paired comparisons could be made (no scored items shared)."],
+            "Each pair is B − A in percentage points, paired by item (dataset + item id, the "
+            "question unchanged); 95% CIs from a seeded paired bootstrap, p from a sign-flip "
+            f"permutation test, q = Benjamini–Hochberg over all {s['family_size']} comparisons "
+            "of this page (every pair × type × metric). A difference counts when its CI "
+            f"excludes 0 and q < 0.05. Statistics settings from run `{s['stats_from']}`."]),
+        Section("runs", "Runs", [_runs_table(result)]),
+        Section("items", "Items", [
+            f"{result['common_items']} item(s) are shared by every run (the matrix uses these); "
+            "each pair uses the items its two runs share. An item whose question, passage or "
+            "gold answers differ between runs is left out and counted as changed.",
+            _items_table(result)]),
+        Section("matrix", "Matrix", [
+            "Mean in percent with a 95% interval (Wilson for 0/1 scores, t otherwise), per "
+            "run × trial × condition and book type.", _matrix_table(result)]),
+        Section("differences", "Paired differences", [
+            "TOST: equivalence within ±margin (90% CI inside it); MDE: the smallest difference "
+            "this many items detects with 80% power.", _differences_table(result)]),
+    ]
+
+
+def render_compare_md(result: dict) -> str:
+    labels = " vs ".join(f"`{r['label']}`" for r in result["runs"])
+    return sections_to_markdown(f"evalcli compare — {labels}", build_sections(result))
+
+
+def forest(result: dict) -> str:
+    rows, values = [], [0.0]
+    for metric in result["metrics"]:
+        block = []
+        for comp in result["comparisons"]:
+            m = comp["metrics"].get(metric)
+            if comp["dataset"] != "all" or not m or not _finite(m.get("delta")):
+                continue
+            sig_ci = _all_finite(m.get("ci_low"), m.get("ci_high")) and (
+                m["ci_low"] > 0 or m["ci_high"] < 0)
+            strong = sig_ci and _finite(m.get("q_value")) and m["q_value"] < 0.05
+            est, lo, hi = (None if v is None else 100 * v
+                           for v in (m["delta"], m.get("ci_low"), m.get("ci_high")))
+            block.append({"label": f"{comp['treatment']} − {comp['control']} · "
+                                   f"{comp['type']}-book (n={m['n']})",
+                          "est": est, "lo": lo, "hi": hi, "shape": "square",
+                          "color": "#d62728" if strong else ("#ff9f1c" if sig_ci else "#555")})
+            values += [v for v in (est, lo, hi) if v is not None]
+        if block:
+            rows += [{"header": f"{LABELS.get(metric, metric)} (B − A)"}, *block]
+    if not rows:
+        return ""
+    lo, hi = _range(values)
+    return dot_whisker(rows, lo=lo, hi=hi, zero=0.0, axis_label="Δ, percentage points",
+                       legend=[("CI excludes 0 and q < 0.05", "#d62728"),
+                               ("CI excludes 0 only", "#ff9f1c"), ("CI includes 0", "#555")])
+
+
+def render_compare_html(result: dict) -> str:
+    sections = build_sections(result)
+    plot = forest(result)
+    if plot:
+        sections.insert(1, Section("plots", "Forest plot", [_figure(
+            plot, "Paired differences B − A in percentage points with 95% bootstrap intervals.")]))
+    labels = " vs ".join(r["label"] for r in result["runs"])
+    body = []
+    for section in sections:
+        body.append(f'<section id="{section.key}"><h2>{html.escape(section.title)}</h2>')
+        body += [_block(b) for b in section.blocks]
+        body.append("</section>")
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{html.escape('evalcli compare — ' + labels)}</title><style>{CSS}</style>"
+            f"</head><body><h1>evalcli compare — {html.escape(labels)}</h1>"
+            + "\n".join(body) + "</body></html>\n")

@@ -1,0 +1,233 @@
+"""One run as one portable file: a zip with every artifact and a manifest of sha256 sums.
+
+    runs/<id>/ ──create_archive──► <id>.evalcli.zip
+                                      <id>/archive-manifest.json   {files: {name: {sha256, size}}}
+                                      <id>/run.json, items.jsonl, events.jsonl, report.md/.html
+                                      <id>/logs/worker-<i>.log
+                                      <id>/trials/<slug>/results.jsonl … costs.json
+    <file> ──verify_archive──► ArchiveCheck (every listed file present with its sum, nothing
+                               unlisted, no unsafe name)
+    <file> ──extract_run──► a folder holding the run (checked first), for show and compare
+
+Why zip, not tar: Windows opens a zip natively (Explorer, PowerShell's Expand-Archive),
+and a zip has a central directory, so one member is read without reading the rest.
+
+Never a secret: keys are named by environment variable in a profile (`api_key_env`), never
+given inline; anything whose name says key/token/secret/password is still replaced with
+"<redacted>" in run.json, a URL's user:password is removed, and the value of any environment
+variable the run's config names (`*_env`) is cut out of every file before it is summed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from evalcli.errors import RunError
+from evalcli.store.fsutil import atomic_write_bytes, utc_now
+from evalcli.store.lock import live_holder
+from evalcli.store.rundir import RunDir, validate_run_id
+
+FORMAT = "evalcli-run-archive"
+VERSION = 1
+MANIFEST_NAME = "archive-manifest.json"
+SUFFIX = ".evalcli.zip"
+TOP_FILES = ("run.json", "items.jsonl", "events.jsonl", "report.md", "report.html")
+TRIAL_FILES = ("results.jsonl", "predictions.csv", "per_item_scores.csv", "significance.json",
+               "costs.json")
+REDACTED = "<redacted>"
+_SECRET_KEY = re.compile(r"(api_?key|token|secret|password|passwd|authorization)", re.I)
+_URL_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.I)
+
+
+def run_files(rd: RunDir) -> list[str]:
+    """The run's artifacts, as archive-relative POSIX names (never run.lock, STOP or temps)."""
+    names = [n for n in TOP_FILES if (rd.root / n).is_file()]
+    if rd.logs.is_dir():
+        names += sorted(f"logs/{p.name}" for p in rd.logs.iterdir()
+                        if p.is_file() and p.suffix == ".log")
+    trials = rd.root / "trials"
+    if trials.is_dir():
+        for trial in sorted(p for p in trials.iterdir() if p.is_dir()):
+            names += [f"trials/{trial.name}/{n}" for n in TRIAL_FILES if (trial / n).is_file()]
+    return names
+
+
+def _scrub_config(value, key: str = ""):
+    if isinstance(value, dict):
+        return {k: _scrub_config(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub_config(v, key) for v in value]
+    if isinstance(value, str):
+        if _SECRET_KEY.search(key) and not key.endswith("_env") and value:
+            return REDACTED
+        return _URL_USERINFO.sub(r"\g<scheme>", value)
+    return value
+
+
+def _env_secrets(config: dict) -> list[bytes]:
+    """Values of the environment variables the config names (`api_key_env` and the like)."""
+    names: list[str] = []
+
+    def walk(value, key: str = "") -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, k)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, key)
+        elif isinstance(value, str) and key.endswith("_env") and value:
+            names.append(value)
+
+    walk(config)
+    return [os.environ[n].encode("utf-8") for n in names if len(os.environ.get(n, "")) >= 4]
+
+
+def create_archive(rd: RunDir, out: Path) -> dict:
+    """Write the run's archive to `out` (atomically); returns the archive manifest."""
+    holder = live_holder(rd.lock_file)
+    if holder is not None:
+        raise RunError(f"run {rd.run_id} is running (process {holder}) — archive it when it "
+                       f"has finished, or stop it first with: evalcli stop {rd.run_id}")
+    if not rd.manifest.is_file():
+        raise RunError(f"{rd.manifest}: missing — {rd.root} is not a complete run directory")
+    try:
+        run_json = json.loads(rd.manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RunError(f"{rd.manifest}: cannot be read ({exc})") from None
+    secrets = _env_secrets(run_json.get("config", {}))
+    blobs: dict[str, bytes] = {}
+    redacted: list[str] = []
+    for name in run_files(rd):
+        data = (rd.root / name).read_bytes()
+        if name == "run.json":
+            data = json.dumps(_scrub_config(run_json), indent=2, ensure_ascii=False).encode()
+        for secret in secrets:
+            if secret in data:
+                data = data.replace(secret, REDACTED.encode())
+                redacted.append(name)
+        blobs[name] = data
+    manifest = {
+        "format": FORMAT, "version": VERSION, "run_id": rd.run_id, "created_at": utc_now(),
+        "run_status": run_json.get("status", ""),
+        "files": {n: {"sha256": hashlib.sha256(b).hexdigest(), "size": len(b)}
+                  for n, b in blobs.items()},
+        "redacted": sorted(set(redacted)),
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(f"{rd.run_id}/{MANIFEST_NAME}",
+                    json.dumps(manifest, indent=2, ensure_ascii=False).encode())
+        for name, data in blobs.items():
+            zf.writestr(f"{rd.run_id}/{name}", data)
+    atomic_write_bytes(out, buffer.getvalue())
+    return manifest
+
+
+@dataclass
+class ArchiveCheck:
+    path: Path
+    run_id: str = ""
+    files: int = 0
+    manifest_sha256: str = ""
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def is_archive(path: Path) -> bool:
+    return Path(path).is_file() and zipfile.is_zipfile(path)
+
+
+def _safe(name: str) -> bool:
+    p = PurePosixPath(name)
+    return (not p.is_absolute() and ".." not in p.parts and "\\" not in name
+            and ":" not in name and bool(p.parts))
+
+
+def _open(path: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise RunError(f"{path}: not a readable evalcli archive ({exc})") from None
+
+
+def verify_archive(path: Path) -> ArchiveCheck:
+    """Check every member against the archive manifest (a problem list, never an exception
+    for a damaged member: the caller says what is wrong)."""
+    path = Path(path)
+    check = ArchiveCheck(path)
+    with _open(path) as zf:
+        names = zf.namelist()
+        manifests = [n for n in names if n.count("/") == 1 and n.endswith("/" + MANIFEST_NAME)]
+        if len(manifests) != 1:
+            raise RunError(f"{path}: no {MANIFEST_NAME} in it — not an archive made by "
+                           "evalcli archive")
+        top = manifests[0].split("/")[0]
+        raw = zf.read(manifests[0])
+        check.manifest_sha256 = hashlib.sha256(raw).hexdigest()
+        try:
+            manifest = json.loads(raw)
+            listed: dict = manifest["files"]
+            check.run_id = validate_run_id(str(manifest["run_id"]))
+        except (ValueError, KeyError, TypeError, RunError) as exc:
+            raise RunError(f"{path}: {MANIFEST_NAME} cannot be read ({exc})") from None
+        if manifest.get("format") != FORMAT:
+            check.problems.append(f"{MANIFEST_NAME}: format is not {FORMAT}")
+        if top != check.run_id:
+            check.problems.append(f"folder {top!r} does not match run id {check.run_id!r}")
+        present = {n[len(top) + 1:]: n for n in names
+                   if n.startswith(top + "/") and n != manifests[0] and not n.endswith("/")}
+        for name in names:
+            if not _safe(name) or not name.startswith(top + "/"):
+                check.problems.append(f"unsafe or stray member name {name!r}")
+        for name, meta in listed.items():
+            if not _safe(name):
+                check.problems.append(f"unsafe file name in the manifest: {name!r}")
+                continue
+            member = present.pop(name, None)
+            if member is None:
+                check.problems.append(f"{name}: missing")
+                continue
+            try:
+                data = zf.read(member)
+            except (zipfile.BadZipFile, OSError, ValueError) as exc:  # CRC error, damaged data
+                check.problems.append(f"{name}: cannot be read ({exc})")
+                continue
+            if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
+                check.problems.append(f"{name}: sha256 differs from the manifest (changed)")
+            elif len(data) != meta.get("size"):
+                check.problems.append(f"{name}: size differs from the manifest")
+        check.problems += [f"{name}: not in the manifest (added)" for name in sorted(present)]
+        check.files = len(listed)
+    return check
+
+
+def extract_run(path: Path, dest: Path) -> RunDir:
+    """Verify the archive, then unpack its run into dest/<run-id>; RunError when it fails."""
+    check = verify_archive(path)
+    if not check.ok:
+        raise RunError(f"{path}: fails verification ({check.problems[0]}"
+                       + (f"; {len(check.problems) - 1} more" if len(check.problems) > 1 else "")
+                       + f") — see: evalcli verify {path}")
+    rd = RunDir(dest, check.run_id)
+    with _open(path) as zf:
+        for name in zf.namelist():
+            if name.endswith("/"):
+                continue
+            target = rd.root.parent / PurePosixPath(name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(zf.read(name))
+    return rd
+
+
+def default_out(rd: RunDir) -> Path:
+    return Path.cwd() / f"{rd.run_id}{SUFFIX}"

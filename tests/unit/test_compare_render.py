@@ -1,0 +1,46 @@
+"""compare.md / compare.html from a compare result: escaping and the run report's wording."""
+
+from __future__ import annotations
+
+from evalcli.report.compare import render_compare_html, render_compare_md
+
+EVIL = '<script>alert("x")</script>&'
+
+
+def _result() -> dict:
+    em = {"n": 40, "delta": 0.2, "ci_low": 0.05, "ci_high": 0.35, "p_value": 0.004,
+          "q_value": 0.008, "control_mean": 0.5, "treatment_mean": 0.7,
+          "tost": {"margin": 0.02, "equivalent": False, "p_value": 0.9},
+          "power": {"mde": 0.12}}
+    return {
+        "runs": [{"label": "a", "status": "completed", "profile": "p", "engine": "mock",
+                  "model": EVIL, "prompt_sets": ["default"], "items": 40,
+                  "trials": [{"slug": "s", "label": ""}], "source": "/x/a"},
+                 {"label": "b", "status": "completed", "profile": "p", "engine": "mock",
+                  "model": "m", "prompt_sets": ["terse"], "items": 40,
+                  "trials": [{"slug": "t", "label": ""}], "source": "/x/b"}],
+        "items": [{"first": "a", "second": "b", "shared": 40, "changed": 0, "only_first": 0,
+                   "only_second": 0}],
+        "common_items": 40, "metrics": ["em"],
+        "matrix": [{"cell": f"a:{EVIL}", "run": "a", "trial": "s", "trial_label": "",
+                    "condition": EVIL, "type": "open", "n_items": 40,
+                    "metrics": {"em": {"mean": 0.5, "ci_low": 0.35, "ci_high": 0.65}}}],
+        "pairs": [{"a": f"a:{EVIL}", "b": f"b:{EVIL}"}],
+        "comparisons": [{"dataset": "all", "type": "open", "control": f"a:{EVIL}",
+                         "treatment": f"b:{EVIL}", "metrics": {"em": em},
+                         "mcnemar": {"b": 2, "c": 10, "p_value": 0.04}}],
+        "settings": {"family_size": 1, "stats_from": "a"},
+    }
+
+
+def test_html_escapes_every_name_and_is_self_contained():
+    page = render_compare_html(_result())
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert page.count("<svg") == 1 and "src=" not in page and "href=" not in page
+
+
+def test_markdown_uses_the_run_report_verdict_wording():
+    md = render_compare_md(_result())
+    assert "gets more answers exactly right than" in md
+    assert "+20.0 points [95% CI 5.0, 35.0], p = 0.004 (q = 0.008) on 40 paired items" in md
+    assert "b=2, c=10, p = 0.040" in md and "not shown equivalent" in md and "| 12.0 |" in md
