@@ -85,7 +85,6 @@ def _metric_block(c, t, clusters, *, confidence, n_boot, n_perm, seed_seq, margi
     alpha = round(1.0 - confidence, 10)
     block = {
         **pd,
-        "ci_method": "cluster_bootstrap_percentile" if clustered else "paired_bootstrap_percentile",
         "control_ci_low": c_lo,
         "control_ci_high": c_hi,
         "control_ci_method": mean_interval_method(c),
