@@ -20,9 +20,8 @@ def analyze(
     prompts: Annotated[str | None, typer.Option("--prompts", help="The prompt set the predictions were made with (bundled name or .toml path): its abstention phrase, and its system prompts and instructions to recognise answers that echo them. Default: the profile's, else none.")] = None,
 ) -> None:
     """Score predictions made elsewhere, compare the conditions, and write the report."""
-    from evalcli.run.analyze import analyze as run_analysis
-
     from evalcli.inputs.prompts import load_prompt_set
+    from evalcli.run.analyze import analyze as run_analysis
 
     scoring = stats = pricing = prompt_set = None
     labels: list[str] = []

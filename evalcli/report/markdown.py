@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from evalcli.report.outcomes import OUTCOME_HEADERS, outcome_rows, outcome_warnings
+from evalcli.report.text import bold, code, esc
 from evalcli.report.verdict import (
     LABELS,
     PRIMARY,
@@ -35,12 +37,9 @@ from evalcli.report.verdict import (
     _p,
     _pct,
     p_is,
-    tost_line,
     verdict,
     where_label,
 )
-from evalcli.report.outcomes import outcome_table, outcome_warnings
-from evalcli.report.text import bold, code, esc
 from evalcli.science.costs import summarize_costs
 
 DISCORDANT_LIMIT = 25
@@ -383,7 +382,8 @@ def build_report(*, run_id: str, facts: dict, trials: dict[str, list[dict]],
         Section("outcomes", "Responses per arm", [
             "Each response is an answer, an abstention (every sentence declines), empty "
             "(nothing left after normalisation), an echo of the prompt, or a failed unit. "
-            "Empty answers and echoes score 0 on every metric.", outcome_table(trials)]),
+            "Empty answers and echoes score 0 on every metric.",
+            Table(OUTCOME_HEADERS, outcome_rows(trials))]),
         Section("differences", "Paired differences", [_differences_table(significance, control)]),
     ]
     datasets = _dataset_blocks(significance, control)

@@ -60,10 +60,12 @@ def outcome_warnings(trials: dict[str, list[dict]]) -> list[str]:
     return warnings
 
 
-def outcome_table(trials: dict[str, list[dict]]):
-    """Per arm: units, answers, abstentions, empty, echoes, failed (marked text)."""
-    from evalcli.report.markdown import Table
+OUTCOME_HEADERS = ["trial", "condition", "units", "answers", "abstentions", "empty",
+                   "echo of the prompt", "failed"]
 
+
+def outcome_rows(trials: dict[str, list[dict]]) -> list[list[str]]:
+    """Per arm: units, answers, abstentions, empty, echoes, failed (marked text cells)."""
     rows = []
     for (slug, condition), c in outcome_counts(trials).items():
         answered = c["scored"] - c["abstained"] - c["empty"] - c["echo"]
@@ -73,5 +75,4 @@ def outcome_table(trials: dict[str, list[dict]]):
                      f"{int(c['empty'])} ({_share(c['empty'], c['scored'])})",
                      f"{int(c['echo'])} ({_share(c['echo'], c['scored'])})",
                      str(int(c["failed"]))])
-    return Table(["trial", "condition", "units", "answers", "abstentions", "empty",
-                  "echo of the prompt", "failed"], rows)
+    return rows

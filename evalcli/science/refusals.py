@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import re
 
+from evalcli.science.normalize import normalize_answer
+
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'",
                               "`": "'"})
 _LEAD = " \t\r\n\"'*_([{<>#-\u201c\u201d"
@@ -49,7 +51,7 @@ REFUSAL_PATTERNS: tuple[str, ...] = (
     rf"(?: (?:who|what|when|where|which|if|whether)\b.*)?",
     r"(?:i'm|i am|im) (?:not sure|unsure|not certain|uncertain)(?: of the answer)?",
     r"not sure|unsure|no idea|no clue|don't know|dont know|not known|unclear|no answer",
-    rf"i (?:have|had) no (?:idea|clue)(?: \w+)?",
+    r"i (?:have|had) no (?:idea|clue)(?: at all| whatsoever)?",
     # cannot answer / determine
     rf"i {_CANT} (?:answer|determine|tell|say|know|find|provide|give)(?: (?:you|an answer|the answer))?{_THAT}",
     rf"(?:it|this|that|the answer|the question|this question){_SOURCE}? (?:cannot|can't|can not|could not) be"
@@ -118,8 +120,6 @@ ECHO_MIN_TOKENS = 4
 def echo_sources(*texts: str) -> tuple[tuple[str, ...], ...]:
     """Prepared prompt texts for ``is_echo``: (normalised full text, normalised first
     sentence) per non-empty text."""
-    from evalcli.science.scoring import normalize_answer
-
     out = []
     for text in texts:
         if not text or not text.strip():

@@ -22,27 +22,18 @@ never a correct abstention. See docs/scoring.md.
 
 from __future__ import annotations
 
-import re
-import string
 from collections import Counter
 
 import msgspec
 
 from evalcli.inputs.items import Item
+from evalcli.science.normalize import normalize_answer
 from evalcli.science.refusals import is_abstention, is_echo
 
+__all__ = ["normalize_answer", "exact_match", "f1_score", "score_answer", "unsupported_score",
+           "AnswerScore", "OUTCOMES", "UNSUPPORTED_STRATEGIES"]
+
 UNSUPPORTED_STRATEGIES = ("baseline", "overlap")
-
-_PUNCT = frozenset(string.punctuation)
-_ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
-
-
-def normalize_answer(s: str) -> str:
-    """Official SQuAD 2.0 normalisation: lower, remove punctuation, remove articles, fix whitespace."""
-    s = s.lower()
-    s = "".join(ch for ch in s if ch not in _PUNCT)
-    s = _ARTICLES.sub(" ", s)
-    return " ".join(s.split())
 
 
 def _gold_list(golds: list[str]) -> list[str]:
