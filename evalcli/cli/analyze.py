@@ -17,26 +17,30 @@ def analyze(
     out: Annotated[Path, typer.Option("--out", help="Folder for per_item_scores.csv, significance.json, costs.json, report.md, report.html.")],
     control: Annotated[str | None, typer.Option("--control", help="The control condition (default: \"control\").")] = None,
     profile: Annotated[str | None, typer.Option("--profile", "-p", help="Take scoring, stats and pricing settings from this profile (bundled name or .toml path).")] = None,
+    prompts: Annotated[str | None, typer.Option("--prompts", help="The prompt set the predictions were made with (bundled name or .toml path): its abstention phrase, and its system prompts and instructions to recognise answers that echo them. Default: the profile's, else none.")] = None,
 ) -> None:
     """Score predictions made elsewhere, compare the conditions, and write the report."""
+    from evalcli.inputs.prompts import load_prompt_set
     from evalcli.run.analyze import analyze as run_analysis
 
-    scoring = stats = pricing = None
-    phrases: list[str] = []
-    label = ""
+    scoring = stats = pricing = prompt_set = None
+    labels: list[str] = []
     if profile is not None:
         from evalcli.inputs.config import load_profile
-        from evalcli.inputs.prompts import load_prompt_set
 
         loaded = load_profile(profile)
         scoring, stats = loaded.profile.scoring, loaded.profile.stats
         pricing = getattr(loaded.profile, "pricing", None)
-        prompts = load_prompt_set(loaded.profile.prompts.set, loaded.base_dir)
-        phrases = [prompts.prompts.abstain_phrase]
-        label = (f"profile {loaded.name} ({loaded.source}): scoring, stats, pricing; "
-                 f"abstention phrase of prompt set {prompts.name}")
+        if prompts is None:
+            prompt_set = load_prompt_set(loaded.profile.prompts.set, loaded.base_dir)
+        labels.append(f"profile {loaded.name} ({loaded.source}): scoring, stats, pricing")
+    if prompts is not None:
+        prompt_set = load_prompt_set(prompts, Path.cwd())
+    if prompt_set is not None:
+        labels.append(f"prompt set {prompt_set.name}: abstention phrase, echo check")
     paths = run_analysis(predictions, items, out, control=control, scoring=scoring, stats=stats,
-                         pricing=pricing, extra_phrases=phrases, label=label)
+                         pricing=pricing, prompts=prompt_set.prompts if prompt_set else None,
+                         label="; ".join(labels))
     out_console = console()
     for path in paths.values():
         out_console.print(f"wrote {path}", markup=False)

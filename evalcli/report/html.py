@@ -5,17 +5,18 @@
                                   per-arm scores with intervals, risk–coverage per arm
                                   (inserted before the discordant items)
 
-Everything is escaped here; the sections may carry `code` and **bold** marks only. The page
-opens offline in any browser.
+Section texts are marked text (report/text.py), parsed by `to_html`: data is escaped, only
+the report's own marks become tags. Plot labels are plain text, escaped here. The page opens
+offline in any browser.
 """
 
 from __future__ import annotations
 
 import html
 import math
-import re
 
 from evalcli.report.markdown import Section, Table, build_report
+from evalcli.report.text import to_html
 from evalcli.report.verdict import LABELS, PRIMARY, Verdict, where_label
 
 PALETTE = ("#1f77b4", "#e6550d", "#31a354", "#756bb1", "#d6616b", "#8c6d31")
@@ -46,10 +47,9 @@ svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;font-s
 """
 
 
-def _inline(text: str) -> str:
-    out = html.escape(str(text), quote=False)
-    out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
-    return re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", out)
+def _inline(marked: str) -> str:
+    """Marked text (report/text.py) as HTML: its data is escaped, only its marks become tags."""
+    return to_html(str(marked))
 
 
 def _table(table: Table) -> str:
@@ -173,7 +173,7 @@ def _range(values: list[float], *, pad: float = 0.08, floor=None, ceil=None) -> 
 
 
 def forest_plot(significance: dict[str, dict]) -> str:
-    """Paired differences (points) with bootstrap CIs, per metric, per dataset subgroup."""
+    """Paired differences (points) with their 95% CIs, per metric, per dataset subgroup."""
     rows, values = [], [0.0]
     several = len({c["treatment"] for sig in significance.values()
                    for c in sig.get("comparisons", [])}) > 1
@@ -299,7 +299,7 @@ def plots_section(significance: dict[str, dict], control: str, treatments: list[
     forest = forest_plot(significance)
     if forest:
         blocks.append(_figure(forest, "Paired differences, treatment − control, in percentage "
-                              "points with 95% bootstrap intervals: squares pool every dataset, "
+                              "points with their 95% intervals: squares pool every dataset, "
                               "circles are single datasets (exploratory). Right of the dashed "
                               "line = treatment higher: better for EM and F1, worse for false "
                               "answers; abstaining more is neither by itself."))
@@ -314,8 +314,9 @@ def plots_section(significance: dict[str, dict], control: str, treatments: list[
     if curves:
         blocks.append(_figure('<div class="wrap">' + "".join(curves) + "</div>",
                               "Risk–coverage per arm: each point keeps the items the arm "
-                              "abstained on at most a given rate; lower and further right is "
-                              "better. AURC = area under the curve."))
+                              "abstained on at most a given rate; compare the curves at the same "
+                              "coverage (lower is better there). AURC = area under the curve: it "
+                              "also falls when an arm simply answers less, so it ranks nothing."))
     return Section("plots", "Plots", blocks or ["No comparisons to plot."])
 
 

@@ -11,7 +11,9 @@ paragraphs, bullet lists and tables; `render_report` writes those as Markdown an
     costs.json (or predictions) ──────────► tokens and cost per arm
     failed prediction rows ───────────────► failed units
 
-Cells may hold two inline marks, `code` and **bold**; each renderer escapes the rest.
+Every text in a Section is *marked text* (report/text.py): a safe subset of Markdown in
+which data enters only through `esc` / `code`. report.md writes it as is; report.html
+parses it back. Nothing a model or a dataset says can become a tag, link or image.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from evalcli.report.matrix import trial_matrix
+from evalcli.report.outcomes import OUTCOME_HEADERS, outcome_rows, outcome_warnings
+from evalcli.report.text import bold, code, esc
 from evalcli.report.verdict import (
     LABELS,
     PRIMARY,
@@ -33,6 +37,7 @@ from evalcli.report.verdict import (
     _num,
     _p,
     _pct,
+    p_is,
     verdict,
     where_label,
 )
@@ -58,8 +63,9 @@ class Section:
 
 
 def clip(text: str, limit: int = TEXT_LIMIT) -> str:
+    """Data shortened to `limit` characters and escaped (marked text)."""
     text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return esc(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 def _all_comparisons(significance: dict[str, dict]):
@@ -99,7 +105,8 @@ def _scores_table(significance: dict[str, dict], control: str) -> Table:
                     mean = m.get(f"{arm}_mean")
                     cells.append("—" if mean is None else
                                  f"{_pct(mean)} {_ci(m.get(f'{arm}_ci_low'), m.get(f'{arm}_ci_high'))}")
-                rows.append([slug, kind, f"{temp:g}", label, str(comp["n_items"]), *cells])
+                rows.append([esc(slug), kind, f"{temp:g}", esc(label), str(comp["n_items"]),
+                             *cells])
     return Table(["trial", "type", "T", "condition", "n", "EM", "F1", "abstain", "false answers"],
                  rows)
 
@@ -114,18 +121,28 @@ def _differences_table(significance: dict[str, dict], control: str) -> Table:
             m = comp["metrics"].get(metric)
             if not m or not m.get("n"):
                 continue
-            rows.append([kind, temp, f"{treatment} − {control}", LABELS[metric], str(m["n"]),
-                         _pct(m.get("control_mean")), _pct(m.get("treatment_mean")),
+            tost, power = m.get("tost") or {}, m.get("power") or {}
+            equivalent = ("—" if tost.get("equivalent") is None else
+                          ("yes" if tost["equivalent"] else "no")
+                          + f" (±{100 * tost['margin']:.1f})")
+            rows.append([kind, temp, f"{esc(treatment)} − {esc(control)}", LABELS[metric],
+                         str(m["n"]), _pct(m.get("control_mean")), _pct(m.get("treatment_mean")),
                          _delta(m.get("delta")), _ci(m.get("ci_low"), m.get("ci_high")),
-                         _ci(m.get("clt_low"), m.get("clt_high")), _p(m.get("p_value")),
-                         _p(m.get("q_value"))])
+                         _METHODS.get(m.get("ci_method"), esc(m.get("ci_method") or "—")),
+                         _p(m.get("p_value")), _p(m.get("q_value")), equivalent,
+                         _pct(power.get("mde"))])
         mc = comp.get("mcnemar") or {}
         if mc.get("n_discordant"):
-            rows.append([kind, temp, f"{treatment} − {control}",
+            rows.append([kind, temp, f"{esc(treatment)} − {esc(control)}",
                          f"EM (McNemar: b={mc['b']}, c={mc['c']})", str(comp["n_items"]),
-                         "", "", "", "", "", _p(mc.get("p_value")), ""])
+                         "", "", "", "", "", _p(mc.get("p_value")), "", "", ""])
     return Table(["type", "T", "comparison", "metric", "n pairs", "control", "treatment",
-                  "Δ (pts)", "95% CI (bootstrap)", "95% CI (CLT)", "p", "q"], rows)
+                  "Δ (pts)", "95% CI", "interval", "p", "q", "TOST equivalent (± pts)",
+                  "MDE (pts)"], rows)
+
+
+_METHODS = {"tango_paired_score": "Tango score", "tango_paired_score_deff":
+            "Tango score ÷ design effect", "paired_t": "t", "cluster_robust_t": "cluster t"}
 
 
 def _dataset_blocks(significance: dict[str, dict], control: str) -> list:
@@ -136,8 +153,9 @@ def _dataset_blocks(significance: dict[str, dict], control: str) -> list:
         for metric in PRIMARY:
             m = comp["metrics"].get(metric)
             if m and m.get("n"):
-                rows.append([comp["type"], f"{comp['temp']:g}", comp["dataset"],
-                             f"{comp['treatment']} − {control}", LABELS[metric], str(m["n"]),
+                rows.append([comp["type"], f"{comp['temp']:g}", esc(comp["dataset"]),
+                             f"{esc(comp['treatment'])} − {esc(control)}", LABELS[metric],
+                             str(m["n"]),
                              _pct(m.get("control_mean")), _pct(m.get("treatment_mean")),
                              _delta(m.get("delta")), _ci(m.get("ci_low"), m.get("ci_high")),
                              _p(m.get("p_value"))])
@@ -151,13 +169,13 @@ def _dataset_blocks(significance: dict[str, dict], control: str) -> list:
             het, rnd = meta.get("heterogeneity") or {}, meta.get("random") or {}
             i2 = het.get("I2")
             notes.append(f"{LABELS[meta['metric']]} ({meta['type']}-book, T={meta['temp']:g}, "
-                         f"{meta['treatment']}): random-effects Δ {_delta(rnd.get('delta'))} "
+                         f"{esc(meta['treatment'])}): random-effects Δ {_delta(rnd.get('delta'))} "
                          f"{_ci(rnd.get('ci_low'), rnd.get('ci_high'))} over {meta['k']} datasets; "
                          f"I² = {'—' if not _finite(i2) else f'{100 * i2:.0f}%'}, "
-                         f"heterogeneity p = {_p(het.get('p_value'))}")
+                         f"heterogeneity {p_is('p', het.get('p_value'))}")
     blocks: list = ["Exploratory: subgroup p-values are not corrected for multiple comparisons.",
                     Table(["type", "T", "dataset", "comparison", "metric", "n pairs", "control",
-                           "treatment", "Δ (pts)", "95% CI (bootstrap)", "p"], rows)]
+                           "treatment", "Δ (pts)", "95% CI", "p"], rows)]
     if notes:
         blocks += ["Meta-analysis across datasets:", notes]
     return blocks
@@ -169,12 +187,15 @@ def _selective_table(significance: dict[str, dict], control: str) -> Table:
         sel = comp.get("selective") or {}
         if comp["dataset"] != "all" or not sel:
             continue
+        matched = sel.get("matched") or {}
         for arm, label in (("control", control), ("treatment", comp["treatment"])):
             s = sel.get(arm) or {}
-            rows.append([comp["type"], f"{comp['temp']:g}", label, _pct(s.get("coverage")),
-                         _pct(s.get("risk")), _num(s.get("aurc"), 3),
-                         _num(sel.get("aurc_delta"), 3) if arm == "treatment" else ""])
-    return Table(["type", "T", "condition", "coverage", "risk", "AURC", "Δ AURC"], rows)
+            rows.append([comp["type"], f"{comp['temp']:g}", esc(label), _pct(s.get("coverage")),
+                         _pct(s.get("risk")), _pct(matched.get("coverage")),
+                         _pct(matched.get(f"{arm}_risk")),
+                         _delta(matched.get("delta")) if arm == "treatment" else ""])
+    return Table(["type", "T", "condition", "coverage", "risk", "matched coverage",
+                  "risk at matched coverage", "Δ risk (pts)"], rows)
 
 
 def _answers(predictions: list[dict]) -> dict[tuple, list[str]]:
@@ -194,7 +215,7 @@ def _answers(predictions: list[dict]) -> dict[tuple, list[str]]:
 def _answer_cell(texts: list[str] | None, em: float) -> str:
     if not texts:
         return "—"
-    first = clip(texts[0]) or "(empty)"
+    first = clip(texts[0]) or "*(empty)*"
     if len(texts) > 1:
         return f"{first} (1 of {len(texts)} samples; mean EM {em:.2f})"
     return first
@@ -231,12 +252,12 @@ def _discordant_blocks(trials, significance, control, predictions, items) -> lis
         for block in discordant(rows, control, threshold):
             treatment = block["treatment"]
             where = f"{block['type']}-book, T={block['temp']:g}"
-            both = (("control_right", f"`{control}` right, `{treatment}` wrong"),
-                    ("treatment_right", f"`{treatment}` right, `{control}` wrong"))
+            both = (("control_right", f"{code(control)} right, {code(treatment)} wrong"),
+                    ("treatment_right", f"{code(treatment)} right, {code(control)} wrong"))
             if not (block["control_right"] or block["treatment_right"]):
                 continue
             found = True
-            blocks.append(f"**{where}** — {slug}: " + "; ".join(
+            blocks.append(f"{bold(where)} — {esc(slug)}: " + "; ".join(
                 f"{label}: {len(block[name])}" for name, label in both) + ".")
             for name, label in both:
                 pairs = block[name]
@@ -250,14 +271,14 @@ def _discordant_blocks(trials, significance, control, predictions, items) -> lis
                     gold = ("(unanswerable)" if item and not item.answerable else
                             clip(" / ".join(item.answers)) if item else "—")
                     table_rows.append([
-                        f"`{key}`", question, gold,
+                        code(key), question, gold,
                         _answer_cell(answers.get((key, control, block["temp"])), ctl["em"]),
                         _answer_cell(answers.get((key, treatment, block["temp"])), trt["em"])])
                 caption = f"{label} ({len(pairs)} items)"
                 if len(pairs) > DISCORDANT_LIMIT:
                     caption += f" — the first {DISCORDANT_LIMIT}; all in per_item_scores.csv"
-                blocks.append(Table(["item", "question", "gold", f"{control} answered",
-                                     f"{treatment} answered"], table_rows, caption))
+                blocks.append(Table(["item", "question", "gold", f"{esc(control)} answered",
+                                     f"{esc(treatment)} answered"], table_rows, caption))
     if not found:
         blocks.append("None: on every paired item both arms are right or both are wrong.")
     return blocks
@@ -274,11 +295,12 @@ def _tokens_blocks(trials, control, treatments, costs, predictions) -> list:
                     arm = [r for r in rows if r["type"] == kind and r["condition"] == condition
                            and r.get("prompt_tokens") is not None]
                     if arm:
-                        table.rows.append([slug, kind, condition,
+                        table.rows.append([esc(slug), kind, esc(condition),
                                            f"{np.mean([r['prompt_tokens'] for r in arm]):.1f}",
                                            f"{np.mean([r['completion_tokens'] for r in arm]):.1f}"])
         return ["Mean tokens per answered item.", table]
-    currency = next((c["pricing"]["currency"] for c in costs.values() if c.get("pricing")), None)
+    currency = next((esc(c["pricing"]["currency"]) for c in costs.values() if c.get("pricing")),
+                    None)
     table = Table(["trial", "condition", "type", "units", "prompt tokens", "completion tokens",
                    "total tokens", "prompt / unit", "completion / unit", "latency mean (ms)",
                    "latency p95 (ms)", f"cost ({currency})" if currency else "cost"], [])
@@ -289,22 +311,23 @@ def _tokens_blocks(trials, control, treatments, costs, predictions) -> list:
             for kind, s in [("all", arm), *sorted(arm.get("by_type", {}).items())]:
                 lat = s.get("latency_ms") or {}
                 table.rows.append([
-                    slug, condition, kind, str(s["units"]), f"{s['prompt_tokens']:,}",
+                    esc(slug), esc(condition), kind, str(s["units"]), f"{s['prompt_tokens']:,}",
                     f"{s['completion_tokens']:,}", f"{s['total_tokens']:,}",
                     _num(s.get("mean_prompt_tokens")), _num(s.get("mean_completion_tokens")),
                     _num(lat.get("mean"), 2), _num(lat.get("p95"), 2),
                     "—" if s.get("cost") is None else f"{s['cost']:.4f}"])
         unknown = sum(a.get("units_without_token_counts") or 0 for a in arms.values())
         if unknown:
-            notes.append(f"{slug}: {unknown} unit(s) have no token counts (the engine did not "
-                         "report them); they are left out of the sums, means and cost.")
+            notes.append(f"{esc(slug)}: {unknown} unit(s) have no token counts (the engine or the "
+                         "file did not report them); they are left out of the sums, means and "
+                         "cost.")
         base = arms.get(control)
         for condition, arm in arms.items():
             if condition == control or not base or not base.get("mean_total_tokens"):
                 continue
             ratio = (arm.get("mean_total_tokens") or 0) / base["mean_total_tokens"]
-            notes.append(f"{slug}: `{condition}` uses {ratio:.2f}× the tokens per unit of "
-                         f"`{control}` ({_num(arm.get('mean_prompt_tokens'))} vs "
+            notes.append(f"{esc(slug)}: {code(condition)} uses {ratio:.2f}× the tokens per unit "
+                         f"of {code(control)} ({_num(arm.get('mean_prompt_tokens'))} vs "
                          f"{_num(base.get('mean_prompt_tokens'))} prompt tokens per unit).")
     head = ("A unit is one answer request (item × condition × sample); failed units count "
             "(they used tokens). " + ("Cost from the profile's [pricing] per million tokens."
@@ -318,7 +341,7 @@ def _failure_blocks(failures: dict[str, list[dict]]) -> list:
     if not failed_rows:
         return ["None: every planned unit produced an answer."]
     table = Table(["trial", "unit", "attempts", "error"], [
-        [slug, f"`{f['custom_id']}`", str(f.get("attempts", "")), clip(f.get("error", ""))]
+        [esc(slug), code(f["custom_id"]), esc(f.get("attempts", "")), clip(f.get("error", ""))]
         for slug, f in failed_rows[:50]])
     blocks: list = [f"{len(failed_rows)} unit(s) failed; they are not answers and are left out "
                     "of every score.", table]
@@ -338,20 +361,30 @@ def build_report(*, run_id: str, facts: dict, trials: dict[str, list[dict]],
     bullets: list = list(verdicts) or ["No paired comparisons could be made (no scored items)."]
     n_failed = sum(len(f) for f in failures.values())
     if n_failed:
-        bullets.append(f"**{n_failed} unit(s) failed** and are left out of every score "
+        bullets.append(f"{bold(f'{n_failed} unit(s) failed')} and are left out of every score "
                        "(see Failed units).")
     summary = _summary(verdicts)
+    warnings = outcome_warnings(trials)
     sections = [
-        Section("verdict", "Verdict", [*([summary] if summary else []), bullets,
-            "Differences are treatment − control in percentage points, paired by item; "
-            "95% CIs from a seeded paired bootstrap (clustered by passage where items share "
-            "one); p from a sign-flip permutation test, q = Benjamini–Hochberg over every "
-            "comparison in the trial. A difference counts when its CI excludes 0 and q < 0.05. "
+        Section("verdict", "Verdict", [*([warnings] if warnings else []),
+                                       *([summary] if summary else []), bullets,
+            "Differences are treatment − control in percentage points, paired by item. 95% "
+            "CIs: Tango's score interval for 0/1 scores (widened by the design effect where "
+            "items share a passage), a t interval otherwise (cluster-robust where items share "
+            "a passage); p from a sign-flip permutation test, q = Benjamini–Hochberg over "
+            "every comparison in the trial. A difference counts when its CI excludes 0 and "
+            "q < 0.05. TOST: the 90% CI inside ± the margin of [stats] tost_margins. "
             "Details: the trial's significance.json and docs/statistics.md."]),
-        Section("setup", "Setup", [[f"**{key}**: {value}" for key, value in facts.items()]]),
+        Section("setup", "Setup", [[f"{bold(esc(key))}: {esc(value)}"
+                                    for key, value in facts.items()]]),
         Section("scores", "Scores per condition", [
             "Mean in percent with a 95% interval (Wilson for 0/1 scores, t otherwise); "
             "n = paired items.", _scores_table(significance, control)]),
+        Section("outcomes", "Responses per arm", [
+            "Each response is an answer, an abstention (every sentence declines), empty "
+            "(nothing left after normalisation), an echo of the prompt, or a failed unit. "
+            "Empty answers and echoes score 0 on every metric.",
+            Table(OUTCOME_HEADERS, outcome_rows(trials))]),
         Section("differences", "Paired differences", [_differences_table(significance, control)]),
     ]
     matrix = trial_matrix(significance, control)  # a sweep only (several trials)
@@ -363,8 +396,12 @@ def build_report(*, run_id: str, facts: dict, trials: dict[str, list[dict]],
     sections += [
         Section("selective", "Selective risk", [
             "Coverage = share of items answered; risk = share of answered items that are wrong "
-            "(any answer to an unanswerable item is wrong); AURC = area under the risk–coverage "
-            "curve, lower is better.", _selective_table(significance, control)]),
+            "(any answer to an unanswerable item is wrong). Risk at matched coverage compares "
+            "both arms on the same share of answered items — the lower arm's coverage — each "
+            "keeping the items it answers most often first: it rewards being right when "
+            "answering, not answering less (lower is better). AURC, which falls whenever an "
+            "arm answers less, is in significance.json only.",
+            _selective_table(significance, control)]),
         Section("discordant", "Discordant items",
                 _discordant_blocks(trials, significance, control, predictions, items)),
         Section("tokens", "Tokens and cost per arm",
@@ -390,7 +427,8 @@ def _summary(verdicts: list[Verdict]) -> str:
 
 # -- Markdown ----------------------------------------------------------------------------------
 def _md_cell(text: str) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
+    """Marked text in a table cell: one line (data `|` is already escaped by esc/code)."""
+    return " ".join(str(text).split())
 
 
 def sections_to_markdown(title: str, sections: list[Section]) -> str:
@@ -425,4 +463,4 @@ def render_report(*, run_id: str, facts: dict, trials: dict[str, list[dict]],
     sections = build_report(run_id=run_id, facts=facts, trials=trials, significance=significance,
                             control=control, treatments=treatments, failures=failures,
                             predictions=predictions, items=items, costs=costs)
-    return sections_to_markdown(f"evalcli report — run `{run_id}`", sections)
+    return sections_to_markdown(f"evalcli report — run {code(run_id)}", sections)

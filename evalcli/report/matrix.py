@@ -9,6 +9,7 @@ significance.json's per-arm means and intervals; nothing is computed here.
 
 from __future__ import annotations
 
+from evalcli.report.text import esc
 from evalcli.report.verdict import _ci, _pct
 
 _SETTINGS = (("model", "model"), ("prompt_set", "prompt set"), ("temperature", "T"),
@@ -45,10 +46,10 @@ def trial_matrix(significance: dict[str, dict], control: str
                 if m.get(f"{arm}_mean") is not None:
                     cells[name] = (f"{_pct(m[f'{arm}_mean'])} "
                                    f"{_ci(m.get(f'{arm}_ci_low'), m.get(f'{arm}_ci_high'))}")
-        label = [_value(params[slug], k) for k, _ in swept] if swept else [slug]
+        label = [esc(_value(params[slug], k)) for k, _ in swept] if swept else [esc(slug)]
         for typ, cells in by_type.items():
             rows.append([*label, typ, *(cells.get(c, "—") for c in conditions)])
     headers = [name for _, name in swept] if swept else ["trial"]
     return ("EM in percent with its 95% interval, per trial (the settings that vary) and book "
             "type, one column per condition; the other metrics are in the tables below.",
-            [*headers, "type", *(f"EM {c}" for c in conditions)], rows)
+            [*headers, "type", *(f"EM {esc(c)}" for c in conditions)], rows)

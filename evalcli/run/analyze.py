@@ -88,18 +88,29 @@ def read_items_any(paths: Path | list[Path]) -> dict[str, Item]:
 
 
 def _check_predictions(path: Path, rows: list[dict]) -> list[str]:
-    """Conditions in order of appearance; DataError on a custom_id that does not parse."""
+    """Conditions in order of appearance. DataError on a custom_id that does not parse, one
+    that appears twice (naming both lines), or a condition cell that disagrees with it."""
     from evalcli.store.customid import parse_custom_id
 
     if not rows:
         raise DataError(f"{path}: no prediction rows — nothing to analyze")
     conditions: dict[str, None] = {}
-    for number, row in enumerate(rows, start=2):
+    seen: dict[str, int] = {}
+    for row in rows:
+        number, custom_id = row.get("_line", "?"), row["custom_id"] or ""
         try:
-            cid = parse_custom_id(row["custom_id"] or "")
+            cid = parse_custom_id(custom_id)
         except ValueError as exc:
             raise DataError(f"{path} line {number}: {exc} — expected "
                             "dataset|item_id|condition|temp|sample_index|type") from None
+        if custom_id in seen:
+            raise DataError(f"{path} lines {seen[custom_id]} and {number}: custom_id "
+                            f"{custom_id!r} appears twice — keep one row per unit (a second "
+                            "sample needs its own sample_index)")
+        seen[custom_id] = number
+        if (row.get("condition") or "") != cid.condition:
+            raise DataError(f"{path} line {number}: condition {row.get('condition')!r} "
+                            f"disagrees with custom_id {custom_id!r} — fix one of them")
         conditions[cid.condition] = None
     return list(conditions)
 
@@ -120,15 +131,16 @@ def choose_control(conditions: list[str], control: str | None, path: Path) -> st
 
 def analyze(predictions_path: Path, items_path: Path | list[Path], out_dir: Path, *,
             control: str | None = None, scoring=None, stats=None,
-            pricing: PricingConfig | None = None, extra_phrases: list[str] = (),
+            pricing: PricingConfig | None = None, prompts=None,
             label: str = "") -> dict[str, Path]:
     """Write OUTPUTS into out_dir; `items_path` is one items file or several (the
     predecessor's open_book.jsonl and closed_book.jsonl); `scoring`/`stats` are the
-    profile's ScoringConfig / StatsConfig (defaults when None); `extra_phrases` as in
-    score_rows (the prompt set's instructed abstention phrase). Returns {file name: path}."""
+    profile's ScoringConfig / StatsConfig (defaults when None); `prompts`: the PromptSet the
+    predictions were made with, or None — its abstention phrase joins the refusal patterns
+    and its texts are checked for echoes. Returns {file name: path}."""
     from evalcli.report.html import render_report_html
     from evalcli.report.markdown import render_report
-    from evalcli.science.per_item import score_rows, write_per_item
+    from evalcli.science.per_item import prompt_texts, score_rows, write_per_item
     from evalcli.science.stats.significance import significance_for, write_significance
     from evalcli.store.predictions import read_predictions
 
@@ -145,7 +157,9 @@ def analyze(predictions_path: Path, items_path: Path | list[Path], out_dir: Path
     ctrl = choose_control(conditions, control, predictions_path)
     treatments = [c for c in conditions if c != ctrl]
     items = read_items_any(items_paths)
-    scored = score_rows(rows, items, scoring, extra_phrases=list(extra_phrases))
+    scored = score_rows(rows, items, scoring,
+                        extra_phrases=[prompts.abstain_phrase] if prompts else [],
+                        echo_texts=prompt_texts(prompts) if prompts else None)
     sig = significance_for(scored, control=ctrl, stats=stats)
     costs = summarize_costs(rows, pricing)
     paths = {name: out_dir / name for name in OUTPUTS}

@@ -21,7 +21,7 @@ from evalcli.report.html import render_report_html
 from evalcli.report.markdown import render_report
 from evalcli.run.pipeline import Setup
 from evalcli.science.costs import summarize_costs, write_costs
-from evalcli.science.per_item import read_per_item, score_rows, write_per_item
+from evalcli.science.per_item import prompt_texts, read_per_item, score_rows, write_per_item
 from evalcli.science.stats.significance import significance_for, write_significance
 from evalcli.store.fsutil import atomic_write_text
 from evalcli.store.manifest import Manifest, write_manifest
@@ -56,9 +56,10 @@ def score_stage(setup: Setup, manifest: Manifest) -> None:
     rd, items = setup.run_dir, {item.key: item for item in setup.items}
 
     def produce(trial) -> Path:
-        phrase = setup.plan.prompts_for(trial.slug).abstain_phrase
+        prompts = setup.plan.prompts_for(trial.slug)
         scored = score_rows(read_predictions(rd.predictions(trial.slug)), items,
-                            setup.profile.scoring, extra_phrases=[phrase])
+                            setup.profile.scoring, extra_phrases=[prompts.abstain_phrase],
+                            echo_texts=prompt_texts(prompts))
         write_per_item(rd.per_item_scores(trial.slug), scored)
         return rd.per_item_scores(trial.slug)
 

@@ -5,6 +5,8 @@
 
 Failed units are not answers: they are left out of the means and counted in n_failed. An
 item whose samples all failed has empty metrics and is left out of the paired statistics.
+Empty answers and answers that echo the prompt are scored (0 on every metric, see
+scoring.score_answer) and counted in n_empty and n_echo.
 """
 
 from __future__ import annotations
@@ -17,23 +19,35 @@ from pathlib import Path
 
 from evalcli.errors import DataError
 from evalcli.inputs.items import Item
-from evalcli.science.scoring import DEFAULT_ABSTAIN_PHRASES, score_answer
+from evalcli.science.refusals import echo_sources
+from evalcli.science.scoring import score_answer
 from evalcli.store.customid import parse_custom_id
 from evalcli.store.fsutil import atomic_write_text
 
 METRICS = ("em", "f1", "abstain_rate", "false_answer_rate", "unsupported_rate")
 COLUMNS = ["item_key", "dataset", "item_id", "type", "group", "answerable", "condition", "temp",
-           "n_samples", "n_failed"]
+           "n_samples", "n_failed", "n_empty", "n_echo"]
+COUNTS = ("n_samples", "n_failed", "n_empty", "n_echo")
 for _metric in METRICS:
     COLUMNS += [_metric, f"{_metric}_sd"]
 COLUMNS += ["prompt_tokens", "completion_tokens"]
 
 
+def prompt_texts(prompts) -> dict[str, list[str]]:
+    """{condition: [system prompt, open-book instructions, closed-book instructions]} of a
+    PromptSet: what an answer must not echo (see refusals.is_echo)."""
+    return {condition: [text, prompts.instructions.open, prompts.instructions.closed]
+            for condition, text in prompts.system.items()}
+
+
 def score_rows(predictions: list[dict], items: dict[str, Item], scoring,
-               extra_phrases: list[str] = ()) -> list[dict]:
-    """`extra_phrases`: e.g. the prompt set's instructed abstention phrase."""
-    extra = [p.lower().strip().rstrip(".!") for p in [*scoring.abstain_phrases, *extra_phrases]]
-    phrases = tuple(DEFAULT_ABSTAIN_PHRASES) + tuple(p for p in extra if p)
+               extra_phrases: list[str] = (),
+               echo_texts: dict[str, list[str]] | None = None) -> list[dict]:
+    """`extra_phrases`: e.g. the prompt set's instructed abstention phrase, added to the
+    built-in refusal patterns and `scoring.abstain_phrases`. `echo_texts`: per condition, the
+    prompt texts an answer must not repeat (``prompt_texts``); None = no echo check."""
+    phrases = tuple(p for p in [*scoring.abstain_phrases, *extra_phrases] if p.strip())
+    sources = {cond: echo_sources(*texts) for cond, texts in (echo_texts or {}).items()}
     groups: dict[tuple, dict] = {}
     samples: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for row in predictions:
@@ -46,13 +60,17 @@ def score_rows(predictions: list[dict], items: dict[str, Item], scoring,
             )
         key = (cid.item_key, cid.condition, cid.temp)
         group = groups.setdefault(key, {"item": item, "condition": cid.condition,
-                                        "temp": cid.temp, "n_failed": 0})
+                                        "temp": cid.temp, "n_failed": 0, "n_empty": 0,
+                                        "n_echo": 0})
         if row.get("status", "ok") != "ok":
             group["n_failed"] += 1
             continue
         score = score_answer(row.get("response_text") or "", item, abstain_phrases=phrases,
+                             echo_sources=sources.get(cid.condition, ()),
                              unsupported_strategy=scoring.unsupported_strategy,
                              overlap_threshold=scoring.overlap_threshold)
+        if score.outcome in ("empty", "echo"):
+            group[f"n_{score.outcome}"] += 1
         values = samples[key]
         values["em"].append(score.em)
         values["f1"].append(score.f1)
@@ -62,7 +80,7 @@ def score_rows(predictions: list[dict], items: dict[str, Item], scoring,
         if score.unsupported is not None:
             values["unsupported_rate"].append(score.unsupported)
         for key in ("prompt_tokens", "completion_tokens"):  # -1 = the engine did not say
-            count = float(row.get(key) or 0)
+            count = float(-1 if row.get(key) in (None, "") else row[key])
             if count >= 0:
                 values[key].append(count)
     out = []
@@ -71,7 +89,8 @@ def score_rows(predictions: list[dict], items: dict[str, Item], scoring,
         row = {"item_key": item.key, "dataset": item.dataset, "item_id": item.item_id,
                "type": item.type, "group": item.group, "answerable": item.answerable,
                "condition": group["condition"], "temp": group["temp"],
-               "n_samples": len(values.get("em", [])), "n_failed": group["n_failed"]}
+               "n_samples": len(values.get("em", [])), "n_failed": group["n_failed"],
+               "n_empty": group["n_empty"], "n_echo": group["n_echo"]}
         for metric in METRICS:
             series = values.get(metric, [])
             row[metric] = statistics.fmean(series) if series else None
@@ -100,7 +119,7 @@ def read_per_item(path: Path) -> list[dict]:
         for key in numeric:
             row[key] = float(row[key]) if row.get(key) not in (None, "") else None
         row["temp"] = float(row["temp"])
-        row["n_samples"] = int(row["n_samples"])
-        row["n_failed"] = int(row["n_failed"])
+        for key in COUNTS:  # n_empty / n_echo: 0 in files written before they existed
+            row[key] = int(row.get(key) or 0)
         row["answerable"] = row["answerable"] == "True"
     return rows

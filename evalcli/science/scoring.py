@@ -1,8 +1,10 @@
 """Per-answer scoring: pure functions from (answer text, Item) to an AnswerScore.
 
-    raw text ──► is_abstention(raw) ──► abstained? ──► prediction = "" if abstained
-                                                        │
-    normalize_answer (official SQuAD 2.0) ◄─────────────┘
+    raw text ──► outcome: "empty"     nothing left after normalisation ──► 0 on every metric
+                          "echo"      repeats the prompt (refusals.is_echo) ─► 0 on every metric
+                          "abstained" every sentence declines (refusals.is_abstention)
+                          "answer"    anything else
+    answer / abstained ──► prediction ("" if abstained) ──► normalize_answer (SQuAD 2.0)
         ├─► exact_match / f1_score  (max over golds; unanswerable gold = "")
         ├─► false_answer            (unanswerable items only)
         └─► unsupported             (open-book items the model answered)
@@ -14,74 +16,24 @@ to "" are ignored and an item with none left (an unanswerable item) has the sing
 
 Abstention is decided on the *raw* text, never the normalised one (the predecessor
 normalised first, which removed the apostrophe of "I don't know" so it never matched).
-See docs/scoring.md for the rules and the phrase list.
+An empty answer is a failure to answer (a stop sequence hit first, a filter, a truncation),
+never a correct abstention. See docs/scoring.md.
 """
 
 from __future__ import annotations
 
-import re
-import string
 from collections import Counter
 
 import msgspec
 
 from evalcli.inputs.items import Item
+from evalcli.science.normalize import normalize_answer
+from evalcli.science.refusals import is_abstention, is_echo
 
-# Phrases that, said *as the answer*, mean "I abstain". Written lower-case with a straight
-# apostrophe; matching folds case, curly apostrophes and whitespace. A multi-word phrase
-# matches when the answer is the phrase or begins with it at a word boundary ("I don't
-# know.", "I don't know who wrote it"); a one-word phrase ("unknown", "unanswerable")
-# must be the whole answer, so "Unknown Soldier" is not an abstention.
-DEFAULT_ABSTAIN_PHRASES: tuple[str, ...] = (
-    "i don't know",
-    "i do not know",
-    "i dont know",
-    "i'm not able to answer",
-    "i am not able to answer",
-    "i cannot answer",
-    "i can't answer",
-    "cannot answer",
-    "can't answer",
-    "cannot be determined",
-    "can't be determined",
-    "cannot be answered",
-    "can't be answered",
-    "not enough information",
-    "insufficient information",
-    "there is not enough information",
-    "there isn't enough information",
-    "the passage does not say",
-    "the passage doesn't say",
-    "the passage does not mention",
-    "the passage doesn't mention",
-    "the passage does not provide",
-    "the passage doesn't provide",
-    "the passage does not contain",
-    "the passage doesn't contain",
-    "not mentioned in the passage",
-    "not provided in the passage",
-    "not stated in the passage",
-    "no answer",
-    "unanswerable",
-    "unknown",
-)
+__all__ = ["normalize_answer", "exact_match", "f1_score", "score_answer", "unsupported_score",
+           "AnswerScore", "OUTCOMES", "UNSUPPORTED_STRATEGIES"]
 
 UNSUPPORTED_STRATEGIES = ("baseline", "overlap")
-
-_PUNCT = frozenset(string.punctuation)
-_ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'", "`": "'"})
-# characters that may wrap an answer: quotes, markdown emphasis, brackets, whitespace
-_LEAD = " \t\r\n\"'*_([{<\u201c\u201d"
-_TRAIL = " \t\r\n\"'*_)]}>\u201c\u201d.!?,;:\u2026"
-
-
-def normalize_answer(s: str) -> str:
-    """Official SQuAD 2.0 normalisation: lower, remove punctuation, remove articles, fix whitespace."""
-    s = s.lower()
-    s = "".join(ch for ch in s if ch not in _PUNCT)
-    s = _ARTICLES.sub(" ", s)
-    return " ".join(s.split())
 
 
 def _gold_list(golds: list[str]) -> list[str]:
@@ -115,38 +67,7 @@ def f1_score(prediction: str, golds: list[str]) -> float:
     return max(_f1_one(prediction, g) for g in _gold_list(golds))
 
 
-def _fold(text: str) -> str:
-    """Case-fold, straighten apostrophes, collapse whitespace, strip wrapping quotes/punctuation."""
-    text = " ".join(text.translate(_APOSTROPHES).lower().split())
-    return text.lstrip(_LEAD).rstrip(_TRAIL)
-
-
-def is_abstention(
-    text: str, phrases: tuple[str, ...] | list[str] = DEFAULT_ABSTAIN_PHRASES
-) -> bool:
-    """True when the raw answer *is* an abstention phrase (see DEFAULT_ABSTAIN_PHRASES).
-
-    Rules: matching is on the raw text, case-insensitive, with ’ ‘ ʼ ′ ` read as ', whitespace
-    collapsed, and wrapping quotes / markdown / trailing punctuation ignored. A multi-word
-    phrase matches when the answer equals it or starts with it followed by a non-word
-    character; a one-word phrase must be the whole answer.
-    """
-    folded = _fold(text)
-    if not folded:
-        return False
-    for phrase in phrases:
-        p = _fold(phrase)
-        if not p:
-            continue
-        if folded == p:
-            return True
-        if " " in p and folded.startswith(p) and not _is_word_char(folded[len(p)]):
-            return True
-    return False
-
-
-def _is_word_char(ch: str) -> bool:
-    return ch.isalnum() or ch == "_"
+OUTCOMES = ("answer", "abstained", "empty", "echo")
 
 
 class AnswerScore(msgspec.Struct, frozen=True):
@@ -157,23 +78,29 @@ class AnswerScore(msgspec.Struct, frozen=True):
     abstained: bool
     false_answer: float | None  # unanswerable items only: 1.0 = answered anyway
     unsupported: float | None  # open-book items the model answered: 1.0 = not in the passage
+    outcome: str = "answer"  # one of OUTCOMES
 
 
 def score_answer(
     text: str,
     item: Item,
     *,
-    abstain_phrases: tuple[str, ...] | list[str] = DEFAULT_ABSTAIN_PHRASES,
+    abstain_phrases: tuple[str, ...] | list[str] = (),
+    echo_sources: tuple = (),
     unsupported_strategy: str = "baseline",
     overlap_threshold: float = 0.5,
 ) -> AnswerScore:
     """Score one answer.
 
-    - abstained: ``is_abstention(text)``, or the answer normalises to "" (SQuAD 2.0 reads an
-      empty prediction as "no answer") — but an answer that exactly matches a gold answer is
-      never an abstention (a gold "Unknown" answered "Unknown" is correct, not abstained).
+    - outcome "empty": nothing left after normalisation (empty, whitespace, punctuation
+      only) — and "echo": the answer repeats a prompt (``refusals.echo_sources``). Neither
+      is an answer or an abstention: EM = F1 = 0, abstained False, false_answer 0.0 on
+      unanswerable items, unsupported None.
+    - abstained: every sentence declines to answer (``refusals.is_abstention`` with the
+      built-in patterns plus ``abstain_phrases``) — but an answer that exactly matches a gold
+      answer is never an abstention (a gold "Unknown" answered "Unknown" is correct).
     - EM/F1: an abstention is scored as the prediction "" (unanswerable: 1, 1; answerable: 0, 0).
-    - false_answer: unanswerable items only: 1.0 if the model did not abstain, else 0.0.
+    - false_answer: unanswerable items only: 1.0 if the model answered, else 0.0.
     - unsupported: open-book items where the model answered (see ``unsupported_score``).
     """
     if unsupported_strategy not in UNSUPPORTED_STRATEGIES:
@@ -183,7 +110,11 @@ def score_answer(
         )
     golds = list(item.answers) if item.answerable else []
     normalized = normalize_answer(text)
-    abstained = not normalized or is_abstention(text, abstain_phrases)
+    if not normalized or (echo_sources and is_echo(normalized, echo_sources)):
+        return AnswerScore(em=0.0, f1=0.0, abstained=False,
+                           false_answer=None if item.answerable else 0.0, unsupported=None,
+                           outcome="echo" if normalized else "empty")
+    abstained = is_abstention(text, abstain_phrases)
     if abstained and golds and exact_match(text, golds) == 1.0:
         abstained = False
     prediction = "" if abstained else text
@@ -195,9 +126,8 @@ def score_answer(
         unsupported = unsupported_score(
             text, item.passage, strategy=unsupported_strategy, overlap_threshold=overlap_threshold
         )
-    return AnswerScore(
-        em=em, f1=f1, abstained=abstained, false_answer=false_answer, unsupported=unsupported
-    )
+    return AnswerScore(em=em, f1=f1, abstained=abstained, false_answer=false_answer,
+                       unsupported=unsupported, outcome="abstained" if abstained else "answer")
 
 
 def unsupported_score(

@@ -53,33 +53,65 @@ def write_predictions(path: Path, rows: list[dict]) -> None:
     atomic_write_text(path, buffer.getvalue())
 
 
+REQUIRED = ("custom_id", "condition", "response_text")
+TOKEN_COLUMNS = ("prompt_tokens", "completion_tokens", "total_tokens")
+
+
+def _no_field_limit() -> None:
+    """Lift the csv module's 131,072-character field limit (a long answer is data, not an
+    error). sys.maxsize overflows a C long on Windows: halve until accepted."""
+    import sys
+
+    limit = sys.maxsize
+    while True:
+        try:
+            csv.field_size_limit(limit)
+            return
+        except OverflowError:
+            limit //= 2
+
+
 def read_predictions(path: Path) -> list[dict]:
-    """Rows as dicts with typed numbers; also accepts the predecessor's predictions.csv."""
+    """Rows as dicts with typed numbers; also accepts the predecessor's predictions.csv.
+
+    - required columns: REQUIRED (a missing one is a DataError naming it and the file);
+    - no `status` column (the predecessor's files): a `finish_reason` of "error" is a failed
+      unit, anything else — including no `finish_reason` column at all — an answer;
+    - token counts missing (no column, or an empty cell) are -1 = unknown, never 0;
+    - each row carries `_line`, the file line it starts on (for error messages).
+    """
+    _no_field_limit()
     with open(path, encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
-        missing = {"custom_id", "response_text"} - set(reader.fieldnames or [])
+        header = reader.fieldnames or []
+        missing = [c for c in REQUIRED if c not in header]
         if missing:
             from evalcli.errors import DataError
 
             raise DataError(
-                f"{path}: not a predictions file — missing column(s) {', '.join(sorted(missing))}"
+                f"{path}: no column {missing[0]!r} — a predictions file needs the columns "
+                f"{', '.join(REQUIRED)} (header has: {', '.join(header) or 'nothing'})"
             )
         rows = []
+        line = reader.line_num + 1
         for row in reader:
+            row["_line"] = line
+            line = reader.line_num + 1
             if not row.get("status"):
                 row["status"] = "failed" if row.get("finish_reason") == "error" else "ok"
-            for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
-                row[key] = _int(row.get(key))
+            for key in TOKEN_COLUMNS:
+                row[key] = _count(row.get(key))
             row["latency_ms"] = _float(row.get("latency_ms"))
             rows.append(row)
     return rows
 
 
-def _int(value) -> int:
+def _count(value) -> int:
+    """A token count; -1 (unknown) when absent, empty or not a number."""
     try:
         return int(float(value))
     except (TypeError, ValueError):
-        return 0
+        return -1
 
 
 def _float(value) -> float:

@@ -152,3 +152,155 @@ def test_errors_are_one_line(tmp_path, case, message):
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], proc.stderr
+
+
+def _rewrite(pred: Path, edit) -> None:
+    """Rewrite predictions.csv row by row: edit(header, row) -> row (or None to drop)."""
+    with open(pred, encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    header, body = rows[0], rows[1:]
+    out = [r for r in (edit(header, list(r)) for r in body) if r is not None]
+    with open(pred, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerows(out)
+
+
+def _one_error_line(proc) -> str:
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    return lines[0]
+
+
+def test_duplicate_custom_id_is_refused_naming_both_rows(tmp_path):
+    pred, ob, cb = write_predecessor_files(tmp_path)
+    with open(pred, encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    rows.append(rows[5])  # file line 6 again, as the last line
+    with open(pred, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    line = _one_error_line(evalcli("analyze", pred, "--items", ob, "--items", cb, "--out",
+                                   tmp_path / "o"))
+    assert f"lines 6 and {len(rows)}" in line and rows[5][0] in line and "twice" in line
+
+
+def test_missing_required_column_names_column_and_file(tmp_path):
+    pred, ob, cb = write_predecessor_files(tmp_path)
+    _rewrite(pred, lambda header, row: row)
+    text = pred.read_text(encoding="utf-8").replace(",condition,", ",cond,", 1)
+    pred.write_text(text, encoding="utf-8")
+    line = _one_error_line(evalcli("analyze", pred, "--items", ob, "--items", cb, "--out",
+                                   tmp_path / "o"))
+    assert "'condition'" in line and str(pred) in line
+
+
+def test_empty_answer_on_unanswerable_item_scores_zero_and_is_flagged(tmp_path):
+    pred, ob, cb = write_predecessor_files(tmp_path)
+    long_answer = "Harrow " * 30000  # > 131,072 characters: the csv module's default limit
+
+    def edit(header, row):
+        cid = row[0]
+        if cid.startswith("squad_v2|sq4|control"):
+            row[header.index("response_text")] = ""  # unanswerable item, empty answer
+        if cid.startswith("squad_v2|sq9|treatment") or cid.startswith("triviaqa|tr1|treatment"):
+            row[header.index("response_text")] = "   "  # 2 of 26 treatment answers: ≈ 8%
+        if cid.startswith("squad_v2|sq0|treatment"):
+            row[header.index("response_text")] = long_answer
+        return row
+
+    _rewrite(pred, edit)
+    proc = evalcli("analyze", pred, "--items", ob, "--items", cb, "--out", tmp_path / "o")
+    assert proc.returncode == 0, proc.stderr
+    with open(tmp_path / "o" / "per_item_scores.csv", encoding="utf-8", newline="") as fh:
+        rows = {(r["item_id"], r["condition"]): r for r in csv.DictReader(fh)}
+    for key in (("sq4", "control"), ("sq9", "treatment")):
+        row = rows[key]
+        assert (float(row["em"]), float(row["f1"]), float(row["abstain_rate"])) == (0, 0, 0)
+        assert row["n_empty"] == "1"
+    assert float(rows[("sq4", "control")]["false_answer_rate"]) == 0.0
+    report = (tmp_path / "o" / "report.md").read_text(encoding="utf-8")
+    verdict = report.split("## Setup")[0]
+    assert "Warning" in verdict and "of `treatment` answers are empty" in verdict
+
+
+def test_missing_token_columns_are_unknown_not_zero(tmp_path):
+    pred, ob, cb = write_predecessor_files(tmp_path)
+    with open(pred, encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    keep = [i for i, name in enumerate(rows[0]) if "tokens" not in name and name != "finish_reason"]
+    with open(pred, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([[r[i] for i in keep] for r in rows])
+    proc = evalcli("analyze", pred, "--items", ob, "--items", cb, "--out", tmp_path / "o")
+    assert proc.returncode == 0, proc.stderr
+    costs = json.loads((tmp_path / "o" / "costs.json").read_bytes())
+    arm = costs["arms"]["control"]
+    # no finish_reason column: every row is an answer (the failed row is not recognisable)
+    assert arm["units"] == arm["units_without_token_counts"] == 26
+    assert arm["mean_prompt_tokens"] is None
+
+
+def test_arms_refusing_in_different_words_do_not_differ_in_abstention(tmp_path):
+    pred, ob, cb = write_predecessor_files(tmp_path)
+    words = {"control": "Sorry, I don't know.", "treatment": "The passage doesn't say."}
+
+    def edit(header, row):
+        if row[0].startswith(("squad_v2|sq4|", "squad_v2|sq9|")):  # the unanswerable items
+            row[header.index("response_text")] = words[row[header.index("condition")]]
+        return row
+
+    _rewrite(pred, edit)
+    proc = evalcli("analyze", pred, "--items", ob, "--items", cb, "--out", tmp_path / "o")
+    assert proc.returncode == 0, proc.stderr
+    sig = json.loads((tmp_path / "o" / "significance.json").read_bytes())
+    comp = next(c for c in sig["comparisons"] if c["type"] == "open" and c["dataset"] == "all")
+    assert comp["metrics"]["false_answer_rate"]["delta"] == 0.0
+    assert comp["metrics"]["false_answer_rate"]["control_mean"] == 0.0
+    # abstentions: only the unanswerable items, in both arms
+    assert comp["metrics"]["abstain_rate"]["delta"] == 0.0
+
+
+def test_null_result_report_shows_tost_and_mde(tmp_path):
+    pred, ob, cb = write_predecessor_files(tmp_path)
+    answers = {}
+
+    def edit(header, row):  # the treatment answers exactly as the control did
+        cid, text = row[0], row[header.index("response_text")]
+        key = cid.replace("|treatment|", "|control|")
+        if "|control|" in cid:
+            answers[cid] = (text, row[header.index("finish_reason")])
+        elif key in answers:
+            row[header.index("response_text")], row[header.index("finish_reason")] = answers[key]
+        return row
+
+    _rewrite(pred, edit)
+    proc = evalcli("analyze", pred, "--items", ob, "--items", cb, "--out", tmp_path / "o")
+    assert proc.returncode == 0, proc.stderr
+    verdict = (tmp_path / "o" / "report.md").read_text(encoding="utf-8").split("## Setup")[0]
+    assert "no detectable difference" in verdict
+    assert "equivalent within ±2.0 points" in verdict.lower()
+    assert "could miss effects smaller than" in verdict
+    html_page = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
+    assert "could miss effects smaller than" in html_page
+
+
+def test_prompts_option_flags_answers_that_echo_the_system_prompt(tmp_path):
+    pred, ob, cb = write_predecessor_files(tmp_path)
+    prompts = tmp_path / "set.toml"
+    prompts.write_text(
+        'control = "control"\n[system]\ncontrol = "You are a helpful assistant. Be brief."\n'
+        'treatment = "You are careful. Answer from the passage."\n'
+        '[instructions]\nopen = "Answer from the passage."\nclosed = "Answer briefly."\n',
+        encoding="utf-8")
+
+    def edit(header, row):
+        if "|control|" in row[0] and row[0].startswith("triviaqa"):
+            row[header.index("response_text")] = "You are a helpful assistant."
+        return row
+
+    _rewrite(pred, edit)
+    proc = evalcli("analyze", pred, "--items", ob, "--items", cb, "--out", tmp_path / "o",
+                   "--prompts", prompts)
+    assert proc.returncode == 0, proc.stderr
+    verdict = (tmp_path / "o" / "report.md").read_text(encoding="utf-8").split("## Setup")[0]
+    assert "of `control` answers repeat the prompt" in verdict

@@ -3,11 +3,11 @@
 import pytest
 
 from evalcli.inputs.items import Item
+from evalcli.science.refusals import echo_sources, is_abstention
 from evalcli.science.scoring import (
     AnswerScore,
     exact_match,
     f1_score,
-    is_abstention,
     normalize_answer,
     score_answer,
     unsupported_score,
@@ -107,31 +107,46 @@ def test_not_abstentions(text):
     assert not is_abstention(text)
 
 
-def test_custom_phrases():
-    assert is_abstention("No idea.", phrases=("no idea",))
-    assert not is_abstention("I don't know", phrases=("no idea",))
+def test_custom_phrases_are_added_to_the_built_in_patterns():
+    assert is_abstention("Pass.", phrases=("pass",))
+    assert is_abstention("I don't know", phrases=("pass",))
 
 
 def test_score_answerable_open():
     s = score_answer("Gustave Eiffel's company", open_item(["Gustave Eiffel's company"]))
     assert s == AnswerScore(em=1.0, f1=1.0, abstained=False, false_answer=None, unsupported=0.0)
     s = score_answer("I don't know.", open_item(["1889"]))
-    assert s == AnswerScore(em=0.0, f1=0.0, abstained=True, false_answer=None, unsupported=None)
+    assert s == AnswerScore(em=0.0, f1=0.0, abstained=True, false_answer=None, unsupported=None,
+                            outcome="abstained")
 
 
 def test_score_unanswerable_open():
     item = open_item([], answerable=False)
     s = score_answer("I don’t know", item)
-    assert s == AnswerScore(em=1.0, f1=1.0, abstained=True, false_answer=0.0, unsupported=None)
+    assert s == AnswerScore(em=1.0, f1=1.0, abstained=True, false_answer=0.0, unsupported=None,
+                            outcome="abstained")
     s = score_answer("In 1889", item)
     assert (s.em, s.f1, s.abstained, s.false_answer, s.unsupported) == (0.0, 0.0, False, 1.0, 0.0)
     s = score_answer("In London", item)
     assert s.false_answer == 1.0 and s.unsupported == 1.0
 
 
-def test_empty_answer_is_no_answer():
-    s = score_answer("  ", open_item([], answerable=False))
-    assert s.abstained and s.em == 1.0 and s.false_answer == 0.0
+@pytest.mark.parametrize("text", ["", "  ", "\n\t", "...", "the"])
+def test_empty_answer_scores_zero_everywhere_and_is_not_an_abstention(text):
+    for item in (open_item([], answerable=False), open_item(["1889"]), closed_item(["Paris"])):
+        s = score_answer(text, item)
+        assert s.outcome == "empty" and not s.abstained
+        assert (s.em, s.f1, s.unsupported) == (0.0, 0.0, None)
+        assert s.false_answer == (None if item.answerable else 0.0)
+
+
+def test_echo_of_the_prompt_scores_zero_and_is_its_own_outcome():
+    sources = echo_sources("You are a helpful assistant. Answer the user's questions.")
+    item = open_item([], answerable=False)
+    s = score_answer("You are a helpful assistant.", item, echo_sources=sources)
+    assert s.outcome == "echo" and (s.em, s.f1, s.false_answer, s.abstained) == (0, 0, 0, False)
+    assert score_answer("I don't know.", item, echo_sources=sources).outcome == "abstained"
+    assert score_answer("You are a helpful assistant.", item).outcome == "answer"
 
 
 def test_gold_answer_that_looks_like_an_abstention_is_not_one():

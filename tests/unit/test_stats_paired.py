@@ -62,7 +62,8 @@ def test_identical_arms():
     x = np.array([1.0, 0.0, 1.0, 1.0])
     r = paired_difference(x, x, n_boot=100)
     assert r["delta"] == 0.0 and r["se"] == 0.0 and r["p_value"] == 1.0
-    assert r["ci_low"] == r["ci_high"] == 0.0
+    assert r["ci_method"] == "tango_paired_score"
+    assert r["ci_low"] < 0.0 < r["ci_high"]  # no spread is not certainty: never a point
 
 
 def test_length_mismatch_raises():

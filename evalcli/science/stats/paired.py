@@ -1,11 +1,14 @@
-"""The mean paired difference: point estimate, paired/cluster-robust SE, bootstrap and CLT CIs.
+"""The mean paired difference: point estimate, paired/cluster-robust SE and its intervals.
 
     control[i], treatment[i]  (aligned by item)
         d_i = treatment_i − control_i
         ├─► delta = mean(d)
         ├─► se: paired SE s_d/√n, or cluster-robust (CR1) when items share a cluster
         ├─► clt_low/high = delta ± t_{1-α/2, df}·se     (df = n−1, or G−1 with clusters)
-        ├─► ci_low/high: paired bootstrap percentile CI (resample items, or whole clusters)
+        ├─► ci_low/high: the headline interval (see headline_interval):
+        │     both arms 0/1 ──► Tango's paired score interval (÷ design effect if clustered)
+        │     otherwise ─────► the t interval above (cluster-robust if clustered)
+        ├─► boot_low/high: paired percentile bootstrap (descriptive: it under-covers at small n)
         └─► p_value: paired t-test, t = delta/se on df
 
 The bootstrap is vectorised: index matrices of at most ``_CHUNK`` cells are drawn from one
@@ -19,7 +22,8 @@ import math
 import numpy as np
 from scipy import stats as _st
 
-from evalcli.science.stats.intervals import NAN, t_quantile
+from evalcli.science.stats.intervals import NAN, is_binary, t_quantile, z_quantile
+from evalcli.science.stats.proportions import paired_proportion_interval
 
 _CHUNK = 4_000_000  # cells per index matrix (~16 MB of int32)
 
@@ -123,11 +127,13 @@ def paired_difference(
     seed: int | np.random.SeedSequence = 0,
     clusters=None,
 ) -> dict:
-    """Mean paired difference treatment − control with bootstrap and CLT intervals.
+    """Mean paired difference treatment − control with its intervals.
 
-    Returns {n, control_mean, treatment_mean, delta, ci_low, ci_high (paired bootstrap
-    percentile), clt_low, clt_high (delta ± t·se), se, df, se_method ("paired" or
-    "cluster_robust"), n_clusters, correlation, p_value (paired t-test on se, df)}.
+    Returns {n, control_mean, treatment_mean, delta, ci_low, ci_high, ci_method (the
+    headline interval, see ``headline_interval``), clt_low, clt_high (delta ± t·se),
+    boot_low, boot_high (paired percentile bootstrap, NaN when n_boot = 0), se, df,
+    se_method ("paired" or "cluster_robust"), n_clusters, design_effect, correlation,
+    p_value (paired t-test on se, df)}.
     n == 0: every number NaN. n == 1: the means and delta; every interval, se and p NaN
     (one item says nothing about spread).
     """
@@ -147,12 +153,16 @@ def paired_difference(
         "delta": NAN,
         "ci_low": NAN,
         "ci_high": NAN,
+        "ci_method": headline_method(c, t, clustered),
         "clt_low": NAN,
         "clt_high": NAN,
+        "boot_low": NAN,
+        "boot_high": NAN,
         "se": NAN,
         "df": max(n_clusters - 1, 0),
         "se_method": "cluster_robust" if clustered else "paired",
         "n_clusters": n_clusters,
+        "design_effect": NAN,
         "correlation": NAN,
         "p_value": NAN,
     }
@@ -168,8 +178,57 @@ def paired_difference(
     if math.isfinite(se) and df >= 1:
         half = t_quantile(confidence, df) * se
         out.update(clt_low=delta - half, clt_high=delta + half)
+    deff = design_effect(d, se, df, confidence) if clustered else 1.0
+    out["design_effect"] = deff
+    out["ci_low"], out["ci_high"] = headline_interval(
+        c, t, out["ci_method"], confidence=confidence, clt=(out["clt_low"], out["clt_high"]),
+        design_effect=deff)
     if n_boot > 0:
         rng = np.random.default_rng(seed)
         reps = bootstrap_means(d, n_boot, rng, clusters if clustered else None)
-        out["ci_low"], out["ci_high"] = percentile_interval(reps, confidence)
+        out["boot_low"], out["boot_high"] = percentile_interval(reps, confidence)
     return out
+
+
+def headline_method(control: np.ndarray, treatment: np.ndarray, clustered: bool) -> str:
+    """Which interval leads: "tango_paired_score" (both arms 0/1), its clustered form
+    "tango_paired_score_deff", or "paired_t" / "cluster_robust_t" (anything else)."""
+    if is_binary(control) and is_binary(treatment):
+        return "tango_paired_score_deff" if clustered else "tango_paired_score"
+    return "cluster_robust_t" if clustered else "paired_t"
+
+
+def design_effect(d: np.ndarray, se: float, df: float, confidence: float = 0.95) -> float:
+    """How much clustering inflates Var(mean d), for the score interval on clustered 0/1 data:
+    (se / (s_d/√n))² (Rao & Scott 1992), times (t_{df}/z)² so that few clusters (df = G − 1)
+    widen the interval as the cluster-robust t interval does. 1 when d has no spread (nothing
+    to inflate) or n < 2."""
+    d = np.asarray(d, dtype=float)
+    if d.size < 2 or not math.isfinite(se) or df < 1:
+        return 1.0
+    iid = float(d.std(ddof=1)) / math.sqrt(d.size)
+    if iid == 0.0:
+        return 1.0
+    return (se / iid) ** 2 * (t_quantile(confidence, df) / z_quantile(confidence)) ** 2
+
+
+def headline_interval(control, treatment, method: str, *, confidence: float,
+                      clt: tuple[float, float], design_effect: float = 1.0) -> tuple[float, float]:
+    """The reported interval for mean(treatment − control).
+
+    - 0/1 data: Tango's paired score interval (``proportions``), on the table shrunk by the
+      design effect when items share clusters (never below 1).
+    - otherwise: the t interval ``clt``. Values in [0, 1] whose differences have no spread
+      (every d_i the same, so the t interval is a point) fall back to Tango's interval on
+      the values read as probabilities: an interval never collapses to a point.
+    """
+    c = np.asarray(control, dtype=float)
+    t = np.asarray(treatment, dtype=float)
+    deff = design_effect if method.endswith("_deff") or method == "cluster_robust_t" else 1.0
+    if method.startswith("tango"):
+        return paired_proportion_interval(c, t, confidence=confidence, design_effect=deff)
+    lo, hi = clt
+    in_unit = c.size > 0 and bool(np.all((c >= 0) & (c <= 1) & (t >= 0) & (t <= 1)))
+    if math.isfinite(lo) and lo == hi and in_unit:
+        return paired_proportion_interval(c, t, confidence=confidence, design_effect=deff)
+    return lo, hi

@@ -12,7 +12,11 @@ answerable item (an abstention scores 0 there), 0 for an unanswerable one (any a
 false answer). AURC (Geifman & El-Yaniv 2017; Geifman et al. 2019) integrates risk over
 coverage from 0: the first point's risk is held from coverage 0 (items tied at one
 confidence cannot be ordered), then trapezoids between points. With one sample per item
-there is one point and AURC = risk × coverage. Lower is better.
+there is one point and AURC = risk × coverage. AURC falls when an arm simply answers less
+(an arm answering 20% of items, half of them right, has AURC 0.10; one answering all with 70%
+right, 0.30), so the report does not rank arms by it. It compares them at **matched
+coverage** instead (``matched_risk``): both arms' risk at the lower arm's coverage, each arm
+keeping its most-answered items first (ties in random order, so the expected risk).
 """
 
 from __future__ import annotations
@@ -69,3 +73,41 @@ def selective_summary(abstain_rate: np.ndarray, answered_right: np.ndarray) -> d
         "coverage": pts[-1]["coverage"] if pts else 0.0,
         "risk": pts[-1]["risk"] if pts else NAN,
     }
+
+
+def risk_at_coverage(abstain_rate: np.ndarray, answered_right: np.ndarray,
+                     coverage: float) -> float:
+    """Expected risk of the arm when it answers only a share ``coverage`` of all n items:
+    items in order of confidence (1 − abstain_rate), and within the block of tied items
+    that crosses the target, the same fraction of each (random tie-breaking in
+    expectation). NaN when coverage ≤ 0 or above what the arm reaches."""
+    a = np.asarray(abstain_rate, dtype=float).ravel()
+    r = np.asarray(answered_right, dtype=float).ravel()
+    n = a.size
+    target = coverage * n
+    if n == 0 or not coverage > 0 or target > float((1.0 - a).sum()) + 1e-9:
+        return NAN
+    answered = right = 0.0
+    for tau in np.unique(a):
+        block = a == tau
+        block_answered = float((1.0 - a[block]).sum())
+        if block_answered <= 0.0:
+            continue
+        share = min(1.0, (target - answered) / block_answered)
+        answered += share * block_answered
+        right += share * float(r[block].sum())
+        if answered >= target - 1e-9:
+            break
+    return 1.0 - right / answered
+
+
+def matched_risk(control: tuple[np.ndarray, np.ndarray],
+                 treatment: tuple[np.ndarray, np.ndarray]) -> dict:
+    """Both arms' risk at the lower of their two coverages: {coverage, control_risk,
+    treatment_risk, delta (treatment − control; lower is better)}."""
+    covs = [float((1.0 - np.asarray(a, dtype=float)).mean()) if np.size(a) else 0.0
+            for a, _ in (control, treatment)]
+    cov = min(covs)
+    c = risk_at_coverage(*control, cov)
+    t = risk_at_coverage(*treatment, cov)
+    return {"coverage": cov, "control_risk": c, "treatment_risk": t, "delta": t - c}

@@ -29,9 +29,9 @@ from evalcli.science.stats.meta import meta_analysis
 from evalcli.science.stats.multiple import benjamini_hochberg
 from evalcli.science.stats.paired import paired_difference
 from evalcli.science.stats.power import power_summary
-from evalcli.science.stats.selective import selective_summary
+from evalcli.science.stats.selective import matched_risk, selective_summary
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: ci_low/high = the headline interval (Tango / t), boot_low/high added
 METRICS = ("em", "f1", "abstain_rate", "false_answer_rate", "unsupported_rate")
 TYPES_ORDER = ("closed", "open")
 MCNEMAR_THRESHOLD = 0.5  # an item counts as correct when its mean EM ≥ this
@@ -85,7 +85,6 @@ def _metric_block(c, t, clusters, *, confidence, n_boot, n_perm, seed_seq, margi
     alpha = round(1.0 - confidence, 10)
     block = {
         **pd,
-        "ci_method": "cluster_bootstrap_percentile" if clustered else "paired_bootstrap_percentile",
         "control_ci_low": c_lo,
         "control_ci_high": c_hi,
         "control_ci_method": mean_interval_method(c),
@@ -138,14 +137,16 @@ def _block(ctrl_rows, trt_rows, head: dict, *, seed: int, confidence, n_boot, n_
         (em_t[ok] >= MCNEMAR_THRESHOLD).astype(float),
         confidence,
     )
-    selective = {}
+    selective, curves = {}, {}
     for arm, rows in (("control", ctrl_rows), ("treatment", trt_rows)):
         abst = _values(rows, "abstain_rate")
         right = np.array([0.0 if r.get("false_answer_rate") is not None else np.nan for r in rows])
         right = np.where(np.isnan(right), _values(rows, "em"), right)
         keep = ~(np.isnan(abst) | np.isnan(right))
         selective[arm] = selective_summary(abst[keep], right[keep])
+        curves[arm] = (abst[keep], right[keep])
     selective["aurc_delta"] = selective["treatment"]["aurc"] - selective["control"]["aurc"]
+    selective["matched"] = matched_risk(curves["control"], curves["treatment"])
     return {
         **head,
         "n_items": len(ctrl_rows),

@@ -1,0 +1,78 @@
+"""What each arm's responses were — answers, abstentions, empty, echoes of the prompt, failures —
+and the warnings the report puts first when they say the run went wrong.
+
+    per-item rows (n_samples, n_failed, n_empty, n_echo, abstain_rate)
+        ──► outcome_counts: per (trial, condition) totals
+        ──► outcome_table (marked text) and outcome_warnings (top of the report)
+
+Empty and echoed answers score 0 on every metric (see docs/scoring.md); an arm with many of
+them is losing to its prompt format or generation settings, not to the other prompt.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from evalcli.report.text import bold, code, esc
+
+EMPTY_WARNING = 0.05  # an arm with more empty answers than this share is flagged
+
+
+def outcome_counts(trials: dict[str, list[dict]]) -> dict[tuple[str, str], dict[str, float]]:
+    """{(trial slug, condition): {units, scored, abstained, empty, echo, failed}}."""
+    out: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for slug, rows in trials.items():
+        for row in rows:
+            c = out[(slug, str(row["condition"]))]
+            scored = int(row.get("n_samples") or 0)
+            c["scored"] += scored
+            c["failed"] += int(row.get("n_failed") or 0)
+            c["units"] += scored + int(row.get("n_failed") or 0)
+            c["empty"] += int(row.get("n_empty") or 0)
+            c["echo"] += int(row.get("n_echo") or 0)
+            if row.get("abstain_rate") is not None:
+                c["abstained"] += float(row["abstain_rate"]) * scored
+    return out
+
+
+def _share(part: float, whole: float) -> str:
+    return f"{100 * part / whole:.0f}%" if whole else "—"
+
+
+def outcome_warnings(trials: dict[str, list[dict]]) -> list[str]:
+    """Marked-text warnings: arms with > EMPTY_WARNING empty answers, arms that echo."""
+    warnings = []
+    several = len(trials) > 1
+    for (slug, condition), c in outcome_counts(trials).items():
+        where = f" ({esc(slug)})" if several else ""
+        if c["scored"] and c["empty"] / c["scored"] > EMPTY_WARNING:
+            warnings.append(
+                f"{bold('Warning')}: {_share(c['empty'], c['scored'])} of {code(condition)} "
+                f"answers are empty{where} ({int(c['empty'])} of {int(c['scored'])}): check the "
+                "stop sequences, max_tokens and the prompt format. Empty answers score 0 on "
+                "every metric; they are neither answers nor abstentions.")
+        if c["echo"]:
+            warnings.append(
+                f"{bold('Warning')}: {_share(c['echo'], c['scored'])} of {code(condition)} "
+                f"answers repeat the prompt{where} ({int(c['echo'])} of {int(c['scored'])}): "
+                "check the model's prompt format (a base model wrapped in chat turns it never "
+                "saw answers with its own prompt). Echoes score 0 on every metric.")
+    return warnings
+
+
+OUTCOME_HEADERS = ["trial", "condition", "units", "answers", "abstentions", "empty",
+                   "echo of the prompt", "failed"]
+
+
+def outcome_rows(trials: dict[str, list[dict]]) -> list[list[str]]:
+    """Per arm: units, answers, abstentions, empty, echoes, failed (marked text cells)."""
+    rows = []
+    for (slug, condition), c in outcome_counts(trials).items():
+        answered = c["scored"] - c["abstained"] - c["empty"] - c["echo"]
+        rows.append([esc(slug), esc(condition), str(int(c["units"])),
+                     f"{answered:.0f} ({_share(answered, c['scored'])})",
+                     f"{c['abstained']:.0f} ({_share(c['abstained'], c['scored'])})",
+                     f"{int(c['empty'])} ({_share(c['empty'], c['scored'])})",
+                     f"{int(c['echo'])} ({_share(c['echo'], c['scored'])})",
+                     str(int(c["failed"]))])
+    return rows
