@@ -15,6 +15,7 @@ import html
 from evalcli.report.html import CSS, _block, _figure, _range, dot_whisker
 from evalcli.report.html import _finite as _all_finite
 from evalcli.report.markdown import Section, Table, _summary, sections_to_markdown
+from evalcli.report.text import code, esc
 from evalcli.report.verdict import LABELS, _ci, _delta, _finite, _p, _pct, verdict
 
 
@@ -35,16 +36,17 @@ def _verdicts(result: dict) -> list:
 
 
 def _runs_table(result: dict) -> Table:
-    rows = [[f"`{r['label']}`", r["status"], r["profile"], r["engine"], r["model"] or "—",
-             ", ".join(r["prompt_sets"]) or "—", str(r["items"]),
-             "; ".join(f"{t['label'] or t['slug']}" for t in r["trials"]), r["source"]]
+    rows = [[code(r["label"]), esc(r["status"]), esc(r["profile"]), esc(r["engine"]),
+             esc(r["model"] or "—"), esc(", ".join(r["prompt_sets"]) or "—"), str(r["items"]),
+             esc("; ".join(f"{t['label'] or t['slug']}" for t in r["trials"])),
+             esc(r["source"])]
             for r in result["runs"]]
     return Table(["run", "status", "profile", "engine", "model", "prompt sets", "items",
                   "trials", "from"], rows)
 
 
 def _items_table(result: dict) -> Table:
-    rows = [[f"`{o['first']}` / `{o['second']}`", str(o["shared"]), str(o["changed"]),
+    rows = [[f"{code(o['first'])} / {code(o['second'])}", str(o["shared"]), str(o["changed"]),
              str(o["only_first"]), str(o["only_second"])] for o in result["items"]]
     return Table(["runs", "shared items", "changed question (excluded)", "only in the first",
                   "only in the second"], rows)
@@ -58,8 +60,8 @@ def _matrix_table(result: dict) -> Table:
         for metric in metrics:
             m = entry["metrics"].get(metric)
             cells.append("—" if not m else f"{_pct(m['mean'])} {_ci(m['ci_low'], m['ci_high'])}")
-        rows.append([f"`{entry['run']}`", entry["trial_label"] or "—", entry["condition"],
-                     entry["type"], str(entry["n_items"]), *cells])
+        rows.append([code(entry["run"]), esc(entry["trial_label"] or "—"),
+                     esc(entry["condition"]), entry["type"], str(entry["n_items"]), *cells])
     return Table(["run", "trial", "condition", "type", "n", *(LABELS[m] for m in metrics)], rows)
 
 
@@ -83,7 +85,7 @@ def _differences_table(result: dict) -> Table:
             mcn = (f"b={mc.get('b')}, c={mc.get('c')}, p = {_p(mc.get('p_value'))}"
                    if metric == "em" and mc else "")
             mde = (m.get("power") or {}).get("mde")
-            rows.append([f"`{comp['treatment']}` − `{comp['control']}`", comp["type"],
+            rows.append([f"{code(comp['treatment'])} − {code(comp['control'])}", comp["type"],
                          LABELS.get(metric, metric), str(m["n"]), _pct(m.get("control_mean")),
                          _pct(m.get("treatment_mean")), _delta(m.get("delta")),
                          _ci(m.get("ci_low"), m.get("ci_high")), _p(m.get("p_value")),
@@ -102,10 +104,11 @@ def build_sections(result: dict) -> list[Section]:
             *([summary] if summary else []),
             list(verdicts) or ["No paired comparisons could be made (no scored items shared)."],
             "Each pair is B − A in percentage points, paired by item (dataset + item id, the "
-            "question unchanged); 95% CIs from a seeded paired bootstrap, p from a sign-flip "
-            f"permutation test, q = Benjamini–Hochberg over all {s['family_size']} comparisons "
+            "question unchanged); 95% CIs: Tango's score interval for 0/1 scores (widened by "
+            "the design effect where items share a passage), a t interval otherwise; p from a "
+            f"sign-flip permutation test, q = Benjamini–Hochberg over all {s['family_size']} comparisons "
             "of this page (every pair × type × metric). A difference counts when its CI "
-            f"excludes 0 and q < 0.05. Statistics settings from run `{s['stats_from']}`."]),
+            f"excludes 0 and q < 0.05. Statistics settings from run {code(s['stats_from'])}."]),
         Section("runs", "Runs", [_runs_table(result)]),
         Section("items", "Items", [
             f"{result['common_items']} item(s) are shared by every run (the matrix uses these); "
@@ -122,7 +125,7 @@ def build_sections(result: dict) -> list[Section]:
 
 
 def render_compare_md(result: dict) -> str:
-    labels = " vs ".join(f"`{r['label']}`" for r in result["runs"])
+    labels = " vs ".join(code(r["label"]) for r in result["runs"])
     return sections_to_markdown(f"evalcli compare — {labels}", build_sections(result))
 
 
@@ -159,7 +162,7 @@ def render_compare_html(result: dict) -> str:
     plot = forest(result)
     if plot:
         sections.insert(1, Section("plots", "Forest plot", [_figure(
-            plot, "Paired differences B − A in percentage points with 95% bootstrap intervals.")]))
+            plot, "Paired differences B − A in percentage points with 95% intervals.")]))
     labels = " vs ".join(r["label"] for r in result["runs"])
     body = []
     for section in sections:
