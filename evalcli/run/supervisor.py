@@ -92,6 +92,7 @@ class Supervisor:
                  events: EventLog, log_path: Callable[[int], str],
                  stop_requested: Callable[[], bool] = lambda: False,
                  on_tick: Callable[[list[WorkerView], bool], None] = lambda views, stopping: None,
+                 on_workers: Callable[[list[int]], None] = lambda pids: None,
                  ) -> None:
         self.settings = settings
         self.scheduler = Scheduler(units)
@@ -100,6 +101,7 @@ class Supervisor:
         self.events = events
         self.stop_requested = stop_requested
         self.on_tick = on_tick
+        self.on_workers = on_workers  # told the worker PIDs whenever they change
         self._attempts: dict[str, int] = {}
         self._crashes: dict[str, int] = {}
         self._signals = 0
@@ -107,7 +109,7 @@ class Supervisor:
         self._engine_info: dict[str, str] = {}
         self.slots = [
             _Slot(pool.WorkerProcess(WorkerSpec(engine=settings.engine, options=settings.options,
-                                                worker_index=i, log_path=log_path(i))),
+                                                worker_index=i), log_path(i)),
                   WorkerView(i))
             for i in range(settings.workers)
         ]
@@ -145,6 +147,7 @@ class Supervisor:
                     self.events.emit("worker_exit", worker=slot.view.index,
                                      how=pool.describe_exit(code))
                 slot.view.state = "stopped"
+            self._report_workers()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
@@ -240,6 +243,7 @@ class Supervisor:
 
     def _on_death(self, slot: _Slot, stopping: bool) -> None:
         code = slot.process.reap()
+        self._report_workers()
         how = pool.describe_exit(code)
         unit, slot.unit = slot.unit, None
         slot.view.state, slot.view.unit = "restarting", ""
@@ -250,7 +254,7 @@ class Supervisor:
             if slot.boot_failures >= MAX_BOOT_FAILURES:
                 raise EngineStartError(
                     f"the {self.settings.engine} engine worker died {slot.boot_failures} times "
-                    f"while starting ({how}); see {slot.process.spec.log_path}"
+                    f"while starting ({how}); see {slot.process.log_path}"
                 )
         slot.ready = False
         if unit is not None:
@@ -291,8 +295,12 @@ class Supervisor:
 
     def _start(self, slot: _Slot) -> None:
         slot.process.start()
+        self._report_workers()
         slot.view.state, slot.view.pid = "starting", slot.process.pid
         self.events.emit("worker_start", worker=slot.view.index, pid=slot.process.pid)
+
+    def _report_workers(self) -> None:
+        self.on_workers([s.process.pid for s in self.slots if s.process.pid is not None])
 
     def _enforce_timeouts(self) -> None:
         now = time.monotonic()
