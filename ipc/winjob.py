@@ -77,20 +77,20 @@ def _load_kernel32():
 
 
 def _kill_on_close_job():
+    """This process's kill-on-close job, created on first use; None when Windows refuses."""
     global kernel32, _job
     if _job is None:
         if kernel32 is None:
             kernel32 = _load_kernel32()
         job = kernel32.CreateJobObjectW(None, None)
         if not job:
-            raise OSError(ctypes.get_last_error(), "CreateJobObjectW failed")
+            return None
         limits = ExtendedLimits()
         limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE
         if not kernel32.SetInformationJobObject(job, JOB_OBJECT_EXTENDED_LIMIT_INFORMATION_CLASS,
                                                 ctypes.byref(limits), ctypes.sizeof(limits)):
-            error = ctypes.get_last_error()
             kernel32.CloseHandle(job)
-            raise OSError(error, "SetInformationJobObject failed")
+            return None
         _job = job
     return _job
 
@@ -104,9 +104,8 @@ def contain(pid: int, *, platform: str = sys.platform) -> bool:
     """
     if platform != "win32":
         return False
-    try:
-        job = _kill_on_close_job()
-    except OSError:
+    job = _kill_on_close_job()
+    if job is None:
         return False
     process = kernel32.OpenProcess(PROCESS_SET_QUOTA | PROCESS_TERMINATE, False, pid)
     if not process:
