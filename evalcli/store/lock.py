@@ -90,7 +90,8 @@ def record_workers(path: Path, pids: list[int]) -> None:
             break
         lines.append(line)
     text = "".join(lines).encode("ascii")
-    with open(path, "r+b") as fh:  # rewritten in place: the holder's line never disappears
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666)
+    with open(fd, "r+b") as fh:  # rewritten in place: the holder's line never disappears
         fh.write(text)
         fh.truncate()
 
