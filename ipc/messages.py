@@ -58,4 +58,3 @@ class WorkerSpec(msgspec.Struct, frozen=True, kw_only=True):
     engine: str
     options: dict  # validated builtins of the engine's Options struct
     worker_index: int
-    log_path: str

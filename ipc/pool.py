@@ -1,6 +1,8 @@
 """Spawn, wait on, reap and kill engine worker processes.
 
-    WorkerProcess.start()  ─ spawn context (on every platform), a fresh duplex Pipe each time
+    WorkerProcess.start()  ─ spawn context (on every platform), a fresh duplex Pipe each time;
+                             the log file opened here and handed over (ipc/inherit.py);
+                             on Windows the worker joins the kill-on-close job (ipc/winjob.py)
     wait(workers, timeout) ─ one multiprocessing.connection.wait() over every worker's pipe
                              AND its process sentinel: a message and a death are seen by the
                              same loop, at once
@@ -8,6 +10,10 @@
 
 After a worker dies its pipe is discarded (data in it may be torn) and a restart gets a new
 one. Policy (when to restart, what to requeue) lives in the supervisor, not here.
+
+Workers die with the process that started them (ipc/lifeline.py). On Linux that is the
+*thread* that called start(): start, stop and reap a worker from one thread that outlives
+it — the supervisor's loop does.
 """
 
 from __future__ import annotations
@@ -18,7 +24,9 @@ from multiprocessing.connection import wait as mp_wait
 
 import msgspec
 
+from ipc import winjob
 from ipc.channel import supervisor_channel
+from ipc.inherit import InheritedFile
 from ipc.messages import FromWorker, Shutdown, WorkerSpec
 from ipc.worker import BOOT_ERROR, worker_main
 
@@ -54,10 +62,11 @@ def describe_exit(exitcode: int | None) -> str:
 
 
 class WorkerProcess:
-    """One worker: its process and the supervisor's end of its pipe."""
+    """One worker: its process, the supervisor's end of its pipe, and its log file."""
 
-    def __init__(self, spec: WorkerSpec) -> None:
+    def __init__(self, spec: WorkerSpec, log_path: str) -> None:
         self.spec = spec
+        self.log_path = log_path  # appended to across restarts; only this process opens it
         self.process: multiprocessing.process.BaseProcess | None = None
         self.channel = None
 
@@ -67,14 +76,16 @@ class WorkerProcess:
 
     def start(self) -> None:
         parent_conn, child_conn = _CTX.Pipe(duplex=True)
-        self.process = _CTX.Process(
-            target=worker_main,
-            args=(msgspec.msgpack.encode(self.spec), child_conn),
-            name=f"evalcli-worker-{self.index}",
-            daemon=True,
-        )
-        self.process.start()
+        with open(self.log_path, "ab", buffering=0) as log:
+            self.process = _CTX.Process(
+                target=worker_main,
+                args=(msgspec.msgpack.encode(self.spec), child_conn, InheritedFile(log.fileno())),
+                name=f"evalcli-worker-{self.index}",
+                daemon=True,
+            )
+            self.process.start()
         child_conn.close()
+        winjob.contain(self.process.pid)
         self.channel = supervisor_channel(parent_conn)
 
     @property

@@ -1,14 +1,21 @@
 """The worker process: load one engine, then serve one request at a time until told to stop.
 
-    spawn ─► worker_main(spec_bytes, conn)
-               ├─ ignore SIGINT/SIGBREAK, first thing: the supervisor owns shutdown
-               ├─ stdout/stderr (fd 1 and 2) → the worker's log file (llama.cpp writes to fd 2)
+    spawn ─► worker_main(spec_bytes, conn, log_fd)
+               ├─ bind_to_parent(): die with the supervisor (ipc/lifeline.py)
+               ├─ ignore SIGINT/SIGBREAK: the supervisor owns shutdown
+               ├─ stdout/stderr (fd 1 and 2) → log_fd, the log file the supervisor opened
+               │                               (llama.cpp writes to fd 2)
                ├─ engine = Engine(options)      fails → Failed(unit_id=None), exit BOOT_ERROR
                ├─ Ready
-               └─ loop: Generate → Completed | Failed ;  Shutdown or EOF → close, exit 0
+               └─ loop: Generate → "unit <id>" in the log → Completed | Failed ;
+                        Shutdown or EOF → close, exit 0
 
-The entry is a module-level function whose arguments are plain data (msgpack bytes and a
-Connection), as the spawn start method requires on every platform.
+The entry is a module-level function whose arguments are plain data (msgpack bytes, a
+Connection and a file descriptor), as the spawn start method requires on every platform.
+
+A worker has no path to the run directory: it writes nothing but frames on its pipe and
+lines on the log descriptor it was handed. With no supervisor its results have nowhere to
+go, and it does not outlive the supervisor by more than a second anyway.
 """
 
 from __future__ import annotations
@@ -24,31 +31,33 @@ import msgspec
 from engines import engine_class
 from engines.base import EngineError
 from ipc.channel import worker_channel
+from ipc.lifeline import bind_to_parent
 from ipc.messages import Completed, Failed, Generate, Ready, Shutdown, WorkerSpec
 
 # Exit code for "the engine could not start": the supervisor must not respawn-loop it.
 BOOT_ERROR = 3
 
 
-def _redirect_output(log_path: str) -> None:
-    """Point fd 1 and 2 (and sys.stdout/stderr) at the worker's log file."""
-    log = open(log_path, "ab", buffering=0)  # noqa: SIM115 - lives as long as the process
+def _redirect_output(log_fd: int) -> None:
+    """Point fd 1 and 2 (and sys.stdout/stderr) at the log file the supervisor opened."""
     for fd in (1, 2):
         try:
-            os.dup2(log.fileno(), fd)
+            os.dup2(log_fd, fd)
         except OSError:
             pass
+    os.close(log_fd)
     sys.stdout = open(1, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)
     sys.stderr = open(2, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)
     faulthandler.enable(file=sys.stderr)
 
 
-def worker_main(spec_bytes: bytes, conn) -> None:
+def worker_main(spec_bytes: bytes, conn, log_fd: int) -> None:
+    bind_to_parent()
     for name in ("SIGINT", "SIGBREAK"):  # console interrupts reach every process on the console
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), signal.SIG_IGN)
     spec = msgspec.msgpack.decode(spec_bytes, type=WorkerSpec)
-    _redirect_output(spec.log_path)
+    _redirect_output(log_fd)
     channel = worker_channel(conn)
     print(f"worker {spec.worker_index} pid {os.getpid()} engine {spec.engine}", flush=True)
     try:
@@ -80,6 +89,7 @@ def _serve(channel, engine) -> None:
             case Shutdown():
                 return
             case Generate(request=request):
+                print(f"unit {request.unit_id}", flush=True)  # a native crash names its unit
                 try:
                     completion = engine.generate(request)
                 except EngineError as exc:

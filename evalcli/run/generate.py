@@ -25,6 +25,7 @@ from evalcli.run.dashboard import LiveDashboard, PlainLog, Progress, TrialProgre
 from evalcli.run.pipeline import Setup, add_trials
 from evalcli.run.plan import Unit
 from evalcli.run.supervisor import STOP_SIGNALS, Supervisor, SupervisorSettings
+from evalcli.store.lock import record_workers
 from evalcli.store.manifest import Manifest, write_manifest
 from evalcli.store.results import (
     ResultRecord,
@@ -162,7 +163,8 @@ def _run_pool(setup: Setup, todo: list[Unit], on_result, events: EventLog, rd: R
     supervisor = Supervisor(
         settings=settings, units=todo, make_request=setup.plan.request, on_result=on_result,
         events=events, log_path=lambda i: str(rd.worker_log(i)),
-        stop_requested=rd.stop_requested, on_tick=view.update)
+        stop_requested=rd.stop_requested, on_tick=view.update,
+        on_workers=lambda pids: record_workers(rd.lock_file, pids))
     outcome = supervisor.run()
     return outcome.status, outcome.engine_info
 

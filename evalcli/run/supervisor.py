@@ -105,6 +105,7 @@ class Supervisor:
                  events: EventLog, log_path: Callable[[int], str],
                  stop_requested: Callable[[], bool] = lambda: False,
                  on_tick: Callable[[list[WorkerView], bool], None] = lambda views, stopping: None,
+                 on_workers: Callable[[list[int]], None] = lambda pids: None,
                  ) -> None:
         self.settings = settings
         self.scheduler = Scheduler(units)
@@ -113,6 +114,7 @@ class Supervisor:
         self.events = events
         self.stop_requested = stop_requested
         self.on_tick = on_tick
+        self.on_workers = on_workers  # told the worker PIDs whenever they change
         self._attempts: dict[str, int] = {}
         self._crashes: dict[str, int] = {}
         self._signals = 0
@@ -120,12 +122,13 @@ class Supervisor:
         self._engine_info: dict[str, str] = {}
         self._log_path = log_path
         first = self.scheduler.first_engine()
-        self.slots = [_Slot(pool.WorkerProcess(self._spec(i, first)), WorkerView(i), engine=first)
+        self.slots = [_Slot(pool.WorkerProcess(self._spec(i, first), log_path(i)), WorkerView(i),
+                            engine=first)
                       for i in range(settings.workers)]
 
     def _spec(self, worker: int, engine: int) -> WorkerSpec:
         return WorkerSpec(engine=self.settings.engine, options=self.settings.options_for(engine),
-                          worker_index=worker, log_path=self._log_path(worker))
+                          worker_index=worker)
 
     # -- signals -------------------------------------------------------------------------
     def _on_signal(self, signum, frame) -> None:
@@ -160,6 +163,7 @@ class Supervisor:
                     self.events.emit("worker_exit", worker=slot.view.index,
                                      how=pool.describe_exit(code))
                 slot.view.state = "stopped"
+            self._report_workers()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
@@ -260,6 +264,7 @@ class Supervisor:
 
     def _on_death(self, slot: _Slot, stopping: bool) -> None:
         code = slot.process.reap()
+        self._report_workers()
         how = pool.describe_exit(code)
         unit, slot.unit = slot.unit, None
         slot.view.state, slot.view.unit = "restarting", ""
@@ -270,7 +275,7 @@ class Supervisor:
             if slot.boot_failures >= MAX_BOOT_FAILURES:
                 raise EngineStartError(
                     f"the {self.settings.engine} engine worker died {slot.boot_failures} times "
-                    f"while starting ({how}); see {slot.process.spec.log_path}"
+                    f"while starting ({how}); see {slot.process.log_path}"
                 )
         slot.ready = False
         if unit is not None:
@@ -311,6 +316,7 @@ class Supervisor:
 
     def _start(self, slot: _Slot) -> None:
         slot.process.start()
+        self._report_workers()
         slot.view.state, slot.view.pid = "starting", slot.process.pid
         self.events.emit("worker_start", worker=slot.view.index, pid=slot.process.pid,
                          variant=slot.engine)
@@ -321,8 +327,12 @@ class Supervisor:
         self.events.emit("worker_switch", worker=slot.view.index, variant_from=slot.engine,
                          variant_to=engine, how=pool.describe_exit(code))
         slot.engine, slot.ready = engine, False
-        slot.process = pool.WorkerProcess(self._spec(slot.view.index, engine))
+        slot.process = pool.WorkerProcess(self._spec(slot.view.index, engine),
+                                          self._log_path(slot.view.index))
         self._start(slot)
+
+    def _report_workers(self) -> None:
+        self.on_workers([s.process.pid for s in self.slots if s.process.pid is not None])
 
     def _enforce_timeouts(self) -> None:
         now = time.monotonic()

@@ -5,15 +5,29 @@ process), so a lock left by a dead process is simply acquirable: we take it over
 so. A live holder is named by the PID written in the file.
 
     POSIX: fcntl.flock(LOCK_EX | LOCK_NB)      Windows: msvcrt.locking(LK_NBLCK) on byte 4096
+
+The holder also lists its engine workers there, so that the next holder does not start a
+second copy of the model while a worker of a dead supervisor still holds the first:
+
+    run.lock   12345                  ← the holder
+               worker 12346 8812345   ← PID and start token (evalcli/store/procid.py)
+
+A worker dies within a second of its supervisor (ipc/lifeline.py): acquire() waits up to
+WORKER_GRACE_S for listed workers to go, then refuses, naming the PID.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 from evalcli.errors import RunError
+from evalcli.store.procid import is_running, start_token
+
+WORKER_GRACE_S = 3.0
+_MAX_BYTES = 4000  # the file's text stays below the byte Windows locks (4096)
 
 
 class RunLock:
@@ -35,6 +49,12 @@ class RunLock:
                 f"run {self.path.parent.name} is in use by {who} — wait for it to finish, or "
                 f"stop it with: evalcli stop {self.path.parent.name}"
             ) from None
+        try:
+            _wait_for_workers(fh, self.path.parent.name)
+        except RunError:
+            _unlock(fh)
+            fh.close()
+            raise
         self.previous_pid = _read_pid(fh)
         fh.seek(0)
         fh.truncate()
@@ -61,6 +81,51 @@ class RunLock:
         self.release()
 
 
+def record_workers(path: Path, pids: list[int]) -> None:
+    """Called by the lock's holder whenever its set of worker processes changes."""
+    lines = [f"{os.getpid()}\n"]
+    for pid in pids:
+        line = f"worker {pid} {start_token(pid) or '-'}\n"
+        if sum(map(len, lines)) + len(line) > _MAX_BYTES:
+            break
+        lines.append(line)
+    text = "".join(lines).encode("ascii")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666)
+    with open(fd, "r+b") as fh:  # rewritten in place: the holder's line never disappears
+        fh.write(text)
+        fh.truncate()
+
+
+def _workers(fh) -> list[tuple[int, str | None]]:
+    try:
+        fh.seek(0)
+        lines = fh.read(_MAX_BYTES + 100).decode("ascii", "replace").splitlines()
+    except OSError:
+        return []
+    found = []
+    for line in lines[1:]:
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "worker" and parts[1].isdigit():
+            found.append((int(parts[1]), None if parts[2] == "-" else parts[2]))
+    return found
+
+
+def _wait_for_workers(fh, run_id: str) -> None:
+    """Wait (briefly) until no worker listed by the previous holder runs, else refuse."""
+    alive = [w for w in _workers(fh) if is_running(*w)]
+    deadline = time.monotonic() + WORKER_GRACE_S
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.05)
+        alive = [w for w in alive if is_running(*w)]
+    if alive:
+        pid = alive[0][0]
+        end = f"taskkill /F /PID {pid}" if sys.platform == "win32" else f"kill -9 {pid}"
+        raise RunError(
+            f"run {run_id}: engine worker process {pid} of an earlier evalcli process is still "
+            f"running and holds the model — wait for it to exit, or end it ({end}), then retry"
+        )
+
+
 def live_holder(path: Path) -> int | None:
     """The PID holding the lock now, or None when nobody does (never creates the file).
 
@@ -77,7 +142,7 @@ def live_holder(path: Path) -> int | None:
         return None
     try:
         pid = _read_pid(fh)
-        if pid is None or not _pid_alive(pid):
+        if pid is None or not is_running(pid):
             return None
         try:
             _lock(fh)
@@ -89,35 +154,10 @@ def live_holder(path: Path) -> int | None:
         fh.close()
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    if sys.platform == "win32":
-        import ctypes
-
-        kernel32 = ctypes.windll.kernel32
-        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
-        if not handle:
-            return False
-        try:
-            code = ctypes.c_ulong()
-            ok = kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
-            return bool(ok) and code.value == 259  # STILL_ACTIVE
-        finally:
-            kernel32.CloseHandle(handle)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # it exists, owned by someone else
-    return True
-
-
 def _read_pid(fh) -> int | None:
     try:
         fh.seek(0)
-        text = fh.read(32).decode("ascii", "replace").strip()
+        text = fh.read(32).decode("ascii", "replace").split("\n", 1)[0].strip()
         return int(text) if text else None
     except (OSError, ValueError):
         return None

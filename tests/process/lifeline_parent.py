@@ -1,0 +1,50 @@
+"""A stand-in supervisor for tests/process/test_lifeline.py: spawn one child tied to this
+process by the chosen mechanisms, then wait forever (the test kills this process).
+
+    python -m tests.process.lifeline_parent MODE
+        MODE  default   what a real worker gets: bind_to_parent() + the Windows job
+              watcher   the watcher thread alone (what macOS relies on)
+              kernel    Linux's parent-death signal alone
+              none      nothing: the child outlives this process (the control)
+
+Prints "child <pid>"; the child prints "bound" just before it enters a 60 s native call
+(libc sleep / kernel32.Sleep through ctypes, as llama-cpp-python calls llama.cpp).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+import threading
+
+
+def child(mode: str) -> None:
+    import ctypes
+
+    from ipc.lifeline import bind_to_parent
+
+    if mode != "none":
+        bind_to_parent(kernel=mode in ("default", "kernel"), watcher=mode in ("default", "watcher"))
+    print("bound", flush=True)
+    if sys.platform == "win32":
+        ctypes.WinDLL("kernel32").Sleep(60_000)
+    else:
+        ctypes.CDLL(None).sleep(60)
+
+
+def main() -> None:
+    from ipc import winjob
+
+    mode = sys.argv[1]
+    process = multiprocessing.get_context("spawn").Process(target=child, args=(mode,),
+                                                           daemon=True)
+    process.start()
+    if mode == "default":
+        winjob.contain(process.pid)
+    print(f"child {process.pid}", flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    multiprocessing.freeze_support()
+    main()
