@@ -11,7 +11,7 @@ Parent-side resolution happens here, before any spawn:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from engines import engine_class
 from engines.base import Engine, effective_workers
 from evalcli.inputs.config import EngineConfig, validate_engine_options
 from evalcli.inputs.items import Item
+from evalcli.run import capacity
 
 
 @dataclass
@@ -30,6 +31,7 @@ class ResolvedEngine:
     options: Any  # the engine's Options struct
     workers: int
     cap_note: str  # why fewer workers than requested, or ""
+    notes: list[str] = field(default_factory=list)  # every adjustment, one line each
 
     def options_for_manifest(self) -> dict:
         data = msgspec.to_builtins(self.options)
@@ -44,7 +46,7 @@ class ResolvedEngine:
 
 
 def resolve_engine(engine: EngineConfig, *, base_dir: Path, label: str, items: list[Item],
-                   units: int) -> ResolvedEngine:
+                   units: int, unit_timeout_s: float | None = None) -> ResolvedEngine:
     cls = engine_class(engine.name)
     options = validate_engine_options(engine, label)
     changes: dict[str, Any] = {}
@@ -63,13 +65,25 @@ def resolve_engine(engine: EngineConfig, *, base_dir: Path, label: str, items: l
     if engine.name == "mock" and not options.answer_key:
         changes["answer_key"] = {item.key: list(item.answers) if item.answerable else []
                                  for item in items}
-    cap, reason = cls.worker_cap(options)
+    cap, reason = capacity.general_cap(*cls.worker_cap(options))
+    if engine.name == "llama_cpp":
+        model = changes.get("model", options.model)
+        fits, why = capacity.llama_memory_cap(msgspec.structs.replace(options, model=model),
+                                              min(engine.workers, cap, max(units, 1)))
+        if fits is not None and fits < cap:
+            cap, reason = fits, why + " - lower --workers or use a smaller model"
     workers = effective_workers(engine.workers, cap, units)
     if engine.name == "llama_cpp" and options.n_threads == 0:
         changes["n_threads"] = max(1, (os.cpu_count() or 1) // workers)
+    notes = []
+    timeout, why = capacity.request_timeout(options, unit_timeout_s)
+    if timeout is not None:
+        changes["timeout_s"] = timeout
+        notes.append(why)
     if changes:
         options = msgspec.structs.replace(options, **changes)
     note = ""
-    if cap is not None and engine.workers > cap:
+    if engine.workers > cap and workers < engine.workers:
         note = f"using {workers} worker(s) instead of {engine.workers}: {reason}"
-    return ResolvedEngine(engine.name, cls, options, workers, note)
+        notes.insert(0, note)
+    return ResolvedEngine(engine.name, cls, options, workers, note, notes)
