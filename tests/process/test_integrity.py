@@ -52,7 +52,7 @@ def test_a_folder_without_run_json_is_never_taken_over(tmp_path):
     before = {p: p.read_bytes() for p in (runs / "X").rglob("*") if p.is_file()}
     _dataset(data, {"a": "New question one?", "b": "New question two?"})
     again = evalcli("run", "--profile", profile, "--runs-dir", runs, "--run-id", "X")
-    err = _one_line_error(again, 4, str(runs / "X"), "no run.json", "--run-id")
+    _one_line_error(again, 4, str(runs / "X"), "no run.json", "--run-id")
     after = {p: p.read_bytes() for p in (runs / "X").rglob("*") if p.is_file()}
     assert after == before  # nothing in the folder was read into a new run or changed
 
