@@ -84,7 +84,7 @@ def build_setup(loaded: LoadedProfile, profile: Profile, run_dir: RunDir,
         items = load_sources(profile.datasets, loaded.base_dir,
                              limit_items=profile.run.limit_items)
         if not items:  # refused before a run directory exists
-            raise DataError(f"{loaded.source}: datasets — the datasets gave no items, so there "
+            raise DataError(f"{loaded.source}: datasets - the datasets gave no items, so there "
                             "is nothing to run; check the dataset files, their filters and "
                             "run.limit_items")
     prompt_sets = [load_prompt_set(name, loaded.base_dir) for name in profile.prompts.names]
@@ -138,7 +138,7 @@ def create_run(setup: Setup) -> Manifest:
         if rd.root.is_dir() else []
     if leftovers:  # results without their run.json are never taken over
         raise RunError(f"{rd.root} is not empty but has no run.json (not an evalcli run, or its "
-                       "manifest was deleted) — choose another --run-id, or move that folder "
+                       "manifest was deleted) - choose another --run-id, or move that folder "
                        "away")
     rd.root.mkdir(parents=True, exist_ok=True)
     write_items(rd.items, setup.items)

@@ -38,12 +38,12 @@ def is_disk_full(exc: OSError) -> bool:
 def write_error(path: Path, exc: OSError) -> StoreWriteError:
     """The one-line error for a failed write into a run directory."""
     if is_disk_full(exc):
-        reason = "disk full — free some space"
+        reason = "disk full - free some space"
     elif isinstance(exc, PermissionError) and sys.platform == "win32":
         reason = ("permission denied: another program (an editor, a spreadsheet, a virus "
-                  "scanner) may hold it open — close it")
+                  "scanner) may hold it open - close it")
     elif isinstance(exc, PermissionError) or exc.errno == errno.EROFS:
-        reason = "permission denied or read-only — choose a folder you can write in"
+        reason = "permission denied or read-only - choose a folder you can write in"
     else:
         reason = exc.strerror or str(exc)
     return StoreWriteError(f"cannot write {path}: {reason}")

@@ -30,7 +30,7 @@ class CorruptResults(RunError, ValueError):
 def _corrupt(path: Path, line_no: int) -> CorruptResults:
     return CorruptResults(
         f"{path} line {line_no}: not a valid result record (the file was edited or damaged; "
-        "only a last line cut short is repaired by itself) — restore the file, or delete "
+        "only a last line cut short is repaired by itself) - restore the file, or delete "
         "that line and resume to run its unit again")
 
 

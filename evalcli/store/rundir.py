@@ -32,7 +32,7 @@ def validate_run_id(run_id: str) -> str:
     '.' and '-', starting with a letter, digit or '_', no '..', no trailing '.', not a
     Windows device name (CON, NUL.txt, com1, ...), at most 120 characters."""
     if run_id == "":
-        raise RunError("run id is empty — give a name (letters, digits, '.', '-', '_'), or "
+        raise RunError("run id is empty - give a name (letters, digits, '.', '-', '_'), or "
                        "leave --run-id out to get a time-based one")
     problem = ""
     if not _RUN_ID_RE.fullmatch(run_id):
@@ -117,7 +117,7 @@ class RunDir:
         """The runs folder must be a folder this process can write in: one line otherwise."""
         parent = self.root.parent
         if parent.exists() and not parent.is_dir():
-            raise RunError(f"--runs-dir {parent} is a file, not a folder — choose another "
+            raise RunError(f"--runs-dir {parent} is a file, not a folder - choose another "
                            "--runs-dir")
         try:
             parent.mkdir(parents=True, exist_ok=True)
@@ -125,7 +125,7 @@ class RunDir:
             probe.write_bytes(b"")
             probe.unlink()
         except OSError as exc:
-            raise RunError(f"cannot write in --runs-dir {parent} ({exc.strerror or exc}) — "
+            raise RunError(f"cannot write in --runs-dir {parent} ({exc.strerror or exc}) - "
                            "choose a folder you can write in") from None
 
     def stop_requested(self) -> bool:
