@@ -40,7 +40,9 @@ RETRY_AFTER_CAP_S = 120.0
 class HttpOptions(ConfigStruct, kw_only=True):
     """Options every HTTP engine shares (engine Options structs inherit these)."""
 
-    timeout_s: float = 600.0  # read timeout for one request (local models can be slow)
+    # read timeout for one request (local models can be slow); at most half of
+    # run.unit_timeout_s (600 s), so a slow request is retried before the unit times out
+    timeout_s: float = 300.0
     connect_timeout_s: float = 5.0
     max_retries: int = 3  # retries after the first try (so max_retries + 1 tries in all)
     backoff_s: float = 1.0  # first backoff; doubles per try, with jitter
