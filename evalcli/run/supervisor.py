@@ -9,13 +9,14 @@ One thread, one loop, one wait over every worker's pipe and process sentinel:
     │      Failed     → retryable & tries left ? requeue : on_result(failed) → idle
     │      Failed(None) = engine cannot start → stop the run (EngineStartError), no respawn loop
     │      death      → in-flight unit requeued (or failed after K crashes); restart w/ backoff
-    │    unit past its timeout → kill the worker (then handled as a death)
+    │    unit past its timeout → kill the worker, once (its death is then a timeout)
     │    STOP file / first Ctrl+C / SIGTERM → finish in-flight units, then return "stopped"
     └─── second Ctrl+C → kill workers now, return "stopped"
 
 Failure semantics (docs/run-directory.md#failure-semantics has the full table):
     worker killed / crashed    → unit requeued; after max_crashes_per_unit deaths → failed
-    unit past unit_timeout_s   → worker killed, same as a crash
+    unit past unit_timeout_s   → worker killed once, one event; requeued like a crash, and
+                                 after max_crashes_per_unit tries failed as "timeout"
     EngineError retryable      → retried up to max_engine_retries, then failed
     EngineError not retryable  → failed at once, with the reason
     engine fails to load       → the run stops with that message
