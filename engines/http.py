@@ -13,7 +13,10 @@
 so the supervisor may try the unit again later; a 4xx is the request's own fault.
 
 Secrets (API keys) are passed in `secrets` and scrubbed from every message this module
-builds, so a server that echoes a header back cannot leak it into results or logs.
+builds, so a server that echoes a header back cannot leak it into results or logs. A key
+never sits in the profile: every HTTP engine's options refuse, without echoing the value,
+an `api_key_env` that looks like a key instead of a variable's name, and a `base_url` (or
+`base_urls` entry) with credentials (`user:key@`) or a query string (`?api_key=`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import email.utils
 import json
 import random
+import re
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -36,19 +40,64 @@ RETRY_AFTER_CAP_S = 120.0
 class HttpOptions(ConfigStruct, kw_only=True):
     """Options every HTTP engine shares (engine Options structs inherit these)."""
 
-    timeout_s: float = 600.0  # read timeout for one request (local models can be slow)
+    # read timeout for one request (local models can be slow); at most half of
+    # run.unit_timeout_s (600 s), so a slow request is retried before the unit times out
+    timeout_s: float = 300.0
     connect_timeout_s: float = 5.0
     max_retries: int = 3  # retries after the first try (so max_retries + 1 tries in all)
     backoff_s: float = 1.0  # first backoff; doubles per try, with jitter
     backoff_max_s: float = 30.0
 
     def __post_init__(self) -> None:
+        check_api_key_env(getattr(self, "api_key_env", ""))
+        for field in ("base_url", "base_urls"):
+            value = getattr(self, field, "")
+            for url in [value] if isinstance(value, str) else value:
+                check_url_has_no_credentials(url, field)
         if self.max_retries < 0:
             raise ValueError("max_retries must be >= 0")
         if self.timeout_s <= 0 or self.connect_timeout_s <= 0:
             raise ValueError("timeout_s and connect_timeout_s must be > 0")
         if self.backoff_s < 0 or self.backoff_max_s < 0:
             raise ValueError("backoff_s and backoff_max_s must be >= 0")
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
+_KEY_PREFIXES = ("sk-", "sk_", "gsk_", "fw_", "xai-", "AIza", "ghp_", "github_pat_", "Bearer")
+
+
+def looks_like_key(value: str) -> bool:
+    """True for a value that is an API key rather than an environment variable's name."""
+    if value.startswith(_KEY_PREFIXES) or not _ENV_NAME.fullmatch(value):
+        return True
+    mixed = (any(c.islower() for c in value) and any(c.isupper() for c in value)
+             and any(c.isdigit() for c in value))
+    return len(value) >= 24 and mixed  # names are words (OPENAI_API_KEY), keys are noise
+
+
+def check_api_key_env(value: str) -> None:
+    """Refuse a key pasted where a variable's name belongs; the message never shows it."""
+    if value and looks_like_key(value):
+        raise ValueError(
+            "api_key_env must be the NAME of an environment variable (e.g. OPENAI_API_KEY), "
+            "and this value looks like a key itself (not shown) - put the key in an "
+            "environment variable and write that variable's name here")
+
+
+def check_url_has_no_credentials(url: str, field: str = "base_url") -> None:
+    """Refuse a URL that carries credentials or a query string; the message never shows it."""
+    if not url:
+        return
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        raise ValueError(f"{field} is not a valid URL (not shown, in case it holds a key)"
+                         ) from None
+    if parsed.userinfo or parsed.query or parsed.fragment or "@" in url:
+        raise ValueError(
+            f"{field} must not carry credentials or a query string (user:key@host, "
+            "?api_key=...; the value is not shown) - give the server's address alone and "
+            "name the environment variable that holds the key in api_key_env")
 
 
 class HttpError(EngineError):

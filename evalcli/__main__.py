@@ -27,12 +27,13 @@ def safe_streams() -> None:
 def main() -> None:
     multiprocessing.freeze_support()
     safe_streams()
-    from rich.console import Console
-
-    from evalcli.cli import app
     from evalcli.errors import EvalcliError, StopRequested
 
     try:
+        from rich.console import Console
+
+        from evalcli.cli import app  # Ctrl+C during these imports: the same one line
+
         app()
     except EvalcliError as exc:
         prefix = "" if isinstance(exc, StopRequested) else "error: "

@@ -5,6 +5,9 @@
      ├── DataError        (2)    unreadable or malformed dataset, duplicate ids
      ├── EngineStartError (3)    the engine cannot start: model missing, server down
      ├── RunError         (4)    run store problems: unknown run id, lock held, config changed
+     │    └── StoreWriteError    a write into the run directory failed (disk full, no
+     │                           permission, a file held open by another program)
+     ├── UnitsFailed      (5)    the run finished, but some units failed (listed in the report)
      └── StopRequested  (130)    the user asked the run to stop (Ctrl+C, `evalcli stop`)
 
 Anything else that escapes is a bug and gets a traceback.
@@ -35,6 +38,14 @@ class EngineStartError(EvalcliError):
 
 class RunError(EvalcliError):
     exit_code = 4
+
+
+class StoreWriteError(RunError):
+    pass
+
+
+class UnitsFailed(EvalcliError):
+    exit_code = 5
 
 
 class StopRequested(EvalcliError):

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
-from multiprocessing.connection import wait as mp_wait
 
 import msgspec
 
@@ -28,6 +27,7 @@ from ipc import winjob
 from ipc.channel import supervisor_channel
 from ipc.inherit import InheritedFile
 from ipc.messages import FromWorker, Shutdown, WorkerSpec
+from ipc.waiting import wait_many
 from ipc.worker import BOOT_ERROR, worker_main
 
 _CTX = multiprocessing.get_context("spawn")
@@ -150,7 +150,7 @@ def wait(workers: list[WorkerProcess], timeout: float | None) -> list[tuple[Work
         by_handle[worker.process.sentinel] = (worker, "exit")
     if not by_handle:
         return []
-    ready = mp_wait(list(by_handle), timeout)
+    ready = wait_many(list(by_handle), timeout)  # at most 63 handles per wait on Windows
     events = [by_handle[handle] for handle in ready]
     # A message that arrived just before death is still read first.
     events.sort(key=lambda event: event[1] != "message")

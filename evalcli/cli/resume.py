@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 import typer
 
 from evalcli.cli.common import FromStage, OnlyStage, RunIdArg, RunsDir, ToStage, console
-from evalcli.errors import RunError, StopRequested
-from evalcli.run.generate import generate, load_finished, pending_units
+from evalcli.errors import RunError
+from evalcli.run.generate import generate, load_finished, pending_units, truthful_end
 from evalcli.run.pipeline import (
     preflight,
 )
 from evalcli.run.resume import changes_since_start, open_run, record_forced, setup_from_manifest
 from evalcli.run.stages import finish, select_stages
+from evalcli.run.summary import end_of_run, result_lines
 from evalcli.store.lock import RunLock
 from evalcli.store.rundir import RunDir
 
@@ -27,6 +29,7 @@ def resume(
     only: OnlyStage = None,
 ) -> None:
     """Run the units not yet finished (failed ones again), then the later stages."""
+    started = time.monotonic()
     out = console()
     stages = select_stages(from_, to, only)
     rd = RunDir(runs_dir, run_id)
@@ -45,19 +48,19 @@ def resume(
             record_forced(rd, changes)
         rd.stop_file.unlink(missing_ok=True)
         todo = pending_units(setup.plan.units, load_finished(setup))
-        if "generate" in stages:
-            for warning in preflight(setup):
-                out.print(f"warning: {warning}", markup=False)
-            out.print(f"run {run_id}: {len(todo)} of {len(setup.plan.units)} units to run",
-                      markup=False)
-            status = generate(setup, manifest, out, live=out.is_terminal)
-            if status == "stopped":
-                raise StopRequested(f"run {run_id} stopped; resume with: evalcli resume {run_id}")
-        elif todo:
-            out.print(f"note: {len(todo)} units are not finished; later stages mark them pending",
-                      markup=False)
-        report = finish(setup, manifest, tuple(s for s in stages if s != "generate"))
-    out.print(f"run id: {run_id}", markup=False)
-    if report.exists():
-        out.print(f"report: {report}", markup=False)
-        out.print(f"report (html): {report.with_suffix('.html')}", markup=False)
+        before, status = result_lines(setup), "completed"
+        with truthful_end(rd, manifest):
+            if "generate" in stages:
+                for warning in preflight(setup):
+                    out.print(f"warning: {warning}", markup=False)
+                out.print(f"run {run_id}: {len(todo)} of {len(setup.plan.units)} units to run",
+                          markup=False)
+                status = generate(setup, manifest, out, live=out.is_terminal)
+            elif todo:
+                out.print(f"note: {len(todo)} units are not finished; later stages mark them "
+                          "pending", markup=False)
+            if status != "stopped":
+                finish(setup, manifest, tuple(s for s in stages if s != "generate"),
+                       note=lambda line: out.print(line, markup=False))
+    end_of_run(out, setup, status, started, finished_here=result_lines(setup) - before,
+               to=to)

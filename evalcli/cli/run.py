@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -9,9 +10,9 @@ import msgspec
 import typer
 
 from evalcli.cli.common import RunsDir, ToStage, console
-from evalcli.errors import ConfigError, StopRequested
+from evalcli.errors import ConfigError
 from evalcli.inputs.config import load_profile, replace_engine, replace_run
-from evalcli.run.generate import generate
+from evalcli.run.generate import generate, truthful_end
 from evalcli.run.pipeline import (
     build_setup,
     create_run,
@@ -19,6 +20,7 @@ from evalcli.run.pipeline import (
     preflight,
 )
 from evalcli.run.stages import finish, select_stages
+from evalcli.run.summary import end_of_run, result_lines
 from evalcli.store.lock import RunLock
 from evalcli.store.rundir import RunDir, new_run_id
 
@@ -35,6 +37,7 @@ def run(
     to: ToStage = None,
 ) -> None:
     """Run an experiment: prepare, plan, generate, parse, score, report."""
+    started = time.monotonic()
     out = console()
     loaded = load_profile(profile)
     prof = loaded.profile
@@ -49,29 +52,28 @@ def run(
     if limit_items is not None:
         prof = replace_run(prof, limit_items=limit_items)
     stages = select_stages(None, to, None)
-    rd = RunDir(runs_dir, run_id or new_run_id())
+    rd = RunDir(runs_dir, new_run_id() if run_id is None else run_id)
     setup = build_setup(loaded, prof, rd)
     if plan_only:
         out.print(msgspec.json.format(msgspec.json.encode(plan_summary(setup)), indent=2).decode())
         return
     for warning in preflight(setup):
         out.print(f"warning: {warning}", markup=False)
-    if setup.engine.cap_note:
-        out.print(f"note: {setup.engine.cap_note}", markup=False)
+    for note in setup.engine.notes:
+        out.print(f"note: {note}", markup=False)
+    rd.check_runs_dir()
     with RunLock(rd.lock_file):
         manifest = create_run(setup)
         out.print(f"run {rd.run_id}: {len(setup.plan.units)} units "
-                  f"({len(setup.items)} items × {len(setup.conditions)} conditions"
-                  f" × {len(setup.plan.trials)} trial(s)) on {setup.engine.name} with "
-                  f"{setup.engine.workers} worker(s) → {rd.root}", markup=False)
-        status = generate(setup, manifest, out, live=out.is_terminal)
-        if status == "stopped":
-            raise StopRequested(f"run {rd.run_id} stopped; resume with: evalcli resume {rd.run_id}")
-        report = finish(setup, manifest, stages[1:])
-    out.print(f"run id: {rd.run_id}", markup=False)
-    if report.exists():
-        out.print(f"report: {report}", markup=False)
-        out.print(f"report (html): {report.with_suffix('.html')}", markup=False)
+                  f"({len(setup.items)} items x {len(setup.conditions)} conditions"
+                  f" x {len(setup.plan.trials)} trial(s)) on {setup.engine.name} with "
+                  f"{setup.engine.workers} worker(s) -> {rd.root}", markup=False)
+        with truthful_end(rd, manifest):
+            status = generate(setup, manifest, out, live=out.is_terminal)
+            if status != "stopped":
+                finish(setup, manifest, stages[1:],
+                       note=lambda line: out.print(line, markup=False))
+    end_of_run(out, setup, status, started, finished_here=result_lines(setup), to=to)
 
 
 def _has_model_option(engine: str) -> bool:

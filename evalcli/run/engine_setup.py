@@ -13,7 +13,7 @@ Parent-side resolution happens here, before any spawn:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from engines import engine_class
 from engines.base import Engine, effective_workers
 from evalcli.inputs.config import EngineConfig, validate_engine_options
 from evalcli.inputs.items import Item
+from evalcli.run import capacity
 
 
 @dataclass
@@ -32,6 +33,7 @@ class ResolvedEngine:
     options: Any  # the engine's Options struct
     workers: int
     cap_note: str  # why fewer workers than requested, or ""
+    notes: list[str] = field(default_factory=list)  # every adjustment, one line each
 
     def options_for_manifest(self) -> dict:
         data = msgspec.to_builtins(self.options)
@@ -57,13 +59,15 @@ class ResolvedEngine:
 
 
 def resolve_engines(engine: EngineConfig, *, base_dir: Path, label: str, items: list[Item],
-                    units: int) -> list[ResolvedEngine]:
+                    units: int, unit_timeout_s: float | None = None) -> list[ResolvedEngine]:
     """One ResolvedEngine per variant (one without variants); every variant runs with the
     smallest worker count any of them allows, so a worker can switch between them."""
     if not engine.variants:
-        return [resolve_engine(engine, base_dir=base_dir, label=label, items=items, units=units)]
+        return [resolve_engine(engine, base_dir=base_dir, label=label, items=items, units=units,
+                               unit_timeout_s=unit_timeout_s)]
     resolved = [resolve_engine(msgspec.structs.replace(engine, options=options, variants=[]),
-                               base_dir=base_dir, label=label, items=items, units=units)
+                               base_dir=base_dir, label=label, items=items, units=units,
+                               unit_timeout_s=unit_timeout_s)
                 for options in engine.option_sets()]
     workers = min(r.workers for r in resolved)
     note = next((r.cap_note for r in resolved if r.workers == workers and r.cap_note), "")
@@ -73,12 +77,12 @@ def resolve_engines(engine: EngineConfig, *, base_dir: Path, label: str, items: 
         if r.name == "llama_cpp" and not given.get("n_threads"):
             options = msgspec.structs.replace(options, n_threads=max(1, (os.cpu_count() or 1)
                                                                      // workers))
-        out.append(ResolvedEngine(r.name, r.cls, options, workers, note))
+        out.append(ResolvedEngine(r.name, r.cls, options, workers, note, r.notes))
     return out
 
 
 def resolve_engine(engine: EngineConfig, *, base_dir: Path, label: str, items: list[Item],
-                   units: int) -> ResolvedEngine:
+                   units: int, unit_timeout_s: float | None = None) -> ResolvedEngine:
     cls = engine_class(engine.name)
     options = validate_engine_options(engine, label)
     changes: dict[str, Any] = {}
@@ -97,13 +101,25 @@ def resolve_engine(engine: EngineConfig, *, base_dir: Path, label: str, items: l
     if engine.name == "mock" and not options.answer_key:
         changes["answer_key"] = {item.key: list(item.answers) if item.answerable else []
                                  for item in items}
-    cap, reason = cls.worker_cap(options)
+    cap, reason = capacity.general_cap(*cls.worker_cap(options))
+    if engine.name == "llama_cpp":
+        model = changes.get("model", options.model)
+        fits, why = capacity.llama_memory_cap(msgspec.structs.replace(options, model=model),
+                                              min(engine.workers, cap, max(units, 1)))
+        if fits is not None and fits < cap:
+            cap, reason = fits, why + " - lower --workers or use a smaller model"
     workers = effective_workers(engine.workers, cap, units)
     if engine.name == "llama_cpp" and options.n_threads == 0:
         changes["n_threads"] = max(1, (os.cpu_count() or 1) // workers)
+    notes = []
+    timeout, why = capacity.request_timeout(options, unit_timeout_s)
+    if timeout is not None:
+        changes["timeout_s"] = timeout
+        notes.append(why)
     if changes:
         options = msgspec.structs.replace(options, **changes)
     note = ""
-    if cap is not None and engine.workers > cap:
+    if engine.workers > cap and workers < engine.workers:
         note = f"using {workers} worker(s) instead of {engine.workers}: {reason}"
-    return ResolvedEngine(engine.name, cls, options, workers, note)
+        notes.insert(0, note)
+    return ResolvedEngine(engine.name, cls, options, workers, note, notes)

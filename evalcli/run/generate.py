@@ -15,18 +15,19 @@ import os
 import signal
 import threading
 import time
+from contextlib import contextmanager
 
 import msgspec
 from rich.console import Console
 
 from engines.base import EngineError
-from evalcli.errors import EngineStartError
+from evalcli.errors import EngineStartError, EvalcliError, StopRequested, StoreWriteError
 from evalcli.run.dashboard import LiveDashboard, PlainLog, Progress, TrialProgress
 from evalcli.run.pipeline import Setup, add_trials
 from evalcli.run.plan import Unit
 from evalcli.run.supervisor import STOP_SIGNALS, Supervisor, SupervisorSettings
 from evalcli.store.lock import record_workers
-from evalcli.store.manifest import Manifest, write_manifest
+from evalcli.store.manifest import Manifest, write_manifest, write_manifest_last
 from evalcli.store.results import (
     ResultRecord,
     ResultsWriter,
@@ -137,7 +138,7 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool) 
             writer.close()
         events.emit("generate_end")
         events.close()
-        write_manifest(rd.manifest, manifest)
+        write_manifest_last(rd.manifest, manifest)
     if info:
         manifest.environment["engine"] = info
     if status == "completed":
@@ -147,6 +148,38 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool) 
         manifest.status = "stopped"
     write_manifest(rd.manifest, manifest)
     return status
+
+
+@contextmanager
+def truthful_end(rd: RunDir, manifest: Manifest):
+    """Around generate and the later stages: however they end, run.json says so — never
+    "running" after this process has gone. A failed write (disk full) stops the run
+    (resumable); Ctrl+C outside the supervisor too; any other user-facing error fails it."""
+    try:
+        yield
+    except StoreWriteError as exc:
+        _mark(manifest, "stopped", f"stopped: {exc.message}")
+        write_manifest_last(rd.manifest, manifest)
+        raise StoreWriteError(f"{exc.message}, then resume with: evalcli resume {rd.run_id}") \
+            from None
+    except KeyboardInterrupt:  # Ctrl+C while the supervisor is not running (start, stages)
+        _mark(manifest, "stopped", "stopped: interrupted (Ctrl+C)")
+        write_manifest_last(rd.manifest, manifest)
+        raise StopRequested(f"run {rd.run_id} interrupted; resume with: "
+                            f"evalcli resume {rd.run_id}") from None
+    except EvalcliError as exc:
+        if manifest.status in ("created", "running"):
+            _mark(manifest, "failed", exc.message)
+            write_manifest_last(rd.manifest, manifest)
+        raise
+
+
+def _mark(manifest: Manifest, status: str, error: str) -> None:
+    manifest.status, manifest.error = status, error
+    for name, stage in manifest.stages.items():
+        if stage.status == "running":
+            stage.status = "stopped" if name == "generate" else "failed"
+            stage.error = error
 
 
 def _run_pool(setup: Setup, todo: list[Unit], on_result, events: EventLog, rd: RunDir,

@@ -17,7 +17,7 @@ import msgspec
 
 from engines.base import EngineLoadError
 from evalcli import environment
-from evalcli.errors import ConfigError, EngineStartError, RunError
+from evalcli.errors import ConfigError, DataError, EngineStartError, RunError
 from evalcli.inputs.config import LoadedProfile, Profile, config_hash
 from evalcli.inputs.datasets import load_sources
 from evalcli.inputs.items import Item, read_items, write_items
@@ -49,9 +49,8 @@ class Setup:
         return msgspec.to_builtins(self.profile)
 
     def inputs(self) -> dict:
-        items_blob = b"".join(msgspec.json.encode(item) + b"\n" for item in self.items)
         return {
-            "items_sha256": hashlib.sha256(items_blob).hexdigest(),
+            "items_sha256": items_sha256(self.items),
             "items": len(self.items),
             "prompt_sets": [
                 {"name": p.name, "source": p.source, "sha256": p.sha256,
@@ -78,12 +77,22 @@ class Setup:
         return [c for c in self.conditions if c != self.control]
 
 
+def items_sha256(items: list[Item]) -> str:
+    """sha256 of the items as JSONL: what items.jsonl holds."""
+    return hashlib.sha256(b"".join(msgspec.json.encode(item) + b"\n" for item in items)
+                          ).hexdigest()
+
+
 def build_setup(loaded: LoadedProfile, profile: Profile, run_dir: RunDir,
                 items: list[Item] | None = None) -> Setup:
     """Everything needed to run, computed without writing anything."""
     if items is None:
         items = load_sources(profile.datasets, loaded.base_dir,
                              limit_items=profile.run.limit_items)
+        if not items:  # refused before a run directory exists
+            raise DataError(f"{loaded.source}: datasets - the datasets gave no items, so there "
+                            "is nothing to run; check the dataset files, their filters and "
+                            "run.limit_items")
     prompt_sets = [load_prompt_set(name, loaded.base_dir) for name in profile.prompts.names]
     controls = {p.prompts.control for p in prompt_sets}
     if len(controls) > 1:
@@ -96,7 +105,8 @@ def build_setup(loaded: LoadedProfile, profile: Profile, run_dir: RunDir,
         * len(s.temperatures) * len(s.top_p_values) * len(s.top_k_values) \
         * len(s.max_tokens_values) * s.samples_per_item * len(profile.engine.option_sets())
     engines = resolve_engines(profile.engine, base_dir=loaded.base_dir, label=loaded.source,
-                              items=items, units=n_units)
+                              items=items, units=n_units,
+                              unit_timeout_s=profile.run.unit_timeout_s)
     if len(engines) > 1:
         from engines.batch import BatchEngine
 
@@ -104,8 +114,10 @@ def build_setup(loaded: LoadedProfile, profile: Profile, run_dir: RunDir,
             raise ConfigError(f"{loaded.source}: engine.variants — a batch engine "
                               f"({engines[0].name}) runs one model per run; remove the variants "
                               "and make one run per model")
+    # the frozen items are part of a trial's identity: results never pair with other questions
+    frozen = items_sha256(items)
     plan = Plan(items=items, prompt_sets=[(p.name, p.sha256, p.prompts) for p in prompt_sets],
-                engines=[(e.identity, e.model_label) for e in engines],
+                engines=[({**e.identity, "items_sha256": frozen}, e.model_label) for e in engines],
                 sampling=s, seed=s.seed)
     return Setup(run_dir, loaded, profile, items, prompt_sets, engines[0], plan,
                  variants=engines if len(engines) > 1 else [])
@@ -139,6 +151,12 @@ def create_run(setup: Setup) -> Manifest:
     if rd.manifest.exists():
         raise RunError(f"run {rd.run_id} already exists in {rd.root.parent} — resume it with: "
                        f"evalcli resume {rd.run_id}, or choose another --run-id")
+    leftovers = [p.name for p in rd.root.iterdir() if p.name != rd.lock_file.name] \
+        if rd.root.is_dir() else []
+    if leftovers:  # results without their run.json are never taken over
+        raise RunError(f"{rd.root} is not empty but has no run.json (not an evalcli run, or its "
+                       "manifest was deleted) - choose another --run-id, or move that folder "
+                       "away")
     rd.root.mkdir(parents=True, exist_ok=True)
     write_items(rd.items, setup.items)
     manifest = new_manifest(rd.run_id)

@@ -6,12 +6,17 @@ of the files before it, keyed on their content.
                         └───────────────────────────────────────────report──► report.md/.html
 
 `finish` runs the selected stages; a stage whose inputs (files and settings) hash as in its
-last run and whose outputs exist is skipped, so running them again is always safe.
+last run and whose outputs are exactly as it wrote them (sha256 recorded in run.json) is
+skipped, so running them again is always safe. A derived file is never trusted over its
+source: an output that is missing or was changed (a spreadsheet re-save of predictions.csv)
+makes its stage run again from its source — even a stage not selected — and events.jsonl
+says so (`stage_redone`).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
@@ -27,6 +32,7 @@ from evalcli.store.fsutil import atomic_write_text
 from evalcli.store.manifest import Manifest, write_manifest
 from evalcli.store.predictions import prediction_row, read_predictions, write_predictions
 from evalcli.store.results import latest, read_results
+from evalcli.store.rundir import EventLog
 
 
 def _per_trial(setup: Setup, manifest: Manifest, name: str, produce) -> None:
@@ -176,12 +182,44 @@ _STAGE_FUNCS = {"parse": parse_stage, "score": score_stage, "stats": stats_stage
                 "costs": costs_stage, "report": report_stage}
 
 
-def finish(setup: Setup, manifest: Manifest, stages: tuple[str, ...] = LATER_STAGES) -> Path:
-    """The stages after generate. Each is keyed on the content of its inputs: a stage whose
-    inputs hash matches its last run and whose artifacts exist is skipped."""
+_SOURCES = {"parse": "results.jsonl", "score": "predictions.csv and items.jsonl",
+            "stats": "per_item_scores.csv", "costs": "predictions.csv",
+            "report": "the trial files"}
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _untrusted_outputs(root: Path, state) -> list[str]:
+    """The artifacts of a done stage that are missing, changed, or were never hashed
+    (a run directory from before outputs were recorded): each "path (why)"."""
+    out = []
+    for artifact in state.artifacts:
+        path, recorded = root / artifact, state.outputs.get(artifact)
+        if not path.is_file():
+            out.append(f"{artifact} (missing)")
+        elif recorded is None:
+            out.append(f"{artifact} (not verified)")
+        elif _file_sha256(path) != recorded:
+            out.append(f"{artifact} (changed)")
+    return out
+
+
+def finish(setup: Setup, manifest: Manifest, stages: tuple[str, ...] = LATER_STAGES,
+           note: Callable[[str], None] = lambda line: None) -> Path:
+    """The stages after generate. Each is keyed on the content of its inputs and of its
+    outputs: a stage whose inputs hash matches its last run and whose outputs are as it
+    wrote them is skipped; a done stage whose outputs changed is redone, selected or not."""
     rd = setup.run_dir
     for name in LATER_STAGES:
-        if name not in stages:
+        state = manifest.stage(name)
+        untrusted = _untrusted_outputs(rd.root, state) if state.status == "done" else []
+        if name not in stages and not untrusted:
             continue
         paths, extra = _stage_inputs(setup, name)
         missing = [p for p in paths if not p.exists()]
@@ -189,17 +227,33 @@ def finish(setup: Setup, manifest: Manifest, stages: tuple[str, ...] = LATER_STA
             raise RunError(f"stage {name} needs {rd.relative(missing[0])}, which does not exist "
                            f"— run the earlier stages first (evalcli resume {rd.run_id})")
         digest = _inputs_hash(paths, extra, rd.root)
-        state = manifest.stage(name)
-        if (state.status == "done" and state.inputs_hash == digest and state.artifacts
-                and all((rd.root / a).exists() for a in state.artifacts)):
+        if state.status == "done" and state.inputs_hash == digest and state.artifacts \
+                and not untrusted:
             continue
+        if untrusted:
+            _log_event(rd, "stage_redone", stage=name, outputs=untrusted,
+                       source=_SOURCES[name])
+            note(f"note: {name} stage redone from {_SOURCES[name]}: "
+                 f"{', '.join(untrusted)} since it last ran")
         _STAGE_FUNCS[name](setup, manifest)
-        manifest.stage(name).inputs_hash = digest
+        state = manifest.stage(name)
+        state.inputs_hash = digest
+        state.outputs = {a: _file_sha256(rd.root / a) for a in state.artifacts}
         write_manifest(rd.manifest, manifest)
     if all(manifest.stage(n).status == "done" for n in ("generate", *LATER_STAGES)):
         manifest.status = "completed"
+    elif manifest.status == "running":  # e.g. --to generate: resumable, and nothing runs now
+        manifest.status = "stopped"
     write_manifest(rd.manifest, manifest)
     return rd.report_md
+
+
+def _log_event(rd, event: str, **fields: object) -> None:
+    events = EventLog(rd.events)
+    try:
+        events.emit(event, **fields)
+    finally:
+        events.close()
 
 
 def select_stages(from_: str | None, to: str | None, only: str | None) -> tuple[str, ...]:

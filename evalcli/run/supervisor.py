@@ -9,7 +9,7 @@ One thread, one loop, one wait over every worker's pipe and process sentinel:
     │      Failed     → retryable & tries left ? requeue : on_result(failed) → idle
     │      Failed(None) = engine cannot start → stop the run (EngineStartError), no respawn loop
     │      death      → in-flight unit requeued (or failed after K crashes); restart w/ backoff
-    │    unit past its timeout → kill the worker (then handled as a death)
+    │    unit past its timeout → kill the worker, once (its death is then a timeout)
     │    STOP file / first Ctrl+C / SIGTERM → finish in-flight units, then return "stopped"
     └─── second Ctrl+C → kill workers now, return "stopped"
 
@@ -20,7 +20,8 @@ is given belongs to another model, the worker is shut down and started again wit
 
 Failure semantics (docs/run-directory.md#failure-semantics has the full table):
     worker killed / crashed    → unit requeued; after max_crashes_per_unit deaths → failed
-    unit past unit_timeout_s   → worker killed, same as a crash
+    unit past unit_timeout_s   → worker killed once, one event; requeued like a crash, and
+                                 after max_crashes_per_unit tries failed as "timeout"
     EngineError retryable      → retried up to max_engine_retries, then failed
     EngineError not retryable  → failed at once, with the reason
     engine fails to load       → the run stops with that message
@@ -76,6 +77,7 @@ class _Slot:
     crash_streak: int = 0  # deaths since this worker last completed a unit (restart backoff)
     ready: bool = False
     engine: int = 0  # the engine variant (model) this worker's process loads
+    timed_out: bool = False  # killed for its unit's timeout; the death is yet to be reaped
 
 
 @dataclass
@@ -199,7 +201,7 @@ class Supervisor:
         for slot in self.slots:
             if slot.restart_at is not None:
                 deadlines.append(slot.restart_at - now)
-            if slot.unit is not None:
+            if slot.unit is not None and not slot.timed_out:
                 deadlines.append(slot.started_at + self.settings.unit_timeout_s - now)
         return max(0.0, min(deadlines))
 
@@ -241,7 +243,12 @@ class Supervisor:
                     slot.crash_streak = self._failure_streak = 0
             case Failed(unit_id=None, error=error, kind=kind):
                 self.events.emit("engine_load_failed", worker=slot.view.index, error=error)
-                raise EngineStartError(f"the {self.settings.engine} engine could not start: {error}")
+                hint = ""
+                if len(self.slots) > 1:
+                    hint = (f" (with {len(self.slots)} workers each loads its own engine: "
+                            "if it ran out of memory, lower --workers)")
+                raise EngineStartError(
+                    f"the {self.settings.engine} engine could not start: {error}{hint}")
             case Failed(unit_id=unit_id, error=error, kind=kind, retryable=retryable):
                 unit = self._take_unit(slot, unit_id)
                 if unit is None:
@@ -265,12 +272,14 @@ class Supervisor:
     def _on_death(self, slot: _Slot, stopping: bool) -> None:
         code = slot.process.reap()
         self._report_workers()
-        how = pool.describe_exit(code)
+        timed_out, slot.timed_out = slot.timed_out, False
+        how = (f"killed: its unit ran past run.unit_timeout_s = "
+               f"{self.settings.unit_timeout_s:g} s" if timed_out else pool.describe_exit(code))
         unit, slot.unit = slot.unit, None
         slot.view.state, slot.view.unit = "restarting", ""
         self.events.emit("worker_died", worker=slot.view.index, how=how,
                          unit=unit.custom_id if unit else None)
-        if not slot.ready:
+        if not slot.ready and not timed_out:
             slot.boot_failures += 1
             if slot.boot_failures >= MAX_BOOT_FAILURES:
                 raise EngineStartError(
@@ -280,7 +289,11 @@ class Supervisor:
         slot.ready = False
         if unit is not None:
             crashes = self._crashes[unit.custom_id] = self._crashes.get(unit.custom_id, 0) + 1
-            if crashes >= self.settings.max_crashes_per_unit:
+            if crashes >= self.settings.max_crashes_per_unit and timed_out:
+                reason = (f"timed out after {self.settings.unit_timeout_s:g} s "
+                          f"({crashes} tries; run.unit_timeout_s)")
+                self._record_failure(unit, reason, "timeout", slot)
+            elif crashes >= self.settings.max_crashes_per_unit:
                 reason = f"worker died {crashes} times while running this unit (last: {how})"
                 self._record_failure(unit, reason, "crash", slot)
             else:
@@ -335,9 +348,13 @@ class Supervisor:
         self.on_workers([s.process.pid for s in self.slots if s.process.pid is not None])
 
     def _enforce_timeouts(self) -> None:
+        """Kill a worker whose unit ran past its timeout: once (its death is handled by the
+        wait, as a timeout), one event."""
         now = time.monotonic()
         for slot in self.slots:
-            if slot.unit is not None and now - slot.started_at > self.settings.unit_timeout_s:
+            if slot.unit is not None and not slot.timed_out \
+                    and now - slot.started_at > self.settings.unit_timeout_s:
+                slot.timed_out = True
                 self.events.emit("unit_timeout", worker=slot.view.index,
                                  unit=slot.unit.custom_id, after_s=self.settings.unit_timeout_s)
                 slot.process.kill()

@@ -4,15 +4,22 @@ Atomic write = write a temp file in the same directory, flush + fsync, `os.repla
 the target. On Windows `os.replace` fails with PermissionError while another process (an
 editor, an antivirus scanner, `evalcli show` reading the file) holds the target open, so
 the replace is retried briefly before giving up.
+
+A write that fails (disk full, no permission, a file held open) raises StoreWriteError: one
+line naming the file and the reason, never a raw OSError.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import sys
 import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+
+from evalcli.errors import StoreWriteError
 
 _REPLACE_TRIES = 20
 _REPLACE_WAIT_S = 0.05
@@ -23,21 +30,45 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def is_disk_full(exc: OSError) -> bool:
+    return exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)) \
+        or getattr(exc, "winerror", None) in (39, 112)  # ERROR_HANDLE_DISK_FULL, DISK_FULL
+
+
+def write_error(path: Path, exc: OSError) -> StoreWriteError:
+    """The one-line error for a failed write into a run directory."""
+    if is_disk_full(exc):
+        reason = "disk full - free some space"
+    elif isinstance(exc, PermissionError) and sys.platform == "win32":
+        reason = ("permission denied: another program (an editor, a spreadsheet, a virus "
+                  "scanner) may hold it open - close it")
+    elif isinstance(exc, PermissionError) or exc.errno == errno.EROFS:
+        reason = "permission denied or read-only - choose a folder you can write in"
+    else:
+        reason = exc.strerror or str(exc)
+    return StoreWriteError(f"cannot write {path}: {reason}")
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise write_error(path, exc) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         _replace_with_retry(tmp_name, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp_name)
         except OSError:
             pass
+        if isinstance(exc, OSError):
+            raise write_error(path, exc) from None
         raise
 
 

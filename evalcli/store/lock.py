@@ -37,8 +37,12 @@ class RunLock:
         self.previous_pid: int | None = None  # set when a stale lock was taken over
 
     def acquire(self) -> RunLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(self.path, "a+b")  # noqa: SIM115 - held until release()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fh = open(self.path, "a+b")  # noqa: SIM115 - held until release()
+        except OSError as exc:  # a runs-dir that is a file, or read-only: one line
+            raise RunError(f"cannot create the run lock {self.path} ({exc.strerror or exc}) - "
+                           "choose a --runs-dir that is a folder you can write in") from None
         try:
             _lock(fh)
         except OSError:

@@ -8,10 +8,12 @@ Schema: docs/run-directory.md.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import msgspec
 
+from evalcli.errors import StoreWriteError
 from evalcli.store.fsutil import atomic_write_bytes, utc_now
 
 SCHEMA_VERSION = 1
@@ -24,6 +26,7 @@ class StageState(msgspec.Struct, kw_only=True):
     ended_at: str = ""
     artifacts: list[str] = []
     inputs_hash: str = ""  # content hash of what the stage read (idempotence key)
+    outputs: dict[str, str] = {}  # artifact -> sha256 as written: a changed output is redone
     error: str = ""
 
 
@@ -80,6 +83,26 @@ def new_manifest(run_id: str) -> Manifest:
 def write_manifest(path: Path, manifest: Manifest) -> None:
     manifest.updated_at = utc_now()
     atomic_write_bytes(path, msgspec.json.format(msgspec.json.encode(manifest), indent=2) + b"\n")
+
+
+def write_manifest_last(path: Path, manifest: Manifest) -> bool:
+    """The final word on a run that is ending badly (disk full): an atomic write, else an
+    in-place overwrite (it needs no new temp file); False when neither worked."""
+    try:
+        write_manifest(path, manifest)
+        return True
+    except StoreWriteError:
+        pass
+    data = msgspec.json.encode(manifest) + b"\n"
+    try:
+        with open(path, "r+b") as fh:
+            fh.write(data)
+            fh.truncate()
+            fh.flush()
+            os.fsync(fh.fileno())
+        return True
+    except OSError:
+        return False
 
 
 def read_manifest(path: Path) -> Manifest:

@@ -19,6 +19,20 @@ from typing import Literal
 
 import msgspec
 
+from evalcli.errors import RunError
+from evalcli.store.fsutil import write_error
+
+
+class CorruptResults(RunError, ValueError):
+    """A line that is not the last one does not decode: the file was edited or damaged."""
+
+
+def _corrupt(path: Path, line_no: int) -> CorruptResults:
+    return CorruptResults(
+        f"{path} line {line_no}: not a valid result record (the file was edited or damaged; "
+        "only a last line cut short is repaired by itself) - restore the file, or delete "
+        "that line and resume to run its unit again")
+
 
 class ResultRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
     custom_id: str
@@ -69,24 +83,39 @@ class ResultsWriter:
     FSYNC_EVERY_S = 1.0
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._fh = open(path, "ab")  # noqa: SIM115 - closed in close()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(path, "ab")  # noqa: SIM115 - closed in close()
+        except OSError as exc:
+            raise write_error(path, exc) from None
         self._last_sync = time.monotonic()
 
     def append(self, record: ResultRecord) -> None:
-        self._fh.write(_encoder.encode(record) + b"\n")
-        self._fh.flush()
-        now = time.monotonic()
-        if now - self._last_sync >= self.FSYNC_EVERY_S:
-            os.fsync(self._fh.fileno())
-            self._last_sync = now
+        """One line, flushed; a failed write (disk full) raises StoreWriteError."""
+        try:
+            self._fh.write(_encoder.encode(record) + b"\n")
+            self._fh.flush()
+            now = time.monotonic()
+            if now - self._last_sync >= self.FSYNC_EVERY_S:
+                os.fsync(self._fh.fileno())
+                self._last_sync = now
+        except OSError as exc:
+            raise write_error(self.path, exc) from None
 
     def close(self) -> None:
+        """Flush, fsync and close; never raises (a failed append has raised already)."""
         if not self._fh.closed:
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
-            self._fh.close()
+            try:
+                self._fh.flush()
+                os.fsync(self._fh.fileno())
+            except OSError:
+                pass
+            finally:
+                try:
+                    self._fh.close()
+                except OSError:
+                    pass
 
 
 class TornTail(msgspec.Struct, frozen=True):
@@ -98,7 +127,7 @@ def read_results(path: Path) -> tuple[list[ResultRecord], TornTail | None]:
     """All complete records, and the torn last line if there is one.
 
     Only the last line may be torn (appends are sequential); an undecodable line elsewhere
-    is corruption and raises ValueError naming the line.
+    is corruption and raises CorruptResults (a RunError) naming the line.
     """
     if not path.exists():
         return [], None
@@ -117,7 +146,7 @@ def read_results(path: Path) -> tuple[list[ResultRecord], TornTail | None]:
                 records.append(_decoder.decode(line))
             except msgspec.DecodeError:
                 if data[end + 1 :].strip():
-                    raise ValueError(f"{path} line {line_no}: not a valid result record") from None
+                    raise _corrupt(path, line_no) from None
                 return records, TornTail(offset, len(data) - offset)
         offset = end + 1
     return records, None
@@ -151,7 +180,7 @@ def read_statuses(path: Path) -> tuple[dict[str, str], TornTail | None]:
                 record = _status_decoder.decode(line)
             except msgspec.DecodeError:
                 if fh.read(1):
-                    raise ValueError(f"{path} line {line_no}: not a valid result record") from None
+                    raise _corrupt(path, line_no) from None
                 return statuses, TornTail(start, len(line))
             if statuses.get(record.custom_id) != "ok":
                 statuses[record.custom_id] = record.status

@@ -19,17 +19,31 @@ from pathlib import Path
 import msgspec
 
 from evalcli.errors import RunError
-from evalcli.store.fsutil import utc_now
+from evalcli.store.fsutil import utc_now, write_error
 
-_RUN_ID_RE = re.compile(r"^[\w][\w.-]{0,119}$")
+_RUN_ID_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,119}", re.ASCII)
+# Names Windows reserves for devices, with or without an extension, in any case.
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
+             *(f"LPT{i}" for i in range(1, 10))}
 
 
 def validate_run_id(run_id: str) -> str:
-    if not _RUN_ID_RE.match(run_id) or ".." in run_id:
-        raise RunError(
-            f"run id {run_id!r} is not valid — use letters, digits, '.', '-' and '_' only "
-            "(no path separators, no '..', at most 120 characters)"
-        )
+    """A run id is a folder name that is safe on every platform: ASCII letters, digits, '_',
+    '.' and '-', starting with a letter, digit or '_', no '..', no trailing '.', not a
+    Windows device name (CON, NUL.txt, com1, ...), at most 120 characters."""
+    if run_id == "":
+        raise RunError("run id is empty - give a name (letters, digits, '.', '-', '_'), or "
+                       "leave --run-id out to get a time-based one")
+    problem = ""
+    if not _RUN_ID_RE.fullmatch(run_id):
+        problem = ("use ASCII letters, digits, '.', '-' and '_' only, starting with a letter, "
+                   "digit or '_' (no spaces or path separators), at most 120 characters")
+    elif ".." in run_id or run_id.endswith("."):
+        problem = "no '..' and no '.' at the end"
+    elif run_id.split(".")[0].upper() in _RESERVED:
+        problem = "CON, PRN, AUX, NUL, COM1-9 and LPT1-9 are device names on Windows"
+    if problem:
+        raise RunError(f"run id {run_id!r} is not valid: {problem}")
     return run_id
 
 
@@ -99,22 +113,53 @@ class RunDir:
     def relative(self, path: Path) -> str:
         return Path(os.path.relpath(path, self.root)).as_posix()
 
+    def check_runs_dir(self) -> None:
+        """The runs folder must be a folder this process can write in: one line otherwise."""
+        parent = self.root.parent
+        if parent.exists() and not parent.is_dir():
+            raise RunError(f"--runs-dir {parent} is a file, not a folder - choose another "
+                           "--runs-dir")
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+            probe = parent / f".evalcli-write-test-{os.getpid()}.tmp"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise RunError(f"cannot write in --runs-dir {parent} ({exc.strerror or exc}) - "
+                           "choose a folder you can write in") from None
+
     def stop_requested(self) -> bool:
         return self.stop_file.exists()
 
 
 class EventLog:
-    """events.jsonl: what the supervisor did (worker start/exit/restart, retries, failures)."""
+    """events.jsonl: what the supervisor did (worker start/exit/restart, retries, failures).
+
+    A diagnostic log: once a write fails (disk full) later events are dropped instead of
+    raising from cleanup code; the results file's own write error is what stops the run.
+    """
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(path, "ab")  # noqa: SIM115 - closed in close()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(path, "ab")  # noqa: SIM115 - closed in close()
+        except OSError as exc:
+            raise write_error(path, exc) from None
         self._encoder = msgspec.json.Encoder()
+        self.failed = False
 
     def emit(self, event: str, **fields: object) -> None:
+        if self.failed:
+            return
         record = {"at": utc_now(), "event": event, **fields}
-        self._fh.write(self._encoder.encode(record) + b"\n")
-        self._fh.flush()
+        try:
+            self._fh.write(self._encoder.encode(record) + b"\n")
+            self._fh.flush()
+        except OSError:
+            self.failed = True
 
     def close(self) -> None:
-        self._fh.close()
+        try:
+            self._fh.close()
+        except OSError:
+            pass

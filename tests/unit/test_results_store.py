@@ -89,5 +89,5 @@ def test_bad_run_ids(bad):
 
 
 def test_good_run_ids():
-    for good in ("r20261128-235901-ab12", "my_run.v2", "ü-1"):
+    for good in ("r20261128-235901-ab12", "my_run.v2", "_x-1", "a" * 120):
         assert validate_run_id(good) == good

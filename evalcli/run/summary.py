@@ -1,0 +1,111 @@
+"""The one line every run and resume ends with, counted from the results files:
+
+    292 units: 288 ok, 4 failed (3 timeout, 1 http_5xx) in 9m12s - 0.53 units/s; report: ...
+
+Counts are over the units the plan runs (a control shared by a sweep counts once), from the
+latest record per unit in each trial's results.jsonl (the source of truth); the rate is over
+the units this command finished. ASCII only: a cp1252 console must be able to print it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from evalcli.run.pipeline import Setup
+from evalcli.store.results import latest, read_results
+
+
+@dataclass
+class Summary:
+    units: int
+    ok: int = 0
+    failed: int = 0
+    kinds: Counter = field(default_factory=Counter)
+
+    @property
+    def pending(self) -> int:
+        return self.units - self.ok - self.failed
+
+    def counts(self) -> str:
+        text = f"{self.units} units: {self.ok} ok, {self.failed} failed"
+        if self.kinds:
+            text += " (" + ", ".join(f"{n} {kind}" for kind, n in self.kinds.most_common()) + ")"
+        if self.pending:
+            text += f", {self.pending} pending"
+        return text
+
+    def line(self, elapsed_s: float, finished_here: int, report: str) -> str:
+        rate = f" - {finished_here / elapsed_s:.2f} units/s" if finished_here and elapsed_s > 0 \
+            else ""
+        return f"{self.counts()} in {format_duration(elapsed_s)}{rate}; report: {report}"
+
+
+def result_lines(setup: Setup) -> int:
+    """Records in the run's results files (one per finished unit, retries included)."""
+    total = 0
+    for trial in setup.plan.trials:
+        path = setup.run_dir.results(trial.slug)
+        if path.is_file():
+            with open(path, "rb") as fh:
+                total += sum(1 for line in fh if line.endswith(b"\n"))
+    return total
+
+
+def summarize(setup: Setup) -> Summary:
+    summary = Summary(units=len(setup.plan.units))
+    by_trial: dict[str, dict] = {}
+    for unit in setup.plan.units:
+        if unit.trial not in by_trial:
+            by_trial[unit.trial] = latest(read_results(setup.run_dir.results(unit.trial))[0])
+        record = by_trial[unit.trial].get(unit.custom_id)
+        if record is None:
+            continue
+        if record.status == "ok":
+            summary.ok += 1
+        else:
+            summary.failed += 1
+            summary.kinds[record.error_kind or "error"] += 1
+    return summary
+
+
+def format_duration(seconds: float) -> str:
+    """4.2s, 9m12s, 1h05m."""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def report_label(report: Path, stopped_before: str = "") -> str:
+    if report.exists():
+        return str(report)
+    return f"not written ({stopped_before})" if stopped_before else "not written"
+
+
+def end_of_run(out, setup: Setup, status: str, started: float, *, finished_here: int,
+               to: str | None = None) -> None:
+    """Print the run id, the summary line and the report paths; then the exit status: a
+    stopped run raises StopRequested (130), a run with failed units UnitsFailed (5)."""
+    from evalcli.errors import StopRequested, UnitsFailed
+
+    rd = setup.run_dir
+    summary = summarize(setup)
+    why = "the run was stopped" if status == "stopped" else f"--to {to}" if to else ""
+    out.print(f"run id: {rd.run_id}", markup=False)
+    out.print(summary.line(time.monotonic() - started, finished_here,
+                           report_label(rd.report_md, why)), markup=False)
+    if rd.report_html.exists() and status != "stopped":
+        out.print(f"report (html): {rd.report_html}", markup=False)
+    if status == "stopped":
+        raise StopRequested(f"run {rd.run_id} stopped; resume with: evalcli resume {rd.run_id}")
+    if summary.failed:
+        kinds = ", ".join(f"{n} {kind}" for kind, n in summary.kinds.most_common())
+        raise UnitsFailed(
+            f"{summary.failed} of {summary.units} units failed ({kinds}); they are listed in "
+            f"the report and in predictions.csv - retry them with: evalcli resume {rd.run_id}")
