@@ -94,7 +94,8 @@ def build_setup(loaded: LoadedProfile, profile: Profile, run_dir: RunDir,
                             if k not in ("answer_key", "verbose", "n_threads")}}
     plan = Plan(items=items, prompt_sets=[(p.name, p.sha256, p.prompts) for p in prompt_sets],
                 engine_identity=identity, model_label=engine.cls.model_label(engine.options),
-                sampling=profile.sampling, seed=profile.sampling.seed)
+                sampling=profile.sampling, seed=profile.sampling.seed,
+                prompt_format=engine.prompt_format)
     return Setup(run_dir, loaded, profile, items, prompt_sets, engine, plan)
 
 
@@ -151,6 +152,7 @@ def plan_summary(setup: Setup) -> dict:
         "temperatures": list(setup.profile.sampling.temperatures),
         "samples_per_item": setup.profile.sampling.samples_per_item,
         "engine": setup.engine.name, "workers": setup.engine.workers,
+        "prompt_format": setup.engine.prompt_format,
         "worker_note": setup.engine.cap_note,
         "trials": [t.slug for t in setup.plan.trials],
         # the order units are handed out: groups sharing a system prompt, each kept on a worker

@@ -31,7 +31,7 @@ from evalcli.store.customid import CustomId, format_temp
 class Trial:
     slug: str
     temperature: float
-    params: dict  # the sampling settings shared by every unit of the trial (for the manifest)
+    params: dict  # sampling settings and prompt format shared by every unit (for the manifest)
     prompt_set: str = ""
     prompt_index: int = 0  # which of the run's prompt sets
 
@@ -81,7 +81,8 @@ class Plan:
     """
 
     def __init__(self, *, items: list[Item], prompt_sets: list[tuple[str, str, PromptSet]],
-                 engine_identity: dict, model_label: str, sampling, seed: int) -> None:
+                 engine_identity: dict, model_label: str, sampling, seed: int,
+                 prompt_format: str = "chat") -> None:
         self.items = items
         self.prompt_sets = [p for _, _, p in prompt_sets]
         self.sampling = sampling
@@ -91,7 +92,8 @@ class Plan:
         self._trial_by_slug: dict[str, Trial] = {}
         first_run: dict[tuple, tuple[str, str]] = {}  # request identity -> (trial, custom_id)
         for prompt_index, (name, sha, prompts) in enumerate(prompt_sets):
-            instructions = _sha(prompts.instructions.open + "\0" + prompts.instructions.closed)
+            instructions = _sha("\0".join((prompts.instructions.open, prompts.instructions.closed,
+                                           prompts.layout.open, prompts.layout.closed)))
             for temp in sampling.temperatures:
                 params = {
                     "temperature": temp, "top_p": sampling.top_p, "top_k": sampling.top_k,
@@ -102,7 +104,9 @@ class Plan:
                     "prompt_set": name,
                 }
                 identity = {"engine": engine_identity, "prompt_set_sha256": sha, "params": params}
-                trial = Trial(trial_slug(model_label, name, temp, identity), temp, params, name,
+                # recorded per trial; part of the identity through the engine's options already
+                recorded = {**params, "prompt_format": prompt_format}
+                trial = Trial(trial_slug(model_label, name, temp, identity), temp, recorded, name,
                               prompt_index)
                 if trial.slug in self._trial_by_slug:
                     continue  # the same prompt set listed twice
