@@ -83,7 +83,7 @@ def test_gguf_template_asked_of_a_base_model_is_refused_before_any_worker(ggufs)
                                     workers=1) == []
 
 
-def test_plan_only_records_the_prompt_format_per_trial(tmp_path, ggufs):
+def test_plan_only_shows_the_resolved_prompt_format(tmp_path, ggufs):
     profile = write_profile(tmp_path / "p.toml", engine="llama_cpp", workers=1,
                             options={"model": str(ggufs["base"]), "n_threads": 1})
     result = evalcli("run", "--profile", profile, "--plan-only", "--limit-items", "2",
