@@ -1,20 +1,29 @@
 """The llama.cpp engine: one `llama_cpp.Llama` per worker process, one request at a time.
 
     Options (validated in the parent) ──► Llama(model_path, n_ctx, n_gpu_layers, n_threads, ...)
-                                          chat handler = the GGUF's template, or GEMMA3 below
-    Request ──► create_chat_completion(every sampling parameter explicit) ──► Completion
-                (token counts and finish reason from llama.cpp itself; prompt tokens actually
-                 evaluated, i.e. not served from the prefix KV cache, in timings)
+    Request ──► prompt format "completion": system + separator + user + answer cue
+                    ──► create_completion(token ids, every sampling parameter explicit)
+            └─► prompt format "chat" (a template: the GGUF's own, "gemma3", or a Jinja file)
+                    ──► create_chat_completion(every sampling parameter explicit)
+            ──► Completion (token counts and finish reason from llama.cpp itself; prompt
+                tokens actually evaluated, i.e. not served from the prefix KV cache, in timings)
 
 `llama_cpp` is imported inside the worker only: a DLL or native crash takes down one worker,
 never the supervisor, and the CLI start path stays light.
 
-Chat templates. A GGUF without `tokenizer.chat_template` (the demo model) would make
-llama-cpp-python fall back silently to the llama-2 format, and its built-in "gemma"
-format drops the system message, which would make control and treatment the same prompt.
-`chat_template = "auto"` therefore uses the GGUF's template when present, else GEMMA3 for
-Gemma models, else refuses to start. GEMMA3 follows Gemma 3's own convention: the system
-text opens the first user turn.
+Prompt formats. A *base* model (no `tokenizer.chat_template` in the GGUF, like the demo
+model) wrapped in chat turns it never saw answers with its own prompt; as plain text ending
+in an answer cue it answers. `chat_template = "auto"` therefore chooses the GGUF's own
+template when it has one and the completion format when it has none; the parent resolves
+"auto" from the GGUF header (engines/gguf_header.py) before planning, so the run manifest
+records the concrete choice. A template is used only when asked for: llama-cpp-python's
+built-in "gemma" format drops the system message, so "gemma3" here follows Gemma 3's own
+convention instead (the system text opens the first user turn).
+
+In the completion format the system text comes first, so consecutive requests of one
+condition share their prefix and llama.cpp's prefix KV cache is reused, exactly as with a
+chat template. Text is tokenized without parsing special tokens: a passage that contains
+"<eos>" stays text.
 """
 
 from __future__ import annotations
@@ -22,7 +31,16 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from engines.base import Completion, ConfigStruct, Engine, EngineError, EngineLoadError, Request
+from engines.base import (
+    ChatMessage,
+    Completion,
+    ConfigStruct,
+    Engine,
+    EngineError,
+    EngineLoadError,
+    Request,
+)
+from engines.gguf_header import GGUFHeaderError, read_metadata
 
 GEMMA3_TEMPLATE = (
     "{{ bos_token }}"
@@ -40,6 +58,28 @@ GEMMA3_TEMPLATE = (
     "{% if add_generation_prompt %}{{ '<start_of_turn>model\\n' }}{% endif %}"
 )
 BUILTIN_TEMPLATES = {"gemma3": GEMMA3_TEMPLATE}
+COMPLETION = "completion"
+NAMED_CHOICES = ("auto", COMPLETION, "gguf", *BUILTIN_TEMPLATES)
+
+
+def choose_template(choice: str, has_gguf_template: bool) -> str:
+    """The concrete `chat_template` for a choice: "auto" becomes "gguf" or "completion"."""
+    if choice == "auto":
+        return "gguf" if has_gguf_template else COMPLETION
+    return choice
+
+
+def prompt_format(chat_template: str) -> str:
+    """What a trial's prompts look like: "completion", or "chat:<template>"."""
+    return COMPLETION if chat_template == COMPLETION else f"chat:{chat_template}"
+
+
+def render_completion(messages: list[ChatMessage], separator: str, cue: str) -> str:
+    """Plain text for a base model: the messages in order (system first), then the cue.
+
+    No turn tokens: "<system>" + separator + "<user>" + cue.
+    """
+    return separator.join(m.content for m in messages if m.content) + cue
 
 
 class LlamaCppEngine(Engine):
@@ -52,7 +92,10 @@ class LlamaCppEngine(Engine):
         n_threads: int = 0  # 0 = CPU cores / workers (set by evalcli before spawning)
         n_batch: int = 512
         flash_attn: bool = False
-        chat_template: str = "auto"  # "auto" | "gguf" | "gemma3" | path to a Jinja file
+        # "auto" | "completion" | "gguf" | "gemma3" | path to a Jinja file (docs/engines.md)
+        chat_template: str = "auto"
+        completion_separator: str = "\n\n"  # completion format: between system and user text
+        answer_cue: str = "\nAnswer:"  # completion format: after the user text
         verbose: bool = True  # llama.cpp's own log, into the worker's log file
 
     @classmethod
@@ -67,6 +110,11 @@ class LlamaCppEngine(Engine):
         with open(path, "rb") as fh:
             if fh.read(4) != b"GGUF":
                 raise EngineLoadError(f"{path} is not a GGUF file (bad magic) — pass a .gguf model")
+        if options.chat_template == "gguf" and cls.has_gguf_template(path) is False:
+            raise EngineLoadError(
+                f"{path} has no tokenizer.chat_template — set engine.options.chat_template to "
+                '"completion" (a base model), "auto", "gemma3" or a Jinja template file'
+            )
         warnings = []
         if longest_request is not None:
             chars = sum(len(m.content) for m in longest_request.messages)
@@ -78,6 +126,24 @@ class LlamaCppEngine(Engine):
                     "such units fail with a context error — raise engine.options.n_ctx"
                 )
         return warnings
+
+    @staticmethod
+    def has_gguf_template(path: str | Path) -> bool | None:
+        """Whether the GGUF carries a chat template; None when its header cannot be read."""
+        try:
+            return bool(read_metadata(path).get("tokenizer.chat_template"))
+        except (OSError, GGUFHeaderError):
+            return None
+
+    @classmethod
+    def resolve_chat_template(cls, options) -> str:
+        """The concrete choice for these options, read from the GGUF header in the parent.
+
+        "auto" stays "auto" when the header cannot be read (preflight says why)."""
+        has_template = cls.has_gguf_template(options.model) if options.model else None
+        if options.chat_template != "auto" or has_template is None:
+            return options.chat_template
+        return choose_template("auto", has_template)
 
     @classmethod
     def model_label(cls, options) -> str:
@@ -104,25 +170,20 @@ class LlamaCppEngine(Engine):
         self.template_name = self._install_chat_template()
 
     def _install_chat_template(self) -> str:
+        """Resolve the prompt format; for a Jinja template, install its chat handler."""
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-        choice = self.options.chat_template
         gguf_template = self.llm.metadata.get("tokenizer.chat_template")
-        arch = self.llm.metadata.get("general.architecture", "")
-        if choice == "auto":
-            if gguf_template:
-                return "gguf"  # llama-cpp-python already uses the GGUF's own template
-            if arch.startswith("gemma"):
-                choice = "gemma3"
-            else:
-                raise EngineLoadError(
-                    f"{self.options.model} has no chat template and is not a Gemma model — set "
-                    "engine.options.chat_template to a Jinja template file"
-                )
+        choice = choose_template(self.options.chat_template, bool(gguf_template))
+        if choice == COMPLETION:
+            return choice
         if choice == "gguf":
             if not gguf_template:
-                raise EngineLoadError(f"{self.options.model} has no tokenizer.chat_template")
-            return "gguf"
+                raise EngineLoadError(
+                    f"{self.options.model} has no tokenizer.chat_template — set "
+                    'engine.options.chat_template to "completion", "auto" or a template'
+                )
+            return "gguf"  # llama-cpp-python already uses the GGUF's own template
         if choice in BUILTIN_TEMPLATES:
             template = BUILTIN_TEMPLATES[choice]
         else:
@@ -147,6 +208,7 @@ class LlamaCppEngine(Engine):
             "model": self.options.model,
             "llama_cpp_python": getattr(self._llama_cpp, "__version__", "?"),
             "chat_template": self.template_name,
+            "prompt_format": prompt_format(self.template_name),
             "n_ctx": str(self.llm.n_ctx()),
             "n_gpu_layers": str(self.options.n_gpu_layers),
             "n_threads": str(self.options.n_threads),
@@ -160,13 +222,19 @@ class LlamaCppEngine(Engine):
         p = request.params
         self._perf_reset()
         started = time.perf_counter()
+        sampling = dict(
+            temperature=p.temperature, top_p=p.top_p, top_k=p.top_k, min_p=0.0, typical_p=1.0,
+            max_tokens=p.max_tokens, seed=p.seed, stop=list(p.stop),
+            repeat_penalty=p.repeat_penalty, presence_penalty=0.0, frequency_penalty=0.0,
+        )
         try:
-            out = self.llm.create_chat_completion(
-                messages=[{"role": m.role, "content": m.content} for m in request.messages],
-                temperature=p.temperature, top_p=p.top_p, top_k=p.top_k, min_p=0.0,
-                typical_p=1.0, max_tokens=p.max_tokens, seed=p.seed, stop=list(p.stop),
-                repeat_penalty=p.repeat_penalty, presence_penalty=0.0, frequency_penalty=0.0,
-            )
+            if self.template_name == COMPLETION:
+                out = self.llm.create_completion(prompt=self._completion_tokens(request),
+                                                 **sampling)
+            else:
+                out = self.llm.create_chat_completion(
+                    messages=[{"role": m.role, "content": m.content} for m in request.messages],
+                    **sampling)
         except ValueError as exc:  # e.g. "Requested tokens (...) exceed context window of ..."
             kind = "context_overflow" if "context window" in str(exc) else "llama_error"
             raise EngineError(str(exc), kind=kind) from None
@@ -176,7 +244,7 @@ class LlamaCppEngine(Engine):
         choice = out["choices"][0]
         usage = out.get("usage") or {}
         return Completion(
-            text=choice["message"].get("content") or "",
+            text=(choice["text"] if "text" in choice else choice["message"].get("content")) or "",
             finish_reason=choice.get("finish_reason") or "stop",
             prompt_tokens=int(usage.get("prompt_tokens", 0)),
             completion_tokens=int(usage.get("completion_tokens", 0)),
@@ -184,6 +252,11 @@ class LlamaCppEngine(Engine):
             request_id=str(out.get("id", "")),
             timings=self._perf_timings(),
         )
+
+    def _completion_tokens(self, request: Request) -> list[int]:
+        text = render_completion(request.messages, self.options.completion_separator,
+                                 self.options.answer_cue)
+        return self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=False)
 
     def _perf_reset(self) -> None:
         try:

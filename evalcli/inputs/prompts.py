@@ -1,6 +1,8 @@
 """Prompt sets: one control and one or more treatment system prompts, plus task instructions.
 
     prompt-set TOML ──► PromptSet ──build_messages(condition, item)──► [system, user]
+                                    user = layout.open / layout.closed with {instructions},
+                                           {passage}, {question} filled in
 
 Only the system message differs between conditions; the user message (instructions,
 passage, question) is byte-identical across conditions for the same item.
@@ -9,6 +11,7 @@ passage, question) is byte-identical across conditions for the same item.
 from __future__ import annotations
 
 import hashlib
+import string
 from importlib import resources
 from pathlib import Path
 
@@ -24,10 +27,22 @@ class Instructions(ConfigStruct):
     closed: str
 
 
+class Layout(ConfigStruct):
+    """How the user message is laid out; the defaults are evalcli's original layout."""
+
+    open: str = "{instructions}\n\nPASSAGE:\n{passage}\n\nQUESTION:\n{question}"
+    closed: str = "{instructions}\n\nQUESTION:\n{question}"
+
+
+LAYOUT_FIELDS = {"open": {"instructions", "passage", "question"},
+                 "closed": {"instructions", "question"}}
+
+
 class PromptSet(ConfigStruct):
     control: str
     system: dict[str, str]
     instructions: Instructions
+    layout: Layout = Layout()
     description: str = ""
     abstain_phrase: str = "I don't know."
 
@@ -84,16 +99,33 @@ def load_prompt_set(spec: str, base_dir: Path) -> LoadedPromptSet:
             raise ConfigError(
                 f"{source}: condition name {condition!r} — use letters, digits, - and _ only"
             )
+    _check_layout(prompts.layout, source)
     return LoadedPromptSet(prompts, name, source, hashlib.sha256(data).hexdigest())
+
+
+def _check_layout(layout: Layout, source: str) -> None:
+    for kind, allowed in LAYOUT_FIELDS.items():
+        template = getattr(layout, kind)
+        try:
+            fields = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
+        except ValueError as exc:
+            raise ConfigError(f"{source}: layout.{kind}: {exc} — write a literal brace as "
+                              "{{ or }}") from None
+        unknown = sorted(fields - allowed)
+        if unknown or "question" not in fields:
+            problem = (f"uses {{{unknown[0]}}}" if unknown else "has no {question}")
+            raise ConfigError(
+                f"{source}: layout.{kind} {problem} — use "
+                f"{', '.join('{' + f + '}' for f in sorted(allowed))} (see docs/prompts.md)"
+            )
 
 
 def user_message(prompts: PromptSet, item: Item) -> str:
     if item.type == "open":
-        return (
-            f"{prompts.instructions.open.strip()}\n\nPASSAGE:\n{item.passage}"
-            f"\n\nQUESTION:\n{item.question}"
-        )
-    return f"{prompts.instructions.closed.strip()}\n\nQUESTION:\n{item.question}"
+        return prompts.layout.open.format(instructions=prompts.instructions.open.strip(),
+                                          passage=item.passage, question=item.question)
+    return prompts.layout.closed.format(instructions=prompts.instructions.closed.strip(),
+                                        question=item.question)
 
 
 def build_messages(prompts: PromptSet, condition: str, item: Item) -> list[ChatMessage]:

@@ -3,7 +3,9 @@ Options, and the number of workers (within the engine's cap).
 
 Parent-side resolution happens here, before any spawn:
     llama_cpp  model "" → the embedded demo model; relative model and chat_template paths →
-               against the profile's folder; n_threads 0 → CPU cores / workers (N workers must not oversubscribe)
+               against the profile's folder; chat_template "auto" → "gguf" or "completion"
+               from the GGUF header (so the plan and the manifest hold the concrete prompt
+               format); n_threads 0 → CPU cores / workers (N workers must not oversubscribe)
     mock       the answer key comes from the run's items (dry runs score meaningfully)
     any engine with a `model` option: --model overrides it
     engine.variants (a sweep over models / option sets): one ResolvedEngine per variant, all
@@ -53,6 +55,17 @@ class ResolvedEngine:
                             if k not in ("answer_key", "verbose", "n_threads")}}
 
     @property
+    def prompt_format(self) -> str:
+        """How prompts reach the model: "completion" (plain text) or "chat:<template>";
+        "chat" for engines that send chat messages to a server that applies its template."""
+        template = getattr(self.options, "chat_template", "")
+        if self.name != "llama_cpp" or not template:
+            return "chat"
+        from engines.llama_cpp import prompt_format
+
+        return prompt_format(template)
+
+    @property
     def model_path(self) -> str | None:
         model = getattr(self.options, "model", "")
         return model if self.name == "llama_cpp" and model else None
@@ -95,9 +108,14 @@ def resolve_engine(engine: EngineConfig, *, base_dir: Path, label: str, items: l
             changes["model"] = str((base_dir / Path(options.model).expanduser()).resolve())
         else:
             changes["model"] = str(Path(options.model).expanduser())
+        from engines.llama_cpp import NAMED_CHOICES
+
         template = options.chat_template
-        if template not in ("auto", "gguf", "gemma3") and not Path(template).is_absolute():
+        if template not in NAMED_CHOICES and not Path(template).is_absolute():
             changes["chat_template"] = str((base_dir / template).resolve())
+        elif template == "auto":
+            changes["chat_template"] = cls.resolve_chat_template(
+                msgspec.structs.replace(options, model=changes["model"]))
     if engine.name == "mock" and not options.answer_key:
         changes["answer_key"] = {item.key: list(item.answers) if item.answerable else []
                                  for item in items}

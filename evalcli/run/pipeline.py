@@ -117,7 +117,8 @@ def build_setup(loaded: LoadedProfile, profile: Profile, run_dir: RunDir,
     # the frozen items are part of a trial's identity: results never pair with other questions
     frozen = items_sha256(items)
     plan = Plan(items=items, prompt_sets=[(p.name, p.sha256, p.prompts) for p in prompt_sets],
-                engines=[({**e.identity, "items_sha256": frozen}, e.model_label) for e in engines],
+                engines=[({**e.identity, "items_sha256": frozen}, e.model_label, e.prompt_format)
+                         for e in engines],
                 sampling=s, seed=s.seed)
     return Setup(run_dir, loaded, profile, items, prompt_sets, engines[0], plan,
                  variants=engines if len(engines) > 1 else [])
@@ -190,6 +191,7 @@ def plan_summary(setup: Setup) -> dict:
         **({"models": [e.model_label for e in setup.variants]} if setup.variants else {}),
         "samples_per_item": setup.profile.sampling.samples_per_item,
         "engine": setup.engine.name, "workers": setup.engine.workers,
+        "prompt_format": setup.engine.prompt_format,
         "worker_note": setup.engine.cap_note,
         "trials": [t.slug for t in setup.plan.trials],
         # the order units are handed out: groups sharing a system prompt, each kept on a worker

@@ -34,7 +34,7 @@ from evalcli.store.customid import CustomId, format_temp
 class Trial:
     slug: str
     temperature: float
-    params: dict  # the sampling settings shared by every unit of the trial (for the manifest)
+    params: dict  # sampling settings and prompt format shared by every unit (for the manifest)
     prompt_set: str = ""
     prompt_index: int = 0  # which of the run's prompt sets
     engine: int = 0  # which engine variant (model) of the run
@@ -92,9 +92,10 @@ class Plan:
 
     def __init__(self, *, items: list[Item], prompt_sets: list[tuple[str, str, PromptSet]],
                  sampling, seed: int, engine_identity: dict | None = None,
-                 model_label: str = "", engines: list[tuple[dict, str]] | None = None) -> None:
-        """`engines`: (identity, model label) per engine variant; one variant may be given
-        as engine_identity + model_label instead."""
+                 model_label: str = "", prompt_format: str = "chat",
+                 engines: list[tuple[dict, str, str]] | None = None) -> None:
+        """`engines`: (identity, model label, prompt format) per engine variant; one variant
+        may be given as engine_identity + model_label + prompt_format instead."""
         self.items = items
         self.prompt_sets = [p for _, _, p in prompt_sets]
         self.sampling = sampling
@@ -103,11 +104,11 @@ class Plan:
         self.rows: dict[str, list[Row]] = {}  # trial slug -> every planned row, aliases included
         self._trial_by_slug: dict[str, Trial] = {}
         self._first_run: dict[tuple, tuple[str, str]] = {}  # request -> (trial, custom_id)
-        engines = engines or [(engine_identity or {}, model_label)]
+        engines = engines or [(engine_identity or {}, model_label, prompt_format)]
         many = {"model": len(engines) > 1, "prompt_set": len(prompt_sets) > 1,
                 "top_p": len(sampling.top_p_values) > 1, "top_k": len(sampling.top_k_values) > 1,
                 "max_tokens": len(sampling.max_tokens_values) > 1}
-        for engine_index, (identity, label) in enumerate(engines):
+        for engine_index, (identity, label, fmt) in enumerate(engines):
             for prompt_index, (name, sha, prompts) in enumerate(prompt_sets):
                 for temp, top_p, top_k, max_tokens in itertools.product(
                         sampling.temperatures, sampling.top_p_values, sampling.top_k_values,
@@ -130,9 +131,12 @@ class Plan:
                         ("top_k", f"top_k={top_k}"),
                         ("max_tokens", f"max_tokens={max_tokens.open}/{max_tokens.closed}"))
                         if many[key]]
+                    # the prompt format is recorded per trial; it is part of the identity
+                    # through the engine's options already
                     trial = Trial(trial_slug(label, name, temp, {
                         "engine": identity, "prompt_set_sha256": sha, "params": params}, swept),
-                        temp, params, name, prompt_index, engine_index, ", ".join(words))
+                        temp, {**params, "prompt_format": fmt}, name, prompt_index, engine_index,
+                        ", ".join(words))
                     self._add_trial(trial, prompts, seed)
 
     def _add_trial(self, trial: Trial, prompts: PromptSet, seed: int) -> None:
@@ -144,7 +148,8 @@ class Plan:
         p = trial.params
         request = (trial.engine, p["temperature"], p["top_p"], p["top_k"],
                    p["max_tokens"]["open"], p["max_tokens"]["closed"])
-        instructions = _sha(prompts.instructions.open + "\0" + prompts.instructions.closed)
+        instructions = _sha("\0".join((prompts.instructions.open, prompts.instructions.closed,
+                                       prompts.layout.open, prompts.layout.closed)))
         for condition in prompts.conditions:
             system = _sha(prompts.system[condition].strip())
             for index, item in enumerate(self.items):

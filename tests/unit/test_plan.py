@@ -120,7 +120,7 @@ def _default_text() -> str:
 def _sweep_plan(engines, **sampling) -> Plan:
     prompts = load_prompt_set("default", Path.cwd())
     return Plan(items=ITEMS, prompt_sets=[("default", prompts.sha256, prompts.prompts)],
-                engines=engines, sampling=SamplingConfig(**sampling), seed=5)
+                engines=[(*e, "chat") for e in engines], sampling=SamplingConfig(**sampling), seed=5)
 
 
 def test_a_sampling_sweep_is_the_product_with_readable_unique_slugs():
