@@ -10,7 +10,7 @@ import typer
 
 from evalcli.cli.common import RunsDir, ToStage, console
 from evalcli.errors import ConfigError, StopRequested
-from evalcli.inputs.config import load_profile, replace_engine, replace_run
+from evalcli.inputs.config import StoppingConfig, load_profile, replace_engine, replace_run
 from evalcli.run.generate import generate
 from evalcli.run.pipeline import (
     build_setup,
@@ -33,6 +33,7 @@ def run(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Use the mock engine: the whole pipeline, no model.")] = False,
     plan_only: Annotated[bool, typer.Option("--plan-only", help="Print the plan and exit; creates nothing.")] = False,
     to: ToStage = None,
+    until_verdict: Annotated[bool, typer.Option("--until-verdict", help="Stop at the verdict: a sequential run ([stopping] defaults when the profile has none).")] = False,
 ) -> None:
     """Run an experiment: prepare, plan, generate, parse, score, report."""
     out = console()
@@ -48,6 +49,8 @@ def run(
         prof = replace_engine(prof, workers=workers)
     if limit_items is not None:
         prof = replace_run(prof, limit_items=limit_items)
+    if until_verdict and prof.stopping is None:
+        prof = msgspec.structs.replace(prof, stopping=StoppingConfig())
     stages = select_stages(None, to, None)
     rd = RunDir(runs_dir, run_id or new_run_id())
     setup = build_setup(loaded, prof, rd)
