@@ -11,7 +11,7 @@ import typer
 
 from evalcli.cli.common import RunsDir, ToStage, console
 from evalcli.errors import ConfigError
-from evalcli.inputs.config import load_profile, replace_engine, replace_run
+from evalcli.inputs.config import StoppingConfig, load_profile, replace_engine, replace_run
 from evalcli.run.generate import generate, truthful_end
 from evalcli.run.pipeline import (
     build_setup,
@@ -35,6 +35,7 @@ def run(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Use the mock engine: the whole pipeline, no model.")] = False,
     plan_only: Annotated[bool, typer.Option("--plan-only", help="Print the plan and exit; creates nothing.")] = False,
     to: ToStage = None,
+    until_verdict: Annotated[bool, typer.Option("--until-verdict", help="Stop at the verdict: a sequential run ([stopping] defaults when the profile has none).")] = False,
 ) -> None:
     """Run an experiment: prepare, plan, generate, parse, score, report."""
     started = time.monotonic()
@@ -51,6 +52,8 @@ def run(
         prof = replace_engine(prof, workers=workers)
     if limit_items is not None:
         prof = replace_run(prof, limit_items=limit_items)
+    if until_verdict and prof.stopping is None:
+        prof = msgspec.structs.replace(prof, stopping=StoppingConfig())
     stages = select_stages(None, to, None)
     rd = RunDir(runs_dir, new_run_id() if run_id is None else run_id)
     setup = build_setup(loaded, prof, rd)

@@ -128,6 +128,50 @@ class RunConfig(ConfigStruct):
     max_consecutive_failures: int = 10  # units failed in a row → stop (resumable); 0 = never
 
 
+class StoppingConfig(ConfigStruct):
+    """`[stopping]`: a sequential run that stops at the verdict (docs/statistics.md,
+    "Sequential runs"). Absent = a fixed-n run over every item."""
+
+    metric: str = "em"  # the primary metric: a per-item value in [0, 1]
+    arms: list[str] = msgspec.field(default_factory=lambda: ["control", "treatment"])
+    alpha: float = 0.05
+    margin: float = 0.02  # equivalence margin (difference units: 0.02 = 2 points)
+    min_items: int = 40
+    max_items: int = 0  # 0 = every item
+    block_size: int = 20
+    seed: int = 2024  # the item order
+
+    @property
+    def control(self) -> str:
+        return self.arms[0]
+
+    @property
+    def treatment(self) -> str:
+        return self.arms[1]
+
+
+STOPPING_METRICS = ("em", "f1", "abstain_rate")
+
+
+def validate_stopping(stopping: StoppingConfig, label: str) -> None:
+    s = stopping
+    bad = None
+    if s.metric not in STOPPING_METRICS:
+        bad = f"metric = {s.metric!r} — use one of: {', '.join(STOPPING_METRICS)}"
+    elif len(s.arms) != 2 or s.arms[0] == s.arms[1]:
+        bad = f"arms = {s.arms} — give two condition names, control first"
+    elif not 0.0 < s.alpha < 1.0:
+        bad = f"alpha = {s.alpha} — give a value in (0, 1), e.g. 0.05"
+    elif not 0.0 <= s.margin < 1.0:
+        bad = f"margin = {s.margin} — give a difference in [0, 1), e.g. 0.02 for 2 points"
+    elif s.block_size < 1 or s.min_items < 1:
+        bad = "block_size and min_items must be >= 1"
+    elif s.max_items < 0 or (s.max_items and s.max_items < s.min_items):
+        bad = f"max_items = {s.max_items} — give 0 (every item) or a number >= min_items"
+    if bad:
+        raise ConfigError(f"{label}: stopping.{bad}")
+
+
 class Profile(ConfigStruct):
     engine: EngineConfig
     description: str = ""
@@ -140,6 +184,7 @@ class Profile(ConfigStruct):
     stats: StatsConfig = StatsConfig()
     run: RunConfig = RunConfig()
     pricing: PricingConfig = PricingConfig()
+    stopping: StoppingConfig | None = None
 
 
 class LoadedProfile(msgspec.Struct, frozen=True):
@@ -211,6 +256,8 @@ def decode_profile(text: str, label: str) -> Profile:
             " — use \"baseline\" or \"overlap\""
         )
     validate_variants(profile.engine, label)
+    if profile.stopping is not None:
+        validate_stopping(profile.stopping, label)
     return profile
 
 

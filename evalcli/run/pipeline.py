@@ -119,7 +119,7 @@ def build_setup(loaded: LoadedProfile, profile: Profile, run_dir: RunDir,
     plan = Plan(items=items, prompt_sets=[(p.name, p.sha256, p.prompts) for p in prompt_sets],
                 engines=[({**e.identity, "items_sha256": frozen}, e.model_label, e.prompt_format)
                          for e in engines],
-                sampling=s, seed=s.seed)
+                sampling=s, seed=s.seed, stopping=profile.stopping)
     return Setup(run_dir, loaded, profile, items, prompt_sets, engines[0], plan,
                  variants=engines if len(engines) > 1 else [])
 

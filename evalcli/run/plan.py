@@ -13,12 +13,19 @@ Shared units: when two trials would send the very same request (the same system 
 instructions at the same temperature — typically one control shared by several prompt sets
 in a sweep), the unit runs once — the same model and every sampling setting included; the later trial's row is an alias of the first trial's
 result (`Plan.rows`), so its predictions still hold every planned unit.
+
+Sequential runs (`stopping` given, docs/statistics.md "Sequential runs"): the items are
+taken in a seeded random order, at most `max_items` of them, cut into blocks of
+`block_size`; units are ordered by model, then block, then (trial, condition) as above, so
+a block's arms run grouped by system prompt and blocks are handed out in order. Without
+`stopping` every unit has block 0 and the plan is exactly the fixed-n plan.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
+import random
 import re
 from dataclasses import dataclass
 
@@ -50,6 +57,7 @@ class Unit:
     sample_index: int
     seed: int
     engine: int = 0  # the engine variant (model) that runs it
+    block: int = 0  # sequential runs: the block of items it belongs to (0 otherwise)
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,13 @@ def trial_slug(model_label: str, prompt_set: str, temperature: float, identity: 
     return f"{_slug_safe(model_label)}-{_slug_safe(prompt_set)}-t{temp}{extra}-{digest}"
 
 
+def sequential_order(n_items: int, seed: int, max_items: int = 0) -> list[int]:
+    """A seeded random order of item indices, cut to `max_items` (0 = all)."""
+    order = list(range(n_items))
+    random.Random(seed).shuffle(order)
+    return order[:max_items] if max_items else order
+
+
 def unit_seed(base_seed: int, item: Item, sample_index: int) -> int:
     raw = f"{base_seed}|{item.key}|{sample_index}".encode()
     return int.from_bytes(hashlib.sha256(raw).digest()[:4], "big") & 0x7FFFFFFF
@@ -93,7 +108,7 @@ class Plan:
     def __init__(self, *, items: list[Item], prompt_sets: list[tuple[str, str, PromptSet]],
                  sampling, seed: int, engine_identity: dict | None = None,
                  model_label: str = "", prompt_format: str = "chat",
-                 engines: list[tuple[dict, str, str]] | None = None) -> None:
+                 engines: list[tuple[dict, str, str]] | None = None, stopping=None) -> None:
         """`engines`: (identity, model label, prompt format) per engine variant; one variant
         may be given as engine_identity + model_label + prompt_format instead."""
         self.items = items
@@ -104,6 +119,15 @@ class Plan:
         self.rows: dict[str, list[Row]] = {}  # trial slug -> every planned row, aliases included
         self._trial_by_slug: dict[str, Trial] = {}
         self._first_run: dict[tuple, tuple[str, str]] = {}  # request -> (trial, custom_id)
+        self.stopping = stopping
+        # item indices in the order they are planned, and the block of each
+        self.order: list[int] = list(range(len(items)))
+        self.blocks: list[list[int]] = [self.order]
+        if stopping is not None:
+            self.order = sequential_order(len(items), stopping.seed, stopping.max_items)
+            size = stopping.block_size
+            self.blocks = [self.order[i:i + size] for i in range(0, len(self.order), size)]
+        self._block_of = {index: b for b, block in enumerate(self.blocks) for index in block}
         engines = engines or [(engine_identity or {}, model_label, prompt_format)]
         many = {"model": len(engines) > 1, "prompt_set": len(prompt_sets) > 1,
                 "top_p": len(sampling.top_p_values) > 1, "top_k": len(sampling.top_k_values) > 1,
@@ -138,6 +162,8 @@ class Plan:
                         temp, {**params, "prompt_format": fmt}, name, prompt_index, engine_index,
                         ", ".join(words))
                     self._add_trial(trial, prompts, seed)
+        if stopping is not None:  # stable: (trial, condition) groups inside each block
+            self.units.sort(key=lambda u: (u.engine, u.block))
 
     def _add_trial(self, trial: Trial, prompts: PromptSet, seed: int) -> None:
         if trial.slug in self._trial_by_slug:
@@ -152,7 +178,8 @@ class Plan:
                                        prompts.layout.open, prompts.layout.closed)))
         for condition in prompts.conditions:
             system = _sha(prompts.system[condition].strip())
-            for index, item in enumerate(self.items):
+            for index in self.order:
+                item = self.items[index]
                 for sample in range(self.sampling.samples_per_item):
                     cid = str(CustomId(item.dataset, item.item_id, condition,
                                        trial.temperature, sample, item.type))
@@ -163,7 +190,8 @@ class Plan:
                     self._first_run[key] = (trial.slug, cid)
                     rows.append(Row(cid, trial.slug, cid))
                     self.units.append(Unit(cid, trial.slug, index, condition, sample,
-                                           unit_seed(seed, item, sample), trial.engine))
+                                           unit_seed(seed, item, sample), trial.engine,
+                                           self._block_of[index]))
 
     def trial(self, slug: str) -> Trial:
         return self._trial_by_slug[slug]

@@ -22,11 +22,12 @@ from collections import OrderedDict, deque
 
 from evalcli.run.plan import Unit
 
-GroupKey = tuple[int, str, str]  # (engine variant, trial, condition)
+GroupKey = tuple[int, int, str, str]  # (engine variant, block, trial, condition)
 
 
 def _key(unit: Unit) -> GroupKey:
-    return (unit.engine, unit.trial, unit.condition)
+    # block is 0 except in sequential runs, where blocks of items are handed out in order
+    return (unit.engine, unit.block, unit.trial, unit.condition)
 
 
 class Scheduler:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from evalcli.errors import ConfigError
@@ -57,3 +59,17 @@ def test_missing_profile_file_and_unknown_bundled_name(tmp_path):
         load_profile(str(tmp_path / "nope.toml"))
     with pytest.raises(ConfigError, match="bundled profiles are"):
         load_profile("no-such-profile")
+
+
+def test_stopping_table_is_optional_and_validated():
+    assert decode_profile('[engine]\nname = "mock"\n', "p.toml").stopping is None
+    s = decode_profile('[engine]\nname = "mock"\n[stopping]\nmax_items = 100\nmargin = 0.05\n',
+                       "p.toml").stopping
+    assert (s.control, s.treatment, s.max_items, s.margin) == ("control", "treatment", 100, 0.05)
+    for body, words in (("alpha = 1.5", "stopping.alpha = 1.5"),
+                        ('metric = "bleu"', "stopping.metric = 'bleu'"),
+                        ('arms = ["a", "a"]', "stopping.arms"),
+                        ("max_items = 10\nmin_items = 40", "stopping.max_items = 10"),
+                        ("alpah = 0.1", "unknown key stopping.alpah")):
+        with pytest.raises(ConfigError, match=re.escape(words)):
+            decode_profile(f'[engine]\nname = "mock"\n[stopping]\n{body}\n', "p.toml")

@@ -160,3 +160,59 @@ def test_a_model_sweep_runs_each_models_requests_and_orders_units_by_model():
     assert all(r.source_trial == slug for slug, rows in plan.rows.items() for r in rows)
     engines = [u.engine for u in plan.units]
     assert engines == sorted(engines) and set(engines) == {0, 1}
+
+
+# --- sequential runs ([stopping]) -------------------------------------------------------
+
+def _many_items(n: int = 30) -> list[Item]:
+    return [Item(dataset="d", item_id=f"i{k}", type="open" if k % 2 else "closed",
+                 question=f"Q{k}?", answers=["a"], passage="P a." if k % 2 else "")
+            for k in range(n)]
+
+
+def _plan_of(items, stopping=None, **sampling) -> Plan:
+    prompts = load_prompt_set("default", Path.cwd())
+    return Plan(items=items, prompt_sets=[("default", prompts.sha256, prompts.prompts)],
+                engine_identity={"engine": "mock"}, model_label="m",
+                sampling=SamplingConfig(**sampling), seed=5, stopping=stopping)
+
+
+def test_plan_without_stopping_is_byte_for_byte_the_fixed_n_plan():
+    # the hash of the unit list computed with the code before [stopping] existed
+    import hashlib
+    import json
+
+    plan = _plan_of(_many_items(), temperatures=[0.0, 0.7], samples_per_item=2)
+    rows = [[u.custom_id, u.trial, u.item_index, u.condition, u.sample_index, u.seed, u.engine]
+            for u in plan.units]
+    digest = hashlib.sha256(json.dumps(rows).encode()).hexdigest()
+    assert digest == "e1479cfc316b8df7321570d80392c779d525b4037fd55a9da28f1c503434801b"
+    assert {u.block for u in plan.units} == {0}
+
+
+def test_sequential_plan_orders_seeded_blocks_with_arms_grouped():
+    from evalcli.inputs.config import StoppingConfig
+
+    stopping = StoppingConfig(block_size=4, max_items=10, seed=7)
+    plan = _plan_of(_many_items(), stopping)
+    assert len(plan.order) == 10 and plan.order != list(range(10))
+    assert plan.order == _plan_of(_many_items(), stopping).order  # seeded
+    assert [len(b) for b in plan.blocks] == [4, 4, 2]
+    assert len(plan.units) == 10 * 2
+    blocks = [u.block for u in plan.units]
+    assert blocks == sorted(blocks)
+    first = [u for u in plan.units if u.block == 0]
+    assert [u.condition for u in first] == ["control"] * 4 + ["treatment"] * 4
+    assert [u.item_index for u in first[:4]] == plan.blocks[0]
+
+
+def test_scheduler_hands_out_blocks_in_order():
+    from evalcli.inputs.config import StoppingConfig
+    from evalcli.run.scheduling import Scheduler
+
+    plan = _plan_of(_many_items(), StoppingConfig(block_size=5, max_items=20))
+    sched = Scheduler(plan.units)
+    handed = []
+    while (unit := sched.next_for(0)) is not None:
+        handed.append(unit.block)
+    assert handed == sorted(handed) and len(handed) == 40

@@ -1,0 +1,129 @@
+"""The stopping monitor of a sequential run: complete blocks → interval → decision.
+
+    finished units ──record()──► per block: done? ──prefix of complete blocks──►
+        score_rows (the scoring the report uses) ──► per-item d = treatment − control
+        ──► confidence_sequence (looks = block ends) ──► decision_of ──► Look
+
+A block counts when every unit of it is finished (ok or failed); only the prefix of
+complete blocks is used, since blocks are handed out in order. An item whose control or
+treatment has no successful sample has no paired value and is left out of the stream
+(it is counted in `dropped`). Pure bookkeeping: no processes, testable alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from evalcli.errors import ConfigError
+from evalcli.science.per_item import prompt_texts, score_rows
+from evalcli.science.stats.sequential import confidence_sequence, decision_of
+
+
+@dataclass(frozen=True)
+class Look:
+    blocks: int  # complete blocks used
+    items: int  # paired items in the stream
+    of_items: int  # planned items (the maximum)
+    control_mean: float
+    treatment_mean: float
+    estimate: float
+    lo: float
+    hi: float
+    decision: str | None  # "difference" | "equivalence" | "maximum" | None (go on)
+    dropped: int = 0
+
+    @property
+    def direction(self) -> str:
+        if self.decision != "difference":
+            return ""
+        return "treatment better" if self.lo >= 0 else "control better"
+
+    def as_dict(self) -> dict:
+        return {**self.__dict__, "direction": self.direction}
+
+
+class StoppingMonitor:
+    def __init__(self, plan, stopping, scoring) -> None:
+        if len(plan.trials) != 1:
+            raise ConfigError(f"stopping: a sequential run compares one trial; this plan has "
+                              f"{len(plan.trials)} (temperatures × prompt sets × models × "
+                              "sampling sweeps) — keep one of each, or remove [stopping]")
+        conditions = plan.prompt_sets[0].conditions
+        missing = [arm for arm in stopping.arms if arm not in conditions]
+        if missing:
+            raise ConfigError(f"stopping.arms: {', '.join(missing)} is not a condition of the "
+                              f"prompt set (conditions: {', '.join(conditions)})")
+        self.plan, self.stopping, self.scoring = plan, stopping, scoring
+        self._block_units: list[set[str]] = [set() for _ in plan.blocks]
+        for unit in plan.units:
+            self._block_units[unit.block].add(unit.custom_id)
+        self._results: dict[str, dict] = {}
+        self.last: Look | None = None
+
+    def record(self, custom_id: str, status: str, text: str = "") -> None:
+        """A finished unit (resumed runs: every result already on disk)."""
+        self._results[custom_id] = {"custom_id": custom_id, "status": status,
+                                    "response_text": text}
+
+    def complete_blocks(self) -> int:
+        count = 0
+        for units in self._block_units:
+            if not units <= self._results.keys():
+                break
+            count += 1
+        return count
+
+    def look(self) -> Look | None:
+        """The interval and decision over the complete blocks; None before the first block."""
+        blocks = self.complete_blocks()
+        if blocks == 0:
+            return None
+        if self.last is not None and self.last.blocks == blocks:
+            return self.last
+        plan, s = self.plan, self.stopping
+        prompts = plan.prompt_sets[0]
+        done = set().union(*self._block_units[:blocks])
+        scored = score_rows([self._results[cid] for cid in sorted(done)],
+                            {item.key: item for item in plan.items}, self.scoring,
+                            extra_phrases=[prompts.abstain_phrase],
+                            echo_texts=prompt_texts(prompts))
+        value = {(row["item_key"], row["condition"]): row.get(s.metric) for row in scored}
+        control, treatment, looks, dropped = [], [], [], 0
+        for block in plan.blocks[:blocks]:
+            for index in block:
+                key = plan.items[index].key
+                c, t = value.get((key, s.control)), value.get((key, s.treatment))
+                if c is None or t is None or c != c or t != t:
+                    dropped += 1
+                    continue
+                control.append(float(c))
+                treatment.append(float(t))
+            if control and (not looks or looks[-1] < len(control)):
+                looks.append(len(control))
+        if not control:
+            return None
+        d = np.asarray(treatment) - np.asarray(control)
+        row = confidence_sequence(d, looks, alpha=s.alpha, margin=s.margin)[-1]
+        all_blocks = blocks == len(plan.blocks)
+        limit = len(plan.order) if all_blocks else s.max_items or len(plan.order)
+        decision = decision_of(row["lo"], row["hi"], len(d), margin=s.margin,
+                               min_items=s.min_items, max_items=limit)
+        if decision is None and all_blocks:
+            decision = "maximum"
+        self.last = Look(blocks, len(d), len(plan.order), float(np.mean(control)),
+                         float(np.mean(treatment)), row["estimate"], row["lo"], row["hi"],
+                         decision, dropped)
+        return self.last
+
+
+def progress_line(look: Look, metric: str) -> str:
+    """One plain progress line: the running difference and its anytime-valid interval."""
+    text = (f"{metric}: control {100 * look.control_mean:.1f}, treatment "
+            f"{100 * look.treatment_mean:.1f}, difference {100 * look.estimate:+.1f} points, "
+            f"anytime-valid CI [{100 * look.lo:+.1f}, {100 * look.hi:+.1f}] after "
+            f"{look.items} of {look.of_items} items")
+    if look.decision:
+        text += f" — {look.decision}" + (f" ({look.direction})" if look.direction else "")
+    return text
