@@ -128,6 +128,17 @@ class RunConfig(ConfigStruct):
     max_consecutive_failures: int = 10  # units failed in a row → stop (resumable); 0 = never
 
 
+class TelemetryConfig(ConfigStruct):
+    """`[telemetry]`: GPU sampling (NVML) over the generate stage, into telemetry.jsonl."""
+
+    enabled: bool = True
+    interval_s: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0.05 <= self.interval_s <= 3600:
+            raise ValueError("telemetry.interval_s must be between 0.05 and 3600 seconds")
+
+
 class Profile(ConfigStruct):
     engine: EngineConfig
     description: str = ""
@@ -140,6 +151,7 @@ class Profile(ConfigStruct):
     stats: StatsConfig = StatsConfig()
     run: RunConfig = RunConfig()
     pricing: PricingConfig = PricingConfig()
+    telemetry: TelemetryConfig = TelemetryConfig()
 
 
 class LoadedProfile(msgspec.Struct, frozen=True):

@@ -18,6 +18,7 @@ import time
 
 import msgspec
 from rich.console import Console
+from rich.text import Text
 
 from engines.base import EngineError
 from evalcli.errors import EngineStartError
@@ -25,6 +26,8 @@ from evalcli.run.dashboard import LiveDashboard, PlainLog, Progress, TrialProgre
 from evalcli.run.pipeline import Setup, add_trials
 from evalcli.run.plan import Unit
 from evalcli.run.supervisor import STOP_SIGNALS, Supervisor, SupervisorSettings
+from evalcli.run.telemetry import Sampler
+from evalcli.science.resources import TELEMETRY_FILE
 from evalcli.store.manifest import Manifest, write_manifest
 from evalcli.store.results import (
     ResultRecord,
@@ -119,12 +122,13 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool) 
 
     view = (LiveDashboard if live else PlainLog)(progress, console)
     events.emit("generate_start", units=len(todo), engine=setup.engine.name)
+    sampler = _telemetry(setup, console, events, progress)
     try:
         with view:
             if _is_batch(setup):
                 status, info = _run_batch(setup, manifest, todo, on_result, events, rd)
             else:
-                status, info = _run_pool(setup, todo, on_result, events, rd, view)
+                status, info = _run_pool(setup, todo, on_result, events, rd, view, sampler)
     except EngineStartError as exc:
         manifest.stage("generate").status = "failed"
         manifest.stage("generate").error = exc.message
@@ -132,6 +136,8 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool) 
         raise EngineStartError(f"{exc.message}; after fixing it, resume with: "
                                f"evalcli resume {rd.run_id}") from None
     finally:
+        if sampler is not None:
+            sampler.stop()
         for writer in writers.values():
             writer.close()
         events.emit("generate_end")
@@ -148,8 +154,24 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool) 
     return status
 
 
+def _telemetry(setup: Setup, console: Console, events: EventLog,
+               progress: Progress) -> Sampler | None:
+    """The GPU sampler for this generate session, or None (off, or no NVML: one notice)."""
+    config = setup.profile.telemetry
+    if not config.enabled or _is_batch(setup):
+        return None
+    sampler = Sampler(setup.run_dir.root / TELEMETRY_FILE, interval_s=config.interval_s)
+    if not sampler.start():
+        console.print(Text(sampler.notice), style="dim")
+        events.emit("telemetry_off", reason=sampler.notice)
+        return None
+    events.emit("telemetry_start", interval_s=sampler.interval_s, gpus=sampler.gpu_count)
+    progress.gpus = lambda: sampler.latest
+    return sampler
+
+
 def _run_pool(setup: Setup, todo: list[Unit], on_result, events: EventLog, rd: RunDir,
-              view) -> tuple[str, dict]:
+              view, sampler: Sampler | None = None) -> tuple[str, dict]:
     run = setup.profile.run
     settings = SupervisorSettings(
         engine=setup.engine.name, options=msgspec.to_builtins(setup.engine.options),
@@ -163,6 +185,8 @@ def _run_pool(setup: Setup, todo: list[Unit], on_result, events: EventLog, rd: R
         settings=settings, units=todo, make_request=setup.plan.request, on_result=on_result,
         events=events, log_path=lambda i: str(rd.worker_log(i)),
         stop_requested=rd.stop_requested, on_tick=view.update)
+    if sampler is not None:
+        sampler.worker_pids = lambda: {v.index: v.pid for v in (s.view for s in supervisor.slots)}
     outcome = supervisor.run()
     return outcome.status, outcome.engine_info
 
