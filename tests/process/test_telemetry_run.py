@@ -105,6 +105,9 @@ def test_stand_in_nvml_telemetry_and_per_arm_energy(tmp_path):
     assert costs["idle"]["gpu_seconds"] == pytest.approx((t1 - t0) - all_units, abs=2e-3)
     effect = costs["cost_effectiveness"][0]
     assert effect["extra_joules_per_unit"] is not None
+    report = (run / "report.md").read_text(encoding="utf-8")
+    energy = costs["arms"]["control"]["resources"]["energy_j"]
+    assert "## Resources and cost-effectiveness" in report and f"{energy:,.1f}" in report
 
 
 def test_no_nvml_one_notice_and_the_run_completes(tmp_path):
