@@ -25,14 +25,23 @@ def safe_streams() -> None:
 
 
 def main() -> None:
-    multiprocessing.freeze_support()
-    safe_streams()
+    try:  # Ctrl+C at any point, the imports included: the same one line
+        multiprocessing.freeze_support()
+        safe_streams()
+        _main()
+    except KeyboardInterrupt:  # Ctrl+C / Ctrl+Break outside the supervisor (e.g. the report)
+        print("interrupted - finished work is kept; continue with: evalcli resume <run-id> "
+              "(evalcli runs lists them)", file=sys.stderr)
+        sys.exit(130)
+
+
+def _main() -> None:
     from evalcli.errors import EvalcliError, StopRequested
 
     try:
         from rich.console import Console
 
-        from evalcli.cli import app  # Ctrl+C during these imports: the same one line
+        from evalcli.cli import app
 
         app()
     except EvalcliError as exc:
@@ -41,10 +50,6 @@ def main() -> None:
             f"{prefix}{exc.message}", markup=False
         )
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:  # Ctrl+C / Ctrl+Break outside the supervisor (e.g. the report)
-        print("interrupted - finished work is kept; continue with: evalcli resume <run-id> "
-              "(evalcli runs lists them)", file=sys.stderr)
-        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import faulthandler
 import os
 import signal
 import sys
+import time
 import traceback
 
 import msgspec
@@ -90,8 +91,12 @@ def _serve(channel, engine) -> None:
                 return
             case Generate(request=request):
                 print(f"unit {request.unit_id}", flush=True)  # a native crash names its unit
+                cpu_start = time.process_time()
                 try:
                     completion = engine.generate(request)
+                    completion = msgspec.structs.replace(completion, timings={
+                        **completion.timings,  # CPU time of the whole worker process (all threads)
+                        "worker_cpu_ms": round((time.process_time() - cpu_start) * 1000, 3)})
                 except EngineError as exc:
                     reply = Failed(
                         unit_id=request.unit_id,

@@ -170,6 +170,15 @@ def validate_stopping(stopping: StoppingConfig, label: str) -> None:
         bad = f"max_items = {s.max_items} — give 0 (every item) or a number >= min_items"
     if bad:
         raise ConfigError(f"{label}: stopping.{bad}")
+class TelemetryConfig(ConfigStruct):
+    """`[telemetry]`: GPU sampling (NVML) over the generate stage, into telemetry.jsonl."""
+
+    enabled: bool = True
+    interval_s: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0.05 <= self.interval_s <= 3600:
+            raise ValueError("telemetry.interval_s must be between 0.05 and 3600 seconds")
 
 
 class Profile(ConfigStruct):
@@ -185,6 +194,7 @@ class Profile(ConfigStruct):
     run: RunConfig = RunConfig()
     pricing: PricingConfig = PricingConfig()
     stopping: StoppingConfig | None = None
+    telemetry: TelemetryConfig = TelemetryConfig()
 
 
 class LoadedProfile(msgspec.Struct, frozen=True):

@@ -25,6 +25,7 @@ import numpy as np
 
 from evalcli.report.matrix import trial_matrix
 from evalcli.report.outcomes import OUTCOME_HEADERS, outcome_rows, outcome_warnings
+from evalcli.report.resources import resources_blocks
 from evalcli.report.text import bold, code, esc
 from evalcli.report.verdict import (
     LABELS,
@@ -408,6 +409,10 @@ def build_report(*, run_id: str, facts: dict, trials: dict[str, list[dict]],
                 _tokens_blocks(trials, control, treatments, costs, predictions)),
         Section("failures", "Failed units", _failure_blocks(failures)),
     ]
+    resources = resources_blocks(costs)
+    if resources:
+        sections.insert(-1, Section("resources", "Resources and cost-effectiveness", [
+            Table(*b) if isinstance(b, tuple) else b for b in resources]))
     return sections
 
 

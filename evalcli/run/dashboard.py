@@ -10,6 +10,7 @@ rich `Live` with auto_refresh=False: no refresh thread, no locks; the supervisor
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rich.console import Console, Group
@@ -37,6 +38,7 @@ class Progress:
     started: float = field(default_factory=time.monotonic)
     tokens: int = 0
     finished_now: int = 0  # units finished in this invocation
+    gpus: Callable[[], list[dict]] = list  # the telemetry sampler's latest reading per GPU
 
     def record(self, trial: str, ok: bool, tokens: int) -> None:
         progress = self.trials[trial]
@@ -87,7 +89,31 @@ def render(progress: Progress, views: list[WorkerView], stopping: bool):
         bar = "█" * int(share * 20) + "░" * (20 - int(share * 20))
         trials.add_row(Text(slug), f"{trial.done} / {trial.planned}", str(trial.failed),
                        f"{bar} {share:5.1%}", _fmt_eta(progress.eta_s(trial)))
-    return Group(workers, trials)
+    gpus = progress.gpus()
+    if not gpus:
+        return Group(workers, trials)
+    table = Table(expand=True)
+    for column in ("gpu", "util", "VRAM", "power", "temp", "throttle", "workers' VRAM"):
+        table.add_column(column)
+    for g in gpus:
+        table.add_row(*gpu_cells(g))
+    return Group(workers, table, trials)
+
+
+def _num(value, fmt: str, unit: str) -> str:
+    return "—" if value is None else f"{value:{fmt}}{unit}"
+
+
+def gpu_cells(g: dict) -> list[str]:
+    """One GPU reading as dashboard cells (— where NVML gave nothing)."""
+    used, total = g.get("mem_used_mb"), g.get("mem_total_mb")
+    vram = "—" if used is None else f"{used / 1024:.1f}" + (
+        "" if total is None else f" / {total / 1024:.1f}") + " GiB"
+    procs = g.get("procs") or {}
+    held = ", ".join(f"w{w} {_num(p.get('mem_mb'), '.0f', ' MiB')}" for w, p in procs.items())
+    return [f"{g.get('gpu')} {g.get('name') or ''}".strip(), _num(g.get("util_gpu"), ".0f", "%"),
+            vram, _num(g.get("power_w"), ".0f", " W"), _num(g.get("temp_c"), ".0f", " °C"),
+            ", ".join(g.get("throttle") or []) or "—", held or "none"]
 
 
 class LiveDashboard:
@@ -141,5 +167,6 @@ class PlainLog:
         states = ",".join(v.state for v in views)
         line = Text(f"[progress] {'; '.join(parts)} | {units_per_s:.2f} units/s "
                     f"{tokens_per_s:.0f} tok/s | workers: {states}"
+                    + "".join(" | gpu " + " ".join(gpu_cells(g)[:4]) for g in self.progress.gpus())
                     + (" | stopping" if stopping else ""))
         self.console.print(line, soft_wrap=True)

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 
 import msgspec
 from rich.console import Console
+from rich.text import Text
 
 from engines.base import EngineError
 from evalcli.errors import EngineStartError, EvalcliError, StopRequested, StoreWriteError
@@ -26,6 +27,8 @@ from evalcli.run.dashboard import LiveDashboard, PlainLog, Progress, TrialProgre
 from evalcli.run.pipeline import Setup, add_trials
 from evalcli.run.plan import Unit
 from evalcli.run.supervisor import STOP_SIGNALS, Supervisor, SupervisorSettings
+from evalcli.run.telemetry import Sampler
+from evalcli.science.resources import TELEMETRY_FILE
 from evalcli.store.lock import record_workers
 from evalcli.store.manifest import Manifest, write_manifest, write_manifest_last
 from evalcli.store.results import (
@@ -121,12 +124,13 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool) 
 
     view = (LiveDashboard if live else PlainLog)(progress, console)
     events.emit("generate_start", units=len(todo), engine=setup.engine.name)
+    sampler = _telemetry(setup, console, events, progress)
     try:
         with view:
             if _is_batch(setup):
                 status, info = _run_batch(setup, manifest, todo, on_result, events, rd)
             else:
-                status, info = _run_pool(setup, todo, on_result, events, rd, view)
+                status, info = _run_pool(setup, todo, on_result, events, rd, view, sampler)
     except EngineStartError as exc:
         manifest.stage("generate").status = "failed"
         manifest.stage("generate").error = exc.message
@@ -134,6 +138,8 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool) 
         raise EngineStartError(f"{exc.message}; after fixing it, resume with: "
                                f"evalcli resume {rd.run_id}") from None
     finally:
+        if sampler is not None:
+            sampler.stop()
         for writer in writers.values():
             writer.close()
         events.emit("generate_end")
@@ -182,8 +188,24 @@ def _mark(manifest: Manifest, status: str, error: str) -> None:
             stage.error = error
 
 
+def _telemetry(setup: Setup, console: Console, events: EventLog,
+               progress: Progress) -> Sampler | None:
+    """The GPU sampler for this generate session, or None (off, or no NVML: one notice)."""
+    config = setup.profile.telemetry
+    if not config.enabled or _is_batch(setup):
+        return None
+    sampler = Sampler(setup.run_dir.root / TELEMETRY_FILE, interval_s=config.interval_s)
+    if not sampler.start():
+        console.print(Text(sampler.notice), style="dim")
+        events.emit("telemetry_off", reason=sampler.notice)
+        return None
+    events.emit("telemetry_start", interval_s=sampler.interval_s, gpus=sampler.gpu_count)
+    progress.gpus = lambda: sampler.latest
+    return sampler
+
+
 def _run_pool(setup: Setup, todo: list[Unit], on_result, events: EventLog, rd: RunDir,
-              view) -> tuple[str, dict]:
+              view, sampler: Sampler | None = None) -> tuple[str, dict]:
     run = setup.profile.run
     settings = SupervisorSettings(
         engine=setup.engine.name, options=msgspec.to_builtins(setup.engine.options),
@@ -198,6 +220,8 @@ def _run_pool(setup: Setup, todo: list[Unit], on_result, events: EventLog, rd: R
         events=events, log_path=lambda i: str(rd.worker_log(i)),
         stop_requested=rd.stop_requested, on_tick=view.update,
         on_workers=lambda pids: record_workers(rd.lock_file, pids))
+    if sampler is not None:
+        sampler.worker_pids = lambda: {v.index: v.pid for v in (s.view for s in supervisor.slots)}
     outcome = supervisor.run()
     return outcome.status, outcome.engine_info
 

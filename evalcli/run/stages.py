@@ -27,7 +27,9 @@ from evalcli.report.markdown import render_report
 from evalcli.run.pipeline import Setup
 from evalcli.science.costs import summarize_costs, write_costs
 from evalcli.science.per_item import prompt_texts, read_per_item, score_rows, write_per_item
+from evalcli.science.resources import IDLE, TELEMETRY_FILE, attribute_rows, read_telemetry
 from evalcli.science.stats.significance import significance_for, write_significance
+from evalcli.science.tokens import TokenCounter, fill_counts
 from evalcli.store.fsutil import atomic_write_text
 from evalcli.store.manifest import Manifest, write_manifest
 from evalcli.store.predictions import prediction_row, read_predictions, write_predictions
@@ -45,13 +47,22 @@ def _per_trial(setup: Setup, manifest: Manifest, name: str, produce) -> None:
 def parse_stage(setup: Setup, manifest: Manifest) -> None:
     rd = setup.run_dir
     records: dict[str, dict] = {}  # trial -> latest record per custom_id (read once each)
+    units = {unit.custom_id: unit for unit in setup.plan.units}
+    counter = TokenCounter()
+
+    def prompt_text(custom_id: str) -> str | None:
+        unit = units.get(custom_id)
+        if unit is None:
+            return None
+        return "\n".join(m.content for m in setup.plan.request(unit).messages)
 
     def produce(trial) -> Path:
         plan_rows = setup.plan.rows[trial.slug]
         for source in {row.source_trial for row in plan_rows} - set(records):
             records[source] = latest(read_results(rd.results(source))[0])
         write_predictions(rd.predictions(trial.slug), [
-            prediction_row(row.custom_id, records[row.source_trial].get(row.source_id))
+            fill_counts(prediction_row(row.custom_id, records[row.source_trial].get(row.source_id)),
+                        prompt_text(row.source_id), counter)
             for row in plan_rows])
         return rd.predictions(trial.slug)
 
@@ -91,10 +102,16 @@ def stats_stage(setup: Setup, manifest: Manifest) -> None:
 
 def costs_stage(setup: Setup, manifest: Manifest) -> None:
     rd = setup.run_dir
+    rows = {t.slug: read_predictions(rd.predictions(t.slug)) for t in setup.plan.trials}
+    unit_resources = attribute_rows(read_telemetry(rd.root / TELEMETRY_FILE),
+                                    [r for trial_rows in rows.values() for r in trial_rows])
+    idle = unit_resources.pop(IDLE, None)
 
     def produce(trial) -> Path:
-        costs = summarize_costs(read_predictions(rd.predictions(trial.slug)),
-                                setup.profile.pricing)
+        costs = summarize_costs(rows[trial.slug], setup.profile.pricing,
+                                unit_resources=unit_resources, idle=idle,
+                                significance=msgspec.json.decode(
+                                    rd.significance(trial.slug).read_bytes()))
         write_costs(rd.costs(trial.slug), costs)
         return rd.costs(trial.slug)
 
@@ -159,7 +176,9 @@ def _stage_inputs(setup: Setup, name: str) -> tuple[list[Path], dict]:
         return [rd.items] + [rd.predictions(s) for s in slugs], \
             msgspec.to_builtins(profile.scoring)
     if name == "costs":
-        return [rd.predictions(s) for s in slugs], msgspec.to_builtins(profile.pricing)
+        telemetry = [rd.root / TELEMETRY_FILE] if (rd.root / TELEMETRY_FILE).exists() else []
+        return [rd.predictions(s) for s in slugs] + [rd.significance(s) for s in slugs] \
+            + telemetry, msgspec.to_builtins(profile.pricing)
     if name == "stats":
         return [rd.per_item_scores(s) for s in slugs], \
             {"stats": msgspec.to_builtins(profile.stats), "control": setup.control,

@@ -362,8 +362,14 @@ class Supervisor:
     # -- records -------------------------------------------------------------------------
     def _ok_record(self, unit: Unit, c: Completion, slot: _Slot) -> ResultRecord:
         return ok_record(unit.custom_id, c, worker=slot.view.index,
-                         attempts=self._attempts.get(unit.custom_id, 1))
+                         attempts=self._attempts.get(unit.custom_id, 1), **_wall_times(slot))
 
     def _failed_record(self, unit: Unit, error: str, kind: str, slot: _Slot) -> ResultRecord:
         return failed_record(unit.custom_id, error, kind, worker=slot.view.index,
-                             attempts=self._attempts.get(unit.custom_id, 1))
+                             attempts=self._attempts.get(unit.custom_id, 1), **_wall_times(slot))
+
+
+def _wall_times(slot: _Slot) -> dict[str, float]:
+    """The unit's last dispatch and its end as wall-clock epoch seconds (for telemetry)."""
+    ended = time.time()
+    return {"started_at": ended - (time.monotonic() - slot.started_at), "ended_at": ended}

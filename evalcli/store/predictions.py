@@ -1,8 +1,11 @@
 """predictions.csv: one row per planned unit, from a trial's results.jsonl (the parse stage).
 
-Token counts an engine did not report are -1 (unknown), never 0.
+Token counts an engine did not report are -1 (unknown), never 0, in this module; the parse
+stage then counts them (evalcli.science.tokens) and `tokens_source` says how each row's
+counts were made: engine | tokenizer | tiktoken | estimate.
 Columns keep the predecessor's first 13 (so its files and ours read alike) and add what it
-dropped: latency, status, error, attempts, worker. A failed unit is a row with
+dropped: latency, status, error, attempts, worker, tokens_source, and when the unit ran
+(started_at/ended_at, epoch seconds) and the worker's CPU time on it (cpu_ms). A failed unit is a row with
 status "failed", finish_reason "error", an empty response_text and the error text — it is
 never scored as an answer. `read_predictions` also reads the predecessor's files (no status
 column: a finish_reason of "error" means failed).
@@ -21,7 +24,8 @@ from evalcli.store.results import ResultRecord
 COLUMNS = [
     "custom_id", "dataset", "item_id", "condition", "temp", "sample_index", "type",
     "request_id", "finish_reason", "response_text", "prompt_tokens", "completion_tokens",
-    "total_tokens", "latency_ms", "status", "error", "attempts", "worker",
+    "total_tokens", "latency_ms", "status", "error", "attempts", "worker", "tokens_source",
+    "started_at", "ended_at", "cpu_ms",
 ]
 
 
@@ -40,7 +44,9 @@ def prediction_row(custom_id: str, record: ResultRecord | None) -> dict:
         total_tokens=(record.prompt_tokens + record.completion_tokens
                       if min(record.prompt_tokens, record.completion_tokens) >= 0 else -1),
         latency_ms=record.latency_ms, status=record.status, error=record.error,
-        attempts=record.attempts, worker=record.worker,
+        attempts=record.attempts, worker=record.worker, tokens_source="engine",
+        started_at=record.started_at or "", ended_at=record.ended_at or "",
+        cpu_ms=record.timings.get("worker_cpu_ms", ""),
     )
     return row
 
@@ -102,6 +108,8 @@ def read_predictions(path: Path) -> list[dict]:
             for key in TOKEN_COLUMNS:
                 row[key] = _count(row.get(key))
             row["latency_ms"] = _float(row.get("latency_ms"))
+            for key in ("started_at", "ended_at", "cpu_ms"):  # 0.0 = not recorded
+                row[key] = _float(row.get(key))
             rows.append(row)
     return rows
 

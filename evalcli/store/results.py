@@ -49,9 +49,14 @@ class ResultRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
     error_kind: str = ""
     finished_at: str = ""
     timings: dict[str, float] = {}
+    # wall-clock (Unix epoch seconds) when the unit was sent to its worker and answered:
+    # telemetry is attributed to arms by these (0.0 = not recorded, e.g. older runs)
+    started_at: float = 0.0
+    ended_at: float = 0.0
 
 
-def ok_record(custom_id: str, c, *, worker: int, attempts: int) -> ResultRecord:
+def ok_record(custom_id: str, c, *, worker: int, attempts: int, started_at: float = 0.0,
+              ended_at: float = 0.0) -> ResultRecord:
     """The record of a unit the engine answered (`c` is an engines.base.Completion)."""
     from evalcli.store.fsutil import utc_now
 
@@ -60,17 +65,19 @@ def ok_record(custom_id: str, c, *, worker: int, attempts: int) -> ResultRecord:
         prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens,
         latency_ms=round(c.latency_ms, 3), request_id=c.request_id, worker=worker,
         attempts=attempts, finished_at=utc_now(), timings=c.timings,
+        started_at=round(started_at, 3), ended_at=round(ended_at, 3),
     )
 
 
 def failed_record(custom_id: str, error: str, kind: str, *, worker: int,
-                  attempts: int) -> ResultRecord:
+                  attempts: int, started_at: float = 0.0, ended_at: float = 0.0) -> ResultRecord:
     """The record of a unit that failed: the reason, never an empty answer."""
     from evalcli.store.fsutil import utc_now
 
     return ResultRecord(custom_id=custom_id, status="failed", finish_reason="error",
                         worker=worker, attempts=attempts, error=error, error_kind=kind,
-                        finished_at=utc_now())
+                        finished_at=utc_now(), started_at=round(started_at, 3),
+                        ended_at=round(ended_at, 3))
 
 
 _encoder = msgspec.json.Encoder()

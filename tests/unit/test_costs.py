@@ -80,4 +80,4 @@ def test_write_costs_is_plain_json(tmp_path):
     path = tmp_path / "costs.json"
     write_costs(path, summarize_costs(ROWS))
     data = json.loads(path.read_text(encoding="utf-8"))
-    assert data["schema_version"] == 1 and set(data["arms"]) == {"control", "treatment"}
+    assert data["schema_version"] == 2 and set(data["arms"]) == {"control", "treatment"}

@@ -1,0 +1,163 @@
+"""The GPU sampler: NVML readings over the whole generate stage, appended to telemetry.jsonl.
+
+    generate ──start──► Sampler thread ──every interval_s──► read every GPU (pynvml) ──► line
+                        (sleeps on an Event: no busy loop, stop() wakes it at once)
+
+One line per GPU per sample, JSON, appended and flushed (a killed supervisor loses at most
+the line being written; `resume` appends to the same file, so a run's telemetry covers every
+generate session, each line stamped with wall-clock epoch seconds `t`):
+
+    {"t": 1717.25, "gpu": 0, "name": "...", "util_gpu": 87, "util_mem": 40,
+     "mem_used_mb": 5120.0, "mem_total_mb": 24576.0, "power_w": 210.5,
+     "energy_mj": 123456789, "temp_c": 71, "sm_clock_mhz": 1800, "mem_clock_mhz": 9501,
+     "throttle": ["sw_power_cap"], "procs": {"<worker index>": {"pid": 1234, "mem_mb": 800.0}}}
+
+A reading NVML cannot give on this GPU (no energy counter before Volta, no power on some
+boards) is null. `procs` holds the VRAM each live worker process holds: a worker missing
+from it while others hold VRAM is running on the CPU. `pynvml` (nvidia-ml-py) is imported
+inside the thread's set-up only; without it, without a driver or without a GPU the sampler
+says so once (`notice`) and does nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import msgspec
+
+# NVML clocks-event / throttle reason bits → names (nvmlClocksThrottleReason*)
+THROTTLE_BITS = {
+    0x1: "gpu_idle", 0x2: "app_clocks", 0x4: "sw_power_cap", 0x8: "hw_slowdown",
+    0x10: "sync_boost", 0x20: "sw_thermal", 0x40: "hw_thermal", 0x80: "hw_power_brake",
+    0x100: "display_clocks",
+}
+_MB = 1024 * 1024
+
+
+def throttle_names(mask: int) -> list[str]:
+    return [name for bit, name in THROTTLE_BITS.items() if mask & bit]
+
+
+def _try(read: Callable, default=None):
+    try:
+        return read()
+    except Exception:  # noqa: BLE001 - NVML raises NVMLError_NotSupported and friends
+        return default
+
+
+class Sampler:
+    """Samples every GPU each `interval_s` into `path` while started.
+
+    `worker_pids()` returns {worker index: pid} of the live workers (read from another
+    thread: a plain dict snapshot, no lock needed). `latest` holds the last reading per GPU
+    for the dashboard.
+    """
+
+    def __init__(self, path: Path, *, interval_s: float = 1.0,
+                 worker_pids: Callable[[], dict[int, int]] = dict) -> None:
+        self.path = path
+        self.interval_s = max(0.05, float(interval_s))
+        self.worker_pids = worker_pids
+        self.notice = ""  # why nothing is sampled, when that is so
+        self.latest: list[dict] = []
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._nvml = None
+        self._handles: list = []
+
+    @property
+    def gpu_count(self) -> int:
+        return len(self._handles)
+
+    def start(self) -> bool:
+        """Open NVML; False (with `notice` set) when there is nothing to sample."""
+        try:
+            import pynvml
+
+            pynvml.nvmlInit()
+            count = pynvml.nvmlDeviceGetCount()
+            self._handles = [pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(count)]
+        except Exception as exc:  # noqa: BLE001 - ImportError, NVMLError_LibraryNotFound, ...
+            reason = "nvidia-ml-py is not installed" if isinstance(exc, ImportError) else \
+                " ".join(str(exc).split()) or type(exc).__name__
+            self.notice = f"GPU telemetry off: {reason} (no NVML) — run goes on without it"
+            return False
+        if not self._handles:
+            self.notice = "GPU telemetry off: NVML sees no GPU — run goes on without it"
+            _try(pynvml.nvmlShutdown)
+            return False
+        self._nvml = pynvml
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._thread = threading.Thread(target=self._run, name="evalcli-telemetry", daemon=True)
+        self._thread.start()
+        return True
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10.0)
+            self._thread = None
+        if self._nvml is not None:
+            _try(self._nvml.nvmlShutdown)
+            self._nvml = None
+
+    def __enter__(self) -> Sampler:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        encoder = msgspec.json.Encoder()
+        stopping = False
+        with open(self.path, "ab") as fh:
+            while True:  # one reading at start, one per interval, and a last one at stop, so
+                lines = self.read_all()  # the sampled span covers every unit of the session
+                if lines:
+                    fh.write(b"".join(encoder.encode(line) + b"\n" for line in lines))
+                    fh.flush()
+                    self.latest, self.samples = lines, self.samples + 1
+                if stopping:
+                    return
+                stopping = self._stop.wait(self.interval_s)
+
+    def read_all(self) -> list[dict]:
+        """One reading per GPU, now."""
+        t = round(time.time(), 3)
+        pids = {pid: index for index, pid in dict(self.worker_pids()).items() if pid}
+        return [self._read(i, handle, t, pids) for i, handle in enumerate(self._handles)]
+
+    def _read(self, index: int, h, t: float, pids: dict[int, int]) -> dict:
+        nv = self._nvml
+        util = _try(lambda: nv.nvmlDeviceGetUtilizationRates(h))
+        mem = _try(lambda: nv.nvmlDeviceGetMemoryInfo(h))
+        power = _try(lambda: nv.nvmlDeviceGetPowerUsage(h))  # mW
+        mask = _try(lambda: nv.nvmlDeviceGetCurrentClocksThrottleReasons(h))
+        name = _try(lambda: nv.nvmlDeviceGetName(h), "")
+        procs = {}
+        for proc in _try(lambda: nv.nvmlDeviceGetComputeRunningProcesses(h), []) or []:
+            worker = pids.get(getattr(proc, "pid", None))
+            used = getattr(proc, "usedGpuMemory", None)
+            if worker is not None:
+                procs[str(worker)] = {"pid": proc.pid,
+                                      "mem_mb": None if used is None else round(used / _MB, 1)}
+        return {
+            "t": t, "gpu": index, "name": name.decode() if isinstance(name, bytes) else name,
+            "util_gpu": None if util is None else util.gpu,
+            "util_mem": None if util is None else util.memory,
+            "mem_used_mb": None if mem is None else round(mem.used / _MB, 1),
+            "mem_total_mb": None if mem is None else round(mem.total / _MB, 1),
+            "power_w": None if power is None else power / 1000.0,
+            "energy_mj": _try(lambda: nv.nvmlDeviceGetTotalEnergyConsumption(h)),
+            "temp_c": _try(lambda: nv.nvmlDeviceGetTemperature(h, nv.NVML_TEMPERATURE_GPU)),
+            "sm_clock_mhz": _try(lambda: nv.nvmlDeviceGetClockInfo(h, nv.NVML_CLOCK_SM)),
+            "mem_clock_mhz": _try(lambda: nv.nvmlDeviceGetClockInfo(h, nv.NVML_CLOCK_MEM)),
+            "throttle": None if mask is None else throttle_names(int(mask)),
+            "procs": procs,
+        }
+

@@ -1,0 +1,139 @@
+"""What each arm used: GPU telemetry attributed to units by time, then summed per arm.
+
+    telemetry.jsonl (samples per GPU) ──intervals──┐
+    results.jsonl (unit: worker, started_at, ended_at) ──► per-unit shares ──► per arm:
+        gpu_seconds, gpu_busy_seconds, energy_j, peak_vram_mb        (+ "idle": nobody ran)
+
+Method (documented in docs/run-directory.md#resources):
+- Per GPU, consecutive samples (t0, t1) form an interval. An interval longer than
+  GAP_FACTOR × the median interval spans a pause (between a stop and a resume) and is
+  left out.
+- The interval's energy is the energy counter's difference (mJ → J) when both samples have
+  it and it did not go backwards, else the trapezoid of the two power readings × (t1 - t0).
+  Power is taken as constant within an interval.
+- At each instant of the interval the GPU is split equally among the units running then
+  (started_at ≤ instant < ended_at, on any worker); instants with no unit running — model
+  loading, gaps between dispatches — go to `idle`. A unit's GPU-seconds and joules are its
+  shares summed over intervals and GPUs, so arms + idle add up to the whole.
+- gpu_busy_seconds weights each interval by the utilisation NVML reported at its end (the
+  utilisation over the sample period just ended).
+- peak_vram_mb: the largest VRAM reading at a sample taken while one of the arm's units
+  ran — the VRAM its worker process held when NVML lists it, else the GPU's memory in use.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from pathlib import Path
+
+import msgspec
+
+TELEMETRY_FILE = "telemetry.jsonl"
+GAP_FACTOR = 5.0
+IDLE = "idle"
+
+
+def unit_key(row: dict) -> str:
+    """One executed unit (a shared unit appears in several trials under one key)."""
+    return f"{row.get('worker')}@{float(row.get('started_at') or 0):.3f}"
+
+
+def read_telemetry(path: Path) -> list[dict]:
+    """Every complete line of telemetry.jsonl; a torn line (killed mid-write) is skipped."""
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_bytes().splitlines():
+        try:
+            sample = msgspec.json.decode(line)
+        except msgspec.DecodeError:
+            continue
+        if isinstance(sample, dict) and isinstance(sample.get("t"), (int, float)):
+            out.append(sample)
+    return out
+
+
+def _interval_energy(a: dict, b: dict) -> float | None:
+    e0, e1 = a.get("energy_mj"), b.get("energy_mj")
+    if e0 is not None and e1 is not None and e1 >= e0:
+        return (e1 - e0) / 1000.0
+    p0, p1 = a.get("power_w"), b.get("power_w")
+    if p0 is not None and p1 is not None:
+        return (p0 + p1) / 2.0 * (b["t"] - a["t"])
+    return None
+
+
+def _shares(units: list[tuple[float, float, str]], t0: float, t1: float) -> dict[str, float]:
+    """Seconds of [t0, t1) owned by each key: each instant split equally among running units."""
+    running = [(max(s, t0), min(e, t1), key) for s, e, key in units if s < t1 and e > t0]
+    cuts = sorted({t0, t1, *(s for s, _, _ in running), *(e for _, e, _ in running)})
+    owned: dict[str, float] = defaultdict(float)
+    for lo, hi in zip(cuts, cuts[1:], strict=False):
+        active = [key for s, e, key in running if s <= lo and e >= hi]
+        if not active:
+            owned[IDLE] += hi - lo
+        for key in active:
+            owned[key] += (hi - lo) / len(active)
+    return owned
+
+
+def attribute(samples: list[dict], units: list[dict]) -> dict[str, dict]:
+    """Per key (and `idle`): gpu_seconds, gpu_busy_seconds, energy_j, peak_vram_mb.
+
+    `units`: dicts with key (e.g. "<trial>|<condition>"), worker, started_at, ended_at.
+    """
+    spans = [(u["started_at"], u["ended_at"], u["key"]) for u in units
+             if u.get("started_at") and u.get("ended_at", 0) >= u["started_at"]]
+    totals: dict[str, dict] = defaultdict(lambda: {"gpu_seconds": 0.0, "gpu_busy_seconds": 0.0,
+                                                   "energy_j": 0.0, "peak_vram_mb": None})
+    by_gpu: dict[int, list[dict]] = defaultdict(list)
+    for sample in samples:
+        by_gpu[int(sample.get("gpu", 0))].append(sample)
+    for gpu_samples in by_gpu.values():
+        gpu_samples.sort(key=lambda s: s["t"])
+        steps = [b["t"] - a["t"] for a, b in zip(gpu_samples, gpu_samples[1:], strict=False)]
+        if not steps:
+            continue
+        limit = GAP_FACTOR * statistics.median(steps)
+        for a, b in zip(gpu_samples, gpu_samples[1:], strict=False):
+            dt = b["t"] - a["t"]
+            if dt <= 0 or dt > limit:
+                continue
+            energy = _interval_energy(a, b)
+            util = b.get("util_gpu")
+            for key, seconds in _shares(spans, a["t"], b["t"]).items():
+                row = totals[key]
+                row["gpu_seconds"] += seconds
+                if util is not None:
+                    row["gpu_busy_seconds"] += seconds * util / 100.0
+                if energy is not None:
+                    row["energy_j"] += energy * seconds / dt
+        for sample in gpu_samples:
+            _peak(totals, sample, units)
+    return {key: {k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()}
+            for key, row in totals.items()}
+
+
+def attribute_rows(samples: list[dict], rows: list[dict]) -> dict[str, dict]:
+    """attribute() over predictions rows (each executed unit once), keyed by unit_key."""
+    if not samples:
+        return {}
+    units = {unit_key(r): {"key": unit_key(r), "worker": r.get("worker"),
+                           "started_at": float(r.get("started_at") or 0),
+                           "ended_at": float(r.get("ended_at") or 0)}
+             for r in rows if float(r.get("started_at") or 0) > 0}
+    return attribute(samples, list(units.values()))
+
+
+def _peak(totals: dict, sample: dict, units: list[dict]) -> None:
+    procs = sample.get("procs") or {}
+    for unit in units:
+        if not (unit.get("started_at", 0) <= sample["t"] < unit.get("ended_at", 0)):
+            continue
+        held = (procs.get(str(unit.get("worker"))) or {}).get("mem_mb")
+        vram = held if held is not None else sample.get("mem_used_mb")
+        if vram is None:
+            continue
+        row = totals[unit["key"]]
+        row["peak_vram_mb"] = vram if row["peak_vram_mb"] is None else max(row["peak_vram_mb"], vram)

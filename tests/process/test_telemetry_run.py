@@ -1,0 +1,132 @@
+"""GPU telemetry over a real dry run: the mock engine in real spawned workers, and a stand-in
+`pynvml` first on PYTHONPATH that plays one GPU at a constant 100 W, 50 % busy, with no
+energy counter (so energy is integrated power) and 512 MiB held by every live worker.
+
+Hand-computed figures, one worker (no unit ever shares the GPU):
+    GPU-seconds(arm) = Σ over the arm's units of (ended_at − started_at)
+    energy(arm)      = 100 W × GPU-seconds(arm);  busy seconds = 50 % of GPU-seconds
+    idle             = (last sample − first sample) − Σ over all units
+And NVML absent (real, here): one notice, the run completes, no telemetry.jsonl.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.helpers import evalcli, read_csv, trial_dirs, write_profile
+
+STAND_IN_PYNVML = '''
+import multiprocessing
+from types import SimpleNamespace
+
+NVML_TEMPERATURE_GPU = 0
+NVML_CLOCK_SM = 1
+NVML_CLOCK_MEM = 2
+
+class NVMLError(Exception):
+    pass
+
+def nvmlInit(): pass
+def nvmlShutdown(): pass
+def nvmlDeviceGetCount(): return 1
+def nvmlDeviceGetHandleByIndex(i): return i
+def nvmlDeviceGetName(h): return "Stand-in GPU"
+def nvmlDeviceGetUtilizationRates(h): return SimpleNamespace(gpu=50, memory=20)
+def nvmlDeviceGetMemoryInfo(h): return SimpleNamespace(total=8 << 30, used=2 << 30, free=6 << 30)
+def nvmlDeviceGetPowerUsage(h): return 100000
+def nvmlDeviceGetTotalEnergyConsumption(h): raise NVMLError("Not Supported")
+def nvmlDeviceGetTemperature(h, sensor): return 60
+def nvmlDeviceGetClockInfo(h, clock): return 1500 if clock == NVML_CLOCK_SM else 7000
+def nvmlDeviceGetCurrentClocksThrottleReasons(h): return 0x4
+def nvmlDeviceGetComputeRunningProcesses(h):
+    return [SimpleNamespace(pid=p.pid, usedGpuMemory=512 << 20)
+            for p in multiprocessing.active_children()]
+'''
+
+
+def _profile(tmp_path, interval_s: float):
+    path = write_profile(tmp_path / "p.toml", workers=1,
+                         options={"latency_ms": 120.0, "accuracy": 0.7})
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(f"\n[telemetry]\nenabled = true\ninterval_s = {interval_s}\n")
+    return path
+
+
+def _only_run(runs):
+    (run,) = list(runs.iterdir())
+    return run
+
+
+def test_stand_in_nvml_telemetry_and_per_arm_energy(tmp_path):
+    stand_in = tmp_path / "nvml"
+    stand_in.mkdir()
+    (stand_in / "pynvml.py").write_text(STAND_IN_PYNVML, encoding="utf-8")
+    runs = tmp_path / "runs"
+    done = evalcli("run", "--profile", _profile(tmp_path, 0.2), "--limit-items", "3",
+                   "--runs-dir", runs, env={"PYTHONPATH": str(stand_in)})
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert "telemetry off" not in done.stdout + done.stderr
+    run = _only_run(runs)
+    samples = [json.loads(line) for line in
+               (run / "telemetry.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(samples) >= 5
+    worker_pids = {e["pid"] for e in map(json.loads, (run / "events.jsonl").read_text(
+        encoding="utf-8").splitlines()) if e.get("event") == "worker_ready"}
+    first = samples[0]
+    assert first["power_w"] == 100.0 and first["util_gpu"] == 50 and first["energy_mj"] is None
+    assert first["mem_total_mb"] == 8192.0 and first["throttle"] == ["sw_power_cap"]
+    assert first["sm_clock_mhz"] == 1500 and first["temp_c"] == 60
+    held = [s["procs"]["0"] for s in samples if "0" in s["procs"]]
+    assert held and {p["pid"] for p in held} <= worker_pids
+    assert all(p["mem_mb"] == 512.0 for p in held)
+
+    (trial,) = trial_dirs(run)
+    rows = read_csv(trial / "predictions.csv")
+    assert rows and all(r["tokens_source"] == "engine" and int(r["total_tokens"]) >= 0
+                        for r in rows)
+    costs = json.loads((trial / "costs.json").read_text(encoding="utf-8"))
+    t0, t1 = samples[0]["t"], samples[-1]["t"]
+    all_units = 0.0
+    for arm in ("control", "treatment"):
+        spans = [(float(r["started_at"]), float(r["ended_at"])) for r in rows
+                 if r["condition"] == arm]
+        assert all(t0 <= s <= e <= t1 for s, e in spans)  # every unit ran while sampled
+        seconds = sum(e - s for s, e in spans)
+        all_units += seconds
+        res = costs["arms"][arm]["resources"]
+        assert res["units_measured"] == len(spans)
+        assert res["gpu_seconds"] == pytest.approx(seconds, abs=2e-3)
+        assert res["energy_j"] == pytest.approx(100.0 * seconds, abs=0.2)
+        assert res["gpu_busy_seconds"] == pytest.approx(0.5 * seconds, abs=2e-3)
+        assert res["peak_vram_mb"] == 512.0
+        assert seconds > 0.1 * len(spans)  # the mock's 120 ms per unit
+    assert costs["idle"]["gpu_seconds"] == pytest.approx((t1 - t0) - all_units, abs=2e-3)
+    effect = costs["cost_effectiveness"][0]
+    assert effect["extra_joules_per_unit"] is not None
+    report = (run / "report.md").read_text(encoding="utf-8")
+    energy = costs["arms"]["control"]["resources"]["energy_j"]
+    assert "## Resources and cost-effectiveness" in report and f"{energy:,.1f}" in report
+
+
+def test_no_nvml_one_notice_and_the_run_completes(tmp_path):
+    pytest.importorskip("evalcli")
+    try:
+        import pynvml  # noqa: F401
+        pytest.skip("pynvml is installed here: this test is for a machine without NVML")
+    except ImportError:
+        pass
+    runs = tmp_path / "runs"
+    done = evalcli("run", "--profile", _profile(tmp_path, 0.2), "--limit-items", "2",
+                   "--runs-dir", runs)
+    assert done.returncode == 0, done.stderr + done.stdout
+    out = done.stdout + done.stderr
+    assert out.count("GPU telemetry off") == 1
+    run = _only_run(runs)
+    assert not (run / "telemetry.jsonl").exists()
+    (trial,) = trial_dirs(run)
+    costs = json.loads((trial / "costs.json").read_text(encoding="utf-8"))
+    for arm in costs["arms"].values():
+        assert arm["resources"] is None and arm["cpu_seconds"] is not None
+        assert arm["worker_seconds"] > 0

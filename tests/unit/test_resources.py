@@ -1,0 +1,52 @@
+"""Attribution of GPU telemetry to units by time, checked against hand-computed figures."""
+
+from __future__ import annotations
+
+import pytest
+
+from evalcli.science.resources import IDLE, attribute, read_telemetry
+
+
+def _sample(t, *, energy=None, power=None, util=None, mem=None, procs=None):
+    return {"t": t, "gpu": 0, "energy_mj": energy, "power_w": power, "util_gpu": util,
+            "mem_used_mb": mem, "procs": procs or {}}
+
+
+def test_energy_counter_split_by_overlap_and_concurrency():
+    # times 0.0 = "not recorded": a real run's are epoch seconds; unit times here start > 0
+    # [0,1]: 10 J; [1,2]: 30 J. Unit a runs 0.5–2.0 on worker 0, unit b 1.0–1.5 on worker 1.
+    samples = [_sample(0.0, energy=0, util=100, mem=1000.0),
+               _sample(1.0, energy=10_000, util=80, mem=3000.0, procs={"1": {"mem_mb": 700.0}}),
+               _sample(2.0, energy=40_000, util=40, mem=2000.0)]
+    units = [{"key": "a", "worker": 0, "started_at": 0.5, "ended_at": 2.0},
+             {"key": "b", "worker": 1, "started_at": 1.0, "ended_at": 1.5}]
+    got = attribute(samples, units)
+    # interval 1: idle 0–0.5 (5 J), a alone 0.5–1 (5 J)
+    # interval 2: a and b share 1–1.5 (0.25 s each, 7.5 J each), a alone 1.5–2 (15 J)
+    assert got["a"]["gpu_seconds"] == pytest.approx(0.5 + 0.25 + 0.5)
+    assert got["b"]["gpu_seconds"] == pytest.approx(0.25)
+    assert got[IDLE]["gpu_seconds"] == pytest.approx(0.5)
+    assert got["a"]["energy_j"] == pytest.approx(5 + 7.5 + 15)
+    assert got["b"]["energy_j"] == pytest.approx(7.5)
+    assert got[IDLE]["energy_j"] == pytest.approx(5)
+    # busy: interval 1 at 80 %, interval 2 at 40 %
+    assert got["a"]["gpu_busy_seconds"] == pytest.approx(0.5 * 0.8 + 0.75 * 0.4)
+    # peak VRAM: the sample at t=1 falls in both; b's worker is listed (700), a's is not (3000)
+    assert got["a"]["peak_vram_mb"] == 3000.0 and got["b"]["peak_vram_mb"] == 700.0
+
+
+def test_power_integrated_when_no_counter_and_a_pause_is_left_out():
+    samples = [_sample(100.0, power=100.0), _sample(101.0, power=200.0),
+               _sample(102.0, power=200.0),  # then a stop, and a resume a minute later
+               _sample(160.0, power=50.0), _sample(161.0, power=50.0)]
+    units = [{"key": "u", "worker": 0, "started_at": 100.0, "ended_at": 161.0}]
+    got = attribute(samples, units)
+    assert got["u"]["energy_j"] == pytest.approx(150 + 200 + 50)
+    assert got["u"]["gpu_seconds"] == pytest.approx(3.0)
+
+
+def test_read_telemetry_skips_a_torn_last_line(tmp_path):
+    path = tmp_path / "telemetry.jsonl"
+    path.write_bytes(b'{"t": 1.0, "gpu": 0}\n{"t": 2.0, "gp')
+    assert read_telemetry(path) == [{"t": 1.0, "gpu": 0}]
+    assert read_telemetry(tmp_path / "absent.jsonl") == []
