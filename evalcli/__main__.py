@@ -8,7 +8,6 @@ a run.
 
 from __future__ import annotations
 
-import multiprocessing
 import sys
 
 
@@ -25,7 +24,10 @@ def safe_streams() -> None:
 
 
 def main() -> None:
-    multiprocessing.freeze_support()
+    if getattr(sys, "frozen", False):  # a frozen Windows executable (freeze_support's only case)
+        import multiprocessing
+
+        multiprocessing.freeze_support()
     safe_streams()
     from rich.console import Console
 
