@@ -25,7 +25,7 @@ _RUN_ID_RE = re.compile(r"^[\w][\w.-]{0,119}$")
 
 
 def validate_run_id(run_id: str) -> str:
-    if not _RUN_ID_RE.match(run_id) or ".." in run_id:
+    if not _RUN_ID_RE.fullmatch(run_id) or ".." in run_id:  # fullmatch: "$" allows a "\n"
         raise RunError(
             f"run id {run_id!r} is not valid — use letters, digits, '.', '-' and '_' only "
             "(no path separators, no '..', at most 120 characters)"
