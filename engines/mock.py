@@ -13,7 +13,10 @@ one of these substrings makes the worker
     crash_on  os._exit(17)               (the process dies, as after a native crash)
     kill_on   SIGKILL itself              (as the OOM killer would)
     hang_on   sleep forever              (the supervisor's unit timeout must kill it)
-and `fail_load = true` makes the engine fail to start.
+and `fail_load = true` makes the engine fail to start, `exit_on_load = true` makes the worker
+die while starting. `fail_retryable = true` makes fail_on's EngineError retryable; with
+`heal_file` set, fail_on stops failing once that file exists (a failure that goes away, for
+resume and retry tests).
 
 A gate holds work at a known point, so tests need no sleeps: with `gate_file` set, a worker
 that has answered `gate_after` units waits before each further unit until that file exists.
@@ -47,6 +50,9 @@ class MockEngine(Engine):
         kill_on: list[str] = []
         hang_on: list[str] = []
         fail_load: bool = False
+        exit_on_load: bool = False
+        fail_retryable: bool = False
+        heal_file: str = ""
         gate_file: str = ""
         gate_after: int = 0
 
@@ -54,6 +60,8 @@ class MockEngine(Engine):
         super().__init__(options, worker_index)
         if options.fail_load:
             raise EngineLoadError("mock engine told to fail on load (fail_load = true)")
+        if options.exit_on_load:
+            os._exit(17)
         self._answered = 0
 
     def describe(self) -> dict[str, str]:
@@ -71,8 +79,9 @@ class MockEngine(Engine):
                 time.sleep(3600)
         if _hit(uid, opts.raise_on):
             raise RuntimeError(f"mock engine bug on {uid}")
-        if _hit(uid, opts.fail_on):
-            raise EngineError(f"mock engine refused {uid}", kind="mock_failure")
+        if _hit(uid, opts.fail_on) and not (opts.heal_file and os.path.exists(opts.heal_file)):
+            raise EngineError(f"mock engine refused {uid}", kind="mock_failure",
+                              retryable=opts.fail_retryable)
 
         if opts.gate_file and self._answered >= opts.gate_after:
             while not os.path.exists(opts.gate_file):

@@ -8,7 +8,6 @@ a run.
 
 from __future__ import annotations
 
-import multiprocessing
 import sys
 
 
@@ -26,7 +25,9 @@ def safe_streams() -> None:
 
 def main() -> None:
     try:  # Ctrl+C at any point, the imports included: the same one line
-        multiprocessing.freeze_support()
+        import multiprocessing
+
+        multiprocessing.freeze_support()  # a no-op unless frozen (a Windows executable)
         safe_streams()
         _main()
     except KeyboardInterrupt:  # Ctrl+C / Ctrl+Break outside the supervisor (e.g. the report)

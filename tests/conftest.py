@@ -4,10 +4,15 @@
     tests/process  -m process   real spawned workers on the mock engine (crash matrix)
     tests/servers  -m server    loopback HTTP servers speaking each engine's wire format
     tests/model    -m model     real GGUF models through llama-cpp-python (skip: -m "not model")
+
+EVALCLI_STRICT_SKIPS=1 (set by .ci/run) turns the skips for a missing llama_cpp,
+llama_cpp.server, the demo model package or chromium into failures: on a README install
+they must all run, and a skip there would hide exactly the test that matters.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -25,3 +30,30 @@ def pytest_collection_modifyitems(config, items):
             continue
         if tier in _TIERS:
             item.add_marker(_TIERS[tier])
+
+
+# words in a skip reason that mean "something the README install provides is missing"
+_MISSING = ("llama_cpp", "llama-cpp", "gemma3_270m", "chromium")
+
+
+def _strict_failure(report) -> bool:
+    if os.environ.get("EVALCLI_STRICT_SKIPS") != "1" or not report.skipped:
+        return False
+    reason = str(report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr)
+    if not any(word in reason for word in _MISSING):
+        return False
+    report.outcome = "failed"
+    report.longrepr = f"EVALCLI_STRICT_SKIPS=1: this skip is a failure here: {reason}"
+    return True
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    _strict_failure(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    outcome = yield
+    _strict_failure(outcome.get_result())

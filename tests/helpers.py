@@ -6,6 +6,8 @@ import csv
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
@@ -47,3 +49,30 @@ def read_csv(path: Path) -> list[dict]:
 
 def trial_dirs(run_root: Path) -> list[Path]:
     return sorted((run_root / "trials").iterdir())
+
+
+def wait_until(condition: Callable[[], object], what: str, timeout: float = 120):
+    """Poll `condition` until it returns something truthy (returned); fail naming `what` at the
+    deadline. Synchronisation by state, never by a fixed sleep: the poll interval only sets
+    how soon a slow machine is noticed, not whether the test passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out after {timeout:.0f} s waiting for {what}"
+        time.sleep(0.02)
+
+
+def result_lines(run_root: Path) -> int:
+    """Units recorded so far, over every trial's results.jsonl (complete lines only)."""
+    return sum(p.read_bytes().count(b"\n") for p in run_root.glob("trials/*/results.jsonl"))
+
+
+def events(run_root: Path) -> list[dict]:
+    """The run's events.jsonl, complete lines only (a writer may be mid-line)."""
+    path = run_root / "events.jsonl"
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    return [msgspec.json.decode(line) for line in data[: data.rfind(b"\n") + 1].splitlines()]

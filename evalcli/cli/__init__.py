@@ -2,40 +2,108 @@
 
 Commands are thin: they may import any room of evalcli; nothing imports evalcli.cli except
 the entry point (__main__).
+
+Commands load lazily: `evalcli stop` imports evalcli.cli.stop and what it needs, never the
+statistics (scipy, numpy) or the engines that `run` and `compare` need. `evalcli --help` lists
+the commands from the first docstring line of each command function, read with `ast` from
+the module's source without importing it (benchmarks/bench_startup.py measures start-up;
+tests/unit/test_cli_startup.py checks what `import evalcli.cli` pulls in).
 """
 
 from __future__ import annotations
 
-import typer
+import ast
+import importlib
+import importlib.util
 
-from evalcli.cli import analyze as analyze_cmd
-from evalcli.cli import archive as archive_cmd
-from evalcli.cli import compare as compare_cmd
-from evalcli.cli import doctor as doctor_cmd
-from evalcli.cli import resume as resume_cmd
-from evalcli.cli import run as run_cmd
-from evalcli.cli import runs as runs_cmd
-from evalcli.cli import show as show_cmd
-from evalcli.cli import stop as stop_cmd
-from evalcli.cli import verify as verify_cmd
+import typer
+from typer.core import TyperCommand, TyperGroup
+
+# command name -> (module under evalcli.cli, function); the order is the order --help shows
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("run", "run"),
+    "runs": ("runs", "runs"),
+    "show": ("show", "show"),
+    "stop": ("stop", "stop"),
+    "resume": ("resume", "resume"),
+    "analyze": ("analyze", "analyze"),
+    "doctor": ("doctor", "doctor"),
+    "compare": ("compare", "compare"),
+    "archive": ("archive", "archive"),
+    "verify": ("verify", "verify"),
+}
+
+
+def _docstring(module: str, function: str) -> str | None:
+    """The command function's docstring, read from source; None when the source is absent."""
+    spec = importlib.util.find_spec(f"evalcli.cli.{module}")
+    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+        return None
+    with open(spec.origin, encoding="utf-8") as fh:
+        tree = ast.parse(fh.read(), spec.origin)
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == function:
+            return ast.get_docstring(node)
+    return None
+
+
+def _load(name: str) -> TyperCommand:
+    module, function = COMMANDS[name]
+    one = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
+    one.command(name)(getattr(importlib.import_module(f"evalcli.cli.{module}"), function))
+    return typer.main.get_command(one)
+
+
+def _listed(name: str) -> TyperCommand:
+    """What the root --help shows for a command: its name and docstring, nothing imported."""
+    doc = _docstring(*COMMANDS[name])
+    return _load(name) if doc is None else TyperCommand(name, help=doc)
+
+
+class LazyGroup(TyperGroup):
+    """A group whose commands are imported when used; the root --help lists them unimported."""
+
+    _listing = False
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> TyperCommand | None:
+        if cmd_name not in COMMANDS:
+            return None
+        if self._listing:
+            return self.commands.get(cmd_name) or _listed(cmd_name)
+        if cmd_name not in self.commands:
+            self.commands[cmd_name] = _load(cmd_name)
+        return self.commands[cmd_name]
+
+    def format_help(self, ctx: typer.Context, formatter) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+    def resolve_command(self, ctx: typer.Context, args: list[str]):
+        # an unknown name: TyperGroup suggests close ones from self.commands, so show it all
+        if not args or args[0] in COMMANDS:
+            return super().resolve_command(ctx, args)
+        loaded = self.commands
+        self.commands = {name: loaded.get(name) or _listed(name) for name in COMMANDS}
+        try:
+            return super().resolve_command(ctx, args)
+        finally:
+            self.commands = loaded
+
 
 app = typer.Typer(
     name="evalcli",
+    cls=LazyGroup,
     help="Does system prompt B really beat prompt A on this model, and by how much?",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.command("run")(run_cmd.run)
-app.command("runs")(runs_cmd.runs)
-app.command("show")(show_cmd.show)
-app.command("stop")(stop_cmd.stop)
-app.command("resume")(resume_cmd.resume)
-app.command("analyze")(analyze_cmd.analyze)
-app.command("doctor")(doctor_cmd.doctor)
-app.command("compare")(compare_cmd.compare)
-app.command("archive")(archive_cmd.archive)
-app.command("verify")(verify_cmd.verify)
 
 
 @app.callback()

@@ -19,7 +19,7 @@ RunRefs = Annotated[list[str], typer.Argument(
 Metric = Annotated[list[str] | None, typer.Option(
     "--metric", help="Compare only this metric (EM, F1, abstain, false_answers); repeatable.")]
 Pair = Annotated[list[str] | None, typer.Option(
-    "--pair", help="A pair of cells to compare, B against A: 'RUN[/TRIAL]:COND,RUN[/TRIAL]:COND' "
+    "--pair", help="A pair of cells to compare, B against A: 'RUN\\[/TRIAL]:COND,RUN\\[/TRIAL]:COND' "
     "(RUN = 1, 2, … or a run id); repeatable. Default: every run against the first, "
     "condition by condition.")]
 OutDir = Annotated[Path, typer.Option("--out", help="Folder for compare.md/.html/.json.")]

@@ -13,12 +13,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import write_profile
+from tests.helpers import events as run_events
+from tests.helpers import result_lines, wait_until, write_profile
 
 CP1252 = {"PYTHONIOENCODING": "cp1252", "PYTHONUTF8": "0"}
 
@@ -52,18 +52,6 @@ def test_cp1252_redirected_run_resume_show_doctor(tmp_path):
     assert max(len(line) for line in out.splitlines()) <= 80  # piped: 80 columns
 
 
-def _results_lines(root: Path) -> int:
-    files = list((root / "trials").glob("*/results.jsonl")) if (root / "trials").exists() else []
-    return files[0].read_bytes().count(b"\n") if files else 0
-
-
-def _wait_for_results(root: Path, n: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while _results_lines(root) < n:
-        assert time.monotonic() < deadline, "the run never produced results"
-        time.sleep(0.05)
-
-
 # On POSIX there is no SIGBREAK: alias it to SIGUSR1 before evalcli is imported, so the
 # supervisor's Windows branch (CONSOLE_INTERRUPTS includes SIGBREAK) runs here as well.
 ALIASED = ("import signal, sys; signal.SIGBREAK = signal.SIGUSR1; "
@@ -72,7 +60,11 @@ ALIASED = ("import signal, sys; signal.SIGBREAK = signal.SIGUSR1; "
 
 @pytest.mark.parametrize("twice", [False, True])
 def test_ctrl_break_stops_like_ctrl_c(tmp_path, twice):
-    profile = write_profile(tmp_path / "slow.toml", workers=2, options={"latency_ms": 150})
+    # each worker answers 1 unit, then holds its next one at the gate: the signals land while
+    # both are busy, and the second is sent only once the first has been acted on ("stopping")
+    gate = tmp_path / "gate"
+    profile = write_profile(tmp_path / "slow.toml", workers=2,
+                            options={"gate_file": str(gate), "gate_after": 1})
     root = tmp_path / "runs" / "b"
     args = ["run", "--profile", str(profile), "--limit-items", "6", "--runs-dir",
             str(tmp_path / "runs"), "--run-id", "b"]
@@ -85,12 +77,21 @@ def test_ctrl_break_stops_like_ctrl_c(tmp_path, twice):
         proc = subprocess.Popen([sys.executable, "-c", ALIASED, *args],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         sig = signal.SIGUSR1
-    _wait_for_results(root, 2)
-    proc.send_signal(sig)
-    if twice:  # the second Ctrl+Break stops now
-        time.sleep(0.05)
+    try:
+        wait_until(lambda: result_lines(root) >= 2, "2 results (both workers at the gate)")
         proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)
+        wait_until(lambda: any(e["event"] == "stopping" for e in run_events(root)),
+                   "the first Ctrl+Break to be acted on")
+        if twice:  # the second Ctrl+Break stops now, with the units still held at the gate
+            proc.send_signal(sig)
+        else:  # the first lets the units in flight finish
+            gate.touch()
+        _, err = proc.communicate(timeout=120)
+    finally:
+        gate.touch()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 130, err
     assert "resume with: evalcli resume b" in err, err
     manifest = json.loads((root / "run.json").read_text(encoding="utf-8"))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -24,15 +26,25 @@ def test_live_dashboard_on_a_terminal(tmp_path):
         env={**os.environ, "COLUMNS": "160", "LINES": "40", "TERM": "xterm"})
     os.close(follower)
     chunks = []
-    while True:
-        try:
-            data = os.read(leader, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(leader)
+    deadline = time.monotonic() + 180  # a hung child fails this test, never the whole suite
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            assert left > 0, "the run printed nothing for 180 s: " + repr(b"".join(chunks)[-500:])
+            ready, _, _ = select.select([leader], [], [], left)
+            if not ready:
+                continue
+            try:
+                data = os.read(leader, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        os.close(leader)
+        if proc.poll() is None and time.monotonic() >= deadline:
+            proc.kill()
     assert proc.wait(timeout=120) == 0
     screen = b"".join(chunks).decode("utf-8", "replace")
     for needle in ("evalcli run tty", "units/s", "tokens/s", "worker", "restarts", "ETA",

@@ -10,12 +10,20 @@ import json
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import evalcli, popen_evalcli, read_csv, trial_dirs, write_profile
+from tests.helpers import (
+    evalcli,
+    events,
+    popen_evalcli,
+    read_csv,
+    result_lines,
+    trial_dirs,
+    wait_until,
+    write_profile,
+)
 
 LIMIT = "6"  # 6 sample items (open and closed) x 2 conditions = 12 units
 UNITS = 12
@@ -122,22 +130,26 @@ def test_engine_that_cannot_load_stops_the_run_with_one_line(tmp_path):
 def test_kill_9_a_worker_mid_run_completes_on_its_own(tmp_path):
     if sys.platform == "win32":
         pytest.skip("uses SIGKILL")
-    profile = write_profile(tmp_path / "p.toml", workers=2, options={"latency_ms": 40})
+    # each worker answers 2 units, then holds its next one at the gate: once 4 results are
+    # in, both workers are busy at a known point and the kill lands mid-run on any machine
+    gate = tmp_path / "gate"
+    profile = write_profile(tmp_path / "p.toml", workers=2,
+                            options={"gate_file": str(gate), "gate_after": 2})
     root = tmp_path / "runs" / "k"
     proc = popen_evalcli("run", "--profile", profile, "--limit-items", LIMIT,
                          "--runs-dir", tmp_path / "runs", "--run-id", "k")
-    victim = None
-    deadline = time.monotonic() + 60
-    while victim is None and time.monotonic() < deadline:
-        time.sleep(0.1)
-        if (root / "events.jsonl").exists():
-            ready = [e for e in _events(root) if e["event"] == "worker_ready"]
-            results = list((root / "trials").glob("*/results.jsonl"))
-            if ready and results and results[0].read_text().count("\n") >= 3:
-                victim = ready[0]["pid"]
-    assert victim is not None, "run never got going"
-    os.kill(victim, signal.SIGKILL)
-    out, err = proc.communicate(timeout=120)
+    try:
+        wait_until(lambda: result_lines(root) >= 4, "4 results (both workers at the gate)")
+        assert result_lines(root) == 4  # the gate holds: nothing more until it opens
+        victim = next(e["pid"] for e in events(root) if e["event"] == "worker_ready")
+        os.kill(victim, signal.SIGKILL)
+        gate.touch()
+        out, err = proc.communicate(timeout=120)
+    finally:
+        gate.touch()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 0, err
     rows = _predictions(root)
     assert len(rows) == UNITS and len({r["custom_id"] for r in rows}) == UNITS

@@ -8,12 +8,20 @@ import json
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import evalcli, popen_evalcli, read_csv, trial_dirs, write_profile
+from tests.helpers import (
+    evalcli,
+    popen_evalcli,
+    read_csv,
+    result_lines,
+    trial_dirs,
+    wait_until,
+    write_profile,
+)
+from tests.helpers import events as run_events
 
 LIMIT = "6"
 UNITS = 12
@@ -28,18 +36,6 @@ def _texts(root: Path) -> dict[str, str]:
     return {r["custom_id"]: r["response_text"] for r in rows}
 
 
-def _results_lines(root: Path) -> int:
-    files = list((root / "trials").glob("*/results.jsonl")) if (root / "trials").exists() else []
-    return files[0].read_bytes().count(b"\n") if files else 0
-
-
-def _wait_for_results(root: Path, n: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while _results_lines(root) < n:
-        assert time.monotonic() < deadline, "the run never produced results"
-        time.sleep(0.05)
-
-
 @pytest.fixture
 def clean_texts(tmp_path):
     profile = write_profile(tmp_path / "clean.toml", workers=2)
@@ -49,21 +45,34 @@ def clean_texts(tmp_path):
     return _texts(tmp_path / "clean-runs" / "clean")
 
 
-def _slow_profile(tmp_path: Path) -> Path:
-    return write_profile(tmp_path / "slow.toml", workers=2, options={"latency_ms": 150})
+def _gated_profile(tmp_path: Path, gate: Path, after: int = 2) -> Path:
+    """Each worker answers `after` units, then holds its next one until `gate` exists."""
+    return write_profile(tmp_path / "gated.toml", workers=2,
+                         options={"gate_file": str(gate), "gate_after": after})
+
+
+def _stopping(root: Path) -> bool:
+    return any(e["event"] == "stopping" for e in run_events(root))
 
 
 def test_kill_9_supervisor_then_resume(tmp_path, clean_texts):
     if sys.platform == "win32":
         pytest.skip("uses SIGKILL")
     root = tmp_path / "runs" / "k"
-    proc = popen_evalcli("run", "--profile", _slow_profile(tmp_path), "--limit-items", LIMIT,
-                         "--runs-dir", tmp_path / "runs", "--run-id", "k")
-    _wait_for_results(root, 3)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(30)
-    done_before = _results_lines(root)
-    assert done_before < UNITS
+    gate = tmp_path / "gate"
+    proc = popen_evalcli("run", "--profile", _gated_profile(tmp_path, gate), "--limit-items",
+                         LIMIT, "--runs-dir", tmp_path / "runs", "--run-id", "k")
+    try:
+        wait_until(lambda: result_lines(root) >= 4, "4 results (both workers at the gate)")
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        gate.touch()  # the orphaned workers finish their unit, find the pipe closed and exit
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    done_before = result_lines(root)
+    assert done_before == 4
     shown = evalcli("show", "k", "--runs-dir", tmp_path / "runs", "--json")
     assert json.loads(shown.stdout)["status"] == "interrupted"
     result = evalcli("resume", "k", "--runs-dir", tmp_path / "runs")
@@ -80,20 +89,28 @@ def test_interrupt_exits_130_then_resume(tmp_path, clean_texts, how):
     if how.startswith("sig") and sys.platform == "win32":
         pytest.skip("POSIX signal delivery to a child; the STOP file covers Windows")
     root = tmp_path / "runs" / "s"
-    proc = popen_evalcli("run", "--profile", _slow_profile(tmp_path), "--limit-items", LIMIT,
-                         "--runs-dir", tmp_path / "runs", "--run-id", "s")
-    _wait_for_results(root, 2)
-    if how == "sigint":
-        proc.send_signal(signal.SIGINT)
-    elif how == "sigint-twice":  # the second Ctrl+C stops now: in-flight units are abandoned
-        proc.send_signal(signal.SIGINT)
-        time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
-    elif how == "sigterm":  # like the first Ctrl+C
-        proc.send_signal(signal.SIGTERM)
-    else:
-        (root / "STOP").write_text("stop", encoding="utf-8")
-    out, err = proc.communicate(timeout=60)
+    gate = tmp_path / "gate"
+    proc = popen_evalcli("run", "--profile", _gated_profile(tmp_path, gate, after=1),
+                         "--limit-items", LIMIT, "--runs-dir", tmp_path / "runs", "--run-id", "s")
+    try:
+        wait_until(lambda: result_lines(root) >= 2, "2 results (both workers at the gate)")
+        if how in ("sigint", "sigint-twice"):
+            proc.send_signal(signal.SIGINT)
+        elif how == "sigterm":  # like the first Ctrl+C
+            proc.send_signal(signal.SIGTERM)
+        else:
+            (root / "STOP").write_text("stop", encoding="utf-8")
+        wait_until(lambda: _stopping(root), "the stop request to be acted on")
+        if how == "sigint-twice":  # the second Ctrl+C stops now: in-flight units are abandoned
+            proc.send_signal(signal.SIGINT)
+        else:  # the units in flight finish, then the run stops
+            gate.touch()
+        out, err = proc.communicate(timeout=120)
+    finally:
+        gate.touch()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 130, err
     assert "resume with: evalcli resume s" in err
     manifest = json.loads((root / "run.json").read_text())
@@ -101,7 +118,8 @@ def test_interrupt_exits_130_then_resume(tmp_path, clean_texts, how):
     events = (root / "events.jsonl").read_text()
     assert ('"stop_now"' in events) == (how == "sigint-twice")
     [trial] = manifest["trials"].values()
-    assert trial["done"] == _results_lines(root)  # finished work is never shown pending
+    assert trial["done"] == result_lines(root)  # finished work is never shown pending
+    assert result_lines(root) == (2 if how == "sigint-twice" else 4)
     result = evalcli("resume", "s", "--runs-dir", tmp_path / "runs")
     assert result.returncode == 0, result.stderr
     assert not (root / "STOP").exists()
@@ -128,17 +146,27 @@ def test_torn_last_line_is_redone_alone(tmp_path, clean_texts):
 def test_second_concurrent_resume_is_refused(tmp_path):
     runs = tmp_path / "runs"
     root = runs / "c"
-    slower = write_profile(tmp_path / "slower.toml", workers=1, options={"latency_ms": 1000})
-    proc = popen_evalcli("run", "--profile", slower, "--limit-items", LIMIT,
+    gate = tmp_path / "gate"
+    held = write_profile(tmp_path / "held.toml", workers=1,
+                         options={"gate_file": str(gate), "gate_after": 1})
+    proc = popen_evalcli("run", "--profile", held, "--limit-items", LIMIT,
                          "--runs-dir", runs, "--run-id", "c")
     try:
-        _wait_for_results(root, 1)
+        wait_until(lambda: result_lines(root) >= 1, "the first result (worker at the gate)")
+        # the holder as the lock file names it: on Windows a venv's python.exe is a launcher,
+        # so Popen.pid need not be the interpreter that holds the lock
+        holder = int((root / "run.lock").read_bytes().decode("ascii").strip())
         second = evalcli("resume", "c", "--runs-dir", runs)
         assert second.returncode == 4
-        assert f"in use by process {proc.pid}" in second.stderr
+        assert f"in use by process {holder}" in second.stderr
         assert "Traceback" not in second.stderr
-    finally:
+        gate.touch()
         proc.communicate(timeout=120)
+    finally:
+        gate.touch()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 0
 
 

@@ -25,7 +25,6 @@ import email.policy
 import itertools
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -66,7 +65,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 return
             if kind == "hang":
-                time.sleep(fault.get("seconds", 1.0))
+                app.released.wait(fault.get("seconds", 1.0))  # stop() ends every hang
             if kind == "status":
                 headers = {}
                 if fault.get("retry_after") is not None:
@@ -123,6 +122,7 @@ class LoopbackServer:
         self.lock = threading.Lock()
         self.httpd = _Server(("127.0.0.1", 0), _Handler)
         self.httpd.app = self
+        self.released = threading.Event()
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True,
                                        kwargs={"poll_interval": 0.05})
 
@@ -136,6 +136,7 @@ class LoopbackServer:
         return self
 
     def stop(self) -> None:
+        self.released.set()
         self.httpd.shutdown()
         self.httpd.server_close()
         self.thread.join(timeout=5)

@@ -1,0 +1,88 @@
+"""Start-up time of each evalcli command, against `python -c "import typer, rich"`.
+
+    python benchmarks/bench_startup.py [--reps R] [--commands "stop --help" "runs" ...]
+
+Each command is a fresh `python -m evalcli ...` process (what a user waits for). The
+baseline is a process that only imports typer and rich, which every Typer CLI with rich
+output pays. Runs go round-robin (baseline, command 1, command 2, ..., baseline, ...) so
+that load on the machine hits every command alike. Printed per command: the median wall time
+and the ratio ours ÷ baseline (median of the per-round ratios, with the 10th-90th percentile
+spread). Target: `evalcli stop --help` under 2× the baseline. For reference the first row is
+the floor Typer sets: a one-command Typer app printing its --help (Typer 0.2x builds a
+pydantic adapter for a Path option and renders help with rich.markdown; neither is in the
+baseline).
+
+`runs`, `show` and `stop` run against an empty temporary --runs-dir (`show`/`stop` of a
+missing run end in the one-line error, after the same imports a real run id needs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+BASELINE = [sys.executable, "-c", "import typer, rich"]
+# the floor Typer itself sets: a one-command app with a str and a Path option, its --help
+TYPER_HELLO = (
+    "import pathlib, typer\n"
+    "app = typer.Typer(add_completion=False)\n"
+    "@app.command()\n"
+    "def stop(run_id: str, runs_dir: pathlib.Path = pathlib.Path('runs')) -> None:\n"
+    "    'Stop.'\n"
+    "app()\n"
+)
+DEFAULT = ("--help", "stop --help", "show --help", "runs --help", "runs", "show x", "stop x",
+           "run --help", "compare --help")
+
+
+def _wall(cmd: list[str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return time.perf_counter() - t0
+
+
+def _command(spec: str, runs_dir: str) -> list[str]:
+    args = spec.split()
+    if args[0] in ("runs", "show", "stop") and "--help" not in args:
+        args += ["--runs-dir", runs_dir]
+    return [sys.executable, "-m", "evalcli", *args]
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=10)
+    parser.add_argument("--commands", nargs="+", default=list(DEFAULT))
+    ns = parser.parse_args()
+    with tempfile.TemporaryDirectory() as runs_dir:
+        cmds = {"(typer hello --help)": [sys.executable, "-c", TYPER_HELLO, "--help"]}
+        cmds.update({spec: _command(spec, runs_dir) for spec in ns.commands})
+        for cmd in [BASELINE, *cmds.values()]:  # warm the file cache and .pyc files
+            _wall(cmd)
+        base: list[float] = []
+        ours: dict[str, list[float]] = {spec: [] for spec in cmds}
+        for _ in range(ns.reps):
+            base.append(_wall(BASELINE))
+            for spec, cmd in cmds.items():
+                ours[spec].append(_wall(cmd))
+    print(f"baseline `import typer, rich`: median {statistics.median(base) * 1000:.0f} ms "
+          f"({ns.reps} rounds)")
+    print("| command | median ms | ours ÷ baseline (median) | p10–p90 |")
+    print("|---|---:|---:|---:|")
+    for spec, times in ours.items():
+        ratios = [t / b for t, b in zip(times, base, strict=True)]
+        label = spec if spec.startswith("(") else f"evalcli {spec}"
+        print(f"| {label} | {statistics.median(times) * 1000:.0f} | "
+              f"{statistics.median(ratios):.2f} | {_pct(ratios, 0.1):.2f}–{_pct(ratios, 0.9):.2f} |")
+
+
+if __name__ == "__main__":
+    main()

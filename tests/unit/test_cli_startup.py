@@ -1,0 +1,85 @@
+"""The CLI starts at once: a command imports only what it uses.
+
+`import evalcli.cli` and the light commands (--help, stop, show, runs) must not pull in the
+statistics (scipy, numpy), the engines or llama_cpp; checked in a fresh interpreter, where
+sys.modules says exactly what was imported. benchmarks/bench_startup.py measures the time.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from evalcli.cli import COMMANDS, app
+
+HEAVY = ("scipy", "numpy", "llama_cpp", "httpx", "tiktoken", "engines", "evalcli.science",
+         "evalcli.report", "evalcli.run", "rich.live")
+
+PROBE = """
+import json, sys
+argv = sys.argv[1:]
+if argv:
+    sys.argv = ["evalcli", *argv]
+    from evalcli.__main__ import main
+    try:
+        main()
+    except SystemExit:
+        pass
+else:
+    import evalcli.cli
+heavy = json.loads(sys.stdin.read())
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in heavy or
+                        any(m == h or m.startswith(h + ".") for h in heavy))))
+"""
+
+
+def _heavy_imported(args: list[str], cwd) -> list[str]:
+    proc = subprocess.run([sys.executable, "-c", PROBE, *args], input=json.dumps(HEAVY),
+                          capture_output=True, text=True, cwd=cwd, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_importing_the_cli_imports_no_heavy_module(tmp_path):
+    assert _heavy_imported([], tmp_path) == []
+
+
+@pytest.mark.parametrize("args", [["--help"], ["stop", "--help"], ["show", "--help"],
+                                  ["runs", "--help"], ["runs"], ["show", "nope"],
+                                  ["stop", "nope"]])
+def test_light_commands_import_no_heavy_module(args, tmp_path):
+    assert _heavy_imported(args, tmp_path) == []
+
+
+def test_heavy_modules_are_detected(tmp_path):
+    """The probe can fail: `run --help` needs the pipeline, which does import them."""
+    assert "evalcli.run" in _heavy_imported(["run", "--help"], tmp_path)
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_every_command_has_working_help(name):
+    result = CliRunner().invoke(app, [name, "--help"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert "Usage:" in result.output
+
+
+def test_root_help_lists_every_command_with_its_docstring():
+    import importlib
+
+    result = CliRunner().invoke(app, ["--help"])
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    for name, (module, function) in COMMANDS.items():
+        doc = getattr(importlib.import_module(f"evalcli.cli.{module}"), function).__doc__
+        first_words = " ".join(doc.split()[:4])
+        assert name in result.output and first_words in flat, (name, first_words)
+
+
+def test_a_mistyped_command_suggests_the_close_one():
+    result = CliRunner().invoke(app, ["stpo"])
+    assert result.exit_code != 0
+    assert "stop" in result.output
