@@ -4,7 +4,9 @@
                                                                  └─► PlainLog (not a TTY)
 
 rich `Live` with auto_refresh=False: no refresh thread, no locks; the supervisor loop calls
-`update` (throttled here) from its single thread.
+`update` (throttled here) from its single thread. A sequential run adds one line, updated
+per complete block: each arm's primary metric, the paired difference and its anytime-valid
+interval (`Progress.sequential`, from evalcli.run.stopping.progress_line).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class Progress:
     started: float = field(default_factory=time.monotonic)
     tokens: int = 0
     finished_now: int = 0  # units finished in this invocation
+    sequential: str = ""  # a sequential run: the running difference and its interval
 
     def record(self, trial: str, ok: bool, tokens: int) -> None:
         progress = self.trials[trial]
@@ -87,6 +90,8 @@ def render(progress: Progress, views: list[WorkerView], stopping: bool):
         bar = "█" * int(share * 20) + "░" * (20 - int(share * 20))
         trials.add_row(Text(slug), f"{trial.done} / {trial.planned}", str(trial.failed),
                        f"{bar} {share:5.1%}", _fmt_eta(progress.eta_s(trial)))
+    if progress.sequential:
+        return Group(workers, trials, Text(progress.sequential))
     return Group(workers, trials)
 
 
@@ -122,6 +127,7 @@ class PlainLog:
         self.console = console
         self._last = 0.0
         self._last_key: tuple = ()
+        self._last_sequential = ""
 
     def __enter__(self):
         return self
@@ -131,7 +137,8 @@ class PlainLog:
 
     def update(self, views: list[WorkerView], stopping: bool) -> None:
         now = time.monotonic()
-        key = (stopping, sum(v.restarts for v in views), sum(v.state == "restarting" for v in views))
+        key = (stopping, sum(v.restarts for v in views), sum(v.state == "restarting" for v in views),
+               self.progress.sequential)
         if now - self._last < self.INTERVAL_S and key == self._last_key:
             return
         self._last, self._last_key = now, key
@@ -143,3 +150,6 @@ class PlainLog:
                     f"{tokens_per_s:.0f} tok/s | workers: {states}"
                     + (" | stopping" if stopping else ""))
         self.console.print(line, soft_wrap=True)
+        if self.progress.sequential and self.progress.sequential != self._last_sequential:
+            self._last_sequential = self.progress.sequential
+            self.console.print(Text(f"[sequential] {self.progress.sequential}"), soft_wrap=True)
