@@ -7,8 +7,10 @@ import json
 from pathlib import Path
 
 import msgspec
+import pytest
 
 from tests.helpers import evalcli, read_csv, trial_dirs
+from tests.process.test_manifest_schema import _documented_schema
 
 
 def _profile(path: Path, accuracy: dict[str, float], stopping: dict | None) -> Path:
@@ -40,6 +42,8 @@ def test_a_large_difference_stops_early_and_resume_does_nothing_unless_asked(tmp
     result = evalcli("run", "--profile", profile, "--runs-dir", runs, "--run-id", "seq")
     assert result.returncode == 0, result.stderr
     manifest = _manifest(root)
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.validate(manifest, _documented_schema())
     stopping, [trial] = manifest["stopping"], manifest["trials"].values()
     look = stopping["look"]
     assert manifest["status"] == "completed" and stopping["stopped_early"] is True
@@ -53,6 +57,7 @@ def test_a_large_difference_stops_early_and_resume_does_nothing_unless_asked(tmp
     assert "pending" not in statuses
     assert any(e["event"] == "stopping" and e["reason"] == "verdict" for e in _events(root))
     assert "sequential verdict: stopped after" in result.stdout
+    assert "[sequential] em: control" in result.stdout  # the plain progress lines, per block
     assert "skipped (stopped at the verdict)" in result.stdout
     report = (root / "report.md").read_text(encoding="utf-8")
     verdict = report.split("## Verdict", 1)[1].split("##", 1)[0].strip()
