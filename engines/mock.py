@@ -4,7 +4,9 @@ Answers depend only on (item, system prompt, seed, temperature): the same reques
 gets the same answer, whatever worker or call history served it. With an answer key
 (item_key -> gold answers; [] = unanswerable) the mock answers correctly with probability
 `accuracy`, abstains ("I don't know.") with probability `abstain_rate`, and otherwise gives
-a wrong answer. Without a key it echoes a deterministic pseudo-answer.
+a wrong answer (`accuracy_by_condition` sets it per arm — the condition is the third field
+of the unit id — so tests can run an A/B with a known true difference). Without a key it
+echoes a deterministic pseudo-answer.
 
 Fault injection (for the crash matrix in tests/process): a request whose unit_id contains
 one of these substrings makes the worker
@@ -41,6 +43,8 @@ class MockEngine(Engine):
     class Options(ConfigStruct):
         model: str = "mock"
         accuracy: float = 0.7
+        # per condition (the third field of the unit id): overrides `accuracy` for that arm
+        accuracy_by_condition: dict[str, float] = {}
         abstain_rate: float = 0.1
         latency_ms: float = 0.0
         answer_key: dict[str, list[str]] = {}
@@ -116,9 +120,17 @@ class MockEngine(Engine):
             return f"answer-{_digest(request.item_key, system)[:6]}"
         if draw < self.options.abstain_rate:
             return ABSTAIN_TEXT
-        if draw < self.options.abstain_rate + self.options.accuracy:
+        if draw < self.options.abstain_rate + self._accuracy(request.unit_id):
             return golds[0] if golds else ABSTAIN_TEXT
         return "a wrong answer"
+
+
+    def _accuracy(self, unit_id: str) -> float:
+        parts = unit_id.split("|")  # dataset|item_id|condition|temp|sample|type
+        by_condition = self.options.accuracy_by_condition
+        if len(parts) == 6 and parts[2] in by_condition:
+            return by_condition[parts[2]]
+        return self.options.accuracy
 
 
 def _hit(unit_id: str, needles: list[str]) -> bool:

@@ -9,6 +9,7 @@ import typer
 
 from evalcli.cli.common import FromStage, OnlyStage, RunIdArg, RunsDir, ToStage, console
 from evalcli.errors import RunError
+from evalcli.report.sequential import sentence
 from evalcli.run.generate import generate, load_finished, pending_units, truthful_end
 from evalcli.run.pipeline import (
     preflight,
@@ -17,6 +18,7 @@ from evalcli.run.resume import changes_since_start, open_run, record_forced, set
 from evalcli.run.stages import finish, select_stages
 from evalcli.run.summary import end_of_run, result_lines
 from evalcli.store.lock import RunLock
+from evalcli.store.manifest import stopped_at_verdict
 from evalcli.store.rundir import RunDir
 
 
@@ -27,8 +29,11 @@ def resume(
     from_: FromStage = None,
     to: ToStage = None,
     only: OnlyStage = None,
+    continue_past_verdict: Annotated[bool, typer.Option("--continue-past-verdict", help="A sequential run that stopped at its verdict: run its skipped units too.")] = False,
 ) -> None:
-    """Run the units not yet finished (failed ones again), then the later stages."""
+    """Run the units not yet finished (failed ones again), then the later stages. A
+    sequential run that stopped at its verdict is finished: nothing to do unless
+    --continue-past-verdict."""
     started = time.monotonic()
     out = console()
     stages = select_stages(from_, to, only)
@@ -46,8 +51,15 @@ def resume(
                            + "; ".join(changes) + " — resume anyway with --force")
         if changes:
             record_forced(rd, changes)
+        at_verdict = stopped_at_verdict(manifest) and not continue_past_verdict
+        if at_verdict and manifest.status == "completed":
+            out.print(f"run {run_id} stopped at its verdict ({sentence(manifest.stopping)}); "
+                      f"nothing to do — to run its {manifest.stopping.get('skipped_units', 0)} "
+                      f"skipped units anyway: evalcli resume {run_id} --continue-past-verdict",
+                      markup=False)
+            return
         rd.stop_file.unlink(missing_ok=True)
-        todo = pending_units(setup.plan.units, load_finished(setup))
+        todo = [] if at_verdict else pending_units(setup.plan.units, load_finished(setup))
         before, status = result_lines(setup), "completed"
         with truthful_end(rd, manifest):
             if "generate" in stages:
@@ -55,7 +67,8 @@ def resume(
                     out.print(f"warning: {warning}", markup=False)
                 out.print(f"run {run_id}: {len(todo)} of {len(setup.plan.units)} units to run",
                           markup=False)
-                status = generate(setup, manifest, out, live=out.is_terminal)
+                status = generate(setup, manifest, out, live=out.is_terminal,
+                                  past_verdict=continue_past_verdict)
             elif todo:
                 out.print(f"note: {len(todo)} units are not finished; later stages mark them "
                           "pending", markup=False)

@@ -45,7 +45,8 @@ def _print(s: RunSummary) -> None:
     line(f"run {s.run_id}: {s.status}" + (f" — {s.error}" if s.error else ""))
     line(f"profile: {s.profile} ({s.profile_source})")
     line(f"created: {s.created_at}   updated: {s.updated_at or '—'}")
-    line(f"units: {s.done} done, {s.failed} failed, {s.pending} pending of {s.planned}")
+    line(f"units: {s.done} done, {s.failed} failed, {s.pending} pending of {s.planned}"
+         + (f" ({s.skipped} skipped: stopped at the verdict)" if s.skipped else ""))
     if s.stop_requested and s.status not in ("stopped", "completed"):
         line(f"stop requested: in-flight units finish, then the run stops "
              f"(resume with: evalcli resume {s.run_id})")

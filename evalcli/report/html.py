@@ -325,11 +325,13 @@ def render_report_html(*, run_id: str, facts: dict, trials: dict[str, list[dict]
                        failures: dict[str, list[dict]],
                        predictions: dict[str, list[dict]] | None = None,
                        items: dict | None = None,
-                       costs: dict[str, dict] | None = None) -> str:
+                       costs: dict[str, dict] | None = None,
+                       sequential: dict | None = None) -> str:
     """The whole report as one HTML page; same arguments as `report.render_report`."""
     sections = build_report(run_id=run_id, facts=facts, trials=trials, significance=significance,
                             control=control, treatments=treatments, failures=failures,
-                            predictions=predictions, items=items, costs=costs)
+                            predictions=predictions, items=items, costs=costs,
+                            sequential=sequential)
     at = next((i for i, s in enumerate(sections) if s.key == "discordant"), len(sections))
     sections.insert(at, plots_section(significance, control, treatments))
     title = f"evalcli report — run {run_id}"

@@ -26,6 +26,7 @@ import numpy as np
 from evalcli.report.matrix import trial_matrix
 from evalcli.report.outcomes import OUTCOME_HEADERS, outcome_rows, outcome_warnings
 from evalcli.report.resources import resources_blocks
+from evalcli.report.sequential import report_blocks
 from evalcli.report.text import bold, code, esc
 from evalcli.report.verdict import (
     LABELS,
@@ -356,7 +357,8 @@ def build_report(*, run_id: str, facts: dict, trials: dict[str, list[dict]],
                  failures: dict[str, list[dict]],
                  predictions: dict[str, list[dict]] | None = None,
                  items: dict | None = None,
-                 costs: dict[str, dict] | None = None) -> list[Section]:
+                 costs: dict[str, dict] | None = None,
+                 sequential: dict | None = None) -> list[Section]:
     """The report's sections, in reading order (see render_report for the arguments)."""
     verdicts = _verdicts(significance, control)
     bullets: list = list(verdicts) or ["No paired comparisons could be made (no scored items)."]
@@ -367,7 +369,8 @@ def build_report(*, run_id: str, facts: dict, trials: dict[str, list[dict]],
     summary = _summary(verdicts)
     warnings = outcome_warnings(trials)
     sections = [
-        Section("verdict", "Verdict", [*([warnings] if warnings else []),
+        Section("verdict", "Verdict", [*(report_blocks(sequential) if sequential else []),
+                                       *([warnings] if warnings else []),
                                        *([summary] if summary else []), bullets,
             "Differences are treatment − control in percentage points, paired by item. 95% "
             "CIs: Tango's score interval for 0/1 scores (widened by the design effect where "
@@ -460,12 +463,16 @@ def render_report(*, run_id: str, facts: dict, trials: dict[str, list[dict]],
                   failures: dict[str, list[dict]],
                   predictions: dict[str, list[dict]] | None = None,
                   items: dict | None = None,
-                  costs: dict[str, dict] | None = None) -> str:
+                  costs: dict[str, dict] | None = None,
+                  sequential: dict | None = None) -> str:
     """Markdown for the whole run. Every mapping is keyed by trial slug: `trials` -> per-item
     rows, `significance` -> significance.json, `failures` -> failed prediction rows,
     `predictions` -> predictions rows (answers for the discordant items), `costs` ->
-    costs.json. `items` maps item key (dataset|item_id) -> Item (questions and gold)."""
+    costs.json. `items` maps item key (dataset|item_id) -> Item (questions and gold).
+    `sequential`: run.json `stopping` of a sequential run — its anytime-valid interval and
+    decision head the verdict (evalcli.report.sequential)."""
     sections = build_report(run_id=run_id, facts=facts, trials=trials, significance=significance,
                             control=control, treatments=treatments, failures=failures,
-                            predictions=predictions, items=items, costs=costs)
+                            predictions=predictions, items=items, costs=costs,
+                            sequential=sequential)
     return sections_to_markdown(f"evalcli report — run {code(run_id)}", sections)

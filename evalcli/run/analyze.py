@@ -171,7 +171,7 @@ def analyze(predictions_path: Path, items_path: Path | list[Path], out_dir: Path
         and predictions_path.parent.name else predictions_path.stem
     used = sorted({row["item_key"] for row in scored})
     kinds = [items[k].type for k in used]
-    failed = [r for r in rows if r["status"] != "ok"]
+    failed = [r for r in rows if r["status"] not in ("ok", "skipped")]
     facts = {
         "analysis of": f"{predictions_path} ({len(rows)} predictions, {len(failed)} failed)",
         "items": f"{', '.join(map(str, items_paths))} — {len(used)} answered "

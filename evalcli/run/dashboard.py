@@ -4,7 +4,9 @@
                                                                  └─► PlainLog (not a TTY)
 
 rich `Live` with auto_refresh=False: no refresh thread, no locks; the supervisor loop calls
-`update` (throttled here) from its single thread.
+`update` (throttled here) from its single thread. A sequential run adds one line, updated
+per complete block: each arm's primary metric, the paired difference and its anytime-valid
+interval (`Progress.sequential`, from evalcli.run.stopping.progress_line).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class Progress:
     tokens: int = 0
     finished_now: int = 0  # units finished in this invocation
     gpus: Callable[[], list[dict]] = list  # the telemetry sampler's latest reading per GPU
+    sequential: str = ""  # a sequential run: the running difference and its interval
 
     def record(self, trial: str, ok: bool, tokens: int) -> None:
         progress = self.trials[trial]
@@ -90,14 +93,15 @@ def render(progress: Progress, views: list[WorkerView], stopping: bool):
         trials.add_row(Text(slug), f"{trial.done} / {trial.planned}", str(trial.failed),
                        f"{bar} {share:5.1%}", _fmt_eta(progress.eta_s(trial)))
     gpus = progress.gpus()
+    extra = [Text(progress.sequential)] if progress.sequential else []
     if not gpus:
-        return Group(workers, trials)
+        return Group(workers, trials, *extra)
     table = Table(expand=True)
     for column in ("gpu", "util", "VRAM", "power", "temp", "throttle", "workers' VRAM"):
         table.add_column(column)
     for g in gpus:
         table.add_row(*gpu_cells(g))
-    return Group(workers, table, trials)
+    return Group(workers, table, trials, *extra)
 
 
 def _num(value, fmt: str, unit: str) -> str:
@@ -148,6 +152,7 @@ class PlainLog:
         self.console = console
         self._last = 0.0
         self._last_key: tuple = ()
+        self._last_sequential = ""
 
     def __enter__(self):
         return self
@@ -157,7 +162,8 @@ class PlainLog:
 
     def update(self, views: list[WorkerView], stopping: bool) -> None:
         now = time.monotonic()
-        key = (stopping, sum(v.restarts for v in views), sum(v.state == "restarting" for v in views))
+        key = (stopping, sum(v.restarts for v in views), sum(v.state == "restarting" for v in views),
+               self.progress.sequential)
         if now - self._last < self.INTERVAL_S and key == self._last_key:
             return
         self._last, self._last_key = now, key
@@ -170,3 +176,6 @@ class PlainLog:
                     + "".join(" | gpu " + " ".join(gpu_cells(g)[:4]) for g in self.progress.gpus())
                     + (" | stopping" if stopping else ""))
         self.console.print(line, soft_wrap=True)
+        if self.progress.sequential and self.progress.sequential != self._last_sequential:
+            self._last_sequential = self.progress.sequential
+            self.console.print(Text(f"[sequential] {self.progress.sequential}"), soft_wrap=True)

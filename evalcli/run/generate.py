@@ -4,6 +4,13 @@
     pending ──► Supervisor (worker pool engines)  ─┐
             └─► BatchEngine.run (remote batch)    ─┴─► on_result ─► results.jsonl + run.json counts
 
+A sequential run ([stopping]) feeds every finished unit to a StoppingMonitor as well; when
+its interval over the complete blocks reaches a decision, no new unit is handed out (the
+supervisor's graceful stop: units in flight finish), the look is recorded in run.json
+(`stopping`), and the units never run are counted as skipped — not failed, not pending:
+
+    on_result ─► monitor.record ─► monitor.look() ─decision─► stop handing out ─► "verdict"
+
 Worker-pool engines go through the supervisor; batch engines (fireworks_batch, openai_batch)
 are driven from this process, their job ids kept in run.json so a resumed run re-attaches
 to the remote job instead of submitting it again.
@@ -26,6 +33,7 @@ from evalcli.errors import EngineStartError, EvalcliError, StopRequested, StoreW
 from evalcli.run.dashboard import LiveDashboard, PlainLog, Progress, TrialProgress
 from evalcli.run.pipeline import Setup, add_trials
 from evalcli.run.plan import Unit
+from evalcli.run.stopping import StoppingMonitor, progress_line
 from evalcli.run.supervisor import STOP_SIGNALS, Supervisor, SupervisorSettings
 from evalcli.run.telemetry import Sampler
 from evalcli.science.resources import TELEMETRY_FILE
@@ -36,7 +44,9 @@ from evalcli.store.results import (
     ResultsWriter,
     cut_torn_tail,
     failed_record,
+    latest,
     ok_record,
+    read_results,
     read_statuses,
 )
 from evalcli.store.rundir import EventLog, RunDir
@@ -65,12 +75,45 @@ def pending_units(units: list[Unit], finished: dict[str, dict[str, str]],
     return out
 
 
-def refresh_counts(manifest: Manifest, finished: dict[str, dict[str, str]]) -> None:
+def refresh_counts(manifest: Manifest, finished: dict[str, dict[str, str]],
+                   skipped: bool = False) -> None:
+    """Counts from the results; `skipped`: the units without a result were skipped because
+    the run stopped at its verdict (else they are pending)."""
     for slug, state in manifest.trials.items():
         statuses = finished.get(slug, {})
         state.done = sum(1 for s in statuses.values() if s == "ok")
         state.failed = sum(1 for s in statuses.values() if s == "failed")
-        state.pending = state.planned - state.done - state.failed
+        left = state.planned - state.done - state.failed
+        state.pending, state.skipped = (0, left) if skipped else (left, 0)
+
+
+def sequential_monitor(setup: Setup) -> StoppingMonitor | None:
+    """The stopping monitor of a sequential run, fed every result already on disk; None
+    for a fixed-n run."""
+    stopping = setup.plan.stopping
+    if stopping is None:
+        return None
+    monitor = StoppingMonitor(setup.plan, stopping, setup.profile.scoring)
+    for trial in setup.plan.trials:
+        for record in latest(read_results(setup.run_dir.results(trial.slug))[0]).values():
+            monitor.record(record.custom_id, record.status, record.text)
+    return monitor
+
+
+def record_stopping(manifest: Manifest, setup: Setup, look, *, stopped_early: bool,
+                    past_verdict: bool = False) -> None:
+    """run.json `stopping`: the arms, α, margin, and the look the run ended on."""
+    s = setup.plan.stopping
+    previous = manifest.stopping or {}
+    manifest.stopping = {
+        "metric": s.metric, "control": s.control, "treatment": s.treatment, "alpha": s.alpha,
+        "margin": s.margin, "min_items": s.min_items, "block_size": s.block_size,
+        "items_planned": len(setup.plan.order), "stopped_early": stopped_early,
+        "look": look.as_dict() if look is not None else None,
+        "skipped_units": sum(t.skipped for t in manifest.trials.values()),
+    }
+    if past_verdict and previous.get("look"):
+        manifest.stopping["continued_past"] = previous["look"]
 
 
 def _is_batch(setup: Setup) -> bool:
@@ -79,21 +122,34 @@ def _is_batch(setup: Setup) -> bool:
     return issubclass(setup.engine.cls, BatchEngine)
 
 
-def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool) -> str:
-    """Run every pending unit; returns "completed" or "stopped"."""
+def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool,
+             past_verdict: bool = False) -> str:
+    """Run every pending unit; returns "completed", "stopped", or "verdict" (a sequential
+    run stopped at its verdict: the units not run are skipped). `past_verdict`: a
+    sequential run goes on to its maximum whatever the monitor decides."""
     rd = setup.run_dir
     finished = load_finished(setup)
     todo = pending_units(setup.plan.units, finished)
     add_trials(setup, manifest)
     refresh_counts(manifest, finished)
-    if not todo:
+    monitor = sequential_monitor(setup)
+    first = monitor.look() if monitor is not None else None
+    decided = [first] if first is not None and first.decision and not past_verdict else []
+    if not todo or decided:  # nothing to run, or the results on disk already decide
+        if decided and todo:
+            refresh_counts(manifest, finished, skipped=True)
         if manifest.stage("generate").status != "done":
             manifest.finish_stage("generate", _results_artifacts(setup))
+        if monitor is not None:
+            record_stopping(manifest, setup, decided[0] if decided else first,
+                            stopped_early=bool(decided and todo), past_verdict=past_verdict)
         write_manifest(rd.manifest, manifest)
-        return "completed"
+        return "verdict" if decided and todo else "completed"
     progress = Progress(rd.run_id, {
         slug: TrialProgress(planned=s.planned, done=s.done, failed=0, done_at_start=s.done)
         for slug, s in manifest.trials.items()})
+    if first is not None:
+        progress.sequential = progress_line(first, setup.plan.stopping.metric)
     manifest.start_stage("generate")
     manifest.status, manifest.pid = "running", os.getpid()
     write_manifest(rd.manifest, manifest)
@@ -117,10 +173,29 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool) 
             state.failed += 1
         progress.record(unit.trial, record.status == "ok",
                         max(record.prompt_tokens, 0) + max(record.completion_tokens, 0))
+        if monitor is not None and not decided:
+            _watch(monitor, unit, record)
         now = time.monotonic()
         if now - last_write[0] >= 1.0:  # counts on disk lag finished work by at most a second
             last_write[0] = now
             write_manifest(rd.manifest, manifest)
+
+    def _watch(monitor: StoppingMonitor, unit: Unit, record: ResultRecord) -> None:
+        before = monitor.last
+        monitor.record(unit.custom_id, record.status, record.text)
+        look = monitor.look()
+        if look is None or look is before:
+            return
+        progress.sequential = progress_line(look, setup.plan.stopping.metric)
+        events.emit("sequential_look", **look.as_dict())
+        if look.decision and not past_verdict:
+            decided.append(look)
+            events.emit("verdict", decision=look.decision, direction=look.direction,
+                        items=look.items, of_items=look.of_items)
+
+    def should_stop():
+        """The supervisor's graceful stop: the verdict, or the STOP file."""
+        return "verdict" if decided else rd.stop_requested()
 
     view = (LiveDashboard if live else PlainLog)(progress, console)
     events.emit("generate_start", units=len(todo), engine=setup.engine.name)
@@ -128,9 +203,11 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool) 
     try:
         with view:
             if _is_batch(setup):
-                status, info = _run_batch(setup, manifest, todo, on_result, events, rd)
+                status, info = _run_batch(setup, manifest, todo, on_result, events, rd,
+                                          should_stop)
             else:
-                status, info = _run_pool(setup, todo, on_result, events, rd, view, sampler)
+                status, info = _run_pool(setup, todo, on_result, events, rd, view,
+                                         should_stop, sampler)
     except EngineStartError as exc:
         manifest.stage("generate").status = "failed"
         manifest.stage("generate").error = exc.message
@@ -147,8 +224,15 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool) 
         write_manifest_last(rd.manifest, manifest)
     if info:
         manifest.environment["engine"] = info
-    if status == "completed":
+    if decided:  # units in flight at the verdict have finished; the rest are skipped
+        early = any(s.pending for s in manifest.trials.values())
+        refresh_counts(manifest, finished, skipped=early)
+        status = "verdict" if early else "completed"
+    if status in ("completed", "verdict"):
         manifest.finish_stage("generate", _results_artifacts(setup))
+        if monitor is not None:
+            record_stopping(manifest, setup, decided[0] if decided else monitor.look(),
+                            stopped_early=status == "verdict", past_verdict=past_verdict)
     else:
         manifest.stage("generate").status = "stopped"
         manifest.status = "stopped"
@@ -205,7 +289,7 @@ def _telemetry(setup: Setup, console: Console, events: EventLog,
 
 
 def _run_pool(setup: Setup, todo: list[Unit], on_result, events: EventLog, rd: RunDir,
-              view, sampler: Sampler | None = None) -> tuple[str, dict]:
+              view, should_stop, sampler: Sampler | None = None) -> tuple[str, dict]:
     run = setup.profile.run
     settings = SupervisorSettings(
         engine=setup.engine.name, options=msgspec.to_builtins(setup.engine.options),
@@ -218,7 +302,7 @@ def _run_pool(setup: Setup, todo: list[Unit], on_result, events: EventLog, rd: R
     supervisor = Supervisor(
         settings=settings, units=todo, make_request=setup.plan.request, on_result=on_result,
         events=events, log_path=lambda i: str(rd.worker_log(i)),
-        stop_requested=rd.stop_requested, on_tick=view.update,
+        stop_requested=should_stop, on_tick=view.update,
         on_workers=lambda pids: record_workers(rd.lock_file, pids))
     if sampler is not None:
         sampler.worker_pids = lambda: {v.index: v.pid for v in (s.view for s in supervisor.slots)}
@@ -227,7 +311,7 @@ def _run_pool(setup: Setup, todo: list[Unit], on_result, events: EventLog, rd: R
 
 
 def _run_batch(setup: Setup, manifest: Manifest, todo: list[Unit], on_result,
-               events: EventLog, rd: RunDir) -> tuple[str, dict]:
+               events: EventLog, rd: RunDir, should_stop) -> tuple[str, dict]:
     """Drive a batch engine from this process; Ctrl+C / SIGTERM / STOP stop polling (the
     remote job runs on, and a resume re-attaches to it)."""
     by_id = {unit.custom_id: unit for unit in todo}
@@ -262,7 +346,7 @@ def _run_batch(setup: Setup, manifest: Manifest, todo: list[Unit], on_result,
     engine = setup.engine.cls(setup.engine.options)
     try:
         engine.run([setup.plan.request(u) for u in todo], dict(manifest.batch), save_state,
-                   on_batch_result, lambda: bool(signals) or rd.stop_requested())
+                   on_batch_result, lambda: bool(signals) or bool(should_stop()))
     except EngineError as exc:
         raise EngineStartError(f"the {setup.engine.name} job could not be completed: {exc}") \
             from None

@@ -120,6 +120,10 @@ def build_setup(loaded: LoadedProfile, profile: Profile, run_dir: RunDir,
                 engines=[({**e.identity, "items_sha256": frozen}, e.model_label, e.prompt_format)
                          for e in engines],
                 sampling=s, seed=s.seed, stopping=profile.stopping)
+    if profile.stopping is not None:  # one trial, known arms: refused before anything runs
+        from evalcli.run.stopping import StoppingMonitor
+
+        StoppingMonitor(plan, profile.stopping, profile.scoring)
     return Setup(run_dir, loaded, profile, items, prompt_sets, engines[0], plan,
                  variants=engines if len(engines) > 1 else [])
 

@@ -31,7 +31,7 @@ from evalcli.science.resources import IDLE, TELEMETRY_FILE, attribute_rows, read
 from evalcli.science.stats.significance import significance_for, write_significance
 from evalcli.science.tokens import TokenCounter, fill_counts
 from evalcli.store.fsutil import atomic_write_text
-from evalcli.store.manifest import Manifest, write_manifest
+from evalcli.store.manifest import Manifest, stopped_at_verdict, write_manifest
 from evalcli.store.predictions import prediction_row, read_predictions, write_predictions
 from evalcli.store.results import latest, read_results
 from evalcli.store.rundir import EventLog
@@ -56,12 +56,15 @@ def parse_stage(setup: Setup, manifest: Manifest) -> None:
             return None
         return "\n".join(m.content for m in setup.plan.request(unit).messages)
 
+    missing = "skipped" if stopped_at_verdict(manifest) else "pending"
+
     def produce(trial) -> Path:
         plan_rows = setup.plan.rows[trial.slug]
         for source in {row.source_trial for row in plan_rows} - set(records):
             records[source] = latest(read_results(rd.results(source))[0])
         write_predictions(rd.predictions(trial.slug), [
-            fill_counts(prediction_row(row.custom_id, records[row.source_trial].get(row.source_id)),
+            fill_counts(prediction_row(row.custom_id, records[row.source_trial].get(row.source_id),
+                                       missing),
                         prompt_text(row.source_id), counter)
             for row in plan_rows])
         return rd.predictions(trial.slug)
@@ -127,7 +130,8 @@ def report_stage(setup: Setup, manifest: Manifest) -> Path:
         trials[slug] = read_per_item(rd.per_item_scores(slug))
         significance[slug] = msgspec.json.decode(rd.significance(slug).read_bytes())
         predictions[slug] = read_predictions(rd.predictions(slug))
-        failures[slug] = [r for r in predictions[slug] if r["status"] != "ok"]
+        failures[slug] = [r for r in predictions[slug]
+                          if r["status"] not in ("ok", "skipped")]
         costs[slug] = msgspec.json.decode(rd.costs(slug).read_bytes())
     engine_info = manifest.environment.get("engine", {})
     facts = {
@@ -150,7 +154,8 @@ def report_stage(setup: Setup, manifest: Manifest) -> Path:
     args = dict(run_id=rd.run_id, facts=facts, trials=trials, significance=significance,
                 control=setup.control, treatments=setup.treatments,
                 failures=failures, predictions=predictions,
-                items={item.key: item for item in setup.items}, costs=costs)
+                items={item.key: item for item in setup.items}, costs=costs,
+                sequential=manifest.stopping or None)
     atomic_write_text(rd.report_md, render_report(**args))
     atomic_write_text(rd.report_html, render_report_html(**args))
     manifest.finish_stage("report", [rd.relative(rd.report_md), rd.relative(rd.report_html)])

@@ -2,6 +2,12 @@
 
     292 units: 288 ok, 4 failed (3 timeout, 1 http_5xx) in 9m12s - 0.53 units/s; report: ...
 
+A sequential run says its verdict first (evalcli.report.sequential), and counts the units it
+skipped by stopping there:
+
+    sequential verdict: stopped after 40 of 146 items: treatment better, anytime-valid ...
+    292 units: 80 ok, 0 failed, 212 skipped (stopped at the verdict) in 3.1s; report: ...
+
 Counts are over the units the plan runs (a control shared by a sweep counts once), from the
 latest record per unit in each trial's results.jsonl (the source of truth); the rate is over
 the units this command finished. ASCII only: a cp1252 console must be able to print it.
@@ -14,7 +20,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from evalcli.report.sequential import sentence
 from evalcli.run.pipeline import Setup
+from evalcli.store.manifest import Manifest, read_manifest, stopped_at_verdict
 from evalcli.store.results import latest, read_results
 
 
@@ -24,15 +32,18 @@ class Summary:
     ok: int = 0
     failed: int = 0
     kinds: Counter = field(default_factory=Counter)
+    skipped: int = 0  # a sequential run stopped at its verdict before these units
 
     @property
     def pending(self) -> int:
-        return self.units - self.ok - self.failed
+        return self.units - self.ok - self.failed - self.skipped
 
     def counts(self) -> str:
         text = f"{self.units} units: {self.ok} ok, {self.failed} failed"
         if self.kinds:
             text += " (" + ", ".join(f"{n} {kind}" for kind, n in self.kinds.most_common()) + ")"
+        if self.skipped:
+            text += f", {self.skipped} skipped (stopped at the verdict)"
         if self.pending:
             text += f", {self.pending} pending"
         return text
@@ -68,7 +79,17 @@ def summarize(setup: Setup) -> Summary:
         else:
             summary.failed += 1
             summary.kinds[record.error_kind or "error"] += 1
+    manifest = _manifest(setup)
+    if manifest is not None and stopped_at_verdict(manifest):
+        summary.skipped = summary.units - summary.ok - summary.failed
     return summary
+
+
+def _manifest(setup: Setup) -> Manifest | None:
+    try:
+        return read_manifest(setup.run_dir.manifest)
+    except (OSError, ValueError):
+        return None
 
 
 def format_duration(seconds: float) -> str:
@@ -98,6 +119,9 @@ def end_of_run(out, setup: Setup, status: str, started: float, *, finished_here:
     summary = summarize(setup)
     why = "the run was stopped" if status == "stopped" else f"--to {to}" if to else ""
     out.print(f"run id: {rd.run_id}", markup=False)
+    manifest = _manifest(setup)
+    if manifest is not None and manifest.stopping and status != "stopped":
+        out.print(f"sequential verdict: {sentence(manifest.stopping)}", markup=False)
     out.print(summary.line(time.monotonic() - started, finished_here,
                            report_label(rd.report_md, why)), markup=False)
     if rd.report_html.exists() and status != "stopped":

@@ -10,7 +10,8 @@ One thread, one loop, one wait over every worker's pipe and process sentinel:
     │      Failed(None) = engine cannot start → stop the run (EngineStartError), no respawn loop
     │      death      → in-flight unit requeued (or failed after K crashes); restart w/ backoff
     │    unit past its timeout → kill the worker, once (its death is then a timeout)
-    │    STOP file / first Ctrl+C / SIGTERM → finish in-flight units, then return "stopped"
+    │    STOP file / first Ctrl+C / SIGTERM / stop_requested() → finish in-flight units, then
+    │      return "stopped" (stop_requested may name its reason: "verdict" for a sequential run)
     └─── second Ctrl+C → kill workers now, return "stopped"
 
 Several engine variants (a sweep over models): a worker is started with the model the
@@ -105,7 +106,7 @@ class Supervisor:
     def __init__(self, *, settings: SupervisorSettings, units: list[Unit],
                  make_request: Callable, on_result: Callable[[Unit, ResultRecord], None],
                  events: EventLog, log_path: Callable[[int], str],
-                 stop_requested: Callable[[], bool] = lambda: False,
+                 stop_requested: Callable[[], bool | str] = lambda: False,
                  on_tick: Callable[[list[WorkerView], bool], None] = lambda views, stopping: None,
                  on_workers: Callable[[list[int]], None] = lambda pids: None,
                  ) -> None:
@@ -172,9 +173,12 @@ class Supervisor:
     def _loop(self) -> Outcome:
         stopping = False
         while True:
-            if not stopping and (self._signals or self.stop_requested()):
+            requested = None if stopping or self._signals else self.stop_requested()
+            if not stopping and (self._signals or requested):
                 stopping = True
-                self.events.emit("stopping", reason="signal" if self._signals else "STOP file",
+                reason = "signal" if self._signals else \
+                    requested if isinstance(requested, str) else "STOP file"
+                self.events.emit("stopping", reason=reason,
                                  in_flight=sum(1 for s in self.slots if s.unit))
             if not stopping:
                 self._dispatch()

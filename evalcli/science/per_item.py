@@ -51,6 +51,8 @@ def score_rows(predictions: list[dict], items: dict[str, Item], scoring,
     groups: dict[tuple, dict] = {}
     samples: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for row in predictions:
+        if row.get("status") == "skipped":  # a sequential run stopped before it: no item row
+            continue
         cid = parse_custom_id(row["custom_id"])
         item = items.get(cid.item_key)
         if item is None:

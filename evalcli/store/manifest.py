@@ -38,6 +38,7 @@ class TrialState(msgspec.Struct, kw_only=True):
     done: int = 0
     failed: int = 0
     pending: int = 0
+    skipped: int = 0  # a sequential run that stopped at its verdict: units never run
 
 
 class Manifest(msgspec.Struct, kw_only=True):
@@ -57,6 +58,9 @@ class Manifest(msgspec.Struct, kw_only=True):
     stages: dict[str, StageState] = {}
     trials: dict[str, TrialState] = {}
     batch: dict = {}  # a batch engine's job state (ids, status): a resume re-attaches
+    # a sequential run ([stopping]): the look it ended on and whether it stopped early;
+    # absent (not written) for a fixed-n run
+    stopping: dict | msgspec.UnsetType = msgspec.UNSET
     pid: int = 0  # the process that last ran the generate stage
     error: str = ""
 
@@ -73,6 +77,11 @@ class Manifest(msgspec.Struct, kw_only=True):
         stage = self.stage(name)
         stage.status, stage.ended_at, stage.artifacts = "done", utc_now(), artifacts
         stage.started_at = stage.started_at or stage.ended_at
+
+
+def stopped_at_verdict(manifest: Manifest) -> bool:
+    """The run stopped early at its sequential verdict: its missing units are skipped."""
+    return bool(manifest.stopping) and bool(manifest.stopping.get("stopped_early"))
 
 
 def new_manifest(run_id: str) -> Manifest:

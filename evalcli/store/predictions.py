@@ -7,7 +7,8 @@ Columns keep the predecessor's first 13 (so its files and ours read alike) and a
 dropped: latency, status, error, attempts, worker, tokens_source, and when the unit ran
 (started_at/ended_at, epoch seconds) and the worker's CPU time on it (cpu_ms). A failed unit is a row with
 status "failed", finish_reason "error", an empty response_text and the error text — it is
-never scored as an answer. `read_predictions` also reads the predecessor's files (no status
+never scored as an answer. A unit without a result is "pending", or "skipped" when a
+sequential run stopped at its verdict before running it (neither failed nor scored). `read_predictions` also reads the predecessor's files (no status
 column: a finish_reason of "error" means failed).
 """
 
@@ -29,13 +30,16 @@ COLUMNS = [
 ]
 
 
-def prediction_row(custom_id: str, record: ResultRecord | None) -> dict:
+def prediction_row(custom_id: str, record: ResultRecord | None,
+                   missing: str = "pending") -> dict:
+    """`missing`: the status of a unit without a result — "pending" (not run yet) or
+    "skipped" (a sequential run stopped at its verdict before it)."""
     cid = parse_custom_id(custom_id)
     row = {"custom_id": custom_id, "dataset": cid.dataset, "item_id": cid.item_id,
            "condition": cid.condition, "temp": cid.temp, "sample_index": cid.sample_index,
            "type": cid.type}
     if record is None:
-        row.update(status="pending", finish_reason="", response_text="")
+        row.update(status=missing, finish_reason="", response_text="")
         return row
     row.update(
         request_id=record.request_id, finish_reason=record.finish_reason,

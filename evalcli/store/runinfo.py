@@ -20,7 +20,7 @@ import msgspec
 
 from evalcli.errors import RunError
 from evalcli.store.lock import live_holder
-from evalcli.store.manifest import Manifest, read_manifest
+from evalcli.store.manifest import Manifest, read_manifest, stopped_at_verdict
 from evalcli.store.results import latest, read_results
 from evalcli.store.rundir import RunDir, validate_run_id
 
@@ -31,6 +31,7 @@ class TrialCounts(msgspec.Struct, kw_only=True):
     done: int
     failed: int
     pending: int
+    skipped: int = 0  # a sequential run stopped at its verdict before these units
 
 
 class FailedUnit(msgspec.Struct, kw_only=True):
@@ -61,6 +62,7 @@ class RunSummary(msgspec.Struct, kw_only=True):
     done: int = 0
     failed: int = 0
     pending: int = 0
+    skipped: int = 0
     stop_requested: bool = False
     run_json_counts_stale: bool = False  # run.json's counts differ from the results files
     stages: dict[str, StageInfo] = {}
@@ -117,9 +119,11 @@ def summarize(rd: RunDir) -> RunSummary:
                "report": str(rd.report_md), "logs": str(rd.logs), "events": str(rd.events)},
         report_written=rd.report_md.is_file(),
     )
+    at_verdict = stopped_at_verdict(manifest)
     for slug, state in manifest.trials.items():
         counts = TrialCounts(temperature=state.temperature, planned=state.planned,
-                             done=state.done, failed=state.failed, pending=state.pending)
+                             done=state.done, failed=state.failed, pending=state.pending,
+                             skipped=state.skipped)
         path = rd.results(slug)
         try:
             records, torn = read_results(path)
@@ -133,9 +137,10 @@ def summarize(rd: RunDir) -> RunSummary:
             finished = latest(records)
             counts.done = sum(1 for r in finished.values() if r.status == "ok")
             counts.failed = sum(1 for r in finished.values() if r.status == "failed")
-            counts.pending = max(counts.planned - counts.done - counts.failed, 0)
-            if (counts.done, counts.failed, counts.pending) != (state.done, state.failed,
-                                                                 state.pending):
+            left = max(counts.planned - counts.done - counts.failed, 0)
+            counts.pending, counts.skipped = (0, left) if at_verdict else (left, 0)
+            if (counts.done, counts.failed, counts.pending, counts.skipped) != (
+                    state.done, state.failed, state.pending, state.skipped):
                 summary.run_json_counts_stale = True
             summary.failed_units.extend(
                 FailedUnit(trial=slug, custom_id=r.custom_id, attempts=r.attempts,
@@ -146,6 +151,7 @@ def summarize(rd: RunDir) -> RunSummary:
         summary.done += counts.done
         summary.failed += counts.failed
         summary.pending += counts.pending
+        summary.skipped += counts.skipped
     return summary
 
 

@@ -155,7 +155,7 @@ def test_second_concurrent_resume_is_refused(tmp_path):
         wait_until(lambda: result_lines(root) >= 1, "the first result (worker at the gate)")
         # the holder as the lock file names it: on Windows a venv's python.exe is a launcher,
         # so Popen.pid need not be the interpreter that holds the lock
-        holder = int((root / "run.lock").read_bytes().decode("ascii").strip())
+        holder = int((root / "run.lock").read_bytes().decode("ascii").splitlines()[0])
         second = evalcli("resume", "c", "--runs-dir", runs)
         assert second.returncode == 4
         assert f"in use by process {holder}" in second.stderr

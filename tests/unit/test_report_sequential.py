@@ -1,0 +1,36 @@
+"""The wording of a sequential run's result: the report headline and the console line."""
+
+from __future__ import annotations
+
+from evalcli.report.sequential import report_blocks, sentence
+from evalcli.report.text import esc
+
+
+def _stopping(decision: str, lo: float, hi: float, *, early: bool = True, **arms) -> dict:
+    return {"metric": "em", "control": arms.get("control", "control"),
+            "treatment": arms.get("treatment", "treatment"), "alpha": 0.05, "margin": 0.02,
+            "stopped_early": early, "skipped_units": 1248,
+            "look": {"items": 176, "of_items": 800, "estimate": (lo + hi) / 2, "lo": lo,
+                     "hi": hi, "decision": decision}}
+
+
+def test_difference_names_the_better_arm_and_the_interval():
+    assert sentence(_stopping("difference", 0.041, 0.198)).startswith(
+        "stopped after 176 of 800 items: treatment better, anytime-valid 95% CI "
+        "[+4.1, +19.8] points")
+    assert "control better" in sentence(_stopping("difference", -0.2, -0.03))
+
+
+def test_equivalence_maximum_and_a_run_that_went_to_the_end():
+    assert "equivalent within +/-2.0 points" in sentence(_stopping("equivalence", -0.01, 0.01))
+    text = sentence(_stopping("maximum", -0.05, 0.08, early=False))
+    assert text.startswith("ran 176 of 800 items: no verdict within the maximum")
+    assert text.isascii()
+
+
+def test_the_report_labels_fixed_n_p_values_and_escapes_arm_names():
+    blocks = report_blocks(_stopping("difference", 0.041, 0.198, treatment="*bold* [x](y)"))
+    assert esc("*bold* [x](y)") in blocks[0] and "*bold* [x]" not in blocks[0]
+    assert "optionally stopped sample" in blocks[1] and "1248" in blocks[1]
+    full = report_blocks(_stopping("maximum", -0.05, 0.08, early=False))
+    assert "optionally stopped" not in full[1]
