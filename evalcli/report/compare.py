@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import html
 
-from evalcli.report.html import CSS, _block, _figure, _range, dot_whisker
-from evalcli.report.html import _finite as _all_finite
+from evalcli.report.html import CSS, _block, _figure, forest_point, forest_svg
 from evalcli.report.markdown import Section, Table, _summary, sections_to_markdown
 from evalcli.report.text import code, esc
 from evalcli.report.verdict import LABELS, _ci, _delta, _finite, _p, _pct, verdict
@@ -130,31 +129,16 @@ def render_compare_md(result: dict) -> str:
 
 
 def forest(result: dict) -> str:
-    rows, values = [], [0.0]
+    rows = []
     for metric in result["metrics"]:
-        block = []
-        for comp in result["comparisons"]:
-            m = comp["metrics"].get(metric)
-            if comp["dataset"] != "all" or not m or not _finite(m.get("delta")):
-                continue
-            sig_ci = _all_finite(m.get("ci_low"), m.get("ci_high")) and (
-                m["ci_low"] > 0 or m["ci_high"] < 0)
-            strong = sig_ci and _finite(m.get("q_value")) and m["q_value"] < 0.05
-            est, lo, hi = (None if v is None else 100 * v
-                           for v in (m["delta"], m.get("ci_low"), m.get("ci_high")))
-            block.append({"label": f"{comp['treatment']} − {comp['control']} · "
-                                   f"{comp['type']}-book (n={m['n']})",
-                          "est": est, "lo": lo, "hi": hi, "shape": "square",
-                          "color": "#d62728" if strong else ("#ff9f1c" if sig_ci else "#555")})
-            values += [v for v in (est, lo, hi) if v is not None]
+        block = [forest_point(m, f"{comp['treatment']} − {comp['control']} · "
+                                 f"{comp['type']}-book (n={m['n']})", m.get("q_value"))
+                 for comp in result["comparisons"]
+                 if comp["dataset"] == "all" and (m := comp["metrics"].get(metric))
+                 and _finite(m.get("delta"))]
         if block:
             rows += [{"header": f"{LABELS.get(metric, metric)} (B − A)"}, *block]
-    if not rows:
-        return ""
-    lo, hi = _range(values)
-    return dot_whisker(rows, lo=lo, hi=hi, zero=0.0, axis_label="Δ, percentage points",
-                       legend=[("CI excludes 0 and q < 0.05", "#d62728"),
-                               ("CI excludes 0 only", "#ff9f1c"), ("CI includes 0", "#555")])
+    return forest_svg(rows)
 
 
 def render_compare_html(result: dict) -> str:

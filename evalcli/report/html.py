@@ -172,9 +172,35 @@ def _range(values: list[float], *, pad: float = 0.08, floor=None, ceil=None) -> 
     return lo, hi
 
 
+FOREST_LEGEND = [("CI excludes 0 and q < 0.05", "#d62728"), ("CI excludes 0 only", "#ff9f1c"),
+                 ("CI includes 0", "#555")]
+
+
+def forest_point(m: dict, label: str, test, shape: str = "square") -> dict:
+    """One paired difference as a forest-plot row: the point, its CI in points, and its colour
+    (red: CI excludes 0 and the test < 0.05; orange: CI only; grey: CI includes 0)."""
+    sig_ci = _finite(m.get("ci_low"), m.get("ci_high")) and (m["ci_low"] > 0 or m["ci_high"] < 0)
+    strong = sig_ci and _finite(test) and test < 0.05
+    est, lo, hi = (None if v is None else 100 * v
+                   for v in (m["delta"], m.get("ci_low"), m.get("ci_high")))
+    return {"label": label, "est": est, "lo": lo, "hi": hi, "shape": shape,
+            "color": "#d62728" if strong else ("#ff9f1c" if sig_ci else "#555")}
+
+
+def forest_svg(rows: list[dict]) -> str:
+    """The forest plot of these rows (headers and points), or "" when there is no point."""
+    values = [0.0] + [v for r in rows for v in (r.get("est"), r.get("lo"), r.get("hi"))
+                      if v is not None]
+    if not rows:
+        return ""
+    lo, hi = _range(values)
+    return dot_whisker(rows, lo=lo, hi=hi, zero=0.0, axis_label="Δ, percentage points",
+                       legend=FOREST_LEGEND)
+
+
 def forest_plot(significance: dict[str, dict]) -> str:
     """Paired differences (points) with their 95% CIs, per metric, per dataset subgroup."""
-    rows, values = [], [0.0]
+    rows = []
     several = len({c["treatment"] for sig in significance.values()
                    for c in sig.get("comparisons", [])}) > 1
     for metric in PRIMARY:
@@ -186,26 +212,13 @@ def forest_plot(significance: dict[str, dict]) -> str:
                     continue
                 sub = comp["dataset"] != "all"
                 test = m.get("p_value") if sub else m.get("q_value", m.get("p_value"))
-                sig_ci = _finite(m.get("ci_low"), m.get("ci_high")) and (
-                    m["ci_low"] > 0 or m["ci_high"] < 0)
-                strong = sig_ci and _finite(test) and test < 0.05
-                est, lo, hi = (None if v is None else 100 * v
-                               for v in (m["delta"], m.get("ci_low"), m.get("ci_high")))
-                block.append({
-                    "label": (f"{comp['treatment']} · " if several else "")
-                             + f"{where_label(comp)} · "
-                             f"{'all datasets' if not sub else comp['dataset']} (n={m['n']})",
-                    "est": est, "lo": lo, "hi": hi, "shape": "circle" if sub else "square",
-                    "color": "#d62728" if strong else ("#ff9f1c" if sig_ci else "#555")})
-                values += [v for v in (est, lo, hi) if v is not None]
+                label = ((f"{comp['treatment']} · " if several else "")
+                         + f"{where_label(comp)} · "
+                         f"{'all datasets' if not sub else comp['dataset']} (n={m['n']})")
+                block.append(forest_point(m, label, test, "circle" if sub else "square"))
         if block:
             rows += [{"header": f"{LABELS[metric]} (treatment − control)"}, *block]
-    if not rows:
-        return ""
-    lo, hi = _range(values)
-    return dot_whisker(rows, lo=lo, hi=hi, zero=0.0, axis_label="Δ, percentage points",
-                       legend=[("CI excludes 0 and q < 0.05", "#d62728"),
-                               ("CI excludes 0 only", "#ff9f1c"), ("CI includes 0", "#555")])
+    return forest_svg(rows)
 
 
 def arm_plot(significance: dict[str, dict], control: str, treatments: list[str]) -> str:
