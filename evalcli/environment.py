@@ -15,8 +15,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from evalcli.inputs.demo_model import sha256_file, user_cache_dir
-from evalcli.store.fsutil import atomic_write_text
+from evalcli.inputs.demo_model import user_cache_dir
+from evalcli.store.fsutil import atomic_write_text, sha256_file
 
 _PACKAGES = ("evalcli", "llama_cpp_python", "msgspec", "numpy", "scipy", "httpx", "typer",
              "rich", "tiktoken", "nvidia-ml-py")

@@ -208,8 +208,8 @@ def check_demo_model(ctx: Context) -> Check:
         DEMO_PACKAGE,
         _stamp_matches,
         demo_model_target,
-        sha256_file,
     )
+    from evalcli.store.fsutil import sha256_file
 
     name = "demo model"
     uses_demo = ctx.engine_name == "llama_cpp" and not ctx.options.model

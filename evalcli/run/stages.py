@@ -30,7 +30,7 @@ from evalcli.science.per_item import prompt_texts, read_per_item, score_rows, wr
 from evalcli.science.resources import IDLE, TELEMETRY_FILE, attribute_rows, read_telemetry
 from evalcli.science.stats.significance import significance_for, write_significance
 from evalcli.science.tokens import TokenCounter, fill_counts
-from evalcli.store.fsutil import atomic_write_text
+from evalcli.store.fsutil import atomic_write_text, sha256_file
 from evalcli.store.manifest import Manifest, stopped_at_verdict, write_manifest
 from evalcli.store.predictions import prediction_row, read_predictions, write_predictions
 from evalcli.store.results import latest, read_results
@@ -211,14 +211,6 @@ _SOURCES = {"parse": "results.jsonl", "score": "predictions.csv and items.jsonl"
             "report": "the trial files"}
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _untrusted_outputs(root: Path, state) -> list[str]:
     """The artifacts of a done stage that are missing, changed, or were never hashed
     (a run directory from before outputs were recorded): each "path (why)"."""
@@ -229,7 +221,7 @@ def _untrusted_outputs(root: Path, state) -> list[str]:
             out.append(f"{artifact} (missing)")
         elif recorded is None:
             out.append(f"{artifact} (not verified)")
-        elif _file_sha256(path) != recorded:
+        elif sha256_file(path) != recorded:
             out.append(f"{artifact} (changed)")
     return out
 
@@ -262,7 +254,7 @@ def finish(setup: Setup, manifest: Manifest, stages: tuple[str, ...] = LATER_STA
         _STAGE_FUNCS[name](setup, manifest)
         state = manifest.stage(name)
         state.inputs_hash = digest
-        state.outputs = {a: _file_sha256(rd.root / a) for a in state.artifacts}
+        state.outputs = {a: sha256_file(rd.root / a) for a in state.artifacts}
         write_manifest(rd.manifest, manifest)
     if all(manifest.stage(n).status == "done" for n in ("generate", *LATER_STAGES)):
         manifest.status = "completed"

