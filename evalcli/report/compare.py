@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 
-from evalcli.report.html import CSS, _block, _figure, forest_point, forest_svg
+from evalcli.report.html import _figure, forest_point, forest_svg, html_page
 from evalcli.report.markdown import Section, Table, _summary, sections_to_markdown
 from evalcli.report.text import code, esc
 from evalcli.report.verdict import LABELS, _ci, _delta, _finite, _p, _pct, verdict
@@ -148,13 +148,5 @@ def render_compare_html(result: dict) -> str:
         sections.insert(1, Section("plots", "Forest plot", [_figure(
             plot, "Paired differences B − A in percentage points with 95% intervals.")]))
     labels = " vs ".join(r["label"] for r in result["runs"])
-    body = []
-    for section in sections:
-        body.append(f'<section id="{section.key}"><h2>{html.escape(section.title)}</h2>')
-        body += [_block(b) for b in section.blocks]
-        body.append("</section>")
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>{html.escape('evalcli compare — ' + labels)}</title><style>{CSS}</style>"
-            f"</head><body><h1>evalcli compare — {html.escape(labels)}</h1>"
-            + "\n".join(body) + "</body></html>\n")
+    return html_page(f"evalcli compare — {labels}", f"evalcli compare — {html.escape(labels)}",
+                     sections)

@@ -347,14 +347,18 @@ def render_report_html(*, run_id: str, facts: dict, trials: dict[str, list[dict]
                             sequential=sequential)
     at = next((i for i, s in enumerate(sections) if s.key == "discordant"), len(sections))
     sections.insert(at, plots_section(significance, control, treatments))
-    title = f"evalcli report — run {run_id}"
+    return html_page(f"evalcli report — run {run_id}",
+                     f"evalcli report — run <code>{html.escape(run_id)}</code>", sections)
+
+
+def html_page(title: str, heading: str, sections: list[Section]) -> str:
+    """One self-contained page: `title` is text, `heading` is already-escaped HTML."""
     body = []
     for section in sections:
         body.append(f'<section id="{section.key}"><h2>{html.escape(section.title)}</h2>')
         body += [_block(b) for b in section.blocks]
         body.append("</section>")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"
-            f"<h1>evalcli report — run <code>{html.escape(run_id)}</code></h1>"
-            + "\n".join(body) + "</body></html>\n")
+            f"<h1>{heading}</h1>" + "\n".join(body) + "</body></html>\n")
