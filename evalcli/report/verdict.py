@@ -86,12 +86,18 @@ def tost_line(m: dict) -> str:
                 f"{level} CI {ci[1:-1]})" if tost["equivalent"] else
                 f"not shown equivalent within {margin} (TOST {p_is('p', tost.get('p_value'))}, "
                 f"{level} CI {ci[1:-1]})")
+    elif tost and tost.get("se") == 0.0:
+        line = ("equivalence not assessed: the paired differences never varied, so they "
+                "estimate no spread")
     else:
         line = "no equivalence margin set for this metric ([stats] tost_margins)"
     mde = power.get("mde")
     if _finite(mde):
         line += (f"; this experiment could miss effects smaller than {100 * mde:.1f} points "
                  f"(minimum detectable effect at {100 * (power.get('power') or 0.8):.0f}% power)")
+    elif power:
+        line += ("; the minimum detectable effect cannot be estimated (the paired differences "
+                 "never varied: more items are needed)")
     return line[0].upper() + line[1:] + "."
 
 

@@ -262,15 +262,18 @@ def test_arms_refusing_in_different_words_do_not_differ_in_abstention(tmp_path):
 
 def test_null_result_report_shows_tost_and_mde(tmp_path):
     pred, ob, cb = write_predecessor_files(tmp_path)
-    answers = {}
+    answers, seen = {}, []
 
-    def edit(header, row):  # the treatment answers exactly as the control did
-        cid, text = row[0], row[header.index("response_text")]
-        key = cid.replace("|treatment|", "|control|")
-        if "|control|" in cid:
+    def edit(header, row):  # the treatment answers as the control did, but on every 4th item
+        cid, text = row[0], row[header.index("response_text")]  # it keeps its own answer, so
+        key = cid.replace("|treatment|", "|control|")  # the paired differences vary (a null
+        if "|control|" in cid:  # with no spread at all claims neither TOST nor an MDE)
             answers[cid] = (text, row[header.index("finish_reason")])
         elif key in answers:
-            row[header.index("response_text")], row[header.index("finish_reason")] = answers[key]
+            seen.append(cid)
+            if len(seen) % 4:
+                row[header.index("response_text")], row[header.index("finish_reason")] = \
+                    answers[key]
         return row
 
     _rewrite(pred, edit)

@@ -74,3 +74,13 @@ def test_insufficient():
 def test_names_are_code_spans_that_backticks_cannot_break():
     v = verdict(metric(), "em", "tr`eat", "A", "set `x`: open-book")
     assert "``tr`eat``" in v.text and "set \\`x\\`: open-book" in v.text
+
+
+def test_differences_that_never_varied_claim_neither_equivalence_nor_an_mde():
+    # 5 items, every pair equal: se = 0 estimates no spread (it was "smaller than 0.0 points")
+    flat = metric(delta=0.0, ci_low=-0.434, ci_high=0.434, p_value=1.0, q_value=1.0,
+                  tost={"margin": 0.02, "equivalent": None, "se": 0.0},
+                  power={"mde": float("nan"), "power": 0.8})
+    text = verdict(flat, "em", "B", "A", "x").text
+    assert "equivalence not assessed" in text.lower() and "Equivalent within" not in text
+    assert "cannot be estimated" in text and "smaller than 0.0 points" not in text

@@ -61,7 +61,8 @@ def test_tost_against_two_scipy_one_sided_t_tests():
 def test_tost_not_equivalent_when_effect_is_large():
     d = np.random.default_rng(1).normal(0.1, 0.1, 200)
     assert tost(d, 0.02)["equivalent"] is False
-    assert tost(np.zeros(10), 0.02)["equivalent"] is True
+    # ten identical pairs estimate no spread: no equivalence claim (the t limit would make one)
+    assert tost(np.zeros(10), 0.02)["equivalent"] is None
     assert tost(np.array([0.1]), 0.02)["equivalent"] is None
     with pytest.raises(ValueError):
         tost(d, 0)
@@ -115,3 +116,6 @@ def test_power_formulas():
     # iid: sd 0.5, n 100 -> se 0.05; items for delta 0.05 = (z*0.5/0.05)^2
     assert items_required(0.05, 100, 0.05) == math.ceil((z * 0.5 / 0.05) ** 2)
     assert items_required(float("nan"), 100, 0.05) is None
+    # differences that never varied: neither an MDE of 0 nor "2 items suffice"
+    assert math.isnan(minimum_detectable_effect(0.0))
+    assert items_required(0.0, 100, 0.05) is None

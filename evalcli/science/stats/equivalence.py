@@ -29,8 +29,9 @@ def tost(d: np.ndarray, margin: float, *, alpha: float = 0.05, clusters=None) ->
     """TOST equivalence test of the paired deltas ``d`` within ±``margin``.
 
     Returns {margin, alpha, mean_delta, se, df, p_lower, p_upper, p_value, ci_low, ci_high
-    (the 1 − 2α CI, i.e. 90% at α = 0.05), ci_level, equivalent}. With se = 0 the one-sided
-    p-values are 0 or 1 (the limit of t → ±∞). n < 2: NaN and equivalent = None.
+    (the 1 − 2α CI, i.e. 90% at α = 0.05), ci_level, equivalent}. n < 2, or paired differences
+    that never vary (se = 0, e.g. every item scored the same in both arms): no test —
+    equivalent = None. The t limit would claim certainty from a handful of identical pairs.
     """
     if margin <= 0:
         raise ValueError(f"TOST margin must be > 0, got {margin}")
@@ -56,13 +57,10 @@ def tost(d: np.ndarray, margin: float, *, alpha: float = 0.05, clusters=None) ->
     if not math.isfinite(se) or df < 1:
         return out
     if se == 0.0:
-        p_lower = 0.0 if mean > -margin else 1.0
-        p_upper = 0.0 if mean < margin else 1.0
-        half = 0.0
-    else:
-        p_lower = _one_sided((mean + margin) / se, df, upper=True)
-        p_upper = _one_sided((mean - margin) / se, df, upper=False)
-        half = float(_st.t.ppf(1.0 - alpha, df)) * se
+        return {**out, "se": 0.0, "df": df}
+    p_lower = _one_sided((mean + margin) / se, df, upper=True)
+    p_upper = _one_sided((mean - margin) / se, df, upper=False)
+    half = float(_st.t.ppf(1.0 - alpha, df)) * se
     p = max(p_lower, p_upper)
     out.update(
         se=se,

@@ -23,8 +23,10 @@ def _z_sum(alpha: float, power: float) -> float:
 
 
 def minimum_detectable_effect(se: float, *, alpha: float = 0.05, power: float = 0.8) -> float:
-    """Smallest true |delta| detected with probability ``power`` given the achieved SE."""
-    if not math.isfinite(se):
+    """Smallest true |delta| detected with probability ``power`` given the achieved SE; NaN when
+    the SE is unknown or 0 (differences that never varied estimate no spread: an MDE of 0
+    would claim any effect is detectable)."""
+    if not math.isfinite(se) or se <= 0:
         return NAN
     return _z_sum(alpha, power) * se
 
@@ -33,10 +35,10 @@ def items_required(
     se: float, n: int, target: float, *, alpha: float = 0.05, power: float = 0.8
 ) -> int | None:
     """Items needed to detect |delta| = ``target`` with ``power``, scaling the achieved SE of
-    a run of ``n`` items. None when the SE is unknown; 0 SE needs 2 items (the t-test minimum)."""
+    a run of ``n`` items. None when the SE is unknown or 0 (no spread to scale)."""
     if target <= 0:
         raise ValueError(f"target effect must be > 0, got {target}")
-    if not math.isfinite(se) or n < 2:
+    if not math.isfinite(se) or se <= 0 or n < 2:
         return None
     need = n * (_z_sum(alpha, power) * se / target) ** 2
     return max(2, math.ceil(need - 1e-9))
