@@ -1,6 +1,6 @@
 """The wire protocol between the supervisor and its engine workers.
 
-    supervisor ──Generate / Shutdown──►  worker
+    supervisor ──Generate / GenerateMany / Shutdown──►  worker
     supervisor ◄──Ready / Completed / Failed──  worker
 
 Frozen tagged msgspec Structs, one tagged union per direction, msgpack-encoded. Commands
@@ -21,6 +21,12 @@ class Message(msgspec.Struct, frozen=True, tag=str.lower):
 
 class Generate(Message):
     request: Request
+
+
+class GenerateMany(Message):
+    """Several requests in one frame: the worker answers each, in order, one reply each."""
+
+    requests: list[Request]
 
 
 class Shutdown(Message):
@@ -48,7 +54,7 @@ class Failed(Message):
     traceback: str = ""
 
 
-ToWorker = Generate | Shutdown
+ToWorker = Generate | GenerateMany | Shutdown
 FromWorker = Ready | Completed | Failed
 
 

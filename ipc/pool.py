@@ -107,6 +107,13 @@ class WorkerProcess:
     def recv(self) -> FromWorker:
         return self.channel.recv()
 
+    def has_message(self) -> bool:
+        """A message is waiting on the pipe now (False once the pipe is closed or broken)."""
+        try:
+            return self.channel is not None and self.channel.conn.poll()
+        except (OSError, ValueError, EOFError):
+            return False
+
     def kill(self) -> None:
         if self.process is not None and self.process.is_alive():
             self.process.kill()

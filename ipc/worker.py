@@ -7,7 +7,8 @@
                │                               (llama.cpp writes to fd 2)
                ├─ engine = Engine(options)      fails → Failed(unit_id=None), exit BOOT_ERROR
                ├─ Ready
-               └─ loop: Generate → "unit <id>" in the log → Completed | Failed ;
+               └─ loop: Generate (or GenerateMany: each in order) → "unit <id>" in the
+                        log → Completed | Failed, one reply per unit ;
                         Shutdown or EOF → close, exit 0
 
 The entry is a module-level function whose arguments are plain data (msgpack bytes, a
@@ -33,7 +34,7 @@ from engines import engine_class
 from engines.base import EngineError
 from ipc.channel import worker_channel
 from ipc.lifeline import bind_to_parent
-from ipc.messages import Completed, Failed, Generate, Ready, Shutdown, WorkerSpec
+from ipc.messages import Completed, Failed, Generate, GenerateMany, Ready, Shutdown, WorkerSpec
 
 # Exit code for "the engine could not start": the supervisor must not respawn-loop it.
 BOOT_ERROR = 3
@@ -90,35 +91,46 @@ def _serve(channel, engine) -> None:
             case Shutdown():
                 return
             case Generate(request=request):
-                print(f"unit {request.unit_id}", flush=True)  # a native crash names its unit
-                cpu_start = time.process_time()
-                try:
-                    completion = engine.generate(request)
-                    completion = msgspec.structs.replace(completion, timings={
-                        **completion.timings,  # CPU time of the whole worker process (all threads)
-                        "worker_cpu_ms": round((time.process_time() - cpu_start) * 1000, 3)})
-                except EngineError as exc:
-                    reply = Failed(
-                        unit_id=request.unit_id,
-                        error=_one_line(exc),
-                        kind=exc.kind,
-                        retryable=exc.retryable,
-                    )
-                except Exception as exc:  # noqa: BLE001 - an engine bug fails this unit only
-                    tb = traceback.format_exc()
-                    print(tb, file=sys.stderr, flush=True)
-                    reply = Failed(
-                        unit_id=request.unit_id,
-                        error=f"{type(exc).__name__}: {_one_line(exc)}",
-                        kind="exception",
-                        traceback=tb,
-                    )
-                else:
-                    reply = Completed(unit_id=request.unit_id, completion=completion)
-                try:
-                    channel.send(reply)
-                except (EOFError, OSError):
+                if not _answer(channel, engine, request):
                     return
+            case GenerateMany(requests=requests):
+                for request in requests:
+                    if not _answer(channel, engine, request):
+                        return
+
+
+def _answer(channel, engine, request) -> bool:
+    """Run one request and send its reply; False when the supervisor is gone."""
+    print(f"unit {request.unit_id}", flush=True)  # a native crash names its unit
+    cpu_start = time.process_time()
+    try:
+        completion = engine.generate(request)
+        completion = msgspec.structs.replace(completion, timings={
+            **completion.timings,  # CPU time of the whole worker process (all threads)
+            "worker_cpu_ms": round((time.process_time() - cpu_start) * 1000, 3)})
+    except EngineError as exc:
+        reply = Failed(
+            unit_id=request.unit_id,
+            error=_one_line(exc),
+            kind=exc.kind,
+            retryable=exc.retryable,
+        )
+    except Exception as exc:  # noqa: BLE001 - an engine bug fails this unit only
+        tb = traceback.format_exc()
+        print(tb, file=sys.stderr, flush=True)
+        reply = Failed(
+            unit_id=request.unit_id,
+            error=f"{type(exc).__name__}: {_one_line(exc)}",
+            kind="exception",
+            traceback=tb,
+        )
+    else:
+        reply = Completed(unit_id=request.unit_id, completion=completion)
+    try:
+        channel.send(reply)
+    except (EOFError, OSError):
+        return False
+    return True
 
 
 def _one_line(exc: BaseException) -> str:

@@ -51,6 +51,8 @@ from evalcli.store.results import (
 )
 from evalcli.store.rundir import EventLog, RunDir
 
+STOP_CHECK_S = 0.2  # how often the STOP file is looked for while units run
+
 
 def load_finished(setup: Setup) -> dict[str, dict[str, str]]:
     """custom_id -> "ok" | "failed" for every trial; a torn last line is cut off first."""
@@ -158,8 +160,13 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool,
     rd.logs.mkdir(parents=True, exist_ok=True)
     last_write = [0.0]
 
+    unflushed: set[str] = set()
+    pooled = not _is_batch(setup)  # the supervisor calls after_batch(); a batch engine not
+
     def on_result(unit: Unit, record: ResultRecord) -> None:
-        writers[unit.trial].append(record)
+        writers[unit.trial].append(record, flush=not pooled)
+        if pooled:
+            unflushed.add(unit.trial)
         previous = finished[unit.trial].get(unit.custom_id)
         finished[unit.trial][unit.custom_id] = record.status
         state = manifest.trials[unit.trial]
@@ -178,6 +185,7 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool,
         now = time.monotonic()
         if now - last_write[0] >= 1.0:  # counts on disk lag finished work by at most a second
             last_write[0] = now
+            after_batch()  # never a count in run.json ahead of the results on disk
             write_manifest(rd.manifest, manifest)
 
     def _watch(monitor: StoppingMonitor, unit: Unit, record: ResultRecord) -> None:
@@ -193,21 +201,34 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool,
             events.emit("verdict", decision=look.decision, direction=look.direction,
                         items=look.items, of_items=look.of_items)
 
+    def after_batch() -> None:
+        """The supervisor read every answer of one wake-up: one write per results file."""
+        while unflushed:
+            writers[unflushed.pop()].flush()
+
+    stop_checked = [0.0, False]
+
     def should_stop():
-        """The supervisor's graceful stop: the verdict, or the STOP file."""
-        return "verdict" if decided else rd.stop_requested()
+        """The supervisor's graceful stop: the verdict, or the STOP file (looked for at most
+        every STOP_CHECK_S: a stat per wake-up costs a fast pool its speed)."""
+        if decided:
+            return "verdict"
+        now = time.monotonic()
+        if now - stop_checked[0] >= STOP_CHECK_S:
+            stop_checked[:] = [now, rd.stop_requested()]
+        return stop_checked[1]
 
     view = (LiveDashboard if live else PlainLog)(progress, console)
     events.emit("generate_start", units=len(todo), engine=setup.engine.name)
     sampler = _telemetry(setup, console, events, progress)
     try:
         with view:
-            if _is_batch(setup):
+            if not pooled:
                 status, info = _run_batch(setup, manifest, todo, on_result, events, rd,
                                           should_stop)
             else:
                 status, info = _run_pool(setup, todo, on_result, events, rd, view,
-                                         should_stop, sampler)
+                                         should_stop, sampler, after_batch)
     except EngineStartError as exc:
         manifest.stage("generate").status = "failed"
         manifest.stage("generate").error = exc.message
@@ -289,7 +310,8 @@ def _telemetry(setup: Setup, console: Console, events: EventLog,
 
 
 def _run_pool(setup: Setup, todo: list[Unit], on_result, events: EventLog, rd: RunDir,
-              view, should_stop, sampler: Sampler | None = None) -> tuple[str, dict]:
+              view, should_stop, sampler: Sampler | None = None,
+              after_batch=lambda: None) -> tuple[str, dict]:
     run = setup.profile.run
     settings = SupervisorSettings(
         engine=setup.engine.name, options=msgspec.to_builtins(setup.engine.options),
@@ -303,7 +325,7 @@ def _run_pool(setup: Setup, todo: list[Unit], on_result, events: EventLog, rd: R
         settings=settings, units=todo, make_request=setup.plan.request, on_result=on_result,
         events=events, log_path=lambda i: str(rd.worker_log(i)),
         stop_requested=should_stop, on_tick=view.update,
-        on_workers=lambda pids: record_workers(rd.lock_file, pids))
+        on_workers=lambda pids: record_workers(rd.lock_file, pids), after_batch=after_batch)
     if sampler is not None:
         sampler.worker_pids = lambda: {v.index: v.pid for v in (s.view for s in supervisor.slots)}
     outcome = supervisor.run()

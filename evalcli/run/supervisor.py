@@ -2,17 +2,31 @@
 
 One thread, one loop, one wait over every worker's pipe and process sentinel:
 
-    ┌──► dispatch: each idle worker gets scheduler.next_for(worker)  (not while stopping)
+    ┌──► dispatch: each ready worker is topped up to `in_flight` units from
+    │      scheduler.next_for(worker)  (not while stopping)
     │    wait(pipes + sentinels, timeout = next deadline / restart / refresh)
-    │      Ready      → idle
-    │      Completed  → on_result(ok)                           → idle
-    │      Failed     → retryable & tries left ? requeue : on_result(failed) → idle
+    │      Ready      → ready
+    │      Completed  → on_result(ok)             (every message waiting on the pipe is read)
+    │      Failed     → retryable & tries left ? requeue : on_result(failed)
     │      Failed(None) = engine cannot start → stop the run (EngineStartError), no respawn loop
-    │      death      → in-flight unit requeued (or failed after K crashes); restart w/ backoff
+    │      death      → in-flight units requeued (the running one failed after K crashes);
+    │                   restart with backoff
     │    unit past its timeout → kill the worker, once (its death is then a timeout)
+    │    after_batch() → the caller flushes what on_result wrote, once per wake-up
     │    STOP file / first Ctrl+C / SIGTERM / stop_requested() → finish in-flight units, then
     │      return "stopped" (stop_requested may name its reason: "verdict" for a sequential run)
     └─── second Ctrl+C → kill workers now, return "stopped"
+
+In flight per worker (`in_flight`, default 8): a worker serves its units in the order sent,
+so while it runs one the next can already be in its pipe — then it never waits for the
+supervisor to wake up, read a result and send more. Only fast units are sent ahead (the
+worker's last unit took under PREFETCH_BELOW_S, and there is work for every worker): for
+them IPC and wake-ups are the cost, so a worker down to half its queue is topped up in one
+`GenerateMany` frame. A slow unit (a model answering) would gain nothing, and a unit waiting
+behind it could not go to a worker that falls idle: slow units go one at a time. Every idle
+worker gets a unit before any gets a second. The first unit of a slot's queue is the one running: its clock
+(unit timeout, started_at) starts when the one before it is answered; a death counts as a
+crash of that unit only, the queued ones go back to the scheduler untouched.
 
 Several engine variants (a sweep over models): a worker is started with the model the
 scheduler's first group needs and keeps it while that model has units; when the next unit it
@@ -35,6 +49,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -45,11 +60,12 @@ from evalcli.run.scheduling import Scheduler
 from evalcli.store.results import ResultRecord, failed_record, ok_record
 from evalcli.store.rundir import EventLog
 from ipc import pool
-from ipc.messages import Completed, Failed, Generate, Ready, WorkerSpec
+from ipc.messages import Completed, Failed, Generate, GenerateMany, Ready, WorkerSpec
 
 RESTART_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 MAX_BOOT_FAILURES = 3  # consecutive deaths before Ready: the engine cannot start here
 REFRESH_S = 0.25
+PREFETCH_BELOW_S = 0.05  # a worker whose last unit was faster gets the next one sent ahead
 # Ctrl+C, and on Windows Ctrl+Break (SIGBREAK): first = finish in-flight units, second = now
 CONSOLE_INTERRUPTS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGBREAK") if hasattr(signal, n))
 STOP_SIGNALS = (*CONSOLE_INTERRUPTS, signal.SIGTERM)
@@ -71,14 +87,20 @@ class WorkerView:
 class _Slot:
     process: pool.WorkerProcess
     view: WorkerView
-    unit: Unit | None = None
-    started_at: float = 0.0
+    queue: deque[Unit] = field(default_factory=deque)  # sent, unanswered; [0] is running
+    started_at: float = 0.0  # when queue[0] started (the answer before it arrived)
     restart_at: float | None = None
     boot_failures: int = 0
     crash_streak: int = 0  # deaths since this worker last completed a unit (restart backoff)
     ready: bool = False
     engine: int = 0  # the engine variant (model) this worker's process loads
     timed_out: bool = False  # killed for its unit's timeout; the death is yet to be reaped
+    last_unit_s: float = float("inf")  # how long its last answered unit took
+
+    @property
+    def unit(self) -> Unit | None:
+        """The unit the worker is running now (None when idle)."""
+        return self.queue[0] if self.queue else None
 
 
 @dataclass
@@ -90,6 +112,7 @@ class SupervisorSettings:
     max_crashes_per_unit: int = 3
     max_engine_retries: int = 2
     max_consecutive_failures: int = 10  # units failed in a row before the run stops
+    in_flight: int = 8  # fast units sent to one worker ahead of its answers (1 = one at a time)
     variant_options: list[dict] = field(default_factory=list)  # per engine variant; [] = [options]
 
     def options_for(self, engine: int) -> dict:
@@ -109,6 +132,7 @@ class Supervisor:
                  stop_requested: Callable[[], bool | str] = lambda: False,
                  on_tick: Callable[[list[WorkerView], bool], None] = lambda views, stopping: None,
                  on_workers: Callable[[list[int]], None] = lambda pids: None,
+                 after_batch: Callable[[], None] = lambda: None,
                  ) -> None:
         self.settings = settings
         self.scheduler = Scheduler(units)
@@ -118,6 +142,7 @@ class Supervisor:
         self.stop_requested = stop_requested
         self.on_tick = on_tick
         self.on_workers = on_workers  # told the worker PIDs whenever they change
+        self.after_batch = after_batch  # once per wake-up, after its results (batched writes)
         self._attempts: dict[str, int] = {}
         self._crashes: dict[str, int] = {}
         self._signals = 0
@@ -179,11 +204,12 @@ class Supervisor:
                 reason = "signal" if self._signals else \
                     requested if isinstance(requested, str) else "STOP file"
                 self.events.emit("stopping", reason=reason,
-                                 in_flight=sum(1 for s in self.slots if s.unit))
+                                 in_flight=sum(len(s.queue) for s in self.slots))
             if not stopping:
                 self._dispatch()
-            busy = [s for s in self.slots if s.unit is not None]
+            busy = [s for s in self.slots if s.queue]
             if not busy and (stopping or self.scheduler.remaining == 0):
+                self.after_batch()
                 self.on_tick([s.view for s in self.slots], stopping)
                 return Outcome("stopped" if stopping and self.scheduler.remaining else "completed",
                                self._engine_info)
@@ -191,12 +217,15 @@ class Supervisor:
             self._restart_due(now, stopping)
             live = [s.process for s in self.slots if s.process.process is not None]
             timeout = self._next_timeout(now)
-            for process, kind in pool.wait(live, timeout):
-                slot = self.slots[process.index]
-                if kind == "message":
-                    self._on_message(slot)
-                elif slot.process.process is not None and not slot.process.alive:
-                    self._on_death(slot, stopping)
+            try:
+                for process, kind in pool.wait(live, timeout):
+                    slot = self.slots[process.index]
+                    if kind == "message":
+                        self._on_messages(slot)
+                    elif slot.process.process is not None and not slot.process.alive:
+                        self._on_death(slot, stopping)
+            finally:  # what was recorded reaches the disk before anything can stop the run
+                self.after_batch()
             self._enforce_timeouts()
             self.on_tick([s.view for s in self.slots], stopping)
 
@@ -210,28 +239,59 @@ class Supervisor:
         return max(0.0, min(deadlines))
 
     def _dispatch(self) -> None:
-        for slot in self.slots:
-            if slot.ready and slot.unit is None and slot.process.process is not None:
-                unit = self.scheduler.next_for(slot.view.index, slot.engine)
-                if unit is None:
-                    continue
-                if unit.engine != slot.engine:
-                    self.scheduler.requeue(unit)  # it stays this worker's group: taken after
+        for slot in self.slots:  # first every idle worker gets one unit
+            if not slot.queue:
+                self._send(slot, 1)
+        depth = max(1, self.settings.in_flight)
+        for slot in self.slots:  # then fast workers are topped up (one frame), while work is
+            remaining = self.scheduler.remaining  # plentiful enough to leave others theirs
+            if (slot.queue and len(slot.queue) <= depth // 2
+                    and slot.last_unit_s < PREFETCH_BELOW_S and remaining >= len(self.slots)):
+                self._send(slot, min(depth - len(slot.queue), remaining // len(self.slots)))
+
+    def _send(self, slot: _Slot, n: int) -> None:
+        """Send this worker up to `n` next units of its model, in one frame."""
+        if not slot.ready or slot.process.process is None:
+            return
+        units: list[Unit] = []
+        while len(units) < n:
+            unit = self.scheduler.next_for(slot.view.index, slot.engine)
+            if unit is None:
+                break
+            if unit.engine != slot.engine:
+                self.scheduler.requeue(unit)  # it stays this worker's group: taken after
+                if not slot.queue and not units:  # switch models once its queue is answered
                     self._switch(slot, unit.engine)
-                    continue
-                slot.unit, slot.started_at = unit, time.monotonic()
-                slot.view.state, slot.view.unit = "busy", unit.custom_id
-                self._attempts[unit.custom_id] = self._attempts.get(unit.custom_id, 0) + 1
-                if not slot.process.send(Generate(request=self.make_request(unit))):
-                    slot.process.kill()  # broken pipe: the death is handled via the sentinel
+                break
+            units.append(unit)
+        if not units:
+            return
+        if not slot.queue:
+            slot.started_at = time.monotonic()
+            slot.view.state, slot.view.unit = "busy", units[0].custom_id
+        slot.queue.extend(units)
+        for unit in units:
+            self._attempts[unit.custom_id] = self._attempts.get(unit.custom_id, 0) + 1
+        requests = [self.make_request(unit) for unit in units]
+        message = Generate(request=requests[0]) if len(requests) == 1 else \
+            GenerateMany(requests=requests)
+        if not slot.process.send(message):
+            slot.process.kill()  # broken pipe: the death is handled via the sentinel
 
     # -- events --------------------------------------------------------------------------
-    def _on_message(self, slot: _Slot) -> None:
+    def _on_messages(self, slot: _Slot) -> None:
+        """Every message waiting on this worker's pipe (a queue of answers, read in one go)."""
+        while self._on_message(slot) and slot.process.process is not None \
+                and slot.process.has_message():
+            pass
+
+    def _on_message(self, slot: _Slot) -> bool:
+        """Handle one message; False when the pipe is broken (the death follows)."""
         try:
             message = slot.process.recv()
         except (EOFError, OSError):
             slot.process.kill()
-            return
+            return False
         match message:
             case Ready(pid=pid, info=info):
                 slot.ready, slot.boot_failures = True, 0
@@ -240,9 +300,10 @@ class Supervisor:
                 self.events.emit("worker_ready", worker=slot.view.index, pid=pid,
                                  variant=slot.engine)
             case Completed(unit_id=unit_id, completion=completion):
+                times = _wall_times(slot)
                 unit = self._take_unit(slot, unit_id)
                 if unit is not None:
-                    self.on_result(unit, self._ok_record(unit, completion, slot))
+                    self.on_result(unit, self._ok_record(unit, completion, slot, times))
                     slot.view.done += 1
                     slot.crash_streak = self._failure_streak = 0
             case Failed(unit_id=None, error=error, kind=kind):
@@ -254,23 +315,31 @@ class Supervisor:
                 raise EngineStartError(
                     f"the {self.settings.engine} engine could not start: {error}{hint}")
             case Failed(unit_id=unit_id, error=error, kind=kind, retryable=retryable):
+                times = _wall_times(slot)
                 unit = self._take_unit(slot, unit_id)
                 if unit is None:
-                    return
+                    return True
                 tries = self._attempts.get(unit.custom_id, 1)
                 if retryable and tries <= self.settings.max_engine_retries:
                     self.events.emit("retry", unit=unit.custom_id, error=error, attempt=tries)
                     self.scheduler.requeue(unit)
                 else:
-                    self._record_failure(unit, error, kind, slot)
+                    self._record_failure(unit, error, kind, slot, times)
+        return True
 
     def _take_unit(self, slot: _Slot, unit_id: str) -> Unit | None:
+        """The answered unit: the first in the worker's queue (it serves them in order); the
+        next one's clock starts now."""
         unit = slot.unit
         if unit is None or unit.custom_id != unit_id:
             self.events.emit("unexpected_reply", worker=slot.view.index, unit=unit_id)
             return None
-        slot.unit = None
-        slot.view.state, slot.view.unit = "idle", ""
+        slot.queue.popleft()
+        now = time.monotonic()
+        slot.last_unit_s, slot.started_at = now - slot.started_at, now
+        following = slot.unit
+        slot.view.state = "busy" if following else "idle"
+        slot.view.unit = following.custom_id if following else ""
         return unit
 
     def _on_death(self, slot: _Slot, stopping: bool) -> None:
@@ -279,7 +348,11 @@ class Supervisor:
         timed_out, slot.timed_out = slot.timed_out, False
         how = (f"killed: its unit ran past run.unit_timeout_s = "
                f"{self.settings.unit_timeout_s:g} s" if timed_out else pool.describe_exit(code))
-        unit, slot.unit = slot.unit, None
+        unit, queued = slot.unit, list(slot.queue)[1:]
+        times = _wall_times(slot)
+        slot.queue.clear()
+        for waiting in reversed(queued):  # sent but never started: back, in their order
+            self.scheduler.requeue(waiting)
         slot.view.state, slot.view.unit = "restarting", ""
         self.events.emit("worker_died", worker=slot.view.index, how=how,
                          unit=unit.custom_id if unit else None)
@@ -296,10 +369,10 @@ class Supervisor:
             if crashes >= self.settings.max_crashes_per_unit and timed_out:
                 reason = (f"timed out after {self.settings.unit_timeout_s:g} s "
                           f"({crashes} tries; run.unit_timeout_s)")
-                self._record_failure(unit, reason, "timeout", slot)
+                self._record_failure(unit, reason, "timeout", slot, times)
             elif crashes >= self.settings.max_crashes_per_unit:
                 reason = f"worker died {crashes} times while running this unit (last: {how})"
-                self._record_failure(unit, reason, "crash", slot)
+                self._record_failure(unit, reason, "crash", slot, times)
             else:
                 self.scheduler.requeue(unit)
         if stopping:
@@ -310,9 +383,10 @@ class Supervisor:
         delay = RESTART_BACKOFF_S[min(slot.crash_streak - 1, len(RESTART_BACKOFF_S) - 1)]
         slot.restart_at = time.monotonic() + delay
 
-    def _record_failure(self, unit: Unit, error: str, kind: str, slot: _Slot) -> None:
+    def _record_failure(self, unit: Unit, error: str, kind: str, slot: _Slot,
+                        times: dict[str, float]) -> None:
         self.events.emit("unit_failed", unit=unit.custom_id, error=error, kind=kind)
-        self.on_result(unit, self._failed_record(unit, error, kind, slot))
+        self.on_result(unit, self._failed_record(unit, error, kind, slot, times))
         self._failure_streak += 1
         limit = self.settings.max_consecutive_failures
         if limit and self._failure_streak >= limit:
@@ -364,16 +438,19 @@ class Supervisor:
                 slot.process.kill()
 
     # -- records -------------------------------------------------------------------------
-    def _ok_record(self, unit: Unit, c: Completion, slot: _Slot) -> ResultRecord:
+    def _ok_record(self, unit: Unit, c: Completion, slot: _Slot,
+                   times: dict[str, float]) -> ResultRecord:
         return ok_record(unit.custom_id, c, worker=slot.view.index,
-                         attempts=self._attempts.get(unit.custom_id, 1), **_wall_times(slot))
+                         attempts=self._attempts.get(unit.custom_id, 1), **times)
 
-    def _failed_record(self, unit: Unit, error: str, kind: str, slot: _Slot) -> ResultRecord:
+    def _failed_record(self, unit: Unit, error: str, kind: str, slot: _Slot,
+                       times: dict[str, float]) -> ResultRecord:
         return failed_record(unit.custom_id, error, kind, worker=slot.view.index,
-                             attempts=self._attempts.get(unit.custom_id, 1), **_wall_times(slot))
+                             attempts=self._attempts.get(unit.custom_id, 1), **times)
 
 
 def _wall_times(slot: _Slot) -> dict[str, float]:
-    """The unit's last dispatch and its end as wall-clock epoch seconds (for telemetry)."""
+    """When the running unit started (its dispatch, or the answer before it) and now, as
+    wall-clock epoch seconds (for telemetry)."""
     ended = time.time()
     return {"started_at": ended - (time.monotonic() - slot.started_at), "ended_at": ended}

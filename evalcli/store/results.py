@@ -2,6 +2,10 @@
 
     append(record)  one JSON line, flushed at once (survives a killed supervisor);
                     fsync at most once a second and on close (survives a power cut, nearly)
+    append(record, flush=False) + flush()
+                    a batch of lines, one write: the supervisor flushes after each wake-up,
+                    before it can block or stop, so a kill loses at most lines it has not
+                    yet written — their units run again on resume, never twice recorded
     read_results()  streams the records; a torn last line (no newline, or undecodable) is
                     reported so resume can cut it off and redo that unit
     latest()        one record per custom_id: an "ok" record beats a "failed" one
@@ -98,10 +102,19 @@ class ResultsWriter:
             raise write_error(path, exc) from None
         self._last_sync = time.monotonic()
 
-    def append(self, record: ResultRecord) -> None:
-        """One line, flushed; a failed write (disk full) raises StoreWriteError."""
+    def append(self, record: ResultRecord, *, flush: bool = True) -> None:
+        """One line, flushed unless `flush` is False (then call flush() after the batch);
+        a failed write (disk full) raises StoreWriteError."""
         try:
             self._fh.write(_encoder.encode(record) + b"\n")
+        except OSError as exc:
+            raise write_error(self.path, exc) from None
+        if flush:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write what append() buffered; fsync at most once a second."""
+        try:
             self._fh.flush()
             now = time.monotonic()
             if now - self._last_sync >= self.FSYNC_EVERY_S:

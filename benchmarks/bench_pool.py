@@ -1,0 +1,133 @@
+"""The worker pool at scale: units/s and the supervisor's peak memory, 1,000 to 100,000 units.
+
+    python benchmarks/bench_pool.py [--sizes 1000,10000,100000] [--workers 2]
+
+Each size is a whole `evalcli run` (the real CLI, in a fresh process) on the mock engine at
+zero latency with N units (N/2 generated items x control/treatment): plan, spawn, generate,
+predictions, scoring, statistics, report. Printed per size:
+
+    generate units/s   units / seconds of the generate stage, spawn and engine start
+                       included (the plumbing: IPC, scheduling, result writes)
+    stage seconds      each stage's wall time (Manifest.start_stage/finish_stage, wrapped)
+    peak RSS           the supervisor process's peak resident set over the whole run
+                       (ru_maxrss; workers are separate processes and not included), and
+                       its peak during each stage (sampled every 20 ms by a thread, Linux)
+
+Flat memory = results and predictions are streamed, not held: peak RSS should barely move
+from 1,000 to 100,000 units. POSIX only (the `resource` module); timings on a shared,
+noisy machine — compare sizes within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+_CHILD = r"""
+import json, resource, sys, threading, time
+from pathlib import Path
+from evalcli.store.manifest import Manifest
+tmp = Path(sys.argv[1])
+peaks, seconds, stage = {}, {}, ["start"]
+def rss_mb():
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * resource.getpagesize() / 2**20
+def sample():
+    while True:
+        peaks[stage[0]] = max(peaks.get(stage[0], 0.0), rss_mb())
+        time.sleep(0.02)
+start_stage, finish_stage = Manifest.start_stage, Manifest.finish_stage
+def started(self, name, *a, **k):
+    stage[0] = name
+    seconds[name] = time.perf_counter()
+    return start_stage(self, name, *a, **k)
+def finished(self, name, *a, **k):
+    if name in seconds:
+        seconds[name] = time.perf_counter() - seconds[name]
+    stage[0] = "after " + name
+    return finish_stage(self, name, *a, **k)
+Manifest.start_stage, Manifest.finish_stage = started, finished
+if sys.platform.startswith("linux"):
+    threading.Thread(target=sample, daemon=True).start()
+from evalcli.__main__ import main
+sys.argv = ["evalcli", "run", "--profile", str(tmp / "bench.toml"), "--runs-dir",
+            str(tmp / "runs"), "--run-id", "pool"]
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 if sys.platform != "darwin" else 2**20)
+print("BENCH " + json.dumps({"code": code, "peak_mb": peak, "stage_peaks": peaks,
+                             "stages": seconds}))
+"""
+
+PROFILE = """[engine]
+name = "mock"
+workers = {workers}
+
+[engine.options]
+accuracy = 0.7
+abstain_rate = 0.1
+
+[[datasets]]
+format = "jsonl"
+path = "items.jsonl"
+type = "closed"
+"""
+
+
+def _items(n_items: int, path: Path) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        for i in range(n_items):
+            fh.write(json.dumps({"item_id": f"q{i}", "question": f"What is {i} plus one?",
+                                 "answers": [str(i + 1)]}) + "\n")
+
+
+def run_size(units: int, workers: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        _items(units // 2, tmp / "items.jsonl")
+        (tmp / "bench.toml").write_text(PROFILE.format(workers=workers), encoding="utf-8")
+        out = subprocess.run([sys.executable, "-c", _CHILD, str(tmp)], capture_output=True,
+                             text=True, cwd=ROOT, timeout=3600)
+        line = next((x for x in out.stdout.splitlines() if x.startswith("BENCH ")), None)
+        if line is None or json.loads(line[6:])["code"] not in (0, None):
+            raise SystemExit(f"run of {units} units failed:\n{out.stdout[-2000:]}\n"
+                             f"{out.stderr[-2000:]}")
+        row = json.loads(line[6:])
+        manifest = json.loads((tmp / "runs" / "pool" / "run.json").read_text(encoding="utf-8"))
+        done = sum(t["done"] for t in manifest["trials"].values())
+        return {"units": units, "done": done, "units_per_s": done / row["stages"]["generate"],
+                **row}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    if sys.platform == "win32":
+        raise SystemExit("bench_pool.py reads peak memory with the resource module (POSIX)")
+    rows = [run_size(int(n), args.workers) for n in args.sizes.split(",") if n]
+    print(f"mock engine, zero latency, {args.workers} workers, whole `evalcli run` per size")
+    print("| units | done | generate units/s | stage seconds | supervisor peak RSS | "
+          "peak RSS per stage |")
+    print("|---:|---:|---:|---|---:|---|")
+    for r in rows:
+        stages = ", ".join(f"{k} {v:.1f}" for k, v in r["stages"].items())
+        peaks = ", ".join(f"{k} {v:.0f}" for k, v in r["stage_peaks"].items()
+                          if not k.startswith("after "))
+        print(f"| {r['units']:,} | {r['done']:,} | {r['units_per_s']:,.0f} | {stages} | "
+              f"{r['peak_mb']:.0f} MiB | {peaks} |")
+
+
+if __name__ == "__main__":
+    main()
