@@ -179,7 +179,8 @@ def report_stage(setup: Setup, manifest: Manifest) -> Path:
                 items={item.key: item for item in setup.items}, costs=costs,
                 sequential=manifest.stopping or None)
     atomic_write_text(rd.report_md, render_report(**args))
-    atomic_write_text(rd.report_html, render_report_html(**args))
+    atomic_write_text(rd.report_html, render_report_html(
+        **args, telemetry=read_telemetry(rd.root / TELEMETRY_FILE)))
     manifest.finish_stage("report", [rd.relative(rd.report_md), rd.relative(rd.report_html)])
     return rd.report_md
 
@@ -210,8 +211,10 @@ def _stage_inputs(setup: Setup, name: str) -> tuple[list[Path], dict]:
         return [rd.per_item_scores(s) for s in slugs], \
             {"stats": msgspec.to_builtins(profile.stats), "control": setup.control,
              "trial_labels": [t.label for t in setup.plan.trials]}
+    telemetry = [rd.root / TELEMETRY_FILE] if (rd.root / TELEMETRY_FILE).exists() else []
     return ([rd.per_item_scores(s) for s in slugs] + [rd.significance(s) for s in slugs]
-            + [rd.predictions(s) for s in slugs] + [rd.costs(s) for s in slugs] + [rd.items]), {}
+            + [rd.predictions(s) for s in slugs] + [rd.costs(s) for s in slugs] + [rd.items]
+            + telemetry), {}
 
 
 def _inputs_hash(paths: list[Path], extra: dict, root: Path) -> str:
