@@ -170,7 +170,9 @@ def test_nvidia_smi_fallback_telemetry_and_the_same_attribution(tmp_path):
     run = runs / "smi"
     samples = [json.loads(line) for line in
                (run / "telemetry.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert len(samples) >= 5 and {s["source"] for s in samples} == {"nvidia-smi"}
+    # a reading at start, at stop and each interval between; each reading here starts two
+    # Python processes, so a loaded machine fits fewer into the run than NVML does
+    assert len(samples) >= 3 and {s["source"] for s in samples} == {"nvidia-smi"}
     first = samples[0]
     assert (first["gpu"], first["name"], first["util_gpu"], first["util_mem"]) == \
         (0, "Stand-in GPU", 50, 20)
