@@ -100,6 +100,12 @@ class Engine:
         return []
 
     @classmethod
+    def tokenizer(cls, options: Any) -> Any | None:
+        """The model's own tokenizer in the parent (`count_prompt(messages)`, `count(text)`,
+        `template_name`, `source`, `close()`), or None when evalcli has none for this engine."""
+        return None
+
+    @classmethod
     def worker_cap(cls, options: Any) -> tuple[int | None, str]:
         """The most workers this engine can usefully run with these options, and why."""
         return cls.max_workers, ""

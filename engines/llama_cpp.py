@@ -82,6 +82,106 @@ def render_completion(messages: list[ChatMessage], separator: str, cue: str) -> 
     return separator.join(m.content for m in messages if m.content) + cue
 
 
+def install_prompt_format(llm, options) -> str:
+    """Resolve the prompt format on a loaded `Llama` (weights or vocabulary only); for a Jinja
+    template, install its chat handler. The worker and the parent's tokenizer both call it."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    gguf_template = llm.metadata.get("tokenizer.chat_template")
+    choice = choose_template(options.chat_template, bool(gguf_template))
+    if choice == COMPLETION:
+        return choice
+    if choice == "gguf":
+        if not gguf_template:
+            raise EngineLoadError(
+                f"{options.model} has no tokenizer.chat_template — set "
+                'engine.options.chat_template to "completion", "auto" or a template'
+            )
+        return "gguf"  # llama-cpp-python already uses the GGUF's own template
+    if choice in BUILTIN_TEMPLATES:
+        template = BUILTIN_TEMPLATES[choice]
+    else:
+        try:
+            template = Path(choice).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise EngineLoadError(f"chat_template {choice!r}: cannot read ({exc})") from None
+    stop_ids = [llm.token_eos()]
+    end_of_turn = llm.tokenize(b"<end_of_turn>", add_bos=False, special=True)
+    if len(end_of_turn) == 1:
+        stop_ids.append(end_of_turn[0])
+    bos = llm.detokenize([llm.token_bos()], special=True).decode("utf-8", "replace")
+    formatter = Jinja2ChatFormatter(
+        template=template, eos_token="<end_of_turn>" if len(stop_ids) > 1 else "</s>",
+        bos_token=bos, stop_token_ids=stop_ids,
+    )
+    llm.chat_handler = formatter.to_chat_handler()
+    return choice
+
+
+class _Rendered(Exception):  # noqa: N818 - a signal, not an error
+    def __init__(self, tokens) -> None:
+        super().__init__("rendered")
+        self.tokens = list(tokens)
+
+
+class _RenderOnly:
+    """Stands in for a `Llama` in llama-cpp-python's own chat path: the chat handler renders
+    and tokenizes the prompt exactly as `create_chat_completion` does in the worker, and this
+    stops it where generation would begin."""
+
+    def __init__(self, llm) -> None:
+        self._llm = llm
+
+    def __getattr__(self, name: str):
+        return getattr(self._llm, name)
+
+    def create_completion(self, prompt, **_):
+        raise _Rendered(prompt)
+
+
+def prompt_token_ids(llm, template_name: str, options, messages: list[ChatMessage]) -> list[int]:
+    """The token ids the model is given for `messages` — the worker's own rendering: the
+    completion text tokenized as `generate` sends it, or the chat handler's prompt."""
+    if template_name == COMPLETION:
+        text = render_completion(messages, options.completion_separator, options.answer_cue)
+        return llm.tokenize(text.encode("utf-8"), add_bos=True, special=False)
+    try:
+        type(llm).create_chat_completion(
+            _RenderOnly(llm), messages=[{"role": m.role, "content": m.content} for m in messages],
+            max_tokens=1)
+    except _Rendered as rendered:
+        return rendered.tokens
+    raise EngineError("llama-cpp-python's chat handler did not reach create_completion")
+
+
+class LlamaTokenizer:
+    """The model's own tokenizer in the parent: the GGUF's vocabulary only (no weights, about
+    a second for the demo model), with the prompt format installed as the worker installs it,
+    so a count is exactly the prompt the worker sends (source "tokenizer")."""
+
+    source = "tokenizer"
+
+    def __init__(self, options) -> None:
+        import llama_cpp
+        from llama_cpp._utils import suppress_stdout_stderr
+
+        self.options = options
+        with suppress_stdout_stderr(disable=False):  # vocab-only loads warn about n_ctx_train
+            self.llm = llama_cpp.Llama(model_path=options.model, vocab_only=True, n_ctx=64,
+                                       n_batch=64, verbose=False)
+        self.template_name = install_prompt_format(self.llm, options)
+
+    def count_prompt(self, messages: list[ChatMessage]) -> int:
+        return len(prompt_token_ids(self.llm, self.template_name, self.options, messages))
+
+    def count(self, text: str) -> int:
+        """An answer's tokens (no BOS; special-token text stays text)."""
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def close(self) -> None:
+        self.llm.close()
+
+
 class LlamaCppEngine(Engine):
     name = "llama_cpp"
 
@@ -115,17 +215,16 @@ class LlamaCppEngine(Engine):
                 f"{path} has no tokenizer.chat_template — set engine.options.chat_template to "
                 '"completion" (a base model), "auto", "gemma3" or a Jinja template file'
             )
-        warnings = []
-        if longest_request is not None:
-            chars = sum(len(m.content) for m in longest_request.messages)
-            estimate = chars // 3 + longest_request.params.max_tokens
-            if estimate > options.n_ctx:
-                warnings.append(
-                    f"the longest prompt (~{chars // 3} tokens estimated) plus max_tokens "
-                    f"({longest_request.params.max_tokens}) may exceed n_ctx = {options.n_ctx}; "
-                    "such units fail with a context error — raise engine.options.n_ctx"
-                )
-        return warnings
+        return []
+
+    @classmethod
+    def tokenizer(cls, options) -> LlamaTokenizer | None:
+        """The model's own tokenizer (vocabulary only) in the parent; None when llama-cpp-python
+        cannot be imported here or the vocabulary does not load."""
+        try:
+            return LlamaTokenizer(options)
+        except (ImportError, ValueError, RuntimeError, OSError, EngineLoadError):
+            return None
 
     @staticmethod
     def has_gguf_template(path: str | Path) -> bool | None:
@@ -167,41 +266,7 @@ class LlamaCppEngine(Engine):
             )
         except (ValueError, RuntimeError, OSError) as exc:
             raise EngineLoadError(f"llama.cpp could not load {options.model}: {exc}") from None
-        self.template_name = self._install_chat_template()
-
-    def _install_chat_template(self) -> str:
-        """Resolve the prompt format; for a Jinja template, install its chat handler."""
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-        gguf_template = self.llm.metadata.get("tokenizer.chat_template")
-        choice = choose_template(self.options.chat_template, bool(gguf_template))
-        if choice == COMPLETION:
-            return choice
-        if choice == "gguf":
-            if not gguf_template:
-                raise EngineLoadError(
-                    f"{self.options.model} has no tokenizer.chat_template — set "
-                    'engine.options.chat_template to "completion", "auto" or a template'
-                )
-            return "gguf"  # llama-cpp-python already uses the GGUF's own template
-        if choice in BUILTIN_TEMPLATES:
-            template = BUILTIN_TEMPLATES[choice]
-        else:
-            try:
-                template = Path(choice).read_text(encoding="utf-8")
-            except OSError as exc:
-                raise EngineLoadError(f"chat_template {choice!r}: cannot read ({exc})") from None
-        stop_ids = [self.llm.token_eos()]
-        end_of_turn = self.llm.tokenize(b"<end_of_turn>", add_bos=False, special=True)
-        if len(end_of_turn) == 1:
-            stop_ids.append(end_of_turn[0])
-        bos = self.llm.detokenize([self.llm.token_bos()], special=True).decode("utf-8", "replace")
-        formatter = Jinja2ChatFormatter(
-            template=template, eos_token="<end_of_turn>" if len(stop_ids) > 1 else "</s>",
-            bos_token=bos, stop_token_ids=stop_ids,
-        )
-        self.llm.chat_handler = formatter.to_chat_handler()
-        return choice
+        self.template_name = install_prompt_format(self.llm, options)
 
     def describe(self) -> dict[str, str]:
         return {
@@ -229,8 +294,9 @@ class LlamaCppEngine(Engine):
         )
         try:
             if self.template_name == COMPLETION:
-                out = self.llm.create_completion(prompt=self._completion_tokens(request),
-                                                 **sampling)
+                out = self.llm.create_completion(
+                    prompt=prompt_token_ids(self.llm, COMPLETION, self.options, request.messages),
+                    **sampling)
             else:
                 out = self.llm.create_chat_completion(
                     messages=[{"role": m.role, "content": m.content} for m in request.messages],
@@ -252,11 +318,6 @@ class LlamaCppEngine(Engine):
             request_id=str(out.get("id", "")),
             timings=self._perf_timings(),
         )
-
-    def _completion_tokens(self, request: Request) -> list[int]:
-        text = render_completion(request.messages, self.options.completion_separator,
-                                 self.options.answer_cue)
-        return self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=False)
 
     def _perf_reset(self) -> None:
         try:

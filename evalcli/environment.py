@@ -1,5 +1,7 @@
 """What machine and software a run used, for run.json: Python, OS, package versions,
-llama.cpp build, model file fingerprint, GPU (when NVML is available).
+llama.cpp build, model file fingerprint, GPU (when NVML is available); and the one reader of
+`nvidia-smi`'s CSV queries (the doctor's GPU probe and the run's telemetry sampler both use
+it when nvidia-ml-py is missing).
 
 Model files are hashed once: the sha256 is cached per (path, size, mtime) in the user
 cache, so a multi-GB GGUF is not re-read on every run.
@@ -11,6 +13,7 @@ import hashlib
 import json
 import os
 import platform
+import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -79,6 +82,40 @@ def gpu_info() -> list[dict]:
             pynvml.nvmlShutdown()
         except Exception:  # noqa: BLE001
             pass
+
+
+# what nvidia-smi prints for a reading this GPU or driver cannot give
+SMI_MISSING = frozenset({"", "[N/A]", "N/A", "[Not Supported]", "[Unknown Error]"})
+
+
+def nvidia_smi(tool: str, query: str, fields: str, *,
+               timeout: float) -> list[dict[str, str | None]] | None:
+    """`nvidia-smi --<query>=<fields> --format=csv,noheader,nounits`: one dict per row, field
+    name → text (None where nvidia-smi says N/A); None when it does not answer (cannot start,
+    error exit, past `timeout` seconds). `query` is "query-gpu" or "query-compute-apps"."""
+    try:
+        done = subprocess.run([tool, f"--{query}={fields}", "--format=csv,noheader,nounits"],
+                              capture_output=True, text=True, encoding="utf-8",
+                              errors="replace", timeout=timeout)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode != 0:
+        return None
+    names = fields.split(",")
+    rows = []
+    for line in done.stdout.strip().splitlines():
+        cells = [c.strip() for c in line.split(",")]
+        if len(cells) == len(names):
+            rows.append({n: None if c in SMI_MISSING else c for n, c in zip(names, cells, strict=True)})
+    return rows
+
+
+def smi_number(text: str | None) -> float | None:
+    """A numeric nvidia-smi cell, or None (N/A or not a number)."""
+    try:
+        return None if text is None else float(text)
+    except ValueError:
+        return None
 
 
 def memory_bytes() -> tuple[int | None, int | None]:

@@ -18,6 +18,7 @@ import sys
 from dataclasses import dataclass, field
 
 from evalcli.doctor.probe import run_probe
+from evalcli.environment import nvidia_smi, smi_number
 
 NVML_TIMEOUT_S = 30.0
 
@@ -39,23 +40,23 @@ SMI_FIELDS = "index,name,driver_version,memory.total,memory.free,memory.used,com
 
 def probe_smi(tool: str) -> GpuProbe | None:
     """The NVML facts from nvidia-smi (MiB, CSV); None when it does not answer."""
+    rows = nvidia_smi(tool, "query-gpu", SMI_FIELDS, timeout=NVML_TIMEOUT_S)
+    if rows is None:
+        return None
     try:
-        query = subprocess.run([tool, f"--query-gpu={SMI_FIELDS}", "--format=csv,noheader,nounits"],
-                               capture_output=True, text=True, timeout=NVML_TIMEOUT_S)
         banner = subprocess.run([tool], capture_output=True, text=True, timeout=NVML_TIMEOUT_S)
     except (OSError, subprocess.SubprocessError):
         return None
-    if query.returncode != 0:
-        return None
     gpus, driver = [], ""
-    for row in query.stdout.strip().splitlines():
-        cells = [c.strip() for c in row.split(",")]
-        if len(cells) != 7:
+    for row in rows:
+        index, total = smi_number(row["index"]), smi_number(row["memory.total"])
+        if index is None or total is None:
             continue
-        index, name, driver, total, free, used, cc = cells
-        major, _, minor = cc.partition(".")
-        gpus.append({"index": int(index), "name": name, "total": int(float(total)) << 20,
-                     "free": int(float(free)) << 20, "used": int(float(used)) << 20,
+        driver = row["driver_version"] or driver
+        major, _, minor = (row["compute_cap"] or "").partition(".")
+        gpus.append({"index": int(index), "name": row["name"] or "", "total": int(total) << 20,
+                     "free": int(smi_number(row["memory.free"]) or 0) << 20,
+                     "used": int(smi_number(row["memory.used"]) or 0) << 20,
                      "compute_capability": [int(major), int(minor)]
                      if major.isdigit() and minor.isdigit() else None})
     cuda = re.search(r"CUDA Version:\s*(\d+)\.(\d+)", banner.stdout)

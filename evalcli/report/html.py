@@ -4,6 +4,9 @@
     significance.json ──────────► forest plot of paired differences (per metric × dataset),
                                   per-arm scores with intervals, risk–coverage per arm
                                   (inserted before the discordant items)
+    telemetry.jsonl, costs.json ─► resource plots (report/resource_plots.py): utilisation and
+                                  VRAM over time per GPU, tokens and energy per arm — a section
+                                  only when there is something to draw
 
 Section texts are marked text (report/text.py), parsed by `to_html`: data is escaped, only
 the report's own marks become tags. Plot labels are plain text, escaped here. The page opens
@@ -16,6 +19,7 @@ import html
 import math
 
 from evalcli.report.markdown import Section, Table, build_report
+from evalcli.report.resource_plots import arm_bars, gpu_plots
 from evalcli.report.text import to_html
 from evalcli.report.verdict import LABELS, PRIMARY, Verdict, where_label
 
@@ -339,14 +343,20 @@ def render_report_html(*, run_id: str, facts: dict, trials: dict[str, list[dict]
                        predictions: dict[str, list[dict]] | None = None,
                        items: dict | None = None,
                        costs: dict[str, dict] | None = None,
-                       sequential: dict | None = None) -> str:
-    """The whole report as one HTML page; same arguments as `report.render_report`."""
+                       sequential: dict | None = None,
+                       telemetry: list[dict] | None = None) -> str:
+    """The whole report as one HTML page; the arguments of `report.render_report`, plus the
+    run's telemetry.jsonl lines (science.resources.read_telemetry) for the resource plots."""
     sections = build_report(run_id=run_id, facts=facts, trials=trials, significance=significance,
                             control=control, treatments=treatments, failures=failures,
                             predictions=predictions, items=items, costs=costs,
                             sequential=sequential)
     at = next((i for i, s in enumerate(sections) if s.key == "discordant"), len(sections))
     sections.insert(at, plots_section(significance, control, treatments))
+    figures = [_figure(svg, caption) for svg, caption in
+               gpu_plots(telemetry or []) + arm_bars(costs)]
+    if figures:
+        sections.insert(at + 1, Section("resource-plots", "Resource plots", figures))
     return html_page(f"evalcli report — run {run_id}",
                      f"evalcli report — run <code>{html.escape(run_id)}</code>", sections)
 

@@ -129,12 +129,16 @@ def build_setup(loaded: LoadedProfile, profile: Profile, run_dir: RunDir,
 
 
 def preflight(setup: Setup) -> list[str]:
+    from evalcli.run.context_fit import check_context
+
     notes: list[str] = []
+    longest = setup.plan.longest_request()
     try:
         for engine in setup.engines:
-            notes += [n for n in engine.cls.preflight(
-                engine.options, workers=engine.workers,
-                longest_request=setup.plan.longest_request()) if n not in notes]
+            found = engine.cls.preflight(engine.options, workers=engine.workers,
+                                         longest_request=longest)
+            found += check_context(engine, longest, setup.loaded.source)
+            notes += [n for n in found if n not in notes]
     except EngineLoadError as exc:
         raise EngineStartError(str(exc)) from None
     return notes

@@ -29,7 +29,7 @@ from evalcli.science.costs import summarize_costs, write_costs
 from evalcli.science.per_item import prompt_texts, read_per_item, score_rows, write_per_item
 from evalcli.science.resources import IDLE, TELEMETRY_FILE, attribute_rows, read_telemetry
 from evalcli.science.stats.significance import significance_for, write_significance
-from evalcli.science.tokens import TokenCounter, fill_counts
+from evalcli.science.tokens import TokenCounter, fill_counts, needs_count
 from evalcli.store.fsutil import atomic_write_text, sha256_file
 from evalcli.store.manifest import Manifest, stopped_at_verdict, write_manifest
 from evalcli.store.predictions import prediction_row, read_predictions, write_predictions
@@ -48,28 +48,50 @@ def parse_stage(setup: Setup, manifest: Manifest) -> None:
     rd = setup.run_dir
     records: dict[str, dict] = {}  # trial -> latest record per custom_id (read once each)
     units = {unit.custom_id: unit for unit in setup.plan.units}
-    counter = TokenCounter()
-
-    def prompt_text(custom_id: str) -> str | None:
-        unit = units.get(custom_id)
-        if unit is None:
-            return None
-        return "\n".join(m.content for m in setup.plan.request(unit).messages)
-
+    counters = TokenCounters(setup)
     missing = "skipped" if stopped_at_verdict(manifest) else "pending"
 
     def produce(trial) -> Path:
         plan_rows = setup.plan.rows[trial.slug]
         for source in {row.source_trial for row in plan_rows} - set(records):
             records[source] = latest(read_results(rd.results(source))[0])
-        write_predictions(rd.predictions(trial.slug), [
-            fill_counts(prediction_row(row.custom_id, records[row.source_trial].get(row.source_id),
-                                       missing),
-                        prompt_text(row.source_id), counter)
-            for row in plan_rows])
+        rows = []
+        for row in plan_rows:
+            prediction = prediction_row(row.custom_id,
+                                        records[row.source_trial].get(row.source_id), missing)
+            if needs_count(prediction):
+                unit = units.get(row.source_id)
+                fill_counts(prediction, None if unit is None else
+                            setup.plan.request(unit).messages,
+                            counters.for_engine(trial.engine))
+            rows.append(prediction)
+        write_predictions(rd.predictions(trial.slug), rows)
         return rd.predictions(trial.slug)
 
-    _per_trial(setup, manifest, "parse", produce)
+    try:
+        _per_trial(setup, manifest, "parse", produce)
+    finally:
+        counters.close()
+
+
+class TokenCounters:
+    """Per engine variant, the counter for units without engine counts, opened on first use:
+    the model's own tokenizer where the engine has one here (llama_cpp, source "tokenizer"),
+    else tiktoken / the estimate (evalcli.science.tokens)."""
+
+    def __init__(self, setup: Setup) -> None:
+        self.engines = setup.engines
+        self.opened: dict[int, object] = {}
+
+    def for_engine(self, index: int):
+        if index not in self.opened:
+            engine = self.engines[index] if index < len(self.engines) else self.engines[0]
+            self.opened[index] = engine.cls.tokenizer(engine.options) or TokenCounter()
+        return self.opened[index]
+
+    def close(self) -> None:
+        for counter in self.opened.values():
+            getattr(counter, "close", lambda: None)()
 
 
 def score_stage(setup: Setup, manifest: Manifest) -> None:
@@ -157,7 +179,8 @@ def report_stage(setup: Setup, manifest: Manifest) -> Path:
                 items={item.key: item for item in setup.items}, costs=costs,
                 sequential=manifest.stopping or None)
     atomic_write_text(rd.report_md, render_report(**args))
-    atomic_write_text(rd.report_html, render_report_html(**args))
+    atomic_write_text(rd.report_html, render_report_html(
+        **args, telemetry=read_telemetry(rd.root / TELEMETRY_FILE)))
     manifest.finish_stage("report", [rd.relative(rd.report_md), rd.relative(rd.report_html)])
     return rd.report_md
 
@@ -188,8 +211,10 @@ def _stage_inputs(setup: Setup, name: str) -> tuple[list[Path], dict]:
         return [rd.per_item_scores(s) for s in slugs], \
             {"stats": msgspec.to_builtins(profile.stats), "control": setup.control,
              "trial_labels": [t.label for t in setup.plan.trials]}
+    telemetry = [rd.root / TELEMETRY_FILE] if (rd.root / TELEMETRY_FILE).exists() else []
     return ([rd.per_item_scores(s) for s in slugs] + [rd.significance(s) for s in slugs]
-            + [rd.predictions(s) for s in slugs] + [rd.costs(s) for s in slugs] + [rd.items]), {}
+            + [rd.predictions(s) for s in slugs] + [rd.costs(s) for s in slugs] + [rd.items]
+            + telemetry), {}
 
 
 def _inputs_hash(paths: list[Path], extra: dict, root: Path) -> str:

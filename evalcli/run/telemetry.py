@@ -1,19 +1,26 @@
 """The GPU sampler: NVML readings over the whole generate stage, appended to telemetry.jsonl.
 
-    generate ──start──► Sampler thread ──every interval_s──► read every GPU (pynvml) ──► line
+    generate ──start──► Sampler thread ──every interval_s──► read every GPU ──► line
                         (sleeps on an Event: no busy loop, stop() wakes it at once)
+
+    read: pynvml (nvidia-ml-py) ─► source "nvml"
+          not importable / NVML init fails, `nvidia-smi` on PATH answers ─► source "nvidia-smi":
+          one `--query-gpu` and one `--query-compute-apps` subprocess per interval (each
+          with a timeout), parsed by evalcli.environment.nvidia_smi ("[N/A]" → null)
+          neither ─► one notice, nothing sampled, the run goes on
 
 One line per GPU per sample, JSON, appended and flushed (a killed supervisor loses at most
 the line being written; `resume` appends to the same file, so a run's telemetry covers every
 generate session, each line stamped with wall-clock epoch seconds `t`):
 
-    {"t": 1717.25, "gpu": 0, "name": "...", "util_gpu": 87, "util_mem": 40,
+    {"t": 1717.25, "gpu": 0, "source": "nvml", "name": "...", "util_gpu": 87, "util_mem": 40,
      "mem_used_mb": 5120.0, "mem_total_mb": 24576.0, "power_w": 210.5,
      "energy_mj": 123456789, "temp_c": 71, "sm_clock_mhz": 1800, "mem_clock_mhz": 9501,
      "throttle": ["sw_power_cap"], "procs": {"<worker index>": {"pid": 1234, "mem_mb": 800.0}}}
 
 A reading NVML cannot give on this GPU (no energy counter before Volta, no power on some
-boards) is null. `procs` holds the VRAM each live worker process holds: a worker missing
+boards) is null; from nvidia-smi the energy counter and throttle reasons are always null
+(energy is then integrated from power, as for a GPU without the counter). `procs` holds the VRAM each live worker process holds: a worker missing
 from it while others hold VRAM is running on the CPU. `pynvml` (nvidia-ml-py) is imported
 inside the thread's set-up only; without it, without a driver or without a GPU the sampler
 says so once (`notice`) and does nothing.
@@ -21,12 +28,15 @@ says so once (`notice`) and does nothing.
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
+
+from evalcli.environment import nvidia_smi, smi_number
 
 # NVML clocks-event / throttle reason bits → names (nvmlClocksThrottleReason*)
 THROTTLE_BITS = {
@@ -35,6 +45,9 @@ THROTTLE_BITS = {
     0x100: "display_clocks",
 }
 _MB = 1024 * 1024
+SMI_GPU_FIELDS = ("index,name,utilization.gpu,utilization.memory,memory.used,memory.total,"
+                  "power.draw,temperature.gpu,clocks.sm,clocks.mem,uuid")
+SMI_APP_FIELDS = "gpu_uuid,pid,used_memory"
 
 
 def throttle_names(mask: int) -> list[str]:
@@ -68,13 +81,16 @@ class Sampler:
         self._thread: threading.Thread | None = None
         self._nvml = None
         self._handles: list = []
+        self._smi: str | None = None  # the nvidia-smi executable, when sampling through it
+        self.source = ""  # "nvml" | "nvidia-smi" once started
 
     @property
     def gpu_count(self) -> int:
         return len(self._handles)
 
     def start(self) -> bool:
-        """Open NVML; False (with `notice` set) when there is nothing to sample."""
+        """Open NVML, else nvidia-smi; False (with `notice` set) when there is nothing to
+        sample."""
         try:
             import pynvml
 
@@ -84,13 +100,16 @@ class Sampler:
         except Exception as exc:  # noqa: BLE001 - ImportError, NVMLError_LibraryNotFound, ...
             reason = "nvidia-ml-py is not installed" if isinstance(exc, ImportError) else \
                 " ".join(str(exc).split()) or type(exc).__name__
-            self.notice = f"GPU telemetry off: {reason} (no NVML) — run goes on without it"
-            return False
-        if not self._handles:
-            self.notice = "GPU telemetry off: NVML sees no GPU — run goes on without it"
-            _try(pynvml.nvmlShutdown)
-            return False
-        self._nvml = pynvml
+            if not self._start_smi():
+                self.notice = (f"GPU telemetry off: {reason} (no NVML) and no nvidia-smi "
+                               "answers — run goes on without it")
+                return False
+        else:
+            if not self._handles:
+                self.notice = "GPU telemetry off: NVML sees no GPU — run goes on without it"
+                _try(pynvml.nvmlShutdown)
+                return False
+            self._nvml, self.source = pynvml, "nvml"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._thread = threading.Thread(target=self._run, name="evalcli-telemetry", daemon=True)
         self._thread.start()
@@ -126,11 +145,54 @@ class Sampler:
                     return
                 stopping = self._stop.wait(self.interval_s)
 
+    def _start_smi(self) -> bool:
+        tool = shutil.which("nvidia-smi")
+        rows = nvidia_smi(tool, "query-gpu", SMI_GPU_FIELDS, timeout=self._smi_timeout) \
+            if tool else None
+        if not rows:
+            return False
+        self._smi, self.source = tool, "nvidia-smi"
+        self._handles = [row["uuid"] for row in rows]
+        return True
+
+    @property
+    def _smi_timeout(self) -> float:
+        return max(2.0, 2 * self.interval_s)
+
     def read_all(self) -> list[dict]:
         """One reading per GPU, now."""
         t = round(time.time(), 3)
         pids = {pid: index for index, pid in dict(self.worker_pids()).items() if pid}
+        if self._smi is not None:
+            return self._read_smi(t, pids)
         return [self._read(i, handle, t, pids) for i, handle in enumerate(self._handles)]
+
+    def _read_smi(self, t: float, pids: dict[int, int]) -> list[dict]:
+        gpus = nvidia_smi(self._smi, "query-gpu", SMI_GPU_FIELDS, timeout=self._smi_timeout)
+        apps = nvidia_smi(self._smi, "query-compute-apps", SMI_APP_FIELDS,
+                          timeout=self._smi_timeout) or []
+        lines = []
+        for row in gpus or []:  # no answer this interval: no line (a gap, never made-up data)
+            procs = {}
+            for app in apps:
+                pid = smi_number(app["pid"])
+                worker = pids.get(int(pid)) if pid is not None else None
+                if worker is not None and app["gpu_uuid"] == row["uuid"]:
+                    procs[str(worker)] = {"pid": int(pid), "mem_mb": smi_number(app["used_memory"])}
+
+            def num(field: str, kind=float, row=row):
+                value = smi_number(row[field])
+                return None if value is None else kind(value)
+
+            lines.append({
+                "t": t, "gpu": num("index", int), "source": "nvidia-smi", "name": row["name"] or "",
+                "util_gpu": num("utilization.gpu", int), "util_mem": num("utilization.memory", int),
+                "mem_used_mb": num("memory.used"), "mem_total_mb": num("memory.total"),
+                "power_w": num("power.draw"), "energy_mj": None, "temp_c": num("temperature.gpu", int),
+                "sm_clock_mhz": num("clocks.sm", int), "mem_clock_mhz": num("clocks.mem", int),
+                "throttle": None, "procs": procs,
+            })
+        return lines
 
     def _read(self, index: int, h, t: float, pids: dict[int, int]) -> dict:
         nv = self._nvml
@@ -147,7 +209,7 @@ class Sampler:
                 procs[str(worker)] = {"pid": proc.pid,
                                       "mem_mb": None if used is None else round(used / _MB, 1)}
         return {
-            "t": t, "gpu": index, "name": name.decode() if isinstance(name, bytes) else name,
+            "t": t, "gpu": index, "source": "nvml", "name": name.decode() if isinstance(name, bytes) else name,
             "util_gpu": None if util is None else util.gpu,
             "util_mem": None if util is None else util.memory,
             "mem_used_mb": None if mem is None else round(mem.used / _MB, 1),

@@ -94,25 +94,41 @@ class TokenCounter:
             return len(self._encoder.encode(text, disallowed_special=()))
         return estimate_tokens(text)
 
+    def count_prompt(self, messages) -> int:
+        """A prompt (objects with `.content`) as the concatenation of its message texts."""
+        return self.count(prompt_text(messages))
 
-def fill_counts(row: dict, prompt_text: str | None, counter: TokenCounter) -> dict:
+
+def prompt_text(messages) -> str:
+    return "\n".join(m.content for m in messages)
+
+
+def needs_count(row: dict) -> bool:
+    """A finished unit without an engine count for its prompt or its answer."""
+    return row.get("status") in ("ok", "failed") and min(
+        int(row.get("prompt_tokens", -1)), int(row.get("completion_tokens", -1))) < 0
+
+
+def fill_counts(row: dict, prompt: list | None, counter) -> dict:
     """Give a predictions row a token count for every finished unit, and its source.
 
     Counts the engine reported stay (source from the record, "engine" by default); a missing
-    one (-1) is counted from the text. A prompt whose text is unknown stays -1 (and costs.json
-    counts it in `units_without_token_counts`, never silently).
+    one (-1) is counted by `counter` (a TokenCounter, or the model's own tokenizer with
+    source "tokenizer": `count_prompt(messages)`, `count(text)`, `source`). A failed unit's
+    prompt is counted as sent and its answer is 0 tokens. A prompt whose messages are unknown
+    stays -1 (and costs.json counts it in `units_without_token_counts`, never silently).
     """
     if row.get("status") not in ("ok", "failed"):
         return row
     source = row.get("tokens_source") or "engine"
-    prompt, completion = int(row.get("prompt_tokens", -1)), int(row.get("completion_tokens", -1))
-    if prompt < 0 and prompt_text is not None:
-        prompt, source = counter.count(prompt_text), counter.source
+    prompt_n, completion = int(row.get("prompt_tokens", -1)), int(row.get("completion_tokens", -1))
+    if prompt_n < 0 and prompt is not None:
+        prompt_n, source = counter.count_prompt(prompt), counter.source
     if completion < 0 and row.get("status") == "ok":
         completion, source = counter.count(str(row.get("response_text") or "")), counter.source
     elif completion < 0:
         completion = 0  # a failed unit produced no answer text
-    row.update(prompt_tokens=prompt, completion_tokens=completion,
-               total_tokens=prompt + completion if min(prompt, completion) >= 0 else -1,
+    row.update(prompt_tokens=prompt_n, completion_tokens=completion,
+               total_tokens=prompt_n + completion if min(prompt_n, completion) >= 0 else -1,
                tokens_source=source)
     return row

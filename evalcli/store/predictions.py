@@ -41,12 +41,13 @@ def prediction_row(custom_id: str, record: ResultRecord | None,
     if record is None:
         row.update(status=missing, finish_reason="", response_text="")
         return row
+    # a failed unit's record carries no counts (its engine reported none): unknown, not 0
+    prompt, completion = ((record.prompt_tokens, record.completion_tokens)
+                          if record.status == "ok" else (-1, -1))
     row.update(
         request_id=record.request_id, finish_reason=record.finish_reason,
-        response_text=record.text, prompt_tokens=record.prompt_tokens,
-        completion_tokens=record.completion_tokens,
-        total_tokens=(record.prompt_tokens + record.completion_tokens
-                      if min(record.prompt_tokens, record.completion_tokens) >= 0 else -1),
+        response_text=record.text, prompt_tokens=prompt, completion_tokens=completion,
+        total_tokens=prompt + completion if min(prompt, completion) >= 0 else -1,
         latency_ms=record.latency_ms, status=record.status, error=record.error,
         attempts=record.attempts, worker=record.worker, tokens_source="engine",
         started_at=record.started_at or "", ended_at=record.ended_at or "",

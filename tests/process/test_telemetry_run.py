@@ -12,6 +12,8 @@ And NVML absent (real, here): one notice, the run completes, no telemetry.jsonl.
 from __future__ import annotations
 
 import json
+import os
+import sys
 
 import pytest
 
@@ -78,6 +80,13 @@ def test_stand_in_nvml_telemetry_and_per_arm_energy(tmp_path):
     assert first["power_w"] == 100.0 and first["util_gpu"] == 50 and first["energy_mj"] is None
     assert first["mem_total_mb"] == 8192.0 and first["throttle"] == ["sw_power_cap"]
     assert first["sm_clock_mhz"] == 1500 and first["temp_c"] == 60
+    assert {s["source"] for s in samples} == {"nvml"}
+    _check_attribution(run, samples, worker_pids)
+
+
+def _check_attribution(run, samples: list[dict], worker_pids: set[int]) -> None:
+    """VRAM per worker, then per-arm GPU-seconds / energy / busy time against the figures
+    computed by hand from the units' own start and end times (module docstring)."""
     held = [s["procs"]["0"] for s in samples if "0" in s["procs"]]
     assert held and {p["pid"] for p in held} <= worker_pids
     assert all(p["mem_mb"] == 512.0 for p in held)
@@ -108,6 +117,73 @@ def test_stand_in_nvml_telemetry_and_per_arm_energy(tmp_path):
     report = (run / "report.md").read_text(encoding="utf-8")
     energy = costs["arms"]["control"]["resources"]["energy_j"]
     assert "## Resources and cost-effectiveness" in report and f"{energy:,.1f}" in report
+
+
+STAND_IN_SMI = '''
+import json, os, sys
+args = " ".join(sys.argv[1:])
+if "--query-gpu=" in args:  # index,name,util,util mem,mem used,mem total,power,temp,sm,mem clk,uuid
+    print("0, Stand-in GPU, 50, 20, 2048, 8192, 100.00, 60, 1500, [N/A], GPU-stand-in-0")
+elif "--query-compute-apps=" in args:  # gpu_uuid,pid,used_memory: every worker that started
+    events = os.path.join(os.environ["STAND_IN_RUN"], "events.jsonl")
+    lines = open(events, encoding="utf-8").read().splitlines() if os.path.exists(events) else []
+    for event in map(json.loads, lines):
+        if event.get("event") == "worker_ready":
+            print(f"GPU-stand-in-0, {event['pid']}, 512")
+    print("GPU-stand-in-0, 1, [N/A]")  # not a worker: never attributed
+else:
+    sys.exit(9)
+'''
+BROKEN_PYNVML = "def nvmlInit():\n    raise RuntimeError('NVML Shared Library Not Found')\n"
+
+
+def write_stand_in_smi(bindir, script: str) -> None:
+    """An `nvidia-smi` that `shutil.which` finds first on PATH: a Python script, behind a
+    .cmd wrapper on Windows (PATHEXT), an executable file with a shebang elsewhere."""
+    bindir.mkdir()
+    body = bindir / "nvidia_smi_stand_in.py"
+    body.write_text(script, encoding="utf-8")
+    if sys.platform == "win32":
+        (bindir / "nvidia-smi.cmd").write_text(f'@"{sys.executable}" "{body}" %*\r\n',
+                                               encoding="utf-8")
+    else:
+        smi = bindir / "nvidia-smi"
+        smi.write_text(f"#!{sys.executable}\n" + script, encoding="utf-8")
+        smi.chmod(0o755)
+
+
+def test_nvidia_smi_fallback_telemetry_and_the_same_attribution(tmp_path):
+    """NVML fails to initialise (a stand-in pynvml that raises, as without a driver library)
+    and a stand-in nvidia-smi is on PATH: the sampler reads it instead, and the per-arm
+    figures are the hand-computed ones, exactly as through NVML."""
+    broken = tmp_path / "nvml"
+    broken.mkdir()
+    (broken / "pynvml.py").write_text(BROKEN_PYNVML, encoding="utf-8")
+    write_stand_in_smi(tmp_path / "bin", STAND_IN_SMI)
+    runs = tmp_path / "runs"
+    done = evalcli("run", "--profile", _profile(tmp_path, 0.2), "--limit-items", "3",
+                   "--runs-dir", runs, "--run-id", "smi",
+                   env={"PYTHONPATH": str(broken), "STAND_IN_RUN": str(runs / "smi"),
+                        "PATH": str(tmp_path / "bin") + os.pathsep + os.environ["PATH"]})
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert "telemetry off" not in done.stdout + done.stderr
+    run = runs / "smi"
+    samples = [json.loads(line) for line in
+               (run / "telemetry.jsonl").read_text(encoding="utf-8").splitlines()]
+    # a reading at start, at stop and each interval between; each reading here starts two
+    # Python processes, so a loaded machine fits fewer into the run than NVML does
+    assert len(samples) >= 3 and {s["source"] for s in samples} == {"nvidia-smi"}
+    first = samples[0]
+    assert (first["gpu"], first["name"], first["util_gpu"], first["util_mem"]) == \
+        (0, "Stand-in GPU", 50, 20)
+    assert (first["mem_used_mb"], first["mem_total_mb"], first["power_w"]) == \
+        (2048.0, 8192.0, 100.0)
+    assert first["mem_clock_mhz"] is None and first["sm_clock_mhz"] == 1500  # "[N/A]" → null
+    assert first["energy_mj"] is None and first["throttle"] is None
+    assert all(set(s["procs"]) <= {"0"} for s in samples)  # pid 1 is no worker
+    worker_pids = {e["pid"] for e in map(json.loads, (run / "events.jsonl").read_text(
+        encoding="utf-8").splitlines()) if e.get("event") == "worker_ready"}
+    _check_attribution(run, samples, worker_pids)
 
 
 def test_no_nvml_one_notice_and_the_run_completes(tmp_path):

@@ -8,6 +8,7 @@ import socket
 
 import pytest
 
+from engines.base import ChatMessage
 from evalcli.science import tokens
 from evalcli.science.tokens import TokenCounter, estimate_tokens, fill_counts, tiktoken_cached
 
@@ -80,13 +81,18 @@ def test_fill_counts_keeps_engine_counts_and_fills_missing_ones():
     counter = TokenCounter(use_tiktoken=False)
     engine = {"status": "ok", "prompt_tokens": 10, "completion_tokens": 2,
               "response_text": "x", "tokens_source": "engine"}
-    assert fill_counts(dict(engine), "p" * 40, counter)["tokens_source"] == "engine"
+    prompt = [ChatMessage("system", "p" * 19), ChatMessage("user", "p" * 20)]  # + "\n": 40
+    assert fill_counts(dict(engine), prompt, counter)["tokens_source"] == "engine"
     missing = fill_counts({"status": "ok", "prompt_tokens": -1, "completion_tokens": -1,
-                           "response_text": "Paris is it"}, "p" * 40, counter)
+                           "response_text": "Paris is it"}, prompt, counter)
     assert (missing["prompt_tokens"], missing["completion_tokens"], missing["total_tokens"],
             missing["tokens_source"]) == (10, 3, 13, "estimate")
     unknown_prompt = fill_counts({"status": "ok", "prompt_tokens": -1, "completion_tokens": 4,
                                   "response_text": "a"}, None, counter)
     assert unknown_prompt["prompt_tokens"] == -1 and unknown_prompt["total_tokens"] == -1
     pending = {"status": "pending", "prompt_tokens": -1}
-    assert fill_counts(dict(pending), "p", counter) == pending
+    assert fill_counts(dict(pending), prompt, counter) == pending
+    failed = fill_counts({"status": "failed", "prompt_tokens": -1, "completion_tokens": -1},
+                         prompt, counter)
+    assert (failed["prompt_tokens"], failed["completion_tokens"], failed["tokens_source"]) == \
+        (10, 0, "estimate")
