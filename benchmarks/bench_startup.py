@@ -8,9 +8,9 @@ output pays. Runs go round-robin (baseline, command 1, command 2, ..., baseline,
 that load on the machine hits every command alike. Printed per command: the median wall time
 and the ratio ours ÷ baseline (median of the per-round ratios, with the 10th-90th percentile
 spread). Target: `evalcli stop --help` under 2× the baseline. For reference the first row is
-the floor Typer sets: a one-command Typer app printing its --help (Typer 0.2x builds a
-pydantic adapter for a Path option and renders help with rich.markdown; neither is in the
-baseline).
+what a plain Typer app pays: a one-command app printing its --help (Typer 0.2x builds a
+pydantic adapter for its unset --help flag and renders help with rich.markdown; neither is in
+the baseline, and evalcli's --help avoids both: evalcli/cli/__init__.py).
 
 `runs`, `show` and `stop` run against an empty temporary --runs-dir (`show`/`stop` of a
 missing run end in the one-line error, after the same imports a real run id needs).

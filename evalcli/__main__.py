@@ -25,9 +25,10 @@ def safe_streams() -> None:
 
 def main() -> None:
     try:  # Ctrl+C at any point, the imports included: the same one line
-        import multiprocessing
+        if getattr(sys, "frozen", False):  # a frozen Windows executable: a worker starts here
+            import multiprocessing
 
-        multiprocessing.freeze_support()  # a no-op unless frozen (a Windows executable)
+            multiprocessing.freeze_support()  # what it checks first; elsewhere a no-op
         safe_streams()
         _main()
     except KeyboardInterrupt:  # Ctrl+C / Ctrl+Break outside the supervisor (e.g. the report)
@@ -40,12 +41,12 @@ def _main() -> None:
     from evalcli.errors import EvalcliError, StopRequested
 
     try:
-        from rich.console import Console
-
         from evalcli.cli import app
 
         app()
     except EvalcliError as exc:
+        from rich.console import Console
+
         prefix = "" if isinstance(exc, StopRequested) else "error: "
         Console(stderr=True, highlight=False, soft_wrap=True).print(
             f"{prefix}{exc.message}", markup=False

@@ -6,8 +6,14 @@ the entry point (__main__).
 Commands load lazily: `evalcli stop` imports evalcli.cli.stop and what it needs, never the
 statistics (scipy, numpy) or the engines that `run` and `compare` need. `evalcli --help` lists
 the commands from the first docstring line of each command function, read with `ast` from
-the module's source without importing it (benchmarks/bench_startup.py measures start-up;
-tests/unit/test_cli_startup.py checks what `import evalcli.cli` pulls in).
+the module's source without importing it. A command module imports at its top only typer
+and evalcli.cli.common; its work (the pipeline, rich's console) is imported inside the function,
+so every `--help` is Typer and the signature.
+
+Help is plain (rich_markup_mode=None), for two reasons: Typer's rich help imports rich.markdown
+and markdown-it (~0.08 s, more than the rest of `stop --help`), and it read help texts as rich
+markup, so "[stopping]" vanished from `run --help`. benchmarks/bench_startup.py measures
+start-up (docs/performance.md); tests/unit/test_cli_startup.py checks what each command imports.
 """
 
 from __future__ import annotations
@@ -49,15 +55,24 @@ def _docstring(module: str, function: str) -> str | None:
 
 def _load(name: str) -> TyperCommand:
     module, function = COMMANDS[name]
-    one = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
+    one = typer.Typer(pretty_exceptions_enable=False, add_completion=False, rich_markup_mode=None)
     one.command(name)(getattr(importlib.import_module(f"evalcli.cli.{module}"), function))
     return typer.main.get_command(one)
+
+
+def _summary(doc: str) -> str:
+    """The docstring's first sentence on one line: the root --help wraps it, never cuts it."""
+    paragraph = " ".join(doc.split("\n\n")[0].split())
+    head, dot, _ = paragraph.partition(". ")
+    return head + dot.strip()
 
 
 def _listed(name: str) -> TyperCommand:
     """What the root --help shows for a command: its name and docstring, nothing imported."""
     doc = _docstring(*COMMANDS[name])
-    return _load(name) if doc is None else TyperCommand(name, help=doc)
+    if doc is None:
+        return _load(name)
+    return TyperCommand(name, help=doc, short_help=_summary(doc))
 
 
 class LazyGroup(TyperGroup):
@@ -76,6 +91,14 @@ class LazyGroup(TyperGroup):
         if cmd_name not in self.commands:
             self.commands[cmd_name] = _load(cmd_name)
         return self.commands[cmd_name]
+
+    def get_help_option(self, ctx: typer.Context):
+        # --help not given reads as None in Typer 0.2x, and coercing None builds a pydantic
+        # adapter (~0.1 s of imports) only to return None; False is what the flag means.
+        option = super().get_help_option(ctx)
+        if option is not None and option.default is None:
+            option.default = False
+        return option
 
     def format_help(self, ctx: typer.Context, formatter) -> None:
         self._listing = True
@@ -103,6 +126,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,
 )
 
 

@@ -1,14 +1,19 @@
-"""Options shared by several commands (Annotated aliases) and the one console helper."""
+"""Options shared by several commands (Annotated aliases) and the one console helper.
+
+rich's console and tables are imported when a command prints, not when it is loaded: a
+command's --help needs neither (tests/unit/test_cli_startup.py).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.measure import Measurement
-from rich.table import Table
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 RunsDir = Annotated[
     Path, typer.Option("--runs-dir", help="Folder that holds run directories.", show_default=True)
@@ -18,6 +23,8 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of te
 
 
 def console() -> Console:
+    from rich.console import Console
+
     return Console(highlight=False, soft_wrap=True)
 
 
@@ -27,6 +34,8 @@ def print_table(out: Console, table: Table) -> None:
     if out.is_terminal:
         out.print(table)
         return
+    from rich.measure import Measurement
+
     width = out.width
     out.width = max(width, Measurement.get(out, out.options.update_width(1000), table).maximum)
     try:

@@ -10,16 +10,13 @@ from typing import Annotated
 import typer
 
 from evalcli.cli.common import JsonFlag, RunsDir, console
-from evalcli.report.compare import render_compare_html, render_compare_md
-from evalcli.run.compare import compare as compare_runs
-from evalcli.store.fsutil import atomic_write_text
 
 RunRefs = Annotated[list[str], typer.Argument(
     help="Two or more runs: run ids in --runs-dir, run folders, or archive files.")]
 Metric = Annotated[list[str] | None, typer.Option(
     "--metric", help="Compare only this metric (EM, F1, abstain, false_answers); repeatable.")]
 Pair = Annotated[list[str] | None, typer.Option(
-    "--pair", help="A pair of cells to compare, B against A: 'RUN\\[/TRIAL]:COND,RUN\\[/TRIAL]:COND' "
+    "--pair", help="A pair of cells to compare, B against A: 'RUN[/TRIAL]:COND,RUN[/TRIAL]:COND' "
     "(RUN = 1, 2, … or a run id); repeatable. Default: every run against the first, "
     "condition by condition.")]
 OutDir = Annotated[Path, typer.Option("--out", help="Folder for compare.md/.html/.json.")]
@@ -28,6 +25,11 @@ OutDir = Annotated[Path, typer.Option("--out", help="Folder for compare.md/.html
 def compare(runs: RunRefs, runs_dir: RunsDir = Path("runs"), metric: Metric = None,
             pair: Pair = None, out: OutDir = Path("compare"), as_json: JsonFlag = False) -> None:
     """Compare runs on the items they share: a matrix of scores and paired differences."""
+    # the statistics (numpy, scipy) are imported here, not for `compare --help`
+    from evalcli.report.compare import render_compare_html, render_compare_md
+    from evalcli.run.compare import compare as compare_runs
+    from evalcli.store.fsutil import atomic_write_text
+
     result = compare_runs(runs, runs_dir=runs_dir, pair_specs=pair or [],
                           metric_names=metric or []).result
     out = out.expanduser()

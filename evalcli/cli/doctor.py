@@ -17,9 +17,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
-import msgspec
 import typer
-from rich.text import Text
 
 from evalcli.cli.common import JsonFlag, RunsDir, console
 
@@ -43,6 +41,8 @@ def version_line() -> str:
 
 
 def render_text(out, checks) -> None:
+    from rich.text import Text
+
     width = max(40, out.width)
     for line in textwrap.wrap(version_line(), width, subsequent_indent="  "):
         out.print(line, markup=False)
@@ -99,6 +99,8 @@ def doctor(
 
     if as_json:
         checks = run_checks(profile, model, runs_dir)
+        import msgspec
+
         # ASCII-only JSON: safe on any console code page and in any pipe
         typer.echo(json.dumps(msgspec.to_builtins(checks), indent=2))
     elif report:

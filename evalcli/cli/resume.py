@@ -9,17 +9,6 @@ import typer
 
 from evalcli.cli.common import FromStage, OnlyStage, RunIdArg, RunsDir, ToStage, console
 from evalcli.errors import RunError
-from evalcli.report.sequential import sentence
-from evalcli.run.generate import generate, load_finished, pending_units, truthful_end
-from evalcli.run.pipeline import (
-    preflight,
-)
-from evalcli.run.resume import changes_since_start, open_run, record_forced, setup_from_manifest
-from evalcli.run.stages import finish, select_stages
-from evalcli.run.summary import end_of_run, result_lines
-from evalcli.store.lock import RunLock
-from evalcli.store.manifest import stopped_at_verdict
-from evalcli.store.rundir import RunDir
 
 
 def resume(
@@ -34,6 +23,22 @@ def resume(
     """Run the units not yet finished (failed ones again), then the later stages. A
     sequential run that stopped at its verdict is finished: nothing to do unless
     --continue-past-verdict."""
+    # the pipeline (numpy, scipy, the engines) is imported here, not for `resume --help`
+    from evalcli.report.sequential import sentence
+    from evalcli.run.generate import generate, load_finished, pending_units, truthful_end
+    from evalcli.run.pipeline import preflight
+    from evalcli.run.resume import (
+        changes_since_start,
+        open_run,
+        record_forced,
+        setup_from_manifest,
+    )
+    from evalcli.run.stages import finish, select_stages
+    from evalcli.run.summary import end_of_run, result_lines
+    from evalcli.store.lock import RunLock
+    from evalcli.store.manifest import stopped_at_verdict
+    from evalcli.store.rundir import RunDir
+
     started = time.monotonic()
     out = console()
     stages = select_stages(from_, to, only)

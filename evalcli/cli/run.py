@@ -6,23 +6,10 @@ import time
 from pathlib import Path
 from typing import Annotated
 
-import msgspec
 import typer
 
 from evalcli.cli.common import RunsDir, ToStage, console
 from evalcli.errors import ConfigError
-from evalcli.inputs.config import StoppingConfig, load_profile, replace_engine, replace_run
-from evalcli.run.generate import generate, truthful_end
-from evalcli.run.pipeline import (
-    build_setup,
-    create_run,
-    plan_summary,
-    preflight,
-)
-from evalcli.run.stages import finish, select_stages
-from evalcli.run.summary import end_of_run, result_lines
-from evalcli.store.lock import RunLock
-from evalcli.store.rundir import RunDir, new_run_id
 
 
 def run(
@@ -38,6 +25,17 @@ def run(
     until_verdict: Annotated[bool, typer.Option("--until-verdict", help="Stop at the verdict: a sequential run ([stopping] defaults when the profile has none).")] = False,
 ) -> None:
     """Run an experiment: prepare, plan, generate, parse, score, report."""
+    # the pipeline (numpy, scipy, the engines) is imported here, not for `run --help`
+    import msgspec
+
+    from evalcli.inputs.config import StoppingConfig, load_profile, replace_engine, replace_run
+    from evalcli.run.generate import generate, truthful_end
+    from evalcli.run.pipeline import build_setup, create_run, plan_summary, preflight
+    from evalcli.run.stages import finish, select_stages
+    from evalcli.run.summary import end_of_run, result_lines
+    from evalcli.store.lock import RunLock
+    from evalcli.store.rundir import RunDir, new_run_id
+
     started = time.monotonic()
     out = console()
     loaded = load_profile(profile)

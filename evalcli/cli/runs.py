@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from evalcli.cli.common import JsonFlag, RunsDir, console, print_table
 from evalcli.store.runinfo import list_runs, to_json
@@ -18,6 +16,9 @@ def runs(runs_dir: RunsDir = Path("runs"), as_json: JsonFlag = False) -> None:
     if as_json:
         typer.echo(to_json([summary.listing() for summary in found]))
         return
+    from rich.table import Table
+    from rich.text import Text
+
     out = console()
     if not found:
         out.print(f"no runs in {runs_dir} yet — start one with: evalcli run", markup=False)

@@ -9,8 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from evalcli.cli.common import JsonFlag, RunIdArg, RunsDir, console, print_table
 from evalcli.store.archive import is_archive
@@ -37,6 +35,9 @@ def show(run_id: RunIdArg, runs_dir: RunsDir = Path("runs"), as_json: JsonFlag =
 
 
 def _print(s: RunSummary) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     out = console()
 
     def line(text: str) -> None:

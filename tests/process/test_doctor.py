@@ -18,8 +18,8 @@ from evalcli.doctor.checks_llama import classify_child_failure, summarize_system
 from tests.helpers import evalcli, write_profile
 
 
-def _doctor(*args, cwd=None):
-    result = evalcli("doctor", "--json", *args, cwd=cwd, timeout=120)
+def _doctor(*args, cwd=None, env=None):
+    result = evalcli("doctor", "--json", *args, cwd=cwd, timeout=120, env=env)
     assert result.returncode in (0, 1), (result.returncode, result.stderr)
     assert "Traceback" not in result.stderr, result.stderr
     checks = json.loads(result.stdout)
@@ -43,8 +43,8 @@ def _dead_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_doctor_json_machine_checks(tmp_path):
-    _, checks = _doctor("--runs-dir", tmp_path / "runs", cwd=tmp_path)
+def test_doctor_json_machine_checks(tmp_path, machine):
+    _, checks = _doctor("--runs-dir", tmp_path / "runs", cwd=tmp_path, env=machine)
     assert checks["python"]["status"] == "ok", checks["python"]
     assert checks["project packages"]["status"] == "ok", checks["project packages"]
     spawn = checks["spawn round-trip"]
@@ -52,12 +52,16 @@ def test_doctor_json_machine_checks(tmp_path):
     assert "1.0 MiB echo" in spawn["detail"]
     assert checks["profile"]["status"] == "skip"
     assert checks["engine"]["status"] == "skip"
-    assert checks["disk"]["status"] in ("ok", "warn")
-    assert checks["tiktoken offline"]["status"] in ("ok", "warn")
+    disk = checks["disk"]  # the real drive's free space: ok, or warn below 2 GiB
+    assert disk["status"] in ("ok", "warn") and str(tmp_path / "runs") in disk["detail"], disk
+    tiktoken = checks["tiktoken offline"]  # an empty cache folder: informational, ok
+    assert tiktoken["status"] == "ok" and "cl100k_base not cached" in tiktoken["detail"]
+    assert machine["TIKTOKEN_CACHE_DIR"] in tiktoken["detail"], tiktoken
     for name in ("windows: vc++ runtime", "windows: nvml.dll", "windows: long paths"):
         assert (checks[name]["status"] == "skip") == (sys.platform != "win32"), checks[name]
-    if sys.platform != "win32" and checks["nvidia gpu"]["status"] != "ok":
-        assert checks["nvidia gpu"]["status"] in ("skip", "warn"), checks["nvidia gpu"]
+    gpu = checks["nvidia gpu"]  # the stand-in NVML's one GPU
+    assert gpu["status"] == "ok", gpu
+    assert "driver 560.35.03, CUDA 12.6" in gpu["detail"] and "RTX 4090" in gpu["detail"]
 
 
 def test_doctor_mock_profile_engine_ok(tmp_path):
@@ -105,21 +109,50 @@ def test_doctor_bad_profile_names_the_key(tmp_path):
     assert checks["engine"]["status"] == "skip"
 
 
-def test_doctor_model_that_is_not_gguf_fails(tmp_path):
+def test_doctor_model_that_is_not_gguf_fails(tmp_path, machine_with_llama):
     fake = tmp_path / "fake.gguf"
     fake.write_bytes(b"not a model")
-    _, checks = _doctor("--model", fake, "--runs-dir", tmp_path / "runs", cwd=tmp_path)
+    result, checks = _doctor("--model", fake, "--runs-dir", tmp_path / "runs", cwd=tmp_path,
+                             env=machine_with_llama)
+    llama = checks["llama-cpp-python"]  # the stand-in: importable, GPU offload
+    assert llama["status"] == "ok" and llama["detail"].startswith("0.3.16 (import"), llama
     smoke = checks["llama.cpp smoke load"]
-    if checks["llama-cpp-python"]["status"] == "ok":
-        assert smoke["status"] == "fail" and "not a GGUF" in smoke["detail"], smoke
-    else:
-        assert smoke["status"] == "skip"
+    assert smoke["status"] == "fail" and "not a GGUF" in smoke["detail"], smoke
+    assert str(fake) in smoke["detail"] and smoke["fix"]
+    assert result.returncode == 1
 
 
-def test_table_output_and_exit_code(tmp_path):
-    result = evalcli("doctor", "--runs-dir", tmp_path / "runs", cwd=tmp_path, timeout=120)
-    assert result.returncode == 0 or "fail" in result.stdout
-    assert "spawn round-trip" in result.stdout and "ok" in result.stdout
+def test_smoke_load_skips_when_llama_cpp_is_not_installed(tmp_path, monkeypatch):
+    from evalcli.doctor import checks_llama
+    from evalcli.doctor.cuda import WheelBuild
+    from evalcli.doctor.smoke import check_smoke
+
+    fake = tmp_path / "fake.gguf"
+    fake.write_bytes(b"not a model")
+    monkeypatch.setattr(checks_llama, "installed_build", lambda: WheelBuild(None))
+    ctx = Context(model_arg=fake)
+    llama = checks_llama.check_llama(ctx)  # --model asks for it: not installed is a failure
+    assert llama.status == "fail" and "not installed" in llama.detail, llama
+    assert "llama-cpp-python==" in llama.fix, llama
+    smoke = check_smoke(ctx)
+    assert smoke.status == "skip" and "not usable" in smoke.detail, smoke
+
+
+def test_table_output_and_exit_code(tmp_path, machine_with_llama):
+    fake = tmp_path / "fake.gguf"
+    fake.write_bytes(b"not a model")
+    result = evalcli("doctor", "--model", fake, "--runs-dir", tmp_path / "runs", cwd=tmp_path,
+                     timeout=120, env=machine_with_llama)
+    assert result.returncode == 1, (result.stdout, result.stderr)  # the smoke load fails
+    problems, _, passed = result.stdout.partition("checks that passed or did not apply:")
+    assert "problem(s):" in problems and passed, result.stdout
+    assert "\nFAIL  llama.cpp smoke load\n" in problems  # a problem: its name, then details
+    flat = " ".join(problems.split())  # details are wrapped to the width; the fix is not
+    assert "is not a GGUF file (bad magic) fix: pass --model with the path of a .gguf" in flat
+    assert "\nOK    spawn round-trip: " in passed and "\nOK    python: " in passed
+    assert "\nOK    llama-cpp-python: 0.3.16" in passed
+    fails = problems.count("\nFAIL  ")
+    assert fails >= 1 and f"\n{fails} fail, " in passed, result.stdout
 
 
 # -- the crash classifier on synthetic exits --------------------------------------------------
@@ -268,6 +301,71 @@ def fake_nvml(tmp_path, monkeypatch):
     return monkeypatch
 
 
+# the stand-in llama-cpp-python: a distribution (what metadata.version reads) and a module
+# (what the import probe reads); a smoke load must stop at the file's magic before Llama()
+FAKE_LLAMA = '''
+__version__ = "0.3.16"
+
+
+def llama_print_system_info():
+    return b"CPU : SSE3 = 1 | AVX2 = 1 | CUDA : ARCHS = 890 | "
+
+
+def llama_supports_gpu_offload():
+    return True
+
+
+def llama_max_devices():
+    return 16
+
+
+def llama_supports_mmap():
+    return True
+
+
+class Llama:
+    def __init__(self, *args, **kwargs):
+        raise AssertionError("the stand-in cannot load a model")
+'''
+
+
+def _stand_ins(folder, *, llama: bool) -> None:
+    folder.mkdir()
+    (folder / "pynvml.py").write_text(FAKE_PYNVML, encoding="utf-8")
+    if llama:
+        (folder / "llama_cpp").mkdir()
+        (folder / "llama_cpp" / "__init__.py").write_text(FAKE_LLAMA, encoding="utf-8")
+        dist = folder / "llama_cpp_python-0.3.16.dist-info"
+        dist.mkdir()
+        (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: llama_cpp_python\n"
+                                       "Version: 0.3.16\n", encoding="utf-8")
+
+
+def _machine_env(tmp_path, *, llama: bool) -> dict:
+    """Environment for a doctor child whose GPU (one RTX 4090 through a stand-in NVML),
+    llama-cpp-python (absent, or a stand-in first on sys.path) and tiktoken cache (empty) are
+    known, whatever this machine has installed."""
+    import os
+
+    folder = tmp_path / "stand-ins"
+    _stand_ins(folder, llama=llama)
+    cache = tmp_path / "tiktoken-cache"
+    cache.mkdir()
+    path = os.pathsep.join(p for p in (str(folder), os.environ.get("PYTHONPATH")) if p)
+    return {"PYTHONPATH": path, "FAKE_NVML": "ok", "TIKTOKEN_CACHE_DIR": str(cache)}
+
+
+@pytest.fixture
+def machine(tmp_path):
+    """The stand-in GPU; llama-cpp-python as installed here (the rows used do not depend on it)."""
+    return _machine_env(tmp_path, llama=False)
+
+
+@pytest.fixture
+def machine_with_llama(tmp_path):
+    return _machine_env(tmp_path, llama=True)
+
+
 def test_nvml_gpu_reported_and_vram_budget_fails(fake_nvml, tmp_path):
     from evalcli.doctor.checks_gpu import check_gpu, check_vram
 
@@ -294,10 +392,35 @@ def test_nvml_errors_become_advice(fake_nvml):
     check = check_gpu(Context())
     assert check.status == "warn" and "restart the computer" in check.fix, check
     assert "NVMLError_LibRmVersionMismatch" in check.detail
+
+
+
+@pytest.mark.parametrize("driver_hint, needs_gpu, status", [
+    (False, False, "skip"), (True, False, "warn"), (False, True, "warn")])
+def test_nvml_library_missing(fake_nvml, tmp_path, driver_hint, needs_gpu, status):
+    """No NVML library: nothing to report on a machine without an NVIDIA driver, unless the
+    profile offloads to a GPU; a sign of a driver (nvidia-smi on PATH) makes it a warning."""
+    from evalcli.doctor import nvml
+    from evalcli.doctor.checks_gpu import check_gpu
+
     fake_nvml.setenv("FAKE_NVML", "missing")
-    check = check_gpu(Context())
-    if check.status != "warn":  # a machine with an NVIDIA driver warns instead
-        assert check.status == "skip", check
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    if driver_hint:  # what _nvidia_hint looks for first: an nvidia-smi executable on PATH
+        smi = tools / ("nvidia-smi.exe" if sys.platform == "win32" else "nvidia-smi")
+        smi.write_bytes(b"")
+        smi.chmod(0o755)
+        fake_nvml.setenv("PATH", str(tools))
+        assert nvml._nvidia_hint()
+    else:  # the driver files themselves (/proc, System32) are the real machine's: not here
+        fake_nvml.setattr(nvml, "_nvidia_hint", lambda: False)
+    profile = write_profile(tmp_path / "p.toml", engine="llama_cpp", workers=1,
+                            options={"model": str(tmp_path / "m.gguf"),
+                                     "n_gpu_layers": -1 if needs_gpu else 0})
+    check = check_gpu(Context.build(str(profile)))
+    assert check.status == status, check
+    if status == "warn":
+        assert "NVML library was not found" in check.detail and "driver" in check.fix
 
 
 def test_frozen_apps_probe_through_a_spawn_child():

@@ -27,10 +27,12 @@ def test_live_dashboard_on_a_terminal(tmp_path):
     os.close(follower)
     chunks = []
     deadline = time.monotonic() + 180  # a hung child fails this test, never the whole suite
+    closed = False
     try:
         while True:
             left = deadline - time.monotonic()
-            assert left > 0, "the run printed nothing for 180 s: " + repr(b"".join(chunks)[-500:])
+            assert left > 0, ("the run did not end within 180 s: "
+                              + repr(b"".join(chunks)[-500:]))
             ready, _, _ = select.select([leader], [], [], left)
             if not ready:
                 continue
@@ -41,10 +43,12 @@ def test_live_dashboard_on_a_terminal(tmp_path):
             if not data:
                 break
             chunks.append(data)
+        closed = True
     finally:
         os.close(leader)
-        if proc.poll() is None and time.monotonic() >= deadline:
+        if not closed and proc.poll() is None:  # the deadline, or anything else went wrong
             proc.kill()
+            proc.wait(timeout=60)
     assert proc.wait(timeout=120) == 0
     screen = b"".join(chunks).decode("utf-8", "replace")
     for needle in ("evalcli run tty", "units/s", "tokens/s", "worker", "restarts", "ETA",

@@ -11,6 +11,7 @@ from evalcli.store.fsutil import atomic_write_text
 from evalcli.store.lock import RunLock
 from evalcli.store.results import ResultRecord, ResultsWriter, cut_torn_tail, latest, read_results
 from evalcli.store.rundir import validate_run_id
+from tests.helpers import wait_until
 
 
 def _rec(cid: str, status: str = "ok", text: str = "x") -> ResultRecord:
@@ -71,15 +72,49 @@ def test_live_holder_probe_is_read_only(tmp_path):
     with RunLock(path):
         assert live_holder(path) == os.getpid()
     assert live_holder(path) is None  # released: the file is empty
-    path.write_text("999999")  # a PID left by a process that died holding the lock
+    path.write_text(str(os.getpid()))  # a running PID that holds no lock (a reused PID)
     assert live_holder(path) is None
 
 
-def test_stale_lock_file_is_taken_over(tmp_path):
+HOLDER = """
+import os, sys
+from pathlib import Path
+from evalcli.store.lock import RunLock
+lock = RunLock(Path(sys.argv[1])).acquire()
+print(os.getpid(), flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_holder_in_another_process_then_its_death(tmp_path):
+    """A live holder is named; once it is dead (killed holding the lock) its PID is still in
+    the file, the probe says it is not running, and the next holder takes over, naming it."""
+    import subprocess
+    import sys
+
+    from evalcli.store.lock import live_holder
+    from evalcli.store.procid import is_running
+
     path = tmp_path / "run.lock"
-    path.write_text("999999")  # a PID left by a process that died holding the lock
+    child = subprocess.Popen([sys.executable, "-c", HOLDER, str(path)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        # the PID the child reports: on Windows a venv's python.exe is a launcher whose PID
+        # (Popen.pid) is not the interpreter's
+        pid = int(child.stdout.readline())
+        assert is_running(pid) and live_holder(path) == pid
+        with pytest.raises(RunError, match=f"in use by process {pid}"):
+            RunLock(path).acquire()
+    finally:
+        child.kill()
+        child.communicate(timeout=60)
+    # a launcher (Windows venv) is reaped; the interpreter dies with it or right after it
+    wait_until(lambda: not is_running(pid), f"process {pid} to end after the kill", 60)
+    assert path.read_text(encoding="ascii").split() == [str(pid)]  # nobody cleaned up
+    assert not is_running(pid)  # the probe's verdict on the dead holder
+    assert live_holder(path) is None
     with RunLock(path) as lock:
-        assert lock.previous_pid == 999999
+        assert lock.previous_pid == pid
 
 
 @pytest.mark.parametrize("bad", ["../x", "a/b", "a\\b", "..", ".hidden", ""])
