@@ -37,7 +37,7 @@ from evalcli.inputs.prompts import PromptSet, build_messages
 from evalcli.store.customid import CustomId, format_temp
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Trial:
     slug: str
     temperature: float
@@ -48,7 +48,7 @@ class Trial:
     label: str = ""  # what sets it apart in a sweep beyond temperature ("terse, top_p=0.9"); ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unit:
     custom_id: str
     trial: str  # slug
@@ -60,7 +60,7 @@ class Unit:
     block: int = 0  # sequential runs: the block of items it belongs to (0 otherwise)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Row:
     """One planned row of a trial: its own custom_id, and where its result lives."""
 
@@ -164,6 +164,7 @@ class Plan:
                     self._add_trial(trial, prompts, seed)
         if stopping is not None:  # stable: (trial, condition) groups inside each block
             self.units.sort(key=lambda u: (u.engine, u.block))
+        del self._first_run  # only planning needs it: memory per unit stays small
 
     def _add_trial(self, trial: Trial, prompts: PromptSet, seed: int) -> None:
         if trial.slug in self._trial_by_slug:

@@ -26,14 +26,19 @@ from evalcli.report.html import render_report_html
 from evalcli.report.markdown import render_report
 from evalcli.run.pipeline import Setup
 from evalcli.science.costs import summarize_costs, write_costs
-from evalcli.science.per_item import prompt_texts, read_per_item, score_rows, write_per_item
+from evalcli.science.per_item import iter_scored, prompt_texts, read_per_item, write_per_item
 from evalcli.science.resources import IDLE, TELEMETRY_FILE, attribute_rows, read_telemetry
 from evalcli.science.stats.significance import significance_for, write_significance
 from evalcli.science.tokens import TokenCounter, fill_counts, needs_count
 from evalcli.store.fsutil import atomic_write_text, sha256_file
 from evalcli.store.manifest import Manifest, stopped_at_verdict, write_manifest
-from evalcli.store.predictions import prediction_row, read_predictions, write_predictions
-from evalcli.store.results import latest, read_results
+from evalcli.store.predictions import (
+    iter_predictions,
+    prediction_row,
+    read_predictions,
+    write_predictions,
+)
+from evalcli.store.results import LatestResults
 from evalcli.store.rundir import EventLog
 
 
@@ -46,17 +51,17 @@ def _per_trial(setup: Setup, manifest: Manifest, name: str, produce) -> None:
 
 def parse_stage(setup: Setup, manifest: Manifest) -> None:
     rd = setup.run_dir
-    records: dict[str, dict] = {}  # trial -> latest record per custom_id (read once each)
+    # trial -> its results, indexed (each record is read when its row is written: memory
+    # grows with the number of units, not with the answers)
+    records: dict[str, LatestResults] = {}
     units = {unit.custom_id: unit for unit in setup.plan.units}
     counters = TokenCounters(setup)
     missing = "skipped" if stopped_at_verdict(manifest) else "pending"
 
-    def produce(trial) -> Path:
-        plan_rows = setup.plan.rows[trial.slug]
-        for source in {row.source_trial for row in plan_rows} - set(records):
-            records[source] = latest(read_results(rd.results(source))[0])
-        rows = []
-        for row in plan_rows:
+    def rows_of(trial):
+        for row in setup.plan.rows[trial.slug]:
+            if row.source_trial not in records:
+                records[row.source_trial] = LatestResults(rd.results(row.source_trial))
             prediction = prediction_row(row.custom_id,
                                         records[row.source_trial].get(row.source_id), missing)
             if needs_count(prediction):
@@ -64,14 +69,18 @@ def parse_stage(setup: Setup, manifest: Manifest) -> None:
                 fill_counts(prediction, None if unit is None else
                             setup.plan.request(unit).messages,
                             counters.for_engine(trial.engine))
-            rows.append(prediction)
-        write_predictions(rd.predictions(trial.slug), rows)
+            yield prediction
+
+    def produce(trial) -> Path:
+        write_predictions(rd.predictions(trial.slug), rows_of(trial))
         return rd.predictions(trial.slug)
 
     try:
         _per_trial(setup, manifest, "parse", produce)
     finally:
         counters.close()
+        for results in records.values():
+            results.close()
 
 
 class TokenCounters:
@@ -99,7 +108,7 @@ def score_stage(setup: Setup, manifest: Manifest) -> None:
 
     def produce(trial) -> Path:
         prompts = setup.plan.prompts_for(trial.slug)
-        scored = score_rows(read_predictions(rd.predictions(trial.slug)), items,
+        scored = iter_scored(iter_predictions(rd.predictions(trial.slug)), items,
                             setup.profile.scoring, extra_phrases=[prompts.abstain_phrase],
                             echo_texts=prompt_texts(prompts))
         write_per_item(rd.per_item_scores(trial.slug), scored)

@@ -12,9 +12,9 @@ scoring.score_answer) and counted in n_empty and n_echo.
 from __future__ import annotations
 
 import csv
-import io
-import statistics
-from collections import defaultdict
+import math
+from array import array
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from evalcli.errors import DataError
@@ -22,7 +22,7 @@ from evalcli.inputs.items import Item
 from evalcli.science.refusals import echo_sources
 from evalcli.science.scoring import score_answer
 from evalcli.store.customid import parse_custom_id
-from evalcli.store.fsutil import atomic_write_text
+from evalcli.store.fsutil import atomic_write_csv
 
 METRICS = ("em", "f1", "abstain_rate", "false_answer_rate", "unsupported_rate")
 COLUMNS = ["item_key", "dataset", "item_id", "type", "group", "answerable", "condition", "temp",
@@ -40,16 +40,39 @@ def prompt_texts(prompts) -> dict[str, list[str]]:
             for condition, text in prompts.system.items()}
 
 
-def score_rows(predictions: list[dict], items: dict[str, Item], scoring,
+def score_rows(predictions: Iterable[dict], items: dict[str, Item], scoring,
                extra_phrases: list[str] = (),
                echo_texts: dict[str, list[str]] | None = None) -> list[dict]:
-    """`extra_phrases`: e.g. the prompt set's instructed abstention phrase, added to the
-    built-in refusal patterns and `scoring.abstain_phrases`. `echo_texts`: per condition, the
-    prompt texts an answer must not repeat (``prompt_texts``); None = no echo check."""
+    """Every row of iter_scored(...), as a list."""
+    return list(iter_scored(predictions, items, scoring, extra_phrases, echo_texts))
+
+
+# per (item, condition, temp): n, mean and sum of squared deviations (Welford) per metric
+_TRACKED = (*METRICS, "prompt_tokens", "completion_tokens")
+_SLOT = {metric: 3 * i for i, metric in enumerate(_TRACKED)}
+
+
+def _add(acc: array, metric: str, x: float) -> None:
+    k = _SLOT[metric]
+    acc[k] += 1
+    delta = x - acc[k + 1]
+    acc[k + 1] += delta / acc[k]
+    acc[k + 2] += delta * (x - acc[k + 1])
+
+
+def iter_scored(predictions: Iterable[dict], items: dict[str, Item], scoring,
+                extra_phrases: list[str] = (),
+                echo_texts: dict[str, list[str]] | None = None) -> Iterator[dict]:
+    """One per-item row per (item, condition, temperature), in order of first appearance.
+
+    `predictions` is streamed; per group only counts and running means/variances are
+    kept (a few hundred bytes, whatever the answers). `extra_phrases`: e.g. the prompt
+    set's instructed abstention phrase, added to the built-in refusal patterns and
+    `scoring.abstain_phrases`. `echo_texts`: per condition, the prompt texts an answer must
+    not repeat (``prompt_texts``); None = no echo check."""
     phrases = tuple(p for p in [*scoring.abstain_phrases, *extra_phrases] if p.strip())
     sources = {cond: echo_sources(*texts) for cond, texts in (echo_texts or {}).items()}
-    groups: dict[tuple, dict] = {}
-    samples: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    groups: dict[tuple, list] = {}  # key -> [item, n_failed, n_empty, n_echo, accumulators]
     for row in predictions:
         if row.get("status") == "skipped":  # a sequential run stopped before it: no item row
             continue
@@ -61,56 +84,48 @@ def score_rows(predictions: list[dict], items: dict[str, Item], scoring,
                 "pass the items the predictions were made on"
             )
         key = (cid.item_key, cid.condition, cid.temp)
-        group = groups.setdefault(key, {"item": item, "condition": cid.condition,
-                                        "temp": cid.temp, "n_failed": 0, "n_empty": 0,
-                                        "n_echo": 0})
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = [item, 0, 0, 0, array("d", bytes(8 * 3 * len(_TRACKED)))]
         if row.get("status", "ok") != "ok":
-            group["n_failed"] += 1
+            group[1] += 1
             continue
         score = score_answer(row.get("response_text") or "", item, abstain_phrases=phrases,
                              echo_sources=sources.get(cid.condition, ()),
                              unsupported_strategy=scoring.unsupported_strategy,
                              overlap_threshold=scoring.overlap_threshold)
-        if score.outcome in ("empty", "echo"):
-            group[f"n_{score.outcome}"] += 1
-        values = samples[key]
-        values["em"].append(score.em)
-        values["f1"].append(score.f1)
-        values["abstain_rate"].append(float(score.abstained))
+        if score.outcome == "empty":
+            group[2] += 1
+        elif score.outcome == "echo":
+            group[3] += 1
+        acc = group[4]
+        _add(acc, "em", score.em)
+        _add(acc, "f1", score.f1)
+        _add(acc, "abstain_rate", float(score.abstained))
         if score.false_answer is not None:
-            values["false_answer_rate"].append(score.false_answer)
+            _add(acc, "false_answer_rate", score.false_answer)
         if score.unsupported is not None:
-            values["unsupported_rate"].append(score.unsupported)
-        for key in ("prompt_tokens", "completion_tokens"):  # -1 = the engine did not say
-            count = float(-1 if row.get(key) in (None, "") else row[key])
+            _add(acc, "unsupported_rate", score.unsupported)
+        for metric in ("prompt_tokens", "completion_tokens"):  # -1 = the engine did not say
+            count = float(-1 if row.get(metric) in (None, "") else row[metric])
             if count >= 0:
-                values[key].append(count)
-    out = []
-    for key, group in groups.items():
-        item, values = group["item"], samples.get(key, {})
-        row = {"item_key": item.key, "dataset": item.dataset, "item_id": item.item_id,
+                _add(acc, metric, count)
+    for (_, condition, temp), (item, n_failed, n_empty, n_echo, acc) in groups.items():
+        out = {"item_key": item.key, "dataset": item.dataset, "item_id": item.item_id,
                "type": item.type, "group": item.group, "answerable": item.answerable,
-               "condition": group["condition"], "temp": group["temp"],
-               "n_samples": len(values.get("em", [])), "n_failed": group["n_failed"],
-               "n_empty": group["n_empty"], "n_echo": group["n_echo"]}
-        for metric in METRICS:
-            series = values.get(metric, [])
-            row[metric] = statistics.fmean(series) if series else None
-            row[f"{metric}_sd"] = statistics.stdev(series) if len(series) > 1 else (0.0 if series else None)
-        for metric in ("prompt_tokens", "completion_tokens"):
-            series = values.get(metric, [])
-            row[metric] = statistics.fmean(series) if series else None
-        out.append(row)
-    return out
+               "condition": condition, "temp": temp, "n_samples": int(acc[_SLOT["em"]]),
+               "n_failed": n_failed, "n_empty": n_empty, "n_echo": n_echo}
+        for metric in _TRACKED:
+            n, mean, m2 = acc[_SLOT[metric]:_SLOT[metric] + 3]
+            out[metric] = mean if n else None
+            if metric in METRICS:
+                out[f"{metric}_sd"] = math.sqrt(m2 / (n - 1)) if n > 1 else (0.0 if n else None)
+        yield out
 
 
-def write_per_item(path: Path, rows: list[dict]) -> None:
-    buffer = io.StringIO(newline="")
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
-    atomic_write_text(path, buffer.getvalue())
+def write_per_item(path: Path, rows: Iterable[dict]) -> None:
+    atomic_write_csv(path, COLUMNS, ({k: ("" if v is None else v) for k, v in row.items()}
+                                     for row in rows))
 
 
 def read_per_item(path: Path) -> list[dict]:

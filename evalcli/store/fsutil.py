@@ -17,6 +17,7 @@ import os
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -51,6 +52,19 @@ def write_error(path: Path, exc: OSError) -> StoreWriteError:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
+    with atomic_writer(path) as fh:
+        fh.write(data)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+@contextmanager
+def atomic_writer(path: Path):
+    """A binary file to write `path` through, streamed: readers see the old content or
+    the complete new one, never a part; on any failure the old content stays and the temp
+    file is removed (an OSError becomes one StoreWriteError line)."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -59,7 +73,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise write_error(path, exc) from None
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         _replace_with_retry(tmp_name, path)
@@ -73,8 +87,19 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_csv(path: Path, columns, rows, *, extrasaction: str = "raise") -> None:
+    """Stream dict rows (any iterable) into a UTF-8 CSV with `columns`, atomically."""
+    import csv
+    import io
+
+    with atomic_writer(path) as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        writer = csv.DictWriter(text, fieldnames=columns, extrasaction=extrasaction,
+                                lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        text.flush()
+        text.detach()  # the raw file stays open for atomic_writer to fsync and replace
 
 
 def _replace_with_retry(src: str, dst: Path) -> None:

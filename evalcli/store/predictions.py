@@ -15,11 +15,11 @@ column: a finish_reason of "error" means failed).
 from __future__ import annotations
 
 import csv
-import io
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from evalcli.store.customid import parse_custom_id
-from evalcli.store.fsutil import atomic_write_text
+from evalcli.store.fsutil import atomic_write_csv
 from evalcli.store.results import ResultRecord
 
 COLUMNS = [
@@ -56,12 +56,9 @@ def prediction_row(custom_id: str, record: ResultRecord | None,
     return row
 
 
-def write_predictions(path: Path, rows: list[dict]) -> None:
-    buffer = io.StringIO(newline="")
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(path, buffer.getvalue())
+def write_predictions(path: Path, rows: Iterable[dict]) -> None:
+    """Stream `rows` (any iterable) into predictions.csv, atomically."""
+    atomic_write_csv(path, COLUMNS, rows, extrasaction="ignore")
 
 
 REQUIRED = ("custom_id", "condition", "response_text")
@@ -83,7 +80,13 @@ def _no_field_limit() -> None:
 
 
 def read_predictions(path: Path) -> list[dict]:
-    """Rows as dicts with typed numbers; also accepts the predecessor's predictions.csv.
+    """Every row of iter_predictions(path), as a list."""
+    return list(iter_predictions(path))
+
+
+def iter_predictions(path: Path) -> Iterator[dict]:
+    """Rows as dicts with typed numbers, streamed; also accepts the predecessor's
+    predictions.csv.
 
     - required columns: REQUIRED (a missing one is a DataError naming it and the file);
     - no `status` column (the predecessor's files): a `finish_reason` of "error" is a failed
@@ -103,7 +106,6 @@ def read_predictions(path: Path) -> list[dict]:
                 f"{path}: no column {missing[0]!r} — a predictions file needs the columns "
                 f"{', '.join(REQUIRED)} (header has: {', '.join(header) or 'nothing'})"
             )
-        rows = []
         line = reader.line_num + 1
         for row in reader:
             row["_line"] = line
@@ -115,8 +117,7 @@ def read_predictions(path: Path) -> list[dict]:
             row["latency_ms"] = _float(row.get("latency_ms"))
             for key in ("started_at", "ended_at", "cpu_ms"):  # 0.0 = not recorded
                 row[key] = _float(row.get(key))
-            rows.append(row)
-    return rows
+            yield row
 
 
 def _count(value) -> int:

@@ -207,6 +207,59 @@ def read_statuses(path: Path) -> tuple[dict[str, str], TornTail | None]:
     return statuses, None
 
 
+class LatestResults:
+    """latest() without holding the records: an index of where each custom_id's winning
+    line is (memory grows with ids, not answers), each record read when asked for.
+
+        with LatestResults(path) as results:
+            results.get(custom_id) -> ResultRecord | None
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._where: dict[str, tuple[int, int, bool]] = {}  # id -> (offset, length, ok)
+        self._fh = None
+        if not path.exists():
+            return
+        self._fh = open(path, "rb")  # noqa: SIM115 - closed in close()
+        offset = 0
+        for line_no, line in enumerate(self._fh, start=1):
+            start, offset = offset, offset + len(line)
+            if not line.endswith(b"\n"):
+                break  # a torn last line: not a record
+            if not line.strip():
+                continue
+            try:
+                record = _status_decoder.decode(line)
+            except msgspec.DecodeError:
+                if self._fh.read(1):
+                    self.close()
+                    raise _corrupt(path, line_no) from None
+                break
+            current = self._where.get(record.custom_id)
+            ok = record.status == "ok"
+            if current is None or ok or not current[2]:
+                self._where[record.custom_id] = (start, len(line), ok)
+
+    def get(self, custom_id: str) -> ResultRecord | None:
+        where = self._where.get(custom_id)
+        if where is None:
+            return None
+        self._fh.seek(where[0])
+        return _decoder.decode(self._fh.read(where[1]))
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self) -> LatestResults:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def latest(records: list[ResultRecord]) -> dict[str, ResultRecord]:
     """One record per custom_id: the last ok one if any, else the last failed one."""
     best: dict[str, ResultRecord] = {}
