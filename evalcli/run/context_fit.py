@@ -1,5 +1,11 @@
-"""Does the longest planned request fit the model's context? Checked in the parent before
-any worker starts, with the same token counts the parse stage uses.
+"""Does every planned request fit the model's context? Checked in the parent before any
+worker starts, with the same token counts the parse stage uses.
+
+    every request (first sample of each unit) ─► an upper bound on its prompt tokens:
+        no tokenizer gives more tokens than the text has UTF-8 bytes (+ BOS and a leading
+        space; a chat template's own markers: 64 per message + 128) ─► bound + max_tokens
+        <= n_ctx for all: fits, nothing loaded (the usual case, and the fast one)
+    the requests the bound cannot clear are counted:
 
     engine has the model's own tokenizer here (llama_cpp: the GGUF vocabulary) ─► exact count
         of the prompt rendered exactly as the worker renders it (prompt format / chat template)
@@ -18,34 +24,52 @@ Only engines whose options carry `n_ctx` (llama_cpp) are checked here; Ollama ch
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from engines.base import Request
 from evalcli.errors import ConfigError
 from evalcli.run.engine_setup import ResolvedEngine
 from evalcli.science.tokens import TokenCounter
 
 
-def count_prompt(engine: ResolvedEngine, request: Request) -> tuple[int, str, bool]:
-    """(tokens, how they were counted, exact?) for `request`'s prompt on `engine`."""
+def _count_all(engine: ResolvedEngine, requests: list[Request]) -> list[tuple]:
+    """(tokens, how they were counted, exact?, request) for each request's prompt."""
     tokenizer = engine.cls.tokenizer(engine.options)
     if tokenizer is not None:
+        how = f"exact, the model's own tokenizer, prompt format {tokenizer.template_name}"
         try:
-            return (tokenizer.count_prompt(request.messages),
-                    f"exact, the model's own tokenizer, prompt format {tokenizer.template_name}",
-                    True)
+            return [(tokenizer.count_prompt(r.messages), how, True, r) for r in requests]
         finally:
             tokenizer.close()
     counter = TokenCounter()
     how = ("tiktoken cl100k_base" if counter.source == "tiktoken" else "characters / 4") + \
           " — llama-cpp-python is not importable here"
-    return counter.count_prompt(request.messages), f"estimated by {how}", False
+    return [(counter.count_prompt(r.messages), f"estimated by {how}", False, r)
+            for r in requests]
 
 
-def check_context(engine: ResolvedEngine, request: Request | None, profile_source: str) -> list[str]:
-    """Raise ConfigError when the longest request certainly does not fit; warnings otherwise."""
+def upper_bound(engine: ResolvedEngine, request: Request) -> int:
+    """At least as many tokens as `request`'s prompt can have on any tokenizer."""
+    text = sum(len(m.content.encode("utf-8")) for m in request.messages)
+    if getattr(engine.options, "chat_template", "") == "completion":
+        extra = (len(engine.options.completion_separator.encode("utf-8"))
+                 + len(engine.options.answer_cue.encode("utf-8")))
+        return text + extra + 2
+    return text + 64 * len(request.messages) + 128
+
+
+def check_context(engine: ResolvedEngine, requests: Iterable[Request],
+                  profile_source: str) -> list[str]:
+    """Raise ConfigError when a planned request certainly does not fit; warnings when it
+    may not (an estimate)."""
     n_ctx = getattr(engine.options, "n_ctx", None)
-    if request is None or not n_ctx:
+    if not n_ctx:
         return []
-    tokens, how, exact = count_prompt(engine, request)
+    unclear = [r for r in requests if upper_bound(engine, r) + r.params.max_tokens > n_ctx]
+    if not unclear:
+        return []
+    counted = _count_all(engine, unclear)
+    tokens, how, exact, request = max(counted, key=lambda c: c[0] + c[3].params.max_tokens)
     need = tokens + request.params.max_tokens
     if need <= n_ctx:
         return []

@@ -121,7 +121,7 @@ def gpu_cells(g: dict) -> list[str]:
 
 
 class LiveDashboard:
-    MIN_INTERVAL_S = 0.2
+    MIN_INTERVAL_S = 1.0  # a redraw costs the supervisor milliseconds: at most once a second
 
     def __init__(self, progress: Progress, console: Console) -> None:
         self.progress = progress

@@ -33,7 +33,6 @@ from evalcli.errors import EngineStartError, EvalcliError, StopRequested, StoreW
 from evalcli.run.dashboard import LiveDashboard, PlainLog, Progress, TrialProgress
 from evalcli.run.pipeline import Setup, add_trials
 from evalcli.run.plan import Unit
-from evalcli.run.stopping import StoppingMonitor, progress_line
 from evalcli.run.supervisor import STOP_SIGNALS, Supervisor, SupervisorSettings
 from evalcli.run.telemetry import Sampler
 from evalcli.science.resources import TELEMETRY_FILE
@@ -89,12 +88,14 @@ def refresh_counts(manifest: Manifest, finished: dict[str, dict[str, str]],
         state.pending, state.skipped = (0, left) if skipped else (left, 0)
 
 
-def sequential_monitor(setup: Setup) -> StoppingMonitor | None:
+def sequential_monitor(setup: Setup):
     """The stopping monitor of a sequential run, fed every result already on disk; None
     for a fixed-n run."""
     stopping = setup.plan.stopping
     if stopping is None:
         return None
+    from evalcli.run.stopping import StoppingMonitor  # numpy/scipy: only a sequential run
+
     monitor = StoppingMonitor(setup.plan, stopping, setup.profile.scoring)
     for trial in setup.plan.trials:
         for record in latest(read_results(setup.run_dir.results(trial.slug))[0]).values():
@@ -116,6 +117,12 @@ def record_stopping(manifest: Manifest, setup: Setup, look, *, stopped_early: bo
     }
     if past_verdict and previous.get("look"):
         manifest.stopping["continued_past"] = previous["look"]
+
+
+def _progress_line(look, metric: str) -> str:
+    from evalcli.run.stopping import progress_line
+
+    return progress_line(look, metric)
 
 
 def _is_batch(setup: Setup) -> bool:
@@ -151,7 +158,7 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool,
         slug: TrialProgress(planned=s.planned, done=s.done, failed=0, done_at_start=s.done)
         for slug, s in manifest.trials.items()})
     if first is not None:
-        progress.sequential = progress_line(first, setup.plan.stopping.metric)
+        progress.sequential = _progress_line(first, setup.plan.stopping.metric)
     manifest.start_stage("generate")
     manifest.status, manifest.pid = "running", os.getpid()
     write_manifest(rd.manifest, manifest)
@@ -188,13 +195,13 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool,
             after_batch()  # never a count in run.json ahead of the results on disk
             write_manifest(rd.manifest, manifest)
 
-    def _watch(monitor: StoppingMonitor, unit: Unit, record: ResultRecord) -> None:
+    def _watch(monitor, unit: Unit, record: ResultRecord) -> None:
         before = monitor.last
         monitor.record(unit.custom_id, record.status, record.text)
         look = monitor.look()
         if look is None or look is before:
             return
-        progress.sequential = progress_line(look, setup.plan.stopping.metric)
+        progress.sequential = _progress_line(look, setup.plan.stopping.metric)
         events.emit("sequential_look", **look.as_dict())
         if look.decision and not past_verdict:
             decided.append(look)
@@ -220,6 +227,7 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool,
 
     view = (LiveDashboard if live else PlainLog)(progress, console)
     events.emit("generate_start", units=len(todo), engine=setup.engine.name)
+    cpu_start = time.process_time()
     sampler = _telemetry(setup, console, events, progress)
     try:
         with view:
@@ -240,7 +248,8 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool,
             sampler.stop()
         for writer in writers.values():
             writer.close()
-        events.emit("generate_end")
+        # this process's CPU time while units ran (supervisor loop, dashboard, telemetry)
+        events.emit("generate_end", supervisor_cpu_s=round(time.process_time() - cpu_start, 3))
         events.close()
         write_manifest_last(rd.manifest, manifest)
     if info:

@@ -134,10 +134,12 @@ def preflight(setup: Setup) -> list[str]:
     notes: list[str] = []
     longest = setup.plan.longest_request()
     try:
-        for engine in setup.engines:
+        for index, engine in enumerate(setup.engines):
             found = engine.cls.preflight(engine.options, workers=engine.workers,
                                          longest_request=longest)
-            found += check_context(engine, longest, setup.loaded.source)
+            found += check_context(engine, (setup.plan.request(u) for u in setup.plan.units
+                                            if u.sample_index == 0 and u.engine == index),
+                                   setup.loaded.source)
             notes += [n for n in found if n not in notes]
     except EngineLoadError as exc:
         raise EngineStartError(str(exc)) from None

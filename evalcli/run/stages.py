@@ -21,10 +21,11 @@ from pathlib import Path
 
 import msgspec
 
-from evalcli.errors import ConfigError, RunError
+from evalcli.errors import RunError
 from evalcli.report.html import render_report_html
 from evalcli.report.markdown import render_report
 from evalcli.run.pipeline import Setup
+from evalcli.run.stage_names import LATER_STAGES
 from evalcli.science.costs import summarize_costs, write_costs
 from evalcli.science.per_item import iter_scored, prompt_texts, read_per_item, write_per_item
 from evalcli.science.resources import IDLE, TELEMETRY_FILE, attribute_rows, read_telemetry
@@ -201,7 +202,6 @@ def _swept(setup: Setup) -> list[str]:
         {str(t.params.get(k)) for t in setup.plan.trials}) > 1]
 
 
-LATER_STAGES = ("parse", "score", "stats", "costs", "report")
 
 
 def _stage_inputs(setup: Setup, name: str) -> tuple[list[Path], dict]:
@@ -304,20 +304,3 @@ def _log_event(rd, event: str, **fields: object) -> None:
         events.emit(event, **fields)
     finally:
         events.close()
-
-
-def select_stages(from_: str | None, to: str | None, only: str | None) -> tuple[str, ...]:
-    """The stages to run, in order, from --from/--to/--only (generate and the later ones)."""
-    order = ("generate", *LATER_STAGES)
-    for flag, value in (("--from", from_), ("--to", to), ("--only", only)):
-        if value is not None and value not in order:
-            raise ConfigError(f"{flag} {value!r}: not a stage — use one of {', '.join(order)}")
-    if only is not None:
-        if from_ is not None or to is not None:
-            raise ConfigError("--only cannot be combined with --from/--to")
-        return (only,)
-    start = order.index(from_) if from_ else 0
-    end = order.index(to) if to else len(order) - 1
-    if start > end:
-        raise ConfigError(f"--from {from_} comes after --to {to}")
-    return order[start:end + 1]

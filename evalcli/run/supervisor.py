@@ -64,7 +64,7 @@ from ipc.messages import Completed, Failed, Generate, GenerateMany, Ready, Worke
 
 RESTART_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 MAX_BOOT_FAILURES = 3  # consecutive deaths before Ready: the engine cannot start here
-REFRESH_S = 0.25
+REFRESH_S = 1.0  # the longest the loop sleeps without an event (dashboard, STOP file)
 PREFETCH_BELOW_S = 0.05  # a worker whose last unit was faster gets the next one sent ahead
 # Ctrl+C, and on Windows Ctrl+Break (SIGBREAK): first = finish in-flight units, second = now
 CONSOLE_INTERRUPTS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGBREAK") if hasattr(signal, n))

