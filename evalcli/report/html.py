@@ -337,10 +337,9 @@ def plots_section(significance: dict[str, dict], control: str, treatments: list[
     return Section("plots", "Plots", blocks or ["No comparisons to plot."])
 
 
-def render_report_html(*, run_id: str, facts: dict, trials: dict[str, list[dict]],
+def render_report_html(*, run_id: str, facts: dict, trials: dict,
                        significance: dict[str, dict], control: str, treatments: list[str],
-                       failures: dict[str, list[dict]],
-                       predictions: dict[str, list[dict]] | None = None,
+                       predictions: dict | None = None,
                        items: dict | None = None,
                        costs: dict[str, dict] | None = None,
                        sequential: dict | None = None,
@@ -348,7 +347,7 @@ def render_report_html(*, run_id: str, facts: dict, trials: dict[str, list[dict]
     """The whole report as one HTML page; the arguments of `report.render_report`, plus the
     run's telemetry.jsonl lines (science.resources.read_telemetry) for the resource plots."""
     sections = build_report(run_id=run_id, facts=facts, trials=trials, significance=significance,
-                            control=control, treatments=treatments, failures=failures,
+                            control=control, treatments=treatments,
                             predictions=predictions, items=items, costs=costs,
                             sequential=sequential)
     at = next((i for i, s in enumerate(sections) if s.key == "discordant"), len(sections))

@@ -19,10 +19,12 @@ parses it back. Nothing a model or a dataset says can become a tag, link or imag
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from evalcli.report.discordant import FAILED_SHOWN, discordant, read_units
 from evalcli.report.matrix import trial_matrix
 from evalcli.report.outcomes import OUTCOME_HEADERS, outcome_rows, outcome_warnings
 from evalcli.report.resources import resources_blocks
@@ -44,6 +46,7 @@ from evalcli.report.verdict import (
     where_label,
 )
 from evalcli.science.costs import summarize_costs
+from evalcli.science.per_item import ItemTable, as_table
 
 DISCORDANT_LIMIT = 25
 TEXT_LIMIT = 200
@@ -200,20 +203,6 @@ def _selective_table(significance: dict[str, dict], control: str) -> Table:
                   "risk at matched coverage", "Δ risk (pts)"], rows)
 
 
-def _answers(predictions: list[dict]) -> dict[tuple, list[str]]:
-    """(item_key, condition, temp) -> answer texts of the answered samples, in sample order."""
-    from evalcli.store.customid import parse_custom_id
-
-    out: dict[tuple, list[tuple[int, str]]] = defaultdict(list)
-    for row in predictions:
-        if row.get("status", "ok") != "ok":
-            continue
-        cid = parse_custom_id(row["custom_id"])
-        out[(cid.item_key, cid.condition, cid.temp)].append(
-            (cid.sample_index, row.get("response_text") or ""))
-    return {k: [text for _, text in sorted(v)] for k, v in out.items()}
-
-
 def _answer_cell(texts: list[str] | None, em: float) -> str:
     if not texts:
         return "—"
@@ -223,35 +212,23 @@ def _answer_cell(texts: list[str] | None, em: float) -> str:
     return first
 
 
-def discordant(rows: list[dict], control: str, threshold: float = 0.5) -> list[dict]:
-    """Per (treatment, temp, type): items where exactly one arm is right (EM ≥ threshold)."""
-    index = {(r["condition"], float(r["temp"]), r["type"], r["item_key"]): r for r in rows}
-    blocks: dict[tuple, dict] = {}
-    for (cond, temp, kind, key), trt in sorted(index.items()):
-        ctl = index.get((control, temp, kind, key))
-        if cond == control or ctl is None or trt.get("em") is None or ctl.get("em") is None:
-            continue
-        block = blocks.setdefault((cond, temp, kind), {
-            "treatment": cond, "temp": temp, "type": kind, "control_right": [],
-            "treatment_right": []})
-        c_ok, t_ok = ctl["em"] >= threshold, trt["em"] >= threshold
-        if c_ok and not t_ok:
-            block["control_right"].append((ctl, trt))
-        elif t_ok and not c_ok:
-            block["treatment_right"].append((ctl, trt))
-    return list(blocks.values())
+def _shown(blocks: list[dict], control: str) -> set[tuple]:
+    """(item_key, condition, temp) of the answers the discordant tables show."""
+    return {(key, cond, block["temp"])
+            for block in blocks for name in ("control_right", "treatment_right")
+            for key, _, _ in block[name][:DISCORDANT_LIMIT]
+            for cond in (control, block["treatment"])}
 
 
-def _discordant_blocks(trials, significance, control, predictions, items) -> list:
+def _discordant_blocks(discordants: dict[str, list[dict]], control, answers, items) -> list:
     blocks: list = [
         "Items where exactly one arm is right (EM ≥ the McNemar threshold, so the counts match "
         "McNemar's b and c), with both answers side by side. Read them for *why* the prompts "
         "differ; the statistics above say *whether* they do."]
     found = False
-    for slug, rows in trials.items():
-        threshold = (significance.get(slug, {}).get("settings") or {}).get("mcnemar_threshold", 0.5)
-        answers = _answers(predictions.get(slug, [])) if predictions else {}
-        for block in discordant(rows, control, threshold):
+    for slug, trial_blocks in discordants.items():
+        trial_answers = answers.get(slug, {})
+        for block in trial_blocks:
             treatment = block["treatment"]
             where = f"{block['type']}-book, T={block['temp']:g}"
             both = (("control_right", f"{code(control)} right, {code(treatment)} wrong"),
@@ -266,16 +243,15 @@ def _discordant_blocks(trials, significance, control, predictions, items) -> lis
                 if not pairs:
                     continue
                 table_rows = []
-                for ctl, trt in pairs[:DISCORDANT_LIMIT]:
-                    key = ctl["item_key"]
+                for key, ctl_em, trt_em in pairs[:DISCORDANT_LIMIT]:
                     item = (items or {}).get(key)
                     question = clip(item.question) if item else "—"
                     gold = ("(unanswerable)" if item and not item.answerable else
                             clip(" / ".join(item.answers)) if item else "—")
                     table_rows.append([
                         code(key), question, gold,
-                        _answer_cell(answers.get((key, control, block["temp"])), ctl["em"]),
-                        _answer_cell(answers.get((key, treatment, block["temp"])), trt["em"])])
+                        _answer_cell(trial_answers.get((key, control, block["temp"])), ctl_em),
+                        _answer_cell(trial_answers.get((key, treatment, block["temp"])), trt_em)])
                 caption = f"{label} ({len(pairs)} items)"
                 if len(pairs) > DISCORDANT_LIMIT:
                     caption += f" — the first {DISCORDANT_LIMIT}; all in per_item_scores.csv"
@@ -292,14 +268,15 @@ def _tokens_blocks(trials, control, treatments, costs, predictions) -> list:
     if not costs:  # no predictions: means per answered item from the score rows
         table = Table(["trial", "type", "condition", "prompt", "completion"], [])
         for slug, rows in trials.items():
+            prompt, completion = rows.num["prompt_tokens"], rows.num["completion_tokens"]
             for kind in ("open", "closed"):
                 for condition in [control, *treatments]:
-                    arm = [r for r in rows if r["type"] == kind and r["condition"] == condition
-                           and r.get("prompt_tokens") is not None]
-                    if arm:
+                    arm = ((rows.text["type"] == kind) & (rows.text["condition"] == condition)
+                           & ~np.isnan(prompt))
+                    if arm.any():
                         table.rows.append([esc(slug), kind, esc(condition),
-                                           f"{np.mean([r['prompt_tokens'] for r in arm]):.1f}",
-                                           f"{np.mean([r['completion_tokens'] for r in arm]):.1f}"])
+                                           f"{np.mean(prompt[arm]):.1f}",
+                                           f"{np.mean(completion[arm]):.1f}"])
         return ["Mean tokens per answered item.", table]
     currency = next((esc(c["pricing"]["currency"]) for c in costs.values() if c.get("pricing")),
                     None)
@@ -338,31 +315,38 @@ def _tokens_blocks(trials, control, treatments, costs, predictions) -> list:
     return [head, table, *([notes] if notes else [])]
 
 
-def _failure_blocks(failures: dict[str, list[dict]]) -> list:
-    failed_rows = [(slug, f) for slug, fs in failures.items() for f in fs]
-    if not failed_rows:
+def _failure_blocks(failed_rows: list[tuple[str, dict]], n_failed: int) -> list:
+    """`failed_rows`: (trial slug, row) of the first failed units; `n_failed`: all of them."""
+    if not n_failed:
         return ["None: every planned unit produced an answer."]
     table = Table(["trial", "unit", "attempts", "error"], [
         [esc(slug), code(f["custom_id"]), esc(f.get("attempts", "")), clip(f.get("error", ""))]
-        for slug, f in failed_rows[:50]])
-    blocks: list = [f"{len(failed_rows)} unit(s) failed; they are not answers and are left out "
+        for slug, f in failed_rows[:FAILED_SHOWN]])
+    blocks: list = [f"{n_failed} unit(s) failed; they are not answers and are left out "
                     "of every score.", table]
-    if len(failed_rows) > 50:
-        blocks.append(f"… and {len(failed_rows) - 50} more (see predictions.csv).")
+    if n_failed > FAILED_SHOWN:
+        blocks.append(f"… and {n_failed - FAILED_SHOWN} more (see predictions.csv).")
     return blocks
 
 
-def build_report(*, run_id: str, facts: dict, trials: dict[str, list[dict]],
+def build_report(*, run_id: str, facts: dict, trials: dict[str, ItemTable | list[dict]],
                  significance: dict[str, dict], control: str, treatments: list[str],
-                 failures: dict[str, list[dict]],
-                 predictions: dict[str, list[dict]] | None = None,
+                 predictions: dict[str, Iterable[dict]] | None = None,
                  items: dict | None = None,
                  costs: dict[str, dict] | None = None,
                  sequential: dict | None = None) -> list[Section]:
     """The report's sections, in reading order (see render_report for the arguments)."""
+    trials = {slug: as_table(rows) for slug, rows in trials.items()}
+    discordants = {slug: discordant(rows, control, (significance.get(slug, {}).get("settings")
+                                                   or {}).get("mcnemar_threshold", 0.5))
+                   for slug, rows in trials.items()}
+    seen = {slug: read_units(rows, _shown(discordants.get(slug, []), control))
+            for slug, rows in (predictions or {}).items()}
+    answers = {slug: units[0] for slug, units in seen.items()}
+    failed_rows = [(slug, row) for slug, units in seen.items() for row in units[1]]
+    n_failed = sum(units[2] for units in seen.values())
     verdicts = _verdicts(significance, control)
     bullets: list = list(verdicts) or ["No paired comparisons could be made (no scored items)."]
-    n_failed = sum(len(f) for f in failures.values())
     if n_failed:
         bullets.append(f"{bold(f'{n_failed} unit(s) failed')} and are left out of every score "
                        "(see Failed units).")
@@ -407,10 +391,10 @@ def build_report(*, run_id: str, facts: dict, trials: dict[str, list[dict]],
             "arm answers less, is in significance.json only.",
             _selective_table(significance, control)]),
         Section("discordant", "Discordant items",
-                _discordant_blocks(trials, significance, control, predictions, items)),
+                _discordant_blocks(discordants, control, answers, items)),
         Section("tokens", "Tokens and cost per arm",
                 _tokens_blocks(trials, control, treatments, costs, predictions)),
-        Section("failures", "Failed units", _failure_blocks(failures)),
+        Section("failures", "Failed units", _failure_blocks(failed_rows, n_failed)),
     ]
     resources = resources_blocks(costs)
     if resources:
@@ -458,21 +442,21 @@ def sections_to_markdown(title: str, sections: list[Section]) -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-def render_report(*, run_id: str, facts: dict, trials: dict[str, list[dict]],
+def render_report(*, run_id: str, facts: dict, trials: dict[str, ItemTable | list[dict]],
                   significance: dict[str, dict], control: str, treatments: list[str],
-                  failures: dict[str, list[dict]],
-                  predictions: dict[str, list[dict]] | None = None,
+                  predictions: dict[str, Iterable[dict]] | None = None,
                   items: dict | None = None,
                   costs: dict[str, dict] | None = None,
                   sequential: dict | None = None) -> str:
     """Markdown for the whole run. Every mapping is keyed by trial slug: `trials` -> per-item
-    rows, `significance` -> significance.json, `failures` -> failed prediction rows,
-    `predictions` -> predictions rows (answers for the discordant items), `costs` ->
+    rows (an ItemTable, or row dicts), `significance` -> significance.json, `predictions` ->
+    predictions rows, read once per report and never held (store.predictions.
+    PredictionsFile): the answers of the discordant items shown and the failed units, `costs` ->
     costs.json. `items` maps item key (dataset|item_id) -> Item (questions and gold).
     `sequential`: run.json `stopping` of a sequential run — its anytime-valid interval and
     decision head the verdict (evalcli.report.sequential)."""
     sections = build_report(run_id=run_id, facts=facts, trials=trials, significance=significance,
-                            control=control, treatments=treatments, failures=failures,
+                            control=control, treatments=treatments,
                             predictions=predictions, items=items, costs=costs,
                             sequential=sequential)
     return sections_to_markdown(f"evalcli report — run {code(run_id)}", sections)

@@ -11,27 +11,33 @@ them is losing to its prompt format or generation settings, not to the other pro
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 
 from evalcli.report.text import bold, code, esc
+from evalcli.science.per_item import ItemTable
 
 EMPTY_WARNING = 0.05  # an arm with more empty answers than this share is flagged
 
 
-def outcome_counts(trials: dict[str, list[dict]]) -> dict[tuple[str, str], dict[str, float]]:
+def outcome_counts(trials: dict[str, ItemTable]) -> dict[tuple[str, str], dict[str, float]]:
     """{(trial slug, condition): {units, scored, abstained, empty, echo, failed}}."""
     out: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for slug, rows in trials.items():
-        for row in rows:
-            c = out[(slug, str(row["condition"]))]
-            scored = int(row.get("n_samples") or 0)
+    for slug, table in trials.items():
+        num = table.num
+        for condition, scored, failed, empty, echo, abstain in zip(
+                table.text["condition"].tolist(), num["n_samples"].tolist(),
+                num["n_failed"].tolist(), num["n_empty"].tolist(), num["n_echo"].tolist(),
+                num["abstain_rate"].tolist(), strict=True):
+            c = out[(slug, condition)]
+            scored, failed = int(scored), int(failed)
             c["scored"] += scored
-            c["failed"] += int(row.get("n_failed") or 0)
-            c["units"] += scored + int(row.get("n_failed") or 0)
-            c["empty"] += int(row.get("n_empty") or 0)
-            c["echo"] += int(row.get("n_echo") or 0)
-            if row.get("abstain_rate") is not None:
-                c["abstained"] += float(row["abstain_rate"]) * scored
+            c["failed"] += failed
+            c["units"] += scored + failed
+            c["empty"] += int(empty)
+            c["echo"] += int(echo)
+            if not math.isnan(abstain):
+                c["abstained"] += abstain * scored
     return out
 
 
@@ -39,7 +45,7 @@ def _share(part: float, whole: float) -> str:
     return f"{100 * part / whole:.0f}%" if whole else "—"
 
 
-def outcome_warnings(trials: dict[str, list[dict]]) -> list[str]:
+def outcome_warnings(trials: dict[str, ItemTable]) -> list[str]:
     """Marked-text warnings: arms with > EMPTY_WARNING empty answers, arms that echo."""
     warnings = []
     several = len(trials) > 1
@@ -64,7 +70,7 @@ OUTCOME_HEADERS = ["trial", "condition", "units", "answers", "abstentions", "emp
                    "echo of the prompt", "failed"]
 
 
-def outcome_rows(trials: dict[str, list[dict]]) -> list[list[str]]:
+def outcome_rows(trials: dict[str, ItemTable]) -> list[list[str]]:
     """Per arm: units, answers, abstentions, empty, echoes, failed (marked text cells)."""
     rows = []
     for (slug, condition), c in outcome_counts(trials).items():

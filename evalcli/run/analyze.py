@@ -181,7 +181,7 @@ def analyze(predictions_path: Path, items_path: Path | list[Path], out_dir: Path
         "settings": label or "defaults (no --profile)",
     }
     report_args = dict(run_id=slug, facts=facts, trials={slug: scored}, significance={slug: sig},
-                       control=ctrl, treatments=treatments, failures={slug: failed},
+                       control=ctrl, treatments=treatments,
                        predictions={slug: rows}, items=items, costs={slug: costs})
     atomic_write_text(paths["report.md"], render_report(**report_args))
     atomic_write_text(paths["report.html"], render_report_html(**report_args))

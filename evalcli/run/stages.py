@@ -27,16 +27,16 @@ from evalcli.report.markdown import render_report
 from evalcli.run.pipeline import Setup
 from evalcli.run.stage_names import LATER_STAGES
 from evalcli.science.costs import summarize_costs, write_costs
-from evalcli.science.per_item import iter_scored, prompt_texts, read_per_item, write_per_item
+from evalcli.science.per_item import ItemTable, iter_scored, prompt_texts, write_per_item
 from evalcli.science.resources import IDLE, TELEMETRY_FILE, attribute_rows, read_telemetry
 from evalcli.science.stats.significance import significance_for, write_significance
 from evalcli.science.tokens import TokenCounter, fill_counts, needs_count
 from evalcli.store.fsutil import atomic_write_text, sha256_file
 from evalcli.store.manifest import Manifest, stopped_at_verdict, write_manifest
 from evalcli.store.predictions import (
+    PredictionsFile,
     iter_predictions,
     prediction_row,
-    read_predictions,
     write_predictions,
 )
 from evalcli.store.results import LatestResults
@@ -122,7 +122,7 @@ def stats_stage(setup: Setup, manifest: Manifest) -> None:
     rd = setup.run_dir
 
     def produce(trial) -> Path:
-        sig = significance_for(read_per_item(rd.per_item_scores(trial.slug)),
+        sig = significance_for(ItemTable.read(rd.per_item_scores(trial.slug)),
                                control=setup.control, stats=setup.profile.stats)
         if trial.label:  # a sweep: say which model / prompt set / settings each comparison is
             for comp in sig.get("comparisons", []):
@@ -137,13 +137,16 @@ def stats_stage(setup: Setup, manifest: Manifest) -> None:
 
 def costs_stage(setup: Setup, manifest: Manifest) -> None:
     rd = setup.run_dir
-    rows = {t.slug: read_predictions(rd.predictions(t.slug)) for t in setup.plan.trials}
+    # each trial's predictions are streamed: once here for GPU attribution (only when there
+    # is telemetry), once per trial for its sums
     unit_resources = attribute_rows(read_telemetry(rd.root / TELEMETRY_FILE),
-                                    [r for trial_rows in rows.values() for r in trial_rows])
+                                    (r for t in setup.plan.trials
+                                     for r in iter_predictions(rd.predictions(t.slug))))
     idle = unit_resources.pop(IDLE, None)
 
     def produce(trial) -> Path:
-        costs = summarize_costs(rows[trial.slug], setup.profile.pricing,
+        costs = summarize_costs(iter_predictions(rd.predictions(trial.slug)),
+                                setup.profile.pricing,
                                 unit_resources=unit_resources, idle=idle,
                                 significance=msgspec.json.decode(
                                     rd.significance(trial.slug).read_bytes()))
@@ -156,14 +159,12 @@ def costs_stage(setup: Setup, manifest: Manifest) -> None:
 def report_stage(setup: Setup, manifest: Manifest) -> Path:
     manifest.start_stage("report")
     rd = setup.run_dir
-    trials, failures, significance, predictions, costs = {}, {}, {}, {}, {}
+    trials, significance, predictions, costs = {}, {}, {}, {}
     for trial in setup.plan.trials:
         slug = trial.slug
-        trials[slug] = read_per_item(rd.per_item_scores(slug))
+        trials[slug] = ItemTable.read(rd.per_item_scores(slug))
         significance[slug] = msgspec.json.decode(rd.significance(slug).read_bytes())
-        predictions[slug] = read_predictions(rd.predictions(slug))
-        failures[slug] = [r for r in predictions[slug]
-                          if r["status"] not in ("ok", "skipped")]
+        predictions[slug] = PredictionsFile(rd.predictions(slug))  # streamed, never held
         costs[slug] = msgspec.json.decode(rd.costs(slug).read_bytes())
     engine_info = manifest.environment.get("engine", {})
     facts = {
@@ -184,8 +185,7 @@ def report_stage(setup: Setup, manifest: Manifest) -> Path:
                         for k in _swept(setup)),
     }
     args = dict(run_id=rd.run_id, facts=facts, trials=trials, significance=significance,
-                control=setup.control, treatments=setup.treatments,
-                failures=failures, predictions=predictions,
+                control=setup.control, treatments=setup.treatments, predictions=predictions,
                 items={item.key: item for item in setup.items}, costs=costs,
                 sequential=manifest.stopping or None)
     atomic_write_text(rd.report_md, render_report(**args))

@@ -34,6 +34,8 @@ unknown). Attribution of telemetry to units: evalcli.science.resources.
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Iterable
 from pathlib import Path
 
 import msgspec
@@ -47,11 +49,65 @@ from evalcli.store.fsutil import atomic_write_bytes
 SCHEMA_VERSION = 2
 
 
-def _resources(rows: list[dict], unit_resources: dict[str, dict] | None) -> dict | None:
-    """Sums of the units' attributed GPU use (max for VRAM); None without telemetry."""
-    if not unit_resources:
-        return None
-    got = [unit_resources[k] for k in (unit_key(r) for r in rows) if k in unit_resources]
+class _Tally:
+    """One group's running sums over streamed rows; the few per-unit numbers a mean, a
+    percentile or an ordered sum needs are kept in arrays (8 bytes a unit), never rows."""
+
+    def __init__(self) -> None:
+        self.units = self.answered = self.counted = self.prompt = self.completion = 0
+        self.latencies, self.spans, self.cpu = array("d"), array("d"), array("d")
+        self.sources: dict[str, int] = {}
+        self.used: list[dict] = []  # the units' attributed resources, in row order
+
+    def add(self, r: dict, used: dict | None) -> None:
+        self.units += 1
+        self.answered += r.get("status", "ok") == "ok"
+        prompt, completion = int(r.get("prompt_tokens") or 0), int(r.get("completion_tokens") or 0)
+        if min(prompt, completion) >= 0:
+            self.counted += 1
+            self.prompt += prompt
+            self.completion += completion
+            source = str(r.get("tokens_source") or "engine")
+            self.sources[source] = self.sources.get(source, 0) + 1
+        if (r.get("latency_ms") or 0) > 0:
+            self.latencies.append(float(r["latency_ms"]))
+        if (r.get("ended_at") or 0) >= (r.get("started_at") or 0) > 0:
+            self.spans.append(r["ended_at"] - r["started_at"])
+        if (r.get("cpu_ms") or 0) > 0:
+            self.cpu.append(float(r["cpu_ms"]))
+        if used is not None:
+            self.used.append(used)
+
+    def summary(self, pricing: PricingConfig, measured: bool) -> dict:
+        """<tokens> of the schema; `measured`: GPU telemetry was attributed to units."""
+        prompt, completion, counted = self.prompt, self.completion, self.counted
+        cost = pricing.cost(prompt, completion)
+        latencies = np.frombuffer(self.latencies) if self.latencies else np.zeros(0)
+
+        def mean(total: float) -> float | None:
+            return total / counted if counted else None
+
+        return {
+            "units": self.units, "answered": self.answered, "failed": self.units - self.answered,
+            "tokens_source": self.sources,
+            "worker_seconds": round(sum(self.spans), 3) if self.spans else None,
+            "cpu_seconds": round(sum(self.cpu) / 1000.0, 6) if self.cpu else None,
+            "resources": _resources(self.used) if measured else None,
+            "units_without_token_counts": self.units - counted,
+            "prompt_tokens": prompt, "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+            "mean_prompt_tokens": mean(prompt), "mean_completion_tokens": mean(completion),
+            "mean_total_tokens": mean(prompt + completion),
+            "latency_ms": None if latencies.size == 0 else {
+                "mean": float(latencies.mean()), "p50": float(np.percentile(latencies, 50)),
+                "p95": float(np.percentile(latencies, 95)), "max": float(latencies.max())},
+            "cost": cost,
+            "cost_per_unit": None if cost is None or not counted else cost / counted,
+        }
+
+
+def _resources(got: list[dict]) -> dict:
+    """Sums of the units' attributed GPU use (max for VRAM)."""
     peaks = [g["peak_vram_mb"] for g in got if g.get("peak_vram_mb") is not None]
     return {"units_measured": len(got),
             **{k: round(sum(g[k] for g in got), 3)
@@ -59,69 +115,37 @@ def _resources(rows: list[dict], unit_resources: dict[str, dict] | None) -> dict
             "peak_vram_mb": max(peaks) if peaks else None}
 
 
-def _summary(rows: list[dict], pricing: PricingConfig,
-             unit_resources: dict[str, dict] | None = None) -> dict:
-    counted = [r for r in rows if min(int(r.get("prompt_tokens") or 0),
-                                      int(r.get("completion_tokens") or 0)) >= 0]
-    prompt = sum(int(r.get("prompt_tokens") or 0) for r in counted)
-    completion = sum(int(r.get("completion_tokens") or 0) for r in counted)
-    units = len(rows)
-    answered = sum(1 for r in rows if r.get("status", "ok") == "ok")
-    latencies = np.array([float(r["latency_ms"]) for r in rows if (r.get("latency_ms") or 0) > 0])
-    cost = pricing.cost(prompt, completion)
-
-    def mean(total: float) -> float | None:
-        return total / len(counted) if counted else None
-
-    timed = [r for r in rows if (r.get("ended_at") or 0) >= (r.get("started_at") or 0) > 0]
-    cpu = [float(r["cpu_ms"]) for r in rows if (r.get("cpu_ms") or 0) > 0]
-    sources: dict[str, int] = {}
-    for r in counted:
-        source = str(r.get("tokens_source") or "engine")
-        sources[source] = sources.get(source, 0) + 1
-    return {
-        "units": units, "answered": answered, "failed": units - answered,
-        "tokens_source": sources,
-        "worker_seconds": round(sum(r["ended_at"] - r["started_at"] for r in timed), 3)
-                          if timed else None,
-        "cpu_seconds": round(sum(cpu) / 1000.0, 6) if cpu else None,
-        "resources": _resources(rows, unit_resources),
-        "units_without_token_counts": units - len(counted),
-        "prompt_tokens": prompt, "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-        "mean_prompt_tokens": mean(prompt), "mean_completion_tokens": mean(completion),
-        "mean_total_tokens": mean(prompt + completion),
-        "latency_ms": None if latencies.size == 0 else {
-            "mean": float(latencies.mean()), "p50": float(np.percentile(latencies, 50)),
-            "p95": float(np.percentile(latencies, 95)), "max": float(latencies.max())},
-        "cost": cost,
-        "cost_per_unit": None if cost is None or not counted else cost / len(counted),
-    }
-
-
-def summarize_costs(predictions: list[dict], pricing: PricingConfig | None = None, *,
+def summarize_costs(predictions: Iterable[dict], pricing: PricingConfig | None = None, *,
                     unit_resources: dict[str, dict] | None = None, idle: dict | None = None,
                     significance: dict | None = None) -> dict:
-    """The costs.json dict for one trial's predictions rows (from read_predictions).
+    """The costs.json dict for one trial's predictions rows (iter_predictions: streamed,
+    read once).
 
     `unit_resources`: resources.attribute() keyed by resources.unit_key(row); `idle` its
     run-wide idle entry; `significance`: the trial's significance.json (for
     cost-effectiveness)."""
     pricing = pricing or PricingConfig()
-    res = unit_resources
-    finished = [r for r in predictions if r.get("status", "ok") in ("ok", "failed")]
-    arms: dict[str, dict] = {}
-    for condition in dict.fromkeys(str(r["condition"]) for r in finished):
-        rows = [r for r in finished if str(r["condition"]) == condition]
-        by_type = {kind: _summary([r for r in rows if r.get("type") == kind], pricing, res)
-                   for kind in dict.fromkeys(str(r.get("type") or "") for r in rows) if kind}
-        arms[condition] = {**_summary(rows, pricing, res), "by_type": by_type}
+    measured = bool(unit_resources)
+    total, arms_tally = _Tally(), {}  # condition -> (its tally, {type: tally})
+    for r in predictions:
+        if r.get("status", "ok") not in ("ok", "failed"):  # pending / skipped: never ran
+            continue
+        used = unit_resources.get(unit_key(r)) if measured else None
+        arm, by_type = arms_tally.setdefault(str(r["condition"]), (_Tally(), {}))
+        kind = str(r.get("type") or "")
+        for tally in (total, arm, by_type.setdefault(kind, _Tally()) if kind else None):
+            if tally is not None:
+                tally.add(r, used)
+    arms = {condition: {**arm.summary(pricing, measured),
+                        "by_type": {kind: t.summary(pricing, measured)
+                                    for kind, t in by_type.items()}}
+            for condition, (arm, by_type) in arms_tally.items()}
     return {
         "schema_version": SCHEMA_VERSION,
         "generated_by": "evalcli.science.costs",
         "pricing": msgspec.to_builtins(pricing) if pricing.priced else None,
         "arms": arms,
-        "total": _summary(finished, pricing, res),
+        "total": total.summary(pricing, measured),
         "idle": idle,
         "cost_effectiveness": cost_effectiveness(arms, significance),
     }

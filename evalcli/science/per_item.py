@@ -17,6 +17,8 @@ from array import array
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import numpy as np
+
 from evalcli.errors import DataError
 from evalcli.inputs.items import Item
 from evalcli.science.refusals import echo_sources
@@ -128,15 +130,77 @@ def write_per_item(path: Path, rows: Iterable[dict]) -> None:
                                      for row in rows))
 
 
+_TEXT = ("item_key", "dataset", "item_id", "type", "group", "condition")
+_FLOATS = (*METRICS, *(f"{m}_sd" for m in METRICS), "prompt_tokens", "completion_tokens")
+REQUIRED = ("item_key", "dataset", "type", "condition", "temp")
+
+
+class ItemTable:
+    """Per-item score rows as columns: a few bytes per row, not a dict per row.
+
+    `text[name]`: object arrays of str (item_key, dataset, item_id, type, group, condition;
+    repeated values shared); `num[name]`: float64 arrays — the metrics, their SDs and the
+    token means with NaN for "none", `temp`, and the counts (n_samples, …); `answerable`:
+    a bool array. Row i is the file's i-th data row."""
+
+    def __init__(self, text: dict[str, np.ndarray], num: dict[str, np.ndarray],
+                 answerable: np.ndarray) -> None:
+        self.text, self.num, self.answerable = text, num, answerable
+        self.n = len(answerable)
+
+    @classmethod
+    def read(cls, path: Path) -> ItemTable:
+        """per_item_scores.csv, streamed into columns."""
+        with open(path, encoding="utf-8", newline="") as fh:
+            return cls.from_rows(csv.DictReader(fh))
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[dict]) -> ItemTable:
+        """Columns from row dicts (a CSV reader's strings or score_rows' values); a row
+        without one of REQUIRED is a ValueError naming it."""
+        text: dict[str, list] = {k: [] for k in _TEXT}
+        num = {k: array("d") for k in (*_FLOATS, "temp", *COUNTS)}
+        answerable, shared = array("b"), {}
+        for n, row in enumerate(rows):
+            missing = [k for k in REQUIRED if k not in row]
+            if missing:
+                raise ValueError(f"score row {n} lacks {', '.join(missing)}: {row!r}")
+            for key in _TEXT:
+                value = str(row.get(key) or "")
+                text[key].append(shared.setdefault(value, value))
+            for key in _FLOATS:
+                value = row.get(key)
+                num[key].append(math.nan if value in (None, "") else float(value))
+            num["temp"].append(float(row["temp"]))
+            for key in COUNTS:  # n_empty / n_echo: 0 in files written before they existed
+                num[key].append(int(row.get(key) or 0))
+            answerable.append(row.get("answerable") in (True, "True"))
+        return cls({k: np.array(v, dtype=object) for k, v in text.items()},
+                   {k: np.frombuffer(v, dtype=np.float64) if len(v) else np.zeros(0)
+                    for k, v in num.items()},
+                   np.frombuffer(answerable, dtype=np.int8).astype(bool))
+
+    def value(self, name: str, i: int):
+        """Row i's `name` as read_per_item gives it: str, float, int, bool, or None."""
+        if name in self.text:
+            return self.text[name][i]
+        if name == "answerable":
+            return bool(self.answerable[i])
+        x = float(self.num[name][i])
+        if name in COUNTS:
+            return int(x)
+        return None if math.isnan(x) else x
+
+    def dicts(self) -> Iterator[dict]:
+        """Each row as a dict (COLUMNS, typed as above)."""
+        for i in range(self.n):
+            yield {name: self.value(name, i) for name in COLUMNS}
+
+
+def as_table(rows: ItemTable | Iterable[dict]) -> ItemTable:
+    return rows if isinstance(rows, ItemTable) else ItemTable.from_rows(rows)
+
+
 def read_per_item(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    numeric = set(METRICS) | {f"{m}_sd" for m in METRICS} | {"prompt_tokens", "completion_tokens"}
-    for row in rows:
-        for key in numeric:
-            row[key] = float(row[key]) if row.get(key) not in (None, "") else None
-        row["temp"] = float(row["temp"])
-        for key in COUNTS:  # n_empty / n_echo: 0 in files written before they existed
-            row[key] = int(row.get(key) or 0)
-        row["answerable"] = row["answerable"] == "True"
-    return rows
+    """Every row of per_item_scores.csv as a dict (ItemTable.read is the compact form)."""
+    return list(ItemTable.read(path).dicts())

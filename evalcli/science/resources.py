@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 
 import msgspec
@@ -115,8 +116,9 @@ def attribute(samples: list[dict], units: list[dict]) -> dict[str, dict]:
             for key, row in totals.items()}
 
 
-def attribute_rows(samples: list[dict], rows: list[dict]) -> dict[str, dict]:
-    """attribute() over predictions rows (each executed unit once), keyed by unit_key."""
+def attribute_rows(samples: list[dict], rows: Iterable[dict]) -> dict[str, dict]:
+    """attribute() over predictions rows (streamed; each executed unit once), keyed by
+    unit_key; without samples the rows are not read."""
     if not samples:
         return {}
     units = {unit_key(r): {"key": unit_key(r), "worker": r.get("worker"),

@@ -84,6 +84,17 @@ def read_predictions(path: Path) -> list[dict]:
     return list(iter_predictions(path))
 
 
+class PredictionsFile:
+    """predictions.csv as a source to read more than once without holding it: each
+    iteration streams the file anew (iter_predictions)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __iter__(self) -> Iterator[dict]:
+        return iter_predictions(self.path)
+
+
 def iter_predictions(path: Path) -> Iterator[dict]:
     """Rows as dicts with typed numbers, streamed; also accepts the predecessor's
     predictions.csv.

@@ -12,7 +12,8 @@ import pytest
 
 from evalcli.inputs.config import PricingConfig
 from evalcli.inputs.items import Item
-from evalcli.report.markdown import build_report, discordant, render_report
+from evalcli.report.discordant import discordant
+from evalcli.report.markdown import build_report, render_report
 from evalcli.report.verdict import verdict
 from evalcli.science.costs import summarize_costs
 from evalcli.science.per_item import score_rows
@@ -71,7 +72,6 @@ def report_inputs(*, failed: int = 0, pricing: PricingConfig | None = None) -> d
     return dict(run_id="r-test", facts={"model": "mock", "items": str(len(items))},
                 trials={SLUG: scored}, significance={SLUG: sig}, control="control",
                 treatments=["treatment"],
-                failures={SLUG: [r for r in predictions if r["status"] != "ok"]},
                 predictions={SLUG: predictions}, items={i.key: i for i in items},
                 costs={SLUG: summarize_costs(predictions, pricing)})
 
@@ -170,7 +170,7 @@ def test_failures_are_listed_and_named_in_the_verdict():
 
 def test_pipeline_call_without_the_new_arguments_still_works(inputs):
     old = {k: inputs[k] for k in ("run_id", "facts", "trials", "significance", "control",
-                                  "treatments", "failures")}
+                                  "treatments")}
     text = render_report(**old)
     assert "## Verdict" in text and "Mean tokens per answered item." in text
     # no predictions or items: discordant items are listed by key, without text
@@ -179,5 +179,28 @@ def test_pipeline_call_without_the_new_arguments_still_works(inputs):
 
 def test_empty_significance():
     text = render_report(run_id="x", facts={}, trials={}, significance={}, control="control",
-                         treatments=[], failures={})
+                         treatments=[])
     assert "No paired comparisons could be made" in text
+
+
+def test_report_streams_predictions_from_the_file_and_counts_every_failure(tmp_path):
+    """The pipeline hands the report a PredictionsFile (read, never held): the answers of
+    the discordant items and every failure come from it; only the first 50 are listed."""
+    from evalcli.store.predictions import PredictionsFile, write_predictions
+
+    items = make_items()  # 36 items x 2 arms; 30 treatment units fail, + 30 written twice
+    predictions = make_predictions(items, failed=30)
+    extra = [{**r, "custom_id": r["custom_id"].replace("|0|", "|1|")}
+             for r in predictions if r["status"] == "failed"]
+    path = tmp_path / "predictions.csv"
+    write_predictions(path, [*predictions, *extra])
+    listed = dict(report_inputs(failed=30), predictions={SLUG: PredictionsFile(path)})
+    text = render_report(**listed)
+    assert "**60 unit(s) failed**" in text.split("## Setup")[0]
+    failed_part = text.split("## Failed units")[1]
+    assert failed_part.count("engine error: boom") == 50
+    assert "… and 10 more (see predictions.csv)." in failed_part
+    # the same answers side by side as from the rows in memory
+    in_memory = render_report(**report_inputs(failed=30))
+    assert text.split("## Discordant items")[1].split("## Tokens")[0] == \
+        in_memory.split("## Discordant items")[1].split("## Tokens")[0]

@@ -65,6 +65,6 @@ def test_forest_plot_empty_and_ticks():
 def test_render_with_only_pipeline_arguments():
     inputs = report_inputs()
     old = {k: inputs[k] for k in ("run_id", "facts", "trials", "significance", "control",
-                                  "treatments", "failures")}
+                                  "treatments")}
     page = render_report_html(**old)
     assert '<section id="plots">' in page and SLUG in page

@@ -57,7 +57,6 @@ def hostile_inputs() -> dict:
     return dict(run_id="run<script>", facts={"model": HOSTILE[3], "items": HOSTILE[2]},
                 trials={slug: scored}, significance={slug: sig}, control="con`trol",
                 treatments=["treat<i>"],
-                failures={slug: [p for p in predictions if p["status"] != "ok"]},
                 predictions={slug: predictions}, items={i.key: i for i in items},
                 costs={slug: summarize_costs(predictions)})
 

@@ -13,7 +13,8 @@ from scipy import stats as _st
 
 from evalcli.science.stats.intervals import NAN, clopper_pearson_interval
 
-_CHUNK = 4_000_000
+_CHUNK = 4_000_000  # sign bits drawn at once
+_GATHER = 500_000  # of them unpacked to float64 at once
 _EXACT_WILCOXON_N = 50  # exact null distribution without ties/zeros up to this n
 _ENUM_WILCOXON_N = 13  # with ties or zeros: full sign enumeration up to this n
 
@@ -160,11 +161,12 @@ def sign_flip_test(
         }
     rng = np.random.default_rng(seed)
     hits = 0
-    rows = max(1, _CHUNK // g)
+    rows, step = max(1, _CHUNK // g), max(1, _GATHER // g)
     for start in range(0, n_perm, rows):
         m = min(n_perm, start + rows) - start
         packed = rng.integers(0, 256, size=(m, (g + 7) // 8), dtype=np.uint8)
-        signs = np.unpackbits(packed, axis=1, count=g).astype(np.float64)  # fair coin bits
-        stats_ = np.abs(units.sum() - 2.0 * (signs @ units))  # Σ(1 − 2s)u
-        hits += int(np.sum(stats_ >= observed - tol))
+        for at in range(0, m, step):  # unpacked a few rows at a time (~4 MB of float64)
+            signs = np.unpackbits(packed[at:at + step], axis=1, count=g).astype(np.float64)
+            stats_ = np.abs(units.sum() - 2.0 * (signs @ units))  # Σ(1 − 2s)u, fair coin s
+            hits += int(np.sum(stats_ >= observed - tol))
     return {"p_value": (1 + hits) / (1 + n_perm), "n_perm": n_perm, "method": "monte_carlo"}

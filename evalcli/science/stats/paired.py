@@ -26,6 +26,7 @@ from evalcli.science.stats.intervals import NAN, is_binary, t_quantile, z_quanti
 from evalcli.science.stats.proportions import paired_proportion_interval
 
 _CHUNK = 4_000_000  # cells per index matrix (~16 MB of int32)
+_GATHER = 500_000  # cells of drawn values gathered at once (~4 MB of float64)
 
 
 def _cluster_sums(d: np.ndarray, clusters) -> tuple[np.ndarray, np.ndarray]:
@@ -80,14 +81,19 @@ def bootstrap_means(
     g = sums.size
     out = np.empty(n_boot)
     rows = max(1, _CHUNK // max(g, 1))
+    step = max(1, _GATHER // max(g, 1))
     plain = sizes.size == 0 or bool(np.all(sizes == 1.0))
     for start in range(0, n_boot, rows):
         stop = min(n_boot, start + rows)
         idx = rng.integers(0, g, size=(stop - start, g), dtype=np.int32)
-        if plain:
-            out[start:stop] = sums[idx].mean(axis=1)
-        else:
-            out[start:stop] = sums[idx].sum(axis=1) / sizes[idx].sum(axis=1)
+        # gathered a few rows at a time: values of the drawn items never exceed ~4 MB
+        for at in range(0, stop - start, step):
+            part = idx[at:at + step]
+            if plain:
+                out[start + at:start + at + len(part)] = sums[part].mean(axis=1)
+            else:
+                out[start + at:start + at + len(part)] = \
+                    sums[part].sum(axis=1) / sizes[part].sum(axis=1)
     return out
 
 

@@ -21,6 +21,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from evalcli.science.per_item import ItemTable, as_table
 from evalcli.science.stats.effects import cliffs_delta, cohens_dz, hodges_lehmann
 from evalcli.science.stats.equivalence import DEFAULT_TOST_MARGINS, tost
 from evalcli.science.stats.hypothesis import mcnemar_exact, sign_flip_test, wilcoxon_signed_rank
@@ -36,7 +37,6 @@ METRICS = ("em", "f1", "abstain_rate", "false_answer_rate", "unsupported_rate")
 TYPES_ORDER = ("closed", "open")
 MCNEMAR_THRESHOLD = 0.5  # an item counts as correct when its mean EM ≥ this
 POWER = 0.8
-_REQUIRED = ("item_key", "dataset", "type", "condition", "temp")
 
 
 def _seed(seed: int, *parts) -> np.random.SeedSequence:
@@ -45,25 +45,22 @@ def _seed(seed: int, *parts) -> np.random.SeedSequence:
     return np.random.SeedSequence([seed, zlib.crc32(key)])
 
 
-def _index(rows: list[dict]) -> dict:
-    """{(condition, temp, type): {item_key: row}}; a duplicate row is an error."""
+def _index(table: ItemTable) -> dict:
+    """{(condition, temp, type): {item_key: row number}}; a duplicate row is an error."""
     index: dict = defaultdict(dict)
-    for n, row in enumerate(rows):
-        missing = [k for k in _REQUIRED if k not in row]
-        if missing:
-            raise ValueError(f"score row {n} lacks {', '.join(missing)}: {row!r}")
-        key = (str(row["condition"]), float(row["temp"]), str(row["type"]))
-        if row["item_key"] in index[key]:
+    text = table.text
+    for n, (cond, temp, typ, key) in enumerate(zip(text["condition"].tolist(),
+                                                    table.num["temp"].tolist(),
+                                                    text["type"].tolist(),
+                                                    text["item_key"].tolist(), strict=True)):
+        rows = index[(cond, temp, typ)]
+        if key in rows:
             raise ValueError(
-                f"two score rows for item {row['item_key']!r}, condition {key[0]!r}, "
-                f"temp {key[1]}, type {key[2]!r}: rows must be one per item × condition × temp"
+                f"two score rows for item {key!r}, condition {cond!r}, "
+                f"temp {temp}, type {typ!r}: rows must be one per item × condition × temp"
             )
-        index[key][row["item_key"]] = row
+        rows[key] = n
     return index
-
-
-def _values(rows: list[dict], metric: str) -> np.ndarray:
-    return np.array([np.nan if r.get(metric) is None else float(r[metric]) for r in rows])
 
 
 def _metric_block(c, t, clusters, *, confidence, n_boot, n_perm, seed_seq, margin) -> dict:
@@ -108,15 +105,16 @@ def _metric_block(c, t, clusters, *, confidence, n_boot, n_perm, seed_seq, margi
     return block
 
 
-def _block(ctrl_rows, trt_rows, head: dict, *, seed: int, confidence, n_boot, n_perm, margins):
-    """One comparison entry: metrics, McNemar and selective risk for paired rows."""
-    groups = [str(r.get("group") or "") for r in ctrl_rows]
-    labels = np.array(
-        [g if g else f"item:{r['item_key']}" for g, r in zip(groups, ctrl_rows, strict=True)]
-    )
+def _block(table: ItemTable, ctrl: np.ndarray, trt: np.ndarray, head: dict, *, seed: int,
+           confidence, n_boot, n_perm, margins):
+    """One comparison entry: metrics, McNemar and selective risk for paired rows (row
+    numbers `ctrl` and `trt` of `table`, pair by pair)."""
+    groups, keys = table.text["group"][ctrl], table.text["item_key"][ctrl]
+    labels = np.array([g if g else f"item:{k}" for g, k in zip(groups, keys, strict=True)])
+    num = table.num
     metrics = {}
     for metric in METRICS:
-        c_all, t_all = _values(ctrl_rows, metric), _values(trt_rows, metric)
+        c_all, t_all = num[metric][ctrl], num[metric][trt]
         ok = ~(np.isnan(c_all) | np.isnan(t_all))
         if not ok.any():
             continue
@@ -130,7 +128,7 @@ def _block(ctrl_rows, trt_rows, head: dict, *, seed: int, confidence, n_boot, n_
             seed_seq=_seed(seed, *head.values(), metric),
             margin=margins.get(metric),
         )
-    em_c, em_t = _values(ctrl_rows, "em"), _values(trt_rows, "em")
+    em_c, em_t = num["em"][ctrl], num["em"][trt]
     ok = ~(np.isnan(em_c) | np.isnan(em_t))
     mcn = mcnemar_exact(
         (em_c[ok] >= MCNEMAR_THRESHOLD).astype(float),
@@ -138,10 +136,10 @@ def _block(ctrl_rows, trt_rows, head: dict, *, seed: int, confidence, n_boot, n_
         confidence,
     )
     selective, curves = {}, {}
-    for arm, rows in (("control", ctrl_rows), ("treatment", trt_rows)):
-        abst = _values(rows, "abstain_rate")
-        right = np.array([0.0 if r.get("false_answer_rate") is not None else np.nan for r in rows])
-        right = np.where(np.isnan(right), _values(rows, "em"), right)
+    for arm, rows in (("control", ctrl), ("treatment", trt)):
+        abst = num["abstain_rate"][rows]
+        # a wrong answer to an unanswerable item is scored by false_answer_rate: risk 0 here
+        right = np.where(np.isnan(num["false_answer_rate"][rows]), num["em"][rows], 0.0)
         keep = ~(np.isnan(abst) | np.isnan(right))
         selective[arm] = selective_summary(abst[keep], right[keep])
         curves[arm] = (abst[keep], right[keep])
@@ -149,7 +147,7 @@ def _block(ctrl_rows, trt_rows, head: dict, *, seed: int, confidence, n_boot, n_
     selective["matched"] = matched_risk(curves["control"], curves["treatment"])
     return {
         **head,
-        "n_items": len(ctrl_rows),
+        "n_items": len(ctrl),
         "n_clusters": int(np.unique(labels).size),
         "clustered": bool(np.unique(labels).size < labels.size),
         "metrics": metrics,
@@ -159,7 +157,7 @@ def _block(ctrl_rows, trt_rows, head: dict, *, seed: int, confidence, n_boot, n_
 
 
 def build_significance(
-    rows: list[dict],
+    rows: ItemTable | list[dict],
     *,
     control: str,
     seed: int = 0,
@@ -168,10 +166,12 @@ def build_significance(
     tost_margins: dict[str, float] | None = None,
     confidence: float = 0.95,
 ) -> dict:
-    """The significance.json dict for per-item score rows (see docs/statistics.md)."""
+    """The significance.json dict for per-item score rows — an ItemTable, or row dicts
+    (see docs/statistics.md)."""
     margins = dict(DEFAULT_TOST_MARGINS if tost_margins is None else tost_margins)
-    index = _index(rows)
-    conditions = list(dict.fromkeys(str(r["condition"]) for r in rows))
+    table = as_table(rows)
+    index = _index(table)
+    conditions = list(dict.fromkeys(table.text["condition"].tolist()))
     if control not in conditions:
         raise ValueError(
             f"control condition {control!r} has no score rows; conditions present: "
@@ -199,22 +199,19 @@ def build_significance(
                     continue
                 head = {"treatment": trt, "control": control, "temp": temp, "type": typ}
                 pairing = {"n_unpaired_control": un_c, "n_unpaired_treatment": un_t}
-                ctrl_rows, trt_rows = [cmap[k] for k in keys], [tmap[k] for k in keys]
+                at_c = np.array([cmap[k] for k in keys], dtype=np.intp)
+                at_t = np.array([tmap[k] for k in keys], dtype=np.intp)
                 comparisons.append(
-                    {**_block(ctrl_rows, trt_rows, {**head, "dataset": "all"}, **opts), **pairing}
+                    {**_block(table, at_c, at_t, {**head, "dataset": "all"}, **opts), **pairing}
                 )
-                datasets = sorted({str(r["dataset"]) for r in ctrl_rows})
+                ctrl_datasets = table.text["dataset"][at_c]
+                datasets = sorted(set(ctrl_datasets.tolist()))
                 if len(datasets) < 2:
                     continue
                 for ds in datasets:
-                    sel = [i for i, r in enumerate(ctrl_rows) if str(r["dataset"]) == ds]
+                    sel = ctrl_datasets == ds
                     comparisons.append(
-                        _block(
-                            [ctrl_rows[i] for i in sel],
-                            [trt_rows[i] for i in sel],
-                            {**head, "dataset": ds},
-                            **opts,
-                        )
+                        _block(table, at_c[sel], at_t[sel], {**head, "dataset": ds}, **opts)
                     )
     family = [
         m for comp in comparisons if comp["dataset"] == "all" for m in comp["metrics"].values()
@@ -297,7 +294,7 @@ def _json_safe(obj):
     return obj
 
 
-def significance_for(rows: list[dict], *, control: str, stats) -> dict:
+def significance_for(rows: ItemTable | list[dict], *, control: str, stats) -> dict:
     """build_significance with a profile's StatsConfig (seed, resamples, margins, level)."""
     return build_significance(rows, control=control, seed=stats.seed,
                               n_boot=stats.bootstrap_samples, n_perm=stats.permutation_samples,

@@ -1,0 +1,78 @@
+"""What the report needs of the per-item rows and the predictions, read without holding rows.
+
+    per-item rows (ItemTable) ──discordant──► per (treatment, temp, type): the items where
+        exactly one arm is right (EM ≥ threshold, as McNemar's b and c)
+    predictions (streamed once) ──read_units──► the answer texts of the items the report
+        shows, and the failed units (the first FAILED_SHOWN of them, and how many)
+
+The report shows at most a few dozen items and failures, so that is all that is kept: memory
+stays flat however many units a run has.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+import numpy as np
+
+from evalcli.science.per_item import ItemTable, as_table
+from evalcli.store.customid import parse_custom_id
+
+FAILED_SHOWN = 50
+
+
+def discordant(rows: ItemTable | Iterable[dict], control: str,
+               threshold: float = 0.5) -> list[dict]:
+    """Per (treatment, temp, type), in sorted order: items where exactly one arm is right.
+    Each of `control_right` / `treatment_right` lists (item_key, control EM, treatment EM)
+    by item_key."""
+    table = as_table(rows)
+    em = table.num["em"].tolist()
+    index: dict[tuple, dict[str, int]] = defaultdict(dict)  # (cond, temp, type) -> key -> row
+    for i, block in enumerate(zip(table.text["condition"].tolist(), table.num["temp"].tolist(),
+                                  table.text["type"].tolist(), strict=True)):
+        index[block][table.text["item_key"][i]] = i
+    blocks = []
+    for (cond, temp, kind), trt_rows in sorted(index.items()):
+        ctl_rows = index.get((control, temp, kind))
+        if cond == control or ctl_rows is None:
+            continue
+        block = {"treatment": cond, "temp": temp, "type": kind, "control_right": [],
+                 "treatment_right": []}
+        paired = False
+        for key in sorted(trt_rows):
+            c, t = ctl_rows.get(key), trt_rows[key]
+            if c is None or np.isnan(em[c]) or np.isnan(em[t]):
+                continue
+            paired = True
+            c_ok, t_ok = em[c] >= threshold, em[t] >= threshold
+            if c_ok and not t_ok:
+                block["control_right"].append((key, em[c], em[t]))
+            elif t_ok and not c_ok:
+                block["treatment_right"].append((key, em[c], em[t]))
+        if paired:
+            blocks.append(block)
+    return blocks
+
+
+def read_units(predictions: Iterable[dict], wanted: set[tuple]) -> tuple[dict, list, int]:
+    """One pass over a trial's predictions rows: ({(item_key, condition, temp): answer texts
+    of the answered samples, in sample order} for the keys in `wanted`, the first
+    FAILED_SHOWN failed rows, the number of failed rows). Skipped and pending units are
+    neither."""
+    answers: dict[tuple, list[tuple[int, str]]] = defaultdict(list)
+    failed, n_failed = [], 0
+    for row in predictions:
+        status = row.get("status", "ok")
+        if status == "ok":
+            if wanted:
+                cid = parse_custom_id(row["custom_id"])
+                key = (cid.item_key, cid.condition, cid.temp)
+                if key in wanted:
+                    answers[key].append((cid.sample_index, row.get("response_text") or ""))
+        elif status != "skipped":
+            n_failed += 1
+            if len(failed) < FAILED_SHOWN:
+                failed.append(row)
+    return {k: [text for _, text in sorted(v)] for k, v in answers.items()}, failed, n_failed

@@ -1,0 +1,45 @@
+"""per_item_scores.csv read into columns (ItemTable): the same values as the rows written."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from evalcli.science.per_item import COLUMNS, ItemTable, read_per_item, write_per_item
+
+
+def _rows() -> list[dict]:
+    rows = []
+    for i in range(6):
+        for condition in ("control", "treatment"):
+            row = {c: None for c in COLUMNS}
+            row.update(item_key=f"ds|q{i}", dataset="ds", item_id=f"q{i}",
+                       type="open" if i % 2 else "closed", group=f"g{i // 3}" if i < 3 else "",
+                       answerable=i != 4, condition=condition, temp=0.7, n_samples=2 - (i == 5),
+                       n_failed=int(i == 5), n_empty=i % 2, n_echo=0, em=i / 7, em_sd=0.25,
+                       f1=1 / 3, abstain_rate=0.5 if i else 0.0, prompt_tokens=100.5 + i,
+                       completion_tokens=4.0,
+                       false_answer_rate=1.0 if i == 4 else None)  # unanswerable items only
+            rows.append(row)
+    return rows
+
+
+def test_read_gives_back_the_written_values(tmp_path):
+    path = tmp_path / "per_item_scores.csv"
+    rows = _rows()
+    write_per_item(path, rows)
+    table = ItemTable.read(path)
+    assert table.n == len(rows)
+    assert read_per_item(path) == rows  # every value, typed (None stays None)
+    assert math.isnan(table.num["false_answer_rate"][0]) and table.num["false_answer_rate"][8] == 1
+    assert table.text["item_key"][0] is table.text["item_key"][1]  # repeated strings shared
+    assert list(ItemTable.from_rows(rows).dicts()) == rows
+
+
+def test_a_row_without_a_required_column_is_named():
+    with pytest.raises(ValueError, match="score row 1 lacks temp"):
+        ItemTable.from_rows([{"item_key": "a", "dataset": "d", "type": "open",
+                              "condition": "c", "temp": 0.0},
+                             {"item_key": "a", "dataset": "d", "type": "open",
+                              "condition": "c"}])
