@@ -15,6 +15,8 @@ says so (`stage_redone`).
 
 from __future__ import annotations
 
+# statistics (scipy) and the report renderers are imported inside their stages: a run that
+# stops at generate, or has its later stages done already, never loads them
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
@@ -22,14 +24,11 @@ from pathlib import Path
 import msgspec
 
 from evalcli.errors import RunError
-from evalcli.report.html import render_report_html
-from evalcli.report.markdown import render_report
 from evalcli.run.pipeline import Setup
 from evalcli.run.stage_names import LATER_STAGES
 from evalcli.science.costs import summarize_costs, write_costs
 from evalcli.science.per_item import ItemTable, iter_scored, prompt_texts, write_per_item
 from evalcli.science.resources import IDLE, TELEMETRY_FILE, attribute_rows, read_telemetry
-from evalcli.science.stats.significance import significance_for, write_significance
 from evalcli.science.tokens import TokenCounter, fill_counts, needs_count
 from evalcli.store.fsutil import atomic_write_text, sha256_file
 from evalcli.store.manifest import Manifest, stopped_at_verdict, write_manifest
@@ -122,6 +121,8 @@ def stats_stage(setup: Setup, manifest: Manifest) -> None:
     rd = setup.run_dir
 
     def produce(trial) -> Path:
+        from evalcli.science.stats.significance import significance_for, write_significance
+
         sig = significance_for(ItemTable.read(rd.per_item_scores(trial.slug)),
                                control=setup.control, stats=setup.profile.stats)
         if trial.label:  # a sweep: say which model / prompt set / settings each comparison is
@@ -188,6 +189,9 @@ def report_stage(setup: Setup, manifest: Manifest) -> Path:
                 control=setup.control, treatments=setup.treatments, predictions=predictions,
                 items={item.key: item for item in setup.items}, costs=costs,
                 sequential=manifest.stopping or None)
+    from evalcli.report.html import render_report_html
+    from evalcli.report.markdown import render_report
+
     atomic_write_text(rd.report_md, render_report(**args))
     atomic_write_text(rd.report_html, render_report_html(
         **args, telemetry=read_telemetry(rd.root / TELEMETRY_FILE)))
