@@ -14,6 +14,9 @@ from start to exit, model load included:
   evalcli   `evalcli run --profile local-llamacpp --limit-items N --workers W --to generate`:
             CLI, plan, spawned worker(s), msgpack pipes, results.jsonl, run.json, dashboard
             (`--full` also times the whole run: parse, score, statistics, report)
+  interleaved  (`--interleaved`) the raw loop with control and treatment alternating per
+            item: what grouping by system prompt saves (llama-cpp-python reuses the KV cache
+            only for the prefix shared with the immediately preceding prompt)
 
 Arms go round-robin (raw, evalcli, then evalcli, raw, ...) so that load on this shared
 machine hits both alike. Printed per rep and as the median with its min-max spread:
@@ -154,6 +157,8 @@ def main() -> None:
     parser.add_argument("--n-gpu-layers", type=int, default=0)
     parser.add_argument("--model", default=None)
     parser.add_argument("--full", action="store_true", help="also time the whole evalcli run")
+    parser.add_argument("--interleaved", action="store_true",
+                        help="also time the raw loop with the arms alternating per item")
     args = parser.parse_args()
     import msgspec
 
@@ -168,19 +173,30 @@ def main() -> None:
             "options": msgspec.to_builtins(raw_options if args.workers > 1 else
                                            setup.engine.options),
             "requests": msgspec.json.encode(requests).decode()}), encoding="utf-8")
+        by_item: dict = {}
+        for unit, request in zip(setup.plan.units, requests, strict=True):
+            by_item.setdefault((unit.item_index, unit.sample_index), []).append(request)
+        spec_i = tmp / "spec-interleaved.json"
+        spec_i.write_text(json.dumps({
+            **json.loads(spec.read_text(encoding="utf-8")),
+            "requests": msgspec.json.encode([r for pair in by_item.values() for r in pair])
+            .decode()}), encoding="utf-8")
         n = len(requests)
         print(f"{n} requests ({args.items} items x 2 conditions), evalcli with "
               f"{args.workers} worker(s) x {setup.engine.options.n_threads} threads, raw loop "
               f"{raw_options.n_threads if args.workers > 1 else setup.engine.options.n_threads}"
               f" threads, n_gpu_layers {args.n_gpu_layers}; {os.cpu_count()} CPUs")
-        arms = ["raw", "evalcli"] + (["full"] if args.full else [])
+        arms = ["raw", "evalcli"] + (["full"] if args.full else []) + \
+            (["interleaved"] if args.interleaved else [])
         rows = []
         for rep in range(args.reps):
             order = arms if rep % 2 == 0 else arms[::-1]
             got = {}
             for arm in order:
-                got[arm] = run_raw(spec, tmp, rep) if arm == "raw" else \
-                    run_evalcli(args, tmp, rep, full=arm == "full")
+                if arm in ("raw", "interleaved"):
+                    got[arm] = run_raw(spec if arm == "raw" else spec_i, tmp, rep)
+                else:
+                    got[arm] = run_evalcli(args, tmp, rep, full=arm == "full")
             (raw_s, raw), (ev_s, ev) = got["raw"], got["evalcli"]
             sup_cpu = ev.pop("_supervisor_cpu_s")
             if "full" in got:
@@ -193,13 +209,18 @@ def main() -> None:
                    "units": len(ev), "supervisor_core": sup_cpu / ev_s}
             if args.full:
                 row["full_s"], row["full_ratio"] = got["full"][0], got["full"][0] / raw_s
+            if args.interleaved:
+                row["interleaved_ratio"] = got["interleaved"][0] / raw_s
             rows.append(row)
             print(f"rep {rep + 1} ({', '.join(order)}): raw {raw_s:.1f} s, evalcli {ev_s:.1f} s "
                   f"-> {row['ratio']:.3f}x; engine {row['evalcli_engine_s']:.1f} / "
                   f"{row['raw_engine_s']:.1f} s -> {row['engine_ratio']:.3f}x; same answers "
                   f"{same}/{n}; supervisor CPU {sup_cpu:.2f} s "
                   f"({100 * row['supervisor_core']:.1f}% of a core)" + (f"; full run {row['full_s']:.1f} s -> {row['full_ratio']:.3f}x"
-                                   if args.full else ""), flush=True)
+                                   if args.full else "")
+                  + (f"; raw interleaved {got['interleaved'][0]:.1f} s -> "
+                     f"{row['interleaved_ratio']:.2f}x the grouped loop" if args.interleaved
+                     else ""), flush=True)
         print(f"evalcli / raw, whole process (median, min-max of {args.reps}): "
               f"{_spread([r['ratio'] for r in rows])}")
         print(f"evalcli / raw, engine time: {_spread([r['engine_ratio'] for r in rows])}")
@@ -207,6 +228,9 @@ def main() -> None:
               f"{_spread([r['supervisor_core'] for r in rows])}")
         if args.full:
             print(f"evalcli full run / raw: {_spread([r['full_ratio'] for r in rows])}")
+        if args.interleaved:
+            print(f"raw interleaved / raw grouped: "
+                  f"{_spread([r['interleaved_ratio'] for r in rows])}")
         print(f"identical answers: {min(r['same'] for r in rows)}/{n} in every rep"
               if all(r["same"] == n for r in rows) else
               f"identical answers: {[r['same'] for r in rows]} of {n} per rep")

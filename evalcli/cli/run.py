@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Annotated
@@ -68,7 +69,8 @@ def run(
         out.print(f"run {rd.run_id}: {len(setup.plan.units)} units "
                   f"({len(setup.items)} items x {len(setup.conditions)} conditions"
                   f" x {len(setup.plan.trials)} trial(s)) on {setup.engine.name} with "
-                  f"{setup.engine.workers} worker(s) -> {rd.root}", markup=False)
+                  f"{setup.engine.workers} worker(s){_threads(setup.engine.options)} -> {rd.root}",
+                  markup=False)
         with truthful_end(rd, manifest):
             status = generate(setup, manifest, out, live=out.is_terminal)
             if status != "stopped":
@@ -77,6 +79,12 @@ def run(
                 finish(setup, manifest, stages[1:],
                        note=lambda line: out.print(line, markup=False))
     end_of_run(out, setup, status, started, finished_here=result_lines(setup), to=to)
+
+
+def _threads(options) -> str:
+    """" x N threads" for engines that run on this machine's cores (llama_cpp)."""
+    threads = getattr(options, "n_threads", 0)
+    return f" x {threads} threads ({os.cpu_count() or 1} CPU cores)" if threads else ""
 
 
 def _has_model_option(engine: str) -> bool:

@@ -127,9 +127,16 @@ def resolve_engine(engine: EngineConfig, *, base_dir: Path, label: str, items: l
         if fits is not None and fits < cap:
             cap, reason = fits, why + " - lower --workers or use a smaller model"
     workers = effective_workers(engine.workers, cap, units)
-    if engine.name == "llama_cpp" and options.n_threads == 0:
-        changes["n_threads"] = max(1, (os.cpu_count() or 1) // workers)
     notes = []
+    if engine.name == "llama_cpp":
+        cores = os.cpu_count() or 1
+        if options.n_threads == 0:
+            changes["n_threads"] = max(1, cores // workers)
+        threads = changes.get("n_threads", options.n_threads)
+        if options.n_gpu_layers == 0 and workers * threads > cores:
+            notes.append(f"{workers} llama.cpp worker(s) x {threads} threads > {cores} CPU "
+                         "cores: the workers slow each other down (each step waits for all its "
+                         "threads) - lower --workers or engine.options.n_threads")
     timeout, why = capacity.request_timeout(options, unit_timeout_s)
     if timeout is not None:
         changes["timeout_s"] = timeout

@@ -153,3 +153,26 @@ def test_braces_in_passages_are_text(tmp_path):
     item = Item(dataset="d", item_id="x", type="open", question="{q}?", answers=[],
                 passage="a {b} c")
     assert build_messages(prompts, "a", item)[1].content == "O|a {b} c|{q}?"
+
+
+def test_threads_per_worker_never_oversubscribe_the_cores_and_overrides_that_do_are_named(
+        ggufs, monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    for workers, threads in ((1, 8), (2, 4), (3, 2), (8, 1)):
+        engine = EngineConfig(name="llama_cpp", workers=workers,
+                              options={"model": str(ggufs["base"])})
+        resolved = resolve_engine(engine, base_dir=ggufs["base"].parent, label="p.toml",
+                                  items=[], units=100)
+        assert (resolved.workers, resolved.options.n_threads) == (workers, threads)
+        assert not [n for n in resolved.notes if "threads >" in n]
+    engine = EngineConfig(name="llama_cpp", workers=4,
+                          options={"model": str(ggufs["base"]), "n_threads": 4})
+    resolved = resolve_engine(engine, base_dir=ggufs["base"].parent, label="p.toml", items=[],
+                              units=100)
+    [note] = [n for n in resolved.notes if "threads >" in n]
+    assert note.startswith("4 llama.cpp worker(s) x 4 threads > 8 CPU cores")
+    offloaded = EngineConfig(name="llama_cpp", workers=4, options={
+        "model": str(ggufs["base"]), "n_threads": 4, "n_gpu_layers": -1})
+    resolved = resolve_engine(offloaded, base_dir=ggufs["base"].parent, label="p.toml",
+                              items=[], units=100)
+    assert not [n for n in resolved.notes if "threads >" in n]
