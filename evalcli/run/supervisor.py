@@ -351,7 +351,8 @@ class Supervisor:
         unit, queued = slot.unit, list(slot.queue)[1:]
         times = _wall_times(slot)
         slot.queue.clear()
-        for waiting in reversed(queued):  # sent but never started: back, in their order
+        for waiting in reversed(queued):  # sent but never started: back, in their order,
+            self._attempts[waiting.custom_id] -= 1  # and that send was not a try
             self.scheduler.requeue(waiting)
         slot.view.state, slot.view.unit = "restarting", ""
         self.events.emit("worker_died", worker=slot.view.index, how=how,

@@ -103,6 +103,8 @@ def test_crash_matrix_one_bad_unit(tmp_path, fault):
     failed = [r for r in rows if r["status"] != "ok"]
     assert [r["custom_id"] for r in failed] == [f"{bad}|0.0|0|closed"]
     assert failed[0]["response_text"] == "" and failed[0]["error"]
+    # units sent ahead to the dying worker but never started are not counted as tries
+    assert all(int(r["attempts"]) == 1 for r in rows if r["status"] == "ok")
     if fault in ("crash_on", "kill_on", "hang_on"):
         assert int(failed[0]["attempts"]) == 3
         if fault == "hang_on":  # a timeout is recorded as one, not as a crash
