@@ -46,3 +46,16 @@ def test_mean_interval_uses_wilson_for_binary_and_t_otherwise():
     x = np.array([0.1, 0.5, 0.7, 1.0, 0.0, 0.25])
     ref = stats.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=stats.sem(x))
     assert mean_interval(x) == pytest.approx((x.mean(), *ref))
+
+
+def test_t_interval_of_scores_in_0_1_is_cut_to_0_1_and_others_are_not():
+    f1 = np.array([1.0, 0.0, 0.5, 1.0, 0.0])  # few, spread: the raw t interval leaves [0, 1]
+    raw = stats.t.interval(0.95, len(f1) - 1, loc=f1.mean(), scale=stats.sem(f1))
+    assert raw[0] < 0.0 and raw[1] > 1.0
+    assert mean_interval(f1) == pytest.approx((0.5, 0.0, 1.0))
+    narrow = np.array([0.4, 0.5, 0.6, 0.5])  # inside [0, 1] already: untouched
+    ref = stats.t.interval(0.95, 3, loc=0.5, scale=stats.sem(narrow))
+    assert mean_interval(narrow) == pytest.approx((0.5, *ref))
+    counts = np.array([12.0, -3.0, 40.0, 7.0])  # not scores: never cut
+    ref = stats.t.interval(0.95, 3, loc=counts.mean(), scale=stats.sem(counts))
+    assert mean_interval(counts) == pytest.approx((counts.mean(), *ref))
