@@ -19,7 +19,7 @@ import html
 import math
 
 from evalcli.report.markdown import Section, Table, build_report
-from evalcli.report.resource_plots import arm_bars, gpu_plots
+from evalcli.report.resource_plots import arm_bars, gpu_plots, legend_entry
 from evalcli.report.text import to_html
 from evalcli.report.verdict import LABELS, PRIMARY, Verdict, where_label
 
@@ -299,10 +299,7 @@ def risk_coverage_plot(comp: dict, control: str, colors: dict[str, str]) -> str:
                       f'r="3.5" fill="{color}"/>' for c, r in pts]
         aurc = s.get("aurc")
         label = f"{name} (AURC {aurc:.3f})" if _finite(aurc) else name
-        parts.append(f'<line x1="{lx}" y1="{ly - 4}" x2="{lx + 16}" y2="{ly - 4}" '
-                     f'stroke="{color}" stroke-width="3"/>')
-        parts.append(f'<text x="{lx + 20}" y="{ly}">{html.escape(label)}</text>')
-        lx += 30 + 7 * len(label)
+        lx = legend_entry(parts, lx, ly, color, label)
     parts.append("</svg>")
     return "".join(parts)
 

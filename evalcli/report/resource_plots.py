@@ -63,12 +63,18 @@ def line_chart(title: str, y_label: str, y_max: float,
         for seg in _segments(pts):
             parts.append(f'<polyline points="{" ".join(xy(t, v) for t, v in seg)}" fill="none" '
                          f'stroke="{color}" stroke-width="1.8"/>')
-        parts.append(f'<line x1="{lx}" y1="{H - 10}" x2="{lx + 16}" y2="{H - 10}" '
-                     f'stroke="{color}" stroke-width="3"/>')
-        parts.append(f'<text x="{lx + 20}" y="{H - 6}">{html.escape(label)}</text>')
-        lx += 30 + 7 * len(label)
+        lx = legend_entry(parts, lx, H - 6, color, label)
     parts.append("</svg>")
     return "".join(parts)
+
+
+def legend_entry(parts: list[str], x: float, y: float, color: str, label: str) -> float:
+    """Append one SVG legend entry (a colour stroke, then its escaped label) at (x, y, the
+    text baseline); returns the x where the next entry starts."""
+    parts.append(f'<line x1="{x}" y1="{y - 4}" x2="{x + 16}" y2="{y - 4}" '
+                 f'stroke="{color}" stroke-width="3"/>')
+    parts.append(f'<text x="{x + 20}" y="{y}">{html.escape(label)}</text>')
+    return x + 30 + 7 * len(label)
 
 
 def gpu_plots(telemetry: list[dict]) -> list[tuple[str, str]]:
