@@ -39,13 +39,12 @@ from evalcli.science.resources import TELEMETRY_FILE
 from evalcli.store.lock import record_workers
 from evalcli.store.manifest import Manifest, write_manifest, write_manifest_last
 from evalcli.store.results import (
+    LatestResults,
     ResultRecord,
     ResultsWriter,
     cut_torn_tail,
     failed_record,
-    latest,
     ok_record,
-    read_results,
     read_statuses,
 )
 from evalcli.store.rundir import EventLog, RunDir
@@ -98,8 +97,9 @@ def sequential_monitor(setup: Setup):
 
     monitor = StoppingMonitor(setup.plan, stopping, setup.profile.scoring)
     for trial in setup.plan.trials:
-        for record in latest(read_results(setup.run_dir.results(trial.slug))[0]).values():
-            monitor.record(record.custom_id, record.status, record.text)
+        with LatestResults(setup.run_dir.results(trial.slug)) as results:
+            for record in results.records():
+                monitor.record(record.custom_id, record.status, record.text)
     return monitor
 
 

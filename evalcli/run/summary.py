@@ -23,7 +23,7 @@ from pathlib import Path
 from evalcli.report.sequential import sentence
 from evalcli.run.pipeline import Setup
 from evalcli.store.manifest import Manifest, read_manifest, stopped_at_verdict
-from evalcli.store.results import latest, read_results
+from evalcli.store.results import LatestResults
 
 
 @dataclass
@@ -67,18 +67,21 @@ def result_lines(setup: Setup) -> int:
 
 def summarize(setup: Setup) -> Summary:
     summary = Summary(units=len(setup.plan.units))
-    by_trial: dict[str, dict] = {}
-    for unit in setup.plan.units:
-        if unit.trial not in by_trial:
-            by_trial[unit.trial] = latest(read_results(setup.run_dir.results(unit.trial))[0])
-        record = by_trial[unit.trial].get(unit.custom_id)
-        if record is None:
-            continue
-        if record.status == "ok":
-            summary.ok += 1
-        else:
-            summary.failed += 1
-            summary.kinds[record.error_kind or "error"] += 1
+    by_trial: dict[str, LatestResults] = {}
+    try:
+        for unit in setup.plan.units:
+            if unit.trial not in by_trial:
+                by_trial[unit.trial] = LatestResults(setup.run_dir.results(unit.trial))
+            results = by_trial[unit.trial]
+            status = results.status(unit.custom_id)
+            if status == "ok":
+                summary.ok += 1
+            elif status == "failed":
+                summary.failed += 1
+                summary.kinds[results.get(unit.custom_id).error_kind or "error"] += 1
+    finally:
+        for results in by_trial.values():
+            results.close()
     manifest = _manifest(setup)
     if manifest is not None and stopped_at_verdict(manifest):
         summary.skipped = summary.units - summary.ok - summary.failed

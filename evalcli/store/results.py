@@ -6,9 +6,10 @@
                     a batch of lines, one write: the supervisor flushes after each wake-up,
                     before it can block or stop, so a kill loses at most lines it has not
                     yet written — their units run again on resume, never twice recorded
-    read_results()  streams the records; a torn last line (no newline, or undecodable) is
-                    reported so resume can cut it off and redo that unit
-    latest()        one record per custom_id: an "ok" record beats a "failed" one
+    read_statuses() custom_id -> ok | failed, streamed; a torn last line (no newline, or
+                    undecodable) is reported so resume can cut it off and redo that unit
+    LatestResults   one record per custom_id (an "ok" record beats a "failed" one), read
+                    from an index of line offsets: memory grows with ids, not answers
 
 Failed units are data too: status "failed" with the reason, never an empty answer passed
 off as a prediction.
@@ -143,35 +144,6 @@ class TornTail(msgspec.Struct, frozen=True):
     length: int
 
 
-def read_results(path: Path) -> tuple[list[ResultRecord], TornTail | None]:
-    """All complete records, and the torn last line if there is one.
-
-    Only the last line may be torn (appends are sequential); an undecodable line elsewhere
-    is corruption and raises CorruptResults (a RunError) naming the line.
-    """
-    if not path.exists():
-        return [], None
-    records: list[ResultRecord] = []
-    data = path.read_bytes()
-    offset = 0
-    line_no = 0
-    while offset < len(data):
-        end = data.find(b"\n", offset)
-        line_no += 1
-        if end == -1:
-            return records, TornTail(offset, len(data) - offset)
-        line = data[offset:end]
-        if line.strip():
-            try:
-                records.append(_decoder.decode(line))
-            except msgspec.DecodeError:
-                if data[end + 1 :].strip():
-                    raise _corrupt(path, line_no) from None
-                return records, TornTail(offset, len(data) - offset)
-        offset = end + 1
-    return records, None
-
-
 class _Status(msgspec.Struct):
     custom_id: str
     status: str
@@ -180,66 +152,87 @@ class _Status(msgspec.Struct):
 _status_decoder = msgspec.json.Decoder(_Status)
 
 
+def _scan(fh, path: Path):
+    """(offset, length, _Status) per complete record line of an open results file; returns
+    (StopIteration value) the torn last line, if any. Decodes two fields per line."""
+    offset = 0
+    for line_no, line in enumerate(fh, start=1):
+        start, offset = offset, offset + len(line)
+        if not line.endswith(b"\n"):
+            return TornTail(start, len(line))
+        if not line.strip():
+            continue
+        try:
+            record = _status_decoder.decode(line)
+        except msgspec.DecodeError:
+            if fh.read(1):  # not the last line: corruption, not a torn append
+                raise _corrupt(path, line_no) from None
+            return TornTail(start, len(line))
+        yield start, len(line), record
+    return None
+
+
 def read_statuses(path: Path) -> tuple[dict[str, str], TornTail | None]:
     """custom_id -> "ok" | "failed" (ok wins), streaming: memory grows with ids, not texts.
 
-    This is what planning a resume needs; it decodes two fields per line.
+    This is what planning a resume needs. Only the last line may be torn (appends are
+    sequential); an undecodable line elsewhere raises CorruptResults (a RunError).
     """
     statuses: dict[str, str] = {}
     if not path.exists():
         return statuses, None
-    offset = 0
     with open(path, "rb") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            start, offset = offset, offset + len(line)
-            if not line.endswith(b"\n"):
-                return statuses, TornTail(start, len(line))
-            if not line.strip():
-                continue
+        lines = _scan(fh, path)
+        while True:
             try:
-                record = _status_decoder.decode(line)
-            except msgspec.DecodeError:
-                if fh.read(1):
-                    raise _corrupt(path, line_no) from None
-                return statuses, TornTail(start, len(line))
+                _, _, record = next(lines)
+            except StopIteration as end:
+                return statuses, end.value
             if statuses.get(record.custom_id) != "ok":
                 statuses[record.custom_id] = record.status
-    return statuses, None
 
 
 class LatestResults:
-    """latest() without holding the records: an index of where each custom_id's winning
-    line is (memory grows with ids, not answers), each record read when asked for.
+    """The winning record per custom_id (the last ok one if any, else the last failed one)
+    without holding the records: an index of where each id's winning line is (memory grows
+    with ids, not answers), each record read when asked for.
 
         with LatestResults(path) as results:
             results.get(custom_id) -> ResultRecord | None
+            results.status(custom_id) -> "ok" | "failed" | None   (no read)
+            results.records("failed") -> the winning failed records, in file order
+            results.torn -> TornTail | None (a torn last line is not a record)
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.torn: TornTail | None = None
         self._where: dict[str, tuple[int, int, bool]] = {}  # id -> (offset, length, ok)
         self._fh = None
         if not path.exists():
             return
         self._fh = open(path, "rb")  # noqa: SIM115 - closed in close()
-        offset = 0
-        for line_no, line in enumerate(self._fh, start=1):
-            start, offset = offset, offset + len(line)
-            if not line.endswith(b"\n"):
-                break  # a torn last line: not a record
-            if not line.strip():
-                continue
-            try:
-                record = _status_decoder.decode(line)
-            except msgspec.DecodeError:
-                if self._fh.read(1):
-                    self.close()
-                    raise _corrupt(path, line_no) from None
-                break
-            current = self._where.get(record.custom_id)
-            ok = record.status == "ok"
-            if current is None or ok or not current[2]:
-                self._where[record.custom_id] = (start, len(line), ok)
+        lines = _scan(self._fh, path)
+        try:
+            while True:
+                start, length, record = next(lines)
+                current = self._where.get(record.custom_id)
+                ok = record.status == "ok"
+                if current is None or ok or not current[2]:
+                    self._where[record.custom_id] = (start, length, ok)
+        except StopIteration as end:
+            self.torn = end.value
+        except BaseException:
+            self.close()
+            raise
+
+    def status(self, custom_id: str) -> str | None:
+        where = self._where.get(custom_id)
+        return None if where is None else ("ok" if where[2] else "failed")
+
+    def count(self, status: str) -> int:
+        ok = status == "ok"
+        return sum(1 for where in self._where.values() if where[2] == ok)
 
     def get(self, custom_id: str) -> ResultRecord | None:
         where = self._where.get(custom_id)
@@ -247,6 +240,13 @@ class LatestResults:
             return None
         self._fh.seek(where[0])
         return _decoder.decode(self._fh.read(where[1]))
+
+    def records(self, status: str | None = None):
+        """The winning records (only those with `status` if given), in the order their ids
+        first appear in the file; each read when reached."""
+        for custom_id in self._where:
+            if status is None or self.status(custom_id) == status:
+                yield self.get(custom_id)
 
     def close(self) -> None:
         if self._fh is not None:
@@ -258,16 +258,6 @@ class LatestResults:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def latest(records: list[ResultRecord]) -> dict[str, ResultRecord]:
-    """One record per custom_id: the last ok one if any, else the last failed one."""
-    best: dict[str, ResultRecord] = {}
-    for record in records:
-        current = best.get(record.custom_id)
-        if current is None or record.status == "ok" or current.status != "ok":
-            best[record.custom_id] = record
-    return best
 
 
 def cut_torn_tail(path: Path, torn: TornTail) -> None:

@@ -21,7 +21,7 @@ import msgspec
 from evalcli.errors import RunError
 from evalcli.store.lock import live_holder
 from evalcli.store.manifest import Manifest, read_manifest, stopped_at_verdict
-from evalcli.store.results import latest, read_results
+from evalcli.store.results import LatestResults
 from evalcli.store.rundir import RunDir, validate_run_id
 
 
@@ -126,26 +126,26 @@ def summarize(rd: RunDir) -> RunSummary:
                              skipped=state.skipped)
         path = rd.results(slug)
         try:
-            records, torn = read_results(path)
+            results = LatestResults(path)
         except (OSError, ValueError) as exc:
             summary.warnings.append(f"{path}: cannot be read ({_one_line(exc)}) — "
                                     "showing run.json's counts for this trial")
         else:
-            if torn is not None:
-                summary.warnings.append(f"{path}: the last line is incomplete ({torn.length} "
-                                        "bytes); resume will redo that unit")
-            finished = latest(records)
-            counts.done = sum(1 for r in finished.values() if r.status == "ok")
-            counts.failed = sum(1 for r in finished.values() if r.status == "failed")
-            left = max(counts.planned - counts.done - counts.failed, 0)
-            counts.pending, counts.skipped = (0, left) if at_verdict else (left, 0)
-            if (counts.done, counts.failed, counts.pending, counts.skipped) != (
-                    state.done, state.failed, state.pending, state.skipped):
-                summary.run_json_counts_stale = True
-            summary.failed_units.extend(
-                FailedUnit(trial=slug, custom_id=r.custom_id, attempts=r.attempts,
-                           error=r.error, error_kind=r.error_kind)
-                for r in finished.values() if r.status == "failed")
+            with results:
+                if results.torn is not None:
+                    summary.warnings.append(f"{path}: the last line is incomplete "
+                                            f"({results.torn.length} bytes); resume will "
+                                            "redo that unit")
+                counts.done, counts.failed = results.count("ok"), results.count("failed")
+                left = max(counts.planned - counts.done - counts.failed, 0)
+                counts.pending, counts.skipped = (0, left) if at_verdict else (left, 0)
+                if (counts.done, counts.failed, counts.pending, counts.skipped) != (
+                        state.done, state.failed, state.pending, state.skipped):
+                    summary.run_json_counts_stale = True
+                summary.failed_units.extend(
+                    FailedUnit(trial=slug, custom_id=r.custom_id, attempts=r.attempts,
+                               error=r.error, error_kind=r.error_kind)
+                    for r in results.records("failed"))
         summary.trials[slug] = counts
         summary.planned += counts.planned
         summary.done += counts.done

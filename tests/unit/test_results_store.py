@@ -9,7 +9,13 @@ import pytest
 from evalcli.errors import RunError
 from evalcli.store.fsutil import atomic_write_text
 from evalcli.store.lock import RunLock
-from evalcli.store.results import ResultRecord, ResultsWriter, cut_torn_tail, latest, read_results
+from evalcli.store.results import (
+    LatestResults,
+    ResultRecord,
+    ResultsWriter,
+    cut_torn_tail,
+    read_statuses,
+)
 from evalcli.store.rundir import validate_run_id
 from tests.helpers import wait_until
 
@@ -26,25 +32,45 @@ def test_append_read_and_torn_tail(tmp_path):
     writer.close()
     with open(path, "ab") as fh:
         fh.write(b'{"custom_id": "u3", "sta')
-    records, torn = read_results(path)
-    assert [r.custom_id for r in records] == ["u0", "u1", "u2"] and torn is not None
+    statuses, torn = read_statuses(path)
+    assert list(statuses) == ["u0", "u1", "u2"] and (torn.offset, torn.length) == (len(path.read_bytes()) - 24, 24)
+    with LatestResults(path) as results:
+        assert results.torn == torn and [r.custom_id for r in results.records()] == \
+            ["u0", "u1", "u2"]
     cut_torn_tail(path, torn)
-    records, torn = read_results(path)
-    assert len(records) == 3 and torn is None
+    statuses, torn = read_statuses(path)
+    assert len(statuses) == 3 and torn is None
     assert path.read_bytes().endswith(b"\n")
+    # a last line that is complete but does not decode is torn too (cut short mid-record)
+    with open(path, "ab") as fh:
+        fh.write(b'{"custom_id": "u3"\n')
+    with LatestResults(path) as results:
+        assert read_statuses(path)[1] is not None and results.torn is not None
 
 
-def test_corruption_before_the_last_line_is_an_error(tmp_path):
+@pytest.mark.parametrize("reader", [read_statuses, LatestResults])
+def test_corruption_before_the_last_line_is_an_error(tmp_path, reader):
     path = tmp_path / "results.jsonl"
     path.write_bytes(b'{"custom_id": "a", "status": "ok"}\nnot json\n{"custom_id": "b", "status": "ok"}\n')
     with pytest.raises(ValueError, match="line 2"):
-        read_results(path)
+        reader(path)
 
 
-def test_latest_prefers_ok_over_failed():
-    records = [_rec("a", "failed"), _rec("a", "ok", "yes"), _rec("a", "failed"), _rec("b", "failed")]
-    best = latest(records)
-    assert best["a"].text == "yes" and best["b"].status == "failed"
+def test_latest_prefers_ok_over_failed(tmp_path):
+    path = tmp_path / "results.jsonl"
+    writer = ResultsWriter(path)
+    for record in [_rec("a", "failed", ""), _rec("a", "ok", "yes"), _rec("a", "failed", ""),
+                   _rec("b", "failed", "1"), _rec("c", "ok", "c1"), _rec("b", "failed", "2")]:
+        writer.append(record)
+    writer.close()
+    with LatestResults(path) as best:
+        assert best.get("a").text == "yes" and best.status("a") == "ok"
+        assert best.get("b").text == "2" and best.status("b") == "failed"  # the last failure
+        assert best.get("zz") is None and best.status("zz") is None
+        assert (best.count("ok"), best.count("failed")) == (2, 1)
+        assert [r.custom_id for r in best.records()] == ["a", "b", "c"]  # first appearance
+        assert [r.text for r in best.records("failed")] == ["2"]
+    assert read_statuses(path)[0] == {"a": "ok", "b": "failed", "c": "ok"}
 
 
 def test_atomic_write_replaces_whole_file(tmp_path):
