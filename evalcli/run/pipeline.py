@@ -151,7 +151,7 @@ def add_trials(setup: Setup, manifest: Manifest) -> None:
     for trial in setup.plan.trials:
         if trial.slug not in manifest.trials:
             planned = sum(1 for u in setup.plan.units if u.trial == trial.slug)
-            shared = len(setup.plan.rows[trial.slug]) - planned
+            shared = setup.plan.row_count(trial.slug) - planned
             manifest.trials[trial.slug] = TrialState(temperature=trial.temperature,
                                                      params=trial.params, planned=planned,
                                                      pending=planned, shared=shared)
@@ -195,7 +195,7 @@ def plan_summary(setup: Setup) -> dict:
         "conditions": setup.conditions,
         "control": setup.control,
         "prompt_sets": [p.name for p in setup.prompt_sets],
-        "shared_units": sum(len(rows) for rows in setup.plan.rows.values())
+        "shared_units": sum(setup.plan.row_count(t.slug) for t in setup.plan.trials)
         - len(setup.plan.units),
         "temperatures": list(setup.profile.sampling.temperatures),
         **({"models": [e.model_label for e in setup.variants]} if setup.variants else {}),

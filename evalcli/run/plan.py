@@ -12,7 +12,7 @@ prefix KV cache is reused). The seed of a unit depends on
 Shared units: when two trials would send the very same request (the same system prompt and
 instructions at the same temperature — typically one control shared by several prompt sets
 in a sweep), the unit runs once — the same model and every sampling setting included; the later trial's row is an alias of the first trial's
-result (`Plan.rows`), so its predictions still hold every planned unit.
+result (`Plan.rows_of`), so its predictions still hold every planned unit.
 
 Sequential runs (`stopping` given, docs/statistics.md "Sequential runs"): the items are
 taken in a seeded random order, at most `max_items` of them, cut into blocks of
@@ -27,6 +27,7 @@ import hashlib
 import itertools
 import random
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import msgspec
@@ -55,9 +56,9 @@ class Unit:
     item_index: int  # index into the run's item list
     condition: str
     sample_index: int
-    seed: int
     engine: int = 0  # the engine variant (model) that runs it
     block: int = 0  # sequential runs: the block of items it belongs to (0 otherwise)
+    # the seed is not stored (an int object per unit): Plan.request computes it, unit_seed
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +117,10 @@ class Plan:
         self.sampling = sampling
         self.trials: list[Trial] = []
         self.units: list[Unit] = []  # units to run (shared ones once)
-        self.rows: dict[str, list[Row]] = {}  # trial slug -> every planned row, aliases included
+        # trial slug -> every planned row in order: the custom_id of a row whose result is its
+        # own (the unit's own string, no copy), a Row for an alias (rows_of gives Rows)
+        self._rows: dict[str, list[str | Row]] = {}
+        self.seed = seed
         self._trial_by_slug: dict[str, Trial] = {}
         self._first_run: dict[tuple, tuple[str, str]] = {}  # request -> (trial, custom_id)
         self.stopping = stopping
@@ -127,7 +131,9 @@ class Plan:
             self.order = sequential_order(len(items), stopping.seed, stopping.max_items)
             size = stopping.block_size
             self.blocks = [self.order[i:i + size] for i in range(0, len(self.order), size)]
-        self._block_of = {index: b for b, block in enumerate(self.blocks) for index in block}
+        # sequential runs only: a fixed-n run has one block, and no map per item
+        self._block_of = {index: b for b, block in enumerate(self.blocks) for index in block} \
+            if stopping is not None else None
         engines = engines or [(engine_identity or {}, model_label, prompt_format)]
         many = {"model": len(engines) > 1, "prompt_set": len(prompt_sets) > 1,
                 "top_p": len(sampling.top_p_values) > 1, "top_k": len(sampling.top_k_values) > 1,
@@ -171,7 +177,7 @@ class Plan:
             return  # the same prompt set listed twice
         self.trials.append(trial)
         self._trial_by_slug[trial.slug] = trial
-        rows = self.rows[trial.slug] = []
+        rows = self._rows[trial.slug] = []
         p = trial.params
         request = (trial.engine, p["temperature"], p["top_p"], p["top_k"],
                    p["max_tokens"]["open"], p["max_tokens"]["closed"])
@@ -189,10 +195,18 @@ class Plan:
                         rows.append(Row(cid, *self._first_run[key]))
                         continue
                     self._first_run[key] = (trial.slug, cid)
-                    rows.append(Row(cid, trial.slug, cid))
+                    rows.append(cid)
                     self.units.append(Unit(cid, trial.slug, index, condition, sample,
-                                           unit_seed(seed, item, sample), trial.engine,
-                                           self._block_of[index]))
+                                           trial.engine, self._block_of[index]
+                                           if self._block_of is not None else 0))
+
+    def rows_of(self, slug: str) -> Iterator[Row]:
+        """Every planned row of a trial, in order, aliases included."""
+        for row in self._rows[slug]:
+            yield Row(row, slug, row) if isinstance(row, str) else row
+
+    def row_count(self, slug: str) -> int:
+        return len(self._rows[slug])
 
     def trial(self, slug: str) -> Trial:
         return self._trial_by_slug[slug]
@@ -210,7 +224,8 @@ class Plan:
             messages=build_messages(self.prompts_for(unit.trial), unit.condition, item),
             params=SamplingParams(
                 temperature=p["temperature"], top_p=p["top_p"], top_k=p["top_k"],
-                max_tokens=p["max_tokens"][item.type], seed=unit.seed, stop=list(s.stop),
+                max_tokens=p["max_tokens"][item.type],
+                seed=unit_seed(self.seed, item, unit.sample_index), stop=list(s.stop),
                 repeat_penalty=s.repeat_penalty,
             ),
         )

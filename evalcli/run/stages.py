@@ -59,7 +59,7 @@ def parse_stage(setup: Setup, manifest: Manifest) -> None:
     missing = "skipped" if stopped_at_verdict(manifest) else "pending"
 
     def rows_of(trial):
-        for row in setup.plan.rows[trial.slug]:
+        for row in setup.plan.rows_of(trial.slug):
             if row.source_trial not in records:
                 records[row.source_trial] = LatestResults(rd.results(row.source_trial))
             prediction = prediction_row(row.custom_id,

@@ -9,7 +9,7 @@ import pytest
 from evalcli.inputs.config import MaxTokens, SamplingConfig
 from evalcli.inputs.items import Item
 from evalcli.inputs.prompts import load_prompt_set
-from evalcli.run.plan import Plan
+from evalcli.run.plan import Plan, unit_seed
 from evalcli.store.customid import CustomId, format_temp, parse_custom_id
 
 ITEMS = [
@@ -84,7 +84,7 @@ def test_every_profile_sampling_setting_reaches_the_request():
         params = plan.request(unit).params
         assert (params.temperature, params.top_p, params.top_k, params.stop,
                 params.repeat_penalty) == (0.3, 0.8, 11, ["###"], 1.2)
-        assert params.seed == unit.seed
+        assert params.seed == unit_seed(plan.seed, plan.items[unit.item_index], unit.sample_index)
 
 
 def test_prompt_set_sweep_runs_a_shared_control_once(tmp_path):
@@ -105,7 +105,7 @@ def test_prompt_set_sweep_runs_a_shared_control_once(tmp_path):
     # the second set's control and treatment are identical requests: they run once
     second_units = [u for u in plan.units if u.trial == second.slug]
     assert {u.condition for u in second_units} == {"terse"}
-    rows = plan.rows[second.slug]
+    rows = list(plan.rows_of(second.slug))
     assert len(rows) == 3 * len(ITEMS)  # every condition of the second set has its rows
     shared = [r for r in rows if r.source_trial == first.slug]
     assert {r.custom_id.split("|")[2] for r in shared} == {"control", "treatment"}
@@ -157,7 +157,7 @@ def test_a_model_sweep_runs_each_models_requests_and_orders_units_by_model():
     assert [t.engine for t in plan.trials] == [0, 1]
     assert all(t.params["model"] == t.slug.split("-")[0] for t in plan.trials)
     # the same control on another model is another request: nothing aliased
-    assert all(r.source_trial == slug for slug, rows in plan.rows.items() for r in rows)
+    assert all(r.source_trial == t.slug for t in plan.trials for r in plan.rows_of(t.slug))
     engines = [u.engine for u in plan.units]
     assert engines == sorted(engines) and set(engines) == {0, 1}
 
@@ -183,7 +183,8 @@ def test_plan_without_stopping_is_byte_for_byte_the_fixed_n_plan():
     import json
 
     plan = _plan_of(_many_items(), temperatures=[0.0, 0.7], samples_per_item=2)
-    rows = [[u.custom_id, u.trial, u.item_index, u.condition, u.sample_index, u.seed, u.engine]
+    rows = [[u.custom_id, u.trial, u.item_index, u.condition, u.sample_index,
+             plan.request(u).params.seed, u.engine]
             for u in plan.units]
     digest = hashlib.sha256(json.dumps(rows).encode()).hexdigest()
     assert digest == "e1479cfc316b8df7321570d80392c779d525b4037fd55a9da28f1c503434801b"

@@ -8,7 +8,7 @@ from evalcli.run.scheduling import Scheduler
 
 
 def _units(trial: str, condition: str, n: int) -> list[Unit]:
-    return [Unit(f"{trial}|{condition}|{i}", trial, i, condition, 0, 0) for i in range(n)]
+    return [Unit(f"{trial}|{condition}|{i}", trial, i, condition, 0) for i in range(n)]
 
 
 def test_each_worker_keeps_its_group_then_takes_an_unstarted_one():
@@ -45,7 +45,7 @@ def test_effective_workers():
 
 
 def _model_units(engine: int, trial: str, condition: str, n: int) -> list[Unit]:
-    return [Unit(f"{trial}|{condition}|{i}", trial, i, condition, 0, 0, engine)
+    return [Unit(f"{trial}|{condition}|{i}", trial, i, condition, 0, engine)
             for i in range(n)]
 
 
