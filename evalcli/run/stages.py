@@ -54,7 +54,7 @@ def parse_stage(setup: Setup, manifest: Manifest) -> None:
     # trial -> its results, indexed (each record is read when its row is written: memory
     # grows with the number of units, not with the answers)
     records: dict[str, LatestResults] = {}
-    units = {unit.custom_id: unit for unit in setup.plan.units}
+    units: dict = {}  # custom_id -> unit, built only if some row needs counting
     counters = TokenCounters(setup)
     missing = "skipped" if stopped_at_verdict(manifest) else "pending"
 
@@ -65,6 +65,8 @@ def parse_stage(setup: Setup, manifest: Manifest) -> None:
             prediction = prediction_row(row.custom_id,
                                         records[row.source_trial].get(row.source_id), missing)
             if needs_count(prediction):
+                if not units:
+                    units.update((unit.custom_id, unit) for unit in setup.plan.units)
                 unit = units.get(row.source_id)
                 fill_counts(prediction, None if unit is None else
                             setup.plan.request(unit).messages,

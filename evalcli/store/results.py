@@ -153,7 +153,7 @@ _status_decoder = msgspec.json.Decoder(_Status)
 
 
 def _scan(fh, path: Path):
-    """(offset, length, _Status) per complete record line of an open results file; returns
+    """(offset, _Status) per complete record line of an open results file; returns
     (StopIteration value) the torn last line, if any. Decodes two fields per line."""
     offset = 0
     for line_no, line in enumerate(fh, start=1):
@@ -168,7 +168,7 @@ def _scan(fh, path: Path):
             if fh.read(1):  # not the last line: corruption, not a torn append
                 raise _corrupt(path, line_no) from None
             return TornTail(start, len(line))
-        yield start, len(line), record
+        yield start, record
     return None
 
 
@@ -185,7 +185,7 @@ def read_statuses(path: Path) -> tuple[dict[str, str], TornTail | None]:
         lines = _scan(fh, path)
         while True:
             try:
-                _, _, record = next(lines)
+                _, record = next(lines)
             except StopIteration as end:
                 return statuses, end.value
             if statuses.get(record.custom_id) != "ok":
@@ -207,7 +207,8 @@ class LatestResults:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.torn: TornTail | None = None
-        self._where: dict[str, tuple[int, int, bool]] = {}  # id -> (offset, length, ok)
+        # id -> offset of its winning line × 2, + 1 when that line is ok: one int per id
+        self._where: dict[str, int] = {}
         self._fh = None
         if not path.exists():
             return
@@ -215,11 +216,11 @@ class LatestResults:
         lines = _scan(self._fh, path)
         try:
             while True:
-                start, length, record = next(lines)
+                start, record = next(lines)
                 current = self._where.get(record.custom_id)
                 ok = record.status == "ok"
-                if current is None or ok or not current[2]:
-                    self._where[record.custom_id] = (start, length, ok)
+                if current is None or ok or not current & 1:
+                    self._where[record.custom_id] = start * 2 + ok
         except StopIteration as end:
             self.torn = end.value
         except BaseException:
@@ -228,18 +229,18 @@ class LatestResults:
 
     def status(self, custom_id: str) -> str | None:
         where = self._where.get(custom_id)
-        return None if where is None else ("ok" if where[2] else "failed")
+        return None if where is None else ("ok" if where & 1 else "failed")
 
     def count(self, status: str) -> int:
         ok = status == "ok"
-        return sum(1 for where in self._where.values() if where[2] == ok)
+        return sum(1 for where in self._where.values() if where & 1 == ok)
 
     def get(self, custom_id: str) -> ResultRecord | None:
         where = self._where.get(custom_id)
         if where is None:
             return None
-        self._fh.seek(where[0])
-        return _decoder.decode(self._fh.read(where[1]))
+        self._fh.seek(where >> 1)
+        return _decoder.decode(self._fh.readline())
 
     def records(self, status: str | None = None):
         """The winning records (only those with `status` if given), in the order their ids
