@@ -96,6 +96,10 @@ def unit_seed(base_seed: int, item: Item, sample_index: int) -> int:
     return int.from_bytes(hashlib.sha256(raw).digest()[:4], "big") & 0x7FFFFFFF
 
 
+def _custom_id(item: Item, condition: str, temperature: float, sample: int) -> str:
+    return str(CustomId(item.dataset, item.item_id, condition, temperature, sample, item.type))
+
+
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -117,12 +121,13 @@ class Plan:
         self.sampling = sampling
         self.trials: list[Trial] = []
         self.units: list[Unit] = []  # units to run (shared ones once)
-        # trial slug -> every planned row in order: the custom_id of a row whose result is its
-        # own (the unit's own string, no copy), a Row for an alias (rows_of gives Rows)
-        self._rows: dict[str, list[str | Row]] = {}
         self.seed = seed
         self._trial_by_slug: dict[str, Trial] = {}
-        self._first_run: dict[tuple, tuple[str, str]] = {}  # request -> (trial, custom_id)
+        # sharing is decided per (trial, condition): all its units send the same requests as
+        # an earlier (trial, condition)'s, or none does (same items, order and samples), so
+        # no map per unit is needed — rows_of derives every row from these
+        self._first_run: dict[tuple, tuple[str, str]] = {}  # request -> (trial, condition)
+        self._alias: dict[tuple[str, str], tuple[str, str]] = {}  # shares -> runs
         self.stopping = stopping
         # item indices in the order they are planned, and the block of each
         self.order: list[int] = list(range(len(items)))
@@ -177,36 +182,42 @@ class Plan:
             return  # the same prompt set listed twice
         self.trials.append(trial)
         self._trial_by_slug[trial.slug] = trial
-        rows = self._rows[trial.slug] = []
         p = trial.params
         request = (trial.engine, p["temperature"], p["top_p"], p["top_k"],
                    p["max_tokens"]["open"], p["max_tokens"]["closed"])
         instructions = _sha("\0".join((prompts.instructions.open, prompts.instructions.closed,
                                        prompts.layout.open, prompts.layout.closed)))
         for condition in prompts.conditions:
-            system = _sha(prompts.system[condition].strip())
+            key = (request, _sha(prompts.system[condition].strip()), instructions)
+            source = self._first_run.setdefault(key, (trial.slug, condition))
+            if source != (trial.slug, condition):
+                self._alias[(trial.slug, condition)] = source
+                continue
             for index in self.order:
                 item = self.items[index]
                 for sample in range(self.sampling.samples_per_item):
-                    cid = str(CustomId(item.dataset, item.item_id, condition,
-                                       trial.temperature, sample, item.type))
-                    key = (request, system, instructions, index, sample)
-                    if key in self._first_run:
-                        rows.append(Row(cid, *self._first_run[key]))
-                        continue
-                    self._first_run[key] = (trial.slug, cid)
-                    rows.append(cid)
-                    self.units.append(Unit(cid, trial.slug, index, condition, sample,
-                                           trial.engine, self._block_of[index]
+                    self.units.append(Unit(_custom_id(item, condition, trial.temperature,
+                                                      sample), trial.slug, index, condition,
+                                           sample, trial.engine, self._block_of[index]
                                            if self._block_of is not None else 0))
 
     def rows_of(self, slug: str) -> Iterator[Row]:
-        """Every planned row of a trial, in order, aliases included."""
-        for row in self._rows[slug]:
-            yield Row(row, slug, row) if isinstance(row, str) else row
+        """Every planned row of a trial, in order (conditions × items × samples), aliases
+        included: an alias row's result is the first trial's row for the same request."""
+        trial = self.trial(slug)
+        for condition in self.prompts_for(slug).conditions:
+            source_trial, source_condition = self._alias.get((slug, condition),
+                                                             (slug, condition))
+            for index in self.order:
+                item = self.items[index]
+                for sample in range(self.sampling.samples_per_item):
+                    cid = _custom_id(item, condition, trial.temperature, sample)
+                    yield Row(cid, source_trial, cid if source_condition == condition else
+                              _custom_id(item, source_condition, trial.temperature, sample))
 
     def row_count(self, slug: str) -> int:
-        return len(self._rows[slug])
+        return (len(self.prompts_for(slug).conditions) * len(self.order)
+                * self.sampling.samples_per_item)
 
     def trial(self, slug: str) -> Trial:
         return self._trial_by_slug[slug]
