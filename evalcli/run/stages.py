@@ -112,7 +112,7 @@ def score_stage(setup: Setup, manifest: Manifest) -> None:
         prompts = setup.plan.prompts_for(trial.slug)
         scored = iter_scored(iter_predictions(rd.predictions(trial.slug)), items,
                             setup.profile.scoring, extra_phrases=[prompts.abstain_phrase],
-                            echo_texts=prompt_texts(prompts))
+                            echo_texts=prompt_texts(prompts), grouped=True)
         write_per_item(rd.per_item_scores(trial.slug), scored)
         return rd.per_item_scores(trial.slug)
 

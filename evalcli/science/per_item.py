@@ -64,11 +64,16 @@ def _add(acc: array, metric: str, x: float) -> None:
 
 def iter_scored(predictions: Iterable[dict], items: dict[str, Item], scoring,
                 extra_phrases: list[str] = (),
-                echo_texts: dict[str, list[str]] | None = None) -> Iterator[dict]:
+                echo_texts: dict[str, list[str]] | None = None,
+                grouped: bool = False) -> Iterator[dict]:
     """One per-item row per (item, condition, temperature), in order of first appearance.
 
     `predictions` is streamed; per group only counts and running means/variances are
-    kept (a few hundred bytes, whatever the answers). `extra_phrases`: e.g. the prompt
+    kept (a few hundred bytes, whatever the answers). `grouped`: the caller knows each
+    group's rows are consecutive (a predictions.csv the parse stage wrote: conditions ×
+    items × samples), so a group is written out as soon as the next begins and only one is
+    held; a group seen again later would be a second row for it, which the stats stage
+    refuses. `extra_phrases`: e.g. the prompt
     set's instructed abstention phrase, added to the built-in refusal patterns and
     `scoring.abstain_phrases`. `echo_texts`: per condition, the prompt texts an answer must
     not repeat (``prompt_texts``); None = no echo check."""
@@ -88,6 +93,8 @@ def iter_scored(predictions: Iterable[dict], items: dict[str, Item], scoring,
         key = (cid.item_key, cid.condition, cid.temp)
         group = groups.get(key)
         if group is None:
+            if grouped and groups:  # the group before is complete
+                yield _per_item_row(*groups.popitem())
             group = groups[key] = [item, 0, 0, 0, array("d", bytes(8 * 3 * len(_TRACKED)))]
         if row.get("status", "ok") != "ok":
             group[1] += 1
@@ -112,17 +119,22 @@ def iter_scored(predictions: Iterable[dict], items: dict[str, Item], scoring,
             count = float(-1 if row.get(metric) in (None, "") else row[metric])
             if count >= 0:
                 _add(acc, metric, count)
-    for (_, condition, temp), (item, n_failed, n_empty, n_echo, acc) in groups.items():
-        out = {"item_key": item.key, "dataset": item.dataset, "item_id": item.item_id,
-               "type": item.type, "group": item.group, "answerable": item.answerable,
-               "condition": condition, "temp": temp, "n_samples": int(acc[_SLOT["em"]]),
-               "n_failed": n_failed, "n_empty": n_empty, "n_echo": n_echo}
-        for metric in _TRACKED:
-            n, mean, m2 = acc[_SLOT[metric]:_SLOT[metric] + 3]
-            out[metric] = mean if n else None
-            if metric in METRICS:
-                out[f"{metric}_sd"] = math.sqrt(m2 / (n - 1)) if n > 1 else (0.0 if n else None)
-        yield out
+    for key, group in groups.items():
+        yield _per_item_row(key, group)
+
+
+def _per_item_row(key: tuple, group: list) -> dict:
+    (_, condition, temp), (item, n_failed, n_empty, n_echo, acc) = key, group
+    out = {"item_key": item.key, "dataset": item.dataset, "item_id": item.item_id,
+           "type": item.type, "group": item.group, "answerable": item.answerable,
+           "condition": condition, "temp": temp, "n_samples": int(acc[_SLOT["em"]]),
+           "n_failed": n_failed, "n_empty": n_empty, "n_echo": n_echo}
+    for metric in _TRACKED:
+        n, mean, m2 = acc[_SLOT[metric]:_SLOT[metric] + 3]
+        out[metric] = mean if n else None
+        if metric in METRICS:
+            out[f"{metric}_sd"] = math.sqrt(m2 / (n - 1)) if n > 1 else (0.0 if n else None)
+    return out
 
 
 def write_per_item(path: Path, rows: Iterable[dict]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
@@ -43,3 +44,36 @@ def test_a_row_without_a_required_column_is_named():
                               "condition": "c", "temp": 0.0},
                              {"item_key": "a", "dataset": "d", "type": "open",
                               "condition": "c"}])
+
+
+def test_grouped_scoring_holds_one_group_and_gives_the_same_rows():
+    """The score stage's predictions come grouped (conditions × items × samples): scored with
+    grouped=True each group is written out when the next begins — the same rows, in the same
+    order, as holding every group; a group seen again is a second row, refused by stats."""
+    from types import SimpleNamespace
+
+    from evalcli.inputs.items import Item
+    from evalcli.science.per_item import iter_scored
+    from evalcli.science.stats.significance import build_significance
+
+    items = {f"d|q{i}": Item(dataset="d", item_id=f"q{i}", type="closed",
+                             question=f"Q{i}?", answers=[f"a{i}"]) for i in range(5)}
+    scoring = SimpleNamespace(abstain_phrases=[], unsupported_strategy="baseline",
+                              overlap_threshold=0.5)
+    preds = [{"custom_id": f"d|q{i}|{cond}|0.7|{s}|closed", "status": "ok",
+              "response_text": f"a{i}" if (i + s) % 2 else "no", "prompt_tokens": 9,
+              "completion_tokens": 2}
+             for cond in ("control", "treatment") for i in range(5) for s in range(3)]
+    held = list(iter_scored(preds, items, scoring))
+    gen = iter_scored(iter(preds), items, scoring, grouped=True)
+    streamed, open_groups = [], []
+    for row in gen:  # how many groups the scorer holds each time it gives a row
+        streamed.append(row)
+        open_groups.append(len(gen.gi_frame.f_locals["groups"]))
+    assert streamed == held and len(held) == 10
+    assert max(open_groups) == 1
+    # rows of one group split apart: two rows for it, which the statistics refuse
+    split = preds[:1] + preds[3:6] + preds[1:3] + preds[6:]
+    twice = list(iter_scored(split, items, scoring, grouped=True))
+    with pytest.raises(ValueError, match=re.escape("two score rows for item 'd|q0'")):
+        build_significance(twice, control="control", seed=1, n_boot=10, n_perm=10)
