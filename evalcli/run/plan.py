@@ -172,12 +172,11 @@ class Plan:
                         "engine": identity, "prompt_set_sha256": sha, "params": params}, swept),
                         temp, {**params, "prompt_format": fmt}, name, prompt_index, engine_index,
                         ", ".join(words))
-                    self._add_trial(trial, prompts, seed)
+                    self._add_trial(trial, prompts)
         if stopping is not None:  # stable: (trial, condition) groups inside each block
             self.units.sort(key=lambda u: (u.engine, u.block))
-        del self._first_run  # only planning needs it: memory per unit stays small
 
-    def _add_trial(self, trial: Trial, prompts: PromptSet, seed: int) -> None:
+    def _add_trial(self, trial: Trial, prompts: PromptSet) -> None:
         if trial.slug in self._trial_by_slug:
             return  # the same prompt set listed twice
         self.trials.append(trial)

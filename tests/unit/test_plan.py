@@ -109,6 +109,11 @@ def test_prompt_set_sweep_runs_a_shared_control_once(tmp_path):
     assert len(rows) == 3 * len(ITEMS)  # every condition of the second set has its rows
     shared = [r for r in rows if r.source_trial == first.slug]
     assert {r.custom_id.split("|")[2] for r in shared} == {"control", "treatment"}
+    # every row's result is a planned unit's, and every unit is some row's own result
+    units = {(u.trial, u.custom_id) for u in plan.units}
+    sources = [(r.source_trial, r.source_id) for t in plan.trials for r in plan.rows_of(t.slug)]
+    assert set(sources) == units and len(sources) == len(units) + len(shared)
+    assert [plan.row_count(t.slug) for t in plan.trials] == [2 * len(ITEMS), 3 * len(ITEMS)]
 
 
 def _default_text() -> str:
