@@ -1,6 +1,7 @@
 """The worker pool at scale: units/s and the supervisor's peak memory, 1,000 to 100,000 units.
 
     python benchmarks/bench_pool.py [--sizes 1000,10000,100000] [--workers 2]
+                                    [--answer-chars 0]
 
 Each size is a whole `evalcli run` (the real CLI, in a fresh process) on the mock engine at
 zero latency with N units (N/2 generated items x control/treatment): plan, spawn, generate,
@@ -9,6 +10,9 @@ predictions, scoring, statistics, report. Printed per size:
     generate units/s   units / seconds of the generate stage, spawn and engine start
                        included (the plumbing: IPC, scheduling, result writes)
     stage seconds      each stage's wall time (Manifest.start_stage/finish_stage, wrapped)
+    results MB         the size of results.jsonl: with --answer-chars N every answer is
+                       N characters longer (the mock's padding_chars), and memory must
+                       not follow it
     peak RSS           the supervisor process's peak resident set over the whole run
                        (ru_maxrss; workers are separate processes and not included), and
                        its peak during each stage (sampled every 20 ms by a thread, Linux)
@@ -76,6 +80,7 @@ workers = {workers}
 [engine.options]
 accuracy = 0.7
 abstain_rate = 0.1
+padding_chars = {padding}
 
 [[datasets]]
 format = "jsonl"
@@ -91,11 +96,12 @@ def _items(n_items: int, path: Path) -> None:
                                  "answers": [str(i + 1)]}) + "\n")
 
 
-def run_size(units: int, workers: int) -> dict:
+def run_size(units: int, workers: int, padding: int = 0) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         _items(units // 2, tmp / "items.jsonl")
-        (tmp / "bench.toml").write_text(PROFILE.format(workers=workers), encoding="utf-8")
+        (tmp / "bench.toml").write_text(PROFILE.format(workers=workers, padding=padding),
+                                        encoding="utf-8")
         out = subprocess.run([sys.executable, "-c", _CHILD, str(tmp)], capture_output=True,
                              text=True, cwd=ROOT, timeout=3600)
         line = next((x for x in out.stdout.splitlines() if x.startswith("BENCH ")), None)
@@ -105,28 +111,34 @@ def run_size(units: int, workers: int) -> dict:
         row = json.loads(line[6:])
         manifest = json.loads((tmp / "runs" / "pool" / "run.json").read_text(encoding="utf-8"))
         done = sum(t["done"] for t in manifest["trials"].values())
+        results_mb = sum(p.stat().st_size for p in (tmp / "runs" / "pool").rglob(
+            "results.jsonl")) / 2**20
         return {"units": units, "done": done, "units_per_s": done / row["stages"]["generate"],
-                **row}
+                "results_mb": results_mb, **row}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--answer-chars", type=int, default=0,
+                        help="make every answer this many characters longer")
     args = parser.parse_args()
     if sys.platform == "win32":
         raise SystemExit("bench_pool.py reads peak memory with the resource module (POSIX)")
-    rows = [run_size(int(n), args.workers) for n in args.sizes.split(",") if n]
-    print(f"mock engine, zero latency, {args.workers} workers, whole `evalcli run` per size")
-    print("| units | done | generate units/s | stage seconds | supervisor peak RSS | "
-          "peak RSS per stage |")
-    print("|---:|---:|---:|---|---:|---|")
+    rows = [run_size(int(n), args.workers, args.answer_chars)
+            for n in args.sizes.split(",") if n]
+    print(f"mock engine, zero latency, {args.workers} workers, answers +{args.answer_chars} "
+          "characters, whole `evalcli run` per size")
+    print("| units | done | generate units/s | stage seconds | results MB | "
+          "supervisor peak RSS | peak RSS per stage |")
+    print("|---:|---:|---:|---|---:|---:|---|")
     for r in rows:
         stages = ", ".join(f"{k} {v:.1f}" for k, v in r["stages"].items())
         peaks = ", ".join(f"{k} {v:.0f}" for k, v in r["stage_peaks"].items()
                           if not k.startswith("after "))
         print(f"| {r['units']:,} | {r['done']:,} | {r['units_per_s']:,.0f} | {stages} | "
-              f"{r['peak_mb']:.0f} MiB | {peaks} |")
+              f"{r['results_mb']:,.0f} | {r['peak_mb']:.0f} MiB | {peaks} |")
 
 
 if __name__ == "__main__":

@@ -47,6 +47,9 @@ class MockEngine(Engine):
         accuracy_by_condition: dict[str, float] = {}
         abstain_rate: float = 0.1
         latency_ms: float = 0.0
+        # this many characters more per answer, one word after it (for memory benchmarks:
+        # what a stage holds must not grow with the answers)
+        padding_chars: int = 0
         answer_key: dict[str, list[str]] = {}
         fail_on: list[str] = []
         raise_on: list[str] = []
@@ -95,6 +98,8 @@ class MockEngine(Engine):
         if opts.latency_ms > 0:
             time.sleep(opts.latency_ms / 1000.0)
         text = self._answer(request)
+        if self.options.padding_chars > 0:
+            text += " " + "z" * self.options.padding_chars
         prompt_tokens = sum(len(m.content.split()) for m in request.messages)
         completion_tokens = max(1, len(text.split()))
         if completion_tokens > request.params.max_tokens:
