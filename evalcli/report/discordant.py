@@ -28,11 +28,8 @@ def discordant(rows: ItemTable | Iterable[dict], control: str,
     Each of `control_right` / `treatment_right` lists (item_key, control EM, treatment EM)
     by item_key."""
     table = as_table(rows)
-    em = table.num["em"].tolist()
-    index: dict[tuple, dict[str, int]] = defaultdict(dict)  # (cond, temp, type) -> key -> row
-    for i, block in enumerate(zip(table.text["condition"].tolist(), table.num["temp"].tolist(),
-                                  table.text["type"].tolist(), strict=True)):
-        index[block][table.text["item_key"][i]] = i
+    em, keys = table.num["em"], table.text["item_key"]
+    index = table.blocks()
     blocks = []
     for (cond, temp, kind), trt_rows in sorted(index.items()):
         ctl_rows = index.get((control, temp, kind))
@@ -40,17 +37,15 @@ def discordant(rows: ItemTable | Iterable[dict], control: str,
             continue
         block = {"treatment": cond, "temp": temp, "type": kind, "control_right": [],
                  "treatment_right": []}
-        paired = False
-        for key in sorted(trt_rows):
-            c, t = ctl_rows.get(key), trt_rows[key]
-            if c is None or np.isnan(em[c]) or np.isnan(em[t]):
-                continue
-            paired = True
+        at_c, at_t = table.pair(ctl_rows, trt_rows)
+        ok = ~(np.isnan(em[at_c]) | np.isnan(em[at_t]))
+        paired = bool(ok.any())
+        for c, t in zip(at_c[ok].tolist(), at_t[ok].tolist(), strict=True):
             c_ok, t_ok = em[c] >= threshold, em[t] >= threshold
             if c_ok and not t_ok:
-                block["control_right"].append((key, em[c], em[t]))
+                block["control_right"].append((keys[c], float(em[c]), float(em[t])))
             elif t_ok and not c_ok:
-                block["treatment_right"].append((key, em[c], em[t]))
+                block["treatment_right"].append((keys[c], float(em[c]), float(em[t])))
         if paired:
             blocks.append(block)
     return blocks

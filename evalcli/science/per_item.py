@@ -12,6 +12,7 @@ scoring.score_answer) and counted in n_empty and n_echo.
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 from array import array
 from collections.abc import Iterable, Iterator
@@ -147,15 +148,54 @@ _FLOATS = (*METRICS, *(f"{m}_sd" for m in METRICS), "prompt_tokens", "completion
 REQUIRED = ("item_key", "dataset", "type", "condition", "temp")
 
 
+class Categorical:
+    """A text column as int32 codes into its distinct values (`cats`, first-seen order): 4
+    bytes per row and each distinct string once. Indexed like the object array it stands
+    for: `col[i]` is a str, `col[rows]` an object array, `col == "x"` a bool array."""
+
+    __slots__ = ("codes", "cats", "_rank")
+
+    def __init__(self, codes: np.ndarray, cats: list[str]) -> None:
+        self.codes, self.cats, self._rank = codes, cats, None
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, index):
+        if isinstance(index, (int, np.integer)):
+            return self.cats[self.codes[index]]
+        return np.array(self.cats, dtype=object)[self.codes[index]]
+
+    def __eq__(self, other) -> np.ndarray:  # type: ignore[override]
+        code = self.cats.index(other) if other in self.cats else -1
+        return self.codes == code
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def tolist(self) -> list[str]:
+        cats = self.cats
+        return [cats[c] for c in self.codes.tolist()]
+
+    def rank(self) -> np.ndarray:
+        """Each row's place among the distinct values sorted as strings (equal values, equal
+        rank): sorting rows by it sorts them by their text."""
+        if self._rank is None:
+            order = np.argsort(np.array(self.cats, dtype=object), kind="stable")
+            by_code = np.empty(len(self.cats), dtype=np.int64)
+            by_code[order] = np.arange(len(self.cats))
+            self._rank = by_code[self.codes] if len(self.codes) else np.zeros(0, np.int64)
+        return self._rank
+
+
 class ItemTable:
-    """Per-item score rows as columns: a few bytes per row, not a dict per row.
+    """Per-item score rows as columns: a few bytes per row, not a dict or a string per row.
 
-    `text[name]`: object arrays of str (item_key, dataset, item_id, type, group, condition;
-    repeated values shared); `num[name]`: float64 arrays — the metrics, their SDs and the
-    token means with NaN for "none", `temp`, and the counts (n_samples, …); `answerable`:
-    a bool array. Row i is the file's i-th data row."""
+    `text[name]`: Categorical columns (item_key, dataset, item_id, type, group, condition);
+    `num[name]`: float64 arrays — the metrics, their SDs and the token means with NaN for
+    "none", `temp`, and the counts (n_samples, …); `answerable`: a bool array. Row i is the
+    file's i-th data row."""
 
-    def __init__(self, text: dict[str, np.ndarray], num: dict[str, np.ndarray],
+    def __init__(self, text: dict[str, Categorical], num: dict[str, np.ndarray],
                  answerable: np.ndarray) -> None:
         self.text, self.num, self.answerable = text, num, answerable
         self.n = len(answerable)
@@ -170,16 +210,18 @@ class ItemTable:
     def from_rows(cls, rows: Iterable[dict]) -> ItemTable:
         """Columns from row dicts (a CSV reader's strings or score_rows' values); a row
         without one of REQUIRED is a ValueError naming it."""
-        text: dict[str, list] = {k: [] for k in _TEXT}
+        codes = {k: array("i") for k in _TEXT}
+        seen: dict[str, dict[str, int]] = {k: {} for k in _TEXT}
         num = {k: array("d") for k in (*_FLOATS, "temp", *COUNTS)}
-        answerable, shared = array("b"), {}
+        answerable = array("b")
         for n, row in enumerate(rows):
             missing = [k for k in REQUIRED if k not in row]
             if missing:
                 raise ValueError(f"score row {n} lacks {', '.join(missing)}: {row!r}")
             for key in _TEXT:
                 value = str(row.get(key) or "")
-                text[key].append(shared.setdefault(value, value))
+                known = seen[key]
+                codes[key].append(known.setdefault(value, len(known)))
             for key in _FLOATS:
                 value = row.get(key)
                 num[key].append(math.nan if value in (None, "") else float(value))
@@ -187,10 +229,40 @@ class ItemTable:
             for key in COUNTS:  # n_empty / n_echo: 0 in files written before they existed
                 num[key].append(int(row.get(key) or 0))
             answerable.append(row.get("answerable") in (True, "True"))
-        return cls({k: np.array(v, dtype=object) for k, v in text.items()},
+        return cls({k: Categorical(np.frombuffer(codes[k], dtype=np.int32)
+                                   if len(codes[k]) else np.zeros(0, np.int32), list(seen[k]))
+                    for k in _TEXT},
                    {k: np.frombuffer(v, dtype=np.float64) if len(v) else np.zeros(0)
                     for k, v in num.items()},
                    np.frombuffer(answerable, dtype=np.int8).astype(bool))
+
+    def blocks(self) -> dict[tuple[str, float, str], np.ndarray]:
+        """{(condition, temp, type): its row numbers, in file order}; two rows for one item
+        in a block are a ValueError naming the first repeat."""
+        cond, typ, temp = self.text["condition"], self.text["type"], self.num["temp"]
+        out = {}
+        for c, t, k in itertools.product(range(len(cond.cats)), np.unique(temp).tolist(),
+                                         range(len(typ.cats))):
+            rows = np.flatnonzero((cond.codes == c) & (temp == t) & (typ.codes == k))
+            if not rows.size:
+                continue
+            _, first = np.unique(self.text["item_key"].rank()[rows], return_index=True)
+            if first.size < rows.size:
+                again = int(rows[np.setdiff1d(np.arange(rows.size), first)[0]])
+                raise ValueError(
+                    f"two score rows for item {self.text['item_key'][again]!r}, condition "
+                    f"{cond.cats[c]!r}, temp {t}, type {typ.cats[k]!r}: rows must be one per "
+                    "item × condition × temp")
+            out[(cond.cats[c], t, typ.cats[k])] = rows
+        return out
+
+    def pair(self, control: np.ndarray, treatment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of `control` and of `treatment` (two blocks) that share an item, pair by
+        pair in item_key order."""
+        rank = self.text["item_key"].rank()
+        _, at_c, at_t = np.intersect1d(rank[control], rank[treatment], assume_unique=True,
+                                       return_indices=True)
+        return control[at_c], treatment[at_t]
 
     def value(self, name: str, i: int):
         """Row i's `name` as read_per_item gives it: str, float, int, bool, or None."""

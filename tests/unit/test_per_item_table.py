@@ -77,3 +77,28 @@ def test_grouped_scoring_holds_one_group_and_gives_the_same_rows():
     twice = list(iter_scored(split, items, scoring, grouped=True))
     with pytest.raises(ValueError, match=re.escape("two score rows for item 'd|q0'")):
         build_significance(twice, control="control", seed=1, n_boot=10, n_perm=10)
+
+
+def test_text_columns_are_codes_and_pairs_come_in_item_key_order():
+    """A text column is int32 codes into its distinct values (no string per row); blocks()
+    gives each (condition, temp, type)'s rows and pair() the rows of two blocks that share an
+    item, in item_key order (the order the statistics resample in), unpaired items left out."""
+    rows = []
+    for condition, keys in (("control", ["d|b", "d|c", "d|a", "d|x"]),
+                            ("treatment", ["d|a", "d|y", "d|c", "d|b"])):
+        rows += [{"item_key": k, "dataset": "d", "type": "open", "condition": condition,
+                  "temp": 0.0, "em": float(i)} for i, k in enumerate(keys)]
+    table = ItemTable.from_rows(rows)
+    key = table.text["item_key"]
+    assert key.codes.dtype == "int32" and sorted(key.cats) == ["d|a", "d|b", "d|c", "d|x", "d|y"]
+    assert (table.text["condition"] == "treatment").tolist() == [False] * 4 + [True] * 4
+    assert not (table.text["condition"] == "absent").any()
+    blocks = table.blocks()
+    assert {k: v.tolist() for k, v in blocks.items()} == {
+        ("control", 0.0, "open"): [0, 1, 2, 3], ("treatment", 0.0, "open"): [4, 5, 6, 7]}
+    at_c, at_t = table.pair(blocks[("control", 0.0, "open")], blocks[("treatment", 0.0, "open")])
+    assert key[at_c].tolist() == key[at_t].tolist() == ["d|a", "d|b", "d|c"]
+    assert table.num["em"][at_c].tolist() == [2.0, 0.0, 1.0]
+    assert table.num["em"][at_t].tolist() == [0.0, 3.0, 2.0]
+    with pytest.raises(ValueError, match=r"two score rows for item 'd\|b', condition 'control'"):
+        ItemTable.from_rows([*rows, {**rows[0], "em": 9.0}]).blocks()

@@ -45,24 +45,6 @@ def _seed(seed: int, *parts) -> np.random.SeedSequence:
     return np.random.SeedSequence([seed, zlib.crc32(key)])
 
 
-def _index(table: ItemTable) -> dict:
-    """{(condition, temp, type): {item_key: row number}}; a duplicate row is an error."""
-    index: dict = defaultdict(dict)
-    text = table.text
-    for n, (cond, temp, typ, key) in enumerate(zip(text["condition"].tolist(),
-                                                    table.num["temp"].tolist(),
-                                                    text["type"].tolist(),
-                                                    text["item_key"].tolist(), strict=True)):
-        rows = index[(cond, temp, typ)]
-        if key in rows:
-            raise ValueError(
-                f"two score rows for item {key!r}, condition {cond!r}, "
-                f"temp {temp}, type {typ!r}: rows must be one per item × condition × temp"
-            )
-        rows[key] = n
-    return index
-
-
 def _metric_block(c, t, clusters, *, confidence, n_boot, n_perm, seed_seq, margin) -> dict:
     """Every statistic of one metric over paired per-item values c, t."""
     d = t - c
@@ -109,8 +91,11 @@ def _block(table: ItemTable, ctrl: np.ndarray, trt: np.ndarray, head: dict, *, s
            confidence, n_boot, n_perm, margins):
     """One comparison entry: metrics, McNemar and selective risk for paired rows (row
     numbers `ctrl` and `trt` of `table`, pair by pair)."""
-    groups, keys = table.text["group"][ctrl], table.text["item_key"][ctrl]
-    labels = np.array([g if g else f"item:{k}" for g, k in zip(groups, keys, strict=True)])
+    groups = table.text["group"][ctrl]
+    # clusters: an item's group, or the item alone; with no groups every item is its own
+    # cluster, the same as no clusters (and no string per item is made)
+    labels = np.array([g if g else f"item:{k}" for g, k in zip(
+        groups, table.text["item_key"][ctrl], strict=True)]) if any(groups) else None
     num = table.num
     metrics = {}
     for metric in METRICS:
@@ -121,7 +106,7 @@ def _block(table: ItemTable, ctrl: np.ndarray, trt: np.ndarray, head: dict, *, s
         metrics[metric] = _metric_block(
             c_all[ok],
             t_all[ok],
-            labels[ok],
+            None if labels is None else labels[ok],
             confidence=confidence,
             n_boot=n_boot,
             n_perm=n_perm,
@@ -148,8 +133,8 @@ def _block(table: ItemTable, ctrl: np.ndarray, trt: np.ndarray, head: dict, *, s
     return {
         **head,
         "n_items": len(ctrl),
-        "n_clusters": int(np.unique(labels).size),
-        "clustered": bool(np.unique(labels).size < labels.size),
+        "n_clusters": len(ctrl) if labels is None else int(np.unique(labels).size),
+        "clustered": labels is not None and bool(np.unique(labels).size < labels.size),
         "metrics": metrics,
         "mcnemar": {**mcn, "metric": "em", "threshold": MCNEMAR_THRESHOLD},
         "selective": selective,
@@ -170,7 +155,7 @@ def build_significance(
     (see docs/statistics.md)."""
     margins = dict(DEFAULT_TOST_MARGINS if tost_margins is None else tost_margins)
     table = as_table(rows)
-    index = _index(table)
+    index = table.blocks()
     conditions = list(dict.fromkeys(table.text["condition"].tolist()))
     if control not in conditions:
         raise ValueError(
@@ -186,21 +171,20 @@ def build_significance(
     for trt in treatments:
         for temp in temps:
             for typ in types:
-                cmap = index.get((control, temp, typ), {})
-                tmap = index.get((trt, temp, typ), {})
-                keys = sorted(set(cmap) & set(tmap))
-                un_c, un_t = len(set(cmap) - set(tmap)), len(set(tmap) - set(cmap))
+                none = np.zeros(0, dtype=np.intp)
+                c_rows = index.get((control, temp, typ), none)
+                t_rows = index.get((trt, temp, typ), none)
+                at_c, at_t = table.pair(c_rows, t_rows)
+                un_c, un_t = c_rows.size - at_c.size, t_rows.size - at_t.size
                 if un_c or un_t:
                     warnings.append(
                         f"{trt} vs {control} at temp {temp} ({typ}): {un_c} control and "
                         f"{un_t} treatment items have no partner and are left out"
                     )
-                if not keys:
+                if not at_c.size:
                     continue
                 head = {"treatment": trt, "control": control, "temp": temp, "type": typ}
                 pairing = {"n_unpaired_control": un_c, "n_unpaired_treatment": un_t}
-                at_c = np.array([cmap[k] for k in keys], dtype=np.intp)
-                at_t = np.array([tmap[k] for k in keys], dtype=np.intp)
                 comparisons.append(
                     {**_block(table, at_c, at_t, {**head, "dataset": "all"}, **opts), **pairing}
                 )
