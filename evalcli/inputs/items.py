@@ -6,6 +6,8 @@ An item is one question. Open-book items carry a passage and may be unanswerable
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -34,18 +36,122 @@ _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Item)
 
 
-def write_items(path: Path, items: list[Item]) -> None:
+class _Key(msgspec.Struct):
+    dataset: str
+    item_id: str
+
+
+_key_decoder = msgspec.json.Decoder(_Key)
+
+
+class Items(Sequence[Item]):
+    """A run's items held encoded: the bytes of items.jsonl and an offset per item, an Item
+    decoded when it is asked for (about a microsecond; the last one is kept). A few hundred
+    bytes per item as Item objects become the line's own bytes, and no Python object per item
+    lives between uses. `keyed()` looks items up by key through a hash index (16 bytes per
+    item)."""
+
+    def __init__(self, blob: bytes, offsets: array) -> None:
+        self._blob, self._offsets = blob, offsets  # offsets: one more than items (the end)
+        self._last: tuple[int, Item] | None = None
+        self._hashes = self._order = None  # numpy arrays, made by the first position()
+
+    @classmethod
+    def of(cls, items: Iterable[Item]) -> Items:
+        """The items given (an Items is returned as it is)."""
+        if isinstance(items, Items):
+            return items
+        parts, offsets, at = [], array("q", [0]), 0
+        for item in items:
+            line = _encoder.encode(item) + b"\n"
+            parts.append(line)
+            at += len(line)
+            offsets.append(at)
+        return cls(b"".join(parts), offsets)
+
+    @classmethod
+    def read(cls, path: Path) -> Items:
+        """A frozen items.jsonl written by write_items (each line checked, blank ones left out)."""
+        with open(path, "rb") as fh:
+            return cls.of(_decoder.decode(line) for line in fh if line.strip())
+
+    def jsonl(self) -> bytes:
+        """The items as items.jsonl holds them (one JSON Item per line)."""
+        return self._blob
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        last = self._last
+        if last is not None and last[0] == index:
+            return last[1]
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        item = _decoder.decode(self._blob[self._offsets[index]:self._offsets[index + 1]])
+        self._last = (index, item)
+        return item
+
+    def __iter__(self) -> Iterator[Item]:
+        blob, offsets = self._blob, self._offsets
+        for i in range(len(self)):
+            yield _decoder.decode(blob[offsets[i]:offsets[i + 1]])
+
+    def position(self, key: str) -> int | None:
+        """The index of the item with this key (dataset|item_id), or None."""
+        import numpy as np  # not at module level: commands that never look items up skip it
+
+        if self._hashes is None:
+            blob, offsets = self._blob, self._offsets
+            hashes = np.fromiter((hash(f"{k.dataset}|{k.item_id}") for k in (
+                _key_decoder.decode(blob[offsets[i]:offsets[i + 1]]) for i in range(len(self)))),
+                dtype=np.int64, count=len(self))
+            self._order = np.argsort(hashes, kind="stable")
+            self._hashes = hashes[self._order]
+        h = hash(key)
+        at = int(np.searchsorted(self._hashes, h))
+        while at < len(self._hashes) and self._hashes[at] == h:
+            index = int(self._order[at])
+            if self[index].key == key:
+                return index
+            at += 1
+        return None
+
+    def keyed(self) -> KeyedItems:
+        return KeyedItems(self)
+
+
+class KeyedItems(Mapping[str, Item]):
+    """Items by key (dataset|item_id), read through Items.position: what a dict of them
+    would answer, without one."""
+
+    def __init__(self, items: Items) -> None:
+        self._items = items
+
+    def __getitem__(self, key: str) -> Item:
+        index = self._items.position(key)
+        if index is None:
+            raise KeyError(key)
+        return self._items[index]
+
+    def __iter__(self) -> Iterator[str]:
+        return (item.key for item in self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def write_items(path: Path, items: Iterable[Item]) -> None:
     """Write items as JSONL (one Item per line) atomically."""
     from evalcli.store.fsutil import atomic_write_bytes
 
-    atomic_write_bytes(path, b"".join(_encoder.encode(item) + b"\n" for item in items))
+    atomic_write_bytes(path, Items.of(items).jsonl())
 
 
-def read_items(path: Path) -> list[Item]:
+def read_items(path: Path) -> Items:
     """Read a frozen items.jsonl written by write_items."""
-    items = []
-    with open(path, "rb") as fh:
-        for line in fh:
-            if line.strip():
-                items.append(_decoder.decode(line))
-    return items
+    return Items.read(path)

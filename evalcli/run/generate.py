@@ -32,7 +32,7 @@ from engines.base import EngineError
 from evalcli.errors import EngineStartError, EvalcliError, StopRequested, StoreWriteError
 from evalcli.run.dashboard import LiveDashboard, PlainLog, Progress, TrialProgress
 from evalcli.run.pipeline import Setup, add_trials
-from evalcli.run.plan import Unit
+from evalcli.run.plan import Unit, Units
 from evalcli.run.supervisor import STOP_SIGNALS, Supervisor, SupervisorSettings
 from evalcli.run.telemetry import Sampler
 from evalcli.science.resources import TELEMETRY_FILE
@@ -64,15 +64,15 @@ def load_finished(setup: Setup) -> dict[str, dict[str, str]]:
     return finished
 
 
-def pending_units(units: list[Unit], finished: dict[str, dict[str, str]],
-                  retry_failed: bool = True) -> list[Unit]:
-    """The planned units without an ok record (and, by default, those that failed)."""
-    out = []
-    for unit in units:
+def pending_units(units: Units, finished: dict[str, dict[str, str]],
+                  retry_failed: bool = True) -> Units:
+    """The planned units without an ok record (and, by default, those that failed); a group
+    whose trial has no result yet is taken whole, without making its units."""
+    def pending(unit: Unit) -> bool:
         status = finished.get(unit.trial, {}).get(unit.custom_id)
-        if status is None or (retry_failed and status == "failed"):
-            out.append(unit)
-    return out
+        return status is None or (retry_failed and status == "failed")
+
+    return units.select(pending, whole=lambda group: not finished.get(group.trial))
 
 
 def refresh_counts(manifest: Manifest, finished: dict[str, dict[str, str]],
@@ -318,7 +318,7 @@ def _telemetry(setup: Setup, console: Console, events: EventLog,
     return sampler
 
 
-def _run_pool(setup: Setup, todo: list[Unit], on_result, events: EventLog, rd: RunDir,
+def _run_pool(setup: Setup, todo: Units, on_result, events: EventLog, rd: RunDir,
               view, should_stop, sampler: Sampler | None = None,
               after_batch=lambda: None) -> tuple[str, dict]:
     run = setup.profile.run
@@ -341,7 +341,7 @@ def _run_pool(setup: Setup, todo: list[Unit], on_result, events: EventLog, rd: R
     return outcome.status, outcome.engine_info
 
 
-def _run_batch(setup: Setup, manifest: Manifest, todo: list[Unit], on_result,
+def _run_batch(setup: Setup, manifest: Manifest, todo: Units, on_result,
                events: EventLog, rd: RunDir, should_stop) -> tuple[str, dict]:
     """Drive a batch engine from this process; Ctrl+C / SIGTERM / STOP stop polling (the
     remote job runs on, and a resume re-attaches to it)."""

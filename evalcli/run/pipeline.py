@@ -11,6 +11,7 @@ stages after it.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import msgspec
@@ -20,10 +21,10 @@ from evalcli import environment
 from evalcli.errors import ConfigError, DataError, EngineStartError, RunError
 from evalcli.inputs.config import LoadedProfile, Profile, config_hash
 from evalcli.inputs.datasets import load_sources
-from evalcli.inputs.items import Item, read_items, write_items
+from evalcli.inputs.items import Item, Items, read_items, write_items
 from evalcli.inputs.prompts import LoadedPromptSet, load_prompt_set, prompt_sha256
 from evalcli.run.engine_setup import ResolvedEngine, resolve_engines
-from evalcli.run.plan import Plan, Unit
+from evalcli.run.plan import Plan
 from evalcli.store.manifest import Manifest, TrialState, new_manifest, write_manifest
 from evalcli.store.rundir import RunDir
 
@@ -33,7 +34,7 @@ class Setup:
     run_dir: RunDir
     loaded: LoadedProfile
     profile: Profile
-    items: list[Item]
+    items: Items
     prompt_sets: list[LoadedPromptSet]
     engine: ResolvedEngine
     plan: Plan
@@ -77,14 +78,13 @@ class Setup:
         return [c for c in self.conditions if c != self.control]
 
 
-def items_sha256(items: list[Item]) -> str:
+def items_sha256(items: Iterable[Item]) -> str:
     """sha256 of the items as JSONL: what items.jsonl holds."""
-    return hashlib.sha256(b"".join(msgspec.json.encode(item) + b"\n" for item in items)
-                          ).hexdigest()
+    return hashlib.sha256(Items.of(items).jsonl()).hexdigest()
 
 
 def build_setup(loaded: LoadedProfile, profile: Profile, run_dir: RunDir,
-                items: list[Item] | None = None) -> Setup:
+                items: Iterable[Item] | None = None) -> Setup:
     """Everything needed to run, computed without writing anything."""
     if items is None:
         items = load_sources(profile.datasets, loaded.base_dir,
@@ -93,6 +93,7 @@ def build_setup(loaded: LoadedProfile, profile: Profile, run_dir: RunDir,
             raise DataError(f"{loaded.source}: datasets - the datasets gave no items, so there "
                             "is nothing to run; check the dataset files, their filters and "
                             "run.limit_items")
+    items = Items.of(items)  # held encoded from here on: a few bytes per item more than JSON
     prompt_sets = [load_prompt_set(name, loaded.base_dir) for name in profile.prompts.names]
     controls = {p.prompts.control for p in prompt_sets}
     if len(controls) > 1:
@@ -150,7 +151,7 @@ def add_trials(setup: Setup, manifest: Manifest) -> None:
     """Give every planned trial its manifest entry (a forced resume can add a new trial)."""
     for trial in setup.plan.trials:
         if trial.slug not in manifest.trials:
-            planned = sum(1 for u in setup.plan.units if u.trial == trial.slug)
+            planned = sum(len(g) for g in setup.plan.groups if g.trial == trial.slug)
             shared = setup.plan.row_count(trial.slug) - planned
             manifest.trials[trial.slug] = TrialState(temperature=trial.temperature,
                                                      params=trial.params, planned=planned,
@@ -206,16 +207,18 @@ def plan_summary(setup: Setup) -> dict:
         "trials": [t.slug for t in setup.plan.trials],
         # the order units are handed out: groups sharing a system prompt, each kept on a worker
         "order": [{"trial": trial, "condition": condition, "units": count}
-                  for (trial, condition), count in _groups(setup.plan.units).items()],
+                  for (trial, condition), count in _groups(setup.plan).items()],
     }
 
 
-def _groups(units: list[Unit]) -> dict[tuple[str, str], int]:
+def _groups(plan: Plan) -> dict[tuple[str, str], int]:
+    """Units per (trial, condition), in plan order (a sequential run's blocks summed)."""
     counts: dict[tuple[str, str], int] = {}
-    for unit in units:
-        counts[(unit.trial, unit.condition)] = counts.get((unit.trial, unit.condition), 0) + 1
+    for group in plan.groups:
+        counts[(group.trial, group.condition)] = \
+            counts.get((group.trial, group.condition), 0) + len(group)
     return counts
 
 
-def frozen_items(run_dir: RunDir) -> list[Item]:
+def frozen_items(run_dir: RunDir) -> Items:
     return read_items(run_dir.items)

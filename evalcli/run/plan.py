@@ -4,6 +4,11 @@
         ──► Trial (model × prompt set × sampling; slug = identity)
     Trial × conditions × items × samples ──► Unit (custom_id = dataset|item_id|condition|temp|sample|type)
 
+Units are not stored: the plan keeps one UnitGroup per (trial, condition, block) — a block's
+item indices × samples — and `plan.units` (Units) makes each Unit when it is reached, so
+memory does not grow with the number of units; a resume's pending units are a selection of
+local numbers per group (Units.select).
+
 Units are ordered by engine variant (model), then grouped by (trial, condition), so a worker
 keeps one model loaded and consecutive requests on it share their system prompt (llama.cpp's
 prefix KV cache is reused). The seed of a unit depends on
@@ -27,13 +32,14 @@ import hashlib
 import itertools
 import random
 import re
-from collections.abc import Iterator
+from array import array
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import msgspec
 
 from engines.base import Request, SamplingParams
-from evalcli.inputs.items import Item
+from evalcli.inputs.items import Item, Items
 from evalcli.inputs.prompts import PromptSet, build_messages
 from evalcli.store.customid import CustomId, format_temp
 
@@ -59,6 +65,85 @@ class Unit:
     engine: int = 0  # the engine variant (model) that runs it
     block: int = 0  # sequential runs: the block of items it belongs to (0 otherwise)
     # the seed is not stored (an int object per unit): Plan.request computes it, unit_seed
+
+
+@dataclass(frozen=True, slots=True)
+class UnitGroup:
+    """Units that share a model, a block, a trial and a condition: its items × samples, in
+    that order (unit k of the group is item items[k // samples], sample k % samples)."""
+
+    trial: str
+    condition: str
+    temperature: float
+    engine: int
+    block: int
+    items: Sequence[int]  # item indices: the block's, shared by every group of the block
+    samples: int
+
+    def __len__(self) -> int:
+        return len(self.items) * self.samples
+
+    @property
+    def key(self) -> tuple[int, int, str, str]:
+        return (self.engine, self.block, self.trial, self.condition)
+
+
+class Units(Sequence[Unit]):
+    """Planned units, each made when it is reached (its custom_id included): per group all its
+    units, or the chosen ones as local numbers (4 bytes each). No object per unit is kept, so
+    a plan of 100,000 units costs what a plan of 1,000 does."""
+
+    def __init__(self, plan: Plan, parts: list[tuple[UnitGroup, array | None]]) -> None:
+        self._plan, self._parts = plan, parts
+        self._len = sum(len(g) if sel is None else len(sel) for g, sel in parts)
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        at = index + len(self) if index < 0 else index
+        if not 0 <= at < len(self):
+            raise IndexError(index)
+        for group, sel in self._parts:
+            size = len(group) if sel is None else len(sel)
+            if at < size:
+                return self._plan.unit(group, at if sel is None else sel[at])
+            at -= size
+        raise IndexError(index)
+
+    def __iter__(self) -> Iterator[Unit]:
+        for group, sel in self._parts:
+            yield from self._of(group, sel)
+
+    def _of(self, group: UnitGroup, sel: array | None) -> Iterator[Unit]:
+        unit = self._plan.unit
+        for k in range(len(group)) if sel is None else sel:
+            yield unit(group, k)
+
+    def parts(self) -> list[tuple[tuple, int, Iterator[Unit]]]:
+        """Per group, in plan order: (its key, how many units, an iterator over them)."""
+        return [(group.key, len(group) if sel is None else len(sel), self._of(group, sel))
+                for group, sel in self._parts]
+
+    def select(self, keep: Callable[[Unit], bool],
+               whole: Callable[[UnitGroup], bool] = lambda group: False) -> Units:
+        """The units for which keep(unit) holds; a group for which whole(group) holds is kept
+        entire without making its units."""
+        parts = []
+        for group, sel in self._parts:
+            if whole(group):
+                parts.append((group, sel))
+                continue
+            kept = array("i", (k for k, unit in zip(range(len(group)) if sel is None else sel,
+                                                    self._of(group, sel), strict=True)
+                               if keep(unit)))
+            if len(kept) == len(group):
+                parts.append((group, None))
+            elif kept:
+                parts.append((group, kept))
+        return Units(self._plan, parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,11 +201,11 @@ class Plan:
                  engines: list[tuple[dict, str, str]] | None = None, stopping=None) -> None:
         """`engines`: (identity, model label, prompt format) per engine variant; one variant
         may be given as engine_identity + model_label + prompt_format instead."""
-        self.items = items
+        self.items = Items.of(items)
         self.prompt_sets = [p for _, _, p in prompt_sets]
         self.sampling = sampling
         self.trials: list[Trial] = []
-        self.units: list[Unit] = []  # units to run (shared ones once)
+        self.groups: list[UnitGroup] = []  # what runs (shared units once), in plan order
         self.seed = seed
         self._trial_by_slug: dict[str, Trial] = {}
         # sharing is decided per (trial, condition): all its units send the same requests as
@@ -130,15 +215,12 @@ class Plan:
         self._alias: dict[tuple[str, str], tuple[str, str]] = {}  # shares -> runs
         self.stopping = stopping
         # item indices in the order they are planned, and the block of each
-        self.order: list[int] = list(range(len(items)))
-        self.blocks: list[list[int]] = [self.order]
+        self.order: Sequence[int] = range(len(self.items))
+        self.blocks: list[Sequence[int]] = [self.order]
         if stopping is not None:
-            self.order = sequential_order(len(items), stopping.seed, stopping.max_items)
+            self.order = sequential_order(len(self.items), stopping.seed, stopping.max_items)
             size = stopping.block_size
             self.blocks = [self.order[i:i + size] for i in range(0, len(self.order), size)]
-        # sequential runs only: a fixed-n run has one block, and no map per item
-        self._block_of = {index: b for b, block in enumerate(self.blocks) for index in block} \
-            if stopping is not None else None
         engines = engines or [(engine_identity or {}, model_label, prompt_format)]
         many = {"model": len(engines) > 1, "prompt_set": len(prompt_sets) > 1,
                 "top_p": len(sampling.top_p_values) > 1, "top_k": len(sampling.top_k_values) > 1,
@@ -174,7 +256,8 @@ class Plan:
                         ", ".join(words))
                     self._add_trial(trial, prompts)
         if stopping is not None:  # stable: (trial, condition) groups inside each block
-            self.units.sort(key=lambda u: (u.engine, u.block))
+            self.groups.sort(key=lambda g: (g.engine, g.block))
+        self.units = Units(self, [(group, None) for group in self.groups])
 
     def _add_trial(self, trial: Trial, prompts: PromptSet) -> None:
         if trial.slug in self._trial_by_slug:
@@ -192,13 +275,16 @@ class Plan:
             if source != (trial.slug, condition):
                 self._alias[(trial.slug, condition)] = source
                 continue
-            for index in self.order:
-                item = self.items[index]
-                for sample in range(self.sampling.samples_per_item):
-                    self.units.append(Unit(_custom_id(item, condition, trial.temperature,
-                                                      sample), trial.slug, index, condition,
-                                           sample, trial.engine, self._block_of[index]
-                                           if self._block_of is not None else 0))
+            self.groups += [UnitGroup(trial.slug, condition, trial.temperature, trial.engine,
+                                      b, block, self.sampling.samples_per_item)
+                            for b, block in enumerate(self.blocks)]
+
+    def unit(self, group: UnitGroup, k: int) -> Unit:
+        """Unit k of a group."""
+        position, sample = divmod(k, group.samples)
+        index = group.items[position]
+        return Unit(_custom_id(self.items[index], group.condition, group.temperature, sample),
+                    group.trial, index, group.condition, sample, group.engine, group.block)
 
     def rows_of(self, slug: str) -> Iterator[Row]:
         """Every planned row of a trial, in order (conditions × items × samples), aliases
@@ -242,11 +328,12 @@ class Plan:
 
     def longest_request(self) -> Request | None:
         """The planned request with the longest prompt (for context-size pre-flight checks)."""
-        if not self.units:
-            return None
-        longest = max(
-            (u for u in self.units if u.sample_index == 0),
-            key=lambda u: len(self.prompts_for(u.trial).system[u.condition])
-            + len(self.items[u.item_index].passage) + len(self.items[u.item_index].question),
-        )
-        return self.request(longest)
+        best, longest = None, -1
+        for group in self.groups:
+            system = len(self.prompts_for(group.trial).system[group.condition])
+            for position, index in enumerate(group.items):
+                item = self.items[index]
+                size = system + len(item.passage) + len(item.question)
+                if size > longest:
+                    best, longest = (group, position * group.samples), size
+        return None if best is None else self.request(self.unit(*best))

@@ -19,8 +19,9 @@ so each worker loads a model once and keeps it for as long as that model has wor
 from __future__ import annotations
 
 from collections import OrderedDict, deque
+from collections.abc import Iterable, Iterator
 
-from evalcli.run.plan import Unit
+from evalcli.run.plan import Unit, Units
 
 GroupKey = tuple[int, int, str, str]  # (engine variant, block, trial, condition)
 
@@ -30,13 +31,43 @@ def _key(unit: Unit) -> GroupKey:
     return (unit.engine, unit.block, unit.trial, unit.condition)
 
 
+class _Queue:
+    """A group's units not yet handed out: requeued ones first, then the rest in plan order,
+    each made by the plan when it is taken (none is held before)."""
+
+    __slots__ = ("front", "rest", "left")
+
+    def __init__(self, rest: Iterator[Unit], count: int) -> None:
+        self.front: deque[Unit] = deque()
+        self.rest, self.left = rest, count
+
+    def __len__(self) -> int:
+        return len(self.front) + self.left
+
+    def pop(self) -> Unit:
+        if self.front:
+            return self.front.popleft()
+        self.left -= 1
+        return next(self.rest)
+
+
+def _parts(units: Iterable[Unit]) -> list[tuple[GroupKey, int, Iterator[Unit]]]:
+    """A plan's Units come in parts already; a list of units is grouped here."""
+    if isinstance(units, Units):
+        return units.parts()
+    groups: dict[GroupKey, list[Unit]] = {}
+    for unit in units:
+        groups.setdefault(_key(unit), []).append(unit)
+    return [(key, len(group), iter(group)) for key, group in groups.items()]
+
+
 class Scheduler:
-    def __init__(self, units: list[Unit]) -> None:
-        self._groups: OrderedDict[GroupKey, deque[Unit]] = OrderedDict()
-        for unit in sorted(units, key=lambda u: u.engine):  # stable: plan order per model
-            self._groups.setdefault(_key(unit), deque()).append(unit)
+    def __init__(self, units: Iterable[Unit]) -> None:
+        self._groups: OrderedDict[GroupKey, _Queue] = OrderedDict()
+        for key, count, rest in sorted(_parts(units), key=lambda part: part[0][0]):
+            self._groups[key] = _Queue(rest, count)  # stable: plan order per model
         self._owner: dict[int, GroupKey] = {}
-        self._remaining = len(units)
+        self._remaining = sum(len(queue) for queue in self._groups.values())
 
     @property
     def remaining(self) -> int:
@@ -58,11 +89,11 @@ class Scheduler:
                 return None
             self._owner[worker] = key
         self._remaining -= 1
-        return self._groups[key].popleft()
+        return self._groups[key].pop()
 
     def requeue(self, unit: Unit) -> None:
         """Put a unit back at the front of its group (it runs next on that group's worker)."""
-        self._groups.setdefault(_key(unit), deque()).appendleft(unit)
+        self._groups.setdefault(_key(unit), _Queue(iter(()), 0)).front.appendleft(unit)
         self._remaining += 1
 
     def _pick_group(self, worker: int, engine: int) -> GroupKey | None:

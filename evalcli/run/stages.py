@@ -106,7 +106,7 @@ class TokenCounters:
 
 
 def score_stage(setup: Setup, manifest: Manifest) -> None:
-    rd, items = setup.run_dir, {item.key: item for item in setup.items}
+    rd, items = setup.run_dir, setup.items.keyed()
 
     def produce(trial) -> Path:
         prompts = setup.plan.prompts_for(trial.slug)
@@ -189,7 +189,7 @@ def report_stage(setup: Setup, manifest: Manifest) -> Path:
     }
     args = dict(run_id=rd.run_id, facts=facts, trials=trials, significance=significance,
                 control=setup.control, treatments=setup.treatments, predictions=predictions,
-                items={item.key: item for item in setup.items}, costs=costs,
+                items=setup.items.keyed(), costs=costs,
                 sequential=manifest.stopping or None)
     from evalcli.report.html import render_report_html
     from evalcli.report.markdown import render_report

@@ -86,7 +86,7 @@ class StoppingMonitor:
         prompts = plan.prompt_sets[0]
         done = set().union(*self._block_units[:blocks])
         scored = score_rows([self._results[cid] for cid in sorted(done)],
-                            {item.key: item for item in plan.items}, self.scoring,
+                            plan.items.keyed(), self.scoring,
                             extra_phrases=[prompts.abstain_phrase],
                             echo_texts=prompt_texts(prompts))
         value = {(row["item_key"], row["condition"]): row.get(s.metric) for row in scored}

@@ -50,7 +50,7 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from engines.base import Completion
@@ -126,7 +126,7 @@ class Outcome:
 
 
 class Supervisor:
-    def __init__(self, *, settings: SupervisorSettings, units: list[Unit],
+    def __init__(self, *, settings: SupervisorSettings, units: Iterable[Unit],
                  make_request: Callable, on_result: Callable[[Unit, ResultRecord], None],
                  events: EventLog, log_path: Callable[[int], str],
                  stop_requested: Callable[[], bool | str] = lambda: False,

@@ -143,7 +143,7 @@ def write_per_item(path: Path, rows: Iterable[dict]) -> None:
                                      for row in rows))
 
 
-_TEXT = ("item_key", "dataset", "item_id", "type", "group", "condition")
+_TEXT = ("item_key", "dataset", "type", "group", "condition")  # item_id: from item_key
 _FLOATS = (*METRICS, *(f"{m}_sd" for m in METRICS), "prompt_tokens", "completion_tokens")
 REQUIRED = ("item_key", "dataset", "type", "condition", "temp")
 
@@ -190,14 +190,16 @@ class Categorical:
 class ItemTable:
     """Per-item score rows as columns: a few bytes per row, not a dict or a string per row.
 
-    `text[name]`: Categorical columns (item_key, dataset, item_id, type, group, condition);
+    `text[name]`: Categorical columns (item_key, dataset, type, group, condition; item_id is
+    item_key without its "dataset|", kept apart only for a row where it is not);
     `num[name]`: float64 arrays — the metrics, their SDs and the token means with NaN for
-    "none", `temp`, and the counts (n_samples, …); `answerable`: a bool array. Row i is the
-    file's i-th data row."""
+    "none", and `temp` — and int32 arrays of the counts (n_samples, …); `answerable`: a bool
+    array. Row i is the file's i-th data row."""
 
     def __init__(self, text: dict[str, Categorical], num: dict[str, np.ndarray],
-                 answerable: np.ndarray) -> None:
+                 answerable: np.ndarray, odd_ids: dict[int, str] | None = None) -> None:
         self.text, self.num, self.answerable = text, num, answerable
+        self.odd_ids = odd_ids or {}  # row -> item_id, where item_key is not dataset|item_id
         self.n = len(answerable)
 
     @classmethod
@@ -212,8 +214,8 @@ class ItemTable:
         without one of REQUIRED is a ValueError naming it."""
         codes = {k: array("i") for k in _TEXT}
         seen: dict[str, dict[str, int]] = {k: {} for k in _TEXT}
-        num = {k: array("d") for k in (*_FLOATS, "temp", *COUNTS)}
-        answerable = array("b")
+        num = {k: array("d") for k in (*_FLOATS, "temp")} | {k: array("i") for k in COUNTS}
+        answerable, odd_ids = array("b"), {}
         for n, row in enumerate(rows):
             missing = [k for k in REQUIRED if k not in row]
             if missing:
@@ -222,6 +224,9 @@ class ItemTable:
                 value = str(row.get(key) or "")
                 known = seen[key]
                 codes[key].append(known.setdefault(value, len(known)))
+            item_id = str(row.get("item_id") or "")
+            if f"{row.get('dataset') or ''}|{item_id}" != str(row.get("item_key") or ""):
+                odd_ids[n] = item_id
             for key in _FLOATS:
                 value = row.get(key)
                 num[key].append(math.nan if value in (None, "") else float(value))
@@ -232,9 +237,9 @@ class ItemTable:
         return cls({k: Categorical(np.frombuffer(codes[k], dtype=np.int32)
                                    if len(codes[k]) else np.zeros(0, np.int32), list(seen[k]))
                     for k in _TEXT},
-                   {k: np.frombuffer(v, dtype=np.float64) if len(v) else np.zeros(0)
-                    for k, v in num.items()},
-                   np.frombuffer(answerable, dtype=np.int8).astype(bool))
+                   {k: np.frombuffer(v, dtype=np.float64 if v.typecode == "d" else np.int32)
+                    if len(v) else np.zeros(0) for k, v in num.items()},
+                   np.frombuffer(answerable, dtype=np.int8).astype(bool), odd_ids)
 
     def blocks(self) -> dict[tuple[str, float, str], np.ndarray]:
         """{(condition, temp, type): its row numbers, in file order}; two rows for one item
@@ -268,6 +273,10 @@ class ItemTable:
         """Row i's `name` as read_per_item gives it: str, float, int, bool, or None."""
         if name in self.text:
             return self.text[name][i]
+        if name == "item_id":
+            odd = self.odd_ids.get(i)
+            return odd if odd is not None else \
+                self.text["item_key"][i][len(self.text["dataset"][i]) + 1:]
         if name == "answerable":
             return bool(self.answerable[i])
         x = float(self.num[name][i])

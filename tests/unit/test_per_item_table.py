@@ -102,3 +102,13 @@ def test_text_columns_are_codes_and_pairs_come_in_item_key_order():
     assert table.num["em"][at_t].tolist() == [0.0, 3.0, 2.0]
     with pytest.raises(ValueError, match=r"two score rows for item 'd\|b', condition 'control'"):
         ItemTable.from_rows([*rows, {**rows[0], "em": 9.0}]).blocks()
+
+
+def test_item_id_comes_from_item_key_unless_the_file_says_otherwise():
+    rows = [{"item_key": "sq|a|b", "dataset": "sq", "item_id": "a|b", "type": "open",
+             "condition": "c", "temp": 0.0},
+            {"item_key": "sq|x", "dataset": "sq", "item_id": "hand-edited", "type": "open",
+             "condition": "c", "temp": 0.0}]
+    table = ItemTable.from_rows(rows)
+    assert "item_id" not in table.text and table.odd_ids == {1: "hand-edited"}
+    assert [table.value("item_id", i) for i in range(2)] == ["a|b", "hand-edited"]
