@@ -222,3 +222,35 @@ def test_scheduler_hands_out_blocks_in_order():
     while (unit := sched.next_for(0)) is not None:
         handed.append(unit.block)
     assert handed == sorted(handed) and len(handed) == 40
+
+
+def test_units_are_made_when_reached_and_a_resume_selects_per_group():
+    """plan.units keeps no Unit: each is made from its group when reached — the same units
+    by iteration, by index and per group; pending_units keeps a trial without results whole
+    and picks the unfinished (and failed) units of one with results, in plan order."""
+    from evalcli.run.generate import pending_units
+    from evalcli.run.scheduling import Scheduler
+
+    plan = _plan_of(_many_items(), temperatures=[0.0, 0.7], samples_per_item=2)
+    units = list(plan.units)
+    assert len(units) == len(plan.units) == sum(len(g) for g in plan.groups) == 2 * 2 * 30 * 2
+    assert [plan.units[i] for i in (0, 5, -1)] == [units[0], units[5], units[-1]]
+    assert plan.units[10:13] == units[10:13]
+    assert [u for _, _, part in plan.units.parts() for u in part] == units
+    first, second = (t.slug for t in plan.trials)
+    mine = [u for u in units if u.trial == first]
+    finished = {first: {mine[0].custom_id: "ok", mine[1].custom_id: "failed",
+                        mine[7].custom_id: "ok"}}
+    todo = pending_units(plan.units, finished)
+    assert list(todo) == [u for u in units if u not in (mine[0], mine[7])]
+    assert len(todo) == len(units) - 2
+    assert list(pending_units(plan.units, finished, retry_failed=False)) == \
+        [u for u in units if u not in (mine[0], mine[1], mine[7])]
+    everything = {first: {u.custom_id: "ok" for u in mine},
+                  second: {u.custom_id: "ok" for u in units if u.trial == second}}
+    assert len(pending_units(plan.units, everything)) == 0
+    # the scheduler hands out exactly the pending units, each group in plan order
+    sched, handed = Scheduler(todo), []
+    while (unit := sched.next_for(0)) is not None:
+        handed.append(unit)
+    assert handed == list(todo)
