@@ -32,6 +32,8 @@ import signal
 import time
 import uuid
 
+import msgspec
+
 from engines.base import Completion, ConfigStruct, Engine, EngineError, EngineLoadError, Request
 
 ABSTAIN_TEXT = "I don't know."
@@ -51,6 +53,9 @@ class MockEngine(Engine):
         # what a stage holds must not grow with the answers)
         padding_chars: int = 0
         answer_key: dict[str, list[str]] = {}
+        # with no answer_key: an items.jsonl to read it from, in the worker (evalcli sets the
+        # run's own, so the supervisor holds no per-item key)
+        answer_file: str = ""
         fail_on: list[str] = []
         raise_on: list[str] = []
         crash_on: list[str] = []
@@ -70,6 +75,8 @@ class MockEngine(Engine):
         if options.exit_on_load:
             os._exit(17)
         self._answered = 0
+        self._key = options.answer_key or (_read_key(options.answer_file)
+                                           if options.answer_file else {})
 
     def describe(self) -> dict[str, str]:
         return {"model": self.options.model, "accuracy": str(self.options.accuracy)}
@@ -120,7 +127,7 @@ class MockEngine(Engine):
         system = next((m.content for m in request.messages if m.role == "system"), "")
         p = request.params
         draw = _uniform(request.item_key or request.unit_id, system, p.seed, p.temperature)
-        golds = self.options.answer_key.get(request.item_key)
+        golds = self._key.get(request.item_key)
         if golds is None:
             return f"answer-{_digest(request.item_key, system)[:6]}"
         if draw < self.options.abstain_rate:
@@ -148,3 +155,27 @@ def _digest(*parts: object) -> str:
 
 def _uniform(*parts: object) -> float:
     return int(_digest(*parts)[:12], 16) / float(16**12)
+
+
+class _Gold(msgspec.Struct):
+    dataset: str
+    item_id: str
+    answers: list[str] = []
+    answerable: bool = True
+
+
+def _read_key(path: str) -> dict[str, list[str]]:
+    """item_key -> gold answers ([] = unanswerable) from an items.jsonl."""
+    decode = msgspec.json.Decoder(_Gold).decode
+    key = {}
+    try:
+        with open(path, "rb") as fh:
+            for line in fh:
+                if line.strip():
+                    gold = decode(line)
+                    key[f"{gold.dataset}|{gold.item_id}"] = gold.answers if gold.answerable \
+                        else []
+    except (OSError, msgspec.DecodeError) as exc:
+        raise EngineLoadError(f"mock engine: cannot read its answer key from {path} ({exc}) - "
+                              "set answer_file to an items.jsonl, or give answer_key") from None
+    return key

@@ -51,7 +51,7 @@ class Items(Sequence[Item]):
     lives between uses. `keyed()` looks items up by key through a hash index (16 bytes per
     item)."""
 
-    def __init__(self, blob: bytes, offsets: array) -> None:
+    def __init__(self, blob: bytes | bytearray, offsets: array) -> None:
         self._blob, self._offsets = blob, offsets  # offsets: one more than items (the end)
         self._last: tuple[int, Item] | None = None
         self._hashes = self._order = None  # numpy arrays, made by the first position()
@@ -61,13 +61,12 @@ class Items(Sequence[Item]):
         """The items given (an Items is returned as it is)."""
         if isinstance(items, Items):
             return items
-        parts, offsets, at = [], array("q", [0]), 0
-        for item in items:
-            line = _encoder.encode(item) + b"\n"
-            parts.append(line)
-            at += len(line)
-            offsets.append(at)
-        return cls(b"".join(parts), offsets)
+        blob, offsets = bytearray(), array("q", [0])
+        for item in items:  # encoded in place: no bytes object per item, no second copy
+            _encoder.encode_into(item, blob, -1)
+            blob.append(10)  # "\n"
+            offsets.append(len(blob))
+        return cls(blob, offsets)
 
     @classmethod
     def read(cls, path: Path) -> Items:
@@ -75,8 +74,8 @@ class Items(Sequence[Item]):
         with open(path, "rb") as fh:
             return cls.of(_decoder.decode(line) for line in fh if line.strip())
 
-    def jsonl(self) -> bytes:
-        """The items as items.jsonl holds them (one JSON Item per line)."""
+    def jsonl(self) -> bytes | bytearray:
+        """The items as items.jsonl holds them (one JSON Item per line); not to be changed."""
         return self._blob
 
     def __len__(self) -> int:

@@ -6,7 +6,8 @@ Parent-side resolution happens here, before any spawn:
                against the profile's folder; chat_template "auto" → "gguf" or "completion"
                from the GGUF header (so the plan and the manifest hold the concrete prompt
                format); n_threads 0 → CPU cores / workers (N workers must not oversubscribe)
-    mock       the answer key comes from the run's items (dry runs score meaningfully)
+    mock       the answer key comes from the run's items.jsonl, read by each worker (dry runs
+               score meaningfully; the supervisor holds no per-item key)
     any engine with a `model` option: --model overrides it
     engine.variants (a sweep over models / option sets): one ResolvedEngine per variant, all
                with the smallest worker count any of them allows
@@ -24,7 +25,6 @@ import msgspec
 from engines import engine_class
 from engines.base import Engine, effective_workers
 from evalcli.inputs.config import EngineConfig, validate_engine_options
-from evalcli.inputs.items import Item
 from evalcli.run import capacity
 
 
@@ -52,7 +52,7 @@ class ResolvedEngine:
         """What makes this engine's answers what they are (part of every trial's slug hash)."""
         return {"engine": self.name, "model": getattr(self.options, "model", ""),
                 "options": {k: v for k, v in self.options_for_manifest().items()
-                            if k not in ("answer_key", "verbose", "n_threads")}}
+                            if k not in ("answer_key", "answer_file", "verbose", "n_threads")}}
 
     @property
     def prompt_format(self) -> str:
@@ -71,15 +71,17 @@ class ResolvedEngine:
         return model if self.name == "llama_cpp" and model else None
 
 
-def resolve_engines(engine: EngineConfig, *, base_dir: Path, label: str, items: list[Item],
-                    units: int, unit_timeout_s: float | None = None) -> list[ResolvedEngine]:
+def resolve_engines(engine: EngineConfig, *, base_dir: Path, label: str,
+                    items_file: Path | None, units: int,
+                    unit_timeout_s: float | None = None) -> list[ResolvedEngine]:
     """One ResolvedEngine per variant (one without variants); every variant runs with the
     smallest worker count any of them allows, so a worker can switch between them."""
     if not engine.variants:
-        return [resolve_engine(engine, base_dir=base_dir, label=label, items=items, units=units,
-                               unit_timeout_s=unit_timeout_s)]
+        return [resolve_engine(engine, base_dir=base_dir, label=label, items_file=items_file,
+                               units=units, unit_timeout_s=unit_timeout_s)]
     resolved = [resolve_engine(msgspec.structs.replace(engine, options=options, variants=[]),
-                               base_dir=base_dir, label=label, items=items, units=units,
+                               base_dir=base_dir, label=label, items_file=items_file,
+                               units=units,
                                unit_timeout_s=unit_timeout_s)
                 for options in engine.option_sets()]
     workers = min(r.workers for r in resolved)
@@ -94,8 +96,11 @@ def resolve_engines(engine: EngineConfig, *, base_dir: Path, label: str, items: 
     return out
 
 
-def resolve_engine(engine: EngineConfig, *, base_dir: Path, label: str, items: list[Item],
-                   units: int, unit_timeout_s: float | None = None) -> ResolvedEngine:
+def resolve_engine(engine: EngineConfig, *, base_dir: Path, label: str,
+                   items_file: Path | None = None, units: int,
+                   unit_timeout_s: float | None = None) -> ResolvedEngine:
+    """`items_file`: the run's items.jsonl (written before any worker starts): the mock
+    engine reads its answer key from it."""
     cls = engine_class(engine.name)
     options = validate_engine_options(engine, label)
     changes: dict[str, Any] = {}
@@ -116,9 +121,9 @@ def resolve_engine(engine: EngineConfig, *, base_dir: Path, label: str, items: l
         elif template == "auto":
             changes["chat_template"] = cls.resolve_chat_template(
                 msgspec.structs.replace(options, model=changes["model"]))
-    if engine.name == "mock" and not options.answer_key:
-        changes["answer_key"] = {item.key: list(item.answers) if item.answerable else []
-                                 for item in items}
+    if engine.name == "mock" and not options.answer_key and not options.answer_file \
+            and items_file is not None:
+        changes["answer_file"] = str(items_file)
     cap, reason = capacity.general_cap(*cls.worker_cap(options))
     if engine.name == "llama_cpp":
         model = changes.get("model", options.model)

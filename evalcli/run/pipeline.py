@@ -106,7 +106,7 @@ def build_setup(loaded: LoadedProfile, profile: Profile, run_dir: RunDir,
         * len(s.temperatures) * len(s.top_p_values) * len(s.top_k_values) \
         * len(s.max_tokens_values) * s.samples_per_item * len(profile.engine.option_sets())
     engines = resolve_engines(profile.engine, base_dir=loaded.base_dir, label=loaded.source,
-                              items=items, units=n_units,
+                              items_file=run_dir.items, units=n_units,
                               unit_timeout_s=profile.run.unit_timeout_s)
     if len(engines) > 1:
         from engines.batch import BatchEngine

@@ -35,7 +35,7 @@ def ggufs(tmp_path_factory):
 def _resolve(model: Path, **options):
     engine = EngineConfig(name="llama_cpp", workers=1,
                           options={"model": str(model), "n_threads": 1, **options})
-    return resolve_engine(engine, base_dir=model.parent, label="p.toml", items=[], units=1)
+    return resolve_engine(engine, base_dir=model.parent, label="p.toml", units=1)
 
 
 def test_header_reader_sees_the_template_and_skips_the_vocabulary(ggufs):
@@ -162,17 +162,17 @@ def test_threads_per_worker_never_oversubscribe_the_cores_and_overrides_that_do_
         engine = EngineConfig(name="llama_cpp", workers=workers,
                               options={"model": str(ggufs["base"])})
         resolved = resolve_engine(engine, base_dir=ggufs["base"].parent, label="p.toml",
-                                  items=[], units=100)
+                                  units=100)
         assert (resolved.workers, resolved.options.n_threads) == (workers, threads)
         assert not [n for n in resolved.notes if "threads >" in n]
     engine = EngineConfig(name="llama_cpp", workers=4,
                           options={"model": str(ggufs["base"]), "n_threads": 4})
-    resolved = resolve_engine(engine, base_dir=ggufs["base"].parent, label="p.toml", items=[],
+    resolved = resolve_engine(engine, base_dir=ggufs["base"].parent, label="p.toml",
                               units=100)
     [note] = [n for n in resolved.notes if "threads >" in n]
     assert note.startswith("4 llama.cpp worker(s) x 4 threads > 8 CPU cores")
     offloaded = EngineConfig(name="llama_cpp", workers=4, options={
         "model": str(ggufs["base"]), "n_threads": 4, "n_gpu_layers": -1})
     resolved = resolve_engine(offloaded, base_dir=ggufs["base"].parent, label="p.toml",
-                              items=[], units=100)
+                              units=100)
     assert not [n for n in resolved.notes if "threads >" in n]
