@@ -36,22 +36,43 @@ _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Item)
 
 
-class _Key(msgspec.Struct):
+class _Packed(msgspec.Struct, array_like=True):
+    """An Item as Items holds it: a msgpack array of its fields, without their names."""
+
+    dataset: str
+    item_id: str
+    type: ItemType
+    question: str
+    answers: list[str]
+    passage: str
+    answerable: bool
+    group: str
+
+
+class _PackedKey(msgspec.Struct, array_like=True):  # the first two fields only
     dataset: str
     item_id: str
 
 
-_key_decoder = msgspec.json.Decoder(_Key)
+_packer = msgspec.msgpack.Encoder()
+_unpacker = msgspec.msgpack.Decoder(_Packed)
+_key_unpacker = msgspec.msgpack.Decoder(_PackedKey)
+
+
+def _unpack(data) -> Item:
+    p = _unpacker.decode(data)
+    return Item(dataset=p.dataset, item_id=p.item_id, type=p.type, question=p.question,
+                answers=p.answers, passage=p.passage, answerable=p.answerable, group=p.group)
 
 
 class Items(Sequence[Item]):
-    """A run's items held encoded: the bytes of items.jsonl and an offset per item, an Item
-    decoded when it is asked for (about a microsecond; the last one is kept). A few hundred
-    bytes per item as Item objects become the line's own bytes, and no Python object per item
-    lives between uses. `keyed()` looks items up by key through a hash index (16 bytes per
-    item)."""
+    """A run's items held packed: each item's fields as one msgpack array (no field names,
+    no JSON quoting) in one bytes object, an offset per item, and an Item decoded when it is
+    asked for (about a microsecond; the last one is kept). No Python object per item lives
+    between uses. `keyed()` looks items up by key through a hash index (16 bytes per item);
+    `json_lines()` gives items.jsonl's lines."""
 
-    def __init__(self, blob: bytes | bytearray, offsets: array) -> None:
+    def __init__(self, blob: bytes, offsets: array) -> None:
         self._blob, self._offsets = blob, offsets  # offsets: one more than items (the end)
         self._last: tuple[int, Item] | None = None
         self._hashes = self._order = None  # numpy arrays, made by the first position()
@@ -62,11 +83,12 @@ class Items(Sequence[Item]):
         if isinstance(items, Items):
             return items
         blob, offsets = bytearray(), array("q", [0])
-        for item in items:  # encoded in place: no bytes object per item, no second copy
-            _encoder.encode_into(item, blob, -1)
-            blob.append(10)  # "\n"
+        for item in items:  # packed in place: no bytes object per item
+            _packer.encode_into((item.dataset, item.item_id, item.type, item.question,
+                                 item.answers, item.passage, item.answerable, item.group),
+                                blob, -1)
             offsets.append(len(blob))
-        return cls(blob, offsets)
+        return cls(bytes(blob), offsets)
 
     @classmethod
     def read(cls, path: Path) -> Items:
@@ -74,9 +96,10 @@ class Items(Sequence[Item]):
         with open(path, "rb") as fh:
             return cls.of(_decoder.decode(line) for line in fh if line.strip())
 
-    def jsonl(self) -> bytes | bytearray:
-        """The items as items.jsonl holds them (one JSON Item per line); not to be changed."""
-        return self._blob
+    def json_lines(self) -> Iterator[bytes]:
+        """items.jsonl's lines: one JSON Item each, newline-terminated."""
+        for item in self:
+            yield _encoder.encode(item) + b"\n"
 
     def __len__(self) -> int:
         return len(self._offsets) - 1
@@ -91,14 +114,14 @@ class Items(Sequence[Item]):
             return last[1]
         if not 0 <= index < len(self):
             raise IndexError(index)
-        item = _decoder.decode(self._blob[self._offsets[index]:self._offsets[index + 1]])
+        item = _unpack(self._blob[self._offsets[index]:self._offsets[index + 1]])
         self._last = (index, item)
         return item
 
     def __iter__(self) -> Iterator[Item]:
         blob, offsets = self._blob, self._offsets
         for i in range(len(self)):
-            yield _decoder.decode(blob[offsets[i]:offsets[i + 1]])
+            yield _unpack(blob[offsets[i]:offsets[i + 1]])
 
     def position(self, key: str) -> int | None:
         """The index of the item with this key (dataset|item_id), or None."""
@@ -107,7 +130,7 @@ class Items(Sequence[Item]):
         if self._hashes is None:
             blob, offsets = self._blob, self._offsets
             hashes = np.fromiter((hash(f"{k.dataset}|{k.item_id}") for k in (
-                _key_decoder.decode(blob[offsets[i]:offsets[i + 1]]) for i in range(len(self)))),
+                _key_unpacker.decode(blob[offsets[i]:offsets[i + 1]]) for i in range(len(self)))),
                 dtype=np.int64, count=len(self))
             self._order = np.argsort(hashes, kind="stable")
             self._hashes = hashes[self._order]
@@ -146,9 +169,10 @@ class KeyedItems(Mapping[str, Item]):
 
 def write_items(path: Path, items: Iterable[Item]) -> None:
     """Write items as JSONL (one Item per line) atomically."""
-    from evalcli.store.fsutil import atomic_write_bytes
+    from evalcli.store.fsutil import atomic_writer
 
-    atomic_write_bytes(path, Items.of(items).jsonl())
+    with atomic_writer(path) as fh:
+        fh.writelines(Items.of(items).json_lines())
 
 
 def read_items(path: Path) -> Items:

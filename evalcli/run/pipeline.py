@@ -80,7 +80,10 @@ class Setup:
 
 def items_sha256(items: Iterable[Item]) -> str:
     """sha256 of the items as JSONL: what items.jsonl holds."""
-    return hashlib.sha256(Items.of(items).jsonl()).hexdigest()
+    digest = hashlib.sha256()
+    for line in Items.of(items).json_lines():
+        digest.update(line)
+    return digest.hexdigest()
 
 
 def build_setup(loaded: LoadedProfile, profile: Profile, run_dir: RunDir,
@@ -93,7 +96,7 @@ def build_setup(loaded: LoadedProfile, profile: Profile, run_dir: RunDir,
             raise DataError(f"{loaded.source}: datasets - the datasets gave no items, so there "
                             "is nothing to run; check the dataset files, their filters and "
                             "run.limit_items")
-    items = Items.of(items)  # held encoded from here on: a few bytes per item more than JSON
+    items = Items.of(items)  # held packed from here on (no Python object per item)
     prompt_sets = [load_prompt_set(name, loaded.base_dir) for name in profile.prompts.names]
     controls = {p.prompts.control for p in prompt_sets}
     if len(controls) > 1:

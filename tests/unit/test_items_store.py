@@ -1,4 +1,4 @@
-"""Items held encoded (the bytes of items.jsonl + an offset each): the same items back, found
+"""Items held packed (one msgpack array per item + an offset each): the same items back, found
 by key, and the same items.jsonl bytes as writing the Item objects."""
 
 from __future__ import annotations
@@ -24,13 +24,15 @@ def test_items_come_back_by_position_and_by_key(tmp_path):
     assert items[0] == given[0] and items[-1] == given[-1] and items[5:8] == given[5:8]
     with pytest.raises(IndexError):
         items[23]
-    assert items.jsonl() == b"".join(msgspec.json.encode(i) + b"\n" for i in given)
+    assert b"".join(items.json_lines()) == b"".join(msgspec.json.encode(i) + b"\n"
+                                                    for i in given)
     keyed = items.keyed()
     assert [keyed[i.key] for i in given] == given and len(keyed) == 23
     assert keyed.get("d|nope") is None and "e|q0" in keyed and "d|q0" not in keyed
     write_items(tmp_path / "items.jsonl", items)
     again = read_items(tmp_path / "items.jsonl")
-    assert list(again) == given and again.jsonl() == items.jsonl()
+    assert list(again) == given
+    assert (tmp_path / "items.jsonl").read_bytes() == b"".join(items.json_lines())
     assert Items.of(items) is items
 
 
