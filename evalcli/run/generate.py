@@ -175,7 +175,10 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool,
         if pooled:
             unflushed.add(unit.trial)
         previous = finished[unit.trial].get(unit.custom_id)
-        finished[unit.trial][unit.custom_id] = record.status
+        if monitor is not None or previous is not None:
+            # a sequential run recounts from these at its verdict; a fixed-n run keeps no
+            # entry per new unit (the counts below are kept as it goes)
+            finished[unit.trial][unit.custom_id] = record.status
         state = manifest.trials[unit.trial]
         if previous == "failed":
             state.failed -= 1

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import time
+from array import array
 from pathlib import Path
 from typing import Literal
 
@@ -194,60 +195,123 @@ def read_statuses(path: Path) -> tuple[dict[str, str], TornTail | None]:
 
 class LatestResults:
     """The winning record per custom_id (the last ok one if any, else the last failed one)
-    without holding the records: an index of where each id's winning line is (memory grows
-    with ids, not answers), each record read when asked for.
+    without holding the records or the ids: an index of where each id's winning line is, by
+    a 64-bit hash of the id (16 bytes per id, nothing per answer), each record read when asked
+    for.
 
         with LatestResults(path) as results:
-            results.get(custom_id) -> ResultRecord | None
+            results.get(custom_id) -> ResultRecord | None   (the record read is checked)
             results.status(custom_id) -> "ok" | "failed" | None   (no read)
+            results.count("ok" | "failed")
             results.records("failed") -> the winning failed records, in file order
             results.torn -> TornTail | None (a torn last line is not a record)
-    """
+
+    Lines of one hash are checked to be one id; if two ids ever shared a hash, the index is
+    a dict of ids instead. A lookup of an id that is not in the file matches another id only
+    if their hashes are equal (about 1 in 2**64 per lookup); get() reads and checks it."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.torn: TornTail | None = None
-        # id -> offset of its winning line × 2, + 1 when that line is ok: one int per id
-        self._where: dict[str, int] = {}
         self._fh = None
+        # sorted id hashes, the winning line of each (offset × 2, + 1 when ok), and the
+        # winners in the order their ids first appear; or, after a hash collision, a dict
+        self._hash = self._where = self._first = None
+        self._by_id: dict[str, int] | None = None
         if not path.exists():
+            self._index(array("q"), array("q"))
             return
         self._fh = open(path, "rb")  # noqa: SIM115 - closed in close()
+        hashes, wheres = array("q"), array("q")
         lines = _scan(self._fh, path)
         try:
             while True:
                 start, record = next(lines)
-                current = self._where.get(record.custom_id)
-                ok = record.status == "ok"
-                if current is None or ok or not current & 1:
-                    self._where[record.custom_id] = start * 2 + ok
+                hashes.append(hash(record.custom_id))
+                wheres.append(start * 2 + (record.status == "ok"))
         except StopIteration as end:
             self.torn = end.value
         except BaseException:
             self.close()
             raise
+        self._index(hashes, wheres)
+
+    def _index(self, hashes: array, wheres: array) -> None:
+        import numpy as np  # here, not at import: `evalcli show` and `runs` start fast
+
+        h = np.frombuffer(hashes, np.int64) if len(hashes) else np.zeros(0, np.int64)
+        w = np.frombuffer(wheres, np.int64) if len(wheres) else np.zeros(0, np.int64)
+        n = h.size
+        if n == 0:
+            self._hash = self._where = self._first = h
+            return
+        line = np.arange(n)
+        order = np.lexsort(((w & 1) * n + line, h))  # by hash; in it, failed then ok, by line
+        h, w, line = h[order], w[order], line[order]
+        starts = np.flatnonzero(np.r_[True, h[1:] != h[:-1]])
+        ends = np.r_[starts[1:], n] - 1  # a hash's last line there is its winner
+        if np.any(ends > starts) and self._collides(w, starts, ends):
+            self._by_id = self._dict_of(w[np.argsort(line)])
+            return
+        self._hash, self._where = h[starts], w[ends]
+        self._first = np.argsort(np.minimum.reduceat(line, starts), kind="stable")
+
+    def _collides(self, where, starts, ends) -> bool:
+        """Whether the lines of some hash belong to more than one id (read to know)."""
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+            if b > a and len({self._id_at(int(x)) for x in where[a:b + 1]}) > 1:
+                return True
+        return False
+
+    def _dict_of(self, wheres) -> dict[str, int]:
+        by_id: dict[str, int] = {}
+        for where in wheres.tolist():
+            custom_id = self._id_at(where)
+            current = by_id.get(custom_id)
+            if current is None or where & 1 or not current & 1:
+                by_id[custom_id] = where
+        return by_id
+
+    def _id_at(self, where: int) -> str:
+        self._fh.seek(where >> 1)
+        return _status_decoder.decode(self._fh.readline()).custom_id
+
+    def _lookup(self, custom_id: str) -> int | None:
+        if self._by_id is not None:
+            return self._by_id.get(custom_id)
+        h = hash(custom_id)
+        at = int(self._hash.searchsorted(h))
+        return int(self._where[at]) if at < self._hash.size and self._hash[at] == h else None
 
     def status(self, custom_id: str) -> str | None:
-        where = self._where.get(custom_id)
+        where = self._lookup(custom_id)
         return None if where is None else ("ok" if where & 1 else "failed")
 
     def count(self, status: str) -> int:
         ok = status == "ok"
-        return sum(1 for where in self._where.values() if where & 1 == ok)
+        if self._by_id is not None:
+            return sum(1 for where in self._by_id.values() if where & 1 == ok)
+        return int(((self._where & 1) == ok).sum())
 
     def get(self, custom_id: str) -> ResultRecord | None:
-        where = self._where.get(custom_id)
+        where = self._lookup(custom_id)
         if where is None:
             return None
+        record = self._read(where)
+        return record if record.custom_id == custom_id else None
+
+    def _read(self, where: int) -> ResultRecord:
         self._fh.seek(where >> 1)
         return _decoder.decode(self._fh.readline())
 
     def records(self, status: str | None = None):
         """The winning records (only those with `status` if given), in the order their ids
         first appear in the file; each read when reached."""
-        for custom_id in self._where:
-            if status is None or self.status(custom_id) == status:
-                yield self.get(custom_id)
+        wheres = self._by_id.values() if self._by_id is not None else \
+            self._where[self._first].tolist()
+        for where in wheres:
+            if status is None or (where & 1) == (status == "ok"):
+                yield self._read(where)
 
     def close(self) -> None:
         if self._fh is not None:

@@ -56,7 +56,14 @@ def test_corruption_before_the_last_line_is_an_error(tmp_path, reader):
         reader(path)
 
 
-def test_latest_prefers_ok_over_failed(tmp_path):
+@pytest.mark.parametrize("shared_hash", [False, True])
+def test_latest_prefers_ok_over_failed(tmp_path, monkeypatch, shared_hash):
+    """The index keys ids by a 64-bit hash; if two ids shared one (forced here: every id the
+    same hash) it is a dict of the ids instead, with the same answers."""
+    if shared_hash:
+        import evalcli.store.results as results_module
+
+        monkeypatch.setattr(results_module, "hash", lambda text: 42, raising=False)
     path = tmp_path / "results.jsonl"
     writer = ResultsWriter(path)
     for record in [_rec("a", "failed", ""), _rec("a", "ok", "yes"), _rec("a", "failed", ""),
@@ -64,6 +71,7 @@ def test_latest_prefers_ok_over_failed(tmp_path):
         writer.append(record)
     writer.close()
     with LatestResults(path) as best:
+        assert (best._by_id is not None) == shared_hash
         assert best.get("a").text == "yes" and best.status("a") == "ok"
         assert best.get("b").text == "2" and best.status("b") == "failed"  # the last failure
         assert best.get("zz") is None and best.status("zz") is None
@@ -152,3 +160,29 @@ def test_bad_run_ids(bad):
 def test_good_run_ids():
     for good in ("r20261128-235901-ab12", "my_run.v2", "_x-1", "a" * 120):
         assert validate_run_id(good) == good
+
+
+def test_latest_matches_a_plain_dict_on_many_retried_ids(tmp_path):
+    """300 lines over 80 ids, each retried at random: the index gives what a dict of every
+    record (ok beats failed, the last of each kind wins) gives, in first-appearance order."""
+    import random
+
+    rng = random.Random(3)
+    path = tmp_path / "results.jsonl"
+    writer = ResultsWriter(path)
+    expected: dict[str, ResultRecord] = {}
+    for n in range(300):
+        record = _rec(f"d|q{rng.randrange(80)}|control|0.0|0|closed",
+                      rng.choice(["ok", "failed"]), f"line {n}")
+        writer.append(record)
+        current = expected.get(record.custom_id)
+        if current is None or record.status == "ok" or current.status == "failed":
+            expected[record.custom_id] = record
+    writer.close()
+    with LatestResults(path) as best:
+        assert [r.text for r in best.records()] == [r.text for r in expected.values()]
+        assert all(best.get(k).text == r.text and best.status(k) == r.status
+                   for k, r in expected.items())
+        assert best.count("ok") == sum(r.status == "ok" for r in expected.values())
+        assert [r.text for r in best.records("ok")] == \
+            [r.text for r in expected.values() if r.status == "ok"]
