@@ -27,7 +27,14 @@ from evalcli.errors import RunError
 from evalcli.run.pipeline import Setup
 from evalcli.run.stage_names import LATER_STAGES
 from evalcli.science.costs import summarize_costs, write_costs
-from evalcli.science.per_item import ItemTable, iter_scored, prompt_texts, write_per_item
+from evalcli.science.per_item import (
+    COUNTS,
+    METRICS,
+    ItemTable,
+    iter_scored,
+    prompt_texts,
+    write_per_item,
+)
 from evalcli.science.resources import IDLE, TELEMETRY_FILE, attribute_rows, read_telemetry
 from evalcli.science.tokens import TokenCounter, fill_counts, needs_count
 from evalcli.store.fsutil import atomic_write_text, sha256_file
@@ -125,7 +132,7 @@ def stats_stage(setup: Setup, manifest: Manifest) -> None:
     def produce(trial) -> Path:
         from evalcli.science.stats.significance import significance_for, write_significance
 
-        sig = significance_for(ItemTable.read(rd.per_item_scores(trial.slug)),
+        sig = significance_for(ItemTable.read(rd.per_item_scores(trial.slug), METRICS),
                                control=setup.control, stats=setup.profile.stats)
         if trial.label:  # a sweep: say which model / prompt set / settings each comparison is
             for comp in sig.get("comparisons", []):
@@ -159,13 +166,18 @@ def costs_stage(setup: Setup, manifest: Manifest) -> None:
     _per_trial(setup, manifest, "costs", produce)
 
 
+# the per-item numbers the report reads: outcomes (counts, abstain_rate), discordant items
+# (em), mean tokens (when there are no costs)
+_REPORT_NUMBERS = ("em", "abstain_rate", "prompt_tokens", "completion_tokens", *COUNTS)
+
+
 def report_stage(setup: Setup, manifest: Manifest) -> Path:
     manifest.start_stage("report")
     rd = setup.run_dir
     trials, significance, predictions, costs = {}, {}, {}, {}
     for trial in setup.plan.trials:
         slug = trial.slug
-        trials[slug] = ItemTable.read(rd.per_item_scores(slug))
+        trials[slug] = ItemTable.read(rd.per_item_scores(slug), _REPORT_NUMBERS)
         significance[slug] = msgspec.json.decode(rd.significance(slug).read_bytes())
         predictions[slug] = PredictionsFile(rd.predictions(slug))  # streamed, never held
         costs[slug] = msgspec.json.decode(rd.costs(slug).read_bytes())

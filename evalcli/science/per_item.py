@@ -203,18 +203,26 @@ class ItemTable:
         self.n = len(answerable)
 
     @classmethod
-    def read(cls, path: Path) -> ItemTable:
-        """per_item_scores.csv, streamed into columns."""
+    def read(cls, path: Path, numbers: Iterable[str] | None = None) -> ItemTable:
+        """per_item_scores.csv, streamed into columns (see from_rows for `numbers`)."""
         with open(path, encoding="utf-8", newline="") as fh:
-            return cls.from_rows(csv.DictReader(fh))
+            return cls.from_rows(csv.DictReader(fh), numbers)
 
     @classmethod
-    def from_rows(cls, rows: Iterable[dict]) -> ItemTable:
+    def from_rows(cls, rows: Iterable[dict], numbers: Iterable[str] | None = None
+                  ) -> ItemTable:
         """Columns from row dicts (a CSV reader's strings or score_rows' values); a row
-        without one of REQUIRED is a ValueError naming it."""
+        without one of REQUIRED is a ValueError naming it. `numbers`: the metric, SD, token
+        and count columns to keep (`temp` always; None = all) — a stage that needs a few
+        does not hold the rest (value() and dicts() need all)."""
+        keep = set(numbers) | {"temp"} if numbers is not None else None
         codes = {k: array("i") for k in _TEXT}
         seen: dict[str, dict[str, int]] = {k: {} for k in _TEXT}
         num = {k: array("d") for k in (*_FLOATS, "temp")} | {k: array("i") for k in COUNTS}
+        if keep is not None:
+            num = {k: v for k, v in num.items() if k in keep}
+        floats = [k for k in _FLOATS if k in num]
+        counts = [k for k in COUNTS if k in num]
         answerable, odd_ids = array("b"), {}
         for n, row in enumerate(rows):
             missing = [k for k in REQUIRED if k not in row]
@@ -227,11 +235,11 @@ class ItemTable:
             item_id = str(row.get("item_id") or "")
             if f"{row.get('dataset') or ''}|{item_id}" != str(row.get("item_key") or ""):
                 odd_ids[n] = item_id
-            for key in _FLOATS:
+            for key in floats:
                 value = row.get(key)
                 num[key].append(math.nan if value in (None, "") else float(value))
             num["temp"].append(float(row["temp"]))
-            for key in COUNTS:  # n_empty / n_echo: 0 in files written before they existed
+            for key in counts:  # n_empty / n_echo: 0 in files written before they existed
                 num[key].append(int(row.get(key) or 0))
             answerable.append(row.get("answerable") in (True, "True"))
         return cls({k: Categorical(np.frombuffer(codes[k], dtype=np.int32)

@@ -112,3 +112,14 @@ def test_item_id_comes_from_item_key_unless_the_file_says_otherwise():
     table = ItemTable.from_rows(rows)
     assert "item_id" not in table.text and table.odd_ids == {1: "hand-edited"}
     assert [table.value("item_id", i) for i in range(2)] == ["a|b", "hand-edited"]
+
+
+def test_a_stage_can_keep_only_the_numbers_it_reads(tmp_path):
+    path = tmp_path / "per_item_scores.csv"
+    rows = _rows()
+    write_per_item(path, rows)
+    table = ItemTable.read(path, ("em", "n_failed"))
+    assert set(table.num) == {"em", "n_failed", "temp"}
+    assert table.num["em"].tolist() == [r["em"] for r in rows]
+    assert table.num["n_failed"].tolist() == [r["n_failed"] for r in rows]
+    assert table.text["item_key"].tolist() == [r["item_key"] for r in rows]
