@@ -15,7 +15,8 @@ predictions, scoring, statistics, report. Printed per size:
                        not follow it
     peak RSS           the supervisor process's peak resident set over the whole run
                        (ru_maxrss; workers are separate processes and not included), and
-                       its peak during each stage (sampled every 20 ms by a thread, Linux)
+                       its peak during each stage (sampled every 20 ms from /proc by a
+                       separate process, Linux: a thread in the run would itself pin memory)
 
 Flat memory = results and predictions are streamed, not held: peak RSS should barely move
 from 1,000 to 100,000 units. POSIX only (the `resource` module); timings on a shared,
@@ -33,32 +34,43 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# polls the run's resident set from outside it: a sampling thread inside the measured process
+# would itself keep memory (each new reading is an object that pins an allocator arena)
+_MONITOR = r"""
+import json, os, select, sys, time
+pid, page, out = int(sys.argv[1]), os.sysconf("SC_PAGE_SIZE"), []
+while True:
+    try:
+        with open(f"/proc/{pid}/statm") as fh:
+            out.append((time.monotonic(), int(fh.read().split()[1]) * page / 2**20))
+    except OSError:
+        break
+    if select.select([sys.stdin], [], [], 0.02)[0]:  # stdin closed: the run is over
+        break
+print(json.dumps(out))
+"""
+
 _CHILD = r"""
-import json, resource, sys, threading, time
+import json, os, resource, subprocess, sys, time
 from pathlib import Path
 from evalcli.store.manifest import Manifest
-tmp = Path(sys.argv[1])
-peaks, seconds, stage = {}, {}, ["start"]
-def rss_mb():
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * resource.getpagesize() / 2**20
-def sample():
-    while True:
-        peaks[stage[0]] = max(peaks.get(stage[0], 0.0), rss_mb())
-        time.sleep(0.02)
+tmp, monitor_code = Path(sys.argv[1]), sys.argv[2]
+marks, seconds = [(time.monotonic(), "start")], {}
+monitor = None
+if sys.platform.startswith("linux"):
+    monitor = subprocess.Popen([sys.executable, "-c", monitor_code, str(os.getpid())],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 start_stage, finish_stage = Manifest.start_stage, Manifest.finish_stage
 def started(self, name, *a, **k):
-    stage[0] = name
+    marks.append((time.monotonic(), name))
     seconds[name] = time.perf_counter()
     return start_stage(self, name, *a, **k)
 def finished(self, name, *a, **k):
     if name in seconds:
         seconds[name] = time.perf_counter() - seconds[name]
-    stage[0] = "after " + name
+    marks.append((time.monotonic(), "after " + name))
     return finish_stage(self, name, *a, **k)
 Manifest.start_stage, Manifest.finish_stage = started, finished
-if sys.platform.startswith("linux"):
-    threading.Thread(target=sample, daemon=True).start()
 from evalcli.__main__ import main
 sys.argv = ["evalcli", "run", "--profile", str(tmp / "bench.toml"), "--runs-dir",
             str(tmp / "runs"), "--run-id", "pool"]
@@ -69,6 +81,12 @@ except SystemExit as exc:
 else:
     code = 0
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 if sys.platform != "darwin" else 2**20)
+peaks = {}
+if monitor is not None:
+    monitor.stdin.close()
+    for at, mb in json.loads(monitor.stdout.read()):
+        stage = [name for t, name in marks if t <= at][-1]
+        peaks[stage] = max(peaks.get(stage, 0.0), mb)
 print("BENCH " + json.dumps({"code": code, "peak_mb": peak, "stage_peaks": peaks,
                              "stages": seconds}))
 """
@@ -102,7 +120,8 @@ def run_size(units: int, workers: int, padding: int = 0) -> dict:
         _items(units // 2, tmp / "items.jsonl")
         (tmp / "bench.toml").write_text(PROFILE.format(workers=workers, padding=padding),
                                         encoding="utf-8")
-        out = subprocess.run([sys.executable, "-c", _CHILD, str(tmp)], capture_output=True,
+        out = subprocess.run([sys.executable, "-c", _CHILD, str(tmp), _MONITOR],
+                             capture_output=True,
                              text=True, cwd=ROOT, timeout=3600)
         line = next((x for x in out.stdout.splitlines() if x.startswith("BENCH ")), None)
         if line is None or json.loads(line[6:])["code"] not in (0, None):

@@ -42,6 +42,7 @@ from evalcli.store.results import (
     LatestResults,
     ResultRecord,
     ResultsWriter,
+    StatusIndex,
     cut_torn_tail,
     failed_record,
     ok_record,
@@ -52,7 +53,7 @@ from evalcli.store.rundir import EventLog, RunDir
 STOP_CHECK_S = 0.2  # how often the STOP file is looked for while units run
 
 
-def load_finished(setup: Setup) -> dict[str, dict[str, str]]:
+def load_finished(setup: Setup) -> dict[str, StatusIndex]:
     """custom_id -> "ok" | "failed" for every trial; a torn last line is cut off first."""
     finished = {}
     for trial in setup.plan.trials:
@@ -64,7 +65,7 @@ def load_finished(setup: Setup) -> dict[str, dict[str, str]]:
     return finished
 
 
-def pending_units(units: Units, finished: dict[str, dict[str, str]],
+def pending_units(units: Units, finished: dict[str, StatusIndex],
                   retry_failed: bool = True) -> Units:
     """The planned units without an ok record (and, by default, those that failed); a group
     whose trial has no result yet is taken whole, without making its units."""
@@ -75,14 +76,14 @@ def pending_units(units: Units, finished: dict[str, dict[str, str]],
     return units.select(pending, whole=lambda group: not finished.get(group.trial))
 
 
-def refresh_counts(manifest: Manifest, finished: dict[str, dict[str, str]],
+def refresh_counts(manifest: Manifest, finished: dict[str, StatusIndex],
                    skipped: bool = False) -> None:
     """Counts from the results; `skipped`: the units without a result were skipped because
     the run stopped at its verdict (else they are pending)."""
     for slug, state in manifest.trials.items():
-        statuses = finished.get(slug, {})
-        state.done = sum(1 for s in statuses.values() if s == "ok")
-        state.failed = sum(1 for s in statuses.values() if s == "failed")
+        statuses = finished.get(slug)
+        state.done = statuses.count("ok") if statuses is not None else 0
+        state.failed = statuses.count("failed") if statuses is not None else 0
         left = state.planned - state.done - state.failed
         state.pending, state.skipped = (0, left) if skipped else (left, 0)
 
@@ -178,7 +179,7 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool,
         if monitor is not None or previous is not None:
             # a sequential run recounts from these at its verdict; a fixed-n run keeps no
             # entry per new unit (the counts below are kept as it goes)
-            finished[unit.trial][unit.custom_id] = record.status
+            finished[unit.trial].set(unit.custom_id, record.status)
         state = manifest.trials[unit.trial]
         if previous == "failed":
             state.failed -= 1

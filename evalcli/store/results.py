@@ -6,10 +6,12 @@
                     a batch of lines, one write: the supervisor flushes after each wake-up,
                     before it can block or stop, so a kill loses at most lines it has not
                     yet written — their units run again on resume, never twice recorded
-    read_statuses() custom_id -> ok | failed, streamed; a torn last line (no newline, or
-                    undecodable) is reported so resume can cut it off and redo that unit
+    read_statuses() custom_id -> ok | failed (a StatusIndex: 16 bytes per id), streamed; a
+                    torn last line (no newline, or undecodable) is reported so resume can
+                    cut it off and redo that unit
     LatestResults   one record per custom_id (an "ok" record beats a "failed" one), read
-                    from an index of line offsets: memory grows with ids, not answers
+                    through the same index of line offsets: memory grows with ids (16 bytes
+                    each), not answers
 
 Failed units are data too: status "failed" with the reason, never an empty answer passed
 off as a prediction.
@@ -173,72 +175,38 @@ def _scan(fh, path: Path):
     return None
 
 
-def read_statuses(path: Path) -> tuple[dict[str, str], TornTail | None]:
-    """custom_id -> "ok" | "failed" (ok wins), streaming: memory grows with ids, not texts.
+class StatusIndex:
+    """custom_id -> "ok" | "failed" for every id of a results file (the last ok line wins,
+    else the last failed one), and where that winning line is — without holding the ids:
+    each id is keyed by a 64-bit hash in sorted arrays (16 bytes per id). The lines of one
+    hash are checked to be one id when it is built; if two ids ever shared a hash, it keeps a
+    dict of the ids instead. A lookup of an id not in the file matches another only if their
+    hashes are equal (about 1 in 2**64 per lookup). `set` records a status found later (kept
+    apart, one entry per id set)."""
 
-    This is what planning a resume needs. Only the last line may be torn (appends are
-    sequential); an undecodable line elsewhere raises CorruptResults (a RunError).
-    """
-    statuses: dict[str, str] = {}
-    if not path.exists():
-        return statuses, None
-    with open(path, "rb") as fh:
-        lines = _scan(fh, path)
-        while True:
-            try:
-                _, record = next(lines)
-            except StopIteration as end:
-                return statuses, end.value
-            if statuses.get(record.custom_id) != "ok":
-                statuses[record.custom_id] = record.status
-
-
-class LatestResults:
-    """The winning record per custom_id (the last ok one if any, else the last failed one)
-    without holding the records or the ids: an index of where each id's winning line is, by
-    a 64-bit hash of the id (16 bytes per id, nothing per answer), each record read when asked
-    for.
-
-        with LatestResults(path) as results:
-            results.get(custom_id) -> ResultRecord | None   (the record read is checked)
-            results.status(custom_id) -> "ok" | "failed" | None   (no read)
-            results.count("ok" | "failed")
-            results.records("failed") -> the winning failed records, in file order
-            results.torn -> TornTail | None (a torn last line is not a record)
-
-    Lines of one hash are checked to be one id; if two ids ever shared a hash, the index is
-    a dict of ids instead. A lookup of an id that is not in the file matches another id only
-    if their hashes are equal (about 1 in 2**64 per lookup); get() reads and checks it."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, fh=None, path: Path | None = None) -> None:
+        """Scan the open results file `fh` (None: no file, no ids); `torn` is its torn last
+        line, if any."""
         self.torn: TornTail | None = None
-        self._fh = None
-        # sorted id hashes, the winning line of each (offset × 2, + 1 when ok), and the
-        # winners in the order their ids first appear; or, after a hash collision, a dict
-        self._hash = self._where = self._first = None
-        self._by_id: dict[str, int] | None = None
-        if not path.exists():
-            self._index(array("q"), array("q"))
-            return
-        self._fh = open(path, "rb")  # noqa: SIM115 - closed in close()
+        self._later: dict[str, str] = {}
         hashes, wheres = array("q"), array("q")
-        lines = _scan(self._fh, path)
-        try:
-            while True:
-                start, record = next(lines)
-                hashes.append(hash(record.custom_id))
-                wheres.append(start * 2 + (record.status == "ok"))
-        except StopIteration as end:
-            self.torn = end.value
-        except BaseException:
-            self.close()
-            raise
-        self._index(hashes, wheres)
+        if fh is not None:
+            lines = _scan(fh, path)
+            try:
+                while True:
+                    start, record = next(lines)
+                    hashes.append(hash(record.custom_id))
+                    wheres.append(start * 2 + (record.status == "ok"))
+            except StopIteration as end:
+                self.torn = end.value
+        self._build(hashes, wheres, fh)
 
-    def _index(self, hashes: array, wheres: array) -> None:
+    def _build(self, hashes: array, wheres: array, fh) -> None:
         import numpy as np  # here, not at import: `evalcli show` and `runs` start fast
 
+        # sorted hashes, the winning line of each (offset × 2, + 1 when ok), and the winners
+        # in the order their ids first appear; or, after a hash collision, a dict by id
+        self._by_id: dict[str, int] | None = None
         h = np.frombuffer(hashes, np.int64) if len(hashes) else np.zeros(0, np.int64)
         w = np.frombuffer(wheres, np.int64) if len(wheres) else np.zeros(0, np.int64)
         n = h.size
@@ -250,51 +218,120 @@ class LatestResults:
         h, w, line = h[order], w[order], line[order]
         starts = np.flatnonzero(np.r_[True, h[1:] != h[:-1]])
         ends = np.r_[starts[1:], n] - 1  # a hash's last line there is its winner
-        if np.any(ends > starts) and self._collides(w, starts, ends):
-            self._by_id = self._dict_of(w[np.argsort(line)])
+        if np.any(ends > starts) and _collides(fh, w, starts, ends):
+            self._by_id = {}
+            for where in w[np.argsort(line)].tolist():
+                custom_id = _id_at(fh, where)
+                current = self._by_id.get(custom_id)
+                if current is None or where & 1 or not current & 1:
+                    self._by_id[custom_id] = where
             return
         self._hash, self._where = h[starts], w[ends]
         self._first = np.argsort(np.minimum.reduceat(line, starts), kind="stable")
 
-    def _collides(self, where, starts, ends) -> bool:
-        """Whether the lines of some hash belong to more than one id (read to know)."""
-        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
-            if b > a and len({self._id_at(int(x)) for x in where[a:b + 1]}) > 1:
-                return True
-        return False
-
-    def _dict_of(self, wheres) -> dict[str, int]:
-        by_id: dict[str, int] = {}
-        for where in wheres.tolist():
-            custom_id = self._id_at(where)
-            current = by_id.get(custom_id)
-            if current is None or where & 1 or not current & 1:
-                by_id[custom_id] = where
-        return by_id
-
-    def _id_at(self, where: int) -> str:
-        self._fh.seek(where >> 1)
-        return _status_decoder.decode(self._fh.readline()).custom_id
-
-    def _lookup(self, custom_id: str) -> int | None:
+    def where(self, custom_id: str) -> int | None:
+        """Offset × 2 (+ 1 when ok) of the id's winning line in the file, or None."""
         if self._by_id is not None:
             return self._by_id.get(custom_id)
         h = hash(custom_id)
         at = int(self._hash.searchsorted(h))
         return int(self._where[at]) if at < self._hash.size and self._hash[at] == h else None
 
-    def status(self, custom_id: str) -> str | None:
-        where = self._lookup(custom_id)
-        return None if where is None else ("ok" if where & 1 else "failed")
+    def get(self, custom_id: str, default: str | None = None) -> str | None:
+        later = self._later.get(custom_id)
+        if later is not None:
+            return later
+        where = self.where(custom_id)
+        return default if where is None else ("ok" if where & 1 else "failed")
+
+    def set(self, custom_id: str, status: str) -> None:
+        self._later[custom_id] = status
 
     def count(self, status: str) -> int:
         ok = status == "ok"
         if self._by_id is not None:
-            return sum(1 for where in self._by_id.values() if where & 1 == ok)
-        return int(((self._where & 1) == ok).sum())
+            n = sum(1 for cid, where in self._by_id.items()
+                    if cid not in self._later and where & 1 == ok)
+        else:
+            n = int(((self._where & 1) == ok).sum())
+            n -= sum(1 for cid in self._later if (where := self.where(cid)) is not None
+                     and where & 1 == ok)
+        return n + sum(1 for s in self._later.values() if s == status)
+
+    def winners(self) -> list[int]:
+        """The winning lines (offset × 2, + 1 when ok), in the order their ids first appear
+        in the file (statuses `set` later not included)."""
+        if self._by_id is not None:
+            return list(self._by_id.values())
+        return self._where[self._first].tolist()
+
+    def __len__(self) -> int:
+        extra = sum(1 for cid in self._later if self.where(cid) is None)
+        return (len(self._by_id) if self._by_id is not None else int(self._hash.size)) + extra
+
+
+def _collides(fh, where, starts, ends) -> bool:
+    """Whether the lines of some hash belong to more than one id (read to know)."""
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        if b > a and len({_id_at(fh, int(x)) for x in where[a:b + 1]}) > 1:
+            return True
+    return False
+
+
+def _id_at(fh, where: int) -> str:
+    fh.seek(where >> 1)
+    return _status_decoder.decode(fh.readline()).custom_id
+
+
+def read_statuses(path: Path) -> tuple[StatusIndex, TornTail | None]:
+    """custom_id -> "ok" | "failed" (ok wins), streaming: memory grows with ids (16 bytes
+    each), not texts.
+
+    This is what planning a resume needs. Only the last line may be torn (appends are
+    sequential); an undecodable line elsewhere raises CorruptResults (a RunError).
+    """
+    if not path.exists():
+        return StatusIndex(), None
+    with open(path, "rb") as fh:
+        index = StatusIndex(fh, path)
+    return index, index.torn
+
+
+class LatestResults:
+    """The winning record per custom_id (the last ok one if any, else the last failed one)
+    without holding the records or the ids (a StatusIndex of where each id's winning line
+    is), each record read when asked for.
+
+        with LatestResults(path) as results:
+            results.get(custom_id) -> ResultRecord | None   (the record read is checked)
+            results.status(custom_id) -> "ok" | "failed" | None   (no read)
+            results.count("ok" | "failed")
+            results.records("failed") -> the winning failed records, in file order
+            results.torn -> TornTail | None (a torn last line is not a record)
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fh = None
+        if not path.exists():
+            self._index = StatusIndex()
+        else:
+            self._fh = open(path, "rb")  # noqa: SIM115 - closed in close()
+            try:
+                self._index = StatusIndex(self._fh, path)
+            except BaseException:
+                self.close()
+                raise
+        self.torn = self._index.torn
+
+    def status(self, custom_id: str) -> str | None:
+        return self._index.get(custom_id)
+
+    def count(self, status: str) -> int:
+        return self._index.count(status)
 
     def get(self, custom_id: str) -> ResultRecord | None:
-        where = self._lookup(custom_id)
+        where = self._index.where(custom_id)
         if where is None:
             return None
         record = self._read(where)
@@ -307,9 +344,7 @@ class LatestResults:
     def records(self, status: str | None = None):
         """The winning records (only those with `status` if given), in the order their ids
         first appear in the file; each read when reached."""
-        wheres = self._by_id.values() if self._by_id is not None else \
-            self._where[self._first].tolist()
-        for where in wheres:
+        for where in self._index.winners():
             if status is None or (where & 1) == (status == "ok"):
                 yield self._read(where)
 

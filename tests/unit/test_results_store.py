@@ -33,7 +33,8 @@ def test_append_read_and_torn_tail(tmp_path):
     with open(path, "ab") as fh:
         fh.write(b'{"custom_id": "u3", "sta')
     statuses, torn = read_statuses(path)
-    assert list(statuses) == ["u0", "u1", "u2"] and (torn.offset, torn.length) == (len(path.read_bytes()) - 24, 24)
+    assert [statuses.get(f"u{i}") for i in range(4)] == ["ok", "ok", "ok", None]
+    assert len(statuses) == 3 and (torn.offset, torn.length) == (len(path.read_bytes()) - 24, 24)
     with LatestResults(path) as results:
         assert results.torn == torn and [r.custom_id for r in results.records()] == \
             ["u0", "u1", "u2"]
@@ -71,14 +72,20 @@ def test_latest_prefers_ok_over_failed(tmp_path, monkeypatch, shared_hash):
         writer.append(record)
     writer.close()
     with LatestResults(path) as best:
-        assert (best._by_id is not None) == shared_hash
+        assert (best._index._by_id is not None) == shared_hash
         assert best.get("a").text == "yes" and best.status("a") == "ok"
         assert best.get("b").text == "2" and best.status("b") == "failed"  # the last failure
         assert best.get("zz") is None and best.status("zz") is None
         assert (best.count("ok"), best.count("failed")) == (2, 1)
         assert [r.custom_id for r in best.records()] == ["a", "b", "c"]  # first appearance
         assert [r.text for r in best.records("failed")] == ["2"]
-    assert read_statuses(path)[0] == {"a": "ok", "b": "failed", "c": "ok"}
+    statuses = read_statuses(path)[0]
+    assert [statuses.get(k) for k in "abcz"] == ["ok", "failed", "ok", None]
+    assert (len(statuses), statuses.count("ok"), statuses.count("failed")) == (3, 2, 1)
+    statuses.set("b", "ok")  # a retried unit's new status
+    statuses.set("d", "failed")  # a unit not in the file
+    assert [statuses.get(k) for k in "abcd"] == ["ok", "ok", "ok", "failed"]
+    assert (len(statuses), statuses.count("ok"), statuses.count("failed")) == (4, 3, 1)
 
 
 def test_atomic_write_replaces_whole_file(tmp_path):
