@@ -69,9 +69,9 @@ def pending_units(units: Units, finished: dict[str, StatusIndex],
                   retry_failed: bool = True) -> Units:
     """The planned units without an ok record (and, by default, those that failed); a group
     whose trial has no result yet is taken whole, without making its units."""
-    def pending(unit: Unit) -> bool:
-        status = finished.get(unit.trial, {}).get(unit.custom_id)
-        return status is None or (retry_failed and status == "failed")
+    def pending(chunk: list[Unit]) -> list[bool]:  # one trial's units (a group's)
+        statuses = finished[chunk[0].trial].get_many([unit.custom_id for unit in chunk])
+        return [s is None or (retry_failed and s == "failed") for s in statuses]
 
     return units.select(pending, whole=lambda group: not finished.get(group.trial))
 

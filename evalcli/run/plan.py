@@ -33,7 +33,7 @@ import itertools
 import random
 import re
 from array import array
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import msgspec
@@ -127,23 +127,30 @@ class Units(Sequence[Unit]):
         return [(group.key, len(group) if sel is None else len(sel), self._of(group, sel))
                 for group, sel in self._parts]
 
-    def select(self, keep: Callable[[Unit], bool],
+    def select(self, keep: Callable[[list[Unit]], Iterable[bool]],
                whole: Callable[[UnitGroup], bool] = lambda group: False) -> Units:
-        """The units for which keep(unit) holds; a group for which whole(group) holds is kept
-        entire without making its units."""
+        """The units for which keep() says True — asked about a few thousand units at a time
+        (it may answer with one vectorised lookup); a group for which whole(group) holds is
+        kept entire without making its units."""
         parts = []
         for group, sel in self._parts:
             if whole(group):
                 parts.append((group, sel))
                 continue
-            kept = array("i", (k for k, unit in zip(range(len(group)) if sel is None else sel,
-                                                    self._of(group, sel), strict=True)
-                               if keep(unit)))
+            numbers = iter(range(len(group)) if sel is None else sel)
+            units = self._of(group, sel)
+            kept = array("i")
+            while chunk := list(itertools.islice(units, _CHUNK)):
+                kept.extend(k for k, yes in zip(itertools.islice(numbers, len(chunk)),
+                                                 keep(chunk), strict=True) if yes)
             if len(kept) == len(group):
                 parts.append((group, None))
             elif kept:
                 parts.append((group, kept))
         return Units(self._plan, parts)
+
+
+_CHUNK = 4096  # units per question in Units.select
 
 
 @dataclass(frozen=True, slots=True)

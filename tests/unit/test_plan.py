@@ -224,7 +224,17 @@ def test_scheduler_hands_out_blocks_in_order():
     assert handed == sorted(handed) and len(handed) == 40
 
 
-def test_units_are_made_when_reached_and_a_resume_selects_per_group():
+def _statuses(tmp_path, name: str, statuses: dict[str, str]):
+    from evalcli.store.results import ResultRecord, ResultsWriter, read_statuses
+
+    writer = ResultsWriter(tmp_path / name)
+    for custom_id, status in statuses.items():
+        writer.append(ResultRecord(custom_id=custom_id, status=status, text="x"))
+    writer.close()
+    return read_statuses(tmp_path / name)[0]
+
+
+def test_units_are_made_when_reached_and_a_resume_selects_per_group(tmp_path):
     """plan.units keeps no Unit: each is made from its group when reached — the same units
     by iteration, by index and per group; pending_units keeps a trial without results whole
     and picks the unfinished (and failed) units of one with results, in plan order."""
@@ -239,15 +249,16 @@ def test_units_are_made_when_reached_and_a_resume_selects_per_group():
     assert [u for _, _, part in plan.units.parts() for u in part] == units
     first, second = (t.slug for t in plan.trials)
     mine = [u for u in units if u.trial == first]
-    finished = {first: {mine[0].custom_id: "ok", mine[1].custom_id: "failed",
-                        mine[7].custom_id: "ok"}}
+    finished = {first: _statuses(tmp_path, "a.jsonl", {
+        mine[0].custom_id: "ok", mine[1].custom_id: "failed", mine[7].custom_id: "ok"})}
     todo = pending_units(plan.units, finished)
     assert list(todo) == [u for u in units if u not in (mine[0], mine[7])]
     assert len(todo) == len(units) - 2
     assert list(pending_units(plan.units, finished, retry_failed=False)) == \
         [u for u in units if u not in (mine[0], mine[1], mine[7])]
-    everything = {first: {u.custom_id: "ok" for u in mine},
-                  second: {u.custom_id: "ok" for u in units if u.trial == second}}
+    everything = {first: _statuses(tmp_path, "b.jsonl", {u.custom_id: "ok" for u in mine}),
+                  second: _statuses(tmp_path, "c.jsonl", {u.custom_id: "ok" for u in units
+                                                         if u.trial == second})}
     assert len(pending_units(plan.units, everything)) == 0
     # the scheduler hands out exactly the pending units, each group in plan order
     sched, handed = Scheduler(todo), []

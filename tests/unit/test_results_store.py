@@ -86,6 +86,8 @@ def test_latest_prefers_ok_over_failed(tmp_path, monkeypatch, shared_hash):
     statuses.set("d", "failed")  # a unit not in the file
     assert [statuses.get(k) for k in "abcd"] == ["ok", "ok", "ok", "failed"]
     assert (len(statuses), statuses.count("ok"), statuses.count("failed")) == (4, 3, 1)
+    assert statuses.get_many(list("abcdz")) == ["ok", "ok", "ok", "failed", None]
+    assert read_statuses(tmp_path / "none.jsonl")[0].get_many(["a"]) == [None]
 
 
 def test_atomic_write_replaces_whole_file(tmp_path):
