@@ -25,7 +25,7 @@ from scipy import stats as _st
 from evalcli.science.stats.intervals import NAN, is_binary, t_quantile, z_quantile
 from evalcli.science.stats.proportions import paired_proportion_interval
 
-_CHUNK = 4_000_000  # cells per index matrix (~16 MB of int32)
+_CHUNK = 2_000_000  # cells per index matrix (~8 MB of int32)
 _GATHER = 500_000  # cells of drawn values gathered at once (~4 MB of float64)
 
 
