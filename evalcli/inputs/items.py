@@ -76,6 +76,7 @@ class Items(Sequence[Item]):
         self._blob, self._offsets = blob, offsets  # offsets: one more than items (the end)
         self._last: tuple[int, Item] | None = None
         self._hashes = self._order = None  # numpy arrays, made by the first position()
+        self._sha256: str | None = None
 
     @classmethod
     def of(cls, items: Iterable[Item]) -> Items:
@@ -100,6 +101,17 @@ class Items(Sequence[Item]):
         """items.jsonl's lines: one JSON Item each, newline-terminated."""
         for item in self:
             yield _encoder.encode(item) + b"\n"
+
+    def sha256(self) -> str:
+        """sha256 of items.jsonl's bytes (computed once: the items never change)."""
+        if self._sha256 is None:
+            import hashlib
+
+            digest = hashlib.sha256()
+            for line in self.json_lines():
+                digest.update(line)
+            self._sha256 = digest.hexdigest()
+        return self._sha256
 
     def __len__(self) -> int:
         return len(self._offsets) - 1

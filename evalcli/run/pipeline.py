@@ -10,7 +10,6 @@ stages after it.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -80,10 +79,7 @@ class Setup:
 
 def items_sha256(items: Iterable[Item]) -> str:
     """sha256 of the items as JSONL: what items.jsonl holds."""
-    digest = hashlib.sha256()
-    for line in Items.of(items).json_lines():
-        digest.update(line)
-    return digest.hexdigest()
+    return Items.of(items).sha256()
 
 
 def build_setup(loaded: LoadedProfile, profile: Profile, run_dir: RunDir,

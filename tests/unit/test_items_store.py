@@ -33,6 +33,10 @@ def test_items_come_back_by_position_and_by_key(tmp_path):
     again = read_items(tmp_path / "items.jsonl")
     assert list(again) == given
     assert (tmp_path / "items.jsonl").read_bytes() == b"".join(items.json_lines())
+    import hashlib
+
+    assert items.sha256() == again.sha256() == \
+        hashlib.sha256((tmp_path / "items.jsonl").read_bytes()).hexdigest()
     assert Items.of(items) is items
 
 
