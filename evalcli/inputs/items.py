@@ -93,9 +93,23 @@ class Items(Sequence[Item]):
 
     @classmethod
     def read(cls, path: Path) -> Items:
-        """A frozen items.jsonl written by write_items (each line checked, blank ones left out)."""
+        """A frozen items.jsonl written by write_items (each line checked, blank ones left
+        out); a line that is not an item is a DataError naming the file and the line."""
+        from evalcli.errors import DataError
+
+        def decoded(fh):
+            for number, line in enumerate(fh, start=1):
+                if line.strip():
+                    try:
+                        yield _decoder.decode(line)
+                    except msgspec.DecodeError as exc:
+                        raise DataError(
+                            f"{path} line {number}: not an item ({exc}) - this run's frozen "
+                            "items were changed or damaged; restore items.jsonl from a copy, "
+                            "or start a new run") from None
+
         with open(path, "rb") as fh:
-            return cls.of(_decoder.decode(line) for line in fh if line.strip())
+            return cls.of(decoded(fh))
 
     def json_lines(self) -> Iterator[bytes]:
         """items.jsonl's lines: one JSON Item each, newline-terminated."""

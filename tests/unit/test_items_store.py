@@ -7,6 +7,7 @@ import msgspec
 import pytest
 
 import evalcli.inputs.items as items_module
+from evalcli.errors import DataError
 from evalcli.inputs.items import Item, Items, read_items, write_items
 
 
@@ -56,6 +57,9 @@ def test_read_items_skips_blank_lines_and_names_a_bad_one(tmp_path):
     given = _items(3)
     path.write_bytes(b"\n".join(msgspec.json.encode(i) for i in given) + b"\n\n")
     assert list(read_items(path)) == given
-    path.write_bytes(b'{"dataset": "d"}\n')
-    with pytest.raises(msgspec.ValidationError):
+    path.write_bytes(msgspec.json.encode(given[0]) + b'\n{"dataset": "d"}\n')
+    with pytest.raises(DataError, match=r"items.jsonl line 2: not an item \(Object missing"):
+        read_items(path)
+    path.write_bytes(msgspec.json.encode(given[0]) + b'\n{"dataset": "d"')
+    with pytest.raises(DataError, match="line 2: not an item"):
         read_items(path)
