@@ -19,7 +19,7 @@ Errors an engine raises:
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import msgspec
 
@@ -63,10 +63,23 @@ class Completion(msgspec.Struct, frozen=True, kw_only=True):
     timings: dict[str, float] = {}
 
 
+# Why a unit failed (results.jsonl `error_kind`): the engines' own kinds, then the worker's
+# and the supervisor's. A new kind is added here first (docs/run-directory.md lists them).
+ErrorKind = Literal[
+    "engine_error", "connection", "timeout", "rate_limited", "http_4xx", "http_5xx",
+    "bad_response", "empty_response", "model_error", "context_overflow", "llama_error",
+    "batch_timeout", "batch_missing", "batch_error", "mock_failure",
+    "load",  # the worker could not start its engine
+    "exception",  # an engine raised something other than EngineError (a bug)
+    "crash",  # workers died running the unit, max_crashes_per_unit times
+]
+
+
 class EngineError(Exception):
     """One request failed; recorded on its unit. `retryable` lets the supervisor try again."""
 
-    def __init__(self, message: str, *, retryable: bool = False, kind: str = "engine_error"):
+    def __init__(self, message: str, *, retryable: bool = False,
+                 kind: ErrorKind = "engine_error"):
         super().__init__(message)
         self.retryable = retryable
         self.kind = kind

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import msgspec
 
-from engines.base import Completion, Request
+from engines.base import Completion, ErrorKind, Request
 
 
 class Message(msgspec.Struct, frozen=True, tag=str.lower):
@@ -49,7 +49,7 @@ class Failed(Message):
 
     unit_id: str | None
     error: str
-    kind: str = "engine_error"
+    kind: ErrorKind = "engine_error"
     retryable: bool = False
     traceback: str = ""
 

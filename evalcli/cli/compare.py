@@ -3,10 +3,10 @@ the run report's statistics; writes compare.md, compare.html and compare.json.""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
+import msgspec
 import typer
 
 from evalcli.cli.common import JsonFlag, RunsDir, console
@@ -32,21 +32,22 @@ def compare(runs: RunRefs, runs_dir: RunsDir = Path("runs"), metric: Metric = No
 
     result = compare_runs(runs, runs_dir=runs_dir, pair_specs=pair or [],
                           metric_names=metric or []).result
+    assert result is not None
+    text = msgspec.json.format(msgspec.json.encode(result), indent=2).decode("utf-8")
     out = out.expanduser()
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "compare.json", json.dumps(result, indent=2, ensure_ascii=False))
+    atomic_write_text(out / "compare.json", text + "\n")
     atomic_write_text(out / "compare.md", render_compare_md(result))
     atomic_write_text(out / "compare.html", render_compare_html(result))
     if as_json:
-        typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        typer.echo(text)
         return
     line = console()
-    pairs = len(result["pairs"])
-    line.print(f"compared {len(result['runs'])} runs: {pairs} pair(s), "
-               f"{result['common_items']} items shared by all", markup=False)
-    for o in result["items"]:
-        if o["changed"]:
-            line.print(f"note: {o['changed']} item(s) changed between {o['first']} and "
-                       f"{o['second']} (same id, different question) — left out", markup=False)
+    line.print(f"compared {len(result.runs)} runs: {len(result.pairs)} pair(s), "
+               f"{result.common_items} items shared by all", markup=False)
+    for o in result.items:
+        if o.changed:
+            line.print(f"note: {o.changed} item(s) changed between {o.first} and "
+                       f"{o.second} (same id, different question) — left out", markup=False)
     line.print(f"report: {out / 'compare.md'}", markup=False)
     line.print(f"html:   {out / 'compare.html'}", markup=False)

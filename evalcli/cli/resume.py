@@ -59,7 +59,7 @@ def resume(
         at_verdict = stopped_at_verdict(manifest) and not continue_past_verdict
         if at_verdict and manifest.status == "completed":
             out.print(f"run {run_id} stopped at its verdict ({sentence(manifest.stopping)}); "
-                      f"nothing to do — to run its {manifest.stopping.get('skipped_units', 0)} "
+                      f"nothing to do — to run its {manifest.stopping.skipped_units} "
                       f"skipped units anyway: evalcli resume {run_id} --continue-past-verdict",
                       markup=False)
             return

@@ -17,11 +17,15 @@ from __future__ import annotations
 
 import html
 import math
+from typing import Literal
 
 from evalcli.report.markdown import Section, Table, build_report
 from evalcli.report.resource_plots import arm_bars, gpu_plots, legend_entry
 from evalcli.report.text import to_html
-from evalcli.report.verdict import LABELS, PRIMARY, Verdict, where_label
+from evalcli.report.verdict import LABELS, PRIMARY, Verdict
+from evalcli.science.costs import Costs
+from evalcli.science.stats.schema import Comparison, MetricStats, Selective, Significance
+from evalcli.store.manifest import Stopping
 
 PALETTE = ("#1f77b4", "#e6550d", "#31a354", "#756bb1", "#d6616b", "#8c6d31")
 WIDTH, LABEL_W, ROW_H, PAD = 920, 300, 22, 30
@@ -180,13 +184,13 @@ FOREST_LEGEND = [("CI excludes 0 and q < 0.05", "#d62728"), ("CI excludes 0 only
                  ("CI includes 0", "#555")]
 
 
-def forest_point(m: dict, label: str, test, shape: str = "square") -> dict:
+def forest_point(m: MetricStats, label: str, test: float | None, shape: str = "square") -> dict:
     """One paired difference as a forest-plot row: the point, its CI in points, and its colour
     (red: CI excludes 0 and the test < 0.05; orange: CI only; grey: CI includes 0)."""
-    sig_ci = _finite(m.get("ci_low"), m.get("ci_high")) and (m["ci_low"] > 0 or m["ci_high"] < 0)
-    strong = sig_ci and _finite(test) and test < 0.05
-    est, lo, hi = (None if v is None else 100 * v
-                   for v in (m["delta"], m.get("ci_low"), m.get("ci_high")))
+    lo_, hi_ = m.ci_low, m.ci_high
+    sig_ci = lo_ is not None and hi_ is not None and _finite(lo_, hi_) and (lo_ > 0 or hi_ < 0)
+    strong = sig_ci and test is not None and _finite(test) and test < 0.05
+    est, lo, hi = (None if v is None else 100 * v for v in (m.delta, lo_, hi_))
     return {"label": label, "est": est, "lo": lo, "hi": hi, "shape": shape,
             "color": "#d62728" if strong else ("#ff9f1c" if sig_ci else "#555")}
 
@@ -202,30 +206,30 @@ def forest_svg(rows: list[dict]) -> str:
                        legend=FOREST_LEGEND)
 
 
-def forest_plot(significance: dict[str, dict]) -> str:
+def forest_plot(significance: dict[str, Significance]) -> str:
     """Paired differences (points) with their 95% CIs, per metric, per dataset subgroup."""
-    rows = []
-    several = len({c["treatment"] for sig in significance.values()
-                   for c in sig.get("comparisons", [])}) > 1
+    rows: list[dict] = []
+    several = len({c.treatment for sig in significance.values()
+                   for c in sig.comparisons}) > 1
     for metric in PRIMARY:
         block = []
         for sig in significance.values():
-            for comp in sig.get("comparisons", []):
-                m = comp["metrics"].get(metric)
-                if not m or not _finite(m.get("delta")):
+            for comp in sig.comparisons:
+                m = comp.metrics.get(metric)
+                if m is None or not _finite(m.delta):
                     continue
-                sub = comp["dataset"] != "all"
-                test = m.get("p_value") if sub else m.get("q_value", m.get("p_value"))
-                label = ((f"{comp['treatment']} · " if several else "")
-                         + f"{where_label(comp)} · "
-                         f"{'all datasets' if not sub else comp['dataset']} (n={m['n']})")
+                sub = comp.dataset != "all"
+                test = m.p_value if sub or not m.in_family else m.q_value
+                label = ((f"{comp.treatment} · " if several else "")
+                         + f"{comp.where()} · "
+                         f"{'all datasets' if not sub else comp.dataset} (n={m.n})")
                 block.append(forest_point(m, label, test, "circle" if sub else "square"))
         if block:
             rows += [{"header": f"{LABELS[metric]} (treatment − control)"}, *block]
     return forest_svg(rows)
 
 
-def arm_plot(significance: dict[str, dict], control: str, treatments: list[str]) -> str:
+def arm_plot(significance: dict[str, Significance], control: str, treatments: list[str]) -> str:
     """Each arm's mean with its 95% interval, per metric and (type, temperature)."""
     arms = [control, *[t for t in treatments if t != control]]
     colors = {arm: PALETTE[i % len(PALETTE)] for i, arm in enumerate(arms)}
@@ -233,19 +237,20 @@ def arm_plot(significance: dict[str, dict], control: str, treatments: list[str])
     for metric in PRIMARY:
         block, seen = [], set()
         for sig in significance.values():
-            for comp in sig.get("comparisons", []):
-                m = comp["metrics"].get(metric)
-                if comp["dataset"] != "all" or not m:
+            for comp in sig.overall():
+                m = comp.metrics.get(metric)
+                if m is None:
                     continue
-                for arm, name in (("control", control), ("treatment", comp["treatment"])):
-                    key = (name, comp["type"], comp["temp"])
+                arm: Literal["control", "treatment"]
+                for arm, name in (("control", control), ("treatment", comp.treatment)):
+                    key = (name, comp.type, comp.temp)
                     if key in seen:
                         continue
                     seen.add(key)
-                    vals = [m.get(f"{arm}_mean"), m.get(f"{arm}_ci_low"), m.get(f"{arm}_ci_high")]
+                    vals = [m.arm_mean(arm), *m.arm_ci(arm)]
                     est, lo, hi = (None if v is None else 100 * v for v in vals)
                     colors.setdefault(name, PALETTE[len(colors) % len(PALETTE)])
-                    block.append({"label": f"{name} · {where_label(comp)}", "est": est,
+                    block.append({"label": f"{name} · {comp.where()}", "est": est,
                                   "lo": lo, "hi": hi, "color": colors[name]})
         if block:
             rows += [{"header": LABELS[metric]}, *block]
@@ -255,10 +260,10 @@ def arm_plot(significance: dict[str, dict], control: str, treatments: list[str])
                        legend=list(colors.items()))
 
 
-def risk_coverage_plot(comp: dict, control: str, colors: dict[str, str]) -> str:
+def risk_coverage_plot(comp: Comparison, sel: Selective, control: str,
+                       colors: dict[str, str]) -> str:
     """Selective risk against coverage for each arm of one comparison (lower is better)."""
     w, h, left, top, pw, ph = 430, 300, 55, 30, 350, 210
-    sel = comp.get("selective") or {}
 
     def xy(cov: float, risk: float) -> str:
         return f"{left + cov * pw:.1f},{top + (1 - risk) * ph:.1f}"
@@ -267,7 +272,7 @@ def risk_coverage_plot(comp: dict, control: str, colors: dict[str, str]) -> str:
              f'viewBox="0 0 {w} {h}" role="img">',
              f'<rect x="0" y="0" width="{w}" height="{h}" fill="#ffffff"/>',
              f'<text x="{left}" y="18" font-weight="bold">'
-             f'{html.escape(where_label(comp))} — {html.escape(comp["treatment"])} vs '
+             f'{html.escape(comp.where())} — {html.escape(comp.treatment)} vs '
              f'{html.escape(control)}</text>']
     for t in (0.0, 0.25, 0.5, 0.75, 1.0):
         parts.append(f'<line x1="{left + t * pw:.1f}" y1="{top}" x2="{left + t * pw:.1f}" '
@@ -286,10 +291,9 @@ def risk_coverage_plot(comp: dict, control: str, colors: dict[str, str]) -> str:
                  f'transform="rotate(-90 14 {top + ph / 2})">risk (answered wrong)</text>')
     ly = h - 6
     lx = left
-    for arm, name in (("control", control), ("treatment", comp["treatment"])):
-        s = sel.get(arm) or {}
-        pts = sorted((p["coverage"], p["risk"]) for p in s.get("points", [])
-                      if _finite(p.get("coverage"), p.get("risk")))
+    for s, name in ((sel.control, control), (sel.treatment, comp.treatment)):
+        pts = sorted((p.coverage, p.risk) for p in s.points
+                     if p.risk is not None and _finite(p.coverage, p.risk))
         color = colors.get(name, "#333")
         if pts:
             path = [xy(0.0, pts[0][1])] + [xy(c, r) for c, r in pts]
@@ -297,8 +301,8 @@ def risk_coverage_plot(comp: dict, control: str, colors: dict[str, str]) -> str:
                          'stroke-width="2.5"/>')
             parts += [f'<circle cx="{xy(c, r).split(",")[0]}" cy="{xy(c, r).split(",")[1]}" '
                       f'r="3.5" fill="{color}"/>' for c, r in pts]
-        aurc = s.get("aurc")
-        label = f"{name} (AURC {aurc:.3f})" if _finite(aurc) else name
+        aurc = s.aurc
+        label = f"{name} (AURC {aurc:.3f})" if aurc is not None and _finite(aurc) else name
         lx = legend_entry(parts, lx, ly, color, label)
     parts.append("</svg>")
     return "".join(parts)
@@ -308,7 +312,8 @@ def _figure(svg: str, caption: str) -> str:
     return f"<figure>{svg}<figcaption>{_inline(caption)}</figcaption></figure>"
 
 
-def plots_section(significance: dict[str, dict], control: str, treatments: list[str]) -> Section:
+def plots_section(significance: dict[str, Significance], control: str,
+                  treatments: list[str]) -> Section:
     blocks = []
     forest = forest_plot(significance)
     if forest:
@@ -322,9 +327,9 @@ def plots_section(significance: dict[str, dict], control: str, treatments: list[
         blocks.append(_figure(arms, "Each arm's mean with its 95% interval (Wilson for 0/1 "
                               "scores, t otherwise)."))
     colors = {a: PALETTE[i % len(PALETTE)] for i, a in enumerate([control, *treatments])}
-    curves = [risk_coverage_plot(comp, control, colors)
-              for sig in significance.values() for comp in sig.get("comparisons", [])
-              if comp["dataset"] == "all" and comp.get("selective")]
+    curves = [risk_coverage_plot(comp, comp.selective, control, colors)
+              for sig in significance.values() for comp in sig.overall()
+              if comp.selective is not None]
     if curves:
         blocks.append(_figure('<div class="wrap">' + "".join(curves) + "</div>",
                               "Risk–coverage per arm: each point keeps the items the arm "
@@ -335,11 +340,11 @@ def plots_section(significance: dict[str, dict], control: str, treatments: list[
 
 
 def render_report_html(*, run_id: str, facts: dict, trials: dict,
-                       significance: dict[str, dict], control: str, treatments: list[str],
+                       significance: dict[str, Significance], control: str, treatments: list[str],
                        predictions: dict | None = None,
                        items: dict | None = None,
-                       costs: dict[str, dict] | None = None,
-                       sequential: dict | None = None,
+                       costs: dict[str, Costs] | None = None,
+                       sequential: Stopping | None = None,
                        telemetry: list[dict] | None = None) -> str:
     """The whole report as one HTML page; the arguments of `report.render_report`, plus the
     run's telemetry.jsonl lines (science.resources.read_telemetry) for the resource plots."""

@@ -19,34 +19,24 @@ parses it back. Nothing a model or a dataset says can become a tag, link or imag
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
+from evalcli.report import numbers as fmt
 from evalcli.report.discordant import FAILED_SHOWN, discordant, read_units
 from evalcli.report.matrix import trial_matrix
 from evalcli.report.outcomes import OUTCOME_HEADERS, outcome_rows, outcome_warnings
 from evalcli.report.resources import resources_blocks
 from evalcli.report.sequential import report_blocks
 from evalcli.report.text import bold, code, esc
-from evalcli.report.verdict import (
-    LABELS,
-    PRIMARY,
-    VERDICT_METRICS,
-    Verdict,
-    _ci,
-    _delta,
-    _finite,
-    _num,
-    _p,
-    _pct,
-    p_is,
-    verdict,
-    where_label,
-)
-from evalcli.science.costs import summarize_costs
+from evalcli.report.verdict import LABELS, PRIMARY, VERDICT_METRICS, Verdict, verdict
+from evalcli.science.costs import Costs, Usage, summarize_costs
 from evalcli.science.per_item import ItemTable, as_table
+from evalcli.science.stats.schema import Comparison, Significance
+from evalcli.store.manifest import Stopping
 
 DISCORDANT_LIMIT = 25
 TEXT_LIMIT = 200
@@ -73,74 +63,72 @@ def clip(text: str, limit: int = TEXT_LIMIT) -> str:
     return esc(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
-def _all_comparisons(significance: dict[str, dict]):
+def _all_comparisons(significance: dict[str, Significance]) -> Iterator[tuple[str, Comparison]]:
     for slug, sig in significance.items():
-        for comp in sig.get("comparisons", []):
+        for comp in sig.comparisons:
             yield slug, comp
 
 
-def _verdicts(significance: dict[str, dict], control: str) -> list[Verdict]:
+def _verdicts(significance: dict[str, Significance], control: str) -> list[Verdict]:
     out = []
     for _, comp in _all_comparisons(significance):
-        if comp["dataset"] != "all":
+        if comp.dataset != "all":
             continue
         for metric in VERDICT_METRICS:
-            m = comp["metrics"].get(metric)
-            if m and m.get("n"):
-                out.append(verdict(m, metric, comp["treatment"], control, where_label(comp)))
+            m = comp.metrics.get(metric)
+            if m is not None and m.n:
+                out.append(verdict(m, metric, comp.treatment, control, comp.where()))
     return out
 
 
-def _scores_table(significance: dict[str, dict], control: str) -> Table:
+def _scores_table(significance: dict[str, Significance], control: str) -> Table:
     rows = []
     for slug, sig in significance.items():
         seen_control = set()
-        for comp in sig.get("comparisons", []):
-            if comp["dataset"] != "all":
-                continue
-            kind, temp = comp["type"], comp["temp"]
-            for arm, label in (("control", control), ("treatment", comp["treatment"])):
+        for comp in sig.overall():
+            kind, temp = comp.type, comp.temp
+            arm: Literal["control", "treatment"]
+            for arm, label in (("control", control), ("treatment", comp.treatment)):
                 if arm == "control":
                     if (kind, temp) in seen_control:
                         continue
                     seen_control.add((kind, temp))
                 cells = []
                 for metric in PRIMARY:
-                    m = comp["metrics"].get(metric) or {}
-                    mean = m.get(f"{arm}_mean")
-                    cells.append("—" if mean is None else
-                                 f"{_pct(mean)} {_ci(m.get(f'{arm}_ci_low'), m.get(f'{arm}_ci_high'))}")
-                rows.append([esc(slug), kind, f"{temp:g}", esc(label), str(comp["n_items"]),
+                    m = comp.metrics.get(metric)
+                    mean = None if m is None else m.arm_mean(arm)
+                    cells.append("—" if m is None or mean is None else
+                                 f"{fmt.pct(mean)} {fmt.ci(*m.arm_ci(arm))}")
+                rows.append([esc(slug), kind, f"{temp:g}", esc(label), str(comp.n_items),
                              *cells])
     return Table(["trial", "type", "T", "condition", "n", "EM", "F1", "abstain", "false answers"],
                  rows)
 
 
-def _differences_table(significance: dict[str, dict], control: str) -> Table:
+def _differences_table(significance: dict[str, Significance], control: str) -> Table:
     rows = []
     for _, comp in _all_comparisons(significance):
-        if comp["dataset"] != "all":
+        if comp.dataset != "all":
             continue
-        kind, temp, treatment = comp["type"], f"{comp['temp']:g}", comp["treatment"]
+        kind, temp, treatment = comp.type, f"{comp.temp:g}", comp.treatment
         for metric in PRIMARY:
-            m = comp["metrics"].get(metric)
-            if not m or not m.get("n"):
+            m = comp.metrics.get(metric)
+            if m is None or not m.n:
                 continue
-            tost, power = m.get("tost") or {}, m.get("power") or {}
-            equivalent = ("—" if tost.get("equivalent") is None else
-                          ("yes" if tost["equivalent"] else "no")
-                          + f" (±{100 * tost['margin']:.1f})")
+            tost = m.tost
+            equivalent = ("—" if tost is None or tost.equivalent is None else
+                          ("yes" if tost.equivalent else "no") + f" (±{100 * tost.margin:.1f})")
             rows.append([kind, temp, f"{esc(treatment)} − {esc(control)}", LABELS[metric],
-                         str(m["n"]), _pct(m.get("control_mean")), _pct(m.get("treatment_mean")),
-                         _delta(m.get("delta")), _ci(m.get("ci_low"), m.get("ci_high")),
-                         _METHODS.get(m.get("ci_method"), esc(m.get("ci_method") or "—")),
-                         _p(m.get("p_value")), _p(m.get("q_value")), equivalent,
-                         _pct(power.get("mde"))])
-        mc = comp.get("mcnemar") or {}
-        if mc.get("n_discordant"):
+                         str(m.n), fmt.pct(m.control_mean), fmt.pct(m.treatment_mean),
+                         fmt.points(m.delta), fmt.ci(m.ci_low, m.ci_high),
+                         _METHODS.get(m.ci_method, esc(m.ci_method or "—")),
+                         fmt.p_cell(m.p_value), fmt.p_cell(m.q_value), equivalent,
+                         fmt.pct(m.power.mde if m.power else None)])
+        mc = comp.mcnemar
+        if mc.n_discordant:
             rows.append([kind, temp, f"{esc(treatment)} − {esc(control)}",
-                         f"EM (McNemar: b={mc['b']}, c={mc['c']})", str(comp["n_items"]),
-                         "", "", "", "", "", _p(mc.get("p_value")), "", "", ""])
+                         f"EM (McNemar: b={mc.b}, c={mc.c})", str(comp.n_items),
+                         "", "", "", "", "", fmt.p_cell(mc.p_value), "", "", ""])
     return Table(["type", "T", "comparison", "metric", "n pairs", "control", "treatment",
                   "Δ (pts)", "95% CI", "interval", "p", "q", "TOST equivalent (± pts)",
                   "MDE (pts)"], rows)
@@ -150,34 +138,33 @@ _METHODS = {"tango_paired_score": "Tango score", "tango_paired_score_deff":
             "Tango score ÷ design effect", "paired_t": "t", "cluster_robust_t": "cluster t"}
 
 
-def _dataset_blocks(significance: dict[str, dict], control: str) -> list:
+def _dataset_blocks(significance: dict[str, Significance], control: str) -> list:
     rows = []
     for _, comp in _all_comparisons(significance):
-        if comp["dataset"] == "all":
+        if comp.dataset == "all":
             continue
         for metric in PRIMARY:
-            m = comp["metrics"].get(metric)
-            if m and m.get("n"):
-                rows.append([comp["type"], f"{comp['temp']:g}", esc(comp["dataset"]),
-                             f"{esc(comp['treatment'])} − {esc(control)}", LABELS[metric],
-                             str(m["n"]),
-                             _pct(m.get("control_mean")), _pct(m.get("treatment_mean")),
-                             _delta(m.get("delta")), _ci(m.get("ci_low"), m.get("ci_high")),
-                             _p(m.get("p_value"))])
+            m = comp.metrics.get(metric)
+            if m is not None and m.n:
+                rows.append([comp.type, f"{comp.temp:g}", esc(comp.dataset),
+                             f"{esc(comp.treatment)} − {esc(control)}", LABELS[metric],
+                             str(m.n), fmt.pct(m.control_mean), fmt.pct(m.treatment_mean),
+                             fmt.points(m.delta), fmt.ci(m.ci_low, m.ci_high),
+                             fmt.p_cell(m.p_value)])
     if not rows:
         return []
     notes = []
     for sig in significance.values():
-        for meta in sig.get("meta", []):
-            if meta["metric"] not in PRIMARY:
+        for meta in sig.meta:
+            if meta.metric not in PRIMARY:
                 continue
-            het, rnd = meta.get("heterogeneity") or {}, meta.get("random") or {}
-            i2 = het.get("I2")
-            notes.append(f"{LABELS[meta['metric']]} ({meta['type']}-book, T={meta['temp']:g}, "
-                         f"{esc(meta['treatment'])}): random-effects Δ {_delta(rnd.get('delta'))} "
-                         f"{_ci(rnd.get('ci_low'), rnd.get('ci_high'))} over {meta['k']} datasets; "
-                         f"I² = {'—' if not _finite(i2) else f'{100 * i2:.0f}%'}, "
-                         f"heterogeneity {p_is('p', het.get('p_value'))}")
+            het, rnd = meta.heterogeneity, meta.random
+            i2 = het.I2
+            notes.append(f"{LABELS[meta.metric]} ({meta.type}-book, T={meta.temp:g}, "
+                         f"{esc(meta.treatment)}): random-effects Δ {fmt.points(rnd.delta)} "
+                         f"{fmt.ci(rnd.ci_low, rnd.ci_high)} over {meta.k} datasets; "
+                         f"I² = {'—' if i2 is None or not fmt.finite(i2) else f'{100 * i2:.0f}%'}, "
+                         f"heterogeneity {fmt.p_is('p', het.p_value)}")
     blocks: list = ["Exploratory: subgroup p-values are not corrected for multiple comparisons.",
                     Table(["type", "T", "dataset", "comparison", "metric", "n pairs", "control",
                            "treatment", "Δ (pts)", "95% CI", "p"], rows)]
@@ -186,19 +173,19 @@ def _dataset_blocks(significance: dict[str, dict], control: str) -> list:
     return blocks
 
 
-def _selective_table(significance: dict[str, dict], control: str) -> Table:
+def _selective_table(significance: dict[str, Significance], control: str) -> Table:
     rows = []
     for _, comp in _all_comparisons(significance):
-        sel = comp.get("selective") or {}
-        if comp["dataset"] != "all" or not sel:
+        sel = comp.selective
+        if comp.dataset != "all" or sel is None:
             continue
-        matched = sel.get("matched") or {}
-        for arm, label in (("control", control), ("treatment", comp["treatment"])):
-            s = sel.get(arm) or {}
-            rows.append([comp["type"], f"{comp['temp']:g}", esc(label), _pct(s.get("coverage")),
-                         _pct(s.get("risk")), _pct(matched.get("coverage")),
-                         _pct(matched.get(f"{arm}_risk")),
-                         _delta(matched.get("delta")) if arm == "treatment" else ""])
+        matched = sel.matched
+        for label, s, risk, delta in (
+                (control, sel.control, matched.control_risk, ""),
+                (comp.treatment, sel.treatment, matched.treatment_risk,
+                 fmt.points(matched.delta))):
+            rows.append([comp.type, f"{comp.temp:g}", esc(label), fmt.pct(s.coverage),
+                         fmt.pct(s.risk), fmt.pct(matched.coverage), fmt.pct(risk), delta])
     return Table(["type", "T", "condition", "coverage", "risk", "matched coverage",
                   "risk at matched coverage", "Δ risk (pts)"], rows)
 
@@ -278,36 +265,36 @@ def _tokens_blocks(trials, control, treatments, costs, predictions) -> list:
                                            f"{np.mean(prompt[arm]):.1f}",
                                            f"{np.mean(completion[arm]):.1f}"])
         return ["Mean tokens per answered item.", table]
-    currency = next((esc(c["pricing"]["currency"]) for c in costs.values() if c.get("pricing")),
-                    None)
+    currency = next((esc(c.pricing.currency) for c in costs.values() if c.pricing), None)
     table = Table(["trial", "condition", "type", "units", "prompt tokens", "completion tokens",
                    "total tokens", "prompt / unit", "completion / unit", "latency mean (ms)",
                    "latency p95 (ms)", f"cost ({currency})" if currency else "cost"], [])
     notes = []
     for slug, trial_costs in costs.items():
-        arms = trial_costs.get("arms", {})
+        arms = trial_costs.arms
         for condition, arm in arms.items():
-            for kind, s in [("all", arm), *sorted(arm.get("by_type", {}).items())]:
-                lat = s.get("latency_ms") or {}
+            usages: list[tuple[str, Usage]] = [("all", arm), *sorted(arm.by_type.items())]
+            for kind, s in usages:
+                lat = s.latency_ms
                 table.rows.append([
-                    esc(slug), esc(condition), kind, str(s["units"]), f"{s['prompt_tokens']:,}",
-                    f"{s['completion_tokens']:,}", f"{s['total_tokens']:,}",
-                    _num(s.get("mean_prompt_tokens")), _num(s.get("mean_completion_tokens")),
-                    _num(lat.get("mean"), 2), _num(lat.get("p95"), 2),
-                    "—" if s.get("cost") is None else f"{s['cost']:.4f}"])
-        unknown = sum(a.get("units_without_token_counts") or 0 for a in arms.values())
+                    esc(slug), esc(condition), kind, str(s.units), f"{s.prompt_tokens:,}",
+                    f"{s.completion_tokens:,}", f"{s.total_tokens:,}",
+                    fmt.num(s.mean_prompt_tokens), fmt.num(s.mean_completion_tokens),
+                    fmt.num(lat.mean if lat else None, 2), fmt.num(lat.p95 if lat else None, 2),
+                    "—" if s.cost is None else f"{s.cost:.4f}"])
+        unknown = sum(a.units_without_token_counts for a in arms.values())
         if unknown:
             notes.append(f"{esc(slug)}: {unknown} unit(s) have no token counts (the engine or the "
                          "file did not report them); they are left out of the sums, means and "
                          "cost.")
         base = arms.get(control)
         for condition, arm in arms.items():
-            if condition == control or not base or not base.get("mean_total_tokens"):
+            if condition == control or base is None or not base.mean_total_tokens:
                 continue
-            ratio = (arm.get("mean_total_tokens") or 0) / base["mean_total_tokens"]
+            ratio = (arm.mean_total_tokens or 0) / base.mean_total_tokens
             notes.append(f"{esc(slug)}: {code(condition)} uses {ratio:.2f}× the tokens per unit "
-                         f"of {code(control)} ({_num(arm.get('mean_prompt_tokens'))} vs "
-                         f"{_num(base.get('mean_prompt_tokens'))} prompt tokens per unit).")
+                         f"of {code(control)} ({fmt.num(arm.mean_prompt_tokens)} vs "
+                         f"{fmt.num(base.mean_prompt_tokens)} prompt tokens per unit).")
     head = ("A unit is one answer request (item × condition × sample); failed units count "
             "(they used tokens). " + ("Cost from the profile's [pricing] per million tokens."
                                       if currency else
@@ -330,15 +317,16 @@ def _failure_blocks(failed_rows: list[tuple[str, dict]], n_failed: int) -> list:
 
 
 def build_report(*, run_id: str, facts: dict, trials: dict[str, ItemTable | list[dict]],
-                 significance: dict[str, dict], control: str, treatments: list[str],
+                 significance: dict[str, Significance], control: str, treatments: list[str],
                  predictions: dict[str, Iterable[dict]] | None = None,
                  items: dict | None = None,
-                 costs: dict[str, dict] | None = None,
-                 sequential: dict | None = None) -> list[Section]:
+                 costs: dict[str, Costs] | None = None,
+                 sequential: Stopping | None = None) -> list[Section]:
     """The report's sections, in reading order (see render_report for the arguments)."""
     trials = {slug: as_table(rows) for slug, rows in trials.items()}
-    discordants = {slug: discordant(rows, control, (significance.get(slug, {}).get("settings")
-                                                   or {}).get("mcnemar_threshold", 0.5))
+    discordants = {slug: discordant(rows, control,
+                                    significance[slug].settings.mcnemar_threshold
+                                    if slug in significance else 0.5)
                    for slug, rows in trials.items()}
     seen = {slug: read_units(rows, _shown(discordants.get(slug, []), control))
             for slug, rows in (predictions or {}).items()}
@@ -443,11 +431,11 @@ def sections_to_markdown(title: str, sections: list[Section]) -> str:
 
 
 def render_report(*, run_id: str, facts: dict, trials: dict[str, ItemTable | list[dict]],
-                  significance: dict[str, dict], control: str, treatments: list[str],
+                  significance: dict[str, Significance], control: str, treatments: list[str],
                   predictions: dict[str, Iterable[dict]] | None = None,
                   items: dict | None = None,
-                  costs: dict[str, dict] | None = None,
-                  sequential: dict | None = None) -> str:
+                  costs: dict[str, Costs] | None = None,
+                  sequential: Stopping | None = None) -> str:
     """Markdown for the whole run. Every mapping is keyed by trial slug: `trials` -> per-item
     rows (an ItemTable, or row dicts), `significance` -> significance.json, `predictions` ->
     predictions rows, read once per report and never held (store.predictions.

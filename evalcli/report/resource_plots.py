@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 
 from evalcli.report.text import esc
+from evalcli.science.costs import Costs
 
 PALETTE = ("#1f77b4", "#e6550d", "#31a354", "#756bb1", "#d6616b", "#8c6d31")
 W, H, LEFT, TOP, PW, PH = 920, 260, 70, 30, 820, 180
@@ -133,16 +134,16 @@ def bar_chart(title: str, unit: str, bars: list[tuple[str, float]]) -> str:
     return "".join(parts)
 
 
-def arm_bars(costs: dict[str, dict] | None) -> list[tuple[str, str]]:
+def arm_bars(costs: dict[str, Costs] | None) -> list[tuple[str, str]]:
     """Tokens per arm (where counted) and energy per arm (where attributed)."""
     several = len(costs or {}) > 1
     tokens, energy = [], []
     for slug, trial in (costs or {}).items():
-        for condition, arm in (trial.get("arms") or {}).items():
+        for condition, arm in trial.arms.items():
             label = f"{slug} · {condition}" if several else condition
-            if arm.get("units", 0) > arm.get("units_without_token_counts", 0):
-                tokens.append((label, float(arm.get("total_tokens") or 0)))
-            joules = (arm.get("resources") or {}).get("energy_j")
+            if arm.units > arm.units_without_token_counts:
+                tokens.append((label, float(arm.total_tokens)))
+            joules = arm.resources.energy_j if arm.resources else None
             if joules is not None:
                 energy.append((label, float(joules)))
     out = []

@@ -10,20 +10,20 @@ Every data value is escaped (esc / code) like the rest of the report. A table is
 from __future__ import annotations
 
 from evalcli.report.text import code, esc
+from evalcli.science.costs import Costs, GpuUse, Usage
 
 
-def _num(value, digits: int = 1, signed: bool = False) -> str:
+def _num(value: float | None, digits: int = 1, signed: bool = False) -> str:
     if value is None:
         return "—"
     return f"{value:+,.{digits}f}" if signed else f"{value:,.{digits}f}"
 
 
-def _sources(block: dict) -> str:
-    return ", ".join(f"{esc(k)} {v}" for k, v in sorted((block.get("tokens_source") or {}).items())) \
-        or "—"
+def _sources(block: Usage) -> str:
+    return ", ".join(f"{esc(k)} {v}" for k, v in sorted(block.tokens_source.items())) or "—"
 
 
-def resources_blocks(costs: dict[str, dict] | None) -> list:
+def resources_blocks(costs: dict[str, Costs] | None) -> list:
     """Blocks for the section, or [] when no costs.json carries these fields."""
     if not costs:
         return []
@@ -34,26 +34,26 @@ def resources_blocks(costs: dict[str, dict] | None) -> list:
                 "per extra second"], [])
     idle_notes = []
     for slug, trial in costs.items():
-        for condition, arm in (trial.get("arms") or {}).items():
-            res = arm.get("resources") or {}
-            usage[1].append([esc(slug), code(condition), str(arm.get("units", 0)), _sources(arm),
-                             _num(arm.get("worker_seconds"), 2), _num(arm.get("cpu_seconds"), 2),
-                             _num(res.get("gpu_seconds"), 2), _num(res.get("gpu_busy_seconds"), 2),
-                             _num(res.get("energy_j"), 1), _num(res.get("peak_vram_mb"), 0)])
-        for entry in trial.get("cost_effectiveness") or []:
-            for metric, m in (entry.get("metrics") or {}).items():
+        for condition, arm in trial.arms.items():
+            res = arm.resources or GpuUse()
+            usage[1].append([esc(slug), code(condition), str(arm.units), _sources(arm),
+                             _num(arm.worker_seconds, 2), _num(arm.cpu_seconds, 2),
+                             _num(res.gpu_seconds, 2), _num(res.gpu_busy_seconds, 2),
+                             _num(res.energy_j, 1), _num(res.peak_vram_mb, 0)])
+        for entry in trial.cost_effectiveness:
+            for metric, m in entry.metrics.items():
                 effects[1].append([
-                    esc(slug), code(entry.get("treatment")), esc(entry.get("type")),
-                    _num(entry.get("extra_prompt_tokens_per_unit"), 1, True),
-                    _num(entry.get("extra_seconds_per_unit"), 3, True),
-                    _num(entry.get("extra_joules_per_unit"), 2, True), esc(metric),
-                    _num(m.get("delta"), 3, True), _num(m.get("per_1k_extra_prompt_tokens"), 3, True),
-                    _num(m.get("per_extra_second"), 3, True)])
-        idle = trial.get("idle")
-        if idle and not idle_notes:
+                    esc(slug), code(entry.treatment), esc(entry.type),
+                    _num(entry.extra_prompt_tokens_per_unit, 1, True),
+                    _num(entry.extra_seconds_per_unit, 3, True),
+                    _num(entry.extra_joules_per_unit, 2, True), esc(metric),
+                    _num(m.delta, 3, True), _num(m.per_1k_extra_prompt_tokens, 3, True),
+                    _num(m.per_extra_second, 3, True)])
+        idle = trial.idle
+        if idle is not None and not idle_notes:
             idle_notes.append(f"GPU time no unit was running for (model loading, gaps), run-wide: "
-                              f"{_num(idle.get('gpu_seconds'), 2)} s, "
-                              f"{_num(idle.get('energy_j'), 1)} J.")
+                              f"{_num(idle.gpu_seconds, 2)} s, "
+                              f"{_num(idle.energy_j, 1)} J.")
     if not any(len(r) > 3 and r[4] != "—" for r in usage[1]) and not effects[1]:
         return []
     head = ("Worker s = dispatch to answer, summed over the arm's units; CPU s = the workers' "

@@ -14,50 +14,54 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from evalcli.report.text import bold, esc
+from evalcli.store.manifest import Stopping
 
 
-def sentence(stopping: dict, name: Callable[[str], str] = str) -> str:
+def sentence(stopping: Stopping, name: Callable[[str], str] = str) -> str:
     """One sentence: how far the run went, the decision, the anytime-valid interval."""
-    look = stopping.get("look") or {}
-    control, treatment = name(stopping["control"]), name(stopping["treatment"])
-    if not look:
+    look = stopping.look
+    control, treatment = name(stopping.control), name(stopping.treatment)
+    if look is None:
         return f"no complete block yet: no anytime-valid interval for {control} vs {treatment}"
-    level = round(100 * (1 - float(stopping["alpha"])), 1)
-    how = (f"stopped after {look['items']} of {look['of_items']} items"
-           if stopping.get("stopped_early") else
-           f"ran {look['items']} of {look['of_items']} items")
-    decision = look.get("decision")
-    if decision == "difference":
-        what = f"{treatment if look['lo'] >= 0 else control} better"
-    elif decision == "equivalence":
+    level = round(100 * (1 - stopping.alpha), 1)
+    how = (f"stopped after {look.items} of {look.of_items} items" if stopping.stopped_early
+           else f"ran {look.items} of {look.of_items} items")
+    if look.decision == "difference":
+        what = f"{treatment if look.direction == 'treatment better' else control} better"
+    elif look.decision == "equivalence":
         what = (f"{treatment} and {control} equivalent within "
-                f"+/-{100 * float(stopping['margin']):.1f} points")
+                f"+/-{100 * stopping.margin:.1f} points")
     else:
         what = "no verdict within the maximum number of items"
-    interval = (f"anytime-valid {level:g}% CI [{100 * look['lo']:+.1f}, {100 * look['hi']:+.1f}]"
-                f" points ({name(stopping['metric'])}, {treatment} - {control}; "
-                f"estimate {100 * look['estimate']:+.1f})")
+    interval = (f"anytime-valid {level:g}% CI [{_points(look.lo)}, {_points(look.hi)}]"
+                f" points ({name(stopping.metric)}, {treatment} - {control}; "
+                f"estimate {_points(look.estimate)})")
     return f"{how}: {what}, {interval}"
 
 
-def report_blocks(stopping: dict) -> list:
+def _points(x: float | None) -> str:
+    """ASCII on purpose (a cp1252 console prints it): "+4.1", or "-" when unknown."""
+    return "-" if x is None else f"{100 * x:+.1f}"
+
+
+def report_blocks(stopping: Stopping) -> list[str]:
     """The top of the report's verdict section for a sequential run."""
-    blocks: list = [bold("Sequential verdict: " + sentence(stopping, esc)) + "."]
+    blocks = [bold("Sequential verdict: " + sentence(stopping, esc)) + "."]
     note = ("The interval is a betting confidence sequence (Waudby-Smith & Ramdas 2023): its "
             "coverage holds at every look, so stopping on it keeps the error rate; "
             "docs/statistics.md, Sequential runs.")
-    if stopping.get("stopped_early"):
+    if stopping.stopped_early:
         note += (f" The run stopped at this verdict and skipped "
-                 f"{stopping.get('skipped_units', 0)} planned unit(s). Every p-value, q-value "
+                 f"{stopping.skipped_units} planned unit(s). Every p-value, q-value "
                  "and fixed-n CI below is computed on this optionally stopped sample: it does "
                  "not hold its nominal error rate — read it, and every secondary metric, as "
                  "descriptive.")
     else:
         note += (" The fixed-n statistics below cover the same items; secondary metrics are "
                  "descriptive.")
-    if stopping.get("continued_past"):
-        earlier = stopping["continued_past"]
-        note += (f" The run had stopped at {esc(earlier.get('decision'))} after "
-                 f"{earlier.get('items')} items and was resumed past that verdict.")
+    if stopping.continued_past is not None:
+        earlier = stopping.continued_past
+        note += (f" The run had stopped at {esc(earlier.decision or 'no decision')} after "
+                 f"{earlier.items} items and was resumed past that verdict.")
     blocks.append(note)
     return blocks

@@ -141,7 +141,8 @@ def analyze(predictions_path: Path, items_path: Path | list[Path], out_dir: Path
     from evalcli.report.html import render_report_html
     from evalcli.report.markdown import render_report
     from evalcli.science.per_item import prompt_texts, score_rows, write_per_item
-    from evalcli.science.stats.significance import significance_for, write_significance
+    from evalcli.science.stats.schema import write_significance
+    from evalcli.science.stats.significance import significance_for
     from evalcli.store.predictions import read_predictions
 
     if scoring is None or stats is None:

@@ -18,7 +18,7 @@ TRIAL the trial's position in that run (or its slug), needed only when a run has
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
@@ -31,7 +31,17 @@ from evalcli.report.verdict import VERDICT_METRICS
 from evalcli.science.per_item import read_per_item
 from evalcli.science.stats.intervals import mean_interval, mean_interval_method
 from evalcli.science.stats.multiple import benjamini_hochberg
-from evalcli.science.stats.significance import _json_safe, build_significance
+from evalcli.science.stats.schema import (
+    CellMean,
+    CellPair,
+    CompareResult,
+    CompareSettings,
+    MatrixEntry,
+    Overlap,
+    PairComparison,
+    RunFacts,
+)
+from evalcli.science.stats.significance import build_significance
 from evalcli.store.archive import extract_run, is_archive
 from evalcli.store.manifest import Manifest
 from evalcli.store.rundir import RunDir
@@ -60,7 +70,7 @@ class RunData:
 
     @property
     def conditions(self) -> list[str]:
-        return list(self.manifest.plan.get("conditions") or dict.fromkeys(
+        return list(self.manifest.plan.conditions or dict.fromkeys(
             r["condition"] for t in self.trials for r in t.rows))
 
 
@@ -78,7 +88,7 @@ class Comparison:
     cells: list[Cell]
     pairs: list[tuple[Cell, Cell]]
     metrics: list[str]
-    result: dict = field(default_factory=dict)
+    result: CompareResult | None = None
 
 
 # -- loading -----------------------------------------------------------------------------------
@@ -93,7 +103,8 @@ def _run_dir(ref: str, runs_dir: Path, scratch: Path, n: int) -> tuple[RunDir, s
 
 
 def _trial_labels(manifest: Manifest) -> dict[str, str]:
-    params = {slug: dict(state.params) for slug, state in manifest.trials.items()}
+    params = {slug: msgspec.to_builtins(state.params) if state.params else {}
+              for slug, state in manifest.trials.items()}
     if len(params) < 2:
         return {slug: "" for slug in params}
     varying = [k for k in _VARYING
@@ -117,7 +128,7 @@ def load_run(rd: RunDir, source: str) -> RunData:
         raise RunError(f"{rd.items}: cannot be read ({exc})") from None
     labels = _trial_labels(manifest)
     trials = []
-    for slug in manifest.plan.get("trials") or list(manifest.trials):
+    for slug in manifest.plan.trials or list(manifest.trials):
         path = rd.per_item_scores(slug)
         if not path.is_file():
             raise RunError(f"run {rd.run_id} has no scores for trial {slug} ({path.name} "
@@ -228,7 +239,7 @@ def _stats(runs: list[RunData]) -> StatsConfig:
         return StatsConfig()
 
 
-def _matrix(c: Comparison, keys: set[str], confidence: float) -> list[dict]:
+def _matrix(c: Comparison, keys: set[str], confidence: float) -> list[MatrixEntry]:
     out = []
     for cell in c.cells:
         run = c.runs[cell.run]
@@ -240,20 +251,21 @@ def _matrix(c: Comparison, keys: set[str], confidence: float) -> list[dict]:
             for metric in c.metrics:
                 values = np.array([r[metric] for r in typed if r.get(metric) is not None])
                 if values.size:
-                    mean, lo, hi = mean_interval(values, confidence)
-                    metrics[metric] = {"mean": mean, "ci_low": lo, "ci_high": hi, "n": values.size,
-                                       "method": mean_interval_method(values)}
-            out.append({"cell": cell.label, "run": run.label, "trial": run.trials[cell.trial].slug,
-                        "trial_label": run.trials[cell.trial].label,
-                        "condition": cell.condition, "type": typ,
-                        "n_items": sum(1 for r in typed if r.get("em") is not None),
-                        "metrics": metrics})
+                    mean, lo, hi = (_finite_or_none(x) for x in mean_interval(values, confidence))
+                    metrics[metric] = CellMean(mean=mean, ci_low=lo, ci_high=hi,
+                                               n=int(values.size),
+                                               method=mean_interval_method(values))
+            out.append(MatrixEntry(cell=cell.label, run=run.label,
+                                   trial=run.trials[cell.trial].slug,
+                                   trial_label=run.trials[cell.trial].label,
+                                   condition=cell.condition, type=typ,
+                                   n_items=sum(1 for r in typed if r.get("em") is not None),
+                                   metrics=metrics))
     return out
 
 
 def compare_runs(runs: list[RunData], pair_specs: list[str], metrics: list[str]) -> Comparison:
-    """The whole comparison as a JSON-safe dict in `.result`; DataError when runs share no
-    items."""
+    """The whole comparison, typed, in `.result`; DataError when runs share no items."""
     cells = cells_of(runs)
     pairs = ([tuple(parse_cell(s, runs, cells) for s in spec.split(",", 1))
               for spec in pair_specs] if pair_specs else default_pairs(runs, cells))
@@ -276,7 +288,7 @@ def compare_runs(runs: list[RunData], pair_specs: list[str], metrics: list[str])
     for ov in overlaps.values():
         common &= set(ov["shared"])
     stats = _stats(runs)
-    comparisons = []
+    comparisons: list[PairComparison] = []
     for p, (a, b) in enumerate(pairs):
         i, j = sorted((a.run, b.run))
         keys = set(overlaps[(i, j)]["shared"]) if i != j else set(runs[i].items)
@@ -287,50 +299,53 @@ def compare_runs(runs: list[RunData], pair_specs: list[str], metrics: list[str])
                                  n_perm=stats.permutation_samples,
                                  tost_margins=dict(stats.tost_margins),
                                  confidence=stats.confidence)
-        for comp in sig["comparisons"]:
-            comp.update(pair=p, control=a.label, treatment=b.label)
-            comp.pop("temp", None)
-            comp["metrics"] = {m: v for m, v in comp["metrics"].items() if m in metrics}
-            comparisons.append(comp)
-    family = [m for comp in comparisons if comp["dataset"] == "all"
-              for m in comp["metrics"].values()]
-    for m, q in zip(family, benjamini_hochberg([m["p_value"] for m in family]), strict=True):
-        m["q_value"], m["in_family"] = q, q is not None
+        for comp in sig.comparisons:
+            fields = msgspec.structs.asdict(comp)
+            fields.update(pair=p, control=a.label, treatment=b.label,
+                          metrics={m: v for m, v in comp.metrics.items() if m in metrics})
+            comparisons.append(PairComparison(**fields))
+    family = [m for comp in comparisons if comp.dataset == "all" for m in comp.metrics.values()]
+    for m, q in zip(family, benjamini_hochberg([m.p_value for m in family]), strict=True):
+        m.q_value, m.in_family = q, q is not None
     for comp in comparisons:
-        if comp["dataset"] != "all":
-            for m in comp["metrics"].values():
-                m["q_value"], m["in_family"] = None, False
-    c.result = _json_safe({
-        "runs": [_run_facts(run) for run in runs],
-        "items": [{"first": runs[i].label, "second": runs[j].label,
-                   "shared": len(ov["shared"]), "changed": len(ov["changed"]),
-                   "changed_items": ov["changed"][:50], "only_first": ov["only_first"],
-                   "only_second": ov["only_second"]} for (i, j), ov in overlaps.items()],
-        "common_items": len(common),
-        "metrics": metrics,
-        "matrix": _matrix(c, common, stats.confidence),
-        "pairs": [{"a": a.label, "b": b.label} for a, b in pairs],
-        "comparisons": comparisons,
-        "settings": {"confidence": stats.confidence, "seed": stats.seed,
-                     "n_boot": stats.bootstrap_samples, "n_perm": stats.permutation_samples,
-                     "tost_margins": dict(stats.tost_margins), "fdr_method": "benjamini_hochberg",
-                     "family": "primary p of every (pair, type, metric) on dataset 'all'",
-                     "family_size": sum(1 for m in family if m["in_family"]),
-                     "stats_from": runs[0].label},
-    })
+        if comp.dataset != "all":
+            for m in comp.metrics.values():
+                m.q_value, m.in_family = None, False
+    c.result = CompareResult(
+        runs=[_run_facts(run) for run in runs],
+        items=[Overlap(first=runs[i].label, second=runs[j].label,
+                       shared=len(ov["shared"]), changed=len(ov["changed"]),
+                       changed_items=ov["changed"][:50], only_first=ov["only_first"],
+                       only_second=ov["only_second"]) for (i, j), ov in overlaps.items()],
+        common_items=len(common),
+        metrics=metrics,
+        matrix=_matrix(c, common, stats.confidence),
+        pairs=[CellPair(a=a.label, b=b.label) for a, b in pairs],
+        comparisons=comparisons,
+        settings=CompareSettings(
+            confidence=stats.confidence, seed=stats.seed, n_boot=stats.bootstrap_samples,
+            n_perm=stats.permutation_samples, tost_margins=dict(stats.tost_margins),
+            fdr_method="benjamini_hochberg",
+            family="primary p of every (pair, type, metric) on dataset 'all'",
+            family_size=sum(1 for m in family if m.in_family), stats_from=runs[0].label),
+    )
     return c
 
 
-def _run_facts(run: RunData) -> dict:
+def _finite_or_none(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
+def _run_facts(run: RunData) -> RunFacts:
     m = run.manifest
     engine = m.environment.get("engine") or {}
     options = m.environment.get("engine_options") or {}
-    return {"label": run.label, "source": run.source, "run_id": m.run_id, "status": m.status,
-            "profile": m.profile, "engine": m.plan.get("engine", ""),
-            "model": engine.get("model") or options.get("model") or "",
-            "prompt_sets": m.plan.get("prompt_sets", []), "items": len(run.items),
-            "trials": [{"slug": t.slug, "label": t.label} for t in run.trials],
-            "conditions": run.conditions}
+    return RunFacts(label=run.label, source=run.source, run_id=m.run_id, status=m.status,
+                    profile=m.profile, engine=m.plan.engine,
+                    model=engine.get("model") or options.get("model") or "",
+                    prompt_sets=m.plan.prompt_sets, items=len(run.items),
+                    trials=[{"slug": t.slug, "label": t.label} for t in run.trials],
+                    conditions=run.conditions)
 
 
 def metric_list(names: list[str]) -> list[str]:

@@ -36,8 +36,9 @@ from evalcli.run.plan import Unit, Units
 from evalcli.run.supervisor import STOP_SIGNALS, Supervisor, SupervisorSettings
 from evalcli.run.telemetry import Sampler
 from evalcli.science.resources import TELEMETRY_FILE
+from evalcli.store import events as ev
 from evalcli.store.lock import record_workers
-from evalcli.store.manifest import Manifest, write_manifest, write_manifest_last
+from evalcli.store.manifest import Manifest, Stopping, write_manifest, write_manifest_last
 from evalcli.store.results import (
     LatestResults,
     ResultRecord,
@@ -108,16 +109,14 @@ def record_stopping(manifest: Manifest, setup: Setup, look, *, stopped_early: bo
                     past_verdict: bool = False) -> None:
     """run.json `stopping`: the arms, α, margin, and the look the run ended on."""
     s = setup.plan.stopping
-    previous = manifest.stopping or {}
-    manifest.stopping = {
-        "metric": s.metric, "control": s.control, "treatment": s.treatment, "alpha": s.alpha,
-        "margin": s.margin, "min_items": s.min_items, "block_size": s.block_size,
-        "items_planned": len(setup.plan.order), "stopped_early": stopped_early,
-        "look": look.as_dict() if look is not None else None,
-        "skipped_units": sum(t.skipped for t in manifest.trials.values()),
-    }
-    if past_verdict and previous.get("look"):
-        manifest.stopping["continued_past"] = previous["look"]
+    previous = manifest.stopping if isinstance(manifest.stopping, Stopping) else None
+    manifest.stopping = Stopping(
+        metric=s.metric, control=s.control, treatment=s.treatment, alpha=s.alpha,
+        margin=s.margin, min_items=s.min_items, block_size=s.block_size,
+        items_planned=len(setup.plan.order), stopped_early=stopped_early,
+        look=look.record() if look is not None else None,
+        skipped_units=sum(t.skipped for t in manifest.trials.values()),
+        continued_past=previous.look if past_verdict and previous is not None else None)
 
 
 def _progress_line(look, metric: str) -> str:
@@ -206,11 +205,11 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool,
         if look is None or look is before:
             return
         progress.sequential = _progress_line(look, setup.plan.stopping.metric)
-        events.emit("sequential_look", **look.as_dict())
+        events.emit(ev.SequentialLook(look=look.record()))
         if look.decision and not past_verdict:
             decided.append(look)
-            events.emit("verdict", decision=look.decision, direction=look.direction,
-                        items=look.items, of_items=look.of_items)
+            events.emit(ev.VerdictReached(decision=look.decision, direction=look.direction,
+                                          items=look.items, of_items=look.of_items))
 
     def after_batch() -> None:
         """The supervisor read every answer of one wake-up: one write per results file."""
@@ -230,7 +229,7 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool,
         return stop_checked[1]
 
     view = (LiveDashboard if live else PlainLog)(progress, console)
-    events.emit("generate_start", units=len(todo), engine=setup.engine.name)
+    events.emit(ev.GenerateStart(units=len(todo), engine=setup.engine.name))
     cpu_start = time.process_time()
     sampler = _telemetry(setup, console, events, progress)
     try:
@@ -253,7 +252,8 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool,
         for writer in writers.values():
             writer.close()
         # this process's CPU time while units ran (supervisor loop, dashboard, telemetry)
-        events.emit("generate_end", supervisor_cpu_s=round(time.process_time() - cpu_start, 3))
+        events.emit(ev.GenerateEnd(
+            supervisor_cpu_s=round(time.process_time() - cpu_start, 3)))
         events.close()
         write_manifest_last(rd.manifest, manifest)
     if info:
@@ -315,9 +315,9 @@ def _telemetry(setup: Setup, console: Console, events: EventLog,
     sampler = Sampler(setup.run_dir.root / TELEMETRY_FILE, interval_s=config.interval_s)
     if not sampler.start():
         console.print(Text(sampler.notice), style="dim")
-        events.emit("telemetry_off", reason=sampler.notice)
+        events.emit(ev.TelemetryOff(reason=sampler.notice))
         return None
-    events.emit("telemetry_start", interval_s=sampler.interval_s, gpus=sampler.gpu_count)
+    events.emit(ev.TelemetryStart(interval_s=sampler.interval_s, gpus=sampler.gpu_count))
     progress.gpus = lambda: sampler.latest
     return sampler
 
@@ -359,7 +359,7 @@ def _run_batch(setup: Setup, manifest: Manifest, todo: Units, on_result,
     def on_batch_result(custom_id: str, result) -> None:
         unit = by_id.get(custom_id)
         if unit is None or custom_id in reported:
-            events.emit("unexpected_result", unit=custom_id)
+            events.emit(ev.UnexpectedResult(unit=custom_id))
             return
         reported.add(custom_id)
         if isinstance(result, EngineError):
@@ -371,8 +371,8 @@ def _run_batch(setup: Setup, manifest: Manifest, todo: Units, on_result,
     def save_state(state: dict) -> None:
         manifest.batch = state
         write_manifest(rd.manifest, manifest)
-        events.emit("batch_state", jobs=[{k: job.get(k) for k in ("key", "status", "remote_state")}
-                                         for job in state.get("jobs", [])])
+        events.emit(ev.BatchState(jobs=[{k: job.get(k) for k in ("key", "status", "remote_state")}
+                                        for job in state.get("jobs", [])]))
 
     previous = {}
     if threading.current_thread() is threading.main_thread():

@@ -24,7 +24,14 @@ from evalcli.inputs.items import Item, Items, read_items, write_items
 from evalcli.inputs.prompts import LoadedPromptSet, load_prompt_set, prompt_sha256
 from evalcli.run.engine_setup import ResolvedEngine, resolve_engines
 from evalcli.run.plan import Plan
-from evalcli.store.manifest import Manifest, TrialState, new_manifest, write_manifest
+from evalcli.store.manifest import (
+    Manifest,
+    PlanSummary,
+    TrialState,
+    UnitOrder,
+    new_manifest,
+    write_manifest,
+)
 from evalcli.store.rundir import RunDir
 
 
@@ -189,25 +196,24 @@ def create_run(setup: Setup) -> Manifest:
     return manifest
 
 
-def plan_summary(setup: Setup) -> dict:
-    return {
-        "units": len(setup.plan.units), "items": len(setup.items),
-        "conditions": setup.conditions,
-        "control": setup.control,
-        "prompt_sets": [p.name for p in setup.prompt_sets],
-        "shared_units": sum(setup.plan.row_count(t.slug) for t in setup.plan.trials)
+def plan_summary(setup: Setup) -> PlanSummary:
+    return PlanSummary(
+        units=len(setup.plan.units), items=len(setup.items),
+        conditions=setup.conditions,
+        control=setup.control,
+        prompt_sets=[p.name for p in setup.prompt_sets],
+        shared_units=sum(setup.plan.row_count(t.slug) for t in setup.plan.trials)
         - len(setup.plan.units),
-        "temperatures": list(setup.profile.sampling.temperatures),
-        **({"models": [e.model_label for e in setup.variants]} if setup.variants else {}),
-        "samples_per_item": setup.profile.sampling.samples_per_item,
-        "engine": setup.engine.name, "workers": setup.engine.workers,
-        "prompt_format": setup.engine.prompt_format,
-        "worker_note": setup.engine.cap_note,
-        "trials": [t.slug for t in setup.plan.trials],
-        # the order units are handed out: groups sharing a system prompt, each kept on a worker
-        "order": [{"trial": trial, "condition": condition, "units": count}
-                  for (trial, condition), count in _groups(setup.plan).items()],
-    }
+        temperatures=list(setup.profile.sampling.temperatures),
+        models=[e.model_label for e in setup.variants] if setup.variants else [],
+        samples_per_item=setup.profile.sampling.samples_per_item,
+        engine=setup.engine.name, workers=setup.engine.workers,
+        prompt_format=setup.engine.prompt_format,
+        worker_note=setup.engine.cap_note,
+        trials=[t.slug for t in setup.plan.trials],
+        order=[UnitOrder(trial=trial, condition=condition, units=count)
+               for (trial, condition), count in _groups(setup.plan).items()],
+    )
 
 
 def _groups(plan: Plan) -> dict[tuple[str, str], int]:

@@ -42,13 +42,14 @@ from engines.base import Request, SamplingParams
 from evalcli.inputs.items import Item, Items
 from evalcli.inputs.prompts import PromptSet, build_messages
 from evalcli.store.customid import CustomId, format_temp
+from evalcli.store.manifest import MaxTokens, TrialParams
 
 
 @dataclass(frozen=True, slots=True)
 class Trial:
     slug: str
     temperature: float
-    params: dict  # sampling settings and prompt format shared by every unit (for the manifest)
+    params: TrialParams  # sampling settings and prompt format shared by every unit
     prompt_set: str = ""
     prompt_index: int = 0  # which of the run's prompt sets
     engine: int = 0  # which engine variant (model) of the run
@@ -237,15 +238,12 @@ class Plan:
                 for temp, top_p, top_k, max_tokens in itertools.product(
                         sampling.temperatures, sampling.top_p_values, sampling.top_k_values,
                         sampling.max_tokens_values):
-                    params = {
-                        "temperature": temp, "top_p": top_p, "top_k": top_k,
-                        "max_tokens": {"open": max_tokens.open, "closed": max_tokens.closed},
-                        "stop": list(sampling.stop), "repeat_penalty": sampling.repeat_penalty,
-                        "seed": seed, "samples_per_item": sampling.samples_per_item,
-                        "prompt_set": name,
-                    }
-                    if many["model"]:
-                        params["model"] = label
+                    params = TrialParams(
+                        temperature=temp, top_p=top_p, top_k=top_k,
+                        max_tokens=MaxTokens(open=max_tokens.open, closed=max_tokens.closed),
+                        stop=list(sampling.stop), repeat_penalty=sampling.repeat_penalty,
+                        seed=seed, samples_per_item=sampling.samples_per_item,
+                        prompt_set=name, model=label if many["model"] else "")
                     swept = "-".join(part for key, part in (
                         ("top_p", f"p{format_temp(top_p).replace('.', '')}"),
                         ("top_k", f"k{top_k}"),
@@ -259,7 +257,8 @@ class Plan:
                     # through the engine's options already
                     trial = Trial(trial_slug(label, name, temp, {
                         "engine": identity, "prompt_set_sha256": sha, "params": params}, swept),
-                        temp, {**params, "prompt_format": fmt}, name, prompt_index, engine_index,
+                        temp, msgspec.structs.replace(params, prompt_format=fmt), name,
+                        prompt_index, engine_index,
                         ", ".join(words))
                     self._add_trial(trial, prompts)
         if stopping is not None:  # stable: (trial, condition) groups inside each block
@@ -272,8 +271,8 @@ class Plan:
         self.trials.append(trial)
         self._trial_by_slug[trial.slug] = trial
         p = trial.params
-        request = (trial.engine, p["temperature"], p["top_p"], p["top_k"],
-                   p["max_tokens"]["open"], p["max_tokens"]["closed"])
+        request = (trial.engine, p.temperature, p.top_p, p.top_k,
+                   p.max_tokens.open, p.max_tokens.closed)
         instructions = _sha("\0".join((prompts.instructions.open, prompts.instructions.closed,
                                        prompts.layout.open, prompts.layout.closed)))
         for condition in prompts.conditions:
@@ -326,8 +325,8 @@ class Plan:
             item_key=item.key,
             messages=build_messages(self.prompts_for(unit.trial), unit.condition, item),
             params=SamplingParams(
-                temperature=p["temperature"], top_p=p["top_p"], top_k=p["top_k"],
-                max_tokens=p["max_tokens"][item.type],
+                temperature=p.temperature, top_p=p.top_p, top_k=p.top_k,
+                max_tokens=p.max_tokens.for_type(item.type),
                 seed=unit_seed(self.seed, item, unit.sample_index), stop=list(s.stop),
                 repeat_penalty=s.repeat_penalty,
             ),

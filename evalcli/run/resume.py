@@ -20,6 +20,7 @@ from evalcli.errors import EvalcliError, RunError
 from evalcli.inputs.config import LoadedProfile, Profile, config_hash
 from evalcli.inputs.datasets import load_sources
 from evalcli.run.pipeline import Setup, build_setup, frozen_items
+from evalcli.store.events import ResumeForced
 from evalcli.store.manifest import Manifest, read_manifest
 from evalcli.store.rundir import EventLog, RunDir
 
@@ -74,5 +75,5 @@ def changes_since_start(setup: Setup, manifest: Manifest) -> list[str]:
 
 def record_forced(rd: RunDir, changes: list[str]) -> None:
     events = EventLog(rd.events)
-    events.emit("resume_forced", changes=changes)
+    events.emit(ResumeForced(changes=changes))
     events.close()

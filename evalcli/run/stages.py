@@ -26,7 +26,7 @@ import msgspec
 from evalcli.errors import RunError
 from evalcli.run.pipeline import Setup
 from evalcli.run.stage_names import LATER_STAGES
-from evalcli.science.costs import summarize_costs, write_costs
+from evalcli.science.costs import read_costs, summarize_costs, write_costs
 from evalcli.science.per_item import (
     COUNTS,
     METRICS,
@@ -36,7 +36,9 @@ from evalcli.science.per_item import (
     write_per_item,
 )
 from evalcli.science.resources import IDLE, TELEMETRY_FILE, attribute_rows, read_telemetry
+from evalcli.science.stats.schema import read_significance
 from evalcli.science.tokens import TokenCounter, fill_counts, needs_count
+from evalcli.store.events import AnyEvent, StageRedone
 from evalcli.store.fsutil import atomic_write_text, sha256_file
 from evalcli.store.manifest import Manifest, stopped_at_verdict, write_manifest
 from evalcli.store.predictions import (
@@ -46,7 +48,7 @@ from evalcli.store.predictions import (
     write_predictions,
 )
 from evalcli.store.results import LatestResults
-from evalcli.store.rundir import EventLog
+from evalcli.store.rundir import EventLog, RunDir
 
 
 def _per_trial(setup: Setup, manifest: Manifest, name: str, produce) -> None:
@@ -130,15 +132,17 @@ def stats_stage(setup: Setup, manifest: Manifest) -> None:
     rd = setup.run_dir
 
     def produce(trial) -> Path:
-        from evalcli.science.stats.significance import significance_for, write_significance
+        from evalcli.science.stats.schema import TrialInfo, write_significance
+        from evalcli.science.stats.significance import significance_for
 
         sig = significance_for(ItemTable.read(rd.per_item_scores(trial.slug), METRICS),
                                control=setup.control, stats=setup.profile.stats)
         if trial.label:  # a sweep: say which model / prompt set / settings each comparison is
-            for comp in sig.get("comparisons", []):
-                comp["prompt_set"] = trial.label
+            for comp in sig.comparisons:
+                comp.prompt_set = trial.label
         if len(setup.plan.trials) > 1:  # a sweep: the report's per-trial matrix reads it
-            sig["trial"] = {"slug": trial.slug, "label": trial.label, "params": trial.params}
+            sig.trial = TrialInfo(slug=trial.slug, label=trial.label,
+                                  params=msgspec.to_builtins(trial.params))
         write_significance(rd.significance(trial.slug), sig)
         return rd.significance(trial.slug)
 
@@ -158,8 +162,7 @@ def costs_stage(setup: Setup, manifest: Manifest) -> None:
         costs = summarize_costs(iter_predictions(rd.predictions(trial.slug)),
                                 setup.profile.pricing,
                                 unit_resources=unit_resources, idle=idle,
-                                significance=msgspec.json.decode(
-                                    rd.significance(trial.slug).read_bytes()))
+                                significance=read_significance(rd.significance(trial.slug)))
         write_costs(rd.costs(trial.slug), costs)
         return rd.costs(trial.slug)
 
@@ -178,9 +181,9 @@ def report_stage(setup: Setup, manifest: Manifest) -> Path:
     for trial in setup.plan.trials:
         slug = trial.slug
         trials[slug] = ItemTable.read(rd.per_item_scores(slug), _REPORT_NUMBERS)
-        significance[slug] = msgspec.json.decode(rd.significance(slug).read_bytes())
+        significance[slug] = read_significance(rd.significance(slug))
         predictions[slug] = PredictionsFile(rd.predictions(slug))  # streamed, never held
-        costs[slug] = msgspec.json.decode(rd.costs(slug).read_bytes())
+        costs[slug] = read_costs(rd.costs(slug))
     engine_info = manifest.environment.get("engine", {})
     facts = {
         "profile": f"{manifest.profile} ({manifest.profile_source})",
@@ -193,10 +196,12 @@ def report_stage(setup: Setup, manifest: Manifest) -> Path:
         "items": f"{len(setup.items)} ({sum(i.type == 'open' for i in setup.items)} open-book, "
                  f"{sum(i.type == 'closed' for i in setup.items)} closed-book; "
                  f"{sum(not i.answerable for i in setup.items)} unanswerable)",
-        "sampling": ", ".join(f"{k}={v}" for k, v in setup.plan.trials[0].params.items()
+        "sampling": ", ".join(f"{k}={v}" for k, v in
+                              msgspec.to_builtins(setup.plan.trials[0].params).items()
                               if k not in _swept(setup))
                     + "; swept: " + "; ".join(
-                        f"{k} " + ", ".join(sorted({str(t.params[k]) for t in setup.plan.trials}))
+                        f"{k} " + ", ".join(sorted({str(t.params.get(k))
+                                                    for t in setup.plan.trials}))
                         for k in _swept(setup)),
     }
     args = dict(run_id=rd.run_id, facts=facts, trials=trials, significance=significance,
@@ -299,8 +304,7 @@ def finish(setup: Setup, manifest: Manifest, stages: tuple[str, ...] = LATER_STA
                 and not untrusted:
             continue
         if untrusted:
-            _log_event(rd, "stage_redone", stage=name, outputs=untrusted,
-                       source=_SOURCES[name])
+            _log_event(rd, StageRedone(stage=name, outputs=untrusted, source=_SOURCES[name]))
             note(f"note: {name} stage redone from {_SOURCES[name]}: "
                  f"{', '.join(untrusted)} since it last ran")
         _STAGE_FUNCS[name](setup, manifest)
@@ -316,9 +320,9 @@ def finish(setup: Setup, manifest: Manifest, stages: tuple[str, ...] = LATER_STA
     return rd.report_md
 
 
-def _log_event(rd, event: str, **fields: object) -> None:
+def _log_event(rd: RunDir, event: AnyEvent) -> None:
     events = EventLog(rd.events)
     try:
-        events.emit(event, **fields)
+        events.emit(event)
     finally:
         events.close()

@@ -12,13 +12,16 @@ treatment has no successful sample has no paired value and is left out of the st
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from evalcli.errors import ConfigError
 from evalcli.science.per_item import prompt_texts, score_rows
 from evalcli.science.stats.sequential import confidence_sequence, decision_of
+from evalcli.store.manifest import Decision, LookRecord
 
 
 @dataclass(frozen=True)
@@ -31,17 +34,25 @@ class Look:
     estimate: float
     lo: float
     hi: float
-    decision: str | None  # "difference" | "equivalence" | "maximum" | None (go on)
+    decision: Decision | None  # None: go on
     dropped: int = 0
 
     @property
-    def direction(self) -> str:
+    def direction(self) -> Literal["", "treatment better", "control better"]:
         if self.decision != "difference":
             return ""
         return "treatment better" if self.lo >= 0 else "control better"
 
-    def as_dict(self) -> dict:
-        return {**self.__dict__, "direction": self.direction}
+    def record(self) -> LookRecord:
+        """The look as run.json and events.jsonl keep it (NaN/inf: None)."""
+        def num(x: float) -> float | None:
+            return x if math.isfinite(x) else None
+
+        return LookRecord(blocks=self.blocks, items=self.items, of_items=self.of_items,
+                          control_mean=num(self.control_mean),
+                          treatment_mean=num(self.treatment_mean), estimate=num(self.estimate),
+                          lo=num(self.lo), hi=num(self.hi), decision=self.decision,
+                          dropped=self.dropped, direction=self.direction)
 
 
 class StoppingMonitor:

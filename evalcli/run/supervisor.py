@@ -53,10 +53,11 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from engines.base import Completion
+from engines.base import Completion, ErrorKind
 from evalcli.errors import EngineStartError
 from evalcli.run.plan import Unit
 from evalcli.run.scheduling import Scheduler
+from evalcli.store import events as ev
 from evalcli.store.results import ResultRecord, failed_record, ok_record
 from evalcli.store.rundir import EventLog
 from ipc import pool
@@ -180,7 +181,7 @@ class Supervisor:
                 self._start(slot)
             return self._loop()
         except KeyboardInterrupt:
-            self.events.emit("stop_now", reason="second Ctrl+C")
+            self.events.emit(ev.StopNow(reason="second Ctrl+C"))
             for slot in self.slots:
                 slot.process.kill()
             return Outcome("stopped", self._engine_info)
@@ -188,8 +189,8 @@ class Supervisor:
             for slot in self.slots:
                 code = slot.process.stop(grace=5.0)
                 if code is not None:
-                    self.events.emit("worker_exit", worker=slot.view.index,
-                                     how=pool.describe_exit(code))
+                    self.events.emit(ev.WorkerExit(worker=slot.view.index,
+                                                   how=pool.describe_exit(code)))
                 slot.view.state = "stopped"
             self._report_workers()
             for sig, handler in previous.items():
@@ -203,8 +204,8 @@ class Supervisor:
                 stopping = True
                 reason = "signal" if self._signals else \
                     requested if isinstance(requested, str) else "STOP file"
-                self.events.emit("stopping", reason=reason,
-                                 in_flight=sum(len(s.queue) for s in self.slots))
+                self.events.emit(ev.StoppingRun(
+                    reason=reason, in_flight=sum(len(s.queue) for s in self.slots)))
             if not stopping:
                 self._dispatch()
             busy = [s for s in self.slots if s.queue]
@@ -297,8 +298,8 @@ class Supervisor:
                 slot.ready, slot.boot_failures = True, 0
                 slot.view.state, slot.view.pid = "idle", pid
                 self._engine_info = self._engine_info or dict(info)
-                self.events.emit("worker_ready", worker=slot.view.index, pid=pid,
-                                 variant=slot.engine)
+                self.events.emit(ev.WorkerReady(worker=slot.view.index, pid=pid,
+                                                variant=slot.engine))
             case Completed(unit_id=unit_id, completion=completion):
                 times = _wall_times(slot)
                 unit = self._take_unit(slot, unit_id)
@@ -307,7 +308,7 @@ class Supervisor:
                     slot.view.done += 1
                     slot.crash_streak = self._failure_streak = 0
             case Failed(unit_id=None, error=error, kind=kind):
-                self.events.emit("engine_load_failed", worker=slot.view.index, error=error)
+                self.events.emit(ev.EngineLoadFailed(worker=slot.view.index, error=error))
                 hint = ""
                 if len(self.slots) > 1:
                     hint = (f" (with {len(self.slots)} workers each loads its own engine: "
@@ -321,7 +322,7 @@ class Supervisor:
                     return True
                 tries = self._attempts.get(unit.custom_id, 1)
                 if retryable and tries <= self.settings.max_engine_retries:
-                    self.events.emit("retry", unit=unit.custom_id, error=error, attempt=tries)
+                    self.events.emit(ev.Retry(unit=unit.custom_id, error=error, attempt=tries))
                     self.scheduler.requeue(unit)
                 else:
                     self._record_failure(unit, error, kind, slot, times)
@@ -332,7 +333,7 @@ class Supervisor:
         next one's clock starts now."""
         unit = slot.unit
         if unit is None or unit.custom_id != unit_id:
-            self.events.emit("unexpected_reply", worker=slot.view.index, unit=unit_id)
+            self.events.emit(ev.UnexpectedReply(worker=slot.view.index, unit=unit_id))
             return None
         slot.queue.popleft()
         now = time.monotonic()
@@ -355,8 +356,8 @@ class Supervisor:
             self._attempts[waiting.custom_id] -= 1  # and that send was not a try
             self.scheduler.requeue(waiting)
         slot.view.state, slot.view.unit = "restarting", ""
-        self.events.emit("worker_died", worker=slot.view.index, how=how,
-                         unit=unit.custom_id if unit else None)
+        self.events.emit(ev.WorkerDied(worker=slot.view.index, how=how,
+                                       unit=unit.custom_id if unit else None))
         if not slot.ready and not timed_out:
             slot.boot_failures += 1
             if slot.boot_failures >= MAX_BOOT_FAILURES:
@@ -384,14 +385,14 @@ class Supervisor:
         delay = RESTART_BACKOFF_S[min(slot.crash_streak - 1, len(RESTART_BACKOFF_S) - 1)]
         slot.restart_at = time.monotonic() + delay
 
-    def _record_failure(self, unit: Unit, error: str, kind: str, slot: _Slot,
+    def _record_failure(self, unit: Unit, error: str, kind: ErrorKind, slot: _Slot,
                         times: dict[str, float]) -> None:
-        self.events.emit("unit_failed", unit=unit.custom_id, error=error, kind=kind)
+        self.events.emit(ev.UnitFailed(unit=unit.custom_id, error=error, kind=kind))
         self.on_result(unit, self._failed_record(unit, error, kind, slot, times))
         self._failure_streak += 1
         limit = self.settings.max_consecutive_failures
         if limit and self._failure_streak >= limit:
-            self.events.emit("halted", failed_in_a_row=self._failure_streak, last_error=error)
+            self.events.emit(ev.Halted(failed_in_a_row=self._failure_streak, last_error=error))
             raise EngineStartError(
                 f"stopped after {self._failure_streak} units in a row failed (last: {error}) — "
                 f"the {self.settings.engine} engine looks broken; see the worker logs, fix the "
@@ -402,22 +403,22 @@ class Supervisor:
         for slot in self.slots:
             if slot.restart_at is not None and now >= slot.restart_at and not stopping:
                 slot.restart_at = None
-                self.events.emit("worker_restart", worker=slot.view.index,
-                                 restarts=slot.view.restarts)
+                self.events.emit(ev.WorkerRestart(worker=slot.view.index,
+                                                  restarts=slot.view.restarts))
                 self._start(slot)
 
     def _start(self, slot: _Slot) -> None:
         slot.process.start()
         self._report_workers()
         slot.view.state, slot.view.pid = "starting", slot.process.pid
-        self.events.emit("worker_start", worker=slot.view.index, pid=slot.process.pid,
-                         variant=slot.engine)
+        self.events.emit(ev.WorkerStart(worker=slot.view.index, pid=slot.process.pid,
+                                        variant=slot.engine))
 
     def _switch(self, slot: _Slot, engine: int) -> None:
         """Restart an idle worker with another model (engine variant)."""
         code = slot.process.stop(grace=5.0)
-        self.events.emit("worker_switch", worker=slot.view.index, variant_from=slot.engine,
-                         variant_to=engine, how=pool.describe_exit(code))
+        self.events.emit(ev.WorkerSwitch(worker=slot.view.index, variant_from=slot.engine,
+                                         variant_to=engine, how=pool.describe_exit(code)))
         slot.engine, slot.ready = engine, False
         slot.process = pool.WorkerProcess(self._spec(slot.view.index, engine),
                                           self._log_path(slot.view.index))
@@ -434,8 +435,8 @@ class Supervisor:
             if slot.unit is not None and not slot.timed_out \
                     and now - slot.started_at > self.settings.unit_timeout_s:
                 slot.timed_out = True
-                self.events.emit("unit_timeout", worker=slot.view.index,
-                                 unit=slot.unit.custom_id, after_s=self.settings.unit_timeout_s)
+                self.events.emit(ev.UnitTimeout(worker=slot.view.index, unit=slot.unit.custom_id,
+                                                after_s=self.settings.unit_timeout_s))
                 slot.process.kill()
 
     # -- records -------------------------------------------------------------------------
@@ -444,7 +445,7 @@ class Supervisor:
         return ok_record(unit.custom_id, c, worker=slot.view.index,
                          attempts=self._attempts.get(unit.custom_id, 1), **times)
 
-    def _failed_record(self, unit: Unit, error: str, kind: str, slot: _Slot,
+    def _failed_record(self, unit: Unit, error: str, kind: ErrorKind, slot: _Slot,
                        times: dict[str, float]) -> ResultRecord:
         return failed_record(unit.custom_id, error, kind, worker=slot.view.index,
                              attempts=self._attempts.get(unit.custom_id, 1), **times)

@@ -41,12 +41,101 @@ from pathlib import Path
 import msgspec
 import numpy as np
 
+from evalcli.errors import DataError
 from evalcli.inputs.config import PricingConfig
 from evalcli.science.effectiveness import cost_effectiveness
 from evalcli.science.resources import unit_key
+from evalcli.science.stats.schema import Significance
 from evalcli.store.fsutil import atomic_write_bytes
 
 SCHEMA_VERSION = 2
+
+
+# -- the file as types (readers: report/, science/effectiveness) -----------------------------
+class Latency(msgspec.Struct, kw_only=True):
+    mean: float
+    p50: float
+    p95: float
+    max: float
+
+
+class GpuUse(msgspec.Struct, kw_only=True):
+    """GPU telemetry attributed to an arm's units (or, run-wide, to no unit: `idle`)."""
+
+    units_measured: int = 0
+    gpu_seconds: float | None = None
+    gpu_busy_seconds: float | None = None
+    energy_j: float | None = None
+    peak_vram_mb: float | None = None
+
+
+class Usage(msgspec.Struct, kw_only=True):
+    """<tokens> of the schema above: one arm, one arm's book type, or the trial."""
+
+    units: int
+    answered: int
+    failed: int
+    tokens_source: dict[str, int] = {}
+    worker_seconds: float | None = None
+    cpu_seconds: float | None = None
+    resources: GpuUse | None = None
+    units_without_token_counts: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    mean_prompt_tokens: float | None = None
+    mean_completion_tokens: float | None = None
+    mean_total_tokens: float | None = None
+    latency_ms: Latency | None = None
+    cost: float | None = None
+    cost_per_unit: float | None = None
+
+
+class ArmUsage(Usage, kw_only=True):
+    by_type: dict[str, Usage] = {}
+
+
+class MetricEffect(msgspec.Struct, kw_only=True):
+    delta: float | None = None
+    per_1k_extra_prompt_tokens: float | None = None
+    per_extra_second: float | None = None
+
+
+class Effectiveness(msgspec.Struct, kw_only=True):
+    """What one treatment's gain costs over the control, for one book type."""
+
+    treatment: str
+    control: str
+    type: str
+    temp: float | None = None
+    extra_prompt_tokens_per_unit: float | None = None
+    extra_total_tokens_per_unit: float | None = None
+    extra_seconds_per_unit: float | None = None
+    extra_joules_per_unit: float | None = None
+    extra_cost_per_unit: float | None = None
+    metrics: dict[str, MetricEffect] = {}
+
+
+class Costs(msgspec.Struct, kw_only=True):
+    schema_version: int
+    generated_by: str = ""
+    pricing: PricingConfig | None = None
+    arms: dict[str, ArmUsage] = {}
+    total: Usage | None = None
+    idle: GpuUse | None = None
+    cost_effectiveness: list[Effectiveness] = []
+
+
+def read_costs(path: Path) -> Costs:
+    """A trial's costs.json; a file that is not one is one DataError naming it."""
+    try:
+        return msgspec.json.decode(path.read_bytes(), type=Costs)
+    except FileNotFoundError:
+        raise DataError(f"{path}: missing - run the costs stage again "
+                        "(evalcli resume RUN --only costs)") from None
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise DataError(f"{path}: not a valid costs.json ({exc}) - run the costs stage "
+                        "again (evalcli resume RUN --only costs)") from None
 
 
 class _Tally:
@@ -117,9 +206,17 @@ def _resources(got: list[dict]) -> dict:
 
 def summarize_costs(predictions: Iterable[dict], pricing: PricingConfig | None = None, *,
                     unit_resources: dict[str, dict] | None = None, idle: dict | None = None,
-                    significance: dict | None = None) -> dict:
-    """The costs.json dict for one trial's predictions rows (iter_predictions: streamed,
-    read once).
+                    significance: Significance | None = None) -> Costs:
+    """costs.json for one trial's predictions rows (iter_predictions: streamed, read once):
+    the numbers of costs_numbers, typed."""
+    return msgspec.convert(costs_numbers(predictions, pricing, unit_resources=unit_resources,
+                                         idle=idle, significance=significance), Costs)
+
+
+def costs_numbers(predictions: Iterable[dict], pricing: PricingConfig | None = None, *,
+                  unit_resources: dict[str, dict] | None = None, idle: dict | None = None,
+                  significance: Significance | None = None) -> dict:
+    """The costs.json numbers as plain dicts for one trial's predictions rows.
 
     `unit_resources`: resources.attribute() keyed by resources.unit_key(row); `idle` its
     run-wide idle entry; `significance`: the trial's significance.json (for
@@ -151,5 +248,5 @@ def summarize_costs(predictions: Iterable[dict], pricing: PricingConfig | None =
     }
 
 
-def write_costs(path: Path, costs: dict) -> None:
+def write_costs(path: Path, costs: Costs) -> None:
     atomic_write_bytes(path, msgspec.json.format(msgspec.json.encode(costs), indent=2) + b"\n")

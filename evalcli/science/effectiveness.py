@@ -12,16 +12,20 @@ Seconds are worker seconds (dispatch to answer) per unit; joules come from GPU t
 
 from __future__ import annotations
 
+from typing import Any
 
-def _mean(block: dict, key: str) -> float | None:
+from evalcli.science.stats.schema import Significance
+
+
+def _mean(block: dict[str, Any], key: str) -> float | None:
     value = block.get(key)
     units = block.get("units") or 0
     if value is None or not units:
         return None
-    return value / units
+    return float(value) / units
 
 
-def _per_unit(block: dict) -> dict[str, float | None]:
+def _per_unit(block: dict[str, Any]) -> dict[str, float | None]:
     res = block.get("resources") or {}
     return {
         "prompt_tokens": block.get("mean_prompt_tokens"),
@@ -43,28 +47,26 @@ def _ratio(delta: float | None, extra: float | None, scale: float = 1.0) -> floa
     return delta / extra * scale
 
 
-def cost_effectiveness(arms: dict[str, dict], significance: dict | None) -> list[dict]:
+def cost_effectiveness(arms: dict[str, dict[str, Any]], significance: Significance | None) -> list[dict[str, Any]]:
     """One entry per (treatment, type) comparison on dataset "all"; [] without significance."""
-    out = []
-    for comp in (significance or {}).get("comparisons", []):
-        if comp.get("dataset") != "all":
-            continue
-        trt, ctrl, kind = comp.get("treatment"), comp.get("control"), comp.get("type")
+    out: list[dict[str, Any]] = []
+    for comp in significance.overall() if significance else []:
+        trt, ctrl, kind = comp.treatment, comp.control, comp.type
         if trt not in arms or ctrl not in arms:
             continue
         t = _per_unit(arms[trt].get("by_type", {}).get(kind) or arms[trt])
         c = _per_unit(arms[ctrl].get("by_type", {}).get(kind) or arms[ctrl])
         extra = {k: _diff(t[k], c[k]) for k in t}
         metrics = {}
-        for name, m in (comp.get("metrics") or {}).items():
-            delta = m.get("delta")
+        for name, m in comp.metrics.items():
+            delta = m.delta
             metrics[name] = {
                 "delta": delta,
                 "per_1k_extra_prompt_tokens": _ratio(delta, extra["prompt_tokens"], 1000.0),
                 "per_extra_second": _ratio(delta, extra["seconds"]),
             }
         out.append({
-            "treatment": trt, "control": ctrl, "type": kind, "temp": comp.get("temp"),
+            "treatment": trt, "control": ctrl, "type": kind, "temp": comp.temp,
             "extra_prompt_tokens_per_unit": extra["prompt_tokens"],
             "extra_total_tokens_per_unit": extra["total_tokens"],
             "extra_seconds_per_unit": extra["seconds"],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any, Literal
 
 import msgspec
 
@@ -20,8 +21,12 @@ SCHEMA_VERSION = 1
 STAGES = ("prepare", "plan", "generate", "parse", "score", "stats", "costs", "report")
 
 
+RunStatus = Literal["created", "running", "stopped", "failed", "completed"]
+StageStatus = Literal["pending", "running", "done", "failed", "skipped", "stopped"]
+
+
 class StageState(msgspec.Struct, kw_only=True):
-    status: str = "pending"  # pending | running | done | failed | skipped
+    status: StageStatus = "pending"
     started_at: str = ""
     ended_at: str = ""
     artifacts: list[str] = []
@@ -30,9 +35,40 @@ class StageState(msgspec.Struct, kw_only=True):
     error: str = ""
 
 
+class MaxTokens(msgspec.Struct, kw_only=True):
+    open: int
+    closed: int
+
+    def for_type(self, kind: str) -> int:
+        return self.open if kind == "open" else self.closed
+
+
+class TrialParams(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """The settings every unit of a trial shares. Also part of the trial's identity (its
+    slug's hash, run/plan.py): `model` and `prompt_format` are left out when empty, so a
+    field added here later must default to a value it omits."""
+
+    temperature: float
+    top_p: float
+    top_k: int
+    max_tokens: MaxTokens
+    stop: list[str]
+    repeat_penalty: float
+    seed: int
+    samples_per_item: int
+    prompt_set: str
+    model: str = ""  # several models in the run: this trial's
+    prompt_format: str = ""  # "chat" | "completion"; not part of the identity
+
+    def get(self, key: str) -> object:
+        """A setting by name, for tables of what varies between trials (None if unset)."""
+        value = getattr(self, key, None)
+        return value or None if key == "model" else value
+
+
 class TrialState(msgspec.Struct, kw_only=True):
     temperature: float
-    params: dict = {}
+    params: TrialParams | None = None  # None: a run.json written before it was recorded
     planned: int = 0  # units this trial runs itself
     shared: int = 0  # rows served by an identical unit of an earlier trial (a shared control)
     done: int = 0
@@ -41,26 +77,89 @@ class TrialState(msgspec.Struct, kw_only=True):
     skipped: int = 0  # a sequential run that stopped at its verdict: units never run
 
 
+class UnitOrder(msgspec.Struct, kw_only=True):
+    trial: str
+    condition: str
+    units: int
+
+
+class PlanSummary(msgspec.Struct, kw_only=True):
+    """run.json `plan`: what the run was planned to do, written once at start."""
+
+    units: int = 0
+    items: int = 0
+    conditions: list[str] = []
+    control: str = ""
+    prompt_sets: list[str] = []
+    shared_units: int = 0
+    temperatures: list[float] = []
+    models: list[str] = []  # several models (engine variants) only
+    samples_per_item: int = 1
+    engine: str = ""
+    workers: int = 0
+    prompt_format: str = ""
+    worker_note: str = ""
+    trials: list[str] = []
+    # the order units are handed out: groups sharing a system prompt, each kept on a worker
+    order: list[UnitOrder] = []
+
+
+Decision = Literal["difference", "equivalence", "maximum"]
+
+
+class LookRecord(msgspec.Struct, kw_only=True):
+    """One look of a sequential run at its complete blocks (run/stopping.py's Look)."""
+
+    blocks: int
+    items: int  # paired items in the stream
+    of_items: int  # planned items (the maximum)
+    control_mean: float | None = None
+    treatment_mean: float | None = None
+    estimate: float | None = None
+    lo: float | None = None  # the anytime-valid interval
+    hi: float | None = None
+    decision: Decision | None = None  # None: go on
+    dropped: int = 0
+    direction: Literal["", "treatment better", "control better"] = ""
+
+
+class Stopping(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """run.json `stopping` (a sequential run): the arms, α, margin, the look it ended on."""
+
+    metric: str
+    control: str
+    treatment: str
+    alpha: float
+    margin: float
+    min_items: int
+    block_size: int
+    items_planned: int
+    stopped_early: bool = False
+    look: LookRecord | None = None
+    skipped_units: int = 0
+    continued_past: LookRecord | None = None  # resumed past an earlier verdict: that look
+
+
 class Manifest(msgspec.Struct, kw_only=True):
     schema_version: int = SCHEMA_VERSION
     run_id: str
     created_at: str
     updated_at: str = ""
-    status: str = "created"  # created | running | stopped | failed | completed
+    status: RunStatus = "created"
     profile: str = ""
     profile_source: str = ""
     base_dir: str = ""  # relative paths in the profile resolve against this folder
-    config: dict = {}
+    config: dict[str, Any] = {}  # the profile as resolved: inputs/config.py's Profile
     config_hash: str = ""
-    inputs: dict = {}  # items sha256, prompt-set sha256, per-condition prompt sha256
-    environment: dict = {}
-    plan: dict = {}  # units, items, conditions, workers
+    inputs: dict[str, Any] = {}  # items sha256, prompt-set sha256, per-condition prompt sha256
+    environment: dict[str, Any] = {}
+    plan: PlanSummary = msgspec.field(default_factory=PlanSummary)
     stages: dict[str, StageState] = {}
     trials: dict[str, TrialState] = {}
-    batch: dict = {}  # a batch engine's job state (ids, status): a resume re-attaches
-    # a sequential run ([stopping]): the look it ended on and whether it stopped early;
-    # absent (not written) for a fixed-n run
-    stopping: dict | msgspec.UnsetType = msgspec.UNSET
+    # a batch engine's job state, owned and read by engines/batch.py: a resume re-attaches
+    batch: dict[str, Any] = {}
+    # a sequential run ([stopping]); absent (not written) for a fixed-n run
+    stopping: Stopping | msgspec.UnsetType = msgspec.UNSET
     pid: int = 0  # the process that last ran the generate stage
     error: str = ""
 
@@ -81,7 +180,7 @@ class Manifest(msgspec.Struct, kw_only=True):
 
 def stopped_at_verdict(manifest: Manifest) -> bool:
     """The run stopped early at its sequential verdict: its missing units are skipped."""
-    return bool(manifest.stopping) and bool(manifest.stopping.get("stopped_early"))
+    return isinstance(manifest.stopping, Stopping) and manifest.stopping.stopped_early
 
 
 def new_manifest(run_id: str) -> Manifest:

@@ -27,6 +27,7 @@ from typing import Literal
 
 import msgspec
 
+from engines.base import ErrorKind
 from evalcli.errors import RunError
 from evalcli.store.fsutil import write_error
 
@@ -54,7 +55,7 @@ class ResultRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
     worker: int = -1
     attempts: int = 1
     error: str = ""
-    error_kind: str = ""
+    error_kind: ErrorKind | Literal[""] = ""
     finished_at: str = ""
     timings: dict[str, float] = {}
     # wall-clock (Unix epoch seconds) when the unit was sent to its worker and answered:
@@ -77,7 +78,7 @@ def ok_record(custom_id: str, c, *, worker: int, attempts: int, started_at: floa
     )
 
 
-def failed_record(custom_id: str, error: str, kind: str, *, worker: int,
+def failed_record(custom_id: str, error: str, kind: ErrorKind, *, worker: int,
                   attempts: int, started_at: float = 0.0, ended_at: float = 0.0) -> ResultRecord:
     """The record of a unit that failed: the reason, never an empty answer."""
     from evalcli.store.fsutil import utc_now

@@ -19,6 +19,7 @@ from pathlib import Path
 import msgspec
 
 from evalcli.errors import RunError
+from evalcli.store.events import AnyEvent
 from evalcli.store.fsutil import utc_now, write_error
 
 _RUN_ID_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,119}", re.ASCII)
@@ -148,12 +149,12 @@ class EventLog:
         self._encoder = msgspec.json.Encoder()
         self.failed = False
 
-    def emit(self, event: str, **fields: object) -> None:
+    def emit(self, event: AnyEvent) -> None:
         if self.failed:
             return
-        record = {"at": utc_now(), "event": event, **fields}
+        event.at = utc_now()
         try:
-            self._fh.write(self._encoder.encode(record) + b"\n")
+            self._fh.write(self._encoder.encode(event) + b"\n")
             self._fh.flush()
         except OSError:
             self.failed = True

@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from evalcli.report.compare import render_compare_html, render_compare_md
+from evalcli.science.stats.schema import CompareResult
 
 EVIL = '<script>alert("x")</script>&'
 
 
-def _result() -> dict:
+def _result() -> CompareResult:
     em = {"n": 40, "delta": 0.2, "ci_low": 0.05, "ci_high": 0.35, "p_value": 0.004,
           "q_value": 0.008, "control_mean": 0.5, "treatment_mean": 0.7,
-          "tost": {"margin": 0.02, "equivalent": False, "p_value": 0.9},
-          "power": {"mde": 0.12}}
-    return {
+          "tost": {"margin": 0.02, "alpha": 0.05, "equivalent": False, "p_value": 0.9},
+          "power": {"mde": 0.12, "alpha": 0.05, "power": 0.8}}
+    run = {"run_id": "r", "conditions": ["control"]}
+    return msgspec.convert({
         "runs": [{"label": "a", "status": "completed", "profile": "p", "engine": "mock",
                   "model": EVIL, "prompt_sets": ["default"], "items": 40,
-                  "trials": [{"slug": "s", "label": ""}], "source": "/x/a"},
+                  "trials": [{"slug": "s", "label": ""}], "source": "/x/a", **run},
                  {"label": "b", "status": "completed", "profile": "p", "engine": "mock",
                   "model": "m", "prompt_sets": ["terse"], "items": 40,
-                  "trials": [{"slug": "t", "label": ""}], "source": "/x/b"}],
+                  "trials": [{"slug": "t", "label": ""}], "source": "/x/b", **run}],
         "items": [{"first": "a", "second": "b", "shared": 40, "changed": 0, "only_first": 0,
-                   "only_second": 0}],
+                   "only_second": 0, "changed_items": []}],
         "common_items": 40, "metrics": ["em"],
         "matrix": [{"cell": f"a:{EVIL}", "run": "a", "trial": "s", "trial_label": "",
                     "condition": EVIL, "type": "open", "n_items": 40,
@@ -28,9 +32,12 @@ def _result() -> dict:
         "pairs": [{"a": f"a:{EVIL}", "b": f"b:{EVIL}"}],
         "comparisons": [{"dataset": "all", "type": "open", "control": f"a:{EVIL}",
                          "treatment": f"b:{EVIL}", "metrics": {"em": em},
+                         "temp": 0.0, "n_items": 40, "n_clusters": 40,
                          "mcnemar": {"b": 2, "c": 10, "p_value": 0.04}}],
-        "settings": {"family_size": 1, "stats_from": "a"},
-    }
+        "settings": {"family_size": 1, "stats_from": "a", "confidence": 0.95, "seed": 0,
+                     "n_boot": 10, "n_perm": 10, "tost_margins": {}, "fdr_method": "bh",
+                     "family": "all"},
+    }, CompareResult)
 
 
 def test_html_escapes_every_name_and_is_self_contained():

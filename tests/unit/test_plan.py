@@ -143,8 +143,8 @@ def test_a_sampling_sweep_is_the_product_with_readable_unique_slugs():
             params = plan.request(unit).params
             item = ITEMS[unit.item_index]
             assert (params.temperature, params.top_p, params.top_k) == (
-                trial.temperature, trial.params["top_p"], trial.params["top_k"])
-            assert params.max_tokens == trial.params["max_tokens"][item.type]
+                trial.temperature, trial.params.top_p, trial.params.top_k)
+            assert params.max_tokens == trial.params.max_tokens.for_type(item.type)
     # nothing is shared: every trial's requests differ in some setting
     assert len(plan.units) == 16 * len(ITEMS) * 2
 
@@ -160,7 +160,7 @@ def test_a_model_sweep_runs_each_models_requests_and_orders_units_by_model():
                         ({"engine": "mock", "model": "b"}, "b")], temperatures=[0.0])
     assert [t.slug.split("-")[0] for t in plan.trials] == ["a", "b"]
     assert [t.engine for t in plan.trials] == [0, 1]
-    assert all(t.params["model"] == t.slug.split("-")[0] for t in plan.trials)
+    assert all(t.params.model == t.slug.split("-")[0] for t in plan.trials)
     # the same control on another model is another request: nothing aliased
     assert all(r.source_trial == t.slug for t in plan.trials for r in plan.rows_of(t.slug))
     engines = [u.engine for u in plan.units]

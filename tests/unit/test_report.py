@@ -14,7 +14,6 @@ from evalcli.inputs.config import PricingConfig
 from evalcli.inputs.items import Item
 from evalcli.report.discordant import discordant
 from evalcli.report.markdown import build_report, render_report
-from evalcli.report.verdict import verdict
 from evalcli.science.costs import summarize_costs
 from evalcli.science.per_item import score_rows
 from evalcli.science.stats.significance import build_significance
@@ -81,35 +80,6 @@ def inputs() -> dict:
     return report_inputs(pricing=PricingConfig(input_per_million=1.0, output_per_million=4.0))
 
 
-def metric(**kw) -> dict:
-    base = {"n": 50, "delta": 0.1, "ci_low": 0.05, "ci_high": 0.15, "p_value": 0.001,
-            "q_value": 0.004}
-    return {**base, **kw}
-
-
-def test_verdict_plain_words_and_direction():
-    assert verdict(metric(), "em", "B", "A", "open-book, T=0").status == "better"
-    v = verdict(metric(delta=-0.1, ci_low=-0.15, ci_high=-0.05), "em", "B", "A", "x")
-    assert v.status == "worse" and "fewer answers exactly right" in v.text
-    # fewer false answers is better
-    v = verdict(metric(delta=-0.2, ci_low=-0.3, ci_high=-0.1), "false_answer_rate", "B", "A", "x")
-    assert v.status == "better" and "fewer false answers" in v.text
-    assert verdict(metric(), "abstain_rate", "B", "A", "x").status == "different"
-    assert "+10.0 points [95% CI 5.0, 15.0], p = 0.001 (q = 0.004) on 50 paired items" in \
-        verdict(metric(), "em", "B", "A", "x").text
-
-
-def test_verdict_suggestive_none_insufficient():
-    v = verdict(metric(p_value=0.03, q_value=0.09), "em", "B", "A", "x")
-    assert v.status == "suggestive" and "after correcting" in v.text
-    v = verdict(metric(p_value=0.08, q_value=0.2), "em", "B", "A", "x")
-    assert v.status == "suggestive" and "permutation test does not reject" in v.text
-    v = verdict(metric(ci_low=-0.01, p_value=0.2, q_value=0.3), "em", "B", "A", "x")
-    assert v.status == "none" and "no detectable difference" in v.text
-    assert verdict(metric(n=1), "em", "B", "A", "x").status == "insufficient"
-    assert verdict(metric(delta=None), "em", "B", "A", "x").status == "insufficient"
-
-
 def test_sections_in_reading_order(inputs):
     keys = [s.key for s in build_report(**inputs)]
     assert keys[0] == "verdict"
@@ -137,10 +107,10 @@ def test_discordant_items_match_mcnemar(inputs):
     rows = inputs["trials"][SLUG]
     sig = inputs["significance"][SLUG]
     for block in discordant(rows, "control"):
-        comp = next(c for c in sig["comparisons"] if c["dataset"] == "all"
-                    and c["type"] == block["type"] and c["temp"] == block["temp"])
-        assert len(block["treatment_right"]) == comp["mcnemar"]["b"]
-        assert len(block["control_right"]) == comp["mcnemar"]["c"]
+        comp = next(c for c in sig.overall()
+                    if c.type == block["type"] and c.temp == block["temp"])
+        assert len(block["treatment_right"]) == comp.mcnemar.b
+        assert len(block["control_right"]) == comp.mcnemar.c
     text = render_report(**inputs)
     section = text.split("## Discordant items")[1].split("## Tokens")[0]
     assert "`control` right, `treatment` wrong" in section

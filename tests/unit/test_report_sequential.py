@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from evalcli.report.sequential import report_blocks, sentence
 from evalcli.report.text import esc
+from evalcli.store.manifest import Stopping
 
 
-def _stopping(decision: str, lo: float, hi: float, *, early: bool = True, **arms) -> dict:
-    return {"metric": "em", "control": arms.get("control", "control"),
-            "treatment": arms.get("treatment", "treatment"), "alpha": 0.05, "margin": 0.02,
-            "stopped_early": early, "skipped_units": 1248,
-            "look": {"items": 176, "of_items": 800, "estimate": (lo + hi) / 2, "lo": lo,
-                     "hi": hi, "decision": decision}}
+def _stopping(decision: str, lo: float, hi: float, *, early: bool = True, **arms) -> Stopping:
+    direction = "" if decision != "difference" else (
+        "treatment better" if lo >= 0 else "control better")
+    return msgspec.convert(
+        {"metric": "em", "control": arms.get("control", "control"),
+         "treatment": arms.get("treatment", "treatment"), "alpha": 0.05, "margin": 0.02,
+         "min_items": 40, "block_size": 20, "items_planned": 800,
+         "stopped_early": early, "skipped_units": 1248,
+         "look": {"blocks": 9, "items": 176, "of_items": 800, "estimate": (lo + hi) / 2,
+                  "lo": lo, "hi": hi, "decision": decision, "direction": direction}},
+        Stopping)
 
 
 def test_difference_names_the_better_arm_and_the_interval():

@@ -1,15 +1,25 @@
 """Every verdict branch, its wording and numbers, and the TOST / MDE line a null needs."""
 
-from evalcli.report.verdict import p_is, tost_line, verdict
+import msgspec
+
+from evalcli.report.numbers import p_is
+from evalcli.report.verdict import tost_line, verdict
+from evalcli.science.stats.schema import MetricStats
 
 
-def metric(**kw) -> dict:
+def metric(**kw) -> MetricStats:
+    """A significance.json metric block, typed the way the report reads it."""
     base = {"n": 50, "delta": 0.1, "ci_low": 0.05, "ci_high": 0.15, "p_value": 0.001,
             "q_value": 0.004,
             "tost": {"margin": 0.02, "equivalent": False, "p_value": 0.9, "ci_low": 0.06,
                      "ci_high": 0.14, "ci_level": 0.9},
             "power": {"mde": 0.083, "power": 0.8}}
-    return {**base, **kw}
+    block = {**base, **kw}
+    if block["tost"] is not None:
+        block["tost"] = {"alpha": 0.05, **block["tost"]}
+    if block["power"] is not None:
+        block["power"] = {"alpha": 0.05, **block["power"]}
+    return msgspec.convert(block, MetricStats)
 
 
 def test_p_values_read_as_sentences():
@@ -26,6 +36,8 @@ def test_better_worse_different():
     v = verdict(metric(delta=-0.2, ci_low=-0.3, ci_high=-0.1), "false_answer_rate", "B", "A", "x")
     assert v.status == "better"
     assert verdict(metric(), "abstain_rate", "B", "A", "x").status == "different"
+    assert "+10.0 points [95% CI 5.0, 15.0], p = 0.001 (q = 0.004) on 50 paired items" in \
+        verdict(metric(), "em", "B", "A", "x").text
 
 
 def test_suggestive_after_correction():

@@ -8,6 +8,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from evalcli.report.html import render_report_html
+from evalcli.science.costs import GpuUse
 from evalcli.science.resources import read_telemetry
 from tests.unit.test_report import SLUG, report_inputs
 
@@ -48,9 +49,9 @@ def _telemetry(path) -> list[dict]:
 
 def test_gpu_lines_and_arm_bars_from_scripted_telemetry(tmp_path):
     inputs = report_inputs()
-    arms = inputs["costs"][SLUG]["arms"]
-    arms["control"]["resources"] = {"energy_j": 120.5}
-    arms["treatment"]["resources"] = {"energy_j": 300.0}
+    arms = inputs["costs"][SLUG].arms
+    arms["control"].resources = GpuUse(energy_j=120.5)
+    arms["treatment"].resources = GpuUse(energy_j=300.0)
     page = render_report_html(**inputs, telemetry=_telemetry(tmp_path / "telemetry.jsonl"))
     section = _section(page, "resource-plots")
     assert section is not None and "<script" not in section
@@ -67,7 +68,7 @@ def test_gpu_lines_and_arm_bars_from_scripted_telemetry(tmp_path):
     tokens = [r for r in svgs["Tokens per arm (prompt + answer)"].iter(f"{SVG}rect")
               if r.find(f"{SVG}title") is not None]
     assert [r.find(f"{SVG}title").text for r in tokens] == [
-        f"{arm}: {arms[arm]['total_tokens']:,.1f} tokens" for arm in arms]
+        f"{arm}: {arms[arm].total_tokens:,.1f} tokens" for arm in arms]
     energy = [r for r in svgs["GPU energy per arm"].iter(f"{SVG}rect")
               if r.find(f"{SVG}title") is not None]
     assert [r.find(f"{SVG}title").text for r in energy] == ["control: 120.5 J",
@@ -77,8 +78,8 @@ def test_gpu_lines_and_arm_bars_from_scripted_telemetry(tmp_path):
 
 def test_no_telemetry_and_no_counts_no_resource_plot():
     inputs = report_inputs()
-    for arm in inputs["costs"][SLUG]["arms"].values():
-        arm["units_without_token_counts"] = arm["units"]
+    for arm in inputs["costs"][SLUG].arms.values():
+        arm.units_without_token_counts = arm.units
     page = render_report_html(**inputs, telemetry=[])
     assert _section(page, "resource-plots") is None and "resource-plots" not in page
     page = render_report_html(**report_inputs())  # tokens counted, no GPU: only the tokens

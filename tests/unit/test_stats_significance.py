@@ -4,11 +4,17 @@ import json
 import subprocess
 import sys
 
+import msgspec
 import numpy as np
 import pytest
 
 from evalcli.science.stats import benjamini_hochberg, paired_difference
-from evalcli.science.stats.significance import SCHEMA_VERSION, build_significance
+from evalcli.science.stats.schema import Significance, read_significance, write_significance
+from evalcli.science.stats.significance import (
+    SCHEMA_VERSION,
+    build_significance,
+    significance_numbers,
+)
 
 
 def make_rows(n=60, seed=0, lift=0.15, temps=(0.0,), datasets=("sq", "tq")):
@@ -45,53 +51,79 @@ def make_rows(n=60, seed=0, lift=0.15, temps=(0.0,), datasets=("sq", "tq")):
     return rows
 
 
-def test_structure_and_json_safe():
+def _contained(raw, typed, path="$"):
+    """Every key and value of `raw` is in `typed` (which may add keys with defaults)."""
+    if isinstance(raw, dict):
+        assert isinstance(typed, dict), path
+        for key, value in raw.items():
+            assert key in typed, f"{path}.{key} dropped by the types"
+            _contained(value, typed[key], f"{path}.{key}")
+    elif isinstance(raw, list):
+        assert isinstance(typed, list) and len(raw) == len(typed), path
+        for i, (a, b) in enumerate(zip(raw, typed, strict=True)):
+            _contained(a, b, f"{path}[{i}]")
+    else:
+        assert raw == typed, f"{path}: {raw!r} != {typed!r}"
+
+
+@pytest.mark.parametrize("kw", [dict(n=60), dict(n=1, datasets=("tq",)),
+                                dict(n=30, temps=(0.0, 0.7), datasets=("sq", "tq", "sq2"))])
+def test_the_types_keep_every_number_the_statistics_compute(kw, tmp_path):
+    """A key a statistic adds without a field in schema.py would be dropped silently: this
+    fails instead. The file round-trips through read_significance unchanged."""
+    rows = make_rows(**kw)
+    raw = significance_numbers(rows, control="control", n_boot=100, n_perm=100)
+    typed = build_significance(rows, control="control", n_boot=100, n_perm=100)
+    _contained(raw, msgspec.to_builtins(typed))
+    path = tmp_path / "significance.json"
+    write_significance(path, typed)
+    json.loads(path.read_text(encoding="utf-8"))  # strict JSON: no NaN
+    assert read_significance(path) == typed
+
+
+def test_a_damaged_file_is_one_line_naming_it(tmp_path):
+    from evalcli.errors import DataError
+
+    path = tmp_path / "significance.json"
+    path.write_text('{"schema_version": 2, "settings": []}', encoding="utf-8")
+    with pytest.raises(DataError, match="significance.json: not a valid"):
+        read_significance(path)
+    with pytest.raises(DataError, match="missing"):
+        read_significance(tmp_path / "nope.json")
+
+
+def test_structure():
     out = build_significance(make_rows(), control="control", n_boot=300, n_perm=300)
-    json.dumps(out, allow_nan=False)
-    assert out["schema_version"] == SCHEMA_VERSION
-    assert out["conditions"] == ["control", "treat"] and out["types"] == ["closed", "open"]
-    comps = out["comparisons"]
-    assert {(c["type"], c["dataset"]) for c in comps} == {("closed", "all"), ("open", "all")}
-    closed = next(c for c in comps if c["type"] == "closed")
-    assert set(closed["metrics"]) == {"em", "f1", "abstain_rate"}
-    open_ = next(c for c in comps if c["type"] == "open")
-    assert set(open_["metrics"]) == set(
-        ["em", "f1", "abstain_rate", "false_answer_rate", "unsupported_rate"]
-    )
-    assert open_["clustered"] and open_["metrics"]["em"]["se_method"] == "cluster_robust"
-    assert open_["metrics"]["false_answer_rate"]["n"] == 15
-    em = closed["metrics"]["em"]
-    for key in (
-        "n",
-        "control_mean",
-        "treatment_mean",
-        "delta",
-        "ci_low",
-        "ci_high",
-        "clt_low",
-        "clt_high",
-        "p_value",
-        "q_value",
-        "wilcoxon",
-        "hodges_lehmann",
-        "tost",
-        "power",
-    ):
-        assert key in em
-    assert em["tost"]["margin"] == 0.02
-    assert set(closed["mcnemar"]) >= {"b", "c", "p_value", "odds_ratio", "or_ci_low"}
-    assert closed["selective"]["control"]["aurc"] is not None
+    assert isinstance(out, Significance) and out.schema_version == SCHEMA_VERSION
+    assert out.conditions == ["control", "treat"] and out.types == ["closed", "open"]
+    comps = out.comparisons
+    assert {(c.type, c.dataset) for c in comps} == {("closed", "all"), ("open", "all")}
+    closed = next(c for c in comps if c.type == "closed")
+    assert set(closed.metrics) == {"em", "f1", "abstain_rate"}
+    open_ = next(c for c in comps if c.type == "open")
+    assert set(open_.metrics) == {"em", "f1", "abstain_rate", "false_answer_rate",
+                                  "unsupported_rate"}
+    assert open_.clustered and open_.metrics["em"].se_method == "cluster_robust"
+    assert open_.metrics["false_answer_rate"].n == 15
+    em = closed.metrics["em"]
+    for value in (em.control_mean, em.treatment_mean, em.delta, em.ci_low, em.ci_high,
+                  em.clt_low, em.clt_high, em.p_value, em.q_value, em.hodges_lehmann):
+        assert isinstance(value, float)
+    assert em.tost is not None and em.tost.margin == 0.02
+    assert em.power is not None and em.power.mde is not None
+    assert closed.mcnemar.odds_ratio is not None and closed.mcnemar.or_ci_low is not None
+    assert closed.selective is not None and closed.selective.control.aurc is not None
 
 
 def test_metric_values_match_the_plain_functions():
     rows = make_rows(n=80, datasets=("tq",))
     out = build_significance(rows, control="control", n_boot=500, n_perm=200)
-    em = out["comparisons"][0]["metrics"]["em"]
+    em = out.comparisons[0].metrics["em"]
     ctrl = np.array([r["em"] for r in rows if r["condition"] == "control"])
     trt = np.array([r["em"] for r in rows if r["condition"] == "treat"])
     ref = paired_difference(ctrl, trt, n_boot=0)
-    assert em["delta"] == pytest.approx(ref["delta"]) and em["se"] == pytest.approx(ref["se"])
-    assert em["p_value_t"] == pytest.approx(ref["p_value"])
+    assert em.delta == pytest.approx(ref["delta"]) and em.se == pytest.approx(ref["se"])
+    assert em.p_value_t == pytest.approx(ref["p_value"])
 
 
 def test_bh_family_is_all_metric_primary_p_of_dataset_all():
@@ -100,16 +132,15 @@ def test_bh_family_is_all_metric_primary_p_of_dataset_all():
         if r["dataset"] == "sq2":
             r["type"] = "open"
     out = build_significance(rows, control="control", n_boot=200, n_perm=200)
-    top = [c for c in out["comparisons"] if c["dataset"] == "all"]
-    family = [m for c in top for m in c["metrics"].values()]
-    assert out["settings"]["family_size"] == len(family) == 2 * (3 + 5)
-    qs = benjamini_hochberg([m["p_value"] for m in family])
-    assert [m["q_value"] for m in family] == pytest.approx(qs)
-    subs = [c for c in out["comparisons"] if c["dataset"] != "all"]
-    assert {c["dataset"] for c in subs} == {"sq", "sq2"}
-    assert all(m["q_value"] is None for c in subs for m in c["metrics"].values())
-    meta = [m for m in out["meta"] if m["metric"] == "em"]
-    assert len(meta) == 2 and all(m["k"] == 2 and m["heterogeneity"]["df"] == 1 for m in meta)
+    family = [m for c in out.overall() for m in c.metrics.values()]
+    assert out.settings.family_size == len(family) == 2 * (3 + 5)
+    qs = benjamini_hochberg([m.p_value for m in family])
+    assert [m.q_value for m in family] == pytest.approx(qs)
+    subs = [c for c in out.comparisons if c.dataset != "all"]
+    assert {c.dataset for c in subs} == {"sq", "sq2"}
+    assert all(m.q_value is None for c in subs for m in c.metrics.values())
+    meta = [m for m in out.meta if m.metric == "em"]
+    assert len(meta) == 2 and all(m.k == 2 and m.heterogeneity.df == 1 for m in meta)
 
 
 def test_deterministic_and_unpaired_items_reported():
@@ -118,9 +149,9 @@ def test_deterministic_and_unpaired_items_reported():
     a = build_significance(rows, control="control", n_boot=200, n_perm=200, seed=5)
     b = build_significance(rows, control="control", n_boot=200, n_perm=200, seed=5)
     assert a == b
-    comp = a["comparisons"][0]
-    assert comp["n_items"] == 39 and comp["n_unpaired_control"] == 1
-    assert a["warnings"]
+    comp = a.comparisons[0]
+    assert comp.n_items == 39 and comp.n_unpaired_control == 1
+    assert a.warnings
 
 
 def test_errors_name_the_problem():
@@ -134,12 +165,12 @@ def test_errors_name_the_problem():
 def test_tiny_inputs_do_not_crash():
     rows = make_rows(n=1, datasets=("tq",))
     out = build_significance(rows, control="control", n_boot=100, n_perm=100)
-    json.dumps(out, allow_nan=False)
-    em = out["comparisons"][0]["metrics"]["em"]
-    assert em["n"] == 1 and em["ci_low"] is None and em["se"] is None
+    json.dumps(msgspec.to_builtins(out), allow_nan=False)
+    em = out.comparisons[0].metrics["em"]
+    assert em.n == 1 and em.ci_low is None and em.se is None
     only_control = [r for r in rows if r["condition"] == "control"]
     out = build_significance(only_control, control="control")
-    assert out["comparisons"] == []
+    assert out.comparisons == []
 
 
 def test_scoring_and_stats_import_no_engine_or_ipc():
@@ -155,4 +186,4 @@ def test_missing_em_values_are_skipped_not_fatal():
     rows = make_rows(n=20, datasets=("tq",))
     rows[0]["em"] = None
     out = build_significance(rows, control="control", n_boot=100, n_perm=100)
-    assert out["comparisons"][0]["metrics"]["em"]["n"] == 19
+    assert out.comparisons[0].metrics["em"].n == 19

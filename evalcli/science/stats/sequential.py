@@ -33,6 +33,7 @@ decisions below equal pointwise tests of those values.
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import numpy as np
 
@@ -109,7 +110,7 @@ def interval_from_rejected(rejected: np.ndarray, grid: np.ndarray) -> tuple[np.n
 
 def decision_of(
     lo: float, hi: float, n: int, *, margin: float, min_items: int, max_items: int
-) -> str | None:
+) -> Literal["difference", "equivalence", "maximum"] | None:
     """The stopping decision for an interval read after ``n`` items (see module docstring)."""
     if n < min_items:
         return None

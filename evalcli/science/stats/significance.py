@@ -8,6 +8,7 @@
     ──► BH q-values over the declared family: primary p of every
         (treatment, temp, type, metric) on dataset "all"
     ──► meta-analysis of the dataset subgroups ──► JSON-safe dict (NaN/inf → None)
+    ──► Significance (schema.py: the types every reader decodes)
 
 The schema is documented in docs/statistics.md; SCHEMA_VERSION changes when a key is
 renamed or changes meaning (adding keys does not).
@@ -19,6 +20,7 @@ import math
 import zlib
 from collections import defaultdict
 
+import msgspec
 import numpy as np
 
 from evalcli.science.per_item import ItemTable, as_table
@@ -30,6 +32,7 @@ from evalcli.science.stats.meta import meta_analysis
 from evalcli.science.stats.multiple import benjamini_hochberg
 from evalcli.science.stats.paired import paired_difference
 from evalcli.science.stats.power import power_summary
+from evalcli.science.stats.schema import Significance
 from evalcli.science.stats.selective import matched_risk, selective_summary
 
 SCHEMA_VERSION = 2  # 2: ci_low/high = the headline interval (Tango / t), boot_low/high added
@@ -141,7 +144,13 @@ def _block(table: ItemTable, ctrl: np.ndarray, trt: np.ndarray, head: dict, *, s
     }
 
 
-def build_significance(
+def build_significance(rows: ItemTable | list[dict], **kw) -> Significance:
+    """significance.json for per-item score rows — an ItemTable, or row dicts (see
+    docs/statistics.md; the arguments are significance_numbers'): the numbers, typed once."""
+    return msgspec.convert(significance_numbers(rows, **kw), Significance)
+
+
+def significance_numbers(
     rows: ItemTable | list[dict],
     *,
     control: str,
@@ -151,8 +160,7 @@ def build_significance(
     tost_margins: dict[str, float] | None = None,
     confidence: float = 0.95,
 ) -> dict:
-    """The significance.json dict for per-item score rows — an ItemTable, or row dicts
-    (see docs/statistics.md)."""
+    """The numbers of significance.json as JSON-safe plain dicts (NaN/inf → None)."""
     margins = dict(DEFAULT_TOST_MARGINS if tost_margins is None else tost_margins)
     table = as_table(rows)
     index = table.blocks()
@@ -278,17 +286,8 @@ def _json_safe(obj):
     return obj
 
 
-def significance_for(rows: ItemTable | list[dict], *, control: str, stats) -> dict:
+def significance_for(rows: ItemTable | list[dict], *, control: str, stats) -> Significance:
     """build_significance with a profile's StatsConfig (seed, resamples, margins, level)."""
     return build_significance(rows, control=control, seed=stats.seed,
                               n_boot=stats.bootstrap_samples, n_perm=stats.permutation_samples,
                               tost_margins=dict(stats.tost_margins), confidence=stats.confidence)
-
-
-def write_significance(path, sig: dict) -> None:
-    """significance.json, written atomically and indented (readable, jq-able)."""
-    import msgspec
-
-    from evalcli.store.fsutil import atomic_write_bytes
-
-    atomic_write_bytes(path, msgspec.json.format(msgspec.json.encode(sig), indent=2) + b"\n")
