@@ -25,7 +25,7 @@ import msgspec
 import numpy as np
 
 from evalcli.errors import ConfigError, DataError, RunError
-from evalcli.inputs.config import StatsConfig
+from evalcli.inputs.config import Profile, StatsConfig
 from evalcli.inputs.items import Item, read_items
 from evalcli.report.verdict import VERDICT_METRICS
 from evalcli.science.per_item import read_per_item
@@ -234,7 +234,7 @@ def _rows(run: RunData, cell: Cell, keys: set[str], name: str) -> list[dict]:
 
 def _stats(runs: list[RunData]) -> StatsConfig:
     try:
-        return msgspec.convert(runs[0].manifest.config.get("stats", {}), StatsConfig)
+        return msgspec.convert(runs[0].manifest.config, Profile).stats
     except msgspec.ValidationError:
         return StatsConfig()
 
@@ -338,8 +338,8 @@ def _finite_or_none(x: float) -> float | None:
 
 def _run_facts(run: RunData) -> RunFacts:
     m = run.manifest
-    engine = m.environment.get("engine") or {}
-    options = m.environment.get("engine_options") or {}
+    engine = m.environment.engine
+    options = m.environment.engine_options
     return RunFacts(label=run.label, source=run.source, run_id=m.run_id, status=m.status,
                     profile=m.profile, engine=m.plan.engine,
                     model=engine.get("model") or options.get("model") or "",

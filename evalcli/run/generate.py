@@ -257,7 +257,7 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool,
         events.close()
         write_manifest_last(rd.manifest, manifest)
     if info:
-        manifest.environment["engine"] = info
+        manifest.environment.engine = info
     if decided:  # units in flight at the verdict have finished; the rest are skipped
         early = any(s.pending for s in manifest.trials.values())
         refresh_counts(manifest, finished, skipped=early)

@@ -27,6 +27,9 @@ from evalcli.run.plan import Plan
 from evalcli.store.manifest import (
     Manifest,
     PlanSummary,
+    PromptSetInput,
+    RunEnvironment,
+    RunInputs,
     TrialState,
     UnitOrder,
     new_manifest,
@@ -55,16 +58,16 @@ class Setup:
     def snapshot(self) -> dict:
         return msgspec.to_builtins(self.profile)
 
-    def inputs(self) -> dict:
-        return {
-            "items_sha256": items_sha256(self.items),
-            "items": len(self.items),
-            "prompt_sets": [
-                {"name": p.name, "source": p.source, "sha256": p.sha256,
-                 "system_prompt_sha256": {c: prompt_sha256(p.prompts, c)
-                                          for c in p.prompts.conditions}}
+    def inputs(self) -> RunInputs:
+        return RunInputs(
+            items_sha256=items_sha256(self.items),
+            items=len(self.items),
+            prompt_sets=[
+                PromptSetInput(name=p.name, source=p.source, sha256=p.sha256,
+                               system_prompt_sha256={c: prompt_sha256(p.prompts, c)
+                                                     for c in p.prompts.conditions})
                 for p in self.prompt_sets],
-        }
+        )
 
     @property
     def control(self) -> str:
@@ -183,10 +186,11 @@ def create_run(setup: Setup) -> Manifest:
     manifest.base_dir = str(setup.loaded.base_dir)
     manifest.config, manifest.config_hash = snapshot, config_hash(snapshot)
     manifest.inputs = setup.inputs()
-    manifest.environment = environment.collect(setup.engine.model_path)
-    manifest.environment["engine_options"] = setup.engine.options_for_manifest()
+    manifest.environment = msgspec.convert(environment.collect(setup.engine.model_path),
+                                           RunEnvironment)
+    manifest.environment.engine_options = setup.engine.options_for_manifest()
     if setup.variants:
-        manifest.environment["engine_variants"] = [e.options_for_manifest()
+        manifest.environment.engine_variants = [e.options_for_manifest()
                                                    for e in setup.variants]
     add_trials(setup, manifest)
     manifest.finish_stage("prepare", [rd.relative(rd.items)])

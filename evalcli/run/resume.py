@@ -49,7 +49,7 @@ def changes_since_start(setup: Setup, manifest: Manifest) -> list[str]:
     changes = []
     if config_hash(manifest.config) != manifest.config_hash:
         changes.append("config: the snapshot in run.json was edited (hash differs)")
-    frozen_sha = manifest.inputs.get("items_sha256")
+    frozen_sha = manifest.inputs.items_sha256
     try:
         reloaded = load_sources(setup.profile.datasets, setup.loaded.base_dir,
                                 limit_items=setup.profile.run.limit_items)
@@ -59,16 +59,16 @@ def changes_since_start(setup: Setup, manifest: Manifest) -> list[str]:
                            "frozen items.jsonl")
     except EvalcliError as exc:
         changes.append(f"items: the datasets cannot be reloaded ({exc.message})")
-    if setup.inputs()["items_sha256"] != frozen_sha:
+    if setup.inputs().items_sha256 != frozen_sha:
         changes.append("items: items.jsonl was modified")
-    started = {p.get("name"): p.get("sha256") for p in manifest.inputs.get("prompt_sets", [])}
+    started = {p.name: p.sha256 for p in manifest.inputs.prompt_sets}
     for loaded in setup.prompt_sets:
         if started.get(loaded.name) != loaded.sha256:
             changes.append(f"prompts: {loaded.source} changed")
-    old_model = manifest.environment.get("model", {})
-    if setup.engine.model_path and old_model:
+    old_model = manifest.environment.model
+    if setup.engine.model_path and old_model is not None:
         new_model = environment.model_fingerprint(Path(setup.engine.model_path))
-        if new_model["sha256"] != old_model.get("sha256"):
+        if new_model["sha256"] != old_model.sha256:
             changes.append(f"model: {new_model['path']} is not the file the run started with")
     return changes
 

@@ -184,7 +184,7 @@ def report_stage(setup: Setup, manifest: Manifest) -> Path:
         significance[slug] = read_significance(rd.significance(slug))
         predictions[slug] = PredictionsFile(rd.predictions(slug))  # streamed, never held
         costs[slug] = read_costs(rd.costs(slug))
-    engine_info = manifest.environment.get("engine", {})
+    engine_info = manifest.environment.engine
     facts = {
         "profile": f"{manifest.profile} ({manifest.profile_source})",
         "engine": f"{setup.engine.name}, {setup.engine.workers} worker(s)",

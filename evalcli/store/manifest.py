@@ -140,6 +140,42 @@ class Stopping(msgspec.Struct, kw_only=True, omit_defaults=True):
     continued_past: LookRecord | None = None  # resumed past an earlier verdict: that look
 
 
+class PromptSetInput(msgspec.Struct, kw_only=True):
+    name: str
+    source: str = ""
+    sha256: str = ""
+    system_prompt_sha256: dict[str, str] = {}  # condition -> sha256 of its system prompt
+
+
+class RunInputs(msgspec.Struct, kw_only=True):
+    """run.json `inputs`: what the run read, by content hash (resume checks them)."""
+
+    items_sha256: str = ""
+    items: int = 0
+    prompt_sets: list[PromptSetInput] = []
+
+
+class ModelFile(msgspec.Struct, kw_only=True):
+    path: str
+    size: int
+    sha256: str
+
+
+class RunEnvironment(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """run.json `environment`: what the run ran on (evalcli/environment.py collects it)."""
+
+    python: str = ""
+    implementation: str = ""
+    os: str = ""
+    machine: str = ""
+    packages: dict[str, str] = {}
+    gpus: list[dict[str, Any]] = []  # index, name, memory_total_mb, memory_used_mb, driver
+    model: ModelFile | None = None  # a model file the engine loads
+    engine_options: dict[str, Any] = {}  # the engine's Options as resolved (engines/*.py)
+    engine_variants: list[dict[str, Any]] = []  # a model sweep: each variant's options
+    engine: dict[str, str] = {}  # what the engine reported when it was ready (ipc Ready.info)
+
+
 class Manifest(msgspec.Struct, kw_only=True):
     schema_version: int = SCHEMA_VERSION
     run_id: str
@@ -151,8 +187,8 @@ class Manifest(msgspec.Struct, kw_only=True):
     base_dir: str = ""  # relative paths in the profile resolve against this folder
     config: dict[str, Any] = {}  # the profile as resolved: inputs/config.py's Profile
     config_hash: str = ""
-    inputs: dict[str, Any] = {}  # items sha256, prompt-set sha256, per-condition prompt sha256
-    environment: dict[str, Any] = {}
+    inputs: RunInputs = msgspec.field(default_factory=RunInputs)
+    environment: RunEnvironment = msgspec.field(default_factory=RunEnvironment)
     plan: PlanSummary = msgspec.field(default_factory=PlanSummary)
     stages: dict[str, StageState] = {}
     trials: dict[str, TrialState] = {}
