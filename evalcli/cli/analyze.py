@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from evalcli.cli.common import console
+from evalcli.cli.common import AbstainPhrases, console
 
 
 def analyze(
@@ -18,6 +18,7 @@ def analyze(
     control: Annotated[str | None, typer.Option("--control", help="The control condition (default: \"control\").")] = None,
     profile: Annotated[str | None, typer.Option("--profile", "-p", help="Take scoring, stats and pricing settings from this profile (bundled name or .toml path).")] = None,
     prompts: Annotated[str | None, typer.Option("--prompts", help="The prompt set the predictions were made with (bundled name or .toml path): its abstention phrase, and its system prompts and instructions to recognise answers that echo them. Default: the profile's, else none.")] = None,
+    abstain_phrase: AbstainPhrases = None,
 ) -> None:
     """Score predictions made elsewhere, compare the conditions, and write the report."""
     from evalcli.inputs.prompts import load_prompt_set
@@ -38,6 +39,15 @@ def analyze(
         prompt_set = load_prompt_set(prompts, Path.cwd())
     if prompt_set is not None:
         labels.append(f"prompt set {prompt_set.name}: abstention phrase, echo check")
+    if abstain_phrase:
+        import msgspec
+
+        from evalcli.inputs.config import ScoringConfig
+
+        scoring = scoring or ScoringConfig()
+        scoring = msgspec.structs.replace(scoring, abstain_phrases=[
+            *scoring.abstain_phrases, *(p for p in abstain_phrase if p.strip())])
+        labels.append(f"{len(abstain_phrase)} extra abstention phrase(s)")
     paths = run_analysis(predictions, items, out, control=control, scoring=scoring, stats=stats,
                          pricing=pricing, prompts=prompt_set.prompts if prompt_set else None,
                          label="; ".join(labels))

@@ -44,6 +44,10 @@ def print_table(out: Console, table: Table) -> None:
         out.width = width
 
 
+AbstainPhrases = Annotated[list[str] | None, typer.Option(
+    "--abstain-phrase", metavar="TEXT",
+    help="A refusal wording to count as abstaining (added to [scoring] abstain_phrases; "
+    "repeatable): the answers are re-scored, the model is not run again.")]
 FromStage = Annotated[str | None, typer.Option("--from", help="First stage to run (generate, parse, score, stats, costs, report).")]
 ToStage = Annotated[str | None, typer.Option("--to", help="Last stage to run.")]
 OnlyStage = Annotated[str | None, typer.Option("--only", help="Run just this stage.")]

@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from evalcli.cli.common import FromStage, OnlyStage, RunIdArg, RunsDir, ToStage, console
+from evalcli.cli.common import (
+    AbstainPhrases,
+    FromStage,
+    OnlyStage,
+    RunIdArg,
+    RunsDir,
+    ToStage,
+    console,
+)
 from evalcli.errors import RunError
 
 
@@ -19,6 +27,7 @@ def resume(
     to: ToStage = None,
     only: OnlyStage = None,
     continue_past_verdict: Annotated[bool, typer.Option("--continue-past-verdict", help="A sequential run that stopped at its verdict: run its skipped units too.")] = False,
+    abstain_phrase: AbstainPhrases = None,
 ) -> None:
     """Run the units not yet finished (failed ones again), then the later stages. A
     sequential run that stopped at its verdict is finished: nothing to do unless
@@ -28,6 +37,7 @@ def resume(
     from evalcli.run.generate import generate, load_finished, pending_units, truthful_end
     from evalcli.run.pipeline import preflight
     from evalcli.run.resume import (
+        add_abstain_phrases,
         changes_since_start,
         open_run,
         record_forced,
@@ -49,6 +59,10 @@ def resume(
             out.print(f"notice: took over the lock of process {lock.previous_pid}, which is gone",
                       markup=False)
         manifest = open_run(rd)
+        if abstain_phrase:
+            added = add_abstain_phrases(rd, manifest, abstain_phrase)
+            out.print(f"[scoring] abstain_phrases += {added or 'nothing new'}: the later stages "
+                      "are scored again from the recorded answers", markup=False)
         setup = setup_from_manifest(rd, manifest)
         changes = changes_since_start(setup, manifest)
         if changes and not force:

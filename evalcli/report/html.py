@@ -24,6 +24,7 @@ from evalcli.report.resource_plots import arm_bars, gpu_plots, legend_entry
 from evalcli.report.text import to_html
 from evalcli.report.verdict import LABELS, PRIMARY, Verdict
 from evalcli.science.costs import Costs
+from evalcli.science.review import Review
 from evalcli.science.stats.schema import Comparison, MetricStats, Selective, Significance
 from evalcli.store.manifest import Stopping
 
@@ -345,13 +346,14 @@ def render_report_html(*, run_id: str, facts: dict, trials: dict,
                        items: dict | None = None,
                        costs: dict[str, Costs] | None = None,
                        sequential: Stopping | None = None,
+                       reviews: dict[str, Review | None] | None = None,
                        telemetry: list[dict] | None = None) -> str:
     """The whole report as one HTML page; the arguments of `report.render_report`, plus the
     run's telemetry.jsonl lines (science.resources.read_telemetry) for the resource plots."""
     sections = build_report(run_id=run_id, facts=facts, trials=trials, significance=significance,
                             control=control, treatments=treatments,
                             predictions=predictions, items=items, costs=costs,
-                            sequential=sequential)
+                            sequential=sequential, reviews=reviews)
     at = next((i for i, s in enumerate(sections) if s.key == "discordant"), len(sections))
     sections.insert(at, plots_section(significance, control, treatments))
     figures = [_figure(svg, caption) for svg, caption in

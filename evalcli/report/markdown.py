@@ -35,6 +35,7 @@ from evalcli.report.text import bold, code, esc
 from evalcli.report.verdict import LABELS, PRIMARY, VERDICT_METRICS, Verdict, verdict
 from evalcli.science.costs import Costs, Usage, summarize_costs
 from evalcli.science.per_item import ItemTable, as_table
+from evalcli.science.review import Review
 from evalcli.science.stats.schema import Comparison, Significance
 from evalcli.store.manifest import Stopping
 
@@ -321,7 +322,8 @@ def build_report(*, run_id: str, facts: dict, trials: dict[str, ItemTable | list
                  predictions: dict[str, Iterable[dict]] | None = None,
                  items: dict | None = None,
                  costs: dict[str, Costs] | None = None,
-                 sequential: Stopping | None = None) -> list[Section]:
+                 sequential: Stopping | None = None,
+                 reviews: dict[str, Review | None] | None = None) -> list[Section]:
     """The report's sections, in reading order (see render_report for the arguments)."""
     trials = {slug: as_table(rows) for slug, rows in trials.items()}
     discordants = {slug: discordant(rows, control,
@@ -359,8 +361,11 @@ def build_report(*, run_id: str, facts: dict, trials: dict[str, ItemTable | list
         Section("outcomes", "Responses per arm", [
             "Each response is an answer, an abstention (every sentence declines), empty "
             "(nothing left after normalisation), an echo of the prompt, or a failed unit. "
-            "Empty answers and echoes score 0 on every metric.",
-            Table(OUTCOME_HEADERS, outcome_rows(trials))]),
+            "Empty answers and echoes score 0 on every metric. Stopped at max_tokens: "
+            "responses of any kind that the engine cut at the token limit (scored as "
+            "written).",
+            Table(OUTCOME_HEADERS, outcome_rows(trials)),
+            *_review_blocks(reviews or {})]),
         Section("differences", "Paired differences", [_differences_table(significance, control)]),
     ]
     matrix = trial_matrix(significance, control)  # a sweep only (several trials)
@@ -389,6 +394,29 @@ def build_report(*, run_id: str, facts: dict, trials: dict[str, ItemTable | list
         sections.insert(-1, Section("resources", "Resources and cost-effectiveness", [
             Table(*b) if isinstance(b, tuple) else b for b in resources]))
     return sections
+
+
+def _review_blocks(reviews: dict[str, Review | None]) -> list:
+    """The most frequent short answers to unanswerable items that were classed as answers:
+    where a refusal in words the detector does not know would show up."""
+    several = len(reviews) > 1
+    lines = []
+    for slug, review in reviews.items():
+        for condition, arm in (review.arms.items() if review else []):
+            if not arm.short:
+                continue
+            where = f" ({esc(slug)})" if several else ""
+            listed = "; ".join(f"{code(a.text)} × {a.count}" for a in arm.short)
+            lines.append(f"{code(condition)}{where}, {arm.answers_on_unanswerable} answer(s) to "
+                         f"unanswerable items: {listed}")
+    if not lines:
+        return []
+    return [f"{bold('Answers to review')}: the most frequent short answers to unanswerable "
+            "items that were scored as answers (each is a false answer). If one of them is a "
+            "refusal, add it to [scoring] abstain_phrases and re-score without running the "
+            'model: evalcli resume RUN --from score --abstain-phrase "…" (or evalcli analyze '
+            '… --abstain-phrase "…"). Refusals are recognised in English (docs/scoring.md).',
+            lines]
 
 
 def _summary(verdicts: list[Verdict]) -> str:
@@ -435,16 +463,18 @@ def render_report(*, run_id: str, facts: dict, trials: dict[str, ItemTable | lis
                   predictions: dict[str, Iterable[dict]] | None = None,
                   items: dict | None = None,
                   costs: dict[str, Costs] | None = None,
-                  sequential: Stopping | None = None) -> str:
+                  sequential: Stopping | None = None,
+                  reviews: dict[str, Review | None] | None = None) -> str:
     """Markdown for the whole run. Every mapping is keyed by trial slug: `trials` -> per-item
     rows (an ItemTable, or row dicts), `significance` -> significance.json, `predictions` ->
     predictions rows, read once per report and never held (store.predictions.
     PredictionsFile): the answers of the discordant items shown and the failed units, `costs` ->
     costs.json. `items` maps item key (dataset|item_id) -> Item (questions and gold).
     `sequential`: run.json `stopping` of a sequential run — its anytime-valid interval and
-    decision head the verdict (evalcli.report.sequential)."""
+    decision head the verdict (evalcli.report.sequential). `reviews` -> review.json (short
+    answers to unanswerable items scored as answers, listed for a human to check)."""
     sections = build_report(run_id=run_id, facts=facts, trials=trials, significance=significance,
                             control=control, treatments=treatments,
                             predictions=predictions, items=items, costs=costs,
-                            sequential=sequential)
+                            sequential=sequential, reviews=reviews)
     return sections_to_markdown(f"evalcli report — run {code(run_id)}", sections)

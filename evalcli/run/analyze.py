@@ -26,7 +26,8 @@ from evalcli.store.fsutil import atomic_write_text
 ITEMS_HINT = ("each line is an evalcli item (dataset, item_id, type, question, answers, ...) "
               "or a predecessor prepared item (dataset, id, question, answers[, context, "
               "is_unanswerable])")
-OUTPUTS = ("per_item_scores.csv", "significance.json", "costs.json", "report.md", "report.html")
+OUTPUTS = ("per_item_scores.csv", "review.json", "significance.json", "costs.json", "report.md",
+           "report.html")
 
 
 def _item_from_line(obj: dict[str, Any], where: str) -> Item:
@@ -141,6 +142,7 @@ def analyze(predictions_path: Path, items_path: Path | list[Path], out_dir: Path
     from evalcli.report.html import render_report_html
     from evalcli.report.markdown import render_report
     from evalcli.science.per_item import prompt_texts, score_rows, write_per_item
+    from evalcli.science.review import AnswerReview, write_review
     from evalcli.science.stats.schema import write_significance
     from evalcli.science.stats.significance import significance_for
     from evalcli.store.predictions import read_predictions
@@ -158,14 +160,16 @@ def analyze(predictions_path: Path, items_path: Path | list[Path], out_dir: Path
     ctrl = choose_control(conditions, control, predictions_path)
     treatments = [c for c in conditions if c != ctrl]
     items = read_items_any(items_paths)
+    review = AnswerReview()
     scored = score_rows(rows, items, scoring,
                         extra_phrases=[prompts.abstain_phrase] if prompts else [],
-                        echo_texts=prompt_texts(prompts) if prompts else None)
+                        echo_texts=prompt_texts(prompts) if prompts else None, review=review)
     sig = significance_for(scored, control=ctrl, stats=stats)
     costs = summarize_costs(rows, pricing)
     paths = {name: out_dir / name for name in OUTPUTS}
     out_dir.mkdir(parents=True, exist_ok=True)
     write_per_item(paths["per_item_scores.csv"], scored)
+    write_review(paths["review.json"], review.result())
     write_significance(paths["significance.json"], sig)
     write_costs(paths["costs.json"], costs)
     slug = predictions_path.parent.name if predictions_path.name == "predictions.csv" \
@@ -183,7 +187,8 @@ def analyze(predictions_path: Path, items_path: Path | list[Path], out_dir: Path
     }
     report_args = dict(run_id=slug, facts=facts, trials={slug: scored}, significance={slug: sig},
                        control=ctrl, treatments=treatments,
-                       predictions={slug: rows}, items=items, costs={slug: costs})
+                       predictions={slug: rows}, items=items, costs={slug: costs},
+                       reviews={slug: review.result()})
     atomic_write_text(paths["report.md"], render_report(**report_args))
     atomic_write_text(paths["report.html"], render_report_html(**report_args))
     return paths

@@ -20,8 +20,8 @@ from evalcli.errors import EvalcliError, RunError
 from evalcli.inputs.config import LoadedProfile, Profile, config_hash
 from evalcli.inputs.datasets import load_sources
 from evalcli.run.pipeline import Setup, build_setup, frozen_items
-from evalcli.store.events import ResumeForced
-from evalcli.store.manifest import Manifest, read_manifest
+from evalcli.store.events import ResumeForced, ScoringChanged
+from evalcli.store.manifest import Manifest, read_manifest, write_manifest
 from evalcli.store.rundir import EventLog, RunDir
 
 
@@ -71,6 +71,26 @@ def changes_since_start(setup: Setup, manifest: Manifest) -> list[str]:
         if new_model["sha256"] != old_model.sha256:
             changes.append(f"model: {new_model['path']} is not the file the run started with")
     return changes
+
+
+def add_abstain_phrases(rd: RunDir, manifest: Manifest, phrases: list[str]) -> list[str]:
+    """Add refusal wordings to the run's [scoring] abstain_phrases (the config snapshot and
+    its hash, recorded in events.jsonl): the score stage's inputs change, so it and the
+    stages after it run again on the answers already recorded. Returns the phrases that
+    were new."""
+    scoring = manifest.config.setdefault("scoring", {})
+    known = list(scoring.get("abstain_phrases") or [])
+    added = [p.strip() for p in dict.fromkeys(phrases) if p.strip() and p.strip() not in known]
+    if added:
+        scoring["abstain_phrases"] = known + added
+        manifest.config_hash = config_hash(manifest.config)
+        write_manifest(rd.manifest, manifest)
+        events = EventLog(rd.events)
+        try:
+            events.emit(ScoringChanged(abstain_phrases_added=added))
+        finally:
+            events.close()
+    return added
 
 
 def record_forced(rd: RunDir, changes: list[str]) -> None:

@@ -25,6 +25,7 @@ import msgspec
 
 from evalcli.errors import RunError
 from evalcli.run.pipeline import Setup
+from evalcli.run.plan import Trial
 from evalcli.run.stage_names import LATER_STAGES
 from evalcli.science.costs import read_costs, summarize_costs, write_costs
 from evalcli.science.per_item import (
@@ -36,6 +37,7 @@ from evalcli.science.per_item import (
     write_per_item,
 )
 from evalcli.science.resources import IDLE, TELEMETRY_FILE, attribute_rows, read_telemetry
+from evalcli.science.review import AnswerReview, read_review, write_review
 from evalcli.science.stats.schema import read_significance
 from evalcli.science.tokens import TokenCounter, fill_counts, needs_count
 from evalcli.store.events import AnyEvent, StageRedone
@@ -51,10 +53,15 @@ from evalcli.store.results import LatestResults
 from evalcli.store.rundir import EventLog, RunDir
 
 
-def _per_trial(setup: Setup, manifest: Manifest, name: str, produce) -> None:
-    """Run `produce(trial) -> path written` for every trial, recording the stage."""
+def _per_trial(setup: Setup, manifest: Manifest, name: str,
+               produce: Callable[[Trial], Path | list[Path]]) -> None:
+    """Run `produce(trial) -> the path(s) written` for every trial, recording the stage."""
     manifest.start_stage(name)
-    artifacts = [setup.run_dir.relative(produce(trial)) for trial in setup.plan.trials]
+    artifacts = []
+    for trial in setup.plan.trials:
+        written = produce(trial)
+        artifacts += [setup.run_dir.relative(p)
+                      for p in (written if isinstance(written, list) else [written])]
     manifest.finish_stage(name, artifacts)
 
 
@@ -117,13 +124,15 @@ class TokenCounters:
 def score_stage(setup: Setup, manifest: Manifest) -> None:
     rd, items = setup.run_dir, setup.items.keyed()
 
-    def produce(trial) -> Path:
+    def produce(trial) -> list[Path]:
         prompts = setup.plan.prompts_for(trial.slug)
+        review = AnswerReview()
         scored = iter_scored(iter_predictions(rd.predictions(trial.slug)), items,
                             setup.profile.scoring, extra_phrases=[prompts.abstain_phrase],
-                            echo_texts=prompt_texts(prompts), grouped=True)
+                            echo_texts=prompt_texts(prompts), grouped=True, review=review)
         write_per_item(rd.per_item_scores(trial.slug), scored)
-        return rd.per_item_scores(trial.slug)
+        write_review(rd.review(trial.slug), review.result())
+        return [rd.per_item_scores(trial.slug), rd.review(trial.slug)]
 
     _per_trial(setup, manifest, "score", produce)
 
@@ -177,10 +186,11 @@ _REPORT_NUMBERS = ("em", "abstain_rate", "prompt_tokens", "completion_tokens", *
 def report_stage(setup: Setup, manifest: Manifest) -> Path:
     manifest.start_stage("report")
     rd = setup.run_dir
-    trials, significance, predictions, costs = {}, {}, {}, {}
+    trials, significance, predictions, costs, reviews = {}, {}, {}, {}, {}
     for trial in setup.plan.trials:
         slug = trial.slug
         trials[slug] = ItemTable.read(rd.per_item_scores(slug), _REPORT_NUMBERS)
+        reviews[slug] = read_review(rd.review(slug))
         significance[slug] = read_significance(rd.significance(slug))
         predictions[slug] = PredictionsFile(rd.predictions(slug))  # streamed, never held
         costs[slug] = read_costs(rd.costs(slug))
@@ -206,7 +216,7 @@ def report_stage(setup: Setup, manifest: Manifest) -> Path:
     }
     args = dict(run_id=rd.run_id, facts=facts, trials=trials, significance=significance,
                 control=setup.control, treatments=setup.treatments, predictions=predictions,
-                items=setup.items.keyed(), costs=costs,
+                items=setup.items.keyed(), costs=costs, reviews=reviews,
                 sequential=manifest.stopping or None)
     from evalcli.report.html import render_report_html
     from evalcli.report.markdown import render_report
@@ -246,6 +256,7 @@ def _stage_inputs(setup: Setup, name: str) -> tuple[list[Path], dict]:
     telemetry = [rd.root / TELEMETRY_FILE] if (rd.root / TELEMETRY_FILE).exists() else []
     return ([rd.per_item_scores(s) for s in slugs] + [rd.significance(s) for s in slugs]
             + [rd.predictions(s) for s in slugs] + [rd.costs(s) for s in slugs] + [rd.items]
+            + [rd.review(s) for s in slugs if rd.review(s).exists()]  # none before it existed
             + telemetry), {}
 
 

@@ -23,14 +23,17 @@ import numpy as np
 from evalcli.errors import DataError
 from evalcli.inputs.items import Item
 from evalcli.science.refusals import echo_sources
+from evalcli.science.review import AnswerReview
 from evalcli.science.scoring import score_answer
 from evalcli.store.customid import parse_custom_id
 from evalcli.store.fsutil import atomic_write_csv
 
 METRICS = ("em", "f1", "abstain_rate", "false_answer_rate", "unsupported_rate")
 COLUMNS = ["item_key", "dataset", "item_id", "type", "group", "answerable", "condition", "temp",
-           "n_samples", "n_failed", "n_empty", "n_echo"]
-COUNTS = ("n_samples", "n_failed", "n_empty", "n_echo")
+           "n_samples", "n_failed", "n_empty", "n_echo", "n_truncated"]
+# n_truncated: answers the engine cut at max_tokens (finish_reason "length"); they are scored
+# like any answer, and the report flags an arm where they are frequent
+COUNTS = ("n_samples", "n_failed", "n_empty", "n_echo", "n_truncated")
 for _metric in METRICS:
     COLUMNS += [_metric, f"{_metric}_sd"]
 COLUMNS += ["prompt_tokens", "completion_tokens"]
@@ -45,9 +48,11 @@ def prompt_texts(prompts) -> dict[str, list[str]]:
 
 def score_rows(predictions: Iterable[dict], items: dict[str, Item], scoring,
                extra_phrases: list[str] = (),
-               echo_texts: dict[str, list[str]] | None = None) -> list[dict]:
+               echo_texts: dict[str, list[str]] | None = None,
+               review: AnswerReview | None = None) -> list[dict]:
     """Every row of iter_scored(...), as a list."""
-    return list(iter_scored(predictions, items, scoring, extra_phrases, echo_texts))
+    return list(iter_scored(predictions, items, scoring, extra_phrases, echo_texts,
+                            review=review))
 
 
 # per (item, condition, temp): n, mean and sum of squared deviations (Welford) per metric
@@ -66,7 +71,7 @@ def _add(acc: array, metric: str, x: float) -> None:
 def iter_scored(predictions: Iterable[dict], items: dict[str, Item], scoring,
                 extra_phrases: list[str] = (),
                 echo_texts: dict[str, list[str]] | None = None,
-                grouped: bool = False) -> Iterator[dict]:
+                grouped: bool = False, review: AnswerReview | None = None) -> Iterator[dict]:
     """One per-item row per (item, condition, temperature), in order of first appearance.
 
     `predictions` is streamed; per group only counts and running means/variances are
@@ -77,10 +82,12 @@ def iter_scored(predictions: Iterable[dict], items: dict[str, Item], scoring,
     refuses. `extra_phrases`: e.g. the prompt
     set's instructed abstention phrase, added to the built-in refusal patterns and
     `scoring.abstain_phrases`. `echo_texts`: per condition, the prompt texts an answer must
-    not repeat (``prompt_texts``); None = no echo check."""
+    not repeat (``prompt_texts``); None = no echo check. `review`: collects the answers to
+    unanswerable items that were classed as answers (science/review.py)."""
     phrases = tuple(p for p in [*scoring.abstain_phrases, *extra_phrases] if p.strip())
     sources = {cond: echo_sources(*texts) for cond, texts in (echo_texts or {}).items()}
-    groups: dict[tuple, list] = {}  # key -> [item, n_failed, n_empty, n_echo, accumulators]
+    # key -> [item, n_failed, n_empty, n_echo, n_truncated, accumulators]
+    groups: dict[tuple, list] = {}
     for row in predictions:
         if row.get("status") == "skipped":  # a sequential run stopped before it: no item row
             continue
@@ -96,7 +103,7 @@ def iter_scored(predictions: Iterable[dict], items: dict[str, Item], scoring,
         if group is None:
             if grouped and groups:  # the group before is complete
                 yield _per_item_row(*groups.popitem())
-            group = groups[key] = [item, 0, 0, 0, array("d", bytes(8 * 3 * len(_TRACKED)))]
+            group = groups[key] = [item, 0, 0, 0, 0, array("d", bytes(8 * 3 * len(_TRACKED)))]
         if row.get("status", "ok") != "ok":
             group[1] += 1
             continue
@@ -108,7 +115,11 @@ def iter_scored(predictions: Iterable[dict], items: dict[str, Item], scoring,
             group[2] += 1
         elif score.outcome == "echo":
             group[3] += 1
-        acc = group[4]
+        elif review is not None and score.outcome == "answer" and not item.answerable:
+            review.add(cid.condition, row.get("response_text") or "")
+        if row.get("finish_reason") == "length":
+            group[4] += 1
+        acc = group[5]
         _add(acc, "em", score.em)
         _add(acc, "f1", score.f1)
         _add(acc, "abstain_rate", float(score.abstained))
@@ -125,11 +136,12 @@ def iter_scored(predictions: Iterable[dict], items: dict[str, Item], scoring,
 
 
 def _per_item_row(key: tuple, group: list) -> dict:
-    (_, condition, temp), (item, n_failed, n_empty, n_echo, acc) = key, group
+    (_, condition, temp), (item, n_failed, n_empty, n_echo, n_truncated, acc) = key, group
     out = {"item_key": item.key, "dataset": item.dataset, "item_id": item.item_id,
            "type": item.type, "group": item.group, "answerable": item.answerable,
            "condition": condition, "temp": temp, "n_samples": int(acc[_SLOT["em"]]),
-           "n_failed": n_failed, "n_empty": n_empty, "n_echo": n_echo}
+           "n_failed": n_failed, "n_empty": n_empty, "n_echo": n_echo,
+           "n_truncated": n_truncated}
     for metric in _TRACKED:
         n, mean, m2 = acc[_SLOT[metric]:_SLOT[metric] + 3]
         out[metric] = mean if n else None
@@ -239,7 +251,7 @@ class ItemTable:
                 value = row.get(key)
                 num[key].append(math.nan if value in (None, "") else float(value))
             num["temp"].append(float(row["temp"]))
-            for key in counts:  # n_empty / n_echo: 0 in files written before they existed
+            for key in counts:  # n_empty, n_echo, n_truncated: 0 in files from before them
                 num[key].append(int(row.get(key) or 0))
             answerable.append(row.get("answerable") in (True, "True"))
         return cls({k: Categorical(np.frombuffer(codes[k], dtype=np.int32)

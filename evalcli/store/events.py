@@ -141,6 +141,12 @@ class ResumeForced(Event, tag="resume_forced"):
     changes: list[str]
 
 
+class ScoringChanged(Event, tag="scoring_changed"):
+    """`evalcli resume --abstain-phrase`: refusal wordings added to the run's [scoring]."""
+
+    abstain_phrases_added: list[str]
+
+
 class StageRedone(Event, tag="stage_redone"):
     stage: str
     outputs: list[str]  # each "path (missing | changed | not verified)"
@@ -151,7 +157,7 @@ AnyEvent = (GenerateStart | GenerateEnd | WorkerStart | WorkerReady | WorkerSwit
             | WorkerRestart | WorkerExit | Retry | UnitFailed | UnitTimeout | EngineLoadFailed
             | Halted | StoppingRun | StopNow | UnexpectedReply | UnexpectedResult
             | SequentialLook | VerdictReached | TelemetryStart | TelemetryOff | BatchState
-            | ResumeForced | StageRedone)
+            | ResumeForced | ScoringChanged | StageRedone)
 
 _decoder = msgspec.json.Decoder(AnyEvent)
 

@@ -101,6 +101,10 @@ class RunDir:
     def per_item_scores(self, slug: str) -> Path:
         return self.trial_dir(slug) / "per_item_scores.csv"
 
+    def review(self, slug: str) -> Path:
+        """Answers to unanswerable items classed as answers (science/review.py)."""
+        return self.trial_dir(slug) / "review.json"
+
     def significance(self, slug: str) -> Path:
         return self.trial_dir(slug) / "significance.json"
 
