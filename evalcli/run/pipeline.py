@@ -104,6 +104,12 @@ def build_setup(loaded: LoadedProfile, profile: Profile, run_dir: RunDir,
     n_units = len(items) * sum(len(p.prompts.conditions) for p in prompt_sets) \
         * len(s.temperatures) * len(s.top_p_values) * len(s.top_k_values) \
         * len(s.max_tokens_values) * s.samples_per_item * len(profile.engine.option_sets())
+    if n_units > profile.run.max_units:
+        raise ConfigError(
+            f"{loaded.source}: the plan has {n_units:,} units, more than run.max_units = "
+            f"{profile.run.max_units:,} — check sampling.samples_per_item, the sweeps and the "
+            "datasets' limits, or allow it with run.max_units or --max-units N"
+        )
     engines = resolve_engines(profile.engine, base_dir=loaded.base_dir, label=loaded.source,
                               items_file=run_dir.items, units=n_units,
                               unit_timeout_s=profile.run.unit_timeout_s)
