@@ -10,7 +10,8 @@ stages after it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import msgspec
@@ -82,18 +83,31 @@ def items_sha256(items: Iterable[Item]) -> str:
     return Items.of(items).sha256()
 
 
+@contextmanager
+def _naming(source: str) -> Iterator[None]:
+    """A setting's ConfigError names the profile it comes from."""
+    try:
+        yield
+    except ConfigError as exc:
+        if exc.message.startswith(f"{source}: "):
+            raise
+        raise ConfigError(f"{source}: {exc.message}") from None
+
+
 def build_setup(loaded: LoadedProfile, profile: Profile, run_dir: RunDir,
                 items: Iterable[Item] | None = None) -> Setup:
     """Everything needed to run, computed without writing anything."""
     if items is None:
-        items = load_sources(profile.datasets, loaded.base_dir,
-                             limit_items=profile.run.limit_items)
+        with _naming(loaded.source):
+            items = load_sources(profile.datasets, loaded.base_dir,
+                                 limit_items=profile.run.limit_items)
         if not items:  # refused before a run directory exists
             raise DataError(f"{loaded.source}: datasets - the datasets gave no items, so there "
                             "is nothing to run; check the dataset files, their filters and "
                             "run.limit_items")
     items = Items.of(items)  # held packed from here on (no Python object per item)
-    prompt_sets = [load_prompt_set(name, loaded.base_dir) for name in profile.prompts.names]
+    with _naming(loaded.source):
+        prompt_sets = [load_prompt_set(name, loaded.base_dir) for name in profile.prompts.names]
     controls = {p.prompts.control for p in prompt_sets}
     if len(controls) > 1:
         raise ConfigError(
