@@ -262,15 +262,17 @@ def verify_archive(path: Path) -> ArchiveCheck:
             if member is None:
                 check.problems.append(f"{name}: missing")
                 continue
-            if zf.getinfo(member).file_size != meta.size:
-                check.problems.append(f"{name}: size differs from the manifest")
+            size = zf.getinfo(member).file_size
+            if size != meta.size:  # changed, seen without reading it
+                check.problems.append(f"{name}: sha256 differs from the manifest (changed: "
+                                      f"{size:,} bytes, listed {meta.size:,})")
                 continue
             try:
                 digest, read = _member_sum(zf, member, meta.size)
             except _DAMAGED as exc:  # CRC error, damaged deflate data, bad header
                 check.problems.append(f"{name}: cannot be read ({' '.join(str(exc).split())})")
                 continue
-            if read != meta.size:
+            if read != meta.size:  # the zip's own header lied about the size
                 check.problems.append(f"{name}: size differs from the manifest")
             elif digest != meta.sha256:
                 check.problems.append(f"{name}: sha256 differs from the manifest (changed)")

@@ -100,6 +100,8 @@ def load_manifest(rd: RunDir) -> Manifest:
                        "(was the run interrupted while it was being created?)") from None
     except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise RunError(f"{rd.manifest}: cannot be read ({_one_line(exc)})") from None
+    except RecursionError:
+        raise RunError(f"{rd.manifest}: cannot be read (nested too deeply)") from None
 
 
 def summarize(rd: RunDir) -> RunSummary:
