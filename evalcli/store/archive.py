@@ -28,6 +28,7 @@ import re
 import shutil
 import zipfile
 import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Annotated
@@ -254,6 +255,8 @@ def verify_archive(path: Path) -> ArchiveCheck:
         for name in names:
             if not _safe(name) or not name.startswith(top + "/"):
                 check.problems.append(f"unsafe or stray member name {name!r}")
+        check.problems += [f"member {name!r} is in the archive twice" for name, times in
+                           sorted(Counter(names).items()) if times > 1]
         for name, meta in listed.items():
             if not _safe(name):
                 check.problems.append(f"unsafe file name in the manifest: {name!r}")
