@@ -85,11 +85,12 @@ def items_sha256(items: Iterable[Item]) -> str:
 
 @contextmanager
 def _naming(source: str) -> Iterator[None]:
-    """A setting's ConfigError names the profile it comes from."""
+    """A profile setting's ConfigError ("[[datasets]] #2 ...", "prompts.set = ...") names the
+    profile it comes from; one about another file (a prompt-set file) names that file."""
     try:
         yield
     except ConfigError as exc:
-        if exc.message.startswith(f"{source}: "):
+        if not exc.message.startswith(("[[datasets]]", "prompts.set")):
             raise
         raise ConfigError(f"{source}: {exc.message}") from None
 

@@ -261,3 +261,20 @@ def test_engine_options_are_checked(engine, key, value):
     assert message.startswith(f"p.toml: engine.options.{key}") and "\n" not in message
     if "url" in key:
         assert '— give the URL with its scheme, e.g. "http://' in message
+
+
+def test_a_profile_nested_too_deeply_is_one_line():
+    with pytest.raises(ConfigError, match="^p.toml: not valid TOML"):
+        decode_profile('[engine]\nname = "mock"\ndescription = ' + "[" * 5000 + "]" * 5000,
+                       "p.toml")
+
+
+def test_a_prompt_set_with_a_bom_loads(tmp_path):
+    from importlib import resources
+
+    from evalcli.inputs.prompts import load_prompt_set
+
+    bundled = resources.files("evalcli.inputs").joinpath("data", "prompts", "default.toml")
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + bundled.read_bytes())
+    assert load_prompt_set(str(path), tmp_path).prompts.control == "control"
