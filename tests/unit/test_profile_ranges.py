@@ -278,3 +278,21 @@ def test_a_prompt_set_with_a_bom_loads(tmp_path):
     path = tmp_path / "bom.toml"
     path.write_bytes(b"\xef\xbb\xbf" + bundled.read_bytes())
     assert load_prompt_set(str(path), tmp_path).prompts.control == "control"
+
+
+def test_the_real_command_line_says_the_same(tmp_path):
+    """Two cases through `python -m evalcli` in a child process (the table runs in-process)."""
+    from tests.helpers import evalcli
+
+    for name, profile, words in (
+        ("conf.toml", {**BASE, "stats": {"confidence": 2.0}}, "stats.confidence = 2.0"),
+        ("url.toml", {"engine": {"name": "ollama", "options": {"model": "m",
+                                                               "base_url": "127.0.0.1:8080"}}},
+         'e.g. "http://127.0.0.1:8080"'),
+    ):
+        path = tmp_path / name
+        path.write_bytes(msgspec.toml.encode(profile))
+        result = evalcli("run", "-p", path, "--runs-dir", tmp_path / "runs", cwd=tmp_path)
+        assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+        assert words in result.stderr and "Traceback" not in result.stderr
+        assert not (tmp_path / "runs").exists()
