@@ -27,7 +27,7 @@ from evalcli.errors import EvalcliError
 from tests.cli_inprocess import evalcli_here
 
 SCALE = float(os.environ.get("FUZZ_CASES", "1"))
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent.parent / "unit" / "data"
 
 _NUMBER = re.compile(rb"-?\d+(\.\d+)?([eE][+-]?\d+)?")
 _WORD = re.compile(rb'"(ok|failed|completed|open|closed|control|treatment)"|\b(ok|failed)\b')
