@@ -19,13 +19,39 @@ Errors an engine raises:
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
 
 class ConfigStruct(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """Base for every configuration struct: immutable, and a typo is an error with a path."""
+
+
+# Ranges of configuration values, said by the types (msgspec constraints) so decoding checks
+# them: every number has a bound on both sides, which also refuses nan and ±inf.
+MAX_COUNT = 2**31 - 1
+MAX_SEED = 2**63 - 1
+MAX_SECONDS = 10_000_000.0  # about 115 days
+# an http:// or https:// URL ("" = not set); evalcli's error message suggests the fix
+URL_PATTERN = r"(?i)^(https?://.+)?$"
+Url = Annotated[str, msgspec.Meta(pattern=URL_PATTERN)]
+
+
+def IntRange(ge: int = 0, le: int = MAX_COUNT) -> Any:  # noqa: N802 - a type, used as one
+    """An integer in [ge, le]."""
+    return Annotated[int, msgspec.Meta(ge=ge, le=le)]
+
+
+def FloatRange(*, ge: float | None = None, gt: float | None = None,  # noqa: N802
+               le: float | None = None, lt: float | None = None) -> Any:
+    """A finite float within the given bounds (one lower and one upper bound)."""
+    return Annotated[float, msgspec.Meta(ge=ge, gt=gt, le=le, lt=lt)]
+
+
+Seconds = FloatRange(gt=0, le=MAX_SECONDS)  # a timeout: > 0 and finite
+Delay = FloatRange(ge=0, le=MAX_SECONDS)  # a wait that may be 0
+Probability = FloatRange(ge=0, le=1)
 
 
 class ChatMessage(msgspec.Struct, frozen=True):

@@ -33,7 +33,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar
 
-from engines.base import Completion, EngineError, Request
+from engines.base import Completion, Delay, EngineError, IntRange, Request, Seconds
 from engines.http import HttpOptions
 from engines.openai import parse_chat_completion
 
@@ -47,16 +47,14 @@ class BatchOptions(HttpOptions, kw_only=True):
 
     model: str
     api_key_env: str = ""
-    poll_interval_s: float = 30.0
-    max_requests_per_job: int = 50_000
-    timeout_s: float = 120.0
+    poll_interval_s: Delay = 30.0
+    max_requests_per_job: IntRange(1) = 50_000
+    timeout_s: Seconds = 120.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if not self.model:
             raise ValueError("model must not be empty")
-        if self.poll_interval_s < 0 or self.max_requests_per_job <= 0:
-            raise ValueError("poll_interval_s must be >= 0 and max_requests_per_job > 0")
 
 
 class JobStatus:

@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from engines.base import EngineError, EngineLoadError, Request
+from engines.base import EngineError, EngineLoadError, Request, Seconds, Url
 from engines.batch import BatchEngine, BatchOptions, JobStatus, jsonl_records
 from engines.http import HttpError, HttpSession, is_loopback
 from engines.openai import api_key
@@ -39,8 +39,8 @@ _FINAL_BAD = {"FAILED", "EXPIRED", "CANCELLED", "DELETING"}
 class FireworksBatchOptions(BatchOptions, kw_only=True):
     account_id: str
     api_key_env: str = "FIREWORKS_API_KEY"
-    base_url: str = "https://api.fireworks.ai"
-    dataset_ready_timeout_s: float = 900.0
+    base_url: Url = "https://api.fireworks.ai"
+    dataset_ready_timeout_s: Seconds = 900.0
 
     def __post_init__(self) -> None:
         super().__post_init__()

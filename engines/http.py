@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx
 
-from engines.base import ConfigStruct, EngineError
+from engines.base import ConfigStruct, Delay, EngineError, IntRange, Seconds
 
 # Never sleep longer than this for one Retry-After, whatever the server asks.
 RETRY_AFTER_CAP_S = 120.0
@@ -42,11 +42,11 @@ class HttpOptions(ConfigStruct, kw_only=True):
 
     # read timeout for one request (local models can be slow); at most half of
     # run.unit_timeout_s (600 s), so a slow request is retried before the unit times out
-    timeout_s: float = 300.0
-    connect_timeout_s: float = 5.0
-    max_retries: int = 3  # retries after the first try (so max_retries + 1 tries in all)
-    backoff_s: float = 1.0  # first backoff; doubles per try, with jitter
-    backoff_max_s: float = 30.0
+    timeout_s: Seconds = 300.0
+    connect_timeout_s: Seconds = 5.0
+    max_retries: IntRange(0, 100) = 3  # retries after the first try (max_retries + 1 tries)
+    backoff_s: Delay = 1.0  # first backoff; doubles per try, with jitter
+    backoff_max_s: Delay = 30.0
 
     def __post_init__(self) -> None:
         check_api_key_env(getattr(self, "api_key_env", ""))
@@ -54,12 +54,6 @@ class HttpOptions(ConfigStruct, kw_only=True):
             value = getattr(self, field, "")
             for url in [value] if isinstance(value, str) else value:
                 check_url_has_no_credentials(url, field)
-        if self.max_retries < 0:
-            raise ValueError("max_retries must be >= 0")
-        if self.timeout_s <= 0 or self.connect_timeout_s <= 0:
-            raise ValueError("timeout_s and connect_timeout_s must be > 0")
-        if self.backoff_s < 0 or self.backoff_max_s < 0:
-            raise ValueError("backoff_s and backoff_max_s must be >= 0")
 
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)

@@ -38,6 +38,7 @@ from engines.base import (
     Engine,
     EngineError,
     EngineLoadError,
+    IntRange,
     Request,
 )
 from engines.gguf_header import GGUFHeaderError, read_metadata
@@ -187,10 +188,10 @@ class LlamaCppEngine(Engine):
 
     class Options(ConfigStruct):
         model: str = ""  # path to a .gguf; "" = the embedded demo model (resolved by evalcli)
-        n_ctx: int = 2048
-        n_gpu_layers: int = 0  # -1 = offload every layer
-        n_threads: int = 0  # 0 = CPU cores / workers (set by evalcli before spawning)
-        n_batch: int = 512
+        n_ctx: IntRange(1, 1 << 24) = 2048
+        n_gpu_layers: IntRange(-1, 1_000_000) = 0  # -1 = offload every layer
+        n_threads: IntRange(0, 4096) = 0  # 0 = CPU cores / workers (set by evalcli before spawning)
+        n_batch: IntRange(1, 1 << 24) = 512
         flash_attn: bool = False
         # "auto" | "completion" | "gguf" | "gemma3" | path to a Jinja file (docs/engines.md)
         chat_template: str = "auto"

@@ -34,7 +34,18 @@ import uuid
 
 import msgspec
 
-from engines.base import Completion, ConfigStruct, Engine, EngineError, EngineLoadError, Request
+from engines.base import (
+    MAX_SECONDS,
+    Completion,
+    ConfigStruct,
+    Engine,
+    EngineError,
+    EngineLoadError,
+    FloatRange,
+    IntRange,
+    Probability,
+    Request,
+)
 
 ABSTAIN_TEXT = "I don't know."
 
@@ -44,14 +55,14 @@ class MockEngine(Engine):
 
     class Options(ConfigStruct):
         model: str = "mock"
-        accuracy: float = 0.7
+        accuracy: Probability = 0.7
         # per condition (the third field of the unit id): overrides `accuracy` for that arm
-        accuracy_by_condition: dict[str, float] = {}
-        abstain_rate: float = 0.1
-        latency_ms: float = 0.0
+        accuracy_by_condition: dict[str, Probability] = {}
+        abstain_rate: Probability = 0.1
+        latency_ms: FloatRange(ge=0, le=MAX_SECONDS * 1000) = 0.0
         # this many characters more per answer, one word after it (for memory benchmarks:
         # what a stage holds must not grow with the answers)
-        padding_chars: int = 0
+        padding_chars: IntRange(0, 100_000_000) = 0
         answer_key: dict[str, list[str]] = {}
         # with no answer_key: an items.jsonl to read it from, in the worker (evalcli sets the
         # run's own, so the supervisor holds no per-item key)
@@ -66,7 +77,7 @@ class MockEngine(Engine):
         fail_retryable: bool = False
         heal_file: str = ""
         gate_file: str = ""
-        gate_after: int = 0
+        gate_after: IntRange(0) = 0
 
     def __init__(self, options: Options, worker_index: int = 0) -> None:
         super().__init__(options, worker_index)

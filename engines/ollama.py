@@ -23,7 +23,9 @@ from engines.base import (
     Engine,
     EngineError,
     EngineLoadError,
+    IntRange,
     Request,
+    Url,
 )
 from engines.http import HttpError, HttpOptions, HttpSession, count_field
 
@@ -37,18 +39,16 @@ _DURATIONS = {
 
 class OllamaOptions(HttpOptions, kw_only=True):
     model: str
-    base_url: str = "http://127.0.0.1:11434"
+    base_url: Url = "http://127.0.0.1:11434"
     keep_alive: str | int = "30m"  # how long the server keeps the model loaded after a request
-    num_ctx: int = 4096  # sent with every request; a change between requests reloads the model
+    num_ctx: IntRange(1, 1 << 24) = 4096  # sent with every request; a change between requests reloads the model
     # Requests the server runs at once (its OLLAMA_NUM_PARALLEL, which a client cannot read).
-    num_parallel: int = 1
+    num_parallel: IntRange(1, 4096) = 1
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if not self.model:
             raise ValueError("model must not be empty (e.g. model = \"llama3.1:8b\")")
-        if self.num_ctx <= 0 or self.num_parallel <= 0:
-            raise ValueError("num_ctx and num_parallel must be > 0")
 
 
 def _tagged(name: str) -> str:

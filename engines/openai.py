@@ -24,7 +24,16 @@ import os
 import time
 from typing import Any, ClassVar, Literal
 
-from engines.base import Completion, Engine, EngineError, EngineLoadError, Request
+from engines.base import (
+    Completion,
+    Engine,
+    EngineError,
+    EngineLoadError,
+    IntRange,
+    Request,
+    Seconds,
+    Url,
+)
 from engines.http import HttpError, HttpOptions, HttpSession, count_field, is_loopback
 
 # llama-server's "timings" object → Completion.timings keys
@@ -39,13 +48,13 @@ _SERVER_TIMINGS = {
 
 class OpenAIOptions(HttpOptions, kw_only=True):
     model: str
-    base_url: str = ""  # e.g. "http://127.0.0.1:8080" or "https://api.openai.com/v1"
-    base_urls: list[str] = []  # a fleet: worker i uses base_urls[i % len(base_urls)]
+    base_url: Url = ""  # e.g. "http://127.0.0.1:8080" or "https://api.openai.com/v1"
+    base_urls: list[Url] = []  # a fleet: worker i uses base_urls[i % len(base_urls)]
     api_key_env: str = ""  # name of the environment variable holding the key; "" = no auth
     send_extra_sampling: bool = False  # also send top_k and repeat_penalty
     max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
-    max_workers: int | None = None  # e.g. the server's slot count × len(base_urls)
-    timeout_s: float = 300.0
+    max_workers: IntRange(1, 4096) | None = None  # e.g. the server's slot count × len(base_urls)
+    timeout_s: Seconds = 300.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -53,8 +62,6 @@ class OpenAIOptions(HttpOptions, kw_only=True):
             raise ValueError("model must not be empty")
         if bool(self.base_url) == bool(self.base_urls):
             raise ValueError("set exactly one of base_url or base_urls")
-        if self.max_workers is not None and self.max_workers <= 0:
-            raise ValueError("max_workers must be > 0")
 
     @property
     def urls(self) -> list[str]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Literal
 
-from engines.base import EngineLoadError, Request
+from engines.base import EngineLoadError, Request, Url
 from engines.batch import BatchEngine, BatchOptions, JobStatus, jsonl_records
 from engines.http import HttpError, HttpSession
 from engines.openai import api_key, chat_body, normalize_base_url
@@ -29,7 +29,7 @@ _FINAL_BAD = {"failed", "expired", "cancelled"}
 
 class OpenAIBatchOptions(BatchOptions, kw_only=True):
     api_key_env: str = "OPENAI_API_KEY"
-    base_url: str = "https://api.openai.com"
+    base_url: Url = "https://api.openai.com"
     completion_window: str = "24h"
     send_extra_sampling: bool = False
     max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"

@@ -33,7 +33,15 @@ def analyze(
         scoring, stats = loaded.profile.scoring, loaded.profile.stats
         pricing = getattr(loaded.profile, "pricing", None)
         if prompts is None:
-            prompt_set = load_prompt_set(loaded.profile.prompts.set, loaded.base_dir)
+            names = loaded.profile.prompts.names
+            if len(names) > 1:
+                from evalcli.errors import ConfigError
+
+                raise ConfigError(
+                    f"{loaded.source}: prompts.set is a sweep of {len(names)} prompt sets "
+                    f"({', '.join(names)}) — pass --prompts NAME: the one these predictions "
+                    "were made with")
+            prompt_set = load_prompt_set(names[0], loaded.base_dir)
         labels.append(f"profile {loaded.name} ({loaded.source}): scoring, stats, pricing")
     if prompts is not None:
         prompt_set = load_prompt_set(prompts, Path.cwd())

@@ -16,8 +16,9 @@ from evalcli.errors import ConfigError
 def run(
     profile: Annotated[str, typer.Option("--profile", "-p", help="Bundled profile name or path to a profile .toml.")] = "local-llamacpp",
     model: Annotated[Path | None, typer.Option("--model", help="Model to use instead of the profile's (a .gguf for llama_cpp).")] = None,
-    limit_items: Annotated[int | None, typer.Option("--limit-items", help="At most N items per dataset source.", min=1)] = None,
-    workers: Annotated[int | None, typer.Option("--workers", help="Engine worker processes.", min=1)] = None,
+    limit_items: Annotated[int | None, typer.Option("--limit-items", help="At most N items per dataset source (0 = all).")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Engine worker processes.")] = None,
+    max_units: Annotated[int | None, typer.Option("--max-units", help="Allow a run of up to N units (profile: run.max_units, default 1,000,000).")] = None,
     runs_dir: RunsDir = Path("runs"),
     run_id: Annotated[str | None, typer.Option("--run-id", help="Name for the run directory (default: time-based).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Use the mock engine: the whole pipeline, no model.")] = False,
@@ -29,7 +30,13 @@ def run(
     # the pipeline (numpy, scipy, the engines) is imported here, not for `run --help`
     import msgspec
 
-    from evalcli.inputs.config import StoppingConfig, load_profile, replace_engine, replace_run
+    from evalcli.inputs.config import (
+        StoppingConfig,
+        load_profile,
+        recheck_profile,
+        replace_engine,
+        replace_run,
+    )
     from evalcli.run.generate import generate, truthful_end
     from evalcli.run.pipeline import build_setup, create_run, plan_summary, preflight
     from evalcli.run.stage_names import select_stages
@@ -51,8 +58,11 @@ def run(
         prof = replace_engine(prof, workers=workers)
     if limit_items is not None:
         prof = replace_run(prof, limit_items=limit_items)
+    if max_units is not None:
+        prof = replace_run(prof, max_units=max_units)
     if until_verdict and prof.stopping is None:
         prof = msgspec.structs.replace(prof, stopping=StoppingConfig())
+    prof = recheck_profile(prof, loaded.source)  # the flags' values, checked like the profile's
     stages = select_stages(None, to, None)
     rd = RunDir(runs_dir, new_run_id() if run_id is None else run_id)
     setup = build_setup(loaded, prof, rd)

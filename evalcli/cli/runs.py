@@ -41,3 +41,5 @@ def runs(runs_dir: RunsDir = Path("runs"), as_json: JsonFlag = False) -> None:
     for summary in found:
         if summary.status == "unreadable":
             out.print(f"{summary.run_id}: {summary.error}", markup=False)
+        elif summary.damaged:
+            out.print(f"note: {summary.run_id}: {summary.warnings[0]}", markup=False)

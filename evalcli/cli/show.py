@@ -30,8 +30,12 @@ def show(run_id: RunIdArg, runs_dir: RunsDir = Path("runs"), as_json: JsonFlag =
         summary = summarize(open_run(runs_dir, run_id))
     if as_json:
         typer.echo(to_json(summary))
-        return
-    _print(summary)
+    else:
+        _print(summary)
+    if summary.damaged:  # shown with run.json's counts, but the run needs repair: exit 4
+        from evalcli.errors import RunError
+
+        raise RunError(next(w for w in summary.warnings if w.startswith(summary.damaged[0])))
 
 
 def _print(s: RunSummary) -> None:

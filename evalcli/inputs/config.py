@@ -1,7 +1,12 @@
 """Profiles: TOML decoded straight into frozen Structs, with errors that name file and key.
 
-    profile TOML ──decode──► Profile ──CLI overrides──► resolve_engine_options ──► RunConfig
-                   unknown key / wrong type → ConfigError("<file>: <key>: <problem> — <fix>")
+    profile TOML ──decode──► Profile ──check_profile──► CLI overrides ──recheck_profile──► run
+        unknown key / wrong type / out of range → ConfigError("<file>: <key> = <value> — <fix>")
+
+Every range is part of the types (msgspec Meta constraints, Literal words; the building
+blocks are in engines/base.py), so decoding checks it; check_profile adds only what a type
+cannot say (the engine exists, no sweep value twice, each variant's engine options).
+`run.max_units` bounds the plan (checked in run/pipeline.py once the items are counted).
 
 A profile is a bundled name (profiles/<name>.toml, found through importlib.resources) or a
 path to a .toml file. `[engine.options]` is validated against the chosen engine's own
@@ -11,22 +16,30 @@ Options struct, in this (parent) process, before any worker is spawned.
 from __future__ import annotations
 
 import hashlib
-import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
 import profiles
 from engines import engine_class, engine_names
-from engines.base import ConfigStruct
+from engines.base import MAX_SEED, ConfigStruct, FloatRange, IntRange, Seconds
 from evalcli.errors import ConfigError
+from evalcli.inputs.config_errors import describe_validation_error
 from evalcli.inputs.datasets import DatasetSource
+
+NonEmpty = msgspec.Meta(min_length=1)
+Temperature = FloatRange(ge=0, le=100)
+TopP = FloatRange(gt=0, le=1)
+TopK = IntRange(0, 1_000_000)  # 0 = off
+Seed = IntRange(0, MAX_SEED)
+Margin = FloatRange(gt=0, lt=1)  # a difference in [0, 1] units: 0.02 = 2 points
+DEFAULT_MAX_UNITS = 1_000_000
 
 
 class EngineConfig(ConfigStruct):
     name: str
-    workers: int = 1
+    workers: IntRange(1, 1024) = 1
     options: dict[str, Any] = {}
     # a sweep over models / engine option sets: each table overrides `options`; one set of
     # trials per variant, and a worker loads each variant's model once
@@ -40,20 +53,21 @@ class EngineConfig(ConfigStruct):
 
 
 class MaxTokens(ConfigStruct):
-    open: int = 48
-    closed: int = 32
+    open: IntRange(1, 1 << 24) = 48
+    closed: IntRange(1, 1 << 24) = 32
 
 
 class SamplingConfig(ConfigStruct):
-    temperatures: list[float] = msgspec.field(default_factory=lambda: [0.0])
-    samples_per_item: int = 1
+    temperatures: Annotated[list[Temperature], NonEmpty] = msgspec.field(
+        default_factory=lambda: [0.0])
+    samples_per_item: IntRange(1, 1_000_000) = 1
     # top_p, top_k and max_tokens take one value, or a list of values: a sweep (one trial each)
-    top_p: float | list[float] = 1.0
-    top_k: int | list[int] = 40
-    seed: int = 1234
+    top_p: TopP | Annotated[list[TopP], NonEmpty] = 1.0
+    top_k: TopK | Annotated[list[TopK], NonEmpty] = 40
+    seed: Seed = 1234
     stop: list[str] = []
-    repeat_penalty: float = 1.0
-    max_tokens: MaxTokens | list[MaxTokens] = MaxTokens()
+    repeat_penalty: FloatRange(gt=0, le=100) = 1.0
+    max_tokens: MaxTokens | Annotated[list[MaxTokens], NonEmpty] = MaxTokens()
 
     @property
     def top_p_values(self) -> list[float]:
@@ -71,7 +85,7 @@ class SamplingConfig(ConfigStruct):
 class PromptsConfig(ConfigStruct):
     # a bundled prompt set name or a path to a prompt-set TOML file — or a list of them: a
     # sweep, one trial per prompt set (and temperature); identical units run once
-    set: str | list[str] = "default"
+    set: str | Annotated[list[str], NonEmpty] = "default"
 
     @property
     def names(self) -> list[str]:
@@ -80,16 +94,16 @@ class PromptsConfig(ConfigStruct):
 
 class ScoringConfig(ConfigStruct):
     abstain_phrases: list[str] = []  # extra phrases, added to the built-in ones
-    unsupported_strategy: str = "baseline"  # "baseline" | "overlap"
-    overlap_threshold: float = 0.5
+    unsupported_strategy: Literal["baseline", "overlap"] = "baseline"
+    overlap_threshold: FloatRange(ge=0, le=1) = 0.5
 
 
 class StatsConfig(ConfigStruct):
-    seed: int = 1337
-    bootstrap_samples: int = 5000
-    permutation_samples: int = 5000
-    confidence: float = 0.95
-    tost_margins: dict[str, float] = msgspec.field(
+    seed: Seed = 1337
+    bootstrap_samples: IntRange(1, 1_000_000) = 5000
+    permutation_samples: IntRange(0, 1_000_000) = 5000  # 0 = no permutation p-values
+    confidence: FloatRange(gt=0, lt=1) = 0.95
+    tost_margins: dict[str, Margin] = msgspec.field(
         default_factory=lambda: {"em": 0.02, "f1": 0.02}
     )
 
@@ -97,17 +111,14 @@ class StatsConfig(ConfigStruct):
 class PricingConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """`[pricing]` in a profile: prices per million tokens. Leave both unset for no cost."""
 
-    input_per_million: float | None = None
-    output_per_million: float | None = None
+    input_per_million: FloatRange(ge=0, le=1e9) | None = None
+    output_per_million: FloatRange(ge=0, le=1e9) | None = None
     currency: str = "USD"
 
     def __post_init__(self) -> None:
-        given = [p for p in (self.input_per_million, self.output_per_million) if p is not None]
-        if len(given) == 1:
+        if (self.input_per_million is None) != (self.output_per_million is None):
             raise ValueError("set both pricing.input_per_million and pricing.output_per_million"
                              " (or neither, for tokens only)")
-        if any(p < 0 for p in given):
-            raise ValueError("pricing: prices per million tokens must be >= 0")
 
     @property
     def priced(self) -> bool:
@@ -121,25 +132,29 @@ class PricingConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
 
 
 class RunConfig(ConfigStruct):
-    limit_items: int = 0  # per dataset source; 0 = all
-    unit_timeout_s: float = 600.0  # a worker busy longer than this on one unit is killed
-    max_crashes_per_unit: int = 3  # a unit that took down this many workers is recorded failed
-    max_engine_retries: int = 2  # retries of a unit after a retryable engine error
-    max_consecutive_failures: int = 10  # units failed in a row → stop (resumable); 0 = never
+    limit_items: IntRange(0) = 0  # per dataset source; 0 = all
+    unit_timeout_s: Seconds = 600.0  # a worker busy longer than this on one unit is killed
+    max_crashes_per_unit: IntRange(1, 1000) = 3  # a unit that took down this many workers fails
+    max_engine_retries: IntRange(0, 1000) = 2  # retries of a unit after a retryable engine error
+    max_consecutive_failures: IntRange(0) = 10  # units failed in a row → stop; 0 = never
+    # the most units a run may plan (a typo such as samples_per_item = 1e9 is refused before
+    # anything is written); raise it here or with --max-units
+    max_units: IntRange(1) = DEFAULT_MAX_UNITS
 
 
 class StoppingConfig(ConfigStruct):
     """`[stopping]`: a sequential run that stops at the verdict (docs/statistics.md,
     "Sequential runs"). Absent = a fixed-n run over every item."""
 
-    metric: str = "em"  # the primary metric: a per-item value in [0, 1]
-    arms: list[str] = msgspec.field(default_factory=lambda: ["control", "treatment"])
-    alpha: float = 0.05
-    margin: float = 0.02  # equivalence margin (difference units: 0.02 = 2 points)
-    min_items: int = 40
-    max_items: int = 0  # 0 = every item
-    block_size: int = 20
-    seed: int = 2024  # the item order
+    metric: Literal["em", "f1", "abstain_rate"] = "em"  # a per-item value in [0, 1]
+    arms: Annotated[list[str], msgspec.Meta(min_length=2, max_length=2)] = msgspec.field(
+        default_factory=lambda: ["control", "treatment"])
+    alpha: FloatRange(gt=0, lt=1) = 0.05
+    margin: FloatRange(ge=0, lt=1) = 0.02  # equivalence margin (0.02 = 2 points)
+    min_items: IntRange(1) = 40
+    max_items: IntRange(0) = 0  # 0 = every item
+    block_size: IntRange(1) = 20
+    seed: Seed = 2024  # the item order
 
     @property
     def control(self) -> str:
@@ -150,35 +165,23 @@ class StoppingConfig(ConfigStruct):
         return self.arms[1]
 
 
-STOPPING_METRICS = ("em", "f1", "abstain_rate")
-
-
 def validate_stopping(stopping: StoppingConfig, label: str) -> None:
+    """What the types cannot say: two different arms, max_items >= min_items."""
     s = stopping
     bad = None
-    if s.metric not in STOPPING_METRICS:
-        bad = f"metric = {s.metric!r} — use one of: {', '.join(STOPPING_METRICS)}"
-    elif len(s.arms) != 2 or s.arms[0] == s.arms[1]:
-        bad = f"arms = {s.arms} — give two condition names, control first"
-    elif not 0.0 < s.alpha < 1.0:
-        bad = f"alpha = {s.alpha} — give a value in (0, 1), e.g. 0.05"
-    elif not 0.0 <= s.margin < 1.0:
-        bad = f"margin = {s.margin} — give a difference in [0, 1), e.g. 0.02 for 2 points"
-    elif s.block_size < 1 or s.min_items < 1:
-        bad = "block_size and min_items must be >= 1"
-    elif s.max_items < 0 or (s.max_items and s.max_items < s.min_items):
+    if s.arms[0] == s.arms[1]:
+        bad = f"arms = {s.arms} — give two different condition names, control first"
+    elif s.max_items and s.max_items < s.min_items:
         bad = f"max_items = {s.max_items} — give 0 (every item) or a number >= min_items"
     if bad:
         raise ConfigError(f"{label}: stopping.{bad}")
+
+
 class TelemetryConfig(ConfigStruct):
     """`[telemetry]`: GPU sampling (NVML) over the generate stage, into telemetry.jsonl."""
 
     enabled: bool = True
-    interval_s: float = 1.0
-
-    def __post_init__(self) -> None:
-        if not 0.05 <= self.interval_s <= 3600:
-            raise ValueError("telemetry.interval_s must be between 0.05 and 3600 seconds")
+    interval_s: FloatRange(ge=0.05, le=3600) = 1.0
 
 
 class Profile(ConfigStruct):
@@ -214,9 +217,12 @@ def load_profile(name_or_path: str) -> LoadedProfile:
                 f"({', '.join(profiles.bundled_profiles())}) or a path to a .toml file"
             )
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: cannot read profile ({exc})") from None
+            text = path.read_text(encoding="utf-8-sig")  # a BOM (Notepad's "UTF-8") is fine
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}) — save the profile "
+                              "as UTF-8") from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read profile ({exc.strerror or exc})") from None
         label, name, base_dir = str(path), path.stem, path.resolve().parent
     else:
         text = profiles.bundled_profile_text(name_or_path)
@@ -230,45 +236,66 @@ def load_profile(name_or_path: str) -> LoadedProfile:
 
 
 def decode_profile(text: str, label: str) -> Profile:
+    """The Profile in `text`, every value checked (types, ranges, engine options), or one
+    ConfigError naming `label`, the key, the value and the fix."""
+    data = text.removeprefix("\ufeff").encode("utf-8", "surrogatepass")
     try:
-        profile = msgspec.toml.decode(text.encode("utf-8"), type=Profile)
+        profile = msgspec.toml.decode(data, type=Profile)
     except msgspec.ValidationError as exc:
-        raise ConfigError(f"{label}: {describe_validation_error(exc)}") from None
-    except msgspec.DecodeError as exc:
-        raise ConfigError(f"{label}: not valid TOML ({exc})") from None
+        raw = _raw_toml(data)
+        raise ConfigError(f"{label}: {describe_validation_error(exc, root=Profile, raw=raw)}"
+                          ) from None
+    except (msgspec.DecodeError, UnicodeError, RecursionError) as exc:
+        raise ConfigError(f"{label}: not valid TOML ({_one_line(exc)})") from None
+    return check_profile(profile, label)
+
+
+def check_profile(profile: Profile, label: str) -> Profile:
+    """What the types cannot say: the engine exists, sweep lists hold no value twice, the
+    engine options (each variant's) and `[stopping]` make sense."""
     if profile.engine.name not in engine_names():
         raise ConfigError(
             f"{label}: engine.name = {profile.engine.name!r} is not an engine — "
             f"use one of: {', '.join(engine_names())}"
         )
-    if profile.engine.workers < 1:
-        raise ConfigError(f"{label}: engine.workers = {profile.engine.workers} — must be >= 1")
     s = profile.sampling
-    if not s.temperatures or any(t < 0 for t in s.temperatures):
-        raise ConfigError(f"{label}: sampling.temperatures = {s.temperatures} — give >= 0 values")
-    if s.samples_per_item < 1:
-        raise ConfigError(f"{label}: sampling.samples_per_item must be >= 1")
     for key, values in (("top_p", s.top_p_values), ("top_k", s.top_k_values),
                         ("max_tokens", s.max_tokens_values)):
-        if not values:
-            raise ConfigError(f"{label}: sampling.{key} = [] — give one value or a list of them")
         if len(set(map(str, values))) < len(values):
             raise ConfigError(f"{label}: sampling.{key} lists a value twice — list each once")
-    if any(not 0.0 < p <= 1.0 for p in s.top_p_values):
-        raise ConfigError(f"{label}: sampling.top_p = {s.top_p} — give values in (0, 1]")
-    if any(m.open < 1 or m.closed < 1 for m in s.max_tokens_values):
-        raise ConfigError(f"{label}: sampling.max_tokens — open and closed must be >= 1")
-    if not profile.prompts.names:
-        raise ConfigError(f"{label}: prompts.set = [] — name at least one prompt set")
-    if profile.scoring.unsupported_strategy not in ("baseline", "overlap"):
-        raise ConfigError(
-            f"{label}: scoring.unsupported_strategy = {profile.scoring.unsupported_strategy!r}"
-            " — use \"baseline\" or \"overlap\""
-        )
     validate_variants(profile.engine, label)
     if profile.stopping is not None:
         validate_stopping(profile.stopping, label)
     return profile
+
+
+# the profile key each command-line flag sets (messages name the flag)
+FLAG_KEYS = {"engine.workers": "--workers", "run.limit_items": "--limit-items",
+             "run.max_units": "--max-units", "engine.options.model": "--model"}
+
+
+def recheck_profile(profile: Profile, label: str) -> Profile:
+    """The profile after command-line overrides, checked exactly like a decoded one: a bad
+    flag value is one line naming the flag (e.g. `--workers 0 — give a whole number ...`)."""
+    raw = msgspec.to_builtins(profile)
+    try:
+        profile = msgspec.convert(raw, type=Profile)
+    except msgspec.ValidationError as exc:
+        message = describe_validation_error(exc, root=Profile, raw=raw, flags=FLAG_KEYS)
+        raise ConfigError(f"{label}: {message}") from None
+    return check_profile(profile, label)
+
+
+def _raw_toml(data: bytes) -> Any:
+    try:
+        return msgspec.toml.decode(data)
+    except Exception:  # noqa: BLE001 - only used to quote the bad value
+        return None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 200 else text[:200] + "…"
 
 
 def validate_engine_options(engine: EngineConfig, label: str) -> Any:
@@ -285,31 +312,12 @@ def validate_variants(engine: EngineConfig, label: str) -> list[Any]:
 
 
 def _convert_options(name: str, options: dict, label: str, prefix: str) -> Any:
+    cls = engine_class(name).Options
     try:
-        return msgspec.convert(options, engine_class(name).Options)
+        return msgspec.convert(options, cls)
     except msgspec.ValidationError as exc:
-        raise ConfigError(f"{label}: {describe_validation_error(exc, prefix=prefix)}") from None
-
-
-_PATH_RE = re.compile(r" - at `\$(.*)`$")
-
-
-def describe_validation_error(exc: msgspec.ValidationError, prefix: str = "") -> str:
-    """Turn msgspec's message into "key a.b.c: problem — fix"."""
-    message = str(exc)
-    match = _PATH_RE.search(message)
-    where = match.group(1) if match else ""
-    problem = message[: match.start()] if match else message
-    key = (prefix + where).lstrip(".") or "(top level)"
-    unknown = re.match(r"Object contains unknown field `(.+)`", problem)
-    if unknown:
-        full = f"{key}.{unknown.group(1)}" if key != "(top level)" else unknown.group(1)
-        return f"unknown key {full} — remove it or fix its spelling (see docs/profiles.md)"
-    missing = re.match(r"Object missing required field `(.+)`", problem)
-    if missing:
-        full = f"{key}.{missing.group(1)}" if key != "(top level)" else missing.group(1)
-        return f"missing required key {full} — add it (see docs/profiles.md)"
-    return f"key {key}: {problem} (see docs/profiles.md)"
+        message = describe_validation_error(exc, prefix=prefix, root=cls, raw=options)
+        raise ConfigError(f"{label}: {message}") from None
 
 
 def config_hash(snapshot: dict) -> str:

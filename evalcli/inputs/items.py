@@ -102,14 +102,21 @@ class Items(Sequence[Item]):
                 if line.strip():
                     try:
                         yield _decoder.decode(line)
-                    except msgspec.DecodeError as exc:
+                    except (msgspec.DecodeError, RecursionError) as exc:
+                        why = str(exc) if isinstance(exc, msgspec.DecodeError) \
+                            else "nested too deeply"
                         raise DataError(
-                            f"{path} line {number}: not an item ({exc}) - this run's frozen "
+                            f"{path} line {number}: not an item ({why}) - this run's frozen "
                             "items were changed or damaged; restore items.jsonl from a copy, "
                             "or start a new run") from None
 
-        with open(path, "rb") as fh:
-            return cls.of(decoded(fh))
+        try:
+            with open(path, "rb") as fh:
+                return cls.of(decoded(fh))
+        except OSError as exc:
+            raise DataError(f"{path}: cannot be read ({exc.strerror or exc}) - this run's "
+                            "frozen items are missing; restore items.jsonl from a copy (or "
+                            "the run's archive), or start a new run") from None
 
     def json_lines(self) -> Iterator[bytes]:
         """items.jsonl's lines: one JSON Item each, newline-terminated."""

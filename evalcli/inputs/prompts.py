@@ -77,14 +77,19 @@ def load_prompt_set(spec: str, base_dir: Path) -> LoadedPromptSet:
                 f"prompts.set = {spec!r}: no bundled prompt set and no file {path} — "
                 "use \"default\" or a path to a prompt-set .toml (see docs/prompts.md)"
             )
-        data, source, name = path.read_bytes(), str(path), path.stem
-    try:
-        prompts = msgspec.toml.decode(data, type=PromptSet)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        try:
+            data, source, name = path.read_bytes(), str(path), path.stem
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read the prompt set ({exc.strerror or exc})"
+                              ) from None
+    try:  # a UTF-8 BOM (Notepad) is fine
+        prompts = msgspec.toml.decode(data.removeprefix(b"\xef\xbb\xbf"), type=PromptSet)
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
         from evalcli.inputs.config import describe_validation_error
 
         detail = (
-            describe_validation_error(exc) if isinstance(exc, msgspec.ValidationError) else exc
+            describe_validation_error(exc) if isinstance(exc, msgspec.ValidationError)
+            else "nested too deeply" if isinstance(exc, RecursionError) else exc
         )
         raise ConfigError(f"{source}: {detail}") from None
     if prompts.control not in prompts.system:

@@ -155,6 +155,9 @@ def analyze(predictions_path: Path, items_path: Path | list[Path], out_dir: Path
     items_paths = [Path(items_path)] if isinstance(items_path, (str, Path)) else list(items_path)
     if not predictions_path.is_file():
         raise DataError(f"{predictions_path}: predictions file not found")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"--out {out_dir}: is a file, not a folder — give a folder for the "
+                          "analysis files (it is created if missing)")
     rows = read_predictions(predictions_path)
     conditions = _check_predictions(predictions_path, rows)
     ctrl = choose_control(conditions, control, predictions_path)
@@ -167,7 +170,11 @@ def analyze(predictions_path: Path, items_path: Path | list[Path], out_dir: Path
     sig = significance_for(scored, control=ctrl, stats=stats)
     costs = summarize_costs(rows, pricing)
     paths = {name: out_dir / name for name in OUTPUTS}
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--out {out_dir}: cannot create the folder ({exc.strerror or exc}) "
+                          "— give a folder you can write in") from None
     write_per_item(paths["per_item_scores.csv"], scored)
     write_review(paths["review.json"], review.result())
     write_significance(paths["significance.json"], sig)

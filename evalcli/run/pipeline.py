@@ -10,7 +10,8 @@ stages after it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import msgspec
@@ -92,18 +93,32 @@ def items_sha256(items: Iterable[Item]) -> str:
     return Items.of(items).sha256()
 
 
+@contextmanager
+def _naming(source: str) -> Iterator[None]:
+    """A profile setting's ConfigError ("[[datasets]] #2 ...", "prompts.set = ...") names the
+    profile it comes from; one about another file (a prompt-set file) names that file."""
+    try:
+        yield
+    except ConfigError as exc:
+        if not exc.message.startswith(("[[datasets]]", "prompts.set")):
+            raise
+        raise ConfigError(f"{source}: {exc.message}") from None
+
+
 def build_setup(loaded: LoadedProfile, profile: Profile, run_dir: RunDir,
                 items: Iterable[Item] | None = None) -> Setup:
     """Everything needed to run, computed without writing anything."""
     if items is None:
-        items = load_sources(profile.datasets, loaded.base_dir,
-                             limit_items=profile.run.limit_items)
+        with _naming(loaded.source):
+            items = load_sources(profile.datasets, loaded.base_dir,
+                                 limit_items=profile.run.limit_items)
         if not items:  # refused before a run directory exists
             raise DataError(f"{loaded.source}: datasets - the datasets gave no items, so there "
                             "is nothing to run; check the dataset files, their filters and "
                             "run.limit_items")
     items = Items.of(items)  # held packed from here on (no Python object per item)
-    prompt_sets = [load_prompt_set(name, loaded.base_dir) for name in profile.prompts.names]
+    with _naming(loaded.source):
+        prompt_sets = [load_prompt_set(name, loaded.base_dir) for name in profile.prompts.names]
     controls = {p.prompts.control for p in prompt_sets}
     if len(controls) > 1:
         raise ConfigError(
@@ -114,6 +129,12 @@ def build_setup(loaded: LoadedProfile, profile: Profile, run_dir: RunDir,
     n_units = len(items) * sum(len(p.prompts.conditions) for p in prompt_sets) \
         * len(s.temperatures) * len(s.top_p_values) * len(s.top_k_values) \
         * len(s.max_tokens_values) * s.samples_per_item * len(profile.engine.option_sets())
+    if n_units > profile.run.max_units:
+        raise ConfigError(
+            f"{loaded.source}: the plan has {n_units:,} units, more than run.max_units = "
+            f"{profile.run.max_units:,} — check sampling.samples_per_item, the sweeps and the "
+            "datasets' limits, or allow it with run.max_units or --max-units N"
+        )
     engines = resolve_engines(profile.engine, base_dir=loaded.base_dir, label=loaded.source,
                               items_file=run_dir.items, units=n_units,
                               unit_timeout_s=profile.run.unit_timeout_s)

@@ -31,8 +31,9 @@ def open_run(rd: RunDir) -> Manifest:
                        f"evalcli runs --runs-dir {rd.root.parent}")
     try:
         return read_manifest(rd.manifest)
-    except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise RunError(f"{rd.manifest}: cannot read the run manifest ({exc})") from None
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
+        raise RunError(f"{rd.manifest}: cannot read the run manifest "
+                       f"({exc if str(exc) else type(exc).__name__})") from None
 
 
 def setup_from_manifest(rd: RunDir, manifest: Manifest) -> Setup:

@@ -25,9 +25,15 @@ import io
 import json
 import os
 import re
+import shutil
 import zipfile
+import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Annotated
+
+import msgspec
 
 from evalcli.errors import RunError
 from evalcli.store.fsutil import atomic_write_bytes, utc_now
@@ -99,8 +105,11 @@ def create_archive(rd: RunDir, out: Path) -> dict:
         raise RunError(f"{rd.manifest}: missing — {rd.root} is not a complete run directory")
     try:
         run_json = json.loads(rd.manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise RunError(f"{rd.manifest}: cannot be read ({exc})") from None
+    if not isinstance(run_json, dict):
+        raise RunError(f"{rd.manifest}: cannot be read (a JSON {type(run_json).__name__}, not "
+                       "a run manifest object) — restore run.json from a copy")
     secrets = _env_secrets(run_json.get("config", {}))
     blobs: dict[str, bytes] = {}
     redacted: list[str] = []
@@ -144,7 +153,10 @@ class ArchiveCheck:
 
 
 def is_archive(path: Path) -> bool:
-    return Path(path).is_file() and zipfile.is_zipfile(path)
+    try:
+        return Path(path).is_file() and zipfile.is_zipfile(path)
+    except (OSError, ValueError):  # a name too long for a path, a NUL in it, ...
+        return False
 
 
 def _safe(name: str) -> bool:
@@ -160,9 +172,52 @@ def _open(path: Path) -> zipfile.ZipFile:
         raise RunError(f"{path}: not a readable evalcli archive ({exc})") from None
 
 
+class ListedFile(msgspec.Struct, frozen=True):
+    sha256: str
+    size: Annotated[int, msgspec.Meta(ge=0)]
+
+
+class ArchiveManifest(msgspec.Struct, frozen=True, kw_only=True):
+    """archive-manifest.json, decoded at the edge (a wrong shape is one RunError line)."""
+
+    run_id: str
+    files: dict[str, ListedFile]
+    format: str = ""
+    version: int = 0
+    created_at: str = ""
+    run_status: str = ""
+    redacted: list[str] = []
+
+
+# members are read in blocks and never past what the manifest lists: memory stays at one
+# block whatever an archive claims (a 1 MB zip can hold a member that inflates to 1 GiB)
+_BLOCK = 1 << 20
+MAX_MANIFEST_BYTES = 64 << 20
+_DAMAGED = (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error, RuntimeError,
+            NotImplementedError)
+
+
+def _read_capped(zf: zipfile.ZipFile, member: str, cap: int) -> bytes | None:
+    """A member's bytes, or None when it inflates past `cap`."""
+    with zf.open(member) as fh:
+        data = fh.read(cap + 1)
+    return None if len(data) > cap else data
+
+
+def _member_sum(zf: zipfile.ZipFile, member: str, size: int) -> tuple[str, int]:
+    """(sha256, bytes read) of a member, streamed, reading at most `size` + 1 bytes."""
+    digest, read = hashlib.sha256(), 0
+    with zf.open(member) as fh:
+        while read <= size and (block := fh.read(min(_BLOCK, size + 1 - read))):
+            digest.update(block)
+            read += len(block)
+    return digest.hexdigest(), read
+
+
 def verify_archive(path: Path) -> ArchiveCheck:
     """Check every member against the archive manifest (a problem list, never an exception
-    for a damaged member: the caller says what is wrong)."""
+    for a damaged member: the caller says what is wrong). Members are streamed, and none is
+    read past the size the manifest lists for it."""
     path = Path(path)
     check = ArchiveCheck(path)
     with _open(path) as zf:
@@ -172,15 +227,26 @@ def verify_archive(path: Path) -> ArchiveCheck:
             raise RunError(f"{path}: no {MANIFEST_NAME} in it — not an archive made by "
                            "evalcli archive")
         top = manifests[0].split("/")[0]
-        raw = zf.read(manifests[0])
+        try:
+            raw = _read_capped(zf, manifests[0], MAX_MANIFEST_BYTES)
+        except _DAMAGED as exc:
+            raise RunError(f"{path}: {MANIFEST_NAME} cannot be read ({exc}) — the archive "
+                           "is damaged") from None
+        if raw is None:
+            raise RunError(f"{path}: {MANIFEST_NAME} is larger than "
+                           f"{MAX_MANIFEST_BYTES >> 20} MiB — not an archive made by "
+                           "evalcli archive")
         check.manifest_sha256 = hashlib.sha256(raw).hexdigest()
         try:
-            manifest = json.loads(raw)
-            listed: dict = manifest["files"]
-            check.run_id = validate_run_id(str(manifest["run_id"]))
-        except (ValueError, KeyError, TypeError, RunError) as exc:
-            raise RunError(f"{path}: {MANIFEST_NAME} cannot be read ({exc})") from None
-        if manifest.get("format") != FORMAT:
+            manifest = msgspec.json.decode(raw, type=ArchiveManifest)
+            check.run_id = validate_run_id(manifest.run_id)
+        except (msgspec.DecodeError, RecursionError, RunError) as exc:
+            why = exc.message if isinstance(exc, RunError) else \
+                "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            raise RunError(f"{path}: {MANIFEST_NAME} cannot be read ({why}) — not an "
+                           "archive made by evalcli archive, or a damaged one") from None
+        listed = manifest.files
+        if manifest.format != FORMAT:
             check.problems.append(f"{MANIFEST_NAME}: format is not {FORMAT}")
         if top != check.run_id:
             check.problems.append(f"folder {top!r} does not match run id {check.run_id!r}")
@@ -189,6 +255,8 @@ def verify_archive(path: Path) -> ArchiveCheck:
         for name in names:
             if not _safe(name) or not name.startswith(top + "/"):
                 check.problems.append(f"unsafe or stray member name {name!r}")
+        check.problems += [f"member {name!r} is in the archive twice" for name, times in
+                           sorted(Counter(names).items()) if times > 1]
         for name, meta in listed.items():
             if not _safe(name):
                 check.problems.append(f"unsafe file name in the manifest: {name!r}")
@@ -197,15 +265,20 @@ def verify_archive(path: Path) -> ArchiveCheck:
             if member is None:
                 check.problems.append(f"{name}: missing")
                 continue
-            try:
-                data = zf.read(member)
-            except (zipfile.BadZipFile, OSError, ValueError) as exc:  # CRC error, damaged data
-                check.problems.append(f"{name}: cannot be read ({exc})")
+            size = zf.getinfo(member).file_size
+            if size != meta.size:  # changed, seen without reading it
+                check.problems.append(f"{name}: sha256 differs from the manifest (changed: "
+                                      f"{size:,} bytes, listed {meta.size:,})")
                 continue
-            if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
-                check.problems.append(f"{name}: sha256 differs from the manifest (changed)")
-            elif len(data) != meta.get("size"):
+            try:
+                digest, read = _member_sum(zf, member, meta.size)
+            except _DAMAGED as exc:  # CRC error, damaged deflate data, bad header
+                check.problems.append(f"{name}: cannot be read ({' '.join(str(exc).split())})")
+                continue
+            if read != meta.size:  # the zip's own header lied about the size
                 check.problems.append(f"{name}: size differs from the manifest")
+            elif digest != meta.sha256:
+                check.problems.append(f"{name}: sha256 differs from the manifest (changed)")
         check.problems += [f"{name}: not in the manifest (added)" for name in sorted(present)]
         check.files = len(listed)
     return check
@@ -225,7 +298,9 @@ def extract_run(path: Path, dest: Path) -> RunDir:
                 continue
             target = rd.root.parent / PurePosixPath(name)
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(zf.read(name))
+            # streamed: verified members hold exactly their listed size
+            with zf.open(name) as src, open(target, "wb") as dst:
+                shutil.copyfileobj(src, dst, _BLOCK)
     return rd
 
 

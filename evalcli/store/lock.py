@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from evalcli.errors import RunError
+from evalcli.store.fsutil import write_error
 from evalcli.store.procid import is_running, start_token
 
 WORKER_GRACE_S = 3.0
@@ -60,10 +61,18 @@ class RunLock:
             fh.close()
             raise
         self.previous_pid = _read_pid(fh)
-        fh.seek(0)
-        fh.truncate()
-        fh.write(str(os.getpid()).encode("ascii"))
-        fh.flush()
+        try:
+            fh.seek(0)
+            fh.truncate()
+            fh.write(str(os.getpid()).encode("ascii"))
+            fh.flush()
+        except OSError as exc:  # a full disk: the pid cannot be written
+            _unlock(fh)
+            try:
+                fh.close()
+            except OSError:  # the buffered pid cannot be flushed either
+                pass
+            raise write_error(self.path, exc) from None
         self._fh = fh
         return self
 

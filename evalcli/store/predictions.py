@@ -105,42 +105,91 @@ def iter_predictions(path: Path) -> Iterator[dict]:
     - token counts missing (no column, or an empty cell) are -1 = unknown, never 0;
     - each row carries `_line`, the file line it starts on (for error messages).
     """
+    from evalcli.errors import DataError
+
     _no_field_limit()
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        header = reader.fieldnames or []
-        missing = [c for c in REQUIRED if c not in header]
-        if missing:
-            from evalcli.errors import DataError
-
-            raise DataError(
-                f"{path}: no column {missing[0]!r} — a predictions file needs the columns "
-                f"{', '.join(REQUIRED)} (header has: {', '.join(header) or 'nothing'})"
-            )
-        line = reader.line_num + 1
-        for row in reader:
-            row["_line"] = line
-            line = reader.line_num + 1
-            if not row.get("status"):
-                row["status"] = "failed" if row.get("finish_reason") == "error" else "ok"
-            for key in TOKEN_COLUMNS:
-                row[key] = _count(row.get(key))
-            row["latency_ms"] = _float(row.get("latency_ms"))
-            for key in ("started_at", "ended_at", "cpu_ms"):  # 0.0 = not recorded
-                row[key] = _float(row.get(key))
-            yield row
-
-
-def _count(value) -> int:
-    """A token count; -1 (unknown) when absent, empty or not a number."""
+    line = 1
     try:
-        return int(float(value))
+        with open(path, "rb") as raw:
+            start = raw.read(4)
+        if start[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            raise DataError(f"{path}: the file is UTF-16 text — save it as UTF-8 (in Excel: "
+                            "CSV UTF-8)")
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            header = reader.fieldnames or []
+            missing = [c for c in REQUIRED if c not in header]
+            if missing:
+                raise DataError(
+                    f"{path}: no column {missing[0]!r} — a predictions file needs the columns "
+                    f"{', '.join(REQUIRED)} (header has: {', '.join(header) or 'nothing'})"
+                )
+            line = reader.line_num + 1
+            for row in reader:
+                row["_line"] = line
+                if not row.get("status"):
+                    row["status"] = "failed" if row.get("finish_reason") == "error" else "ok"
+                for key in TOKEN_COLUMNS:
+                    row[key] = _count(row.get(key), path, line, key)
+                for key in ("latency_ms", "started_at", "ended_at", "cpu_ms"):  # 0.0 = none
+                    row[key] = _float(row.get(key), path, line, key)
+                line = reader.line_num + 1
+                yield row
+    except UnicodeDecodeError:
+        raise DataError(f"{path} line {_bad_utf8_line(path)}: not UTF-8 text — save the file "
+                        "as UTF-8 (in Excel: CSV UTF-8)") from None
+    except csv.Error as exc:
+        raise DataError(f"{path} line {line}: not a readable CSV row ({exc})") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+
+
+def _bad_utf8_line(path: Path) -> int:
+    """The file line holding the first byte that is not UTF-8 (read in blocks)."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 16):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                return line + block.count(b"\n", 0, max(exc.start, 0))
+            line += block.count(b"\n")
+    return line
+
+
+# a token count or a time beyond this is not one (a damaged or hand-edited cell)
+_MAX_CELL = 1e15
+
+
+def _count(value, path: Path | None = None, line: int = 0, column: str = "") -> int:
+    """A token count; -1 (unknown) when absent, empty or not a number; DataError for an
+    infinite or absurdly large number."""
+    try:
+        number = float(value)
     except (TypeError, ValueError):
         return -1
+    if not abs(number) <= _MAX_CELL:  # also nan
+        _bad_number(value, path, line, column)
+    return int(number)
 
 
-def _float(value) -> float:
+def _bad_number(value, path, line, column) -> None:
+    from evalcli.errors import DataError
+
+    shown = str(value) if len(str(value)) <= 40 else str(value)[:37] + "..."
+    raise DataError(f"{path} line {line}: {column} = {shown} is not a usable number (infinite, "
+                    "not a number, or beyond 1e15) — fix the cell, or leave it empty for "
+                    "unknown")
+
+
+def _float(value, path: Path | None = None, line: int = 0, column: str = "") -> float:
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):
         return 0.0
+    if not abs(number) <= _MAX_CELL:
+        _bad_number(value, path, line, column)
+    return number

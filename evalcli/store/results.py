@@ -36,9 +36,11 @@ class CorruptResults(RunError, ValueError):
     """A line that is not the last one does not decode: the file was edited or damaged."""
 
 
-def _corrupt(path: Path, line_no: int) -> CorruptResults:
+def _corrupt(path: Path, line_no: int, why: str = "") -> CorruptResults:
+    why = " ".join(why.split())[:200]
     return CorruptResults(
-        f"{path} line {line_no}: not a valid result record (the file was edited or damaged; "
+        f"{path} line {line_no}: not a valid result record ({why + '; ' if why else ''}"
+        "the file was edited or damaged; "
         "only a last line cut short is repaired by itself) - restore the file, or delete "
         "that line and resume to run its unit again")
 
@@ -150,7 +152,7 @@ class TornTail(msgspec.Struct, frozen=True):
 
 class _Status(msgspec.Struct):
     custom_id: str
-    status: str
+    status: Literal["ok", "failed"]
 
 
 _status_decoder = msgspec.json.Decoder(_Status)
@@ -168,7 +170,9 @@ def _scan(fh, path: Path):
             continue
         try:
             record = _status_decoder.decode(line)
-        except msgspec.DecodeError:
+        except msgspec.ValidationError as exc:  # valid JSON, wrong fields: never torn
+            raise _corrupt(path, line_no, str(exc)) from None
+        except (msgspec.DecodeError, RecursionError):
             if fh.read(1):  # not the last line: corruption, not a torn append
                 raise _corrupt(path, line_no) from None
             return TornTail(start, len(line))
@@ -354,7 +358,15 @@ class LatestResults:
 
     def _read(self, where: int) -> ResultRecord:
         self._fh.seek(where >> 1)
-        return _decoder.decode(self._fh.readline())
+        try:
+            return _decoder.decode(self._fh.readline())
+        except (msgspec.DecodeError, RecursionError) as exc:  # a wrongly typed field, say
+            why = str(exc) if isinstance(exc, msgspec.DecodeError) else "nested too deeply"
+            self._fh.seek(0)
+            left, line_no = where >> 1, 1
+            while left > 0 and (block := self._fh.read(min(left, 1 << 20))):
+                line_no, left = line_no + block.count(b"\n"), left - len(block)
+            raise _corrupt(self.path, line_no, why) from None
 
     def records(self, status: str | None = None):
         """The winning records (only those with `status` if given), in the order their ids

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import msgspec
 
-from evalcli.errors import RunError
+from evalcli.errors import EvalcliError, RunError
 from evalcli.store.lock import live_holder
 from evalcli.store.manifest import Manifest, read_manifest, stopped_at_verdict
 from evalcli.store.results import LatestResults
@@ -69,6 +69,7 @@ class RunSummary(msgspec.Struct, kw_only=True):
     trials: dict[str, TrialCounts] = {}
     failed_units: list[FailedUnit] = []
     warnings: list[str] = []
+    damaged: list[str] = []  # files that could not be read (each also in warnings)
     paths: dict[str, str] = {}
     archive: str = ""  # the archive file this summary was read from, or ""
     report_written: bool = False
@@ -99,6 +100,8 @@ def load_manifest(rd: RunDir) -> Manifest:
                        "(was the run interrupted while it was being created?)") from None
     except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise RunError(f"{rd.manifest}: cannot be read ({_one_line(exc)})") from None
+    except RecursionError:
+        raise RunError(f"{rd.manifest}: cannot be read (nested too deeply)") from None
 
 
 def summarize(rd: RunDir) -> RunSummary:
@@ -126,26 +129,12 @@ def summarize(rd: RunDir) -> RunSummary:
                              skipped=state.skipped)
         path = rd.results(slug)
         try:
-            results = LatestResults(path)
-        except (OSError, ValueError) as exc:
-            summary.warnings.append(f"{path}: cannot be read ({_one_line(exc)}) — "
-                                    "showing run.json's counts for this trial")
-        else:
-            with results:
-                if results.torn is not None:
-                    summary.warnings.append(f"{path}: the last line is incomplete "
-                                            f"({results.torn.length} bytes); resume will "
-                                            "redo that unit")
-                counts.done, counts.failed = results.count("ok"), results.count("failed")
-                left = max(counts.planned - counts.done - counts.failed, 0)
-                counts.pending, counts.skipped = (0, left) if at_verdict else (left, 0)
-                if (counts.done, counts.failed, counts.pending, counts.skipped) != (
-                        state.done, state.failed, state.pending, state.skipped):
-                    summary.run_json_counts_stale = True
-                summary.failed_units.extend(
-                    FailedUnit(trial=slug, custom_id=r.custom_id, attempts=r.attempts,
-                               error=r.error, error_kind=r.error_kind)
-                    for r in results.records("failed"))
+            _count_results(summary, counts, state, slug, path, at_verdict)
+        except (OSError, ValueError) as exc:  # CorruptResults is a ValueError
+            why = exc.message if isinstance(exc, RunError) else \
+                f"{path}: cannot be read ({_one_line(exc)})"
+            summary.warnings.append(f"{why} — showing run.json's counts for this trial")
+            summary.damaged.append(str(path))
         summary.trials[slug] = counts
         summary.planned += counts.planned
         summary.done += counts.done
@@ -153,6 +142,30 @@ def summarize(rd: RunDir) -> RunSummary:
         summary.pending += counts.pending
         summary.skipped += counts.skipped
     return summary
+
+
+def _count_results(summary: RunSummary, counts: TrialCounts, state, slug: str, path: Path,
+                   at_verdict: bool) -> None:
+    """One trial's counts and failed units from its results.jsonl (the source of truth)."""
+    failed_units: list[FailedUnit] = []
+    with LatestResults(path) as results:
+        torn = results.torn
+        done, failed = results.count("ok"), results.count("failed")
+        failed_units.extend(
+            FailedUnit(trial=slug, custom_id=r.custom_id, attempts=r.attempts,
+                       error=r.error, error_kind=r.error_kind)
+            for r in results.records("failed"))
+    # nothing of this trial is taken until the whole file was read
+    if torn is not None:
+        summary.warnings.append(f"{path}: the last line is incomplete ({torn.length} bytes); "
+                                "resume will redo that unit")
+    counts.done, counts.failed = done, failed
+    left = max(counts.planned - counts.done - counts.failed, 0)
+    counts.pending, counts.skipped = (0, left) if at_verdict else (left, 0)
+    if (counts.done, counts.failed, counts.pending, counts.skipped) != (
+            state.done, state.failed, state.pending, state.skipped):
+        summary.run_json_counts_stale = True
+    summary.failed_units.extend(failed_units)
 
 
 def summarize_archive(path: Path) -> RunSummary:
@@ -194,8 +207,9 @@ def list_runs(runs_dir: Path) -> list[RunSummary]:
         try:
             summary = summarize(rd)
             created = summary.created_at
-        except RunError as exc:
-            summary = RunSummary(run_id=entry.name, status="unreadable", error=exc.message)
+        except (EvalcliError, OSError, ValueError) as exc:  # one damaged run: a note, and on
+            message = exc.message if isinstance(exc, EvalcliError) else _one_line(exc)
+            summary = RunSummary(run_id=entry.name, status="unreadable", error=message)
             created = _iso(born)
         found.append(((created, born, entry.name), summary))
     found.sort(key=lambda pair: pair[0], reverse=True)

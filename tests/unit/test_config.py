@@ -32,18 +32,18 @@ def test_local_llamacpp_defaults():
         ('[engine]\nname = "mock"\nwrokers = 2\n', "unknown key engine.wrokers"),
         ('[engine]\nname = "mock"\n[engine.options]\naccuracyy = 1\n',
          "unknown key engine.options.accuracyy"),
-        ('[engine]\nname = "mock"\n[sampling]\ntop_p = "high"\n', "key sampling.top_p"),
+        ('[engine]\nname = "mock"\n[sampling]\ntop_p = "high"\n', 'sampling.top_p = "high" — give a number > 0'),
         ('description = "x"\n', "missing required key engine"),
         ('[engine]\nname = "nope"\n', 'engine.name = \'nope\' is not an engine'),
-        ('[engine]\nname = "mock"\nworkers = 0\n', "engine.workers = 0"),
+        ('[engine]\nname = "mock"\nworkers = 0\n', "engine.workers = 0 — give a whole number from 1 to 1024"),
         ('[engine\nname = "mock"\n', "not valid TOML"),
         ('[engine]\nname = "mock"\n[[datasets]]\nformat = "sample"\ncolour = 1\n',
          "unknown key datasets[0].colour"),
         ('[engine]\nname = "mock"\n[[engine.variants]]\nmodel = "a"\n[[engine.variants]]\n'
          'accuracyy = 1\n', "unknown key engine.variants[1].accuracyy"),
         ('[engine]\nname = "mock"\n[sampling]\ntop_p = [0.9, 0.9]\n', "sampling.top_p lists a value twice"),
-        ('[engine]\nname = "mock"\n[sampling]\ntop_k = []\n', "sampling.top_k = []"),
-        ('[engine]\nname = "mock"\n[sampling]\ntop_p = [0.0]\n', "give values in (0, 1]"),
+        ('[engine]\nname = "mock"\n[sampling]\ntop_k = []\n', "sampling.top_k = [] — give at least one value"),
+        ('[engine]\nname = "mock"\n[sampling]\ntop_p = [0.0]\n', "sampling.top_p[0] = 0.0 — give a number > 0 and <= 1"),
     ],
 )
 def test_bad_profiles_name_file_and_key(text, expected):
@@ -67,7 +67,7 @@ def test_stopping_table_is_optional_and_validated():
                        "p.toml").stopping
     assert (s.control, s.treatment, s.max_items, s.margin) == ("control", "treatment", 100, 0.05)
     for body, words in (("alpha = 1.5", "stopping.alpha = 1.5"),
-                        ('metric = "bleu"', "stopping.metric = 'bleu'"),
+                        ('metric = "bleu"', 'stopping.metric = "bleu" — use one of: abstain_rate, em, f1'),
                         ('arms = ["a", "a"]', "stopping.arms"),
                         ("max_items = 10\nmin_items = 40", "stopping.max_items = 10"),
                         ("alpah = 0.1", "unknown key stopping.alpah")):

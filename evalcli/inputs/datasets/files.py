@@ -86,6 +86,8 @@ def decode_json(path: Path, label: str, type: type[T], hint: str) -> T:
     except msgspec.DecodeError as exc:
         _utf8(data, label)  # a clearer message when the real problem is the encoding
         raise DataError(f"{label}: not valid JSON ({exc}) — {hint}") from None
+    except RecursionError:
+        raise DataError(f"{label}: JSON nested too deeply to read — {hint}") from None
 
 
 def iter_jsonl(path: Path, label: str, hint: str) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -99,6 +101,9 @@ def iter_jsonl(path: Path, label: str, hint: str) -> Iterator[tuple[int, dict[st
             obj = msgspec.json.decode(text)
         except msgspec.DecodeError as exc:
             raise DataError(f"{label} line {number}: not valid JSON ({exc}) — {hint}") from None
+        except RecursionError:
+            raise DataError(f"{label} line {number}: JSON nested too deeply to read — {hint}"
+                            ) from None
         if not isinstance(obj, dict):
             raise DataError(
                 f"{label} line {number}: expected a JSON object, found {type(obj).__name__} — {hint}"

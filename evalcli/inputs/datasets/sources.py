@@ -14,8 +14,9 @@ format, a bad column name) with a message that names the table and the fix.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from engines.base import ConfigStruct
+from engines.base import MAX_SEED, ConfigStruct, IntRange
 from evalcli.errors import ConfigError
 
 FORMATS = ("sample", "squad2", "triviaqa", "nq_open", "jsonl", "csv", "hf")
@@ -46,12 +47,12 @@ def hf_entry(hf_name: str) -> tuple[str, str, str] | None:
 class DatasetSource(ConfigStruct):
     """Where one dataset comes from and how much of it to use (see docs/datasets.md)."""
 
-    format: str
+    format: Literal["sample", "squad2", "triviaqa", "nq_open", "jsonl", "csv", "hf"]
     path: str = ""
     name: str = ""
-    type: str = ""
-    limit: int = 0
-    seed: int = 0
+    type: Literal["", "open", "closed"] = ""
+    limit: IntRange(0) = 0  # 0 = all
+    seed: IntRange(0, MAX_SEED) = 0
     columns: dict[str, str] = {}
     answers_sep: str = "|"
     # format = "hf" only
@@ -68,8 +69,6 @@ class DatasetSource(ConfigStruct):
     def check(self, index: int | None = None) -> None:
         """Raise ConfigError for a setting that cannot work; say which key and the fix."""
         at = self.where(index)
-        if self.format not in FORMATS:
-            raise ConfigError(f"{at}: unknown format — use one of {', '.join(FORMATS)}")
         fmt = self.format
         if fmt in FILE_FORMATS and not self.path.strip():
             raise ConfigError(
@@ -82,14 +81,6 @@ class DatasetSource(ConfigStruct):
             raise ConfigError(
                 f"{at}: `type` applies only to formats sample, jsonl and csv "
                 f'(format "{fmt}" fixes the type) — remove it'
-            )
-        if self.type and self.type not in ITEM_TYPES:
-            raise ConfigError(
-                f'{at}: type "{self.type}" is unknown — use "open" or "closed" (or leave it out)'
-            )
-        if self.limit < 0:
-            raise ConfigError(
-                f"{at}: limit = {self.limit} — use 0 for all items or a positive count"
             )
         if self.columns and fmt not in TABULAR_FORMATS:
             raise ConfigError(f"{at}: `columns` applies only to formats jsonl and csv — remove it")
