@@ -90,7 +90,8 @@ class Completion(msgspec.Struct, frozen=True, kw_only=True):
 
 
 # Why a unit failed (results.jsonl `error_kind`): the engines' own kinds, then the worker's
-# and the supervisor's. A new kind is added here first (docs/run-directory.md lists them).
+# and the supervisor's. A new kind is added here and in evalcli/store/results.py (a test
+# keeps them equal; docs/run-directory.md lists them).
 ErrorKind = Literal[
     "engine_error", "connection", "timeout", "rate_limited", "http_4xx", "http_5xx",
     "bad_response", "empty_response", "model_error", "context_overflow", "llama_error",

@@ -53,12 +53,12 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from engines.base import Completion, ErrorKind
+from engines.base import Completion
 from evalcli.errors import EngineStartError
 from evalcli.run.plan import Unit
 from evalcli.run.scheduling import Scheduler
 from evalcli.store import events as ev
-from evalcli.store.results import ResultRecord, failed_record, ok_record
+from evalcli.store.results import ErrorKind, ResultRecord, failed_record, ok_record
 from evalcli.store.rundir import EventLog
 from ipc import pool
 from ipc.messages import Completed, Failed, Generate, GenerateMany, Ready, WorkerSpec

@@ -27,7 +27,6 @@ from typing import Literal
 
 import msgspec
 
-from engines.base import ErrorKind
 from evalcli.errors import RunError
 from evalcli.store.fsutil import write_error
 
@@ -43,6 +42,16 @@ def _corrupt(path: Path, line_no: int, why: str = "") -> CorruptResults:
         "the file was edited or damaged; "
         "only a last line cut short is repaired by itself) - restore the file, or delete "
         "that line and resume to run its unit again")
+
+
+# Why a unit failed: engines.base.ErrorKind, restated so that reading a run (show, runs)
+# imports no engine code; tests/unit/test_artifact_types.py keeps the two lists equal.
+ErrorKind = Literal[
+    "engine_error", "connection", "timeout", "rate_limited", "http_4xx", "http_5xx",
+    "bad_response", "empty_response", "model_error", "context_overflow", "llama_error",
+    "batch_timeout", "batch_missing", "batch_error", "mock_failure", "load", "exception",
+    "crash",
+]
 
 
 class ResultRecord(msgspec.Struct, kw_only=True, omit_defaults=True):

@@ -124,6 +124,14 @@ def test_result_lines_refuse_an_unknown_status_or_error_kind():
             msgspec.json.decode(bad, type=ResultRecord)
 
 
+def test_the_error_kinds_a_result_line_takes_are_the_engines():
+    import engines.base
+    import evalcli.store.results
+
+    assert typing.get_args(engines.base.ErrorKind) == \
+        typing.get_args(evalcli.store.results.ErrorKind)
+
+
 def test_trial_params_leave_out_empty_model_and_format_so_trial_ids_keep_their_hash():
     params = TrialParams(temperature=0.0, top_p=1.0, top_k=40,
                          max_tokens=MaxTokens(open=48, closed=32), stop=[],

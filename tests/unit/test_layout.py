@@ -27,7 +27,7 @@ ALLOWED: dict[str, set[str]] = {
     "report": {"science", "store", "inputs", "errors"},
     "science": {"store", "inputs", "errors"},
     "inputs": {"profiles", "engines", "store", "errors"},
-    "store": {"errors", "engines"},  # engines' value types only (ErrorKind on a result line)
+    "store": {"errors"},
     "environment": {"inputs", "store", "errors"},
     "errors": set(),
     "evalcli": set(),  # evalcli/__init__.py
