@@ -1,20 +1,48 @@
 """Recognising an answer that declines to answer, and an answer that echoes the prompt.
 
-    raw answer ──fold──► sentences ──every sentence a refusal?──► is_abstention
-    raw answer ──normalise──► a run of ≥ 4 prompt tokens, or the prompt's first sentence? ──► is_echo
+    raw answer ─clean─► sentences ─► clauses ─► per clause: cue? + residue ─► every clause a
+    (quotes, markdown,  (. ! ? ; :   (, — – -   refusal, a filler or an      refusal, filler or
+     apostrophes)        … newline)   but, yet)  explanation?                 explanation, and at
+                                                                              least one refusal
+                                                                              ─► is_abstention
 
-**Refusals** are matched against the *whole* answer, never a part of it: each sentence of the
-answer must be a refusal on its own ("Sorry, I don't know. The passage does not say." is
-one; "I'm not sure, but I think it's Paris" and "The Unknown Soldier" are answers). Folding
-before the match: lower case; ’ ‘ ʼ ′ and backtick read as '; whitespace collapsed; wrapping
-quotes, markdown marks and brackets and trailing punctuation ignored. The built-in grammar
-(REFUSAL_PATTERNS) covers how models refuse in English: not knowing, not being sure, no
-idea, cannot answer / determine, unknown / unanswerable, not in the passage / text /
-context, not enough information, N/A — each with an optional apology ("Sorry,", "I'm sorry,
-but") and an optional source ("from the passage", "based on the text"). Extra phrases
-(``[scoring] abstain_phrases``, the prompt set's abstention phrase) must equal a whole
-folded sentence. tests/unit/test_refusals.py holds the labelled phrasings this must get
-right.
+**Scope: English.** Refusals in other languages are answers unless the profile lists them in
+``[scoring] abstain_phrases``.
+
+**Refusals** are not a list of sentences but a *cue* plus a *residue* check, per clause:
+
+- a **cue** for declining: a negation (not, n't, no, never, nothing, none, nobody, cannot,
+  unable to, impossible / hard to, no way to, lack, insufficient, outside, beyond) followed
+  within a few filler words by a word of knowing, answering or sourcing (know, sure, idea,
+  answer, determine, say, tell, find, confirm, state, mention, give, specify, provide, cover,
+  information, data, details, reference …: ``_PRED``); or a word that declines by itself
+  (unknown, unclear, unanswerable, unspecified, N/A, idk, silent on, "is missing",
+  "not in the passage" …). Apostrophes may be missing ("i cant answer that").
+- the **residue**: the clause with its cues removed, and with what a cue governs — a restated
+  question ("who built it", "whether …"), a topic ("about the architect", "of who designed
+  the bridge"), an object with a determiner ("the author") — removed too, must consist only
+  of words that cannot be a candidate answer (``_ALLOWED``): pronouns I/we/it/you, auxiliaries,
+  determiners, prepositions, hedges and apologies ("I'm afraid", "honestly",
+  "unfortunately", "sorry"), labels ("Answer:"), sources ("in the passage", "based on the
+  given text") and generic nouns (answer, question, information, detail). A name, a number,
+  a year, any other noun or verb left over makes the clause an answer.
+
+Clauses with no cue whose words are all in ``_ALLOWED`` are fillers ("Sorry,", "Answer:",
+"Could you provide more context?"). A clause in which the source is said to cover something
+else ("The passage only covers the railway.") is an explanation; it does not make a refusal,
+it does not spoil one. The answer abstains when no clause is anything else and at least one
+is a refusal: "I don't know. The passage only covers X." abstains; "I'm not sure, maybe
+Paris", "Unknown, but likely X", "Sorry, it's Paris", "No, it was Paris." and "It is not
+known for its beaches; it's known for mountains" are answers. Titles: in a Title Cased
+answer ("I Don't Know How She Does It", "Who Knows Where the Time Goes", "Nobody Knows") a
+restated question and "nobody / who knows" do not count. "The Unknown …" is never a cue.
+A bare "None", "No", "Nothing" or "Zero" is an answer (to "how many", to a yes/no question);
+"None given in the passage" is a refusal.
+
+Extra phrases (``[scoring] abstain_phrases``, the prompt set's abstention phrase) are added:
+a sentence or clause equal to one (folded: lower case, straight apostrophes, no wrapping
+quotes or end punctuation) is a refusal. tests/unit/test_refusals.py holds the labelled
+phrasings this must get right, and tests/unit/data/refusals_heldout.txt a held-out set.
 
 **Echo**: a base model given chat turns it never saw often answers with the start of its
 own system prompt. An answer is an echo when its normalised tokens (at least
@@ -28,60 +56,25 @@ import re
 
 from evalcli.science.normalize import normalize_answer
 
+# -- cleaning and splitting ---------------------------------------------------------------------
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'",
-                              "`": "'"})
+                              "`": "'", "\u00b4": "'"})
 _LEAD = " \t\r\n\"'*_([{<>#-\u201c\u201d"
 _TRAIL = " \t\r\n\"'*_)]}>\u201c\u201d.!?,;:\u2026"
-
-_APOLOGY = r"(?:(?:i'm |i am )?sorry|unfortunately|i apologi[sz]e)(?:,|\.)? (?:but )?"
-_SOURCE = (r"(?: (?:from|in|based on|given|according to|with|using|within|on the basis of)"
-           r"(?: the| this| that)?(?: given| provided| above| available)?"
-           r" (?:passage|text|context|information|document|article|paragraph|data|excerpt)"
-           r"(?: (?:given|provided|above))?)?")
-_THAT = r"(?: (?:that|this|the question|this question|that question|your question|it))?"
-_NOT = r"(?:not|n't)"
-_CANT = r"(?:cannot|can't|can not|could not|couldn't|am unable to|'m unable to|am not able to|'m not able to)"
-_THE_SOURCE = r"(?:the|this|that)(?: given| provided)? (?:passage|text|context|document|article|paragraph|excerpt|information)"
-_VERB = (r"(?:say|state|mention|provide|contain|include|specify|give|tell us|answer"
-         r"|address|discuss|indicate)s?")
-
-REFUSAL_PATTERNS: tuple[str, ...] = (
-    # not knowing
-    rf"i (?:do {_NOT}|don't|dont|do {_NOT} really|really don't) know(?: the answer)?(?: to{_THAT})?"
-    rf"(?: (?:who|what|when|where|which|if|whether)\b.*)?",
-    r"(?:i'm|i am|im) (?:not sure|unsure|not certain|uncertain)(?: of the answer)?",
-    r"not sure|unsure|no idea|no clue|don't know|dont know|not known|unclear|no answer",
-    r"i (?:have|had) no (?:idea|clue)(?: at all| whatsoever)?",
-    # cannot answer / determine
-    rf"i {_CANT} (?:answer|determine|tell|say|know|find|provide|give)(?: (?:you|an answer|the answer))?{_THAT}",
-    rf"(?:it|this|that|the answer|the question|this question){_SOURCE}? (?:cannot|can't|can not|could not) be"
-    rf" (?:determined|answered|known|found|inferred|established)",
-    r"(?:cannot|can't|can not) (?:be )?(?:answer|answered|determine|determined|say|tell)",
-    # unknown / unanswerable
-    r"(?:the answer|it|this|that)(?: is| was)? (?:unknown|not known|unclear|unanswerable)",
-    r"(?:this|the|that) question (?:is|seems|appears to be) (?:unanswerable|not answerable)",
-    r"unknown|unanswerable|not answerable",
-    # not in the source
-    rf"(?:it|this|that|the answer|this information|that information|the information)"
-    rf"(?: is| was)? {_NOT} (?:mentioned|stated|given|provided|specified|found|included|"
-    rf"available|present|contained) (?:in|by) {_THE_SOURCE}",
-    rf"{_NOT} (?:mentioned|stated|given|provided|specified|found|included|available) (?:in|by) {_THE_SOURCE}",
-    rf"{_THE_SOURCE} (?:does {_NOT}|doesn't|did {_NOT}|didn't) {_VERB}"
-    rf"(?: (?:this|that|it|the answer|an answer|any answer|the information|this information"
-    rf"|that information|any information|enough information|who|what|when|where|which|how|why)\b.*)?",
-    rf"(?:there is|there's|there are|there was) no (?:answer|information|mention)"
-    rf"(?: (?:to|for|about|on){_THAT})?(?: (?:in|from) {_THE_SOURCE})?",
-    rf"no (?:answer|information) (?:is )?(?:given|provided|available|found)?{_SOURCE}",
-    # not enough information
-    rf"(?:i (?:do {_NOT}|don't) have|there is {_NOT}|there isn't|there's {_NOT}|there is|"
-    rf"i have|not|insufficient|there's)(?: enough| sufficient)? (?:information|info|context|data)"
-    rf"(?: to (?:answer|determine|tell|say)(?:{_THAT})?)?{_SOURCE}",
-    rf"(?:not enough|insufficient) (?:information|info|context|data)(?: to (?:answer|determine)"
-    rf"(?:{_THAT})?)?{_SOURCE}",
-    r"n/a|n\.a|not applicable",
-)
-_COMPILED = tuple(re.compile(rf"(?:{_APOLOGY})?(?:{p}){_SOURCE}") for p in REFUSAL_PATTERNS)
-_SENTENCE = re.compile(r"(?<=[.!?;])\s+")
+_MARKUP = str.maketrans(dict.fromkeys("*_\"\u201c\u201d\u00ab\u00bb[]{}<>#~|", " "))
+# words for the set tests: every ASCII punctuation mark (and a few others) is a space
+_TO_WORDS = str.maketrans(dict.fromkeys(
+    "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u00ab\u00bb", " "))
+# the fast path: straight apostrophes, lower case, punctuation (but ' and /) as spaces
+_FAST = str.maketrans({**{c: " " for c in "!\"#$%&()*+,-.:;<=>?@[\\]^_{|}~\u201c\u201d"
+                                                "\u2013\u2014\u2026\u00ab\u00bb"},
+                       **{c: "'" for c in "\u2019\u2018\u02bc\u2032`\u00b4"}})
+_LIST_MARK = re.compile(r"(?m)^\s*(?:[-+\u2022>]|\d+[.)](?=\s+\S))\s+")
+_NA = re.compile(r"\bn\s*/\s*a\b|\bn\.a\.?(?!\w)", re.I)
+# sentence and clause boundaries: end punctuation, colon, dash, bracket, newline, comma, and
+# the conjunctions that turn a refusal into a hedge before an answer ("Unknown, but likely X")
+_SPLIT = re.compile(r"[.!?;:\u2026]+(?=\s|$)|\s[-\u2013\u2014]+\s|[\u2013\u2014()\n]|--"
+                    r"|,\s|\s(?:but|however|though|although|whereas|except|instead)\b", re.I)
 
 
 def fold(text: str) -> str:
@@ -90,27 +83,236 @@ def fold(text: str) -> str:
     return text.lstrip(_LEAD).rstrip(_TRAIL)
 
 
-def _sentences(text: str) -> list[str]:
-    return [s for s in (fold(part) for part in _SENTENCE.split(fold(text))) if s]
+def _clean(text: str) -> str:
+    """Straight apostrophes, N/A as one token, no markdown, quotes or list marks; case kept."""
+    text = str(text).translate(_APOSTROPHES)
+    if "/" in text or "." in text:
+        text = _NA.sub("n/a", text)
+    text = _LIST_MARK.sub(" ", text.translate(_MARKUP))
+    return "\n".join(" ".join(line.split()) for line in text.splitlines())
+
+
+# -- the grammar --------------------------------------------------------------------------------
+def _words(*groups: str) -> str:
+    return "|".join(w for g in groups for w in g.split())
+
+
+_SOURCE = ("passage passages text texts context document documents article paragraph excerpt "
+           "extract snippet source sources material materials content story reading prompt "
+           "input sentence sentences section summary page transcript data information info "
+           "provided given above below supplied details question")
+_NEG_WORDS = ("not never no nothing none nobody neither nor cannot without lack lacks lacking "
+              "lacked unable impossible hard difficult tough tricky outside beyond insufficient "
+              "inadequate cant aint dont doesnt didnt isnt arent wasnt werent hasnt havent hadnt "
+              "couldnt wouldnt wont shouldnt mustnt neednt")
+_NEG = (r"(?:not|never|no one|no|nothing|none|nobody|neither|nor|cannot|can not|without"
+        r"|lacks?|lacking|lacked|unable to|impossible to|(?:hard|difficult|tough|tricky) to"
+        r"|outside|beyond|insufficient|inadequate|cant|aint"
+        r"|(?:do|does|did|is|are|was|were|am|has|have|had|ca|could|would|wo|should|must|need"
+        r"|ai)(?:n't|nt))\b")
+_FILL = _words(
+    "really actually exactly quite fully entirely completely totally truly all that so too very "
+    "yet currently presently explicitly directly specifically clearly definitively definitely "
+    "precisely reliably accurately confidently possibly even ever any anything something much "
+    "more further additional enough sufficient relevant specific clear explicit direct such "
+    "other useful concrete precise reliable detailed be been being have has had get got able "
+    "to possible in a an the this that these those its position going way ways means of i we "
+    "you me us it can could will would do does did is are was were make makes made give gives "
+    "gave seem seems appear appears from on at for with within one here hand 100 where "
+    "anywhere", _SOURCE)
+_PRED = (
+    r"(?:know|knows|knew|known|knowing|knowledge|sure|certain|certainty|aware|confident|idea"
+    r"|clues?|answer(?:s|ed|ing|able)?|determin(?:e|es|ed|ing|able)|say|says|said|saying"
+    r"|tell|tells|told|telling|stat(?:e|es|ed|ing|ement)|mention(?:s|ed|ing)?|give|gives|given"
+    r"|gave|specif(?:y|ies|ied|ying|ics)|provid(?:e|es|ed|ing)|cover(?:s|ed|ing)?"
+    r"|includ(?:e|es|ed|ing)|contain(?:s|ed|ing)?|available|present|finds?|found|locat(?:e|ed)"
+    r"|list(?:s|ed)?|names?|named|identif(?:y|ies|ied|iable)|confirm(?:s|ed)?"
+    r"|verif(?:y|ies|ied|iable)|establish(?:es|ed)?|infer(?:s|red)?|deduc(?:e|es|ed)"
+    r"|ascertain(?:s|ed)?|indicat(?:e|es|ed|ion)|disclos(?:e|es|ed)|discuss(?:es|ed)?"
+    r"|address(?:es|ed)?|describ(?:e|es|ed)|explain(?:s|ed)?|reveal(?:s|ed)?|report(?:s|ed)?"
+    r"|record(?:s|ed)?|not(?:e|es|ed)|clear|clarif(?:y|ies|ied)|recall|remember|help"
+    r"|information|info|data|details?|context|evidence|references?|referenced|hints?|sign"
+    r"|pinpoint|comment|work(?: (?:it|this|that))? out|figure(?: (?:it|this|that))? out"
+    r"|guess|way of knowing)\b")
+_ALONE_WORDS = ("unknown unknowable unclear unsure uncertain unspecified unstated unmentioned "
+                "undetermined undeterminable indeterminate undisclosed unanswerable unavailable "
+                "unconfirmed unverified unverifiable undocumented unrecorded unidentified "
+                "idk dunno")
+_ALONE = (
+    rf"(?<!the )(?:{_words(_ALONE_WORDS)}|not applicable|beats me|search me)\b|n/a(?!\w)"
+    r"|(?:anyone|anybody)'?s guess\b|your guess is as good as mine\b"
+    r"|silent(?= (?:on|about|regarding|concerning|as to|here|there|in this|with regard)\b)"
+    r"|(?:is|are|was|were|remains?|stays?|'s|'re) (?:simply |entirely |completely )?"
+    r"(?:silent|missing|absent|lacking)\b")
+_NOT_IN = (rf"{_NEG} (?:anywhere |explicitly |directly )?(?:in|from|within|part of|covered by"
+           r"|found in|present in|included in|the scope of|what)(?: (?:the|this|that|a|any|my"
+           r"|your))?(?: (?:given|provided|above|supplied|available|original))?"
+           rf" (?:{_words(_SOURCE)})\b")
+_THIRD = r"(?:who|nobody|no one|no-one) (?:really )?(?:knows|can (?:say|tell))\b"
+# every cue starts at a word: the lower-cased text is scanned once, without re.I
+_CUE = re.compile(rf"\b(?:(?P<third>{_THIRD})|{_NOT_IN}|{_NEG}(?:(?: (?:{_FILL}))|'\w+){{0,5}}"
+                  rf" {_PRED}|{_ALONE})")
+# a cue is possible only when one of these words is in the answer (the fast path)
+_TRIGGERS = frozenset(f"{_NEG_WORDS} {_ALONE_WORDS} n/a n who guess silent missing absent "
+                      "beats search applicable".split())
+# what a cue governs: a restated question, a topic, an object with a determiner
+_DET = r"(?:the|a|an|any|this|that|these|those|its|his|her|their|such|your|my|our|\w+'s)"
+_WH = re.compile(r"\s*(?:(?:of|about|as to|on|regarding|concerning|for|to)\s+)?(?:exactly\s+)?"
+                 r"(?:who|whom|whose|what|when|where|which|why|how)\b")
+_IF = re.compile(r"\s*(?:(?:of|about|as to|on)\s+)?(?:if|whether)\b")
+_TOPIC = re.compile(r"\s*(?:about|regarding|concerning|on|upon|of|as to|as regards|re"
+                    r"|with (?:regard|respect) to|in regard to)\s+(.*)")
+_INFO_TOPIC = re.compile(r"\s*(?:to|for)\s+(.*)")
+_INFO_END = re.compile(r"(?:answers?|information|info|data|details?|references?|clues?|idea"
+                       r"|evidence|indication|hints?|context|knowledge|mention)$")
+_OBJECT = re.compile(rf"\s*{_DET}\s+(.*)")
+# a complement that states something ("the capital is Paris") or starts with a number is
+# not a restated question but a candidate answer
+_COPULA = re.compile(r"\b(?:is|was|are|were|'s)\b|^\W*\d")
+_ENTITY = re.compile(r"\b(?!I\b|I')[A-Z]|\d")
+_ALLOWED = frozenset((
+    # pronouns (not he / she: "He didn't know" is about someone), determiners, auxiliaries,
+    # prepositions, conjunctions, negations
+    "i me my we us our you your it its this that these those there here they them their him "
+    "her a an the some any all no not nor neither never nothing none nobody is are was were "
+    "am be been being do does did done have has had having will would shall should can could "
+    "may might must s m t re ve ll d im ive dont doesnt didnt isnt arent wasnt cant couldnt "
+    "wont wouldnt havent hasnt thats theres whats ca wo sha to of in on at by for from with "
+    "within without about regarding concerning upon into onto as than and or so if whether "
+    "who whom whose what when where which why how because since therefore thus hence but "
+    "however though although yet instead rather "
+    # adverbs, adjectives, hedges, apologies, politeness, labels, generic nouns
+    "really actually exactly quite fully entirely completely totally truly very too still "
+    "even ever also either just only simply merely currently presently explicitly directly "
+    "specifically clearly definitively definitely precisely reliably accurately confidently "
+    "possibly anywhere anything something everything somewhere much more further additional "
+    "enough sufficient sufficiently relevant specific such other useful concrete precise "
+    "reliable accurate detailed definitive direct explicit clear certain sure exact outright "
+    "whatsoever anyone anybody someone somebody else hmm hm um uh er well oh ah ok okay alas "
+    "afraid honestly frankly truthfully candidly honest frank fair truth unfortunately "
+    "regrettably sadly sorry apologies apologize apologise apology regret wish love like "
+    "helpful happy glad able position possible need needed required necessary think believe "
+    "seem seems seemed appear appears appeared look looks far see let please thanks thank "
+    "feel free again check consult refer search answer answers final short response reply "
+    "result output questions query detail fact facts point topic subject matter thing case "
+    "part aspect knowledge evidence mention reference indication record clue idea way means "
+    "scope bounds hand basis available based shown therein stated mentioned found "
+    # the verbs of knowing, answering and sourcing, in their forms
+    "know knows known knew knowing say says said saying tell tells told telling state states "
+    "stating give gives gave giving offer offers offered make makes made making answered "
+    "answering determine determines determined find finds finding specify specifies specified "
+    "provide provides cover covers covered include includes included contain contains "
+    "contained list lists listed name names named identify identified confirm confirmed "
+    "verify verified establish established infer inferred deduce deduced indicate indicates "
+    "indicated disclose disclosed discuss discusses discussed address addresses addressed "
+    "describe describes described explain explains explained reveal reveals revealed report "
+    "reports reported note noted work figure out recall remember guess help go goes touch "
+    "touches deal deals " + _SOURCE).split())
+_EXPLAIN = re.compile(
+    r"(?:(?:instead|rather|however|but|also|and|it seems|it appears|apparently|only)\s+)*"
+    r"(?:(?:the|this|that|it|which|they|these)\s+)?(?:(?:given|provided|above|supplied"
+    rf"|available|original|whole|entire)\s+)*(?:(?:{_words(_SOURCE)})\s+)?"
+    r"(?:(?:only|instead|just|mainly|mostly|primarily|rather|merely|solely|simply|exclusively"
+    r"|largely|seems to|appears to)\s+)*(?:covers?|discuss(?:es)?|focus(?:es)? on"
+    r"|is (?:only |mainly |mostly |entirely |primarily )?(?:about|focused on|concerned with"
+    r"|limited to)|are about|talks? about|deals? with|describes?|concerns?|mentions? only"
+    r"|refers? to|relates? to|cent(?:er|re)s? on|address(?:es)?|explains?"
+    r"|(?:gives?|provides?|contains?) (?:only )?(?:information|details)|asks? (?:about|for)"
+    r"|is asking)\b")
+_SENTENCE = re.compile(r"(?<=[.!?;\u2026])\s+|\n")
+_TITLE_WORD = re.compile(r"[A-Za-z][A-Za-z']*")
+
+
+def _is_title(text: str) -> bool:
+    """Title Case ("I Don't Know How She Does It"): every word of 4+ letters capitalised."""
+    words = _TITLE_WORD.findall(text)
+    long = [w for w in words if len(w) >= 4]
+    return (len(words) >= 2 and bool(long) and not text.isupper()
+            and all(w[0].isupper() for w in long))
+
+
+def _residue(low: str, clause: str, title: bool) -> str | None:
+    """The (lower-cased) clause without its cues and what they govern: "" for nothing left;
+    None when it holds no cue. ``clause`` is the same text with its case, for entities."""
+    if not _may_refuse(low):
+        return None
+    kept, start, found = [], 0, False
+    for m in _CUE.finditer(low):
+        if m.start() < start or (title and m.group("third")):
+            continue  # "Nobody Knows", "Who Knows Where the Time Goes" are titles
+        found = True
+        kept.append(low[start:m.start()])
+        rest, start = low[m.end():], m.end()
+        if _WH.match(rest):  # a restated question: "I don't know who built it"
+            if title:  # "I Don't Know How She Does It"
+                return "title"
+            start = len(low)
+        elif w := _IF.match(rest):  # "… whether it is Paris" names a candidate
+            tail = clause[m.end() + w.end():] if len(clause) == len(low) else rest[w.end():]
+            if not _ENTITY.search(tail):
+                start = len(low)
+        elif ((w := _TOPIC.match(rest) or (_INFO_END.search(m.group()) and
+               _INFO_TOPIC.match(rest)) or _OBJECT.match(rest))
+              and not _COPULA.search(w.group(1))):
+            start = len(low)
+    if not found:
+        return None
+    kept.append(low[start:])
+    return " ".join(kept)
+
+
+def _clause_kind(clause: str, title: bool, extra: tuple[str, ...]) -> str:
+    """"refusal", "filler" (only allowed words, no cue), "explain" or "answer"."""
+    low = clause.lower()
+    if extra and fold(low) in extra:
+        return "refusal"
+    residue = _residue(low, clause, title)
+    rest = low if residue is None else residue
+    if _ALLOWED.issuperset(rest.translate(_TO_WORDS).split()):
+        return "filler" if residue is None else "refusal"
+    if _EXPLAIN.match(low):
+        return "explain"
+    return "answer"
+
+
+def _may_refuse(low: str) -> bool:
+    """False when no cue is possible: none of the words that start one occurs."""
+    return "n't" in low or not _TRIGGERS.isdisjoint(low.translate(_FAST).split())
 
 
 def is_refusal_sentence(sentence: str, extra: tuple[str, ...] = ()) -> bool:
-    """One folded sentence: a built-in refusal pattern or an extra phrase, as a whole."""
-    if sentence in extra:
-        return True
-    return any(p.fullmatch(sentence) for p in _COMPILED)
+    """One sentence: every clause a refusal or a filler, at least one a refusal."""
+    return is_abstention(sentence, extra)
 
 
 def is_abstention(text: str, phrases: tuple[str, ...] | list[str] = ()) -> bool:
-    """True when every sentence of the answer declines to answer (built-in patterns, or one
-    of ``phrases`` as a whole sentence). Empty text is not an abstention (see scoring)."""
-    sentences = _sentences(text)
-    if not sentences:
-        return False
+    """True when the answer declines to answer: every clause is a refusal (a cue with nothing
+    else that could be an answer), a filler or an explanation, and at least one is a refusal
+    (built-in grammar, or one of ``phrases`` as a whole sentence or clause). Empty text is not
+    an abstention (see scoring)."""
     extra = tuple(f for f in (fold(p) for p in phrases) if f)
-    if is_refusal_sentence(fold(text), extra):
+    if extra and fold(text) in extra:
         return True
-    return all(is_refusal_sentence(s, extra) for s in sentences)
+    if not extra and not _may_refuse(str(text).translate(_FAST).lower()):
+        return False
+    cleaned = _clean(text)
+    title = _is_title(cleaned)
+    refused = False
+    for sentence in _SENTENCE.split(cleaned):
+        if extra and fold(sentence) in extra:
+            refused = True
+            continue
+        for clause in _SPLIT.split(sentence):
+            clause = clause.strip(_TRAIL + _LEAD)
+            if not clause:
+                continue
+            kind = _clause_kind(clause, title, extra)
+            if kind == "explain":
+                break  # the rest of the sentence explains the refusal
+            if kind == "answer":
+                return False
+            refused = refused or kind == "refusal"
+    return refused
 
 
 # -- echo ---------------------------------------------------------------------------------------
