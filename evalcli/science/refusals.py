@@ -118,8 +118,9 @@ _FILL = _words(
     "other useful concrete precise reliable detailed be been being have has had get got able "
     "to possible in a an the this that these those its position going way ways means of i we "
     "you me us it can could will would do does did is are was were make makes made give gives "
-    "gave seem seems appear appears from on at for with within one here hand 100 where "
-    "anywhere", _SOURCE)
+    "gave seem seems appear appears from on at for with within one here hand 100% where "
+    "anywhere definitive conclusive straightforward single correct right possess hold access "
+    "positively", _SOURCE)
 _PRED = (
     r"(?:know|knows|knew|known|knowing|knowledge|sure|certain|certainty|aware|confident|idea"
     r"|clues?|answer(?:s|ed|ing|able)?|determin(?:e|es|ed|ing|able)|say|says|said|saying"
@@ -133,7 +134,7 @@ _PRED = (
     r"|record(?:s|ed)?|not(?:e|es|ed)|clear|clarif(?:y|ies|ied)|recall|remember|help"
     r"|information|info|data|details?|context|evidence|references?|referenced|hints?|sign"
     r"|pinpoint|comment|work(?: (?:it|this|that))? out|figure(?: (?:it|this|that))? out"
-    r"|guess|way of knowing)\b")
+    r"|guess|way of knowing|positive)\b")
 _ALONE_WORDS = ("unknown unknowable unclear unsure uncertain unspecified unstated unmentioned "
                 "undetermined undeterminable indeterminate undisclosed unanswerable unavailable "
                 "unconfirmed unverified unverifiable undocumented unrecorded unidentified "
@@ -149,9 +150,16 @@ _NOT_IN = (rf"{_NEG} (?:anywhere |explicitly |directly )?(?:in|from|within|part 
            r"|your))?(?: (?:given|provided|above|supplied|available|original))?"
            rf" (?:{_words(_SOURCE)})\b")
 _THIRD = r"(?:who|nobody|no one|no-one) (?:really )?(?:knows|can (?:say|tell))\b"
+_INFO = r"(?:information|info|details?|data|answers?|mention|references?|indication|evidence)\b"
+# "says nothing about", "tells us little"
+_SAYS_NOTHING = rf"{_PRED}(?: us| me| you)? (?:absolutely |really )?(?:nothing|little)\b"
 # every cue starts at a word: the lower-cased text is scanned once, without re.I
+# "No date is given in the passage": the noun restates the question
+_NO_NOUN = (rf"no (?:[a-z'-]+ ){{1,3}}(?:is|are|was|were|has been|have been|had been|can be"
+            rf"|could be)(?: (?:{_FILL}))* {_PRED}")
 _CUE = re.compile(rf"\b(?:(?P<third>{_THIRD})|{_NOT_IN}|{_NEG}(?:(?: (?:{_FILL}))|'\w+){{0,5}}"
-                  rf" {_PRED}|{_ALONE})")
+                  rf" {_PRED}(?:(?: (?:{_FILL})){{0,3}} {_INFO})?|{_SAYS_NOTHING}|{_NO_NOUN}"
+                  rf"|{_ALONE})")
 # a cue is possible only when one of these words is in the answer (the fast path)
 _TRIGGERS = frozenset(f"{_NEG_WORDS} {_ALONE_WORDS} n/a n who guess silent missing absent "
                       "beats search applicable".split())
@@ -168,7 +176,18 @@ _INFO_END = re.compile(r"(?:answers?|information|info|data|details?|references?|
 _OBJECT = re.compile(rf"\s*{_DET}\s+(.*)")
 # a complement that states something ("the capital is Paris") or starts with a number is
 # not a restated question but a candidate answer
-_COPULA = re.compile(r"\b(?:is|was|are|were|'s)\b|^\W*\d")
+_COPULA = re.compile(r"\b(?:is|was|are|were|'s|than)\b|^\W*\d")
+_THAT_ONE = re.compile(r"\b(?:this|that|the|which|a|an)(?: \w+)? one\b")
+# a subject that restates what was asked, before a predicative cue: "The architect is not
+# mentioned", "Its date is unknown", "Who built it is not stated", "The winner cannot be named"
+_SUBJECT = re.compile(rf"(?:{_DET}|who|what|when|where|which|why|how|whether)\s+(?:[\w'-]+\s+)"
+                      r"{0,8}?(?P<cop>(?:is|was|are|were|remains?|remained|has been|have been|had been"
+                      r"|seems to be|appears to be)\s+(?:still\s+|also\s+|currently\s+"
+                      r"|simply\s+|presently\s+)?)?")
+_PASSIVE = re.compile(r"(?:is|are|was|were|remains?|stays?|'s|'re)\b|.*\bbe(?:en)?\b"
+                      r"|(?:is|are|was|were|has|have|had)(?:n't|nt)\b")
+# a field label in front: "Author: not mentioned", "Answer: unknown"
+_LABEL = re.compile(r"\s*[A-Za-z][a-z']*(?: [a-z']+){0,2}\s*:\s+(?=\S)")
 _ENTITY = re.compile(r"\b(?!I\b|I')[A-Z]|\d")
 _ALLOWED = frozenset((
     # pronouns (not he / she: "He didn't know" is about someone), determiners, auxiliaries,
@@ -207,7 +226,12 @@ _ALLOWED = frozenset((
     "indicated disclose disclosed discuss discusses discussed address addresses addressed "
     "describe describes described explain explains explained reveal reveals revealed report "
     "reports reported note noted work figure out recall remember guess help go goes touch "
-    "touches deal deals " + _SOURCE).split())
+    "touches deal deals "
+    # offers after a refusal: "You may want to consult another source."
+    "want another different elsewhere share ask assist rephrase clarify happy ai language "
+    "model assistant access possess tough tricky hard difficult good great interesting "
+    "excellent positive "
+    + _SOURCE).split())
 _EXPLAIN = re.compile(
     r"(?:(?:instead|rather|however|but|also|and|it seems|it appears|apparently|only)\s+)*"
     r"(?:(?:the|this|that|it|which|they|these)\s+)?(?:(?:given|provided|above|supplied"
@@ -218,16 +242,18 @@ _EXPLAIN = re.compile(
     r"|limited to)|are about|talks? about|deals? with|describes?|concerns?|mentions? only"
     r"|refers? to|relates? to|cent(?:er|re)s? on|address(?:es)?|explains?"
     r"|(?:gives?|provides?|contains?) (?:only )?(?:information|details)|asks? (?:about|for)"
-    r"|is asking)\b")
+    r"|is asking|(?:(?:only|just|merely|solely) (?:mentions?|says?|states?|lists?|gives?"
+    r"|provides?|names?|includes?|contains?|has|tells? us)))\b")
 _SENTENCE = re.compile(r"(?<=[.!?;\u2026])\s+|\n")
 _TITLE_WORD = re.compile(r"[A-Za-z][A-Za-z']*")
 
 
 def _is_title(text: str) -> bool:
-    """Title Case ("I Don't Know How She Does It"): every word of 4+ letters capitalised."""
+    """Title Case ("I Don't Know How She Does It"): two or more words of 4+ letters, all
+    capitalised, and not all in capitals."""
     words = _TITLE_WORD.findall(text)
     long = [w for w in words if len(w) >= 4]
-    return (len(words) >= 2 and bool(long) and not text.isupper()
+    return (len(long) >= 2 and not text.isupper()
             and all(w[0].isupper() for w in long))
 
 
@@ -237,18 +263,24 @@ def _residue(low: str, clause: str, title: bool) -> str | None:
     if not _may_refuse(low):
         return None
     kept, start, found = [], 0, False
+    mixed = len(clause) == len(low) and not clause.isupper()  # names tell
     for m in _CUE.finditer(low):
         if m.start() < start or (title and m.group("third")):
             continue  # "Nobody Knows", "Who Knows Where the Time Goes" are titles
+        head = low[start:m.start()]
+        if (not found and head and (sub := _SUBJECT.fullmatch(head))
+                and (sub.group("cop") or _PASSIVE.match(m.group()))
+                and not title):
+            head = ""  # the subject restates the question
         found = True
-        kept.append(low[start:m.start()])
+        kept.append(head)
         rest, start = low[m.end():], m.end()
         if _WH.match(rest):  # a restated question: "I don't know who built it"
             if title:  # "I Don't Know How She Does It"
                 return "title"
             start = len(low)
         elif w := _IF.match(rest):  # "… whether it is Paris" names a candidate
-            tail = clause[m.end() + w.end():] if len(clause) == len(low) else rest[w.end():]
+            tail = clause[m.end() + w.end():] if mixed else rest[w.end():]
             if not _ENTITY.search(tail):
                 start = len(low)
         elif ((w := _TOPIC.match(rest) or (_INFO_END.search(m.group()) and
@@ -258,7 +290,7 @@ def _residue(low: str, clause: str, title: bool) -> str | None:
     if not found:
         return None
     kept.append(low[start:])
-    return " ".join(kept)
+    return _THAT_ONE.sub(" ", " ".join(kept))
 
 
 def _clause_kind(clause: str, title: bool, extra: tuple[str, ...]) -> str:
@@ -267,7 +299,7 @@ def _clause_kind(clause: str, title: bool, extra: tuple[str, ...]) -> str:
     if extra and fold(low) in extra:
         return "refusal"
     residue = _residue(low, clause, title)
-    rest = low if residue is None else residue
+    rest = _THAT_ONE.sub(" ", low if residue is None else residue)
     if _ALLOWED.issuperset(rest.translate(_TO_WORDS).split()):
         return "filler" if residue is None else "refusal"
     if _EXPLAIN.match(low):
@@ -275,9 +307,15 @@ def _clause_kind(clause: str, title: bool, extra: tuple[str, ...]) -> str:
     return "answer"
 
 
+def _is_refusal_clause(text: str) -> bool:
+    first = _SPLIT.split(text, maxsplit=1)[0].strip(_TRAIL + _LEAD)
+    return bool(first) and _clause_kind(first, False, ()) == "refusal"
+
+
 def _may_refuse(low: str) -> bool:
     """False when no cue is possible: none of the words that start one occurs."""
-    return "n't" in low or not _TRIGGERS.isdisjoint(low.translate(_FAST).split())
+    words = low.translate(_FAST).replace("n't", " not").replace("'", " ").split()
+    return not _TRIGGERS.isdisjoint(words)
 
 
 def is_refusal_sentence(sentence: str, extra: tuple[str, ...] = ()) -> bool:
@@ -299,6 +337,8 @@ def is_abstention(text: str, phrases: tuple[str, ...] | list[str] = ()) -> bool:
     title = _is_title(cleaned)
     refused = False
     for sentence in _SENTENCE.split(cleaned):
+        if (label := _LABEL.match(sentence)) and _is_refusal_clause(sentence[label.end():]):
+            sentence = sentence[label.end():]
         if extra and fold(sentence) in extra:
             refused = True
             continue

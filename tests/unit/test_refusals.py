@@ -1,131 +1,324 @@
 """Abstention recognition on labelled phrasings (100% agreement required), and echo detection.
 
-Refusals include every phrasing of issue #9; the answers are look-alikes: they contain a
-refusal word or start like a refusal but commit to an answer.
+REFUSALS and LOOK_ALIKES are grouped by kind. Refusals include every phrasing of issue #9
+and every kind the held-out set of issue #25 missed; look-alikes contain a refusal word or
+start like a refusal but commit to an answer. tests/unit/data/refusals_heldout.txt is a
+second set written before the detector, in another style, scored apart. The property tests
+wrap refusals in apologies, hedges, labels, quotes, case and punctuation (still refusals) and
+append a candidate answer (then an answer).
 """
 
+from pathlib import Path
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from evalcli.inputs.items import Item
 from evalcli.science.refusals import echo_sources, is_abstention, is_echo
-from evalcli.science.scoring import normalize_answer
+from evalcli.science.scoring import normalize_answer, score_answer
 
-REFUSALS = [
-    # the phrasings named in issue #9
-    "Sorry, I don't know.",
-    "I'm not sure.",
-    "The answer is unknown.",
-    "It is not mentioned in the passage.",
-    "There is no answer in the text.",
-    "This question is unanswerable.",
-    "I have no idea.",
-    "N/A",
-    "I do not have enough information to answer.",
-    "The text doesn't provide this information.",
-    "I'm sorry, but I cannot answer that.",
-    # apostrophe, case, punctuation and wrapping variants
-    "I don’t know",
-    "I DON'T KNOW!",
-    "i dont know",
-    "**I don't know.**",
-    '"I do not know."',
-    "Unknown.",
-    "unanswerable",
-    "n/a.",
-    "No idea",
-    "I'm not certain.",
-    "I am not sure",
-    "Not sure.",
-    # other common refusals
-    "I don't know the answer.",
-    "I don't know who built it.",
-    "I cannot answer this question.",
-    "I can't determine that from the passage.",
-    "I am unable to answer that.",
-    "The passage does not say.",
-    "The passage doesn't mention who built it.",
-    "The context does not contain the answer.",
-    "Not mentioned in the text.",
-    "This information is not provided in the passage.",
-    "There is not enough information to answer the question.",
-    "There isn't enough information in the passage.",
-    "Insufficient information.",
-    "Not enough information to determine.",
-    "It cannot be determined from the passage.",
-    "The answer cannot be determined.",
-    "Cannot be answered from the given text.",
-    "Unfortunately, I don't know.",
-    "I apologize, but I cannot answer that question.",
-    "Sorry, I don't know. The passage does not say.",
-    "No answer.",
-    "There is no information about this in the passage.",
-    "I don't have enough information to answer that.",
-]
+REFUSALS: dict[str, list[str]] = {
+    "issue #9": [
+        "Sorry, I don't know.", "I'm not sure.", "The answer is unknown.",
+        "It is not mentioned in the passage.", "There is no answer in the text.",
+        "This question is unanswerable.", "I have no idea.", "N/A",
+        "I do not have enough information to answer.",
+        "The text doesn't provide this information.", "I'm sorry, but I cannot answer that.",
+    ],
+    "issue #25: the kinds the held-out set missed": [
+        "Unable to answer.", "Cannot say.", "Not specified.", "Information not available.",
+        "I'm afraid I can't answer that.", "Honestly, I don't know.", "Answer: unknown",
+        "Not stated in the passage.", "This is not mentioned in the text.",
+        "The passage is silent on this.", "It's impossible to determine.",
+        "There's no way of knowing.", "i cant answer that",
+        "I don't know. The passage only covers the construction.",
+        "I'm unable to answer that.", "I am unable to answer that.",
+        "I'm not able to answer that question.",
+    ],
+    "not knowing": [
+        "I don't know the answer.", "I don't know who built it.", "I do not know.",
+        "I really don't know.", "I have no clue.", "No clue.", "I'm uncertain.",
+        "I'm not certain.", "I am not sure about that.", "Not sure.", "Unsure.",
+        "I'm not sure when it was built.", "I don't know whether it was finished.",
+        "Nobody knows.", "No one can say.", "I'm not 100% sure.", "Who knows?",
+        "I couldn't say.", "Beats me.", "Your guess is as good as mine.",
+        "I don't know the exact year.", "I'm not positive.", "Not that I know of.",
+        "I'm not aware of any such information.", "I have no knowledge of this.",
+        "There's no definitive answer.", "There is no telling.", "I have no comment.",
+        "I don't recall.",
+    ],
+    "cannot answer / determine / find / confirm": [
+        "I cannot answer this question.", "I can't determine that from the passage.",
+        "I cannot determine the answer based on the given text.", "Can't tell.",
+        "It cannot be determined.", "This can't be answered from the context.",
+        "I'm unable to determine who designed it.", "I couldn't find the answer in the text.",
+        "I can't confirm that.", "I am not able to verify this from the passage.",
+        "It's not possible to tell from the passage.", "Impossible to say.",
+        "Hard to say.", "There is no way to know.", "That can't be known from the text.",
+        "I am not in a position to say.", "I can't help with that one.",
+        "We cannot infer this from the information provided.",
+    ],
+    "the source does not say": [
+        "The passage does not say.", "The passage doesn't mention who built it.",
+        "The context does not contain the answer.", "Not mentioned in the text.",
+        "This information is not provided in the passage.", "It isn't stated.",
+        "The text never specifies the year.", "The article makes no mention of it.",
+        "There is no mention of the architect in the passage.", "Not given.",
+        "Not provided in the context.", "Not covered by the passage.",
+        "The passage is silent about the architect.", "The text is unclear on this.",
+        "The document says nothing about the date.", "The excerpt does not give a name.",
+        "No such information appears in the passage.", "Nothing in the text indicates this.",
+        "That's beyond the scope of the passage.", "This is outside the given context.",
+        "The information is missing from the passage.", "None given.",
+        "None stated in the text.", "The passage doesn't address when.",
+        "The answer isn't in the passage.", "The article tells us little about that.",
+        "The passage does not contain the answer to the question of who built the tower.",
+        "The given passage has no answer to this question.", "No details are given.",
+        "This isn't something the passage answers.", "Not determinable from the text.",
+    ],
+    "a subject that restates the question": [
+        "The architect is not mentioned in the passage.", "The cause remains unknown.",
+        "Its exact location is not specified.", "Einstein's birthplace is not mentioned.",
+        "Who built it is not stated.", "When it was built is unknown.",
+        "The name of the architect is not given.", "No date is given in the passage.",
+        "The date of construction is not stated in the text.", "No specific year is mentioned.",
+        "The architect of the Eiffel Tower is not named in the passage.",
+        "The winner cannot be determined from the text.", "Author: not mentioned",
+        "Year of construction: not stated.",
+    ],
+    "not enough information": [
+        "There is not enough information to answer the question.",
+        "There isn't enough information in the passage.", "Insufficient information.",
+        "Not enough information to determine.", "Not enough info.",
+        "I don't have enough context to answer.", "There's insufficient data.",
+        "The passage lacks this information.", "I lack the details to answer this.",
+        "There is no information about this in the passage.",
+        "I don't have enough information to answer that.", "No information.",
+        "No data available.", "Insufficient evidence in the text.",
+        "As an AI language model, I don't have access to that information.",
+        "I do not possess that information.",
+    ],
+    "terse": [
+        "Unknown.", "unanswerable", "n/a.", "N.A.", "Not applicable.", "No answer.",
+        "Unspecified.", "Undetermined.", "Unclear.", "Not known.", "Not stated.",
+        "Not available.", "Cannot be determined.", "idk", "Dunno.", "No idea",
+        "Unknowable.", "Indeterminate.", "Not found.", "Unavailable.",
+    ],
+    "apology, hedge, label": [
+        "Unfortunately, I don't know.", "I apologize, but I cannot answer that question.",
+        "I'm afraid the passage doesn't say.", "Honestly, no idea.",
+        "To be honest, I'm not sure.", "Sadly, that's not in the text.",
+        "Regrettably, I cannot determine that.", "Hmm, I'm not sure.",
+        "Well, I don't know.", "My apologies, but the text doesn't specify.",
+        "That's a tough one — I don't know.", "I can’t seem to find that.",
+        "Answer: Unknown", "Final answer: cannot be determined", "A: N/A",
+        "Response: not stated in the passage", "**Answer:** unanswerable",
+        "Short answer: I don't know.", "Answer - not enough information",
+    ],
+    "case, apostrophes, wrapping, markdown": [
+        "I don’t know", "I DON'T KNOW!", "i dont know", "**I don't know.**",
+        '"I do not know."', "I’m unable to answer that.", "i'm not sure", "IM NOT SURE",
+        "i cant say", "the passage doesnt say", "It isn’t mentioned.", "'Unknown'",
+        "`N/A`", "_Not specified_", "> I don't know.", "- Unknown", "I don't know...",
+        "I don't know…", "(unknown)", "[Not stated]", "Unknown!!!", "Not sure?",
+        "  i   do  not   know  ", "NOT MENTIONED IN THE TEXT", "“I can’t say.”",
+    ],
+    "followed by sentences that explain it": [
+        "Sorry, I don't know. The passage does not say.",
+        "I'm not sure. The text only discusses the tower's design.",
+        "The passage does not say who built it. It only covers the opening ceremony.",
+        "I cannot answer that. The context is about the French Revolution, not the tower.",
+        "Unknown. The article focuses on the painter's early life instead.",
+        "I don't know; the passage talks about something else.",
+        "Not stated. The paragraph deals with the city's climate.",
+        "I'm sorry, but the provided passage does not contain information about the "
+        "architect of the Eiffel Tower. Could you provide more context?",
+        "Based on the text provided, I cannot determine the answer. The text describes the "
+        "history of the railway but doesn't mention the founder.",
+        "I don't have enough information to answer that question. If you can share more "
+        "details, I'd be happy to help!",
+        "The context does not specify this.\n\nYou may want to consult another source.",
+        "I'm afraid I can't answer that based on the passage. It only mentions the "
+        "construction dates.",
+        "Unfortunately, the given text doesn't include that detail. Let me know if you "
+        "have another question.",
+        "**I don't know.** The passage doesn't mention it.",
+        "Unanswerable: the passage does not cover this topic.",
+    ],
+}
 
-ANSWERS = [
-    "The Unknown Soldier",
-    "I'm not sure, but I think it's Paris",
-    "Paris",
-    "Unknown Pleasures",
-    "The unknown variable is x",
-    "Paris. I don't know more.",
-    "I don't know, maybe 1889.",
-    "Not sure, probably Gustave Eiffel.",
-    "No Country for Old Men",
-    "No Doubt",
-    "Nobody Knows",
-    "Know Your Enemy",
-    "Idea",
-    "No",
-    "None of the above",
-    "Nothing Compares 2 U",
-    "The Known World",
-    "Unanswered Prayers",
-    "Sorry",
-    "I Don't Know How to Love Him",
-    "The Sound of Silence",
-    "It is mentioned in chapter 3.",
-    "The passage says 1889.",
-    "The text provides the date: 1889.",
-    "Not in London but in Paris.",
-    "Insufficient funds",
-    "Information Society",
-    "Cannot Be Stopped by Anyone, a 1990 film",
-    "There is a tower in Paris.",
-    "I know: it is Paris.",
-    "I think it is 1889.",
-    "Probably Marie Curie.",
-    "N/A Records",
-    "Unclear Skies (a 2004 album)",
-    "The question is about Paris; the answer is France.",
-    "He didn't know the answer, said Einstein.",
-    "Answer: 42",
-    "Mystery Men",
-    "The Invisible Man",
-    "Anonymous",
-    "I, Robot",
-    "No Idea Records",
-]
+LOOK_ALIKES: dict[str, list[str]] = {
+    "titles and names with a refusal word": [
+        "The Unknown Soldier", "Unknown Pleasures", "No Country for Old Men",
+        "Sorry Seems to Be the Hardest Word", "I Don't Know How She Does It",
+        "I Don't Know How to Love Him", "Nobody Knows", "Who Knows Where the Time Goes",
+        "No Doubt", "Know Your Enemy", "Nothing Compares 2 U", "The Known World",
+        "Unanswered Prayers", "The Sound of Silence", "Unclear Skies (a 2004 album)",
+        "N/A Records", "No Idea Records", "Mystery Men", "The Invisible Man", "I, Robot",
+        "Can't Buy Me Love", "Nowhere Man", "The Unknown", "Mission: Impossible",
+        "Insufficient funds", "Information Society", "Cannot Be Stopped by Anyone, a 1990 film",
+        "The Unanswered Question", "Unknown Mortal Orchestra", "I Still Haven't Found What "
+        "I'm Looking For", "Nobody's Fool", "Uncertain Terms (novel)",
+    ],
+    "'No, …' and yes/no answers": [
+        "No, it was Paris.", "No — it was built in 1889.", "No", "No.", "Yes.", "Yes",
+        "No, the tower was finished in 1889.", "Nope, Lyon.", "No: 1889.",
+        "No, not Paris but Lyon.",
+    ],
+    "hedged answers": [
+        "Unknown, but likely Gustave Eiffel.", "I'm not sure, but I think it's Paris",
+        "I'm not sure, maybe Paris", "I don't know, maybe 1889.",
+        "Not sure, probably Gustave Eiffel.", "I'm not certain, but the passage suggests 1920.",
+        "Hard to say exactly; roughly 4,000 people.",
+        "Not stated outright, but the passage implies Lyon.",
+        "It isn't mentioned by name, but the river is the Danube.",
+        "I don't know for sure. Probably Paris.", "I can't be certain. It may be 1889.",
+        "The passage doesn't say directly; it implies 1889.",
+        "Unclear, possibly the Romans.", "I don't know, Paris?",
+        "I'm not sure whether it is Paris or Lyon.",
+    ],
+    "apology, label or hedge in front of an answer": [
+        "Sorry, it's Paris", "Sorry, I meant Vienna.", "Sorry for the confusion: it is Canberra.",
+        "Unfortunately, it was destroyed in 1944.", "Honestly, Paris.", "Answer: 42",
+        "Answer: Paris", "I'm afraid it's Paris.", "To be honest, it was Eiffel.",
+        "Sorry", "Final answer: 1889",
+    ],
+    "refusal words inside an answer": [
+        "It is not known for its beaches; it's known for mountains.",
+        "Paris. I don't know more.", "The unknown variable is x", "Not in London but in Paris.",
+        "He didn't know the answer, said Einstein.", "I know: it is Paris.",
+        "The question is about Paris; the answer is France.",
+        "It is mentioned in chapter 3.", "The passage says 1889.",
+        "The text provides the date: 1889.", "There is a tower in Paris.", "I think it is 1889.",
+        "Probably Marie Curie.", "The passage does not say Paris; it says Lyon.",
+        "Nobody knew her name until 1920, when she was identified as Marie Curie.",
+        "The architect is unknown to most visitors: it was Stephen Sauvestre.",
+        "N/A is the abbreviation for \"not applicable\".",
+        "Unknown at first, the cause was later identified as cholera.",
+        "Not the king but his brother, Richard.", "The missing piece was the 1889 treaty.",
+        "The passage mentions that it opened in 1889.",
+        "No one knows the answer better than Einstein.",
+        "It can't be found in Europe; it lives in Australia.", "It cannot be found in Europe.",
+        "The winner was not named until 1990.", "The Eiffel Tower is not known for its beaches.",
+        "The tower cannot be found in London.", "Paris is not mentioned in the passage.",
+        "Gustave Eiffel is not mentioned in the passage, but he built it.",
+        "Not available in stores until 1990.", "Unknown artist, 15th century",
+        "The answer is not Paris.", "It was not clear water but ice.", "No one.", "Nope.",
+    ],
+    "numbers, single words, none": [
+        "Paris", "1889", "Three", "Zero", "None", "Nothing", "Idea", "Anonymous",
+        "None of the above", "42 kilometres", "Nowhere", "Never",
+    ],
+}
+
+ALL_REFUSALS = [t for group in REFUSALS.values() for t in group]
+ALL_LOOK_ALIKES = [t for group in LOOK_ALIKES.values() for t in group]
+HELD_OUT = Path(__file__).parent / "data" / "refusals_heldout.txt"
+
+
+def _held_out() -> list[tuple[str, bool]]:
+    rows = []
+    for line in HELD_OUT.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            label, text = line.split("\t", 1)
+            rows.append((text, label == "R"))
+    return rows
 
 
 def test_the_suite_is_big_enough():
-    assert len(REFUSALS) >= 30 and len(ANSWERS) >= 30 and len(REFUSALS) + len(ANSWERS) >= 80
+    assert len(ALL_REFUSALS) >= 100 and len(ALL_LOOK_ALIKES) >= 80
+    assert len(ALL_REFUSALS) + len(ALL_LOOK_ALIKES) >= 200
+    assert len(set(ALL_REFUSALS) | set(ALL_LOOK_ALIKES)) == len(ALL_REFUSALS) + len(ALL_LOOK_ALIKES)
 
 
-@pytest.mark.parametrize("text", REFUSALS)
+@pytest.mark.parametrize("text", ALL_REFUSALS)
 def test_refusals_are_abstentions(text):
     assert is_abstention(text), text
 
 
-@pytest.mark.parametrize("text", ANSWERS)
+@pytest.mark.parametrize("text", ALL_LOOK_ALIKES)
 def test_look_alikes_are_answers(text):
     assert not is_abstention(text), text
 
 
+def test_held_out_set_written_before_the_detector():
+    rows = _held_out()
+    refusals = [t for t, r in rows if r]
+    answers = [t for t, r in rows if not r]
+    assert len(refusals) >= 40 and len(answers) >= 20
+    missed = [t for t in refusals if not is_abstention(t)]
+    taken = [t for t in answers if is_abstention(t)]
+    assert len(missed) <= 0.05 * len(refusals), missed
+    assert not taken
+
+
+def test_two_arms_that_word_a_refusal_differently_score_the_same():
+    items = [Item(dataset="d", item_id=str(i), question="Who built it?", passage="A tower.",
+                  answers=[] if i % 2 else ["Eiffel"], answerable=not i % 2, type="open")
+             for i in range(10)]
+    for a, b in [("I am unable to answer that.", "I'm unable to answer that."),
+                 ("I am not able to answer that.", "I’m not able to answer that."),
+                 ("I do not know.", "i dont know"), ("The passage does not say.", "Not stated.")]:
+        assert [score_answer(a, item) for item in items] == [score_answer(b, item) for item in items]
+        assert score_answer(a, items[1]).abstained
+
+
+# -- property tests -------------------------------------------------------------------------------
+_FRONT = ["", "Sorry, ", "I'm sorry, but ", "Unfortunately, ", "I'm afraid ", "Honestly, ",
+          "Hmm, ", "To be honest, ", "Answer: ", "Final answer: ", "**Answer:** ", "A: ",
+          "Well, ", "Regrettably, ", "My apologies, but "]
+_BACK = ["", ".", "!", "...", "…", " :(", "?", ", sorry.", ", unfortunately."]
+_WRAP = [("", ""), ('"', '"'), ("“", "”"), ("**", "**"), ("_", "_"), ("(", ")"), ("`", "`")]
+_CASE = [str, str.lower, str.upper]
+# refusals that read naturally after an apology or a hedge in front (no explanation sentence)
+_WRAPPABLE = [t for k in ("issue #9", "not knowing", "cannot answer / determine / find / confirm",
+                          "the source does not say", "not enough information", "terse")
+              for t in REFUSALS[k]]
+
+
+def _wrap(text, front, back, wrap, case, curly):
+    core = text.rstrip(".!?")
+    if front and front[-1] == " " and not core.startswith(("I ", "I'", "N/A")):
+        core = core[0].lower() + core[1:]
+    out = case(f"{wrap[0]}{front}{core}{back}{wrap[1]}")
+    return out.replace("'", "\u2019") if curly else out
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(st.sampled_from(_WRAPPABLE), st.sampled_from(_FRONT), st.sampled_from(_BACK),
+       st.sampled_from(_WRAP), st.sampled_from(_CASE), st.booleans())
+def test_a_wrapped_refusal_is_still_a_refusal(text, front, back, wrap, case, curly):
+    wrapped = _wrap(text, front, back, wrap, case, curly)
+    assert is_abstention(wrapped), wrapped
+
+
+_ENTITY = st.one_of(st.sampled_from(["Paris", "Gustave Eiffel", "Marie Curie", "the Romans",
+                                     "Lyon", "King Richard", "New York"]),
+                    st.integers(0, 10_000).map(str),
+                    st.integers(1000, 2030).map(lambda y: f"in {y}"))
+_JOIN = st.sampled_from([", ", ", maybe ", ", probably ", ". Perhaps ", "; I think it's ",
+                         ", but it might be ", " — ", ": ", ". It could be ", ", likely "])
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(st.sampled_from(_WRAPPABLE), _JOIN, _ENTITY, st.sampled_from(_CASE[:2]))
+def test_a_refusal_with_a_candidate_answer_is_an_answer(text, join, entity, case):
+    answer = f"{text.rstrip('.!?')}{join}{entity}."
+    if case is str.lower and not entity[0].isdigit() and not entity.startswith("in "):
+        answer = case(answer)
+    assert not is_abstention(answer), answer
+
+
 def test_extra_phrases_match_whole_sentences_only():
     assert is_abstention("Pass.", ("pass",))
+    assert is_abstention("Answer: pass", ("pass",))
+    assert is_abstention("Pass. The passage does not say.", ("pass",))
     assert not is_abstention("Pass the salt.", ("pass",))
     assert not is_abstention("Pass.")
     assert not is_abstention("", ("",))
+    assert is_abstention("Je ne sais pas.", ("je ne sais pas",))  # English is the built-in scope
+    assert not is_abstention("Je ne sais pas.")
 
 
 def test_echo_of_the_system_prompt_or_its_first_sentence():
