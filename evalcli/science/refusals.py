@@ -161,7 +161,7 @@ _CUE = re.compile(rf"\b(?:(?P<third>{_THIRD})|{_NOT_IN}|{_NEG}(?:(?: (?:{_FILL})
                   rf" {_PRED}(?:(?: (?:{_FILL})){{0,3}} {_INFO})?|{_SAYS_NOTHING}|{_NO_NOUN}"
                   rf"|{_ALONE})")
 # a cue is possible only when one of these words is in the answer (the fast path)
-_TRIGGERS = frozenset(f"{_NEG_WORDS} {_ALONE_WORDS} n/a n who guess silent missing absent "
+_TRIGGERS = frozenset(f"{_NEG_WORDS} {_ALONE_WORDS} n/a n who guess silent missing absent little "
                       "beats search applicable".split())
 # what a cue governs: a restated question, a topic, an object with a determiner
 _DET = r"(?:the|a|an|any|this|that|these|those|its|his|her|their|such|your|my|our|\w+'s)"
