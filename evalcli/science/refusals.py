@@ -120,7 +120,8 @@ _FILL = _words(
     "you me us it can could will would do does did is are was were make makes made give gives "
     "gave seem seems appear appears from on at for with within one here hand 100% where "
     "anywhere definitive conclusive straightforward single correct right possess hold access "
-    "positively", _SOURCE)
+    "positively equipped authorized authorised permitted allowed qualified prefer rather "
+    "necessary required needed suitable known appropriate adequate draw", _SOURCE)
 _PRED = (
     r"(?:know|knows|knew|known|knowing|knowledge|sure|certain|certainty|aware|confident|idea"
     r"|clues?|answer(?:s|ed|ing|able)?|determin(?:e|es|ed|ing|able)|say|says|said|saying"
@@ -134,8 +135,12 @@ _PRED = (
     r"|record(?:s|ed)?|not(?:e|es|ed)|clear|clarif(?:y|ies|ied)|recall|remember|help"
     r"|information|info|data|details?|context|evidence|references?|referenced|hints?|sign"
     r"|pinpoint|comment|work(?: (?:it|this|that))? out|figure(?: (?:it|this|that))? out"
-    r"|guess|way of knowing|positive)\b")
+    r"|guess|way of knowing|positive|predict(?:s|ed)?|calculat(?:e|es|ed)|estimat(?:e|es|ed)"
+    r"|comput(?:e|es|ed)|judg(?:e|es|ed)|assess(?:es|ed)?|conclud(?:e|es|ed)|speculat(?:e|es|ed)"
+    r"|measur(?:e|es|ed)|quantif(?:y|ies|ied)|access|respond|reply|conclusions?|heard|hear"
+    r"|understand|follow|responses?|insights?|background|confidence)\b")
 _ALONE_WORDS = ("unknown unknowable unclear unsure uncertain unspecified unstated unmentioned "
+                "ambiguous vague "
                 "undetermined undeterminable indeterminate undisclosed unanswerable unavailable "
                 "unconfirmed unverified unverifiable undocumented unrecorded unidentified "
                 "idk dunno")
@@ -144,27 +149,47 @@ _ALONE = (
     r"|(?:anyone|anybody)'?s guess\b|your guess is as good as mine\b"
     r"|silent(?= (?:on|about|regarding|concerning|as to|here|there|in this|with regard)\b)"
     r"|(?:is|are|was|were|remains?|stays?|'s|'re) (?:simply |entirely |completely )?"
-    r"(?:silent|missing|absent|lacking)\b")
+    r"(?:silent|missing|absent|lacking|insufficient|inadequate|not sufficient|not enough"
+    r"|incomplete)\b"
+    # out of scope: "beyond my knowledge", "outside the scope of the passage"
+    r"|(?:outside|beyond|out|not within|not in)(?: of)? (?:my|our|the|this|its) (?:scope"
+    r"|knowledge|experience|training(?: data)?|capabilit(?:y|ies)|capacity|abilit(?:y|ies)"
+    r"|(?:area of )?expertise|purview|remit)\b")
 _NOT_IN = (rf"{_NEG} (?:anywhere |explicitly |directly )?(?:in|from|within|part of|covered by"
            r"|found in|present in|included in|the scope of|what)(?: (?:the|this|that|a|any|my"
            r"|your))?(?: (?:given|provided|above|supplied|available|original))?"
            rf" (?:{_words(_SOURCE)})\b")
 _THIRD = r"(?:who|nobody|no one|no-one) (?:really )?(?:knows|can (?:say|tell))\b"
-_INFO = r"(?:information|info|details?|data|answers?|mention|references?|indication|evidence)\b"
+_INFO = (r"(?:information|info|details?|data|answers?|mention|references?|indication|evidence"
+         r"|knowledge|context|clues?|hints?|responses?|insights?|background)\b")
 # "says nothing about", "tells us little"
 _SAYS_NOTHING = rf"{_PRED}(?: us| me| you)? (?:absolutely |really )?(?:nothing|little)\b"
 # every cue starts at a word: the lower-cased text is scanned once, without re.I
+# "no public information", "no reliable data": any two words before an information noun
+_NO_INFO = (rf"(?:no|insufficient|inadequate|lack of|lacks?) (?:(?!{_PRED})[a-z'-]+ ){{1,2}}"
+            rf"{_INFO}")
+# a request for what is missing: "We need additional information", "I would need to know the
+# year", "Please provide more context"
+_NEED = (rf"(?:(?:need|needs|needed|require|requires|required) (?:to know|(?:more|additional"
+         rf"|further|extra|some|the|that|this|enough|sufficient|relevant|specific|a bit more)"
+         rf"(?: (?:{_FILL}))* (?:{_INFO}|context)|(?:{_INFO}|context))"
+         rf"|(?:please|could you|can you|would you|kindly)(?: please)? (?:provide|share|give|supply"
+         rf"|clarify|specify)(?: (?:me|us))?(?: (?:{_FILL}))* (?:{_INFO}|context))")
 # "No date is given in the passage": the noun restates the question
 _NO_NOUN = (rf"no (?:[a-z'-]+ ){{1,3}}(?:is|are|was|were|has been|have been|had been|can be"
             rf"|could be)(?: (?:{_FILL}))* {_PRED}")
 _CUE = re.compile(rf"\b(?:(?P<third>{_THIRD})|{_NOT_IN}|{_NEG}(?:(?: (?:{_FILL}))|'\w+){{0,5}}"
                   rf" {_PRED}(?:(?: (?:{_FILL})){{0,3}} {_INFO})?|{_SAYS_NOTHING}|{_NO_NOUN}"
+                  rf"|{_NO_INFO}|{_NEED}"
                   rf"|{_ALONE})")
 # a cue is possible only when one of these words is in the answer (the fast path)
 _TRIGGERS = frozenset(f"{_NEG_WORDS} {_ALONE_WORDS} n/a n who guess silent missing absent little "
-                      "beats search applicable".split())
+                      "beats search applicable need needs needed require requires required "
+                      "please kindly provide share supply clarify specify out incomplete "
+                      "ambiguous vague".split())
 # what a cue governs: a restated question, a topic, an object with a determiner
-_DET = r"(?:the|a|an|any|this|that|these|those|its|his|her|their|such|your|my|our|\w+'s)"
+_DET = (r"(?:the|a|an|any|this|that|these|those|its|his|her|their|such|your|my|our"
+        r"|(?!(?:it|that|there|what|he|she|who|here|where|this|which|let)'s)\w+'s)")
 _WH = re.compile(r"\s*(?:(?:of|about|as to|on|regarding|concerning|for|to)\s+)?(?:exactly\s+)?"
                  r"(?:who|whom|whose|what|when|where|which|why|how)\b")
 _IF = re.compile(r"\s*(?:(?:of|about|as to|on)\s+)?(?:if|whether)\b")
@@ -173,7 +198,7 @@ _TOPIC = re.compile(r"\s*(?:about|regarding|concerning|on|upon|of|as to|as regar
 _INFO_TOPIC = re.compile(r"\s*(?:to|for)\s+(.*)")
 _INFO_END = re.compile(r"(?:answers?|information|info|data|details?|references?|clues?|idea"
                        r"|evidence|indication|hints?|context|knowledge|mention)$")
-_OBJECT = re.compile(rf"\s*{_DET}\s+(.*)")
+_OBJECT = re.compile(rf"\s*(?:(?:you|me|us|them)\s+)?{_DET}\s+(.*)")
 # a complement that states something ("the capital is Paris") or starts with a number is
 # not a restated question but a candidate answer
 _COPULA = re.compile(r"\b(?:is|was|are|were|'s|than)\b|^\W*\d")
@@ -188,6 +213,7 @@ _PASSIVE = re.compile(r"(?:is|are|was|were|remains?|stays?|'s|'re)\b|.*\bbe(?:en
                       r"|(?:is|are|was|were|has|have|had)(?:n't|nt)\b")
 # a field label in front: "Author: not mentioned", "Answer: unknown"
 _LABEL = re.compile(r"\s*[A-Za-z][a-z']*(?: [a-z']+){0,2}\s*:\s+(?=\S)")
+_DIGIT = re.compile(r"\d")
 _ENTITY = re.compile(r"\b(?!I\b|I')[A-Z]|\d")
 _ALLOWED = frozenset((
     # pronouns (not he / she: "He didn't know" is about someone), determiners, auxiliaries,
@@ -230,6 +256,11 @@ _ALLOWED = frozenset((
     # offers after a refusal: "You may want to consult another source."
     "want another different elsewhere share ask assist rephrase clarify happy ai language "
     "model assistant access possess tough tricky hard difficult good great interesting "
+    "predict calculate estimate compute judge assess conclude speculate measure kindly "
+    "respond reply draw conclusion heard hear understand follow response insight background "
+    "confidence equipped authorized authorised permitted allowed qualified prefer suitable "
+    "appropriate adequate experience training capability capacity ability abilities area "
+    "expertise purview remit fall falls lie lies "
     "excellent positive "
     + _SOURCE).split())
 _EXPLAIN = re.compile(
@@ -284,9 +315,11 @@ def _residue(low: str, clause: str, title: bool) -> str | None:
             if not _ENTITY.search(tail):
                 start = len(low)
         elif ((w := _TOPIC.match(rest) or (_INFO_END.search(m.group()) and
-               _INFO_TOPIC.match(rest)) or _OBJECT.match(rest))
-              and not _COPULA.search(w.group(1))):
-            start = len(low)
+               _INFO_TOPIC.match(rest))) and not _COPULA.search(w.group(1))):
+            start = len(low)  # a topic: "about the winner of the 1998 race"
+        elif (w := _OBJECT.match(rest)) and not _COPULA.search(w.group(1)) and not (
+                _DIGIT.search(w.group(1))):
+            start = len(low)  # an object: "the author" (with a number it is a candidate)
     if not found:
         return None
     kept.append(low[start:])
