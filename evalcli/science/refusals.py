@@ -62,6 +62,7 @@ _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u20
 _LEAD = " \t\r\n\"'*_([{<>#-\u201c\u201d"
 _TRAIL = " \t\r\n\"'*_)]}>\u201c\u201d.!?,;:\u2026"
 _MARKUP = str.maketrans(dict.fromkeys("*_\"\u201c\u201d\u00ab\u00bb[]{}<>#~|", " "))
+_CLEAN = {**_APOSTROPHES, **_MARKUP}  # straight apostrophes, markdown and quotes as spaces
 # words for the set tests: every ASCII punctuation mark (and a few others) is a space
 _TO_WORDS = str.maketrans(dict.fromkeys(
     "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u00ab\u00bb", " "))
@@ -85,10 +86,11 @@ def fold(text: str) -> str:
 
 def _clean(text: str) -> str:
     """Straight apostrophes, N/A as one token, no markdown, quotes or list marks; case kept."""
-    text = str(text).translate(_APOSTROPHES)
-    if "/" in text or "." in text:
+    text = str(text).translate(_CLEAN)
+    if "n/" in text or "N/" in text or "n." in text or "N." in text or " /" in text:
         text = _NA.sub("n/a", text)
-    text = _LIST_MARK.sub(" ", text.translate(_MARKUP))
+    if "\n" in text or text.lstrip()[:1] in ("-", "+", "\u2022", ">") or text[:1].isdigit():
+        text = _LIST_MARK.sub(" ", text)
     return "\n".join(" ".join(line.split()) for line in text.splitlines())
 
 
@@ -121,7 +123,8 @@ _FILL = _words(
     "gave seem seems appear appears from on at for with within one here hand 100% where "
     "anywhere definitive conclusive straightforward single correct right possess hold access "
     "positively equipped authorized authorised permitted allowed qualified prefer rather "
-    "necessary required needed suitable known appropriate adequate draw", _SOURCE)
+    "necessary required needed suitable known appropriate adequate draw some think liberty "
+    "quite", _SOURCE)
 _PRED = (
     r"(?:know|knows|knew|known|knowing|knowledge|sure|certain|certainty|aware|confident|idea"
     r"|clues?|answer(?:s|ed|ing|able)?|determin(?:e|es|ed|ing|able)|say|says|said|saying"
@@ -138,7 +141,8 @@ _PRED = (
     r"|guess|way of knowing|positive|predict(?:s|ed)?|calculat(?:e|es|ed)|estimat(?:e|es|ed)"
     r"|comput(?:e|es|ed)|judg(?:e|es|ed)|assess(?:es|ed)?|conclud(?:e|es|ed)|speculat(?:e|es|ed)"
     r"|measur(?:e|es|ed)|quantif(?:y|ies|ied)|access|respond|reply|conclusions?|heard|hear"
-    r"|understand|follow|responses?|insights?|background|confidence)\b")
+    r"|understand|understood|follow|responses?|insights?|background|confidence|talk|share"
+    r"|divulge|elaborate)\b")
 _ALONE_WORDS = ("unknown unknowable unclear unsure uncertain unspecified unstated unmentioned "
                 "ambiguous vague "
                 "undetermined undeterminable indeterminate undisclosed unanswerable unavailable "
@@ -174,7 +178,13 @@ _NEED = (rf"(?:(?:need|needs|needed|require|requires|required) (?:to know|(?:mor
          rf"|further|extra|some|the|that|this|enough|sufficient|relevant|specific|a bit more)"
          rf"(?: (?:{_FILL}))* (?:{_INFO}|context)|(?:{_INFO}|context))"
          rf"|(?:please|could you|can you|would you|kindly)(?: please)? (?:provide|share|give|supply"
-         rf"|clarify|specify)(?: (?:me|us))?(?: (?:{_FILL}))* (?:{_INFO}|context))")
+         rf"|clarify|specify)(?: (?:me|us))?(?: (?:{_FILL}))* (?:{_INFO}|context))"
+         # a request to ask again: "Could you rephrase it?", "Would you mind clarifying?"
+         r"|(?:could|can|would) you(?: please)? (?:rephrase|reword|restate|clarify|elaborate)"
+         r"|would you mind (?:rephrasing|rewording|clarifying|elaborating)"
+         r"|(?:trouble|difficulty) (?:understanding|following)\b"
+         # declining to disclose: "That's confidential."
+         r"|(?:that|this|it)(?:'s| is) (?:strictly )?(?:confidential|classified)\b")
 # "No date is given in the passage": the noun restates the question
 _NO_NOUN = (rf"no (?:[a-z'-]+ ){{1,3}}(?:is|are|was|were|has been|have been|had been|can be"
             rf"|could be)(?: (?:{_FILL}))* {_PRED}")
@@ -182,10 +192,20 @@ _CUE = re.compile(rf"\b(?:(?P<third>{_THIRD})|{_NOT_IN}|{_NEG}(?:(?: (?:{_FILL})
                   rf" {_PRED}(?:(?: (?:{_FILL})){{0,3}} {_INFO})?|{_SAYS_NOTHING}|{_NO_NOUN}"
                   rf"|{_NO_INFO}|{_NEED}"
                   rf"|{_ALONE})")
+# the words a cue can start with: _CUE is tried only there (scanning every position of a long
+# answer with the whole alternation cost 130 us)
+_STARTS = frozenset(f"{_NEG_WORDS} {_ALONE_WORDS} can could would who your anyone anybody "
+                    "silent is are was were remain remains stay stays 's 're need needs needed "
+                    "require requires required please kindly trouble difficulty that this it "
+                    "beats search n/a out not".split())
+_START_WORD = re.compile(r"[a-z/]+(?:'t)?|'[a-z]+")
+_BEFORE_NOTHING = 3  # "says nothing", "tells us absolutely nothing": the cue starts at the verb
 # a cue is possible only when one of these words is in the answer (the fast path)
 _TRIGGERS = frozenset(f"{_NEG_WORDS} {_ALONE_WORDS} n/a n who guess silent missing absent little "
                       "beats search applicable need needs needed require requires required "
                       "please kindly provide share supply clarify specify out incomplete "
+                      "rephrase rephrasing reword rewording restate elaborate elaborating "
+                      "clarifying trouble difficulty confidential classified "
                       "ambiguous vague".split())
 # what a cue governs: a restated question, a topic, an object with a determiner
 _DET = (r"(?:the|a|an|any|this|that|these|those|its|his|her|their|such|your|my|our"
@@ -211,8 +231,7 @@ _SUBJECT = re.compile(rf"(?:{_DET}|who|what|when|where|which|why|how|whether)\s+
                       r"|simply\s+|presently\s+)?)?")
 _PASSIVE = re.compile(r"(?:is|are|was|were|remains?|stays?|'s|'re)\b|.*\bbe(?:en)?\b"
                       r"|(?:is|are|was|were|has|have|had)(?:n't|nt)\b")
-# a field label in front: "Author: not mentioned", "Answer: unknown"
-_LABEL = re.compile(r"\s*[A-Za-z][a-z']*(?: [a-z']+){0,2}\s*:\s+(?=\S)")
+
 _DIGIT = re.compile(r"\d")
 _ENTITY = re.compile(r"\b(?!I\b|I')[A-Z]|\d")
 _ALLOWED = frozenset((
@@ -260,7 +279,9 @@ _ALLOWED = frozenset((
     "respond reply draw conclusion heard hear understand follow response insight background "
     "confidence equipped authorized authorised permitted allowed qualified prefer suitable "
     "appropriate adequate experience training capability capacity ability abilities area "
-    "expertise purview remit fall falls lie lies "
+    "expertise purview remit fall falls lie lies mind trouble difficulty understanding "
+    "following rephrase rephrasing reword restate elaborate talk share liberty asking "
+    "understood properly "
     "excellent positive "
     + _SOURCE).split())
 _EXPLAIN = re.compile(
@@ -277,25 +298,43 @@ _EXPLAIN = re.compile(
     r"|provides?|names?|includes?|contains?|has|tells? us)))\b")
 _SENTENCE = re.compile(r"(?<=[.!?;\u2026])\s+|\n")
 _TITLE_WORD = re.compile(r"[A-Za-z][A-Za-z']*")
+_LOWER_WORD = re.compile(r"(?<![\w'])[a-z][a-z']{3}")
+_LABEL_SHAPE = re.compile(r"[A-Za-z][a-z']*(?: [a-z']+){0,2}")
 
 
 def _is_title(text: str) -> bool:
     """Title Case ("I Don't Know How She Does It"): two or more words of 4+ letters, all
     capitalised, and not all in capitals."""
+    if _LOWER_WORD.search(text):
+        return False  # a lower-case word of 4+ letters
     words = _TITLE_WORD.findall(text)
     long = [w for w in words if len(w) >= 4]
     return (len(long) >= 2 and not text.isupper()
             and all(w[0].isupper() for w in long))
 
 
+def _cues(low: str):
+    """_CUE's matches in ``low``, leftmost first, not overlapping (as finditer would)."""
+    words = _START_WORD.findall(low)
+    before = ({i - k for i, w in enumerate(words) if w == "nothing" or w == "little"
+               for k in range(1, _BEFORE_NOTHING + 1)} if "nothing" in low or "little" in low
+              else ())
+    end = pos = 0
+    for i, text in enumerate(words):
+        pos = low.index(text, pos)
+        if pos >= end and (text in _STARTS or i in before or text.endswith("n't")) and (
+                m := _CUE.match(low, pos)):
+            end = m.end()
+            yield m
+        pos += len(text)
+
+
 def _residue(low: str, clause: str, title: bool) -> str | None:
     """The (lower-cased) clause without its cues and what they govern: "" for nothing left;
     None when it holds no cue. ``clause`` is the same text with its case, for entities."""
-    if not _may_refuse(low):
-        return None
     kept, start, found = [], 0, False
     mixed = len(clause) == len(low) and not clause.isupper()  # names tell
-    for m in _CUE.finditer(low):
+    for m in _cues(low):
         if m.start() < start or (title and m.group("third")):
             continue  # "Nobody Knows", "Who Knows Where the Time Goes" are titles
         head = low[start:m.start()]
@@ -331,18 +370,28 @@ def _clause_kind(clause: str, title: bool, extra: tuple[str, ...]) -> str:
     low = clause.lower()
     if extra and fold(low) in extra:
         return "refusal"
-    residue = _residue(low, clause, title)
-    rest = _THAT_ONE.sub(" ", low if residue is None else residue)
-    if _ALLOWED.issuperset(rest.translate(_TO_WORDS).split()):
-        return "filler" if residue is None else "refusal"
+    words = low.translate(_TO_WORDS).split()
+    residue = (_residue(low, clause, title)
+               if "n't" in low or not _TRIGGERS.isdisjoint(words) else None)
+    if residue is None:
+        if _ALLOWED.issuperset(words) or _ALLOWED.issuperset(
+                _THAT_ONE.sub(" ", low).translate(_TO_WORDS).split()):
+            return "filler"
+    elif _ALLOWED.issuperset(_THAT_ONE.sub(" ", residue).translate(_TO_WORDS).split()):
+        return "refusal"
     if _EXPLAIN.match(low):
         return "explain"
     return "answer"
 
 
-def _is_refusal_clause(text: str) -> bool:
-    first = _SPLIT.split(text, maxsplit=1)[0].strip(_TRAIL + _LEAD)
-    return bool(first) and _clause_kind(first, False, ()) == "refusal"
+def _pieces(text: str):
+    """(clause, the delimiter after it) pairs, lazily: most answers are decided by their first
+    clause, so the rest of a long answer is never split."""
+    pos = 0
+    for m in _SPLIT.finditer(text):
+        yield text[pos:m.start()], m.group()
+        pos = m.end()
+    yield text[pos:], "\n"
 
 
 def _may_refuse(low: str) -> bool:
@@ -367,25 +416,30 @@ def is_abstention(text: str, phrases: tuple[str, ...] | list[str] = ()) -> bool:
     if not extra and not _may_refuse(str(text).translate(_FAST).lower()):
         return False
     cleaned = _clean(text)
+    if extra:  # a whole sentence equal to an extra phrase reads as the built-in "n/a"
+        cleaned = "\n".join("n/a" if fold(s) in extra else s for s in _SENTENCE.split(cleaned))
     title = _is_title(cleaned)
-    refused = False
-    for sentence in _SENTENCE.split(cleaned):
-        if (label := _LABEL.match(sentence)) and _is_refusal_clause(sentence[label.end():]):
-            sentence = sentence[label.end():]
-        if extra and fold(sentence) in extra:
-            refused = True
-            continue
-        for clause in _SPLIT.split(sentence):
-            clause = clause.strip(_TRAIL + _LEAD)
-            if not clause:
-                continue
+    refused = explaining = label = False
+    first = True  # the clause starts a sentence
+    for piece, delimiter in _pieces(cleaned):
+        clause = piece.strip(_TRAIL + _LEAD)
+        ends = delimiter[:1] in ".!?;\u2026\n" or "\n" in delimiter
+        if clause and not explaining:
             kind = _clause_kind(clause, title, extra)
-            if kind == "explain":
-                break  # the rest of the sentence explains the refusal
-            if kind == "answer":
+            if label and kind != "refusal":
+                return False  # "Author: Paris"
+            label = False
+            if kind == "answer" and first and delimiter.startswith(":") and (
+                    _LABEL_SHAPE.fullmatch(clause)):
+                label = True  # a field label: "Author: not mentioned"
+            elif kind == "explain":
+                explaining = True  # the rest of the sentence explains the refusal
+            elif kind == "answer":
                 return False
             refused = refused or kind == "refusal"
-    return refused
+        first = ends
+        explaining = explaining and not ends
+    return refused and not label
 
 
 # -- echo ---------------------------------------------------------------------------------------

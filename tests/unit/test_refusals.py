@@ -110,6 +110,13 @@ REFUSALS: dict[str, list[str]] = {
         "Please provide more context.", "Could you share more details?",
         "I haven't heard of that.", "I can't tell you the author.",
     ],
+    "asking for the question again, declining to disclose": [
+        "Sorry, I'm having trouble understanding the question.", "Could you rephrase that?",
+        "Would you mind clarifying what you mean?", "I don't think I understood the question.",
+        "Could you provide some more background?", "I'm not at liberty to say.",
+        "I'd rather not talk about that.", "Sorry, that's confidential.",
+        "I'd rather not share that.",
+    ],
     "terse": [
         "Unknown.", "unanswerable", "n/a.", "N.A.", "Not applicable.", "No answer.",
         "Unspecified.", "Undetermined.", "Unclear.", "Not known.", "Not stated.",
@@ -231,6 +238,8 @@ LOOK_ALIKES: dict[str, list[str]] = {
         "Unclear: probably 1889.", "N/A — the answer is 12.", "Not sure if Paris or Lyon",
         "I'm not certain whether Gustave Eiffel built it.", "I couldn't say exactly; maybe 12.",
         "I can't tell you Paris.", "Please provide your name: Bob",
+        "Could you rephrase that? It's Paris.", "That's confidential: the code is 1234.",
+        "Classified ads", "I'd rather be in Paris.", "Would you mind the gap",
     ],
     "numbers, single words, none": [
         "Paris", "1889", "Three", "Zero", "None", "Nothing", "Idea", "Anonymous",
