@@ -48,20 +48,25 @@ _FILL = _words(
     "precisely reliably accurately confidently possibly even ever any anything something much "
     "more further additional enough sufficient relevant specific clear explicit direct such "
     "other useful concrete precise reliable detailed be been being have has had get got able "
-    "to possible in a an the this that these those its position going way ways means of i we "
+    "to possible in a an the this that these those its going way ways means of i we "
     "you me us it can could will would do does did is are was were make makes made give gives "
     "gave seem seems appear appears from on at for with within one here hand 100% where "
     "anywhere definitive conclusive straightforward single correct right possess hold access "
-    "positively equipped authorized authorised permitted allowed qualified prefer rather "
-    "necessary required needed suitable known appropriate adequate draw some think liberty "
-    "quite", _SOURCE)
+    "positively prefer rather necessary required needed suitable known appropriate adequate "
+    "draw some think quite", _SOURCE)
+# fillers that need their "to": "not allowed to say" (but "not allowed in this state")
+_FILL_TO = (r"(?:equipped|authori[sz]ed|permitted|allowed|qualified|at liberty|in a position"
+            r"|in the position) to")
+# nouns as often as verbs: a predicate only right after a negated verb ("doesn't state",
+# "never names"), not in "no other state"
+_VERB_PRED = r"(?:stat(?:e|es|ing)|names?|lists?)\b"
 _PRED = (
     r"(?:know|knows|knew|known|knowing|knowledge|sure|certain|certainty|aware|confident|idea"
     r"|clues?|answer(?:s|ed|ing|able)?|determin(?:e|es|ed|ing|able)|say|says|said|saying"
-    r"|tell|tells|told|telling|stat(?:e|es|ed|ing|ement)|mention(?:s|ed|ing)?|give|gives|given"
+    r"|tell|tells|told|telling|stat(?:ed|ement)|mention(?:s|ed|ing)?|give|gives|given"
     r"|gave|specif(?:y|ies|ied|ying|ics)|provid(?:e|es|ed|ing)|cover(?:s|ed|ing)?"
     r"|includ(?:e|es|ed|ing)|contain(?:s|ed|ing)?|available|present|finds?|found|locat(?:e|ed)"
-    r"|list(?:s|ed)?|names?|named|identif(?:y|ies|ied|iable)|confirm(?:s|ed)?"
+    r"|listed|named|identif(?:y|ies|ied|iable)|confirm(?:s|ed)?"
     r"|verif(?:y|ies|ied|iable)|establish(?:es|ed)?|infer(?:s|red)?|deduc(?:e|es|ed)"
     r"|ascertain(?:s|ed)?|indicat(?:e|es|ed|ion)|disclos(?:e|es|ed)|discuss(?:es|ed)?"
     r"|address(?:es|ed)?|describ(?:e|es|ed)|explain(?:s|ed)?|reveal(?:s|ed)?|report(?:s|ed)?"
@@ -118,16 +123,19 @@ _NEED = (rf"(?:(?:need|needs|needed|require|requires|required) (?:to know|(?:mor
 # "No date is given in the passage": the noun restates the question
 _NO_NOUN = (rf"no (?:[a-z'-]+ ){{1,3}}(?:is|are|was|were|has been|have been|had been|can be"
             rf"|could be)(?: (?:{_FILL}))* {_PRED}")
-CUE = re.compile(rf"\b(?:(?P<third>{_THIRD})|{_NOT_IN}|{_NEG}(?:(?: (?:{_FILL}))|'\w+){{0,5}}"
-                  rf" {_PRED}(?:(?: (?:{_FILL})){{0,3}} {_INFO})?|{_SAYS_NOTHING}|{_NO_NOUN}"
-                  rf"|{_NO_INFO}|{_NEED}"
-                  rf"|{_ALONE})")
+CUE = re.compile(rf"\b(?:(?P<third>{_THIRD})|{_NOT_IN}|{_NEG}(?:(?: (?:{_FILL}))|'\w+"
+                 rf"| {_FILL_TO}){{0,5}} {_PRED}(?:(?: (?:{_FILL})){{0,3}} {_INFO})?"
+                 rf"|(?:not|never|cannot|fails? to|failed to|(?:do|does|did|ca|could|would|wo"
+                 rf"|should)(?:n't|nt))(?: (?:explicitly|directly|clearly|specifically|actually"
+                 rf"|even|really))?"
+                 rf" {_VERB_PRED}|{_SAYS_NOTHING}|{_NO_NOUN}"
+                 rf"|{_NO_INFO}|{_NEED}|{_ALONE})")
 # the words a cue can start with: CUE is tried only there (scanning every position of a long
 # answer with the whole alternation cost 130 us)
 STARTS = frozenset(f"{_NEG_WORDS} {_ALONE_WORDS} can could would who your anyone anybody "
                     "silent is are was were remain remains stay stays 's 're need needs needed "
                     "require requires required please kindly trouble difficulty that this it "
-                    "beats search n/a out not".split())
+                    "beats search n/a out not fail fails failed".split())
 START_WORD = re.compile(r"[a-z/]+(?:'t)?|'[a-z]+")
 BEFORE_NOTHING = 3  # "says nothing", "tells us absolutely nothing": the cue starts at the verb
 # a cue is possible only when one of these words is in the answer (the fast path)
@@ -136,18 +144,22 @@ TRIGGERS = frozenset(f"{_NEG_WORDS} {_ALONE_WORDS} n/a n who guess silent missin
                       "please kindly provide share supply clarify specify out incomplete "
                       "rephrase rephrasing reword rewording restate elaborate elaborating "
                       "clarifying trouble difficulty confidential classified "
-                      "ambiguous vague".split())
+                      "ambiguous vague fail fails failed".split())
 # what a cue governs: a restated question, a topic, an object with a determiner
 _DET = (r"(?:the|a|an|any|this|that|these|those|its|his|her|their|such|your|my|our"
         r"|(?!(?:it|that|there|what|he|she|who|here|where|this|which|let)'s)\w+'s)")
 WH = re.compile(r"\s*(?:(?:of|about|as to|on|regarding|concerning|for|to)\s+)?(?:exactly\s+)?"
                  r"(?:who|whom|whose|what|when|where|which|why|how)\b")
 IF = re.compile(r"\s*(?:(?:of|about|as to|on)\s+)?(?:if|whether)\b")
-TOPIC = re.compile(r"\s*(?:about|regarding|concerning|on|upon|of|as to|as regards|re"
-                    r"|with (?:regard|respect) to|in regard to)\s+(.*)")
-INFO_TOPIC = re.compile(r"\s*(?:to|for)\s+(.*)")
+TOPIC = re.compile(r"\s*(?:about|regarding|concerning|of|as to|as regards|re"
+                   r"|with (?:regard|respect) to|in regard to)\s+(.*)")
+# "to", "for", "on" take a topic only after an information noun ("no information on the
+# architect") or a few words ("silent on", "comment on"): "not available on all platforms"
+# and "not known for its beaches" are statements
+INFO_TOPIC = re.compile(r"\s*(?:to|for|on|upon)\s+(.*)")
 INFO_END = re.compile(r"(?:answers?|information|info|data|details?|references?|clues?|idea"
-                       r"|evidence|indication|hints?|context|knowledge|mention)$")
+                      r"|evidence|indication|hints?|context|knowledge|mention|silent|comment"
+                      r"|sure|certain|clear|unclear|unsure|uncertain)$")
 OBJECT = re.compile(rf"\s*(?:(?:you|me|us|them)\s+)?{_DET}\s+(.*)")
 # a complement that states something ("the capital is Paris") or starts with a number is
 # not a restated question but a candidate answer
@@ -155,10 +167,14 @@ COPULA = re.compile(r"\b(?:is|was|are|were|'s|than)\b|^\W*\d")
 THAT_ONE = re.compile(r"\b(?:this|that|the|which|a|an)(?: \w+)? one\b")
 # a subject that restates what was asked, before a predicative cue: "The architect is not
 # mentioned", "Its date is unknown", "Who built it is not stated", "The winner cannot be named"
-SUBJECT = re.compile(rf"(?:{_DET}|who|what|when|where|which|why|how|whether)\s+(?:[\w'-]+\s+)"
-                      r"{0,8}?(?P<cop>(?:is|was|are|were|remains?|remained|has been|have been|had been"
-                      r"|seems to be|appears to be)\s+(?:still\s+|also\s+|currently\s+"
-                      r"|simply\s+|presently\s+)?)?")
+# (at most six words, none of them starting a clause of its own: "entries that cannot be
+# determined", "… if it could not be determined" are about something else)
+SUBJECT = re.compile(rf"(?:{_DET}|who|what|when|where|which|why|how|whether)\s+"
+                     r"(?:(?!(?:that|which|who|whom|if|when|whenever|because|unless|while|and"
+                     r"|or|but|so|then|than)\s)[\w'-]+\s+){0,6}?"
+                     r"(?P<cop>(?:is|was|are|were|remains?|remained|has been|have been|had been"
+                     r"|seems to be|appears to be)\s+(?:still\s+|also\s+|currently\s+"
+                     r"|simply\s+|presently\s+)?)?")
 PASSIVE = re.compile(r"(?:is|are|was|were|remains?|stays?|'s|'re)\b|.*\bbe(?:en)?\b"
                       r"|(?:is|are|was|were|has|have|had)(?:n't|nt)\b")
 

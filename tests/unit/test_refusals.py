@@ -76,6 +76,8 @@ REFUSALS: dict[str, list[str]] = {
         "The passage does not contain the answer to the question of who built the tower.",
         "The given passage has no answer to this question.", "No details are given.",
         "This isn't something the passage answers.", "Not determinable from the text.",
+        "The text does not state it.", "The passage fails to name the author.",
+        "It never lists the date.",
     ],
     "a subject that restates the question": [
         "The architect is not mentioned in the passage.", "The cause remains unknown.",
@@ -115,7 +117,7 @@ REFUSALS: dict[str, list[str]] = {
         "Would you mind clarifying what you mean?", "I don't think I understood the question.",
         "Could you provide some more background?", "I'm not at liberty to say.",
         "I'd rather not talk about that.", "Sorry, that's confidential.",
-        "I'd rather not share that.",
+        "I'd rather not share that.", "I'm not allowed to say.",
     ],
     "terse": [
         "Unknown.", "unanswerable", "n/a.", "N.A.", "Not applicable.", "No answer.",
@@ -240,6 +242,10 @@ LOOK_ALIKES: dict[str, list[str]] = {
         "I can't tell you Paris.", "Please provide your name: Bob",
         "Could you rephrase that? It's Paris.", "That's confidential: the code is 1234.",
         "Classified ads", "I'd rather be in Paris.", "Would you mind the gap",
+        "The ferry is not allowed in this state.", "There is no other state.",
+        "Not available on Sundays.", "Not known for its beaches.",
+        "It returns empty strings for entries that cannot be determined.",
+        "The size is zero if it could not be determined.",
     ],
     "numbers, single words, none": [
         "Paris", "1889", "Three", "Zero", "None", "Nothing", "Idea", "Anonymous",
