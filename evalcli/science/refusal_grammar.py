@@ -53,7 +53,7 @@ _FILL = _words(
     "gave seem seems appear appears from on at for with within one here hand 100% where "
     "anywhere definitive conclusive straightforward single correct right possess hold access "
     "positively prefer rather necessary required needed suitable known appropriate adequate "
-    "draw some think quite", _SOURCE)
+    "draw some think quite go goes going into much", _SOURCE)
 # fillers that need their "to": "not allowed to say" (but "not allowed in this state")
 _FILL_TO = (r"(?:equipped|authori[sz]ed|permitted|allowed|qualified|at liberty|in a position"
             r"|in the position) to")
@@ -94,7 +94,11 @@ _ALONE = (
     r"|(?:outside|beyond|out|not within|not in)(?: of)? (?:my|our|the|this|its) (?:scope"
     r"|knowledge|experience|training(?: data)?|capabilit(?:y|ies)|capacity|abilit(?:y|ies)"
     r"|(?:area of )?expertise|purview|remit)\b")
-_NOT_IN = (rf"{_NEG} (?:anywhere |explicitly |directly )?(?:in|from|within|part of|covered by"
+_NOT_IN = (rf"{_NEG}(?: (?:about|on|regarding|concerning|of|this|that|it|the|such|relevant"
+           r"|useful|specific|like|kind|sort)){0,3} (?:anywhere |explicitly |directly |(?:seem to "
+           r"|appear to )?(?:appear"
+           r"|appears|occur|occurs|exist|exists|feature|features|come up|show up|turn up"
+           r"|figure|figures|be) )?(?:in|from|within|part of|covered by"
            r"|found in|present in|included in|the scope of|what)(?: (?:the|this|that|a|any|my"
            r"|your))?(?: (?:given|provided|above|supplied|available|original))?"
            rf" (?:{_words(_SOURCE)})\b")
@@ -163,7 +167,22 @@ INFO_END = re.compile(r"(?:answers?|information|info|data|details?|references?|c
 OBJECT = re.compile(rf"\s*(?:(?:you|me|us|them)\s+)?{_DET}\s+(.*)")
 # a complement that states something ("the capital is Paris") or starts with a number is
 # not a restated question but a candidate answer
-COPULA = re.compile(r"\b(?:is|was|are|were|'s|than)\b|^\W*\d")
+# (a copula before a participle is a passive inside the restated question: "the year the
+# bridge was completed"; before anything else it states: "the capital is Paris")
+_PARTICIPLE = (r"(?:[a-z]+(?:ed|en|wn)|built|made|held|sold|found|bought|brought|taught|sent"
+               r"|spent|lost|left|kept|set|put|led|paid|laid|said|told|shot|hung|struck|won"
+               r"|begun|run|done|sung|met|born|borne|worn|torn|sworn|read|fought|caught)\b")
+COPULA = re.compile(r"\b(?:is|was|are|were|(?:it|that|what|there|here|he|she|who|where|this)'s)"
+                    rf"\b(?! (?:first |later |originally |actually )?{_PARTICIPLE})|\bthan\b"
+                    r"|^\W*\d")
+# a passive inside what a cue governs: after it, a name or a number is a candidate ("I'm not
+# sure the tower was built by Eiffel"), before it a restatement ("the year the bridge was
+# completed")
+PASSIVE_IN = re.compile(rf"\b(?:is|was|are|were)(?: [a-z]+)? {_PARTICIPLE}")
+# a source between a cue and what it governs: "not clear from the passage who won"
+SOURCE_PHRASE = re.compile(r"\s*(?:from|in|based on|according to|within|by|given)"
+                           r"(?: the| this| that)?(?: given| provided| above| available)?"
+                           rf" (?:{_words(_SOURCE)})\b")
 THAT_ONE = re.compile(r"\b(?:this|that|the|which|a|an)(?: \w+)? one\b")
 # a subject that restates what was asked, before a predicative cue: "The architect is not
 # mentioned", "Its date is unknown", "Who built it is not stated", "The winner cannot be named"
@@ -227,7 +246,9 @@ ALLOWED = frozenset((
     "appropriate adequate experience training capability capacity ability abilities area "
     "expertise purview remit fall falls lie lies mind trouble difficulty understanding "
     "following rephrase rephrasing reword restate elaborate talk share liberty asking "
-    "understood properly "
+    "understood properly solely purely strictly carefully after reading reviewing checking "
+    "looking review read examining analyzing analysing searching scanning having nope nah "
+    "yeah "
     "excellent positive "
     + _SOURCE).split())
 EXPLAIN = re.compile(

@@ -135,6 +135,19 @@ def _cues(low: str):
         pos += len(text)
 
 
+def _restates(w: re.Match, clause: str, low: str, mixed: bool) -> bool:
+    """What a cue governs (group 1 of ``w``, matched in the tail of ``low``) only restates
+    the question: it states nothing ("the capital is Paris") and names no candidate after a
+    passive ("the tower was built by Eiffel")."""
+    tail = w.group(1)
+    if g.COPULA.search(tail):
+        return False
+    if passive := g.PASSIVE_IN.search(tail):
+        after = clause[len(low) - len(tail) + passive.end():] if mixed else tail[passive.end():]
+        return not g.ENTITY.search(after)
+    return True
+
+
 def _residue(low: str, clause: str, title: bool) -> str | None:
     """The (lower-cased) clause without its cues and what they govern: "" for nothing left;
     None when it holds no cue. ``clause`` is the same text with its case, for entities."""
@@ -151,18 +164,20 @@ def _residue(low: str, clause: str, title: bool) -> str | None:
         found = True
         kept.append(head)
         rest, start = low[m.end():], m.end()
+        if source := g.SOURCE_PHRASE.match(rest):  # "… from the passage who won"
+            rest = rest[source.end():]
         if g.WH.match(rest):  # a restated question: "I don't know who built it"
             if title:  # "I Don't Know How She Does It"
                 return "title"
             start = len(low)
         elif w := g.IF.match(rest):  # "… whether it is Paris" names a candidate
-            tail = clause[m.end() + w.end():] if mixed else rest[w.end():]
+            tail = clause[len(low) - len(rest) + w.end():] if mixed else rest[w.end():]
             if not g.ENTITY.search(tail):
                 start = len(low)
         elif ((w := g.TOPIC.match(rest) or (g.INFO_END.search(m.group()) and
-               g.INFO_TOPIC.match(rest))) and not g.COPULA.search(w.group(1))):
+               g.INFO_TOPIC.match(rest))) and _restates(w, clause, low, mixed)):
             start = len(low)  # a topic: "about the winner of the 1998 race"
-        elif (w := g.OBJECT.match(rest)) and not g.COPULA.search(w.group(1)) and not (
+        elif (w := g.OBJECT.match(rest)) and _restates(w, clause, low, mixed) and not (
                 g.DIGIT.search(w.group(1))):
             start = len(low)  # an object: "the author" (with a number it is a candidate)
     if not found:

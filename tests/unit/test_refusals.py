@@ -77,7 +77,8 @@ REFUSALS: dict[str, list[str]] = {
         "The given passage has no answer to this question.", "No details are given.",
         "This isn't something the passage answers.", "Not determinable from the text.",
         "The text does not state it.", "The passage fails to name the author.",
-        "It never lists the date.",
+        "It never lists the date.", "I don't know the year the bridge was built.",
+        "It's not clear from the text who designed it.", "Nothing about this appears in the text.",
     ],
     "a subject that restates the question": [
         "The architect is not mentioned in the passage.", "The cause remains unknown.",
@@ -246,6 +247,8 @@ LOOK_ALIKES: dict[str, list[str]] = {
         "Not available on Sundays.", "Not known for its beaches.",
         "It returns empty strings for entries that cannot be determined.",
         "The size is zero if it could not be determined.",
+        "I'm not sure the tower was built by Eiffel.", "I can't tell you the capital is Paris.",
+        "I don't know the year the bridge was built, 1889.",
     ],
     "numbers, single words, none": [
         "Paris", "1889", "Three", "Zero", "None", "Nothing", "Idea", "Anonymous",
@@ -255,15 +258,19 @@ LOOK_ALIKES: dict[str, list[str]] = {
 
 ALL_REFUSALS = [t for group in REFUSALS.values() for t in group]
 ALL_LOOK_ALIKES = [t for group in LOOK_ALIKES.values() for t in group]
-HELD_OUT = Path(__file__).parent / "data" / "refusals_heldout.txt"
+DATA = Path(__file__).parent / "data"
+# refusals_heldout.txt: written before the detector existed (first score 45/54 refusals, 26/26
+# answers); refusals_heldout2.txt: written after it, in another style, scored once before any
+# change (first score 37/44 refusals, 25/25 answers). Both lists are kept as written.
+HELD_OUT = [DATA / "refusals_heldout.txt", DATA / "refusals_heldout2.txt"]
 
 
-def _held_out() -> list[tuple[str, bool]]:
+def _held_out(path: Path) -> list[tuple[str, bool]]:
     rows = []
-    for line in HELD_OUT.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
             label, text = line.split("\t", 1)
-            rows.append((text, label == "R"))
+            rows.append((text.replace("\\n", "\n"), label == "R"))
     return rows
 
 
@@ -283,8 +290,9 @@ def test_look_alikes_are_answers(text):
     assert not is_abstention(text), text
 
 
-def test_held_out_set_written_before_the_detector():
-    rows = _held_out()
+@pytest.mark.parametrize("path", HELD_OUT, ids=lambda p: p.name)
+def test_held_out_sets(path):
+    rows = _held_out(path)
     refusals = [t for t, r in rows if r]
     answers = [t for t, r in rows if not r]
     assert len(refusals) >= 40 and len(answers) >= 20
