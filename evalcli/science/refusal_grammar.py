@@ -77,18 +77,19 @@ _PRED = (
     r"|comput(?:e|es|ed)|judg(?:e|es|ed)|assess(?:es|ed)?|conclud(?:e|es|ed)|speculat(?:e|es|ed)"
     r"|measur(?:e|es|ed)|quantif(?:y|ies|ied)|access|respond|reply|conclusions?|heard|hear"
     r"|understand|understood|follow|responses?|insights?|background|confidence|talk|share"
-    r"|divulge|elaborate)\b")
+    r"|divulge|elaborate|see|sees|seeing|seen|saw|spot|spotting|notice|offers?|offered)\b")
 _ALONE_WORDS = ("unknown unknowable unclear unsure uncertain unspecified unstated unmentioned "
-                "ambiguous vague "
+                "ambiguous vague unanswered unaddressed unexplained unresolved "
                 "undetermined undeterminable indeterminate undisclosed unanswerable unavailable "
                 "unconfirmed unverified unverifiable undocumented unrecorded unidentified "
                 "idk dunno")
 _ALONE = (
     rf"(?<!the )(?:{_words(_ALONE_WORDS)}|not applicable|beats me|search me)\b|n/a(?!\w)"
     r"|(?:anyone|anybody)'?s guess\b|your guess is as good as mine\b"
-    r"|silent(?= (?:on|about|regarding|concerning|as to|here|there|in this|with regard)\b)"
+    r"|(?:silent|mute)(?= (?:on|about|regarding|concerning|as to|here|there|in this"
+    r"|with regard)\b)"
     r"|(?:is|are|was|were|remains?|stays?|'s|'re) (?:simply |entirely |completely )?"
-    r"(?:silent|missing|absent|lacking|insufficient|inadequate|not sufficient|not enough"
+    r"(?:silent|mute|missing|absent|lacking|insufficient|inadequate|not sufficient|not enough"
     r"|incomplete)\b"
     # out of scope: "beyond my knowledge", "outside the scope of the passage"
     r"|(?:outside|beyond|out|not within|not in)(?: of)? (?:my|our|the|this|its) (?:scope"
@@ -137,7 +138,7 @@ CUE = re.compile(rf"\b(?:(?P<third>{_THIRD})|{_NOT_IN}|{_NEG}(?:(?: (?:{_FILL}))
 # the words a cue can start with: CUE is tried only there (scanning every position of a long
 # answer with the whole alternation cost 130 us)
 STARTS = frozenset(f"{_NEG_WORDS} {_ALONE_WORDS} can could would who your anyone anybody "
-                    "silent is are was were remain remains stay stays 's 're need needs needed "
+                    "silent mute is are was were remain remains stay stays 's 're need needs needed "
                     "require requires required please kindly trouble difficulty that this it "
                     "beats search n/a out not fail fails failed".split())
 START_WORD = re.compile(r"[a-z/]+(?:'t)?|'[a-z]+")
@@ -148,7 +149,8 @@ TRIGGERS = frozenset(f"{_NEG_WORDS} {_ALONE_WORDS} n/a n who guess silent missin
                       "please kindly provide share supply clarify specify out incomplete "
                       "rephrase rephrasing reword rewording restate elaborate elaborating "
                       "clarifying trouble difficulty confidential classified "
-                      "ambiguous vague fail fails failed".split())
+                      "ambiguous vague fail fails failed mute unanswered unaddressed "
+                      "unexplained unresolved".split())
 # what a cue governs: a restated question, a topic, an object with a determiner
 _DET = (r"(?:the|a|an|any|this|that|these|those|its|his|her|their|such|your|my|our"
         r"|(?!(?:it|that|there|what|he|she|who|here|where|this|which|let)'s)\w+'s)")
@@ -179,6 +181,8 @@ COPULA = re.compile(r"\b(?:is|was|are|were|(?:it|that|what|there|here|he|she|who
 # sure the tower was built by Eiffel"), before it a restatement ("the year the bridge was
 # completed")
 PASSIVE_IN = re.compile(rf"\b(?:is|was|are|were)(?: [a-z]+)? {_PARTICIPLE}")
+# a generic word between a cue and what it governs: "doesn't mention anything about …"
+GENERIC = re.compile(r"\s*(?:anything|something|much|a thing|a word|any more|more|at all)\b")
 # a source between a cue and what it governs: "not clear from the passage who won"
 SOURCE_PHRASE = re.compile(r"\s*(?:from|in|based on|according to|within|by|given)"
                            r"(?: the| this| that)?(?: given| provided| above| available)?"
@@ -248,7 +252,8 @@ ALLOWED = frozenset((
     "following rephrase rephrasing reword restate elaborate talk share liberty asking "
     "understood properly solely purely strictly carefully after reading reviewing checking "
     "looking review read examining analyzing analysing searching scanning having nope nah "
-    "yeah "
+    "yeah using use leaves leave seeing see seen saw spot spotting notice mute unanswered "
+    "unaddressed unexplained unresolved "
     "excellent positive "
     + _SOURCE).split())
 EXPLAIN = re.compile(

@@ -104,7 +104,13 @@ def _clean(text: str) -> str:
 
 _SENTENCE = re.compile(r"(?<=[.!?;\u2026])\s+|\n")
 _TITLE_WORD = re.compile(r"[A-Za-z][A-Za-z']*")
-_LOWER_WORD = re.compile(r"(?<![\w'])[a-z][a-z']{3}")
+# Title Case leaves short function words in lower case ("… to Do with Myself")
+_MINOR = "with|from|into|onto|upon|than|that|over|like|near|past|till|unto|about|this"
+_LOWER_WORD = re.compile(rf"(?<![\w'])(?!(?:{_MINOR})\b)[a-z][a-z']{{3}}")
+_MINOR_WORDS = frozenset(_MINOR.split("|"))
+_APPROX = re.compile(r"\b(?:about|around|roughly|approximately|nearly|almost|over|under)\s+\d")
+# in a Title Cased answer someone other than the speaker marks a title: "You Don't Know Me"
+_TITLE_PERSONS = frozenset("you me him her them us they myself yourself".split())
 _LABEL_SHAPE = re.compile(r"[A-Za-z][a-z']*(?: [a-z']+){0,2}")
 
 
@@ -114,7 +120,7 @@ def _is_title(text: str) -> bool:
     if _LOWER_WORD.search(text):
         return False  # a lower-case word of 4+ letters
     words = _TITLE_WORD.findall(text)
-    long = [w for w in words if len(w) >= 4]
+    long = [w for w in words if len(w) >= 4 and w not in _MINOR_WORDS]
     return (len(long) >= 2 and not text.isupper()
             and all(w[0].isupper() for w in long))
 
@@ -164,6 +170,8 @@ def _residue(low: str, clause: str, title: bool) -> str | None:
         found = True
         kept.append(head)
         rest, start = low[m.end():], m.end()
+        if generic := g.GENERIC.match(rest):  # "… anything about the author"
+            rest = rest[generic.end():]
         if source := g.SOURCE_PHRASE.match(rest):  # "… from the passage who won"
             rest = rest[source.end():]
         if g.WH.match(rest):  # a restated question: "I don't know who built it"
@@ -198,9 +206,11 @@ def _clause_kind(clause: str, title: bool, extra: tuple[str, ...]) -> str:
         if g.ALLOWED.issuperset(words) or g.ALLOWED.issuperset(
                 g.THAT_ONE.sub(" ", low).translate(_TO_WORDS).split()):
             return "filler"
-    elif g.ALLOWED.issuperset(g.THAT_ONE.sub(" ", residue).translate(_TO_WORDS).split()):
+    elif g.ALLOWED.issuperset(
+            left := g.THAT_ONE.sub(" ", residue).translate(_TO_WORDS).split()) and (
+            not title or _TITLE_PERSONS.isdisjoint(left)):
         return "refusal"
-    if g.EXPLAIN.match(low):
+    if g.EXPLAIN.match(low) and not _APPROX.search(low):  # "it is about 300 m" answers
         return "explain"
     return "answer"
 
