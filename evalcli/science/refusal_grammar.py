@@ -134,7 +134,10 @@ CUE = re.compile(rf"\b(?:(?P<third>{_THIRD})|{_NOT_IN}|{_NEG}(?:(?: (?:{_FILL}))
                  rf"|should)(?:n't|nt))(?: (?:explicitly|directly|clearly|specifically|actually"
                  rf"|even|really))?"
                  rf" {_VERB_PRED}|{_SAYS_NOTHING}|{_NO_NOUN}"
-                 rf"|{_NO_INFO}|{_NEED}|{_ALONE})")
+                 rf"|{_NO_INFO}|{_NEED}|{_ALONE}"
+                 # "… but not who built it", "but not by whom"
+                 r"|not(?= (?:by |for |to |with |from )?(?:who|whom|whose|what|when|where|which"
+                 r"|why|how|whether)\b))")
 # the words a cue can start with: CUE is tried only there (scanning every position of a long
 # answer with the whole alternation cost 130 us)
 STARTS = frozenset(f"{_NEG_WORDS} {_ALONE_WORDS} can could would who your anyone anybody "
@@ -154,7 +157,8 @@ TRIGGERS = frozenset(f"{_NEG_WORDS} {_ALONE_WORDS} n/a n who guess silent missin
 # what a cue governs: a restated question, a topic, an object with a determiner
 _DET = (r"(?:the|a|an|any|this|that|these|those|its|his|her|their|such|your|my|our"
         r"|(?!(?:it|that|there|what|he|she|who|here|where|this|which|let)'s)\w+'s)")
-WH = re.compile(r"\s*(?:(?:of|about|as to|on|regarding|concerning|for|to)\s+)?(?:exactly\s+)?"
+WH = re.compile(r"\s*(?:(?:of|about|as to|on|regarding|concerning|for|to|by|with|from)\s+)?"
+                r"(?:exactly\s+)?"
                  r"(?:who|whom|whose|what|when|where|which|why|how)\b")
 IF = re.compile(r"\s*(?:(?:of|about|as to|on)\s+)?(?:if|whether)\b")
 TOPIC = re.compile(r"\s*(?:about|regarding|concerning|of|as to|as regards|re"
@@ -268,3 +272,13 @@ EXPLAIN = re.compile(
     r"|(?:gives?|provides?|contains?) (?:only )?(?:information|details)|asks? (?:about|for)"
     r"|is asking|(?:(?:only|just|merely|solely) (?:mentions?|says?|states?|lists?|gives?"
     r"|provides?|names?|includes?|contains?|has|tells? us)))\b")
+
+
+# what the source does say, before a refusal in the same sentence: "The passage mentions the
+# tower's height but not who built it" (with a number or a name in it, it may be the answer)
+SOURCE_SAYS = re.compile(
+    r"(?:(?:the|this|that)(?: (?:given|provided|above|supplied|original))? "
+    rf"(?:{_words(_SOURCE)})|it) (?:(?:only|just|mainly|mostly|merely|does|also) )*"
+    r"(?:mentions?|says?|states?|notes?|describes?|discusses?|covers?|talks? about|gives?"
+    r"|provides?|lists?|names?|explains?|refers? to|includes?|contains?|focus(?:es)? on"
+    r"|tells? us about|is about|deals? with)\b")

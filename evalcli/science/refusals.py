@@ -195,7 +195,8 @@ def _residue(low: str, clause: str, title: bool) -> str | None:
 
 
 def _clause_kind(clause: str, title: bool, extra: tuple[str, ...]) -> str:
-    """"refusal", "filler" (only allowed words, no cue), "explain" or "answer"."""
+    """"refusal", "filler" (only allowed words, no cue), "explain" (the source covers
+    something else), "source" (what the source does say, before a refusal) or "answer"."""
     low = clause.lower()
     if extra and fold(low) in extra:
         return "refusal"
@@ -212,6 +213,9 @@ def _clause_kind(clause: str, title: bool, extra: tuple[str, ...]) -> str:
         return "refusal"
     if g.EXPLAIN.match(low) and not _APPROX.search(low):  # "it is about 300 m" answers
         return "explain"
+    if g.SOURCE_SAYS.match(low) and not g.ENTITY.search(
+            clause[1:] if len(clause) == len(low) and not clause.isupper() else low):
+        return "source"  # a refusal must follow in the same sentence
     return "answer"
 
 
@@ -245,19 +249,23 @@ def is_abstention(text: str, phrases: tuple[str, ...] | list[str] = ()) -> bool:
     if extra:  # a whole sentence equal to an extra phrase reads as the built-in "n/a"
         cleaned = "\n".join("n/a" if fold(s) in extra else s for s in _SENTENCE.split(cleaned))
     title = _is_title(cleaned)
-    refused = explaining = label = False
+    refused = explaining = pending = False
     first = True  # the clause starts a sentence
     for piece, delimiter in _pieces(cleaned):
         clause = piece.strip(_TRAIL + _LEAD)
         ends = delimiter[:1] in ".!?;\u2026\n" or "\n" in delimiter
-        if clause and not explaining:
+        if clause and explaining:  # the rest of an explanation; a refusal in it counts
+            refused = refused or _clause_kind(clause, title, extra) == "refusal"
+        elif clause:
             kind = _clause_kind(clause, title, extra)
-            if label and kind != "refusal":
-                return False  # "Author: Paris"
-            label = False
+            if pending and kind != "refusal":
+                return False  # "Author: Paris", "The passage mentions the height, 300 m"
+            pending = False
             if kind == "answer" and first and delimiter.startswith(":") and (
                     _LABEL_SHAPE.fullmatch(clause)):
-                label = True  # a field label: "Author: not mentioned"
+                pending = True  # a field label: "Author: not mentioned"
+            elif kind == "source":
+                pending = True  # "The passage mentions the height but not who built it"
             elif kind == "explain":
                 explaining = True  # the rest of the sentence explains the refusal
             elif kind == "answer":
@@ -265,7 +273,7 @@ def is_abstention(text: str, phrases: tuple[str, ...] | list[str] = ()) -> bool:
             refused = refused or kind == "refusal"
         first = ends
         explaining = explaining and not ends
-    return refused and not label
+    return refused and not pending
 
 
 # -- echo ---------------------------------------------------------------------------------------

@@ -209,6 +209,10 @@ REFUSALS: dict[str, list[str]] = {
         "have another question.",
         "**I don't know.** The passage doesn't mention it.",
         "Unanswerable: the passage does not cover this topic.",
+        "I don't know. The passage mentions the tower's height but not who built it.",
+        "The passage mentions the tower's height, but does not specify who built it.",
+        "It talks about the design but doesn't say who the architect was.",
+        "The passage covers the construction. It does not say who paid for it.",
     ],
 }
 
@@ -292,6 +296,7 @@ LOOK_ALIKES: dict[str, list[str]] = {
         "The size is zero if it could not be determined.",
         "I'm not sure the tower was built by Eiffel.", "I can't tell you the capital is Paris.",
         "I don't know the year the bridge was built, 1889.",
+        "The passage says it was built in 1889, but not by whom.", "The passage mentions the tower.",
     ],
     "hedged or sourced answers, titles (second probe)": [
         "The passage doesn't say directly, although it implies the author was French.",
