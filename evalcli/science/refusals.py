@@ -4,6 +4,8 @@
     (apostrophes,  (split at . ! ? ; : … ,     refusal  cue + nothing that could be an answer
      markdown,      — – - ( ) newline, and     filler   no cue, only allowed words ("Sorry,")
      quotes, N/A)   but / however / though)    explain  "It only covers the railway."
+                                               source   "The passage mentions the height" (a refusal
+                                                        must follow: "… but not who built it")
                                                answer   anything else ─► not an abstention
 
 **Scope: English.** The grammar (evalcli/science/refusal_grammar.py) is English; a refusal
@@ -32,8 +34,8 @@ A refusal is not a list of sentences but a *cue* plus an empty *residue*, per cl
   states something ("the capital is Paris"), starts with a number, or an "if / whether"
   clause naming a candidate ("whether it is Paris").
 
-The answer abstains when every clause is a refusal, a filler or an explanation and at least
-one is a refusal: "I don't know. The passage only covers X." and "Author: not mentioned"
+The answer abstains when every clause is a refusal, a filler, an explanation or a source
+clause (or a field label) followed by a refusal, and at least one is a refusal: "I don't know. The passage only covers X." and "Author: not mentioned"
 abstain; "I'm not sure, maybe Paris", "Unknown, but likely X", "Sorry, it's Paris", "No, it
 was Paris." and "It is not known for its beaches; it's known for mountains" are answers.
 Title Cased answers ("I Don't Know How She Does It", "Who Knows Where the Time Goes",
