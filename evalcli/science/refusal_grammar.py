@@ -141,7 +141,8 @@ CUE = re.compile(rf"\b(?:(?P<third>{_THIRD})|{_NOT_IN}|{_NEG}(?:(?: (?:{_FILL}))
 # the words a cue can start with: CUE is tried only there (scanning every position of a long
 # answer with the whole alternation cost 130 us)
 STARTS = frozenset(f"{_NEG_WORDS} {_ALONE_WORDS} can could would who your anyone anybody "
-                    "silent mute is are was were remain remains stay stays 's 're need needs needed "
+                    "silent mute is are was were remain remains stay stays 's 're need needs "
+                    "needed "
                     "require requires required please kindly trouble difficulty that this it "
                     "beats search n/a out not fail fails failed".split())
 START_WORD = re.compile(r"[a-z/]+(?:'t)?|'[a-z]+")

@@ -35,13 +35,14 @@ A refusal is not a list of sentences but a *cue* plus an empty *residue*, per cl
   clause naming a candidate ("whether it is Paris").
 
 The answer abstains when every clause is a refusal, a filler, an explanation or a source
-clause (or a field label) followed by a refusal, and at least one is a refusal: "I don't know. The passage only covers X." and "Author: not mentioned"
-abstain; "I'm not sure, maybe Paris", "Unknown, but likely X", "Sorry, it's Paris", "No, it
-was Paris." and "It is not known for its beaches; it's known for mountains" are answers.
-Title Cased answers ("I Don't Know How She Does It", "Who Knows Where the Time Goes",
-"Nobody Knows") take no restated question and no "nobody / who knows"; "The Unknown …" is
-never a cue. A bare "None", "No", "Nothing", "Never" or "Zero" is an answer (to "how
-many", "who", a yes/no question); "None given in the passage" is a refusal.
+clause (or a field label) followed by a refusal, and at least one is a refusal: "I don't
+know. The passage only covers X." and "Author: not mentioned" abstain; "I'm not sure, maybe
+Paris", "Unknown, but likely X", "Sorry, it's Paris", "No, it was Paris." and "It is not
+known for its beaches; it's known for mountains" are answers. Title Cased answers ("I Don't
+Know How She Does It", "Who Knows Where the Time Goes", "Nobody Knows") take no restated
+question and no "nobody / who knows"; "The Unknown …" is never a cue. A bare "None", "No",
+"Nothing", "Never" or "Zero" is an answer (to "how many", "who", a yes/no question); "None
+given in the passage" is a refusal.
 
 Extra phrases (``[scoring] abstain_phrases``, the prompt set's abstention phrase) are added:
 a sentence or clause equal to one (folded: lower case, straight apostrophes, no wrapping
@@ -75,7 +76,8 @@ _MARKUP = str.maketrans(dict.fromkeys("*_\"\u201c\u201d\u00ab\u00bb[]{}<>#~|", "
 _CLEAN = {**_APOSTROPHES, **_MARKUP}  # straight apostrophes, markdown and quotes as spaces
 # words for the set tests: every ASCII punctuation mark (and a few others) is a space
 _TO_WORDS = str.maketrans(dict.fromkeys(
-    "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u00ab\u00bb", " "))
+    "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~\u2018\u2019\u201c\u201d\u2013\u2014\u2026"
+    "\u00ab\u00bb", " "))
 # the fast path: straight apostrophes, lower case, punctuation (but ' and /) as spaces
 _FAST = str.maketrans({**{c: " " for c in "!\"#$%&()*+,-.:;<=>?@[\\]^_{|}~\u201c\u201d"
                                                 "\u2013\u2014\u2026\u00ab\u00bb"},

@@ -296,7 +296,8 @@ LOOK_ALIKES: dict[str, list[str]] = {
         "The size is zero if it could not be determined.",
         "I'm not sure the tower was built by Eiffel.", "I can't tell you the capital is Paris.",
         "I don't know the year the bridge was built, 1889.",
-        "The passage says it was built in 1889, but not by whom.", "The passage mentions the tower.",
+        "The passage says it was built in 1889, but not by whom.",
+        "The passage mentions the tower.",
     ],
     "hedged or sourced answers, titles (second probe)": [
         "The passage doesn't say directly, although it implies the author was French.",
