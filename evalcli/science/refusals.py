@@ -1,20 +1,58 @@
 """Recognising an answer that declines to answer, and an answer that echoes the prompt.
 
-    raw answer ──fold──► sentences ──every sentence a refusal?──► is_abstention
-    raw answer ──normalise──► a run of ≥ 4 prompt tokens, or the prompt's first sentence? ──► is_echo
+    raw answer ─clean─► clauses, lazily ─────► per clause: a cue? what is left? ─► is_abstention
+    (apostrophes,  (split at . ! ? ; : … ,     refusal  cue + nothing that could be an answer
+     markdown,      — – - ( ) newline, and     filler   no cue, only allowed words ("Sorry,")
+     quotes, N/A)   but / however / though)    explain  "It only covers the railway."
+                                               source   "The passage mentions the height" (a refusal
+                                                        must follow: "… but not who built it")
+                                               answer   anything else ─► not an abstention
 
-**Refusals** are matched against the *whole* answer, never a part of it: each sentence of the
-answer must be a refusal on its own ("Sorry, I don't know. The passage does not say." is
-one; "I'm not sure, but I think it's Paris" and "The Unknown Soldier" are answers). Folding
-before the match: lower case; ’ ‘ ʼ ′ and backtick read as '; whitespace collapsed; wrapping
-quotes, markdown marks and brackets and trailing punctuation ignored. The built-in grammar
-(REFUSAL_PATTERNS) covers how models refuse in English: not knowing, not being sure, no
-idea, cannot answer / determine, unknown / unanswerable, not in the passage / text /
-context, not enough information, N/A — each with an optional apology ("Sorry,", "I'm sorry,
-but") and an optional source ("from the passage", "based on the text"). Extra phrases
-(``[scoring] abstain_phrases``, the prompt set's abstention phrase) must equal a whole
-folded sentence. tests/unit/test_refusals.py holds the labelled phrasings this must get
-right.
+**Scope: English.** The grammar (evalcli/science/refusal_grammar.py) is English; a refusal
+in another language is an answer unless ``[scoring] abstain_phrases`` lists it.
+
+A refusal is not a list of sentences but a *cue* plus an empty *residue*, per clause:
+
+- **cue** (``refusal_grammar.CUE``): a negation (not, n't or no apostrophe, no, never,
+  nothing, none, cannot, unable / impossible / hard to, no way to, lack, insufficient,
+  outside, beyond) followed within five filler words by a word of knowing, answering or
+  sourcing (know, sure, idea, answer, determine, say, tell, find, confirm, predict, state,
+  mention, give, specify, provide, cover, information, data, details …); a word that
+  declines alone (unknown, unclear, unanswerable, unspecified, N/A, idk, "is missing",
+  "silent on"); "not in the passage"; "says nothing about"; "no date is given"; "no public
+  information"; out of scope ("beyond my knowledge"); a request for what is missing ("We
+  need more information", "Could you rephrase that?"); declining to disclose.
+- **residue**: the clause without its cues, and without what a cue governs — a restated
+  question ("who built it", "whether it was finished"), a topic ("about the architect",
+  "of who designed the bridge"), an object with a determiner ("the author"), a subject
+  restating the question ("The architect is not mentioned") — must hold only words that
+  cannot be a candidate answer (``refusal_grammar.ALLOWED``): pronouns I / we / it / you,
+  auxiliaries, determiners, prepositions, hedges and apologies ("I'm afraid", "honestly",
+  "unfortunately", "sorry"), labels ("Answer:"), sources ("based on the given text") and
+  generic nouns (answer, question, information, detail). A name, a number, a year, any
+  other noun or verb left over makes the clause an answer; so does a complement that
+  states something ("the capital is Paris"), starts with a number, or an "if / whether"
+  clause naming a candidate ("whether it is Paris").
+
+The answer abstains when every clause is a refusal, a filler, an explanation or a source
+clause (or a field label) followed by a refusal, and at least one is a refusal: "I don't
+know. The passage only covers X." and "Author: not mentioned" abstain; "I'm not sure, maybe
+Paris", "Unknown, but likely X", "Sorry, it's Paris", "No, it was Paris." and "It is not
+known for its beaches; it's known for mountains" are answers. Title Cased answers ("I Don't
+Know How She Does It", "Who Knows Where the Time Goes", "Nobody Knows") take no restated
+question and no "nobody / who knows"; "The Unknown …" is never a cue. A bare "None", "No",
+"Nothing", "Never" or "Zero" is an answer (to "how many", "who", a yes/no question); "None
+given in the passage" is a refusal.
+
+Extra phrases (``[scoring] abstain_phrases``, the prompt set's abstention phrase) are added:
+a sentence or clause equal to one (folded: lower case, straight apostrophes, no wrapping
+quotes or end punctuation) is a refusal. tests/unit/test_refusals.py holds the labelled
+phrasings this must get right; tests/unit/data/refusals_heldout.txt is a held-out set.
+
+Speed: an answer without any word that can start a cue (``refusal_grammar.TRIGGERS``) is
+rejected after one ``str.translate``; clauses are split lazily, so a long answer is decided
+by its first clause that is an answer; the cue pattern is tried only at the words a cue can
+start with.
 
 **Echo**: a base model given chat turns it never saw often answers with the start of its
 own system prompt. An answer is an echo when its normalised tokens (at least
@@ -26,62 +64,30 @@ from __future__ import annotations
 
 import re
 
+from evalcli.science import refusal_grammar as g
 from evalcli.science.normalize import normalize_answer
 
+# -- cleaning and splitting ---------------------------------------------------------------------
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'",
-                              "`": "'"})
+                              "`": "'", "\u00b4": "'"})
 _LEAD = " \t\r\n\"'*_([{<>#-\u201c\u201d"
 _TRAIL = " \t\r\n\"'*_)]}>\u201c\u201d.!?,;:\u2026"
-
-_APOLOGY = r"(?:(?:i'm |i am )?sorry|unfortunately|i apologi[sz]e)(?:,|\.)? (?:but )?"
-_SOURCE = (r"(?: (?:from|in|based on|given|according to|with|using|within|on the basis of)"
-           r"(?: the| this| that)?(?: given| provided| above| available)?"
-           r" (?:passage|text|context|information|document|article|paragraph|data|excerpt)"
-           r"(?: (?:given|provided|above))?)?")
-_THAT = r"(?: (?:that|this|the question|this question|that question|your question|it))?"
-_NOT = r"(?:not|n't)"
-_CANT = r"(?:cannot|can't|can not|could not|couldn't|am unable to|'m unable to|am not able to|'m not able to)"
-_THE_SOURCE = r"(?:the|this|that)(?: given| provided)? (?:passage|text|context|document|article|paragraph|excerpt|information)"
-_VERB = (r"(?:say|state|mention|provide|contain|include|specify|give|tell us|answer"
-         r"|address|discuss|indicate)s?")
-
-REFUSAL_PATTERNS: tuple[str, ...] = (
-    # not knowing
-    rf"i (?:do {_NOT}|don't|dont|do {_NOT} really|really don't) know(?: the answer)?(?: to{_THAT})?"
-    rf"(?: (?:who|what|when|where|which|if|whether)\b.*)?",
-    r"(?:i'm|i am|im) (?:not sure|unsure|not certain|uncertain)(?: of the answer)?",
-    r"not sure|unsure|no idea|no clue|don't know|dont know|not known|unclear|no answer",
-    r"i (?:have|had) no (?:idea|clue)(?: at all| whatsoever)?",
-    # cannot answer / determine
-    rf"i {_CANT} (?:answer|determine|tell|say|know|find|provide|give)(?: (?:you|an answer|the answer))?{_THAT}",
-    rf"(?:it|this|that|the answer|the question|this question){_SOURCE}? (?:cannot|can't|can not|could not) be"
-    rf" (?:determined|answered|known|found|inferred|established)",
-    r"(?:cannot|can't|can not) (?:be )?(?:answer|answered|determine|determined|say|tell)",
-    # unknown / unanswerable
-    r"(?:the answer|it|this|that)(?: is| was)? (?:unknown|not known|unclear|unanswerable)",
-    r"(?:this|the|that) question (?:is|seems|appears to be) (?:unanswerable|not answerable)",
-    r"unknown|unanswerable|not answerable",
-    # not in the source
-    rf"(?:it|this|that|the answer|this information|that information|the information)"
-    rf"(?: is| was)? {_NOT} (?:mentioned|stated|given|provided|specified|found|included|"
-    rf"available|present|contained) (?:in|by) {_THE_SOURCE}",
-    rf"{_NOT} (?:mentioned|stated|given|provided|specified|found|included|available) (?:in|by) {_THE_SOURCE}",
-    rf"{_THE_SOURCE} (?:does {_NOT}|doesn't|did {_NOT}|didn't) {_VERB}"
-    rf"(?: (?:this|that|it|the answer|an answer|any answer|the information|this information"
-    rf"|that information|any information|enough information|who|what|when|where|which|how|why)\b.*)?",
-    rf"(?:there is|there's|there are|there was) no (?:answer|information|mention)"
-    rf"(?: (?:to|for|about|on){_THAT})?(?: (?:in|from) {_THE_SOURCE})?",
-    rf"no (?:answer|information) (?:is )?(?:given|provided|available|found)?{_SOURCE}",
-    # not enough information
-    rf"(?:i (?:do {_NOT}|don't) have|there is {_NOT}|there isn't|there's {_NOT}|there is|"
-    rf"i have|not|insufficient|there's)(?: enough| sufficient)? (?:information|info|context|data)"
-    rf"(?: to (?:answer|determine|tell|say)(?:{_THAT})?)?{_SOURCE}",
-    rf"(?:not enough|insufficient) (?:information|info|context|data)(?: to (?:answer|determine)"
-    rf"(?:{_THAT})?)?{_SOURCE}",
-    r"n/a|n\.a|not applicable",
-)
-_COMPILED = tuple(re.compile(rf"(?:{_APOLOGY})?(?:{p}){_SOURCE}") for p in REFUSAL_PATTERNS)
-_SENTENCE = re.compile(r"(?<=[.!?;])\s+")
+_MARKUP = str.maketrans(dict.fromkeys("*_\"\u201c\u201d\u00ab\u00bb[]{}<>#~|", " "))
+_CLEAN = {**_APOSTROPHES, **_MARKUP}  # straight apostrophes, markdown and quotes as spaces
+# words for the set tests: every ASCII punctuation mark (and a few others) is a space
+_TO_WORDS = str.maketrans(dict.fromkeys(
+    "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~\u2018\u2019\u201c\u201d\u2013\u2014\u2026"
+    "\u00ab\u00bb", " "))
+# the fast path: straight apostrophes, lower case, punctuation (but ' and /) as spaces
+_FAST = str.maketrans({**{c: " " for c in "!\"#$%&()*+,-.:;<=>?@[\\]^_{|}~\u201c\u201d"
+                                                "\u2013\u2014\u2026\u00ab\u00bb"},
+                       **{c: "'" for c in "\u2019\u2018\u02bc\u2032`\u00b4"}})
+_LIST_MARK = re.compile(r"(?m)^\s*(?:[-+\u2022>]|\d+[.)](?=\s+\S))\s+")
+_NA = re.compile(r"\bn\s*/\s*a\b|\bn\.a\.?(?!\w)", re.I)
+# sentence and clause boundaries: end punctuation, colon, dash, bracket, newline, comma, and
+# the conjunctions that turn a refusal into a hedge before an answer ("Unknown, but likely X")
+_SPLIT = re.compile(r"[.!?;:\u2026]+(?=\s|$)|\s[-\u2013\u2014]+\s|[\u2013\u2014()\n]|--"
+                    r"|,\s|\s(?:but|however|though|although|whereas|except|instead)\b", re.I)
 
 
 def fold(text: str) -> str:
@@ -90,27 +96,188 @@ def fold(text: str) -> str:
     return text.lstrip(_LEAD).rstrip(_TRAIL)
 
 
-def _sentences(text: str) -> list[str]:
-    return [s for s in (fold(part) for part in _SENTENCE.split(fold(text))) if s]
+def _clean(text: str) -> str:
+    """Straight apostrophes, N/A as one token, no markdown, quotes or list marks; case kept."""
+    text = str(text).translate(_CLEAN)
+    if "n/" in text or "N/" in text or "n." in text or "N." in text or " /" in text:
+        text = _NA.sub("n/a", text)
+    if "\n" in text or text.lstrip()[:1] in ("-", "+", "\u2022", ">") or text[:1].isdigit():
+        text = _LIST_MARK.sub(" ", text)
+    return "\n".join(" ".join(line.split()) for line in text.splitlines())
 
 
-def is_refusal_sentence(sentence: str, extra: tuple[str, ...] = ()) -> bool:
-    """One folded sentence: a built-in refusal pattern or an extra phrase, as a whole."""
-    if sentence in extra:
-        return True
-    return any(p.fullmatch(sentence) for p in _COMPILED)
+_SENTENCE = re.compile(r"(?<=[.!?;\u2026])\s+|\n")
+_TITLE_WORD = re.compile(r"[A-Za-z][A-Za-z']*")
+# Title Case leaves short function words in lower case ("… to Do with Myself")
+_MINOR = "with|from|into|onto|upon|than|that|over|like|near|past|till|unto|about|this"
+_LOWER_WORD = re.compile(rf"(?<![\w'])(?!(?:{_MINOR})\b)[a-z][a-z']{{3}}")
+_MINOR_WORDS = frozenset(_MINOR.split("|"))
+_APPROX = re.compile(r"\b(?:about|around|roughly|approximately|nearly|almost|over|under)\s+\d")
+# in a Title Cased answer someone other than the speaker marks a title: "You Don't Know Me"
+_TITLE_PERSONS = frozenset("you me him her them us they myself yourself".split())
+_LABEL_SHAPE = re.compile(r"[A-Za-z][a-z']*(?: [a-z']+){0,2}")
+
+
+def _is_title(text: str) -> bool:
+    """Title Case ("I Don't Know How She Does It"): two or more words of 4+ letters, all
+    capitalised, and not all in capitals."""
+    if _LOWER_WORD.search(text):
+        return False  # a lower-case word of 4+ letters
+    words = _TITLE_WORD.findall(text)
+    long = [w for w in words if len(w) >= 4 and w not in _MINOR_WORDS]
+    return (len(long) >= 2 and not text.isupper()
+            and all(w[0].isupper() for w in long))
+
+
+def _cues(low: str):
+    """g.CUE's matches in ``low``, leftmost first, not overlapping (as finditer would)."""
+    words = g.START_WORD.findall(low)
+    before = ({i - k for i, w in enumerate(words) if w == "nothing" or w == "little"
+               for k in range(1, g.BEFORE_NOTHING + 1)} if "nothing" in low or "little" in low
+              else ())
+    end = pos = 0
+    for i, text in enumerate(words):
+        pos = low.index(text, pos)
+        if pos >= end and (text in g.STARTS or i in before or text.endswith("n't")) and (
+                m := g.CUE.match(low, pos)):
+            end = m.end()
+            yield m
+        pos += len(text)
+
+
+def _restates(w: re.Match, clause: str, low: str, mixed: bool) -> bool:
+    """What a cue governs (group 1 of ``w``, matched in the tail of ``low``) only restates
+    the question: it states nothing ("the capital is Paris") and names no candidate after a
+    passive ("the tower was built by Eiffel")."""
+    tail = w.group(1)
+    if g.COPULA.search(tail):
+        return False
+    if passive := g.PASSIVE_IN.search(tail):
+        after = clause[len(low) - len(tail) + passive.end():] if mixed else tail[passive.end():]
+        return not g.ENTITY.search(after)
+    return True
+
+
+def _residue(low: str, clause: str, title: bool) -> str | None:
+    """The (lower-cased) clause without its cues and what they govern: "" for nothing left;
+    None when it holds no cue. ``clause`` is the same text with its case, for entities."""
+    kept, start, found = [], 0, False
+    mixed = len(clause) == len(low) and not clause.isupper()  # names tell
+    for m in _cues(low):
+        if m.start() < start or (title and m.group("third")):
+            continue  # "Nobody Knows", "Who Knows Where the Time Goes" are titles
+        head = low[start:m.start()]
+        if (not found and head and (sub := g.SUBJECT.fullmatch(head))
+                and (sub.group("cop") or g.PASSIVE.match(m.group()))
+                and not title):
+            head = ""  # the subject restates the question
+        found = True
+        kept.append(head)
+        rest, start = low[m.end():], m.end()
+        if generic := g.GENERIC.match(rest):  # "… anything about the author"
+            rest = rest[generic.end():]
+        if source := g.SOURCE_PHRASE.match(rest):  # "… from the passage who won"
+            rest = rest[source.end():]
+        if g.WH.match(rest):  # a restated question: "I don't know who built it"
+            if title:  # "I Don't Know How She Does It"
+                return "title"
+            start = len(low)
+        elif w := g.IF.match(rest):  # "… whether it is Paris" names a candidate
+            tail = clause[len(low) - len(rest) + w.end():] if mixed else rest[w.end():]
+            if not g.ENTITY.search(tail):
+                start = len(low)
+        elif ((w := g.TOPIC.match(rest) or (g.INFO_END.search(m.group()) and
+               g.INFO_TOPIC.match(rest))) and _restates(w, clause, low, mixed)):
+            start = len(low)  # a topic: "about the winner of the 1998 race"
+        elif (w := g.OBJECT.match(rest)) and _restates(w, clause, low, mixed) and not (
+                g.DIGIT.search(w.group(1))):
+            start = len(low)  # an object: "the author" (with a number it is a candidate)
+    if not found:
+        return None
+    kept.append(low[start:])
+    return g.THAT_ONE.sub(" ", " ".join(kept))
+
+
+def _clause_kind(clause: str, title: bool, extra: tuple[str, ...]) -> str:
+    """"refusal", "filler" (only allowed words, no cue), "explain" (the source covers
+    something else), "source" (what the source does say, before a refusal) or "answer"."""
+    low = clause.lower()
+    if extra and fold(low) in extra:
+        return "refusal"
+    words = low.translate(_TO_WORDS).split()
+    residue = (_residue(low, clause, title)
+               if "n't" in low or not g.TRIGGERS.isdisjoint(words) else None)
+    if residue is None:
+        if g.ALLOWED.issuperset(words) or g.ALLOWED.issuperset(
+                g.THAT_ONE.sub(" ", low).translate(_TO_WORDS).split()):
+            return "filler"
+    elif g.ALLOWED.issuperset(
+            left := g.THAT_ONE.sub(" ", residue).translate(_TO_WORDS).split()) and (
+            not title or _TITLE_PERSONS.isdisjoint(left)):
+        return "refusal"
+    if g.EXPLAIN.match(low) and not _APPROX.search(low):  # "it is about 300 m" answers
+        return "explain"
+    if g.SOURCE_SAYS.match(low) and not g.ENTITY.search(
+            clause[1:] if len(clause) == len(low) and not clause.isupper() else low):
+        return "source"  # a refusal must follow in the same sentence
+    return "answer"
+
+
+def _pieces(text: str):
+    """(clause, the delimiter after it) pairs, lazily: most answers are decided by their first
+    clause, so the rest of a long answer is never split."""
+    pos = 0
+    for m in _SPLIT.finditer(text):
+        yield text[pos:m.start()], m.group()
+        pos = m.end()
+    yield text[pos:], "\n"
+
+
+def _may_refuse(low: str) -> bool:
+    """False when no cue is possible: none of the words that start one occurs."""
+    words = low.translate(_FAST).replace("n't", " not").replace("'", " ").split()
+    return not g.TRIGGERS.isdisjoint(words)
 
 
 def is_abstention(text: str, phrases: tuple[str, ...] | list[str] = ()) -> bool:
-    """True when every sentence of the answer declines to answer (built-in patterns, or one
-    of ``phrases`` as a whole sentence). Empty text is not an abstention (see scoring)."""
-    sentences = _sentences(text)
-    if not sentences:
-        return False
+    """True when the answer declines to answer: every clause is a refusal (a cue with nothing
+    else that could be an answer), a filler or an explanation, and at least one is a refusal
+    (built-in grammar, or one of ``phrases`` as a whole sentence or clause). Empty text is not
+    an abstention (see scoring)."""
     extra = tuple(f for f in (fold(p) for p in phrases) if f)
-    if is_refusal_sentence(fold(text), extra):
+    if extra and fold(text) in extra:
         return True
-    return all(is_refusal_sentence(s, extra) for s in sentences)
+    if not extra and not _may_refuse(str(text).translate(_FAST).lower()):
+        return False
+    cleaned = _clean(text)
+    if extra:  # a whole sentence equal to an extra phrase reads as the built-in "n/a"
+        cleaned = "\n".join("n/a" if fold(s) in extra else s for s in _SENTENCE.split(cleaned))
+    title = _is_title(cleaned)
+    refused = explaining = pending = False
+    first = True  # the clause starts a sentence
+    for piece, delimiter in _pieces(cleaned):
+        clause = piece.strip(_TRAIL + _LEAD)
+        ends = delimiter[:1] in ".!?;\u2026\n" or "\n" in delimiter
+        if clause and explaining:  # the rest of an explanation; a refusal in it counts
+            refused = refused or _clause_kind(clause, title, extra) == "refusal"
+        elif clause:
+            kind = _clause_kind(clause, title, extra)
+            if pending and kind != "refusal":
+                return False  # "Author: Paris", "The passage mentions the height, 300 m"
+            pending = False
+            if kind == "answer" and first and delimiter.startswith(":") and (
+                    _LABEL_SHAPE.fullmatch(clause)):
+                pending = True  # a field label: "Author: not mentioned"
+            elif kind == "source":
+                pending = True  # "The passage mentions the height but not who built it"
+            elif kind == "explain":
+                explaining = True  # the rest of the sentence explains the refusal
+            elif kind == "answer":
+                return False
+            refused = refused or kind == "refusal"
+        first = ends
+        explaining = explaining and not ends
+    return refused and not pending
 
 
 # -- echo ---------------------------------------------------------------------------------------
