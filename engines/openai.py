@@ -20,12 +20,12 @@ describe(), errors, logs or the manifest.
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any, ClassVar, Literal
 
 from engines.base import Completion, Engine, EngineError, EngineLoadError, Request
 from engines.http import HttpError, HttpOptions, HttpSession, count_field, is_loopback
+from engines.secrets import BadKey, read_key
 
 # llama-server's "timings" object → Completion.timings keys
 _SERVER_TIMINGS = {
@@ -68,10 +68,14 @@ def normalize_base_url(url: str) -> str:
 
 
 def api_key(options: OpenAIOptions) -> str:
-    """The key from the named environment variable; EngineLoadError if it is named but unset."""
+    """The key from the named environment variable (checked by engines.secrets.read_key);
+    EngineLoadError if it is named but unset, or cannot be sent (the key never shown)."""
     if not options.api_key_env:
         return ""
-    value = os.environ.get(options.api_key_env, "")
+    try:
+        value, _ = read_key(options.api_key_env)
+    except BadKey as exc:
+        raise EngineLoadError(str(exc)) from None
     if not value:
         raise EngineLoadError(
             f"engine.options.api_key_env names the environment variable "
@@ -136,6 +140,10 @@ class OpenAIEngine(Engine):
                 f"set engine.options.model to one of these"
             )
         return []
+
+    @classmethod
+    def secrets(cls, options: OpenAIOptions) -> list[str]:
+        return [api_key(options)]
 
     @classmethod
     def worker_cap(cls, options: OpenAIOptions) -> tuple[int | None, str]:

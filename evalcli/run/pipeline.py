@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from engines.base import EngineLoadError
+from engines.secrets import fingerprint
 from evalcli import environment
 from evalcli.errors import ConfigError, DataError, EngineStartError, RunError
 from evalcli.inputs.config import LoadedProfile, Profile, config_hash
@@ -181,12 +182,24 @@ def create_run(setup: Setup) -> Manifest:
     if setup.variants:
         manifest.environment["engine_variants"] = [e.options_for_manifest()
                                                    for e in setup.variants]
+    manifest.secrets = fingerprint(run_secrets(setup))
     add_trials(setup, manifest)
     manifest.finish_stage("prepare", [rd.relative(rd.items)])
     manifest.plan = plan_summary(setup)
     manifest.finish_stage("plan", [])
     write_manifest(rd.manifest, manifest)
     return manifest
+
+
+def run_secrets(setup: Setup) -> list[str]:
+    """The API keys the run's engines send (only their fingerprint is ever written)."""
+    keys: list[str] = []
+    for engine in setup.engines:
+        try:
+            keys += engine.cls.secrets(engine.options)
+        except EngineLoadError:  # unset: preflight said so; nothing to remember
+            pass
+    return [k for k in keys if k]
 
 
 def plan_summary(setup: Setup) -> dict:

@@ -62,6 +62,9 @@ class Manifest(msgspec.Struct, kw_only=True):
     # absent (not written) for a fixed-n run
     stopping: dict | msgspec.UnsetType = msgspec.UNSET
     pid: int = 0  # the process that last ran the generate stage
+    # salted hashes of the API keys' 8-character windows (engines/secrets.py fingerprint):
+    # `archive` cuts the keys out by this, whatever the shell it runs in; never a key
+    secrets: dict = {}
     error: str = ""
 
     def stage(self, name: str) -> StageState:
