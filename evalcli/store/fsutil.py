@@ -25,6 +25,27 @@ from evalcli.errors import StoreWriteError
 
 _REPLACE_TRIES = 20
 _REPLACE_WAIT_S = 0.05
+# Test hook (crash consistency): with this variable set to N, the process dies as if killed
+# (os._exit(137), no cleanup) at the Nth point of the atomic writes: before one starts, when
+# its temp file is written but not yet in place, and after it.
+FAULT_ENV = "EVALCLI_TEST_EXIT_AT_WRITE"
+_fault_points = 0
+
+
+def fault_point() -> None:
+    """Die here if FAULT_ENV says this is the Nth point (tests only; free otherwise)."""
+    global _fault_points
+    limit = os.environ.get(FAULT_ENV)
+    if not limit:
+        return
+    _fault_points += 1
+    if _fault_points == int(limit):
+        os._exit(137)
+
+
+def is_temp_file(name: str) -> bool:
+    """A temp file atomic_writer leaves behind when the process is killed mid-write."""
+    return name.startswith(".") and name.endswith(".tmp")
 
 
 def utc_now() -> str:
@@ -66,6 +87,7 @@ def atomic_writer(path: Path):
     the complete new one, never a part; on any failure the old content stays and the temp
     file is removed (an OSError becomes one StoreWriteError line)."""
     path = Path(path)
+    fault_point()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -76,7 +98,9 @@ def atomic_writer(path: Path):
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+        fault_point()  # the temp file is written, the target not yet replaced
         _replace_with_retry(tmp_name, path)
+        fault_point()
     except BaseException as exc:
         try:
             os.unlink(tmp_name)

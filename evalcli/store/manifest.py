@@ -46,7 +46,7 @@ class Manifest(msgspec.Struct, kw_only=True):
     run_id: str
     created_at: str
     updated_at: str = ""
-    status: str = "created"  # created | running | stopped | failed | completed
+    status: str = "created"  # creating | created | running | stopped | failed | completed
     profile: str = ""
     profile_source: str = ""
     base_dir: str = ""  # relative paths in the profile resolve against this folder
