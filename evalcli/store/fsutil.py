@@ -29,18 +29,35 @@ _REPLACE_WAIT_S = 0.05
 # (os._exit(137), no cleanup) at the Nth point of the atomic writes: before one starts, when
 # its temp file is written but not yet in place, and after it.
 FAULT_ENV = "EVALCLI_TEST_EXIT_AT_WRITE"
+# Test hook (bad moments): "<file name>:sigterm" raises SIGTERM in this process just before
+# the first atomic write of a file of that name; "<file name>:stop" writes the run's STOP
+# file there instead (as `evalcli stop` from another terminal would).
+EVENT_ENV = "EVALCLI_TEST_AT_WRITE"
 _fault_points = 0
+_events_fired = False
 
 
-def fault_point() -> None:
-    """Die here if FAULT_ENV says this is the Nth point (tests only; free otherwise)."""
-    global _fault_points
+def fault_point(path: Path | None = None) -> None:
+    """Act here if FAULT_ENV / EVENT_ENV say so (tests only; free otherwise)."""
+    global _fault_points, _events_fired
     limit = os.environ.get(FAULT_ENV)
-    if not limit:
-        return
-    _fault_points += 1
-    if _fault_points == int(limit):
-        os._exit(137)
+    if limit:
+        _fault_points += 1
+        if _fault_points == int(limit):
+            os._exit(137)
+    event = os.environ.get(EVENT_ENV)
+    if event and path is not None and not _events_fired:
+        name, _, action = event.partition(":")
+        if path.name != name:
+            return
+        _events_fired = True
+        if action == "sigterm":
+            import signal
+
+            signal.raise_signal(signal.SIGTERM)
+        elif action == "stop":
+            root = next(p for p in path.parents if (p / "run.json").is_file())
+            (root / "STOP").write_text("test", encoding="utf-8")
 
 
 def is_temp_file(name: str) -> bool:
@@ -87,7 +104,7 @@ def atomic_writer(path: Path):
     the complete new one, never a part; on any failure the old content stays and the temp
     file is removed (an OSError becomes one StoreWriteError line)."""
     path = Path(path)
-    fault_point()
+    fault_point(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
