@@ -14,9 +14,11 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -128,8 +130,45 @@ def atomic_writer(path: Path):
         raise
 
 
+# Spreadsheet safety (CSV injection, OWASP): a cell that begins with one of these is run as
+# a formula by Excel, LibreOffice or Google Sheets ("=HYPERLINK(...)", "@SUM(...)", "+1+cmd").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def _needs_quote(text: str) -> bool:
+    return text.lstrip("'").startswith(_FORMULA_START) and not _NUMBER.fullmatch(text)
+
+
+def spreadsheet_cell(value):
+    """A cell for a CSV people open in a spreadsheet: text that would start a formula gets a
+    leading "'" (text starting with "'" then such a character gets one more, so the reading
+    side can always undo it); numbers — and text that is a plain number, like "-1.5" —
+    stay as they are."""
+    if isinstance(value, str) and _needs_quote(value):
+        return "'" + value
+    return value
+
+
+def spreadsheet_text(cell: str) -> str:
+    """The value spreadsheet_cell was given, from the cell it wrote."""
+    if cell.startswith("'") and cell.lstrip("'").startswith(_FORMULA_START):
+        return cell[1:]
+    return cell
+
+
+def csv_dict_reader(fh) -> Iterator[dict]:
+    """csv.DictReader over a file atomic_write_csv wrote: cells as they were before they
+    were made spreadsheet-safe."""
+    import csv
+
+    for row in csv.DictReader(fh):
+        yield {k: spreadsheet_text(v) if isinstance(v, str) else v for k, v in row.items()}
+
+
 def atomic_write_csv(path: Path, columns, rows, *, extrasaction: str = "raise") -> None:
-    """Stream dict rows (any iterable) into a UTF-8 CSV with `columns`, atomically."""
+    """Stream dict rows (any iterable) into a UTF-8 CSV with `columns`, atomically; every
+    text cell spreadsheet-safe (spreadsheet_cell: read back with csv_dict_reader)."""
     import csv
     import io
 
@@ -137,8 +176,15 @@ def atomic_write_csv(path: Path, columns, rows, *, extrasaction: str = "raise") 
         text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
         writer = csv.DictWriter(text, fieldnames=columns, extrasaction=extrasaction,
                                 lineterminator="\n")
+        # with "\n" line ends the csv module leaves a cell holding a bare CR unquoted, and a
+        # reader then splits the row there: such a row has every cell quoted
+        quoted = csv.DictWriter(text, fieldnames=columns, extrasaction=extrasaction,
+                                lineterminator="\n", quoting=csv.QUOTE_ALL)
         writer.writeheader()
-        writer.writerows(rows)
+        for row in rows:
+            row = {k: spreadsheet_cell(v) for k, v in row.items()}
+            cr = any(isinstance(v, str) and "\r" in v for v in row.values())
+            (quoted if cr else writer).writerow(row)
         text.flush()
         text.detach()  # the raw file stays open for atomic_writer to fsync and replace
 
