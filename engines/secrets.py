@@ -87,6 +87,25 @@ def fingerprint(keys: Iterable[str]) -> dict:
             "chars": "".join(chars)}
 
 
+def extend_fingerprint(record: dict | None, keys: Iterable[str]) -> dict:
+    """`record` with the windows of `keys` it lacks added under its own salt (a run resumed
+    with another key remembers both); a new fingerprint when there is none."""
+    keys = [k for k in keys if k]
+    if not isinstance(record, dict) or record.get("scheme") != "blake2b-16/8":
+        return fingerprint(keys)
+    if not keys:
+        return record
+    base = _hasher(bytes.fromhex(record["salt"]))
+    windows = set(record["windows"])
+    for key in keys:
+        for window in _windows(key):
+            h = base.copy()
+            h.update(window.encode("utf-8"))
+            windows.add(h.hexdigest())
+    chars = set(record.get("chars", "")) | {c for k in keys for c in k if c in _PUNCTUATION}
+    return {**record, "windows": sorted(windows), "chars": "".join(sorted(chars))}
+
+
 class Scrubber:
     """Replace every run of ≥ 8 characters of a known key in a text with "***"."""
 

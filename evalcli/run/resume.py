@@ -16,11 +16,18 @@ from pathlib import Path
 
 import msgspec
 
+from engines.secrets import extend_fingerprint
 from evalcli import environment
 from evalcli.errors import EvalcliError, RunError
 from evalcli.inputs.config import LoadedProfile, Profile, config_hash
 from evalcli.inputs.datasets import load_sources
-from evalcli.run.pipeline import Setup, build_setup, complete_creation, frozen_items
+from evalcli.run.pipeline import (
+    Setup,
+    build_setup,
+    complete_creation,
+    frozen_items,
+    run_secrets,
+)
 from evalcli.store.manifest import Manifest, read_manifest
 from evalcli.store.rundir import EventLog, RunDir
 
@@ -48,7 +55,10 @@ def setup_from_manifest(rd: RunDir, manifest: Manifest) -> Setup:
     loaded = _profile(rd, manifest)
     if manifest.status == "creating":
         return finish_creating(rd, manifest, loaded)
-    return build_setup(loaded, loaded.profile, rd, items=frozen_items(rd))
+    setup = build_setup(loaded, loaded.profile, rd, items=frozen_items(rd))
+    # a resume may send another key than the start did: run.json remembers both
+    manifest.secrets = extend_fingerprint(manifest.secrets, run_secrets(setup))
+    return setup
 
 
 def finish_creating(rd: RunDir, manifest: Manifest, loaded: LoadedProfile) -> Setup:

@@ -48,3 +48,14 @@ def test_read_key():
         with pytest.raises(BadKey) as info:
             read_key("K", {"K": bad})
         assert KEY[:8] not in str(info.value) and "$K" in str(info.value)
+
+
+def test_a_second_key_joins_the_fingerprint():
+    from engines.secrets import extend_fingerprint
+
+    other = "sk-other-ZZZZ99998888"
+    record = extend_fingerprint(fingerprint([KEY]), [other])
+    s = Scrubber.from_fingerprint(record)
+    assert s.scrub(f"{KEY} {other}") == "*** ***"
+    assert extend_fingerprint(record, [KEY])["windows"] == record["windows"]
+    assert Scrubber.from_fingerprint(extend_fingerprint({}, [KEY])).scrub(KEY) == "***"
