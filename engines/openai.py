@@ -131,7 +131,7 @@ class OpenAIEngine(Engine):
             raise EngineLoadError(
                 f"OpenAI-compatible server is not reachable at {url} ({exc})"
             ) from None
-        served = [str(m.get("id")) for m in (listing.get("data") or [])
+        served = [session.scrub(str(m.get("id"))) for m in (listing.get("data") or [])
                   if isinstance(m, dict) and m.get("id")] if isinstance(listing, dict) else []
         if served and options.model not in served:
             shown = ", ".join(served[:10]) + (f" (+{len(served) - 10} more)" if len(served) > 10 else "")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from engines.base import EngineLoadError
-from engines.secrets import fingerprint
+from engines.secrets import Scrubber, fingerprint
 from evalcli import environment
 from evalcli.errors import ConfigError, DataError, EngineStartError, RunError
 from evalcli.inputs.config import LoadedProfile, Profile, config_hash
@@ -143,6 +143,7 @@ def preflight(setup: Setup) -> list[str]:
 
     notes: list[str] = []
     longest = setup.plan.longest_request()
+    scrub = Scrubber(run_secrets(setup)).scrub  # what a server said never shows a key
     try:
         for index, engine in enumerate(setup.engines):
             found = engine.cls.preflight(engine.options, workers=engine.workers,
@@ -150,9 +151,9 @@ def preflight(setup: Setup) -> list[str]:
             found += check_context(engine, (setup.plan.request(u) for u in setup.plan.units
                                             if u.sample_index == 0 and u.engine == index),
                                    setup.loaded.source)
-            notes += [n for n in found if n not in notes]
+            notes += [scrub(n) for n in found if scrub(n) not in notes]
     except EngineLoadError as exc:
-        raise EngineStartError(str(exc)) from None
+        raise EngineStartError(scrub(str(exc))) from None
     return notes
 
 

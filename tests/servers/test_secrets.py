@@ -206,3 +206,16 @@ def test_a_key_that_cannot_be_sent_is_one_line_exit_2(tmp_path, openai_server, b
             assert "EVALCLI_TEST_KEY" in result.stderr and "not shown" in result.stderr
     assert not (tmp_path / "runs").exists()
     assert not openai_server.requests
+
+
+def test_a_model_list_that_repeats_the_key_is_scrubbed(tmp_path, openai_server):
+    openai_server.models = [f"leak-{SECRET}", f"half-{SECRET[:20]}"]  # "demo" not served
+    profile = write_profile(tmp_path / "p.toml", engine="openai", workers=1,
+                            options={"model": "demo", "base_url": openai_server.url,
+                                     "api_key_env": "EVALCLI_TEST_KEY", **FAST})
+    for command in ("run", "doctor"):
+        result = evalcli(command, "--profile", profile, "--runs-dir", tmp_path / "runs",
+                         env={"EVALCLI_TEST_KEY": SECRET})
+        assert result.returncode != 0 and "Traceback" not in result.stderr
+        assert "leak-***" in result.stdout + result.stderr
+        assert _leaks(SECRET, _everything(result, tmp_path / "runs")) == []
