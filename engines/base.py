@@ -146,6 +146,13 @@ class Engine:
         return None
 
     @classmethod
+    def secrets(cls, options: Any) -> list[str]:
+        """The secrets these options send (API keys): everything the engine returns is
+        scrubbed of them (ipc/worker.py), and run.json keeps only their fingerprint. May raise
+        EngineLoadError (a key named but unset or unusable); the message never shows a key."""
+        return []
+
+    @classmethod
     def worker_cap(cls, options: Any) -> tuple[int | None, str]:
         """The most workers this engine can usefully run with these options, and why."""
         return cls.max_workers, ""

@@ -35,7 +35,8 @@ from typing import Any, ClassVar
 
 from engines.base import Completion, Delay, EngineError, IntRange, Request, Seconds
 from engines.http import HttpOptions
-from engines.openai import parse_chat_completion
+from engines.openai import api_key, parse_chat_completion
+from engines.secrets import Scrubber, scrub_completion
 
 UNKNOWN_LATENCY = -1.0
 
@@ -77,6 +78,14 @@ class BatchEngine:
         cls, options: Any, *, workers: int = 1, longest_request: Request | None = None
     ) -> list[str]:
         return []
+
+    @classmethod
+    def secrets(cls, options: Any) -> list[str]:
+        """The keys these options send (see Engine.secrets): results are scrubbed of them."""
+        key = getattr(options, "api_key_env", "")
+        if not key:
+            return []
+        return [api_key(options)]
 
     @classmethod
     def worker_cap(cls, options: Any) -> tuple[int | None, str]:
@@ -123,6 +132,9 @@ class BatchEngine:
         should_stop: Callable[[], bool],
     ) -> None:
         pending = {r.unit_id: r for r in requests}
+        scrubber = Scrubber(self.secrets(self.options))
+        if scrubber:  # what the provider sends back never carries the key
+            on_result = _scrubbing(on_result, scrubber)
         jobs: list[dict[str, Any]] = state.setdefault("jobs", [])
         state.setdefault("engine", self.name)
         prefix = state.setdefault("job_prefix", f"evalcli-{secrets.token_hex(4)}")
@@ -216,6 +228,17 @@ class BatchEngine:
                 ))
         for cid in mine:
             pending.pop(cid, None)
+
+
+def _scrubbing(on_result: OnResult, scrubber: Scrubber) -> OnResult:
+    def scrubbed(cid: str, result: Completion | EngineError) -> None:
+        if isinstance(result, EngineError):
+            result = EngineError(scrubber.scrub(str(result)), retryable=result.retryable,
+                                 kind=result.kind)
+        else:
+            result = scrub_completion(result, scrubber)
+        on_result(cid, result)
+    return scrubbed
 
 
 def result_from_line(line: dict[str, Any]) -> Completion | EngineError:

@@ -12,8 +12,10 @@
 "rate_limited", "bad_response", "http_4xx". Transient kinds are raised with retryable=True
 so the supervisor may try the unit again later; a 4xx is the request's own fault.
 
-Secrets (API keys) are passed in `secrets` and scrubbed from every message this module
-builds, so a server that echoes a header back cannot leak it into results or logs. A key
+Secrets (API keys) are passed in `secrets` and scrubbed (engines/secrets.py: the key and any
+run of 8 or more of its characters) from every text a server sends back and every message
+this module builds - before anything is shortened, so a key cut in half by the 300-character
+limit is still found - and a server that echoes a header back cannot leak it. A key
 never sits in the profile: every HTTP engine's options refuse, without echoing the value,
 an `api_key_env` that looks like a key instead of a variable's name, and a `base_url` (or
 `base_urls` entry) with credentials (`user:key@`) or a query string (`?api_key=`).
@@ -32,6 +34,7 @@ from typing import Any
 import httpx
 
 from engines.base import ConfigStruct, Delay, EngineError, IntRange, Seconds
+from engines.secrets import Scrubber
 
 # Never sleep longer than this for one Retry-After, whatever the server asks.
 RETRY_AFTER_CAP_S = 120.0
@@ -133,9 +136,10 @@ def _short(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def error_detail(body: bytes | str) -> str:
-    """The server's own error message from a body ({"error": "..."} or {"error": {"message"}})."""
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+def error_detail(body: bytes | str, scrub: Callable[[str], str] = str) -> str:
+    """The server's own error message from a body ({"error": "..."} or {"error": {"message"}}),
+    scrubbed by `scrub` before it is shortened."""
+    text = scrub(body.decode("utf-8", "replace") if isinstance(body, bytes) else body)
     try:
         data = json.loads(text)
     except ValueError:
@@ -172,7 +176,7 @@ class HttpSession:
         self.options = options
         self.max_retries = options.max_retries if max_retries is None else max_retries
         read = options.timeout_s if timeout_s is None else timeout_s
-        self._secrets = [s for s in secrets if s]
+        self.scrubber = Scrubber(secrets)
         self.client = httpx.Client(
             base_url=self.base_url,
             headers=headers or {},
@@ -186,9 +190,7 @@ class HttpSession:
 
     # -- helpers ---------------------------------------------------------------------------
     def scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return self.scrubber.scrub(text)
 
     def _fail(self, message: str, *, retryable: bool, kind: str, status: int = 0) -> HttpError:
         return HttpError(self.scrub(message), retryable=retryable, kind=kind, status=status)
@@ -227,13 +229,13 @@ class HttpSession:
                 last = self._fail(f"{what}: {reason}", retryable=True, kind=kind)
             except httpx.ConnectError as exc:
                 last = self._fail(
-                    f"{what}: connection failed ({_short(str(exc), 120)})",
+                    f"{what}: connection failed ({_short(self.scrub(str(exc)), 120)})",
                     retryable=True,
                     kind="connection",
                 )
             except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
                 last = self._fail(
-                    f"{what}: connection dropped ({_short(str(exc), 120)})",
+                    f"{what}: connection dropped ({_short(self.scrub(str(exc)), 120)})",
                     retryable=True,
                     kind="connection",
                 )
@@ -247,12 +249,12 @@ class HttpSession:
                     except ValueError:
                         last = self._fail(
                             f"{what}: malformed JSON in the answer "
-                            f"({_short(response.text, 120)!r})",
+                            f"({_short(self.scrub(response.text), 120)!r})",
                             retryable=True,
                             kind="bad_response",
                         )
                 else:
-                    detail = error_detail(response.content)
+                    detail = error_detail(response.content, self.scrub)
                     if status != 429 and status < 500:
                         raise self._fail(
                             f"{what}: HTTP {status}: {detail}",

@@ -20,7 +20,6 @@ describe(), errors, logs or the manifest.
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any, ClassVar, Literal
 
@@ -35,6 +34,7 @@ from engines.base import (
     Url,
 )
 from engines.http import HttpError, HttpOptions, HttpSession, count_field, is_loopback
+from engines.secrets import BadKey, read_key
 
 # llama-server's "timings" object → Completion.timings keys
 _SERVER_TIMINGS = {
@@ -75,10 +75,14 @@ def normalize_base_url(url: str) -> str:
 
 
 def api_key(options: OpenAIOptions) -> str:
-    """The key from the named environment variable; EngineLoadError if it is named but unset."""
+    """The key from the named environment variable (checked by engines.secrets.read_key);
+    EngineLoadError if it is named but unset, or cannot be sent (the key never shown)."""
     if not options.api_key_env:
         return ""
-    value = os.environ.get(options.api_key_env, "")
+    try:
+        value, _ = read_key(options.api_key_env)
+    except BadKey as exc:
+        raise EngineLoadError(str(exc)) from None
     if not value:
         raise EngineLoadError(
             f"engine.options.api_key_env names the environment variable "
@@ -134,7 +138,7 @@ class OpenAIEngine(Engine):
             raise EngineLoadError(
                 f"OpenAI-compatible server is not reachable at {url} ({exc})"
             ) from None
-        served = [str(m.get("id")) for m in (listing.get("data") or [])
+        served = [session.scrub(str(m.get("id"))) for m in (listing.get("data") or [])
                   if isinstance(m, dict) and m.get("id")] if isinstance(listing, dict) else []
         if served and options.model not in served:
             shown = ", ".join(served[:10]) + (f" (+{len(served) - 10} more)" if len(served) > 10 else "")
@@ -143,6 +147,10 @@ class OpenAIEngine(Engine):
                 f"set engine.options.model to one of these"
             )
         return []
+
+    @classmethod
+    def secrets(cls, options: OpenAIOptions) -> list[str]:
+        return [api_key(options)]
 
     @classmethod
     def worker_cap(cls, options: OpenAIOptions) -> tuple[int | None, str]:

@@ -23,6 +23,29 @@ def safe_streams() -> None:
             pass
 
 
+def _interrupt(signum, frame) -> None:
+    import signal
+
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def stop_signals_interrupt() -> None:
+    """SIGTERM (and Ctrl+Break, SIGBREAK on Windows) act as Ctrl+C everywhere: the same
+    KeyboardInterrupt, so the same one line, exit 130 and a `stopped` run.json. The supervisor
+    installs its own handlers while it runs (first = finish in-flight units) and puts these
+    back; spawned workers never run main() and keep their own."""
+    import signal
+
+    for name in ("SIGTERM", "SIGBREAK"):
+        sig = getattr(signal, name, None)
+        if sig is None:
+            continue
+        try:
+            signal.signal(sig, _interrupt)
+        except (ValueError, OSError):  # not the main thread, or a platform that refuses
+            pass
+
+
 def main() -> None:
     try:  # Ctrl+C at any point, the imports included: the same one line
         if getattr(sys, "frozen", False):  # a frozen Windows executable: a worker starts here
@@ -30,8 +53,9 @@ def main() -> None:
 
             multiprocessing.freeze_support()  # what it checks first; elsewhere a no-op
         safe_streams()
+        stop_signals_interrupt()
         _main()
-    except KeyboardInterrupt:  # Ctrl+C / Ctrl+Break outside the supervisor (e.g. the report)
+    except KeyboardInterrupt:  # Ctrl+C / Ctrl+Break / SIGTERM outside a run's stages
         print("interrupted - finished work is kept; continue with: evalcli resume <run-id> "
               "(evalcli runs lists them)", file=sys.stderr)
         sys.exit(130)

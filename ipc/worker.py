@@ -6,6 +6,9 @@
                ├─ stdout/stderr (fd 1 and 2) → log_fd, the log file the supervisor opened
                │                               (llama.cpp writes to fd 2)
                ├─ engine = Engine(options)      fails → Failed(unit_id=None), exit BOOT_ERROR
+               ├─ scrubber = Scrubber(Engine.secrets(options)): every text sent back or
+               │                               logged (answers, errors, tracebacks) is
+               │                               scrubbed of the engine's keys
                ├─ Ready
                └─ loop: Generate (or GenerateMany: each in order) → "unit <id>" in the
                         log → Completed | Failed, one reply per unit ;
@@ -32,6 +35,7 @@ import msgspec
 
 from engines import engine_class
 from engines.base import EngineError
+from engines.secrets import Scrubber, scrub_completion
 from ipc.channel import worker_channel
 from ipc.lifeline import bind_to_parent
 from ipc.messages import Completed, Failed, Generate, GenerateMany, Ready, Shutdown, WorkerSpec
@@ -62,26 +66,30 @@ def worker_main(spec_bytes: bytes, conn, log_fd: int) -> None:
     _redirect_output(log_fd)
     channel = worker_channel(conn)
     print(f"worker {spec.worker_index} pid {os.getpid()} engine {spec.engine}", flush=True)
+    scrubber = Scrubber()
     try:
         cls = engine_class(spec.engine)
         options = msgspec.convert(spec.options, cls.Options)
+        scrubber = Scrubber(cls.secrets(options))
         engine = cls(options, spec.worker_index)
     except BaseException as exc:  # noqa: BLE001 - any load failure is reported, then exit
-        tb = traceback.format_exc()
+        tb = scrubber.scrub(traceback.format_exc())
         print(tb, file=sys.stderr, flush=True)
         try:
-            channel.send(Failed(unit_id=None, error=_one_line(exc), kind="load", traceback=tb))
+            channel.send(Failed(unit_id=None, error=scrubber.scrub(_one_line(exc)), kind="load",
+                                traceback=tb))
         except OSError:
             pass
         os._exit(BOOT_ERROR)
-    channel.send(Ready(pid=os.getpid(), engine=spec.engine, info=engine.describe()))
+    channel.send(Ready(pid=os.getpid(), engine=spec.engine,
+                       info={k: scrubber.scrub(v) for k, v in engine.describe().items()}))
     try:
-        _serve(channel, engine)
+        _serve(channel, engine, scrubber)
     finally:
         engine.close()
 
 
-def _serve(channel, engine) -> None:
+def _serve(channel, engine, scrubber: Scrubber) -> None:
     while True:
         try:
             message = channel.recv()
@@ -91,36 +99,37 @@ def _serve(channel, engine) -> None:
             case Shutdown():
                 return
             case Generate(request=request):
-                if not _answer(channel, engine, request):
+                if not _answer(channel, engine, request, scrubber):
                     return
             case GenerateMany(requests=requests):
                 for request in requests:
-                    if not _answer(channel, engine, request):
+                    if not _answer(channel, engine, request, scrubber):
                         return
 
 
-def _answer(channel, engine, request) -> bool:
-    """Run one request and send its reply; False when the supervisor is gone."""
+def _answer(channel, engine, request, scrubber: Scrubber) -> bool:
+    """Run one request and send its reply, scrubbed of the engine's keys; False when the
+    supervisor is gone."""
     print(f"unit {request.unit_id}", flush=True)  # a native crash names its unit
     cpu_start = time.process_time()
     try:
         completion = engine.generate(request)
-        completion = msgspec.structs.replace(completion, timings={
+        completion = msgspec.structs.replace(scrub_completion(completion, scrubber), timings={
             **completion.timings,  # CPU time of the whole worker process (all threads)
             "worker_cpu_ms": round((time.process_time() - cpu_start) * 1000, 3)})
     except EngineError as exc:
         reply = Failed(
             unit_id=request.unit_id,
-            error=_one_line(exc),
+            error=scrubber.scrub(_one_line(exc)),
             kind=exc.kind,
             retryable=exc.retryable,
         )
     except Exception as exc:  # noqa: BLE001 - an engine bug fails this unit only
-        tb = traceback.format_exc()
+        tb = scrubber.scrub(traceback.format_exc())
         print(tb, file=sys.stderr, flush=True)
         reply = Failed(
             unit_id=request.unit_id,
-            error=f"{type(exc).__name__}: {_one_line(exc)}",
+            error=scrubber.scrub(f"{type(exc).__name__}: {_one_line(exc)}"),
             kind="exception",
             traceback=tb,
         )

@@ -23,7 +23,7 @@ def archive(run_id: RunIdArg, runs_dir: RunsDir = Path("runs"), out: OutFile = N
     """Pack a finished (or stopped) run into one zip: artifacts, logs, events, sha256 manifest."""
     rd = open_run(runs_dir, run_id)
     target = (out or default_out(rd)).expanduser()
-    manifest = create_archive(rd, target)
+    manifest = create_archive(rd, target, scrub=_scrub_recorded_keys)
     size = target.stat().st_size
     line = console()
     line.print(f"archived run {rd.run_id} ({manifest['run_status'] or 'unknown status'}): "
@@ -32,3 +32,11 @@ def archive(run_id: RunIdArg, runs_dir: RunsDir = Path("runs"), out: OutFile = N
         line.print("note: a secret value was cut out of: " + ", ".join(manifest["redacted"]),
                    markup=False)
     line.print(f"check it with: evalcli verify {target}", markup=False)
+
+
+def _scrub_recorded_keys(run_json: dict, data: bytes) -> bytes:
+    """`data` with the keys run.json fingerprinted cut out (engines/secrets.py)."""
+    from engines.secrets import Scrubber
+
+    record = run_json.get("secrets") if isinstance(run_json, dict) else None
+    return Scrubber.from_fingerprint(record).scrub_bytes(data)

@@ -9,6 +9,9 @@ Parent-side resolution happens here, before any spawn:
     mock       the answer key comes from the run's items.jsonl, read by each worker (dry runs
                score meaningfully; the supervisor holds no per-item key)
     any engine with a `model` option: --model overrides it
+    any engine with an `api_key_env`: the key is read and checked here (a trailing newline
+               stripped with a note; a space, control or non-ASCII character → ConfigError,
+               the key never shown)
     engine.variants (a sweep over models / option sets): one ResolvedEngine per variant, all
                with the smallest worker count any of them allows
 """
@@ -24,6 +27,8 @@ import msgspec
 
 from engines import engine_class
 from engines.base import Engine, effective_workers
+from engines.secrets import BadKey, read_key
+from evalcli.errors import ConfigError
 from evalcli.inputs.config import EngineConfig, validate_engine_options
 from evalcli.run import capacity
 
@@ -133,6 +138,14 @@ def resolve_engine(engine: EngineConfig, *, base_dir: Path, label: str,
             cap, reason = fits, why + " - lower --workers or use a smaller model"
     workers = effective_workers(engine.workers, cap, units)
     notes = []
+    key_env = getattr(options, "api_key_env", "")
+    if key_env:  # checked before anything is sent or written; the key is never shown
+        try:
+            _, warning = read_key(key_env)
+        except BadKey as exc:
+            raise ConfigError(f"{label}: engine.options.api_key_env - {exc}") from None
+        if warning:
+            notes.append(warning)
     if engine.name == "llama_cpp":
         cores = os.cpu_count() or 1
         if options.n_threads == 0:

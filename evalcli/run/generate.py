@@ -278,7 +278,9 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool,
 def truthful_end(rd: RunDir, manifest: Manifest):
     """Around generate and the later stages: however they end, run.json says so — never
     "running" after this process has gone. A failed write (disk full) stops the run
-    (resumable); Ctrl+C outside the supervisor too; any other user-facing error fails it."""
+    (resumable); Ctrl+C, SIGTERM (both a KeyboardInterrupt here: evalcli/__main__.py) and a
+    STOP file seen between stages too; any other user-facing error fails it. Whatever the
+    end, no STOP file is left behind (a late `evalcli stop` would read as pending forever)."""
     try:
         yield
     except StoreWriteError as exc:
@@ -286,24 +288,37 @@ def truthful_end(rd: RunDir, manifest: Manifest):
         write_manifest_last(rd.manifest, manifest)
         raise StoreWriteError(f"{exc.message}, then resume with: evalcli resume {rd.run_id}") \
             from None
-    except KeyboardInterrupt:  # Ctrl+C while the supervisor is not running (start, stages)
-        _mark(manifest, "stopped", "stopped: interrupted (Ctrl+C)")
+    except KeyboardInterrupt as exc:  # a signal while the supervisor is not running
+        how = str(exc.args[0]) if exc.args and exc.args[0] else "Ctrl+C"
+        _mark(manifest, "stopped", f"stopped: interrupted ({how})")
         write_manifest_last(rd.manifest, manifest)
-        raise StopRequested(f"run {rd.run_id} interrupted; resume with: "
+        raise StopRequested(f"run {rd.run_id} interrupted ({how}); resume with: "
                             f"evalcli resume {rd.run_id}") from None
+    except StopRequested as exc:  # evalcli stop, seen between stages
+        _mark(manifest, "stopped", "stopped: evalcli stop")
+        write_manifest_last(rd.manifest, manifest)
+        raise exc from None
     except EvalcliError as exc:
         if manifest.status in ("created", "running"):
             _mark(manifest, "failed", exc.message)
             write_manifest_last(rd.manifest, manifest)
         raise
+    finally:
+        try:
+            rd.stop_file.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def _mark(manifest: Manifest, status: str, error: str) -> None:
+    """The run ends `status` ("stopped" or "failed") with `error`; a stage that was running
+    is `stopped` (generate, or any stage of a stopped run: resume redoes it) or `failed`, and
+    its error is the reason without the run's "stopped: " prefix."""
     manifest.status, manifest.error = status, error
     for name, stage in manifest.stages.items():
         if stage.status == "running":
-            stage.status = "stopped" if name == "generate" else "failed"
-            stage.error = error
+            stage.status = "stopped" if name == "generate" or status == "stopped" else "failed"
+            stage.error = error.removeprefix("stopped: ")
 
 
 def _telemetry(setup: Setup, console: Console, events: EventLog,

@@ -2,7 +2,9 @@
 
     profile ──build_setup──► Setup (items, prompt sets, engine, plan) — nothing written yet
                                  (--plan-only stops here: plan_summary)
-    Setup ──create_run──► runs/<id>/ items.jsonl + run.json (prepare and plan done)
+    Setup ──create_run──► runs/<id>/ run.json (`creating`) → items.jsonl → run.json
+                          (`created`: prepare and plan done); `resume` completes a
+                          `creating` run, a new `run` with its id discards it
 
 Then evalcli.run.generate runs the units (the only expensive stage) and evalcli.run.stages the
 stages after it.
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from engines.base import EngineLoadError
+from engines.secrets import Scrubber, fingerprint
 from evalcli import environment
 from evalcli.errors import ConfigError, DataError, EngineStartError, RunError
 from evalcli.inputs.config import LoadedProfile, Profile, config_hash
@@ -25,6 +28,7 @@ from evalcli.inputs.items import Item, Items, read_items, write_items
 from evalcli.inputs.prompts import LoadedPromptSet, load_prompt_set, prompt_sha256
 from evalcli.run.engine_setup import ResolvedEngine, resolve_engines
 from evalcli.run.plan import Plan
+from evalcli.store.fsutil import is_temp_file
 from evalcli.store.manifest import (
     Manifest,
     PlanSummary,
@@ -34,6 +38,7 @@ from evalcli.store.manifest import (
     TrialState,
     UnitOrder,
     new_manifest,
+    read_manifest,
     write_manifest,
 )
 from evalcli.store.rundir import RunDir
@@ -164,6 +169,7 @@ def preflight(setup: Setup) -> list[str]:
 
     notes: list[str] = []
     longest = setup.plan.longest_request()
+    scrub = Scrubber(run_secrets(setup)).scrub  # what a server said never shows a key
     try:
         for index, engine in enumerate(setup.engines):
             found = engine.cls.preflight(engine.options, workers=engine.workers,
@@ -171,9 +177,9 @@ def preflight(setup: Setup) -> list[str]:
             found += check_context(engine, (setup.plan.request(u) for u in setup.plan.units
                                             if u.sample_index == 0 and u.engine == index),
                                    setup.loaded.source)
-            notes += [n for n in found if n not in notes]
+            notes += [scrub(n) for n in found if scrub(n) not in notes]
     except EngineLoadError as exc:
-        raise EngineStartError(str(exc)) from None
+        raise EngineStartError(scrub(str(exc))) from None
     return notes
 
 
@@ -189,10 +195,19 @@ def add_trials(setup: Setup, manifest: Manifest) -> None:
 
 
 def create_run(setup: Setup) -> Manifest:
+    """Make the run directory a run (called with the run's lock held).
+
+    One atomic step makes the folder a run: run.json is written first, with status
+    `creating` and everything cheap to know (config, inputs, plan, trials); items.jsonl, the
+    environment (the model file's sha256: slow) and the `created` run.json follow
+    (complete_creation). A kill at any instant leaves either no run.json (the id is free:
+    `run --run-id` takes it again) or a `creating` one that `resume` completes (or that a new
+    `run` with the same id discards: nothing was run yet)."""
     rd = setup.run_dir
-    if rd.manifest.exists():
+    if rd.manifest.exists() and not _discard_unfinished(rd):
         raise RunError(f"run {rd.run_id} already exists in {rd.root.parent} — resume it with: "
                        f"evalcli resume {rd.run_id}, or choose another --run-id")
+    _remove_temp_files(rd)
     leftovers = [p.name for p in rd.root.iterdir() if p.name != rd.lock_file.name] \
         if rd.root.is_dir() else []
     if leftovers:  # results without their run.json are never taken over
@@ -200,25 +215,68 @@ def create_run(setup: Setup) -> Manifest:
                        "manifest was deleted) - choose another --run-id, or move that folder "
                        "away")
     rd.root.mkdir(parents=True, exist_ok=True)
-    write_items(rd.items, setup.items)
     manifest = new_manifest(rd.run_id)
+    manifest.status = "creating"
     snapshot = setup.snapshot()
     manifest.profile, manifest.profile_source = setup.loaded.name, setup.loaded.source
     manifest.base_dir = str(setup.loaded.base_dir)
     manifest.config, manifest.config_hash = snapshot, config_hash(snapshot)
     manifest.inputs = setup.inputs()
+    add_trials(setup, manifest)
+    manifest.plan = plan_summary(setup)
+    write_manifest(rd.manifest, manifest)  # from here on the folder is a run
+    return complete_creation(setup, manifest)
+
+
+def complete_creation(setup: Setup, manifest: Manifest) -> Manifest:
+    """Freeze the items, record the environment, and mark the run `created`."""
+    rd = setup.run_dir
+    write_items(rd.items, setup.items)
     manifest.environment = msgspec.convert(environment.collect(setup.engine.model_path),
                                            RunEnvironment)
     manifest.environment.engine_options = setup.engine.options_for_manifest()
     if setup.variants:
         manifest.environment.engine_variants = [e.options_for_manifest()
                                                    for e in setup.variants]
-    add_trials(setup, manifest)
+    manifest.secrets = fingerprint(run_secrets(setup))
     manifest.finish_stage("prepare", [rd.relative(rd.items)])
-    manifest.plan = plan_summary(setup)
     manifest.finish_stage("plan", [])
+    manifest.status = "created"
     write_manifest(rd.manifest, manifest)
     return manifest
+
+
+def _discard_unfinished(rd: RunDir) -> bool:
+    """A run.json left `creating` by a process that died (the caller holds the lock): nothing
+    was run, so its files go and the id is free again. False for any other run."""
+    try:
+        status = read_manifest(rd.manifest).status
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+        return False
+    if status != "creating":
+        return False
+    for path in (rd.items, rd.manifest):
+        path.unlink(missing_ok=True)
+    return True
+
+
+def _remove_temp_files(rd: RunDir) -> None:
+    """Temp files of atomic writes a killed process left (never anything else)."""
+    if rd.root.is_dir():
+        for path in rd.root.iterdir():
+            if path.is_file() and is_temp_file(path.name):
+                path.unlink(missing_ok=True)
+
+
+def run_secrets(setup: Setup) -> list[str]:
+    """The API keys the run's engines send (only their fingerprint is ever written)."""
+    keys: list[str] = []
+    for engine in setup.engines:
+        try:
+            keys += engine.cls.secrets(engine.options)
+        except EngineLoadError:  # unset: preflight said so; nothing to remember
+            pass
+    return [k for k in keys if k]
 
 
 def plan_summary(setup: Setup) -> PlanSummary:

@@ -3,7 +3,8 @@
     run.json (config snapshot) ──► Profile      items.jsonl (frozen) ──► the same plan
     results.jsonl ──latest per custom_id──► done   →  pending = planned − done (failed are retried)
 
-Refuses when the inputs changed since the run started (config snapshot edited, dataset
+A run killed while being created (run.json `creating`) is completed first: its items are
+loaded again and must be the ones it started with. Refuses when the inputs changed since the run started (config snapshot edited, dataset
 files, prompt set or model file different) unless forced; with --force the frozen items are
 kept and the current prompts and model are used, and the change is recorded in events.jsonl.
 """
@@ -15,11 +16,18 @@ from pathlib import Path
 
 import msgspec
 
+from engines.secrets import extend_fingerprint
 from evalcli import environment
 from evalcli.errors import EvalcliError, RunError
 from evalcli.inputs.config import LoadedProfile, Profile, config_hash
 from evalcli.inputs.datasets import load_sources
-from evalcli.run.pipeline import Setup, build_setup, frozen_items
+from evalcli.run.pipeline import (
+    Setup,
+    build_setup,
+    complete_creation,
+    frozen_items,
+    run_secrets,
+)
 from evalcli.store.events import ResumeForced, ScoringChanged
 from evalcli.store.manifest import Manifest, read_manifest, write_manifest
 from evalcli.store.rundir import EventLog, RunDir
@@ -36,14 +44,36 @@ def open_run(rd: RunDir) -> Manifest:
                        f"({exc if str(exc) else type(exc).__name__})") from None
 
 
-def setup_from_manifest(rd: RunDir, manifest: Manifest) -> Setup:
+def _profile(rd: RunDir, manifest: Manifest) -> LoadedProfile:
     try:
         profile = msgspec.convert(manifest.config, Profile)
     except msgspec.ValidationError as exc:
         raise RunError(f"{rd.manifest}: config snapshot is not valid ({exc})") from None
     base_dir = Path(manifest.base_dir) if manifest.base_dir else rd.root
-    loaded = LoadedProfile(profile, manifest.profile, manifest.profile_source, base_dir)
-    return build_setup(loaded, profile, rd, items=frozen_items(rd))
+    return LoadedProfile(profile, manifest.profile, manifest.profile_source, base_dir)
+
+
+def setup_from_manifest(rd: RunDir, manifest: Manifest) -> Setup:
+    loaded = _profile(rd, manifest)
+    if manifest.status == "creating":
+        return finish_creating(rd, manifest, loaded)
+    setup = build_setup(loaded, loaded.profile, rd, items=frozen_items(rd))
+    # a resume may send another key than the start did: run.json remembers both
+    manifest.secrets = extend_fingerprint(manifest.secrets, run_secrets(setup))
+    return setup
+
+
+def finish_creating(rd: RunDir, manifest: Manifest, loaded: LoadedProfile) -> Setup:
+    """A run killed while being created (run.json `creating`): its items are loaded again
+    from the snapshot's datasets (they must give the items it started with), frozen, and
+    the run is marked `created`; nothing had run yet."""
+    setup = build_setup(loaded, loaded.profile, rd)
+    if setup.inputs().items_sha256 != manifest.inputs.items_sha256:
+        raise RunError(f"run {rd.run_id} was interrupted while being created, and its datasets "
+                       "now give different items - start it again (nothing had run): "
+                       f"evalcli run --run-id {rd.run_id} ...")
+    complete_creation(setup, manifest)
+    return setup
 
 
 def changes_since_start(setup: Setup, manifest: Manifest) -> list[str]:

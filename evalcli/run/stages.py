@@ -23,7 +23,7 @@ from pathlib import Path
 
 import msgspec
 
-from evalcli.errors import RunError
+from evalcli.errors import RunError, StopRequested
 from evalcli.run.pipeline import Setup
 from evalcli.run.plan import Trial
 from evalcli.run.stage_names import LATER_STAGES
@@ -314,6 +314,9 @@ def finish(setup: Setup, manifest: Manifest, stages: tuple[str, ...] = LATER_STA
         if state.status == "done" and state.inputs_hash == digest and state.artifacts \
                 and not untrusted:
             continue
+        if rd.stop_requested():  # `evalcli stop` after generate: stop here, resumable
+            raise StopRequested(f"run {rd.run_id} stopped before the {name} stage (evalcli "
+                                f"stop); resume with: evalcli resume {rd.run_id}")
         if untrusted:
             _log_event(rd, StageRedone(stage=name, outputs=untrusted, source=_SOURCES[name]))
             note(f"note: {name} stage redone from {_SOURCES[name]}: "

@@ -11,7 +11,6 @@ scoring.score_answer) and counted in n_empty and n_echo.
 
 from __future__ import annotations
 
-import csv
 import itertools
 import math
 from array import array
@@ -26,7 +25,7 @@ from evalcli.science.refusals import echo_sources
 from evalcli.science.review import AnswerReview
 from evalcli.science.scoring import score_answer
 from evalcli.store.customid import parse_custom_id
-from evalcli.store.fsutil import atomic_write_csv
+from evalcli.store.fsutil import atomic_write_csv, csv_dict_reader
 
 METRICS = ("em", "f1", "abstain_rate", "false_answer_rate", "unsupported_rate")
 COLUMNS = ["item_key", "dataset", "item_id", "type", "group", "answerable", "condition", "temp",
@@ -218,7 +217,7 @@ class ItemTable:
     def read(cls, path: Path, numbers: Iterable[str] | None = None) -> ItemTable:
         """per_item_scores.csv, streamed into columns (see from_rows for `numbers`)."""
         with open(path, encoding="utf-8", newline="") as fh:
-            return cls.from_rows(csv.DictReader(fh), numbers)
+            return cls.from_rows(csv_dict_reader(fh), numbers)
 
     @classmethod
     def from_rows(cls, rows: Iterable[dict], numbers: Iterable[str] | None = None

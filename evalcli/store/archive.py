@@ -14,8 +14,11 @@ and a zip has a central directory, so one member is read without reading the res
 
 Never a secret: keys are named by environment variable in a profile (`api_key_env`), never
 given inline; anything whose name says key/token/secret/password is still replaced with
-"<redacted>" in run.json, a URL's user:password is removed, and the value of any environment
-variable the run's config names (`*_env`) is cut out of every file before it is summed.
+"<redacted>" in run.json, a URL's user:password is removed, and every file is passed through
+`scrub` before it is summed: the CLI builds it from the key fingerprint run.json recorded at
+the start (engines/secrets.py), so a key is cut out - whole or any 8 characters of it - even
+in a shell where its variable is not set. The value of any environment variable the config
+names (`*_env`) is cut out too, when it is set.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import shutil
 import zipfile
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Annotated
@@ -95,8 +99,10 @@ def _env_secrets(config: dict) -> list[bytes]:
     return [os.environ[n].encode("utf-8") for n in names if len(os.environ.get(n, "")) >= 4]
 
 
-def create_archive(rd: RunDir, out: Path) -> dict:
-    """Write the run's archive to `out` (atomically); returns the archive manifest."""
+def create_archive(rd: RunDir, out: Path,
+                   scrub: Callable[[dict, bytes], bytes] | None = None) -> dict:
+    """Write the run's archive to `out` (atomically); returns the archive manifest.
+    `scrub(run_json, data)`: a file's bytes with every secret the run recorded cut out."""
     holder = live_holder(rd.lock_file)
     if holder is not None:
         raise RunError(f"run {rd.run_id} is running (process {holder}) — archive it when it "
@@ -120,6 +126,11 @@ def create_archive(rd: RunDir, out: Path) -> dict:
         for secret in secrets:
             if secret in data:
                 data = data.replace(secret, REDACTED.encode())
+                redacted.append(name)
+        if scrub is not None:
+            scrubbed = scrub(run_json, data)
+            if scrubbed != data:
+                data = scrubbed
                 redacted.append(name)
         blobs[name] = data
     manifest = {

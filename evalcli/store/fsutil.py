@@ -14,9 +14,11 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,6 +27,44 @@ from evalcli.errors import StoreWriteError
 
 _REPLACE_TRIES = 20
 _REPLACE_WAIT_S = 0.05
+# Test hook (crash consistency): with this variable set to N, the process dies as if killed
+# (os._exit(137), no cleanup) at the Nth point of the atomic writes: before one starts, when
+# its temp file is written but not yet in place, and after it.
+FAULT_ENV = "EVALCLI_TEST_EXIT_AT_WRITE"
+# Test hook (bad moments): "<file name>:sigterm" raises SIGTERM in this process just before
+# the first atomic write of a file of that name; "<file name>:stop" writes the run's STOP
+# file there instead (as `evalcli stop` from another terminal would).
+EVENT_ENV = "EVALCLI_TEST_AT_WRITE"
+_fault_points = 0
+_events_fired = False
+
+
+def fault_point(path: Path | None = None) -> None:
+    """Act here if FAULT_ENV / EVENT_ENV say so (tests only; free otherwise)."""
+    global _fault_points, _events_fired
+    limit = os.environ.get(FAULT_ENV)
+    if limit:
+        _fault_points += 1
+        if _fault_points == int(limit):
+            os._exit(137)
+    event = os.environ.get(EVENT_ENV)
+    if event and path is not None and not _events_fired:
+        name, _, action = event.partition(":")
+        if path.name != name:
+            return
+        _events_fired = True
+        if action == "sigterm":
+            import signal
+
+            signal.raise_signal(signal.SIGTERM)
+        elif action == "stop":
+            root = next(p for p in path.parents if (p / "run.json").is_file())
+            (root / "STOP").write_text("test", encoding="utf-8")
+
+
+def is_temp_file(name: str) -> bool:
+    """A temp file atomic_writer leaves behind when the process is killed mid-write."""
+    return name.startswith(".") and name.endswith(".tmp")
 
 
 def utc_now() -> str:
@@ -66,6 +106,7 @@ def atomic_writer(path: Path):
     the complete new one, never a part; on any failure the old content stays and the temp
     file is removed (an OSError becomes one StoreWriteError line)."""
     path = Path(path)
+    fault_point(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -76,7 +117,9 @@ def atomic_writer(path: Path):
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+        fault_point()  # the temp file is written, the target not yet replaced
         _replace_with_retry(tmp_name, path)
+        fault_point()
     except BaseException as exc:
         try:
             os.unlink(tmp_name)
@@ -87,8 +130,45 @@ def atomic_writer(path: Path):
         raise
 
 
+# Spreadsheet safety (CSV injection, OWASP): a cell that begins with one of these is run as
+# a formula by Excel, LibreOffice or Google Sheets ("=HYPERLINK(...)", "@SUM(...)", "+1+cmd").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def _needs_quote(text: str) -> bool:
+    return text.lstrip("'").startswith(_FORMULA_START) and not _NUMBER.fullmatch(text)
+
+
+def spreadsheet_cell(value):
+    """A cell for a CSV people open in a spreadsheet: text that would start a formula gets a
+    leading "'" (text starting with "'" then such a character gets one more, so the reading
+    side can always undo it); numbers — and text that is a plain number, like "-1.5" —
+    stay as they are."""
+    if isinstance(value, str) and _needs_quote(value):
+        return "'" + value
+    return value
+
+
+def spreadsheet_text(cell: str) -> str:
+    """The value spreadsheet_cell was given, from the cell it wrote."""
+    if cell.startswith("'") and cell.lstrip("'").startswith(_FORMULA_START):
+        return cell[1:]
+    return cell
+
+
+def csv_dict_reader(fh) -> Iterator[dict]:
+    """csv.DictReader over a file atomic_write_csv wrote: cells as they were before they
+    were made spreadsheet-safe."""
+    import csv
+
+    for row in csv.DictReader(fh):
+        yield {k: spreadsheet_text(v) if isinstance(v, str) else v for k, v in row.items()}
+
+
 def atomic_write_csv(path: Path, columns, rows, *, extrasaction: str = "raise") -> None:
-    """Stream dict rows (any iterable) into a UTF-8 CSV with `columns`, atomically."""
+    """Stream dict rows (any iterable) into a UTF-8 CSV with `columns`, atomically; every
+    text cell spreadsheet-safe (spreadsheet_cell: read back with csv_dict_reader)."""
     import csv
     import io
 
@@ -96,8 +176,15 @@ def atomic_write_csv(path: Path, columns, rows, *, extrasaction: str = "raise") 
         text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
         writer = csv.DictWriter(text, fieldnames=columns, extrasaction=extrasaction,
                                 lineterminator="\n")
+        # with "\n" line ends the csv module leaves a cell holding a bare CR unquoted, and a
+        # reader then splits the row there: such a row has every cell quoted
+        quoted = csv.DictWriter(text, fieldnames=columns, extrasaction=extrasaction,
+                                lineterminator="\n", quoting=csv.QUOTE_ALL)
         writer.writeheader()
-        writer.writerows(rows)
+        for row in rows:
+            row = {k: spreadsheet_cell(v) for k, v in row.items()}
+            cr = any(isinstance(v, str) and "\r" in v for v in row.values())
+            (quoted if cr else writer).writerow(row)
         text.flush()
         text.detach()  # the raw file stays open for atomic_writer to fsync and replace
 

@@ -21,7 +21,9 @@ SCHEMA_VERSION = 1
 STAGES = ("prepare", "plan", "generate", "parse", "score", "stats", "costs", "report")
 
 
-RunStatus = Literal["created", "running", "stopped", "failed", "completed"]
+# creating: run.json is written first, before items.jsonl and the environment; `resume`
+# completes such a run and `run` with the same id discards it
+RunStatus = Literal["creating", "created", "running", "stopped", "failed", "completed"]
 StageStatus = Literal["pending", "running", "done", "failed", "skipped", "stopped"]
 
 
@@ -197,6 +199,9 @@ class Manifest(msgspec.Struct, kw_only=True):
     # a sequential run ([stopping]); absent (not written) for a fixed-n run
     stopping: Stopping | msgspec.UnsetType = msgspec.UNSET
     pid: int = 0  # the process that last ran the generate stage
+    # salted hashes of the API keys' 8-character windows (engines/secrets.py fingerprint):
+    # `archive` cuts the keys out by this, whatever the shell it runs in; never a key
+    secrets: dict[str, Any] = {}  # shape owned by engines/secrets.py
     error: str = ""
 
     def stage(self, name: str) -> StageState:

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from evalcli.store.customid import parse_custom_id
-from evalcli.store.fsutil import atomic_write_csv
+from evalcli.store.fsutil import atomic_write_csv, spreadsheet_text
 from evalcli.store.results import ResultRecord
 
 COLUMNS = [
@@ -103,7 +103,9 @@ def iter_predictions(path: Path) -> Iterator[dict]:
     - no `status` column (the predecessor's files): a `finish_reason` of "error" is a failed
       unit, anything else — including no `finish_reason` column at all — an answer;
     - token counts missing (no column, or an empty cell) are -1 = unknown, never 0;
-    - each row carries `_line`, the file line it starts on (for error messages).
+    - each row carries `_line`, the file line it starts on (for error messages);
+    - a cell made spreadsheet-safe ("'=..." for "=...": fsutil.spreadsheet_cell) reads back
+      as the value it was.
     """
     from evalcli.errors import DataError
 
@@ -126,6 +128,8 @@ def iter_predictions(path: Path) -> Iterator[dict]:
                 )
             line = reader.line_num + 1
             for row in reader:
+                row = {k: spreadsheet_text(v) if isinstance(v, str) else v
+                       for k, v in row.items()}
                 row["_line"] = line
                 if not row.get("status"):
                     row["status"] = "failed" if row.get("finish_reason") == "error" else "ok"

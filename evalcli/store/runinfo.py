@@ -108,7 +108,7 @@ def summarize(rd: RunDir) -> RunSummary:
     """Everything `show` prints; RunError when run.json is missing or unreadable."""
     manifest = load_manifest(rd)
     status = manifest.status
-    if status in ("running", "created") and live_holder(rd.lock_file) is None:
+    if status in ("running", "created", "creating") and live_holder(rd.lock_file) is None:
         status = "interrupted"  # run.json says running, but no process holds the run's lock
     summary = RunSummary(
         run_id=rd.run_id, status=status, created_at=manifest.created_at,

@@ -206,7 +206,9 @@ def test_stop_a_running_run(tmp_path):
 
     finished = results.read_bytes().count(b"\n")
     shown = _json(tmp_path, "show", "slow")
-    assert shown["status"] == "stopped" and shown["stop_requested"] is True
+    # the request was acted on: the run that ended removed its STOP file (issue 26)
+    assert shown["status"] == "stopped" and shown["stop_requested"] is False
+    assert not (tmp_path / "runs" / "slow" / "STOP").exists()
     assert shown["done"] == finished < shown["planned"]
     assert shown["pending"] == shown["planned"] - finished
     again = evalcli("stop", "slow", "--runs-dir", tmp_path / "runs", cwd=tmp_path)

@@ -1,0 +1,80 @@
+"""SIGTERM is Ctrl+C everywhere (issue 26): a SIGTERM while a later stage runs — delivered at
+a chosen write by the test hook in evalcli/store/fsutil.py — ends the run with exit 130, one
+line, run.json `stopped` and the interrupted stage `stopped` (never `failed`), and `resume`
+finishes it. A late `evalcli stop` (after generate) stops before the next stage and leaves
+no STOP file behind. A stage's error never reads "stopped: stopped: …"."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from evalcli.store.fsutil import EVENT_ENV
+from evalcli.store.manifest import new_manifest
+from tests.helpers import evalcli, write_profile
+
+STAGE_OF = {"predictions.csv": "parse", "per_item_scores.csv": "score", "report.md": "report"}
+
+
+def _start(tmp_path, event: str):
+    profile = write_profile(tmp_path / "p.toml", workers=1)
+    runs = tmp_path / "runs"
+    result = evalcli("run", "--profile", profile, "--limit-items", "1", "--runs-dir", runs,
+                     "--run-id", "x", env={EVENT_ENV: event})
+    return runs, result
+
+
+def _finishes(runs) -> None:
+    resumed = evalcli("resume", "x", "--runs-dir", runs)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    manifest = json.loads((runs / "x" / "run.json").read_text())
+    assert manifest["status"] == "completed"
+    assert {s["status"] for s in manifest["stages"].values()} == {"done"}
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM from raise_signal is POSIX here")
+@pytest.mark.parametrize("at", sorted(STAGE_OF))
+def test_sigterm_during_a_later_stage_is_a_clean_stop(tmp_path, at):
+    runs, result = _start(tmp_path, f"{at}:sigterm")
+    assert result.returncode == 130, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "SIGTERM" in lines[0] and "evalcli resume x" in lines[0], lines
+    manifest = json.loads((runs / "x" / "run.json").read_text())
+    assert manifest["status"] == "stopped"
+    stages = manifest["stages"]
+    assert stages["generate"]["status"] == "done"
+    assert stages[STAGE_OF[at]]["status"] == "stopped"
+    assert stages[STAGE_OF[at]]["error"] == "interrupted (SIGTERM)"
+    assert "failed" not in {s["status"] for s in stages.values()}
+    shown = evalcli("show", "x", "--runs-dir", runs)
+    assert "stopped: stopped" not in shown.stdout
+    _finishes(runs)
+
+
+def test_a_late_stop_stops_before_the_next_stage_and_leaves_no_stop_file(tmp_path):
+    runs, result = _start(tmp_path, "predictions.csv:stop")  # written while parse runs
+    assert result.returncode == 130, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    manifest = json.loads((runs / "x" / "run.json").read_text())
+    assert manifest["status"] == "stopped"
+    assert manifest["stages"]["parse"]["status"] == "done"
+    assert manifest["stages"]["score"]["status"] == "pending"
+    assert not (runs / "x" / "STOP").exists()
+    shown = evalcli("show", "x", "--runs-dir", runs)
+    assert "stop requested" not in shown.stdout.lower(), shown.stdout
+    _finishes(runs)
+
+
+def test_a_stage_error_has_one_stopped_prefix():
+    from evalcli.run.generate import _mark
+
+    manifest = new_manifest("x")
+    manifest.start_stage("score")
+    _mark(manifest, "stopped", "stopped: cannot write a.csv: disk full - free some space")
+    assert manifest.error == "stopped: cannot write a.csv: disk full - free some space"
+    assert manifest.stages["score"].status == "stopped"
+    assert manifest.stages["score"].error == "cannot write a.csv: disk full - free some space"
