@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from evalcli.report.text import bold, esc
+from evalcli.report.verdict import DIRECTION_WORDS
 from evalcli.store.manifest import Stopping
 
 
@@ -26,7 +27,11 @@ def sentence(stopping: Stopping, name: Callable[[str], str] = str) -> str:
     level = round(100 * (1 - stopping.alpha), 1)
     how = (f"stopped after {look.items} of {look.of_items} items" if stopping.stopped_early
            else f"ran {look.items} of {look.of_items} items")
-    if look.decision == "difference":
+    if look.decision == "difference" and look.direction in ("treatment higher",
+                                                            "treatment lower"):
+        up, down, _ = DIRECTION_WORDS.get(stopping.metric, ("is higher than", "is lower than", 0))
+        what = f"{treatment} {up if look.direction == 'treatment higher' else down} {control}"
+    elif look.decision == "difference":
         what = f"{treatment if look.direction == 'treatment better' else control} better"
     elif look.decision == "equivalence":
         what = (f"{treatment} and {control} equivalent within "

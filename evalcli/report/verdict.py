@@ -23,7 +23,8 @@ VERDICT_METRICS = ("em", "f1", "abstain_rate", "false_answer_rate")
 LABELS = {"em": "EM", "f1": "F1", "abstain_rate": "abstain", "false_answer_rate": "false answers",
           "unsupported_rate": "unsupported"}
 # plain words for "treatment is higher/lower than control", and which direction is better
-_WORDS = {
+# (+1 higher, -1 lower, 0 neither): the fixed-n verdict and the sequential sentence share them
+DIRECTION_WORDS = {
     "em": ("gets more answers exactly right than", "gets fewer answers exactly right than", +1),
     "f1": ("overlaps the gold answers more (F1) than", "overlaps the gold answers less (F1) than", +1),
     "abstain_rate": ("declines to answer more often than", "declines to answer less often than", 0),
@@ -82,7 +83,7 @@ def verdict(m: MetricStats, metric: str, treatment: str, control: str, where: st
     p_sig = p is not None and fmt.finite(p) and p < 0.05
     q_sig = p_sig if q is None else (fmt.finite(q) and q < 0.05)
     if ci_excludes_zero and q_sig:
-        up, down, better = _WORDS[metric]
+        up, down, better = DIRECTION_WORDS[metric]
         words = up if delta > 0 else down
         status: Status = "different" if better == 0 else (
             "better" if (delta > 0) == (better > 0) else "worse")

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
 from evalcli.errors import ConfigError
 from evalcli.science.per_item import prompt_texts, score_rows
 from evalcli.science.stats.sequential import confidence_sequence, decision_of
-from evalcli.store.manifest import Decision, LookRecord
+from evalcli.store.manifest import Decision, Direction, LookRecord
 
 
 @dataclass(frozen=True)
@@ -36,12 +35,18 @@ class Look:
     hi: float
     decision: Decision | None  # None: go on
     dropped: int = 0
+    # the metric's better direction: True = higher is better (EM, F1); None = neither
+    # (abstaining more is not better or worse by itself)
+    higher_is_better: bool | None = True
 
     @property
-    def direction(self) -> Literal["", "treatment better", "control better"]:
+    def direction(self) -> Direction:
         if self.decision != "difference":
             return ""
-        return "treatment better" if self.lo >= 0 else "control better"
+        higher = self.lo >= 0
+        if self.higher_is_better is None:
+            return "treatment higher" if higher else "treatment lower"
+        return "treatment better" if higher == self.higher_is_better else "control better"
 
     def record(self) -> LookRecord:
         """The look as run.json and events.jsonl keep it (NaN/inf: None)."""
@@ -125,7 +130,8 @@ class StoppingMonitor:
             decision = "maximum"
         self.last = Look(blocks, len(d), len(plan.order), float(np.mean(control)),
                          float(np.mean(treatment)), row["estimate"], row["lo"], row["hi"],
-                         decision, dropped)
+                         decision, dropped,
+                         higher_is_better=None if s.metric == "abstain_rate" else True)
         return self.last
 
 

@@ -107,6 +107,9 @@ class PlanSummary(msgspec.Struct, kw_only=True):
 
 
 Decision = Literal["difference", "equivalence", "maximum"]
+# a difference's direction; "treatment higher/lower" for a metric where neither is better
+Direction = Literal["", "treatment better", "control better", "treatment higher",
+                    "treatment lower"]
 
 
 class LookRecord(msgspec.Struct, kw_only=True):
@@ -122,7 +125,7 @@ class LookRecord(msgspec.Struct, kw_only=True):
     hi: float | None = None
     decision: Decision | None = None  # None: go on
     dropped: int = 0
-    direction: Literal["", "treatment better", "control better"] = ""
+    direction: Direction = ""
 
 
 class Stopping(msgspec.Struct, kw_only=True, omit_defaults=True):

@@ -6,14 +6,18 @@ import msgspec
 
 from evalcli.report.sequential import report_blocks, sentence
 from evalcli.report.text import esc
+from evalcli.run.stopping import Look
 from evalcli.store.manifest import Stopping
 
 
-def _stopping(decision: str, lo: float, hi: float, *, early: bool = True, **arms) -> Stopping:
-    direction = "" if decision != "difference" else (
-        "treatment better" if lo >= 0 else "control better")
+def _stopping(decision: str, lo: float, hi: float, *, early: bool = True, metric: str = "em",
+              **arms) -> Stopping:
+    look = Look(blocks=9, items=176, of_items=800, control_mean=0.5, treatment_mean=0.5,
+                estimate=(lo + hi) / 2, lo=lo, hi=hi, decision=decision,
+                higher_is_better=None if metric == "abstain_rate" else True)
+    direction = look.direction
     return msgspec.convert(
-        {"metric": "em", "control": arms.get("control", "control"),
+        {"metric": metric, "control": arms.get("control", "control"),
          "treatment": arms.get("treatment", "treatment"), "alpha": 0.05, "margin": 0.02,
          "min_items": 40, "block_size": 20, "items_planned": 800,
          "stopped_early": early, "skipped_units": 1248,
@@ -42,3 +46,15 @@ def test_the_report_labels_fixed_n_p_values_and_escapes_arm_names():
     assert "optionally stopped sample" in blocks[1] and "1248" in blocks[1]
     full = report_blocks(_stopping("maximum", -0.05, 0.08, early=False))
     assert "optionally stopped" not in full[1]
+
+
+def test_the_direction_words_are_the_fixed_n_verdicts_for_every_stopping_metric():
+    # abstaining more is neither better nor worse: the words say what happened, as the
+    # fixed-n verdict does ("declines to answer more often"), never "treatment better"
+    more = sentence(_stopping("difference", 0.05, 0.2, metric="abstain_rate"))
+    assert "treatment declines to answer more often than control" in more
+    assert "better" not in more
+    less = sentence(_stopping("difference", -0.2, -0.05, metric="abstain_rate"))
+    assert "treatment declines to answer less often than control" in less
+    assert "treatment better" in sentence(_stopping("difference", 0.05, 0.2, metric="f1"))
+    assert "control better" in sentence(_stopping("difference", -0.2, -0.05, metric="em"))
