@@ -263,8 +263,10 @@ def headline_interval(control, treatment, method: str, *, confidence: float,
                       clt: tuple[float, float], design_effect: float = 1.0) -> tuple[float, float]:
     """The reported interval for mean(treatment − control), by ``method`` (headline_method):
 
-    - "tango_paired_score[_deff]": Tango's paired score interval (``proportions``), on the
-      table shrunk by the design effect when items share clusters (never below DEFF_FLOOR).
+    - "tango_paired_score": Tango's paired score interval with a continuity shift of 0.1
+      discordant pair (``proportions.tango_limits``).
+    - "tango_paired_score_deff": Tango's own interval on the table shrunk by the design
+      effect when items share clusters (never below DEFF_FLOOR).
     - "tango_scaled_score": Tango's interval on the jump-scaled table of the differences
       (``scaled``): it holds when most differences are exactly 0 (docs/statistics.md).
     - "cluster_robust_t" / "paired_t": the t interval ``clt``.
@@ -272,8 +274,10 @@ def headline_interval(control, treatment, method: str, *, confidence: float,
     c = np.asarray(control, dtype=float)
     t = np.asarray(treatment, dtype=float)
     if method.startswith("tango_paired"):
-        deff = design_effect if method.endswith("_deff") else 1.0
-        return paired_proportion_interval(c, t, confidence=confidence, design_effect=deff)
+        if method.endswith("_deff"):  # Tango's own limits: already conservative at few clusters
+            return paired_proportion_interval(c, t, confidence=confidence,
+                                              design_effect=design_effect, continuity=0.0)
+        return paired_proportion_interval(c, t, confidence=confidence)
     if method.startswith("tango_scaled"):
         deff = design_effect if method.endswith("_deff") else 1.0
         return scaled_interval(t - c, confidence=confidence, design_effect=deff)

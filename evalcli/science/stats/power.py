@@ -16,6 +16,7 @@ import numpy as np
 from scipy import stats as _st
 
 from evalcli.science.stats.intervals import NAN
+from evalcli.science.stats.proportions import CI_CONTINUITY
 
 DEFAULT_TARGETS: tuple[float, ...] = (0.01, 0.02, 0.05, 0.10)
 
@@ -71,7 +72,8 @@ def power_summary(
 # p (sign-flip permutation) is below α (the BH step is left out here: it depends on the
 # other comparisons). For 0/1 data without clusters both parts depend only on the
 # discordant counts b (treatment right, control wrong) and c:
-#   Tango's interval excludes 0  ⇔  T(0) = (b − c)/√(b + c) > z_{1−α/2}    (T at Δ = 0)
+#   Tango's interval excludes 0  ⇔  (b − c − cc)/√(b + c + cc) > z_{1−α/2}  (its score at
+#                                   Δ = 0, cc = the 0.1-pair continuity shift of the limit)
 #   the sign-flip p (its exact limit)  = McNemar's exact p = min(1, 2·P(X ≤ min(b, c))),
 #                                        X ~ Bin(b + c, ½)
 # so for m = b + c discordant pairs the rule rejects iff max(b, c) ≥ k(m), a threshold
@@ -101,7 +103,8 @@ def _rule_threshold(m: np.ndarray, alpha: float) -> np.ndarray:
 def _threshold_table(size: int, alpha: float) -> np.ndarray:
     z = float(_st.norm.ppf(1.0 - alpha / 2.0))
     m = np.arange(size, dtype=np.int64)
-    k_tango = np.floor((m + z * np.sqrt(m)) / 2.0).astype(np.int64) + 1  # 2b − m > z√m
+    cc = CI_CONTINUITY
+    k_tango = np.floor((m + cc + z * np.sqrt(m + cc)) / 2.0 + 1e-12).astype(np.int64) + 1
     # exact p < α ⇔ P(X ≤ m − b) < α/2: m − b ≤ j, j the largest with cdf(j) < α/2
     j = _st.binom.ppf(alpha / 2.0, m, 0.5).astype(np.int64)
     j = np.where(_st.binom.cdf(j, m, 0.5) < alpha / 2.0, j, j - 1)

@@ -27,10 +27,10 @@ Identical arms (every d_i = 0) give h = 1 and Tango's interval for no discordant
 Coverage (benchmarks/bench_coverage.py, docs/statistics.md "Coverage"): 94–97% at n ≥ 30
 wherever at least 5 changed items are expected, conservative below that.
 
-``continuity`` (for TOST) adds that many effective items to the side being tested — the
-upper limit is taken from (b' + cc, c'), the lower from (b', c' + cc) — which keeps the
-equivalence test's size at most 5% when few pairs are discordant (docs/statistics.md,
-"Equivalence").
+``continuity`` adds that many effective items to the side being tested — the upper limit
+is taken from (b' + cc, c'), the lower from (b', c' + cc): 0.1 for the headline interval
+(as for 0/1 data, ``proportions.tango_limits``), 0.5 in TOST, which keeps the equivalence
+test's size at most 5% when few pairs are discordant (docs/statistics.md, "Equivalence").
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ import numpy as np
 from scipy import stats as _st
 
 from evalcli.science.stats.intervals import NAN
-from evalcli.science.stats.proportions import DEFF_FLOOR, _score, tango_paired
+from evalcli.science.stats.proportions import CI_CONTINUITY, DEFF_FLOOR, _score, tango_paired
 
 JUMP_PSEUDO = 0.1  # κ: a tenth of a full 0 ↔ 1 change added to Σd² and Σ|d|
 TOST_CONTINUITY = 0.5  # effective items added to the tested side in TOST
@@ -78,8 +78,10 @@ def _limits(b: float, c: float, n: float, confidence: float, continuity: float):
 
 
 def scaled_interval(d: np.ndarray, *, confidence: float = 0.95, design_effect: float = 1.0,
-                    continuity: float = 0.0) -> tuple[float, float]:
-    """The interval for mean(d) (module docstring); (NaN, NaN) for no items."""
+                    continuity: float = CI_CONTINUITY) -> tuple[float, float]:
+    """The interval for mean(d) (module docstring), with the continuity shift of
+    ``proportions.tango_limits`` (0.1 effective item; for 0/1 data this is exactly the
+    headline interval of 0/1 metrics); (NaN, NaN) for no items."""
     d = np.asarray(d, dtype=float).ravel()
     if d.size == 0:
         return (NAN, NAN)
