@@ -7,13 +7,13 @@ least favourable point of H0: |μ| ≥ margin), it says "equivalent" in at most 
 experiments. Printed as the Markdown tables of docs/statistics.md ("Equivalence"):
 
 - **0/1 metrics, exact**: paired outcomes with P(treatment right, control wrong) = p_b and
-  P(control right, treatment wrong) = p_c, p_b − p_c = the margin (2 points). TOST depends on
+  P(control right, treatment wrong) = p_c, p_b − p_c = the margin (2 or 5 points). TOST depends on
   the discordant counts (b, c) only, so its size is the sum of the trinomial probabilities
   of the (b, c) where it says "equivalent" — enumerated, no Monte Carlo error. Rows: the
   score TOST evalcli uses (``tost``: the 90% Tango interval with half a pair of continuity
   correction inside ± the margin) and the t-reference TOST on the ±1/0 differences that the
-  report used before; few discordant pairs (2% of items change one way; 3% / 1%) and many
-  (11% / 9%; 26% / 24%). Every n from 50 to 1,000 in steps of 10 is computed for the
+  report used before; few discordant pairs (2% of items change one way; 3% / 1%; at the
+  5-point margin 5% / 0%, 6% / 1%) and many (11% / 9%, 26% / 24%; 15% / 10%, 30% / 25%). Every n from 50 to 1,000 in steps of 10 is computed for the
   worst-case line; the table shows a selection.
 - **F1 (k% of items change), Monte Carlo**: the model of bench_coverage.py (latent score
   μ + 0.35·Z clipped to [0, 1]; each item changes with probability k; changed items drawn at
@@ -37,11 +37,14 @@ from evalcli.science.stats.equivalence import tost
 from evalcli.science.stats.proportions import tango_limits
 from evalcli.science.stats.scaled import JUMP_PSEUDO, TOST_CONTINUITY
 
-MARGIN = 0.02
 ALPHA = 0.05
 NS = (50, 100, 200, 300, 500, 1000)
-BINARY = (("few", 0.02, 0.0), ("few", 0.03, 0.01), ("many", 0.11, 0.09), ("many", 0.26, 0.24))
-F1_MODELS = (("few", 0.05, 0.45), ("many", 0.30, 0.45))  # (label, k, μ_c)
+# (margin, label, p_b, p_c): the true difference p_b − p_c is the margin
+BINARY = ((0.02, "few", 0.02, 0.0), (0.02, "few", 0.03, 0.01), (0.02, "many", 0.11, 0.09),
+          (0.02, "many", 0.26, 0.24), (0.05, "few", 0.05, 0.0), (0.05, "few", 0.06, 0.01),
+          (0.05, "many", 0.15, 0.10), (0.05, "many", 0.30, 0.25))
+F1_MODELS = ((0.02, "few", 0.05, 0.45), (0.02, "many", 0.30, 0.45),
+             (0.05, "few", 0.10, 0.45), (0.05, "many", 0.30, 0.45))  # (margin, label, k, μ_c)
 SD_F1, RHO = 0.35, 0.5
 
 
@@ -50,7 +53,10 @@ def _tables(n: int, p_b: float, p_c: float):
     b = np.arange(n + 1)
     pb = st.binom.pmf(b, n, p_b)
     b = b[pb > 1e-14]
-    bb, cc = np.meshgrid(b, np.arange(n + 1), indexing="ij")
+    sd = math.sqrt(n * p_c * (1 - p_c))
+    c = np.arange(max(0, math.floor(n * p_c - 12 * sd - 5)),
+                  min(n, math.ceil(n * p_c + 12 * sd + 5)) + 1)
+    bb, cc = np.meshgrid(b, c, indexing="ij")
     ok = bb + cc <= n
     bb, cc = bb[ok], cc[ok]
     rest = n - bb
@@ -60,23 +66,23 @@ def _tables(n: int, p_b: float, p_c: float):
     return bb[keep].astype(float), cc[keep].astype(float), prob[keep]
 
 
-def size_score(n: int, p_b: float, p_c: float) -> float:
+def size_score(n: int, p_b: float, p_c: float, margin: float) -> float:
     b, c, prob = _tables(n, p_b, p_c)
     lo, hi = tango_limits(n - b - c, b, c, np.zeros_like(b), 1 - 2 * ALPHA, TOST_CONTINUITY)
-    eq = (lo > -MARGIN) & (hi < MARGIN)
+    eq = (lo > -margin) & (hi < margin)
     for i in np.flatnonzero(eq)[:3].tolist() + np.flatnonzero(~eq)[:3].tolist():
         d = np.r_[np.ones(int(b[i])), -np.ones(int(c[i])), np.zeros(int(n - b[i] - c[i]))]
-        assert tost(d, MARGIN, alpha=ALPHA)["equivalent"] == bool(eq[i])
+        assert tost(d, margin, alpha=ALPHA)["equivalent"] == bool(eq[i])
     return float(np.sum(prob * eq))
 
 
-def size_t(n: int, p_b: float, p_c: float) -> float:
+def size_t(n: int, p_b: float, p_c: float, margin: float) -> float:
     """The t-reference TOST on ±1/0 differences (before): 90% t interval inside ± margin."""
     b, c, prob = _tables(n, p_b, p_c)
     mean = (b - c) / n
     var = np.maximum((b + c) - n * mean * mean, 0.0) / (n - 1)
     half = st.t.ppf(1 - ALPHA, n - 1) * np.sqrt(var / n)
-    eq = (var > 0) & (mean - half > -MARGIN) & (mean + half < MARGIN)
+    eq = (var > 0) & (mean - half > -margin) & (mean + half < margin)
     return float(np.sum(prob * eq))
 
 
@@ -86,9 +92,10 @@ def censored_mean(mu: float, sd: float = SD_F1) -> float:
             + st.norm.sf(b))
 
 
-def size_f1(n: int, k: float, mu_c: float, reps: int, rng) -> tuple[float, float]:
+def size_f1(n: int, k: float, mu_c: float, margin: float, reps: int,
+            rng) -> tuple[float, float]:
     """(share called equivalent, μ_t) in the k%-change F1 model with the truth on +margin."""
-    target = censored_mean(mu_c) + MARGIN / k
+    target = censored_mean(mu_c) + margin / k
     mu_t = optimize.brentq(lambda m: censored_mean(m) - target, -2.0, 4.0)
     z1 = rng.standard_normal((reps, n))
     z2 = RHO * z1 + math.sqrt(1 - RHO * RHO) * rng.standard_normal((reps, n))
@@ -100,9 +107,9 @@ def size_f1(n: int, k: float, mu_c: float, reps: int, rng) -> tuple[float, float
     b = np.clip(d, 0, None).sum(1) / h
     cc = np.minimum(np.clip(-d, 0, None).sum(1) / h, n - b)
     lo, hi = tango_limits(n - b - cc, b, cc, np.zeros_like(b), 1 - 2 * ALPHA, TOST_CONTINUITY)
-    eq = (lo * h > -MARGIN) & (hi * h < MARGIN)
+    eq = (lo * h > -margin) & (hi * h < margin)
     for r in range(10):
-        assert tost(d[r], MARGIN, alpha=ALPHA)["equivalent"] == bool(eq[r])
+        assert tost(d[r], margin, alpha=ALPHA)["equivalent"] == bool(eq[r])
     return float(eq.mean()), mu_t
 
 
@@ -112,19 +119,18 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2024)
     args = parser.parse_args()
     started = time.perf_counter()
-    print(f"| 0/1, margin ±{100 * MARGIN:g} pts, truth +{100 * MARGIN:g} | discordant | "
+    print("| 0/1 (exact) | margin = true Δ | discordant (up / down) | "
           + " | ".join(f"n={n}" for n in NS) + " | worst, n = 50…1,000 step 10 |")
-    print("|" + "---|" * (3 + len(NS)))
+    print("|" + "---|" * (4 + len(NS)))
     worst_score = 0.0
-    for label, p_b, p_c in BINARY:
-        for name, fn in (("score TOST (Tango 90%, cc ½)", size_score),
-                         ("t TOST on ±1/0 (before)", size_t)):
-            every = {n: fn(n, p_b, p_c) for n in range(50, 1001, 10)}
-            cells = [every[n] if n in every else fn(n, p_b, p_c) for n in NS]
+    for margin, label, p_b, p_c in BINARY:
+        for name, fn in (("score TOST (evalcli)", size_score), ("t TOST (before)", size_t)):
+            every = {n: fn(n, p_b, p_c, margin) for n in range(50, 1001, 10)}
+            cells = [every[n] if n in every else fn(n, p_b, p_c, margin) for n in NS]
             n_max = max(every, key=every.get)
             if fn is size_score:
                 worst_score = max(worst_score, every[n_max])
-            print(f"| {name} | {label}: {100 * p_b:g}% / {100 * p_c:g}% | "
+            print(f"| {name} | ±{100 * margin:g} pts | {label}: {100 * p_b:g}% / {100 * p_c:g}% | "
                   + " | ".join(f"{100 * v:.2f}" for v in cells)
                   + f" | {100 * every[n_max]:.2f} (n = {n_max}) |", flush=True)
     print()
@@ -134,16 +140,16 @@ def main() -> None:
                                             else "TARGET MISSED"))
     started = time.perf_counter()
     print()
-    print(f"| F1, margin ±{100 * MARGIN:g} pts, truth +{100 * MARGIN:g} | k changed | "
+    print("| F1 (Monte Carlo) | margin = true Δ | k changed (μ_c → μ_t) | "
           + " | ".join(f"n={n}" for n in NS) + " |")
-    print("|" + "---|" * (2 + len(NS)))
+    print("|" + "---|" * (3 + len(NS)))
     worst_f1 = 0.0
-    for j, (label, k, mu_c) in enumerate(F1_MODELS):
+    for j, (margin, label, k, mu_c) in enumerate(F1_MODELS):
         rng = np.random.default_rng([args.seed, j])
-        res = [size_f1(n, k, mu_c, args.reps, rng) for n in NS]
+        res = [size_f1(n, k, mu_c, margin, args.reps, rng) for n in NS]
         worst_f1 = max(worst_f1, max(v for v, _ in res))
-        print(f"| score TOST (scaled Tango 90%, cc ½) | {label}: {100 * k:g}% "
-              f"(μ {mu_c:g}→{res[0][1]:.2f}) | " + " | ".join(f"{100 * v:.2f}" for v, _ in res)
+        print(f"| score TOST (evalcli) | ±{100 * margin:g} pts | {label}: {100 * k:g}% "
+              f"({mu_c:g} → {res[0][1]:.2f}) | " + " | ".join(f"{100 * v:.2f}" for v, _ in res)
               + " |", flush=True)
     sd = 100 * math.sqrt(0.05 * 0.95 / args.reps)
     print()
@@ -151,7 +157,6 @@ def main() -> None:
           f"{args.seed}; {time.perf_counter() - started:.0f} s; worst cell {100 * worst_f1:.2f}%"
           " — " + ("target met (≤ 5%)" if worst_f1 <= ALPHA + 2 * sd / 100
                    else "TARGET MISSED"))
-
 
 if __name__ == "__main__":
     main()
