@@ -1,10 +1,19 @@
 """Power: the minimum detectable effect a run achieved, and items needed for a target effect.
 
-Normal-approximation formulas for a two-sided test at level α with power 1 − β on the mean
-paired difference (Chow, Shao & Wang, Sample Size Calculations in Clinical Research, §3.1):
+Two kinds, both returning {alpha, power, mde, items_required: {"0.010": N, ...}}:
+
+- ``rule_power_summary`` (what significance.json reports): the power of the verdict rule
+  itself — the 95% headline interval excludes 0 and the sign-flip p < α — given the
+  discordance the run observed; exact for paired 0/1 data (the comment above
+  ``_rule_threshold`` has the model), on the jump-scaled table of ``scaled`` otherwise.
+  The normal formula below overstated it: 300 items with 3 discordant said "1.6 points",
+  where the rule's power is 35%; the rule's MDE there is 2.6 points.
+- ``power_summary``: normal-approximation formulas for a two-sided test at level α with
+  power 1 − β on the mean paired difference (Chow, Shao & Wang, Sample Size Calculations in
+  Clinical Research, §3.1):
     MDE = (z_{1−α/2} + z_{1−β}) · se               se = the achieved (paired or clustered) SE
     n_required(δ) = ⌈ n · ((z_{1−α/2} + z_{1−β}) · se / δ)² ⌉   (= ((z+z)·sd/δ)² for iid items)
-Scaling the achieved SE carries the run's design effect (clusters, correlation) along.
+  Scaling the achieved SE carries the run's design effect (clusters, correlation) along.
 """
 
 from __future__ import annotations

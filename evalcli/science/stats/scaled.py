@@ -24,8 +24,9 @@ For 0/1 data (every d_i ∈ {−1, 0, 1}) Σd² = Σ|d|, so h = 1 and this *is* 
 Identical arms (every d_i = 0) give h = 1 and Tango's interval for no discordant pair,
 ±z²/(n + z²): an interval never collapses to a point. The limits lie in [−h, h] ⊆ [−1, 1].
 
-Coverage (benchmarks/bench_coverage.py, docs/statistics.md "Coverage"): 94–97% at n ≥ 30
-wherever at least 5 changed items are expected, conservative below that.
+Coverage (benchmarks/bench_coverage.py, docs/statistics.md "Coverage"): never below 95.5%
+in the "k% of items change" models at n = 20–100; 95.5–97.8% from about 10 changed items on,
+conservative (up to 100%) with fewer; 94.8–96.7% for dense F1 differences at n ≥ 20.
 
 ``continuity`` adds that many effective items to the side being tested — the upper limit
 is taken from (b' + cc, c'), the lower from (b', c' + cc): 0.1 for the headline interval
