@@ -44,9 +44,12 @@ def test_bh_old_defect_larger_p_never_gets_smaller_q():
 
 
 def test_tost_against_two_scipy_one_sided_t_tests():
+    # differences outside [-1, 1] (not of scores in [0, 1]): the t reference
     rng = np.random.default_rng(4)
     d = rng.normal(0.005, 0.1, 300)
+    d[0] = 1.5
     r = tost(d, 0.02)
+    assert r["method"] == "t"
     lower = stats.ttest_1samp(d, -0.02, alternative="greater").pvalue
     upper = stats.ttest_1samp(d, 0.02, alternative="less").pvalue
     assert r["p_lower"] == pytest.approx(lower)
@@ -61,9 +64,14 @@ def test_tost_against_two_scipy_one_sided_t_tests():
 def test_tost_not_equivalent_when_effect_is_large():
     d = np.random.default_rng(1).normal(0.1, 0.1, 200)
     assert tost(d, 0.02)["equivalent"] is False
-    # ten identical pairs estimate no spread: no equivalence claim (the t limit would make one)
-    assert tost(np.zeros(10), 0.02)["equivalent"] is None
-    assert tost(np.array([0.1]), 0.02)["equivalent"] is None
+    # ten identical pairs: Tango's score test, no claim within ±2 points (90% CI ±21 points)
+    r = tost(np.zeros(10), 0.02)
+    assert r["equivalent"] is False and r["method"] == "tango_score" and r["ci_high"] > 0.2
+    # a thousand identical pairs do show equivalence within ±2 points
+    assert tost(np.zeros(1000), 0.02)["equivalent"] is True
+    # too few items: no test, and a note that says so
+    r = tost(np.array([0.1, 0.0, 0.2]), 0.02)
+    assert r["equivalent"] is None and r["method"] == "none" and "too few" in r["note"]
     with pytest.raises(ValueError):
         tost(d, 0)
 

@@ -59,7 +59,7 @@ def test_n0_and_n1_do_not_crash():
 
 
 def test_identical_arms():
-    x = np.array([1.0, 0.0, 1.0, 1.0])
+    x = np.array([1.0, 0.0, 1.0, 1.0] * 3)
     r = paired_difference(x, x, n_boot=100)
     assert r["delta"] == 0.0 and r["se"] == 0.0 and r["p_value"] == 1.0
     assert r["ci_method"] == "tango_paired_score"

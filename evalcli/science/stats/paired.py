@@ -5,14 +5,17 @@
         ├─► delta = mean(d)
         ├─► se: paired SE s_d/√n, or cluster-robust (CR1) when items share a cluster
         ├─► clt_low/high = delta ± t_{1-α/2, df}·se     (df = n−1, or G−1 with clusters)
-        ├─► ci_low/high: the headline interval (see headline_interval):
-        │     both arms 0/1 ──► Tango's paired score interval (÷ design effect if clustered)
-        │     otherwise ─────► the t interval above (cluster-robust if clustered)
+        ├─► ci_low/high: the headline interval (see headline_interval), named by ci_method:
+        │     both arms 0/1 ──────────► Tango's paired score interval (÷ design effect if clustered)
+        │     scores in [0, 1] ───────► Tango's score interval on the jump-scaled table (scaled.py)
+        │     clustered, not 0/1 ─────► the cluster-robust t interval above
+        │     n < MIN_ITEMS ──────────► none (ci_note says why)
         ├─► boot_low/high: paired percentile bootstrap (descriptive: it under-covers at small n)
         └─► p_value: paired t-test, t = delta/se on df
 
-The bootstrap is vectorised: index matrices of at most ``_CHUNK`` cells are drawn from one
-seeded ``numpy.random.Generator`` and reduced with numpy, never a Python loop per resample.
+Every interval of a difference of scores in [0, 1] is cut to [−1, 1], where the difference
+lies. The bootstrap is vectorised: index matrices of at most ``_CHUNK`` cells are drawn from
+one seeded ``numpy.random.Generator`` and reduced with numpy, never a Python loop per resample.
 """
 
 from __future__ import annotations
@@ -24,9 +27,12 @@ from scipy import stats as _st
 
 from evalcli.science.stats.intervals import NAN, is_binary, t_quantile, z_quantile
 from evalcli.science.stats.proportions import paired_proportion_interval
+from evalcli.science.stats.scaled import in_unit_range, scaled_interval
 
 _CHUNK = 2_000_000  # cells per index matrix (~8 MB of int32)
 _GATHER = 500_000  # cells of drawn values gathered at once (~4 MB of float64)
+MIN_ITEMS = 10  # fewer paired items: no interval (the coverage table starts at n = 10)
+TOO_FEW = f"too few items for an interval (n < {MIN_ITEMS})"
 
 
 def _cluster_sums(d: np.ndarray, clusters) -> tuple[np.ndarray, np.ndarray]:
@@ -140,12 +146,14 @@ def paired_difference(
     """Mean paired difference treatment − control with its intervals.
 
     Returns {n, control_mean, treatment_mean, delta, ci_low, ci_high, ci_method (the
-    headline interval, see ``headline_interval``), clt_low, clt_high (delta ± t·se),
+    headline interval actually computed, see ``headline_interval``; "none" below MIN_ITEMS),
+    ci_note (why there is no interval, else None), clt_low, clt_high (delta ± t·se),
     boot_low, boot_high (paired percentile bootstrap, NaN when n_boot = 0), se, df,
     se_method ("paired" or "cluster_robust"), n_clusters, design_effect, correlation,
     p_value (paired t-test on se, df)}.
-    n == 0: every number NaN. n == 1: the means and delta; every interval, se and p NaN
-    (one item says nothing about spread).
+    Intervals of scores in [0, 1] are cut to [−1, 1]. n < MIN_ITEMS: every interval NaN and
+    ci_note says so (coverage is not known there). n == 0: every number NaN. n == 1: the
+    means and delta; se and p NaN (one item says nothing about spread).
     """
     c = np.asarray(control, dtype=float).ravel()
     t = np.asarray(treatment, dtype=float).ravel()
@@ -163,7 +171,8 @@ def paired_difference(
         "delta": NAN,
         "ci_low": NAN,
         "ci_high": NAN,
-        "ci_method": headline_method(c, t, clustered),
+        "ci_method": headline_method(c, t, clustered) if n >= MIN_ITEMS else "none",
+        "ci_note": None if n >= MIN_ITEMS else TOO_FEW,
         "clt_low": NAN,
         "clt_high": NAN,
         "boot_low": NAN,
@@ -185,27 +194,55 @@ def paired_difference(
         return out
     se, df = cluster_robust_se(d, clusters if clustered else None)
     out.update(se=se, df=df, correlation=correlation(c, t), p_value=t_test_p(delta, se, df))
-    if math.isfinite(se) and df >= 1:
-        half = t_quantile(confidence, df) * se
-        out.update(clt_low=delta - half, clt_high=delta + half)
     deff = design_effect(d, se, df, confidence) if clustered else 1.0
     out["design_effect"] = deff
-    out["ci_low"], out["ci_high"] = headline_interval(
+    if n < MIN_ITEMS:
+        return out
+    cut = _cutter(c, t)
+    if math.isfinite(se) and df >= 1:
+        half = t_quantile(confidence, df) * se
+        out["clt_low"], out["clt_high"] = cut(delta - half, delta + half)
+    lo, hi = headline_interval(
         c, t, out["ci_method"], confidence=confidence, clt=(out["clt_low"], out["clt_high"]),
         design_effect=deff)
+    if out["ci_method"] == "cluster_robust_t" and lo == hi and in_unit_range(d):
+        # differences without spread: the t interval is a point; say what replaces it
+        out["ci_method"] = "tango_scaled_score_deff"
+        lo, hi = scaled_interval(d, confidence=confidence, design_effect=deff)
+    out["ci_low"], out["ci_high"] = cut(lo, hi)
     if n_boot > 0:
         rng = np.random.default_rng(seed)
         reps = bootstrap_means(d, n_boot, rng, clusters if clustered else None)
-        out["boot_low"], out["boot_high"] = percentile_interval(reps, confidence)
+        out["boot_low"], out["boot_high"] = cut(*percentile_interval(reps, confidence))
     return out
+
+
+def _cutter(c: np.ndarray, t: np.ndarray):
+    """Cut an interval to [−1, 1] when both arms' values lie in [0, 1] (their difference can
+    be nowhere else); otherwise leave it as it is."""
+    in_unit = bool(np.all((c >= 0) & (c <= 1) & (t >= 0) & (t <= 1)))
+
+    def cut(lo: float, hi: float) -> tuple[float, float]:
+        if not in_unit:
+            return (lo, hi)
+        return (max(-1.0, lo) if math.isfinite(lo) else lo,
+                min(1.0, hi) if math.isfinite(hi) else hi)
+    return cut
 
 
 def headline_method(control: np.ndarray, treatment: np.ndarray, clustered: bool) -> str:
     """Which interval leads: "tango_paired_score" (both arms 0/1), its clustered form
-    "tango_paired_score_deff", or "paired_t" / "cluster_robust_t" (anything else)."""
+    "tango_paired_score_deff", "tango_scaled_score" (other scores in [0, 1], see scaled.py),
+    "cluster_robust_t" (clustered, not 0/1) or "paired_t" (values outside [0, 1])."""
     if is_binary(control) and is_binary(treatment):
         return "tango_paired_score_deff" if clustered else "tango_paired_score"
-    return "cluster_robust_t" if clustered else "paired_t"
+    if clustered:
+        return "cluster_robust_t"
+    c = np.asarray(control, dtype=float)
+    t = np.asarray(treatment, dtype=float)
+    if c.size and bool(np.all((c >= 0) & (c <= 1) & (t >= 0) & (t <= 1))):
+        return "tango_scaled_score"
+    return "paired_t"
 
 
 def design_effect(d: np.ndarray, se: float, df: float, confidence: float = 0.95) -> float:
@@ -224,21 +261,24 @@ def design_effect(d: np.ndarray, se: float, df: float, confidence: float = 0.95)
 
 def headline_interval(control, treatment, method: str, *, confidence: float,
                       clt: tuple[float, float], design_effect: float = 1.0) -> tuple[float, float]:
-    """The reported interval for mean(treatment − control).
+    """The reported interval for mean(treatment − control), by ``method`` (headline_method):
 
-    - 0/1 data: Tango's paired score interval (``proportions``), on the table shrunk by the
-      design effect when items share clusters (never below 1).
-    - otherwise: the t interval ``clt``. Values in [0, 1] whose differences have no spread
-      (every d_i the same, so the t interval is a point) fall back to Tango's interval on
-      the values read as probabilities: an interval never collapses to a point.
+    - "tango_paired_score": Tango's paired score interval with a continuity shift of 0.1
+      discordant pair (``proportions.tango_limits``).
+    - "tango_paired_score_deff": Tango's own interval on the table shrunk by the design
+      effect when items share clusters (never below DEFF_FLOOR).
+    - "tango_scaled_score": Tango's interval on the jump-scaled table of the differences
+      (``scaled``): it holds when most differences are exactly 0 (docs/statistics.md).
+    - "cluster_robust_t" / "paired_t": the t interval ``clt``.
     """
     c = np.asarray(control, dtype=float)
     t = np.asarray(treatment, dtype=float)
-    deff = design_effect if method.endswith("_deff") or method == "cluster_robust_t" else 1.0
-    if method.startswith("tango"):
-        return paired_proportion_interval(c, t, confidence=confidence, design_effect=deff)
-    lo, hi = clt
-    in_unit = c.size > 0 and bool(np.all((c >= 0) & (c <= 1) & (t >= 0) & (t <= 1)))
-    if math.isfinite(lo) and lo == hi and in_unit:
-        return paired_proportion_interval(c, t, confidence=confidence, design_effect=deff)
-    return lo, hi
+    if method.startswith("tango_paired"):
+        if method.endswith("_deff"):  # Tango's own limits: already conservative at few clusters
+            return paired_proportion_interval(c, t, confidence=confidence,
+                                              design_effect=design_effect, continuity=0.0)
+        return paired_proportion_interval(c, t, confidence=confidence)
+    if method.startswith("tango_scaled"):
+        deff = design_effect if method.endswith("_deff") else 1.0
+        return scaled_interval(t - c, confidence=confidence, design_effect=deff)
+    return clt

@@ -47,6 +47,8 @@ class Tost(_Block, kw_only=True):
     ci_high: Num = None
     ci_level: float = 0.9
     equivalent: bool | None = None
+    method: str = ""  # tango_score[_deff] (0/1 and scaled scores), t, none
+    note: str | None = None  # why no test was made
 
 
 class Power(_Block, kw_only=True):
@@ -55,8 +57,13 @@ class Power(_Block, kw_only=True):
 
     alpha: float
     power: float
-    mde: Num = None
+    mde: Num = None  # the effect the verdict rule detects with `power` (docs/statistics.md)
     items_required: dict[str, int | None] = {}
+    method: str = ""  # exact_binary_rule, scaled_table_rule, normal
+    discordance: Num = None  # share of items whose score differs between the arms
+    jump: Num = None  # the common size of a change (1 for 0/1 scores)
+    n_effective: Num = None  # items ÷ the design effect
+    note: str | None = None
 
 
 class MetricStats(_Block, kw_only=True):
@@ -68,7 +75,8 @@ class MetricStats(_Block, kw_only=True):
     delta: Num = None
     ci_low: Num = None  # the headline interval (ci_method)
     ci_high: Num = None
-    ci_method: str = ""
+    ci_method: str = ""  # tango_paired_score[_deff], tango_scaled_score[_deff], paired_t, …
+    ci_note: str | None = None  # why there is no interval ("too few items …")
     clt_low: Num = None
     clt_high: Num = None
     boot_low: Num = None

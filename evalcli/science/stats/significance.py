@@ -30,8 +30,8 @@ from evalcli.science.stats.hypothesis import mcnemar_exact, sign_flip_test, wilc
 from evalcli.science.stats.intervals import mean_interval, mean_interval_method
 from evalcli.science.stats.meta import meta_analysis
 from evalcli.science.stats.multiple import benjamini_hochberg
-from evalcli.science.stats.paired import paired_difference
-from evalcli.science.stats.power import power_summary
+from evalcli.science.stats.paired import MIN_ITEMS, paired_difference
+from evalcli.science.stats.power import rule_power_summary
 from evalcli.science.stats.schema import Significance
 from evalcli.science.stats.selective import matched_risk, selective_summary
 
@@ -82,10 +82,12 @@ def _metric_block(c, t, clusters, *, confidence, n_boot, n_perm, seed_seq, margi
         "hodges_lehmann": hodges_lehmann(d),
         "cohens_dz": cohens_dz(d),
         "cliffs_delta": cliffs_delta(c, t),
-        "tost": tost(d, margin, alpha=alpha, clusters=clusters if clustered else None)
+        "tost": tost(d, margin, alpha=alpha, clusters=clusters if clustered else None,
+                     design_effect=pd["design_effect"])
         if margin is not None
         else None,
-        "power": power_summary(pd["se"], pd["n"], alpha=alpha, power=POWER),
+        "power": rule_power_summary(d, design_effect=pd["design_effect"], alpha=alpha,
+                                    power=POWER, min_items=MIN_ITEMS),
     }
     return block
 
