@@ -121,7 +121,8 @@ def _differences_table(significance: dict[str, Significance], control: str) -> T
                           ("yes" if tost.equivalent else "no") + f" (±{100 * tost.margin:.1f})")
             rows.append([kind, temp, f"{esc(treatment)} − {esc(control)}", LABELS[metric],
                          str(m.n), fmt.pct(m.control_mean), fmt.pct(m.treatment_mean),
-                         fmt.points(m.delta), fmt.ci(m.ci_low, m.ci_high),
+                         fmt.points(m.delta),
+                         fmt.ci(m.ci_low, m.ci_high) if not m.ci_note else "too few items",
                          _METHODS.get(m.ci_method, esc(m.ci_method or "—")),
                          fmt.p_cell(m.p_value), fmt.p_cell(m.q_value), equivalent,
                          fmt.pct(m.power.mde if m.power else None)])
@@ -136,7 +137,9 @@ def _differences_table(significance: dict[str, Significance], control: str) -> T
 
 
 _METHODS = {"tango_paired_score": "Tango score", "tango_paired_score_deff":
-            "Tango score ÷ design effect", "paired_t": "t", "cluster_robust_t": "cluster t"}
+            "Tango score ÷ design effect", "tango_scaled_score": "scaled Tango score",
+            "tango_scaled_score_deff": "scaled Tango score ÷ design effect",
+            "paired_t": "t", "cluster_robust_t": "cluster t", "none": "none (too few items)"}
 
 
 def _dataset_blocks(significance: dict[str, Significance], control: str) -> list:
@@ -150,7 +153,8 @@ def _dataset_blocks(significance: dict[str, Significance], control: str) -> list
                 rows.append([comp.type, f"{comp.temp:g}", esc(comp.dataset),
                              f"{esc(comp.treatment)} − {esc(control)}", LABELS[metric],
                              str(m.n), fmt.pct(m.control_mean), fmt.pct(m.treatment_mean),
-                             fmt.points(m.delta), fmt.ci(m.ci_low, m.ci_high),
+                             fmt.points(m.delta),
+                         fmt.ci(m.ci_low, m.ci_high) if not m.ci_note else "too few items",
                              fmt.p_cell(m.p_value)])
     if not rows:
         return []

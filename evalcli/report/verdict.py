@@ -52,17 +52,16 @@ def tost_line(m: MetricStats) -> str:
                 f"{level} CI {ci[1:-1]})" if tost.equivalent else
                 f"not shown equivalent within {margin} (TOST {fmt.p_is('p', tost.p_value)}, "
                 f"{level} CI {ci[1:-1]})")
-    elif tost is not None and tost.se == 0.0:
-        line = ("equivalence not assessed: the paired differences never varied, so they "
-                "estimate no spread")
+    elif tost is not None and tost.note:
+        line = f"equivalence not assessed: {tost.note}"
     else:
         line = "no equivalence margin set for this metric ([stats] tost_margins)"
     if power is not None and power.mde is not None and fmt.finite(power.mde):
         line += (f"; this experiment could miss effects smaller than {100 * power.mde:.1f} "
                  f"points (minimum detectable effect at {100 * power.power:.0f}% power)")
     elif power is not None:
-        line += ("; the minimum detectable effect cannot be estimated (the paired differences "
-                 "never varied: more items are needed)")
+        line += ("; the minimum detectable effect cannot be estimated"
+                 + (f" ({power.note})" if power.note else " (more items are needed)"))
     return line[0].upper() + line[1:] + "."
 
 
@@ -75,6 +74,9 @@ def verdict(m: MetricStats, metric: str, treatment: str, control: str, where: st
     if n < 2 or delta is None or not fmt.finite(delta):
         return Verdict("insufficient", f"{label}: not enough paired items to compare ({n}).")
     lo, hi, p, q = m.ci_low, m.ci_high, m.p_value, m.q_value
+    if m.ci_note:  # below the minimum n: no interval, so no verdict either way
+        return Verdict("insufficient", f"{label}: {fmt.points(delta)} points on {n} paired "
+                       f"items, {m.ci_note}: no verdict.")
     ci_excludes_zero = (lo is not None and hi is not None and fmt.finite(lo)
                         and fmt.finite(hi) and (lo > 0 or hi < 0))
     body = (f"{delta * 100:+.1f} points [95% CI {fmt.ci(lo, hi)[1:-1]}], {fmt.p_is('p', p)}"

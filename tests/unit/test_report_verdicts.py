@@ -5,6 +5,7 @@ import msgspec
 from evalcli.report.numbers import p_is
 from evalcli.report.verdict import tost_line, verdict
 from evalcli.science.stats.schema import MetricStats
+from evalcli.science.stats.significance import build_significance
 
 
 def metric(**kw) -> MetricStats:
@@ -88,11 +89,16 @@ def test_names_are_code_spans_that_backticks_cannot_break():
     assert "``tr`eat``" in v.text and "set \\`x\\`: open-book" in v.text
 
 
-def test_differences_that_never_varied_claim_neither_equivalence_nor_an_mde():
-    # 5 items, every pair equal: se = 0 estimates no spread (it was "smaller than 0.0 points")
-    flat = metric(delta=0.0, ci_low=-0.434, ci_high=0.434, p_value=1.0, q_value=1.0,
-                  tost={"margin": 0.02, "equivalent": None, "se": 0.0},
-                  power={"mde": float("nan"), "power": 0.8})
-    text = verdict(flat, "em", "B", "A", "x").text
-    assert "equivalence not assessed" in text.lower() and "Equivalent within" not in text
-    assert "cannot be estimated" in text and "smaller than 0.0 points" not in text
+def test_below_the_minimum_n_there_is_no_interval_no_equivalence_and_no_mde():
+    # 5 items, every pair equal: the statistics give no interval, TOST or MDE, and say why;
+    # the verdict says so instead of printing a figure (it was a CI of ±43 points)
+    rows = [{"item_key": f"d|{i}", "dataset": "d", "type": "open", "condition": cond,
+             "temp": 0.0, "em": 1.0, "f1": 1.0, "abstain_rate": 0.0}
+            for i in range(5) for cond in ("A", "B")]
+    sig = build_significance(rows, control="A", n_boot=50, n_perm=50)
+    em = sig.comparisons[0].metrics["em"]
+    assert em.ci_low is None and em.ci_note and "too few items" in em.ci_note
+    v = verdict(em, "em", "B", "A", "x")
+    assert v.status == "insufficient" and "too few items for an interval" in v.text
+    assert "CI" not in v.text and "Equivalent within" not in v.text
+    assert "not assessed" in tost_line(em) and "cannot be estimated" in tost_line(em)
