@@ -39,7 +39,7 @@ def _verdicts(result: CompareResult) -> list[Verdict]:
 def _runs_table(result: CompareResult) -> Table:
     rows = [[code(r.label), esc(r.status), esc(r.profile), esc(r.engine),
              esc(r.model or "—"), esc(", ".join(r.prompt_sets) or "—"), str(r.items),
-             esc("; ".join(f"{t['label'] or t['slug']}" for t in r.trials)),
+             esc("; ".join(t.label or t.slug for t in r.trials)),
              esc(r.source)]
             for r in result.runs]
     return Table(["run", "status", "profile", "engine", "model", "prompt sets", "items",

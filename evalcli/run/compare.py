@@ -40,6 +40,7 @@ from evalcli.science.stats.schema import (
     Overlap,
     PairComparison,
     RunFacts,
+    TrialRef,
 )
 from evalcli.science.stats.significance import build_significance
 from evalcli.store.archive import extract_run, is_archive
@@ -344,7 +345,7 @@ def _run_facts(run: RunData) -> RunFacts:
                     profile=m.profile, engine=m.plan.engine,
                     model=engine.get("model") or options.get("model") or "",
                     prompt_sets=m.plan.prompt_sets, items=len(run.items),
-                    trials=[{"slug": t.slug, "label": t.label} for t in run.trials],
+                    trials=[TrialRef(slug=t.slug, label=t.label) for t in run.trials],
                     conditions=run.conditions)
 
 

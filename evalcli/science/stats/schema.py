@@ -285,6 +285,11 @@ class PairComparison(Comparison, kw_only=True):
     pair: int = 0
 
 
+class TrialRef(_Block, kw_only=True):
+    slug: str
+    label: str = ""  # what sets it apart within its run; "" for a lone trial
+
+
 class RunFacts(_Block, kw_only=True):
     label: str
     source: str
@@ -295,7 +300,7 @@ class RunFacts(_Block, kw_only=True):
     model: str
     prompt_sets: list[str]
     items: int
-    trials: list[dict[str, str]]  # {"slug", "label"}
+    trials: list[TrialRef]
     conditions: list[str]
 
 
