@@ -26,17 +26,17 @@ _AUTOLINK = re.compile(r"(?i)(www|https?:|ftp:|mailto:)")
 _ZWSP = "\u200b"
 
 
-def _flat(text) -> str:
+def _flat(text: object) -> str:
     return " ".join(str(text).split())
 
 
-def esc(text) -> str:
+def esc(text: object) -> str:
     """Data as literal Markdown text (see module docstring)."""
     out = _ESCAPE.sub(r"\\\1", _flat(text))
     return _AUTOLINK.sub(lambda m: m.group(1) + _ZWSP, out)
 
 
-def code(text) -> str:
+def code(text: object) -> str:
     """Data as a code span (literal in CommonMark: no markup inside)."""
     body = _flat(text).replace("|", "\\|")
     if not body:

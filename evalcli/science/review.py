@@ -44,7 +44,8 @@ class AnswerReview:
 
     def __init__(self) -> None:
         self._answers: dict[str, int] = {}
-        self._short: dict[str, dict[str, list]] = {}  # condition -> folded -> [text, count]
+        # condition -> folded text -> [the text as first seen, count]
+        self._short: dict[str, dict[str, list[str | int]]] = {}
 
     def add(self, condition: str, text: str) -> None:
         self._answers[condition] = self._answers.get(condition, 0) + 1
@@ -53,14 +54,15 @@ class AnswerReview:
             return
         folded = shown.lower().strip(" .!?\"'")
         entry = self._short.setdefault(condition, {}).setdefault(folded, [shown, 0])
-        entry[1] += 1
+        entry[1] = int(entry[1]) + 1
 
     def result(self) -> Review:
         arms = {}
         for condition, total in self._answers.items():
-            ranked = sorted(self._short.get(condition, {}).values(), key=lambda e: (-e[1], e[0]))
+            ranked = sorted(((int(n), str(t)) for t, n in self._short.get(condition, {}).values()),
+                            key=lambda e: (-e[0], e[1]))
             arms[condition] = ArmReview(answers_on_unanswerable=total, short=[
-                ReviewedAnswer(text=text, count=count) for text, count in ranked[:SHOWN]])
+                ReviewedAnswer(text=text, count=count) for count, text in ranked[:SHOWN]])
         return Review(arms=arms)
 
 
