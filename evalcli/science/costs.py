@@ -41,12 +41,11 @@ from pathlib import Path
 import msgspec
 import numpy as np
 
-from evalcli.errors import DataError
 from evalcli.inputs.config import PricingConfig
 from evalcli.science.effectiveness import cost_effectiveness
 from evalcli.science.resources import unit_key
 from evalcli.science.stats.schema import Significance
-from evalcli.store.fsutil import atomic_write_bytes
+from evalcli.store.jsonfile import read_json, write_json
 
 SCHEMA_VERSION = 2
 
@@ -128,14 +127,7 @@ class Costs(msgspec.Struct, kw_only=True):
 
 def read_costs(path: Path) -> Costs:
     """A trial's costs.json; a file that is not one is one DataError naming it."""
-    try:
-        return msgspec.json.decode(path.read_bytes(), type=Costs)
-    except FileNotFoundError:
-        raise DataError(f"{path}: missing - run the costs stage again "
-                        "(evalcli resume RUN --only costs)") from None
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise DataError(f"{path}: not a valid costs.json ({exc}) - run the costs stage "
-                        "again (evalcli resume RUN --only costs)") from None
+    return read_json(path, Costs, redo="costs")
 
 
 class _Tally:
@@ -249,4 +241,4 @@ def costs_numbers(predictions: Iterable[dict], pricing: PricingConfig | None = N
 
 
 def write_costs(path: Path, costs: Costs) -> None:
-    atomic_write_bytes(path, msgspec.json.format(msgspec.json.encode(costs), indent=2) + b"\n")
+    write_json(path, costs)

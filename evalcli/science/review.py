@@ -17,7 +17,7 @@ from pathlib import Path
 
 import msgspec
 
-from evalcli.errors import DataError
+from evalcli.store.jsonfile import read_json, write_json
 
 SHORT_WORDS = 8  # an answer of at most this many words is listed
 SHOWN = 10  # the most frequent answers listed per arm
@@ -67,17 +67,9 @@ class AnswerReview:
 
 
 def write_review(path: Path, review: Review) -> None:
-    from evalcli.store.fsutil import atomic_write_bytes
-
-    atomic_write_bytes(path, msgspec.json.format(msgspec.json.encode(review), indent=2) + b"\n")
+    write_json(path, review)
 
 
 def read_review(path: Path) -> Review | None:
     """review.json, or None when the run has none (written before it existed)."""
-    try:
-        return msgspec.json.decode(path.read_bytes(), type=Review)
-    except FileNotFoundError:
-        return None
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise DataError(f"{path}: not a valid review.json ({exc}) - run the score stage "
-                        "again (evalcli resume RUN --only score)") from None
+    return read_json(path, Review, redo="score") if path.exists() else None

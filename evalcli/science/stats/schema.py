@@ -258,23 +258,15 @@ class Significance(_Block, kw_only=True):
 
 def read_significance(path: Path) -> Significance:
     """A trial's significance.json; a file that is not one is one DataError naming it."""
-    from evalcli.errors import DataError
+    from evalcli.store.jsonfile import read_json
 
-    try:
-        return msgspec.json.decode(path.read_bytes(), type=Significance)
-    except FileNotFoundError:
-        raise DataError(f"{path}: missing - run the stats stage again "
-                        "(evalcli resume RUN --only stats)") from None
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise DataError(f"{path}: not a valid significance.json ({exc}) - run the stats "
-                        "stage again (evalcli resume RUN --only stats)") from None
+    return read_json(path, Significance, redo="stats")
 
 
 def write_significance(path: Path, sig: Significance) -> None:
-    """significance.json, written atomically and indented (readable, jq-able)."""
-    from evalcli.store.fsutil import atomic_write_bytes
+    from evalcli.store.jsonfile import write_json
 
-    atomic_write_bytes(path, msgspec.json.format(msgspec.json.encode(sig), indent=2) + b"\n")
+    write_json(path, sig)
 
 
 # -- compare.json: several runs paired on the items they share ------------------------------
