@@ -95,30 +95,31 @@ def _points(m: dict) -> list[float]:
     """Every figure of a metric block that the report prints in points (a difference)."""
     keys = ("delta", "ci_low", "ci_high", "clt_low", "clt_high", "boot_low", "boot_high",
             "hodges_lehmann")
-    out = [m[k] for k in keys]
-    out += [m["tost"][k] for k in ("mean_delta", "ci_low", "ci_high")] if m["tost"] else []
-    out.append(m["power"]["mde"])
+    out = [getattr(m, k) for k in keys]
+    out += [m.tost.mean_delta, m.tost.ci_low, m.tost.ci_high] if m.tost else []
+    out.append(m.power.mde if m.power else None)
     return [x for x in out if x is not None]
 
 
 def test_three_items_give_no_figure_outside_plus_minus_one():
     out = build_significance(_rows([0.0, 1.0, 0.2], [1.0, 0.0, 0.9]), control="control",
                              n_boot=200, n_perm=200)
-    for metric, m in out["comparisons"][0]["metrics"].items():
+    for metric, m in out.comparisons[0].metrics.items():
         assert all(-1.0 <= x <= 1.0 for x in _points(m)), (metric, _points(m))
-        assert m["ci_low"] is None and m["ci_high"] is None and m["ci_method"] == "none"
-        assert "too few items" in m["ci_note"]
-        assert m["tost"] is None or m["tost"]["equivalent"] is None
-        assert m["power"]["mde"] is None
+        assert m.ci_low is None and m.ci_high is None and m.ci_method == "none"
+        assert m.ci_note and "too few items" in m.ci_note
+        assert m.tost is None or m.tost.equivalent is None
+        assert m.power is not None and m.power.mde is None
 
 
 def test_identical_f1_differences_are_labelled_by_the_interval_computed():
     out = build_significance(_rows([0.2] * 12, [0.7] * 12), control="control", n_boot=200,
                              n_perm=200)
-    f1 = out["comparisons"][0]["metrics"]["f1"]
-    assert f1["ci_method"] == "tango_scaled_score" and f1["ci_note"] is None
-    assert -1.0 <= f1["ci_low"] < 0.5 < f1["ci_high"] <= 1.0
-    assert f1["tost"]["method"] == "tango_score"
+    f1 = out.comparisons[0].metrics["f1"]
+    assert f1.ci_method == "tango_scaled_score" and f1.ci_note is None
+    assert f1.ci_low is not None and f1.ci_high is not None
+    assert -1.0 <= f1.ci_low < 0.5 < f1.ci_high <= 1.0
+    assert f1.tost is not None and f1.tost.method == "tango_score"
 
 
 def test_paired_intervals_of_scores_are_cut_to_plus_minus_one():

@@ -22,6 +22,7 @@ import functools
 import math
 
 import numpy as np
+from scipy import special as _sp
 from scipy import stats as _st
 
 from evalcli.science.stats.intervals import NAN
@@ -137,12 +138,24 @@ def rule_power(n: int, discordance: float, effect: float, *, alpha: float = 0.05
     lo = max(0, math.floor(n * dis - 9.0 * sd - 2))  # P(m outside) < 1e-18
     hi = min(n, math.ceil(n * dis + 9.0 * sd + 2))
     m = np.arange(lo, hi + 1)
-    w = _st.binom.pmf(m, n, dis)
+    w = _binom_pmf(m, n, dis)
     k = _rule_threshold(m, alpha)
     up = (dis + delta) / (2.0 * dis)
-    # b ≥ k or c = m − b ≥ k; the two never overlap (the rule needs k > m/2)
-    reject = _st.binom.sf(k - 1, m, up) + _st.binom.cdf(m - k, m, up)
+    # b ≥ k or c = m − b ≥ k; the two never overlap (the rule needs k > m/2). scipy.special's
+    # binomial tails, not scipy.stats' (the same numbers, ~7× faster: this runs thousands of
+    # times per comparison for items_required)
+    with np.errstate(invalid="ignore"):
+        reject = _sp.bdtrc(k - 1, m, up) + _sp.bdtr(m - k, m, up)
     return float(np.sum(w * np.where(k <= m, reject, 0.0)))
+
+
+def _binom_pmf(m: np.ndarray, n: int, p: float) -> np.ndarray:
+    """Bin(n, p) probabilities of m, through log-gamma (scipy.stats' pmf to ~1e-12)."""
+    if p >= 1.0:
+        return (m == n).astype(float)
+    lg = _sp.gammaln
+    return np.exp(lg(n + 1) - lg(m + 1) - lg(n - m + 1) + m * math.log(p)
+                  + (n - m) * math.log1p(-p))
 
 
 def rule_mde(n: int, discordance: float, *, alpha: float = 0.05, power: float = 0.8) -> float:
@@ -151,7 +164,7 @@ def rule_mde(n: int, discordance: float, *, alpha: float = 0.05, power: float = 
     if rule_power(n, discordance, 1.0, alpha=alpha) < power:
         return NAN
     lo, hi = 0.0, 1.0
-    for _ in range(30):  # to 1e-9
+    for _ in range(20):  # to 1e-6 (0.0001 points; the report prints 0.1)
         mid = (lo + hi) / 2.0
         if rule_power(n, discordance, mid, alpha=alpha) >= power:
             hi = mid
