@@ -42,7 +42,7 @@ from evalcli.science.stats.schema import read_significance
 from evalcli.science.tokens import TokenCounter, fill_counts, needs_count
 from evalcli.store.events import AnyEvent, StageRedone
 from evalcli.store.fsutil import atomic_write_text, sha256_file
-from evalcli.store.manifest import Manifest, stopped_at_verdict, write_manifest
+from evalcli.store.manifest import Manifest, MaxTokens, stopped_at_verdict, write_manifest
 from evalcli.store.predictions import (
     PredictionsFile,
     iter_predictions,
@@ -206,11 +206,11 @@ def report_stage(setup: Setup, manifest: Manifest) -> Path:
         "items": f"{len(setup.items)} ({sum(i.type == 'open' for i in setup.items)} open-book, "
                  f"{sum(i.type == 'closed' for i in setup.items)} closed-book; "
                  f"{sum(not i.answerable for i in setup.items)} unanswerable)",
-        "sampling": ", ".join(f"{k}={v}" for k, v in
+        "sampling": ", ".join(f"{k}={_setting(v)}" for k, v in
                               msgspec.to_builtins(setup.plan.trials[0].params).items()
                               if k not in _swept(setup))
                     + "; swept: " + "; ".join(
-                        f"{k} " + ", ".join(sorted({str(t.params.get(k))
+                        f"{k} " + ", ".join(sorted({_setting(t.params.get(k))
                                                     for t in setup.plan.trials}))
                         for k in _swept(setup)),
     }
@@ -226,6 +226,18 @@ def report_stage(setup: Setup, manifest: Manifest) -> Path:
         **args, telemetry=read_telemetry(rd.root / TELEMETRY_FILE)))
     manifest.finish_stage("report", [rd.relative(rd.report_md), rd.relative(rd.report_html)])
     return rd.report_md
+
+
+def _setting(value: object) -> str:
+    """A trial setting as the report writes it: max_tokens "24/16 (open/closed)", a list
+    comma-separated, not Python reprs."""
+    if isinstance(value, MaxTokens):
+        value = msgspec.to_builtins(value)
+    if isinstance(value, dict) and set(value) == {"open", "closed"}:
+        return f"{value['open']}/{value['closed']} (open/closed)"
+    if isinstance(value, list):
+        return "[" + ", ".join(repr(v) if isinstance(v, str) else str(v) for v in value) + "]"
+    return str(value)
 
 
 def _swept(setup: Setup) -> list[str]:
