@@ -40,4 +40,11 @@ def parse_custom_id(text: str) -> CustomId:
     if len(parts) != 6:
         raise ValueError(f"custom_id {text!r} does not have 6 '|'-separated fields")
     dataset, item_id, condition, temp, sample, kind = parts
-    return CustomId(dataset, item_id, condition, float(temp), int(sample), kind)
+    value = float(temp)
+    if not 0.0 <= value <= 100.0:  # also nan and ±inf (e.g. "1e400")
+        raise ValueError(f"custom_id {text!r}: temperature {temp!r} is not a number from 0 "
+                         "to 100")
+    index = int(sample)
+    if index < 0:
+        raise ValueError(f"custom_id {text!r}: sample index {sample!r} is negative")
+    return CustomId(dataset, item_id, condition, value, index, kind)

@@ -140,3 +140,13 @@ def test_trial_params_leave_out_empty_model_and_format_so_trial_ids_keep_their_h
     assert "model" not in encoded and "prompt_format" not in encoded
     assert params.get("model") is None and params.get("top_k") == 40
     assert msgspec.structs.replace(params, model="m").get("model") == "m"
+
+
+@pytest.mark.parametrize("temp", ["1e400", "-1e400", "nan", "-0.5", "101"])
+def test_a_custom_id_with_an_impossible_temperature_is_refused(temp):
+    # found by the fuzz test: "-1e400" read as -inf reached the statistics as a temperature
+    from evalcli.store.customid import parse_custom_id
+
+    with pytest.raises(ValueError, match="temperature"):
+        parse_custom_id(f"sample|q1|control|{temp}|0|open")
+    assert parse_custom_id("sample|q1|control|0.7|0|open").temp == 0.7
