@@ -141,7 +141,43 @@ def base_run(tmp_path_factory) -> Path:
     code, _, err = evalcli_here("run", "-p", "mock", "--limit-items", "4", "--workers", "1",
                                 "--runs-dir", root / "runs", "--run-id", "base")
     assert code == 0, err
+    _fix_varying_bytes(root / "runs" / "base")
     return root / "runs" / "base"
+
+
+def _fix_varying_bytes(run: Path) -> None:
+    """The same bytes on every run of the test: a mutation lands on the same place each
+    time (request ids, timings, timestamps, pids and versions differ from run to run)."""
+    import csv
+    import json
+
+    for results in run.glob("trials/*/results.jsonl"):
+        lines = [json.loads(line) for line in results.read_text("utf-8").splitlines()]
+        for i, rec in enumerate(lines):
+            rec.update(request_id=f"req-{i:04d}", latency_ms=12.5, finished_at=_AT,
+                       started_at=1700000000.0 + i, ended_at=1700000000.5 + i, timings={})
+        results.write_text("".join(json.dumps(r) + "\n" for r in lines), "utf-8")
+    for predictions in run.glob("trials/*/predictions.csv"):
+        with open(predictions, encoding="utf-8", newline="") as fh:
+            reader = csv.DictReader(fh)
+            columns, rows = reader.fieldnames or [], list(reader)
+        for i, row in enumerate(rows):
+            row.update(request_id=f"req-{i:04d}", latency_ms="12.5",
+                       started_at=f"{1700000000.0 + i}", ended_at=f"{1700000000.5 + i}",
+                       cpu_ms="3.25")
+        with open(predictions, "w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, columns)
+            writer.writeheader()
+            writer.writerows(rows)
+    manifest = json.loads((run / "run.json").read_text("utf-8"))
+    manifest.update(created_at=_AT, updated_at=_AT, pid=1,
+                    environment={"python": "3.x", "os": "fuzz", "engine_options": {}})
+    for stage in manifest["stages"].values():
+        stage.update(started_at=_AT, ended_at=_AT, inputs_hash="", outputs={})
+    (run / "run.json").write_text(json.dumps(manifest, indent=2), "utf-8")
+
+
+_AT = "2026-01-01T00:00:00Z"
 
 
 @pytest.fixture
