@@ -33,11 +33,12 @@ _SOURCE = ("passage passages text texts context document documents article parag
            "extract snippet source sources material materials content story reading prompt "
            "input sentence sentences section summary page transcript data information info "
            "provided given above below supplied details question")
-_NEG_WORDS = ("not never no nothing none nobody neither nor cannot without lack lacks lacking "
+_NEG_WORDS = ("not never no nothing none nobody nowhere neither nor cannot without lack lacks "
+              "lacking "
               "lacked unable impossible hard difficult tough tricky outside beyond insufficient "
               "inadequate cant aint dont doesnt didnt isnt arent wasnt werent hasnt havent hadnt "
               "couldnt wouldnt wont shouldnt mustnt neednt")
-_NEG = (r"(?:not|never|no one|no|nothing|none|nobody|neither|nor|cannot|can not|without"
+_NEG = (r"(?:not|never|no one|no|nothing|none|nobody|nowhere|neither|nor|cannot|can not|without"
         r"|lacks?|lacking|lacked|unable to|impossible to|(?:hard|difficult|tough|tricky) to"
         r"|outside|beyond|insufficient|inadequate|cant|aint"
         r"|(?:do|does|did|is|are|was|were|am|has|have|had|ca|could|would|wo|should|must|need"
@@ -53,7 +54,10 @@ _FILL = _words(
     "gave seem seems appear appears from on at for with within one here hand 100% where "
     "anywhere definitive conclusive straightforward single correct right possess hold access "
     "positively prefer rather necessary required needed suitable known appropriate adequate "
-    "draw some think quite go goes going into much", _SOURCE)
+    "draw some think quite go goes going into much "
+    # what kind of knowledge or data: "no real-time information", "no personal knowledge"
+    "real-time realtime up-to-date current live recent latest personal firsthand first-hand "
+    "updated internet web online browsing", _SOURCE)
 # fillers that need their "to": "not allowed to say" (but "not allowed in this state")
 _FILL_TO = (r"(?:equipped|authori[sz]ed|permitted|allowed|qualified|at liberty|in a position"
             r"|in the position) to")
@@ -62,6 +66,7 @@ _FILL_TO = (r"(?:equipped|authori[sz]ed|permitted|allowed|qualified|at liberty|i
 _VERB_PRED = r"(?:stat(?:e|es|ing)|names?|lists?)\b"
 _PRED = (
     r"(?:know|knows|knew|known|knowing|knowledge|sure|certain|certainty|aware|confident|idea"
+    r"|familiar|acquainted|privy"
     r"|clues?|answer(?:s|ed|ing|able)?|determin(?:e|es|ed|ing|able)|say|says|said|saying"
     r"|tell|tells|told|telling|stat(?:ed|ement)|mention(?:s|ed|ing)?|give|gives|given"
     r"|gave|specif(?:y|ies|ied|ying|ics)|provid(?:e|es|ed|ing)|cover(?:s|ed|ing)?"
@@ -71,7 +76,7 @@ _PRED = (
     r"|ascertain(?:s|ed)?|indicat(?:e|es|ed|ion)|disclos(?:e|es|ed)|discuss(?:es|ed)?"
     r"|address(?:es|ed)?|describ(?:e|es|ed)|explain(?:s|ed)?|reveal(?:s|ed)?|report(?:s|ed)?"
     r"|record(?:s|ed)?|not(?:e|es|ed)|clear|clarif(?:y|ies|ied)|recall|remember|help"
-    r"|information|info|data|details?|context|evidence|references?|referenced|hints?|sign"
+    r"|informations?|info|data|details?|context|evidence|references?|referenced|hints?|sign"
     r"|pinpoint|comment|work(?: (?:it|this|that))? out|figure(?: (?:it|this|that))? out"
     r"|guess|way of knowing|positive|predict(?:s|ed)?|calculat(?:e|es|ed)|estimat(?:e|es|ed)"
     r"|comput(?:e|es|ed)|judg(?:e|es|ed)|assess(?:es|ed)?|conclud(?:e|es|ed)|speculat(?:e|es|ed)"
@@ -103,8 +108,14 @@ _NOT_IN = (rf"{_NEG}(?: (?:about|on|regarding|concerning|of|this|that|it|the|suc
            r"|found in|present in|included in|the scope of|what)(?: (?:the|this|that|a|any|my"
            r"|your))?(?: (?:given|provided|above|supplied|available|original))?"
            rf" (?:{_words(_SOURCE)})\b")
+# an inverted negation: "Nowhere in the text is the founder named", "At no point does the
+# passage mention it" (the words between restate the question)
+_NOWHERE = (rf"(?:nowhere|no where|(?<=at )no point|(?<=in )no (?:place|part))(?: (?:in|within|throughout|across)"
+            rf"(?: (?:the|this|that))?(?: (?:given|provided|above|supplied|original))?"
+            rf" (?:{_words(_SOURCE)}))? (?:is|are|was|were|does|do|did|has|have|can|could)"
+            rf"(?: (?![\w'-]*\d)[\w'-]+){{0,6}}? {_PRED}")
 _THIRD = r"(?:who|nobody|no one|no-one) (?:really )?(?:knows|can (?:say|tell))\b"
-_INFO = (r"(?:information|info|details?|data|answers?|mention|references?|indication|evidence"
+_INFO = (r"(?:informations?|info|details?|data|answers?|mention|references?|indication|evidence"
          r"|knowledge|context|clues?|hints?|responses?|insights?|background)\b")
 # "says nothing about", "tells us little"
 _SAYS_NOTHING = rf"{_PRED}(?: us| me| you)? (?:absolutely |really )?(?:nothing|little)\b"
@@ -128,7 +139,7 @@ _NEED = (rf"(?:(?:need|needs|needed|require|requires|required) (?:to know|(?:mor
 # "No date is given in the passage": the noun restates the question
 _NO_NOUN = (rf"no (?:[a-z'-]+ ){{1,3}}(?:is|are|was|were|has been|have been|had been|can be"
             rf"|could be)(?: (?:{_FILL}))* {_PRED}")
-CUE = re.compile(rf"\b(?:(?P<third>{_THIRD})|{_NOT_IN}|{_NEG}(?:(?: (?:{_FILL}))|'\w+"
+CUE = re.compile(rf"\b(?:(?P<third>{_THIRD})|{_NOWHERE}|{_NOT_IN}|{_NEG}(?:(?: (?:{_FILL}))|'\w+"
                  rf"| {_FILL_TO}){{0,5}} {_PRED}(?:(?: (?:{_FILL})){{0,3}} {_INFO})?"
                  rf"|(?:not|never|cannot|fails? to|failed to|(?:do|does|did|ca|could|would|wo"
                  rf"|should)(?:n't|nt))(?: (?:explicitly|directly|clearly|specifically|actually"
@@ -154,13 +165,19 @@ TRIGGERS = frozenset(f"{_NEG_WORDS} {_ALONE_WORDS} n/a n who guess silent missin
                       "rephrase rephrasing reword rewording restate elaborate elaborating "
                       "clarifying trouble difficulty confidential classified "
                       "ambiguous vague fail fails failed mute unanswered unaddressed "
-                      "unexplained unresolved".split())
+                      "unexplained unresolved "
+                      # misspellings _clean repairs: "does'nt", "dosent", "dnt", "infomation"
+                      "nt dosent dosnt doesent dnt".split())
 # what a cue governs: a restated question, a topic, an object with a determiner
 _DET = (r"(?:the|a|an|any|this|that|these|those|its|his|her|their|such|your|my|our"
         r"|(?!(?:it|that|there|what|he|she|who|here|where|this|which|let)'s)\w+'s)")
 WH = re.compile(r"\s*(?:(?:of|about|as to|on|regarding|concerning|for|to|by|with|from)\s+)?"
                 r"(?:exactly\s+)?"
                  r"(?:who|whom|whose|what|when|where|which|why|how)\b")
+# an indirect object between a cue and what it governs: "doesn't tell us what happened"
+IOBJ = re.compile(r"\s*(?:us|me|you|them)(?=\s+(?:anything|something|much|about|regarding"
+                  r"|concerning|of|as to|who|whom|whose|what|when|where|which|why|how|whether"
+                  r"|if)\b)")
 IF = re.compile(r"\s*(?:(?:of|about|as to|on)\s+)?(?:if|whether)\b")
 TOPIC = re.compile(r"\s*(?:about|regarding|concerning|of|as to|as regards|re"
                    r"|with (?:regard|respect) to|in regard to)\s+(.*)")
@@ -206,6 +223,10 @@ SUBJECT = re.compile(rf"(?:{_DET}|who|what|when|where|which|why|how|whether)\s+"
 PASSIVE = re.compile(r"(?:is|are|was|were|remains?|stays?|'s|'re)\b|.*\bbe(?:en)?\b"
                       r"|(?:is|are|was|were|has|have|had)(?:n't|nt)\b")
 
+# a bare "lack of evidence" names a cause (an acquittal, a rejected claim), not a missing
+# source: with a source or a verb of answering it is a refusal ("… in the text to answer")
+CAUSE = re.compile(r"(?:an? |the )?(?:(?:complete |total |general )?lack of|insufficient|not enough"
+                   r"|inadequate|scant|little) (?:hard |scientific |physical )?evidence")
 DIGIT = re.compile(r"\d")
 ENTITY = re.compile(r"\b(?!I\b|I')[A-Z]|\d")
 ALLOWED = frozenset((
@@ -260,6 +281,10 @@ ALLOWED = frozenset((
     "yeah using use leaves leave seeing see seen saw spot spotting notice mute unanswered "
     "unaddressed unexplained unresolved "
     "excellent positive "
+    # greetings and assents before a refusal ("Hello! I'd be happy to help, but …"), source
+    # and scope phrases ("According to the passage", "beyond what the passage provides")
+    "hello hi hey greetings certainly absolutely course according judging beyond outside "
+    "familiar acquainted privy "
     + _SOURCE).split())
 EXPLAIN = re.compile(
     r"(?:(?:instead|rather|however|but|also|and|it seems|it appears|apparently|only)\s+)*"

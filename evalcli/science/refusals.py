@@ -82,8 +82,26 @@ _TO_WORDS = str.maketrans(dict.fromkeys(
 _FAST = str.maketrans({**{c: " " for c in "!\"#$%&()*+,-.:;<=>?@[\\]^_{|}~\u201c\u201d"
                                                 "\u2013\u2014\u2026\u00ab\u00bb"},
                        **{c: "'" for c in "\u2019\u2018\u02bc\u2032`\u00b4"}})
+# a placeholder for "no answer", as in a table cell: "—", "–", "…", "?", "-" (no letter or
+# digit; the ASCII ones normalise to "" and score as the outcome `empty` first)
+_PLACEHOLDER = re.compile(r"[\s*_`'\"\u201c\u201d(\[]*(?:[-\u2010-\u2015\u2212]+|[.\u2026]{1,3}|[?\uff1f\u00bf]+)"
+                          r"[\s*_`'\"\u201c\u201d)\].]*")
 _LIST_MARK = re.compile(r"(?m)^\s*(?:[-+\u2022>]|\d+[.)](?=\s+\S))\s+")
 _NA = re.compile(r"\bn\s*/\s*a\b|\bn\.a\.?(?!\w)", re.I)
+# common misspellings of the words a refusal is made of: "does'nt", "dosent", "dnt",
+# "infomation", "knowlege", "mentionned"
+_TYPO = re.compile(r"\b(?:(?P<aux>do|does|did|is|are|was|were|has|have|had|could|would|should"
+                   r"|ca|wo|must|need)'nt|(?P<does>dos(?:en'?t|ent|nt)|doesent)|(?P<dont>dnt)"
+                   r"|(?P<info>in?fo?r?mati?on)|(?P<know>knowlege)|(?P<mention>men?tionn?ed))\b",
+                   re.I)
+_TYPO_FIX = {"does": "doesn't", "dont": "don't", "info": "information", "know": "knowledge",
+             "mention": "mentioned"}
+
+
+def _fix_typo(m: re.Match) -> str:
+    if m.group("aux"):
+        return m.group("aux") + "n't"
+    return _TYPO_FIX[m.lastgroup]
 # sentence and clause boundaries: end punctuation, colon, dash, bracket, newline, comma, and
 # the conjunctions that turn a refusal into a hedge before an answer ("Unknown, but likely X")
 _SPLIT = re.compile(r"[.!?;:\u2026]+(?=\s|$)|\s[-\u2013\u2014]+\s|[\u2013\u2014()\n]|--"
@@ -101,6 +119,7 @@ def _clean(text: str) -> str:
     text = str(text).translate(_CLEAN)
     if "n/" in text or "N/" in text or "n." in text or "N." in text or " /" in text:
         text = _NA.sub("n/a", text)
+    text = _TYPO.sub(_fix_typo, text)
     if "\n" in text or text.lstrip()[:1] in ("-", "+", "\u2022", ">") or text[:1].isdigit():
         text = _LIST_MARK.sub(" ", text)
     return "\n".join(" ".join(line.split()) for line in text.splitlines())
@@ -174,6 +193,8 @@ def _residue(low: str, clause: str, title: bool) -> str | None:
         found = True
         kept.append(head)
         rest, start = low[m.end():], m.end()
+        if iobj := g.IOBJ.match(rest):  # "… tell us what happened"
+            rest = rest[iobj.end():]
         if generic := g.GENERIC.match(rest):  # "… anything about the author"
             rest = rest[generic.end():]
         if source := g.SOURCE_PHRASE.match(rest):  # "… from the passage who won"
@@ -204,6 +225,8 @@ def _clause_kind(clause: str, title: bool, extra: tuple[str, ...]) -> str:
     low = clause.lower()
     if extra and fold(low) in extra:
         return "refusal"
+    if "evidence" in low and g.CAUSE.fullmatch(low):
+        return "answer"  # "Lack of evidence." names a cause ("Why was he acquitted?")
     words = low.translate(_TO_WORDS).split()
     residue = (_residue(low, clause, title)
                if "n't" in low or not g.TRIGGERS.isdisjoint(words) else None)
@@ -244,6 +267,8 @@ def is_abstention(text: str, phrases: tuple[str, ...] | list[str] = ()) -> bool:
     else that could be an answer), a filler or an explanation, and at least one is a refusal
     (built-in grammar, or one of ``phrases`` as a whole sentence or clause). Empty text is not
     an abstention (see scoring)."""
+    if len(text) < 16 and _PLACEHOLDER.fullmatch(text):
+        return True  # "—": a placeholder, like "N/A"
     extra = tuple(f for f in (fold(p) for p in phrases) if f)
     if extra and fold(text) in extra:
         return True
