@@ -32,15 +32,18 @@ def _words(*groups: str) -> str:
 _SOURCE = ("passage passages text texts context document documents article paragraph excerpt "
            "extract snippet source sources material materials content story reading prompt "
            "input sentence sentences section summary page transcript data information info "
-           "provided given above below supplied details question")
+           "provided given above below supplied details question author writer narrator")
 _NEG_WORDS = ("not never no nothing none nobody nowhere neither nor cannot without lack lacks "
+              "fail fails failed failing prevents prevent prevented keeps keep kept stops stop "
+              "stopped precludes preclude "
               "lacking "
               "lacked unable impossible hard difficult tough tricky outside beyond insufficient "
               "inadequate cant aint dont doesnt didnt isnt arent wasnt werent hasnt havent hadnt "
               "couldnt wouldnt wont shouldnt mustnt neednt")
 _NEG = (r"(?:not|never|no one|no|nothing|none|nobody|nowhere|neither|nor|cannot|can not|without"
         r"|lacks?|lacking|lacked|unable to|impossible to|(?:hard|difficult|tough|tricky) to"
-        r"|outside|beyond|insufficient|inadequate|cant|aint"
+        r"|outside|beyond|insufficient|inadequate|cant|aint|fail(?:s|ed|ing)? to"
+        r"|(?:prevents?|prevented|keeps?|kept|stops?|stopped|precludes?) (?:me|us) from"
         r"|(?:do|does|did|is|are|was|were|am|has|have|had|ca|could|would|wo|should|must|need"
         r"|ai)(?:n't|nt))\b")
 _FILL = _words(
@@ -54,7 +57,8 @@ _FILL = _words(
     "gave seem seems appear appears from on at for with within one here hand 100% where "
     "anywhere definitive conclusive straightforward single correct right possess hold access "
     "positively prefer rather necessary required needed suitable known appropriate adequate "
-    "draw some think quite go goes going into much "
+    "draw some think believe suppose reckon imagine expect quite go goes going into much "
+    "publicly "
     # what kind of knowledge or data: "no real-time information", "no personal knowledge"
     "real-time realtime up-to-date current live recent latest personal firsthand first-hand "
     "updated internet web online browsing", _SOURCE)
@@ -82,14 +86,35 @@ _PRED = (
     r"|comput(?:e|es|ed)|judg(?:e|es|ed)|assess(?:es|ed)?|conclud(?:e|es|ed)|speculat(?:e|es|ed)"
     r"|measur(?:e|es|ed)|quantif(?:y|ies|ied)|access|respond|reply|conclusions?|heard|hear"
     r"|understand|understood|follow|responses?|insights?|background|confidence|talk|share"
-    r"|divulge|elaborate|see|sees|seeing|seen|saw|spot|spotting|notice|offers?|offered)\b")
+    r"|divulge|elaborate|see|sees|seeing|seen|saw|spot|spotting|notice|offers?|offered"
+    # how far a source goes: "doesn't go into that", "isn't specific about it"
+    r"|go(?:es)? into|get(?:s)? into|delves? into|touch(?:es)? (?:on|upon)|dwells? on"
+    r"|expands? on|specific|explicit|precise|definite|documented|published|made public"
+    # looking it up (closed book): "I can't browse the web", "not able to look that up"
+    # (verbs, not nouns: "no search is done" states; "check" without an object or with a
+    # pronoun one: "Doesn't check the string …" states)
+    r"|(?<!no )(?:brows(?:e|ing)|look(?:ing)?(?: (?:it|that|this|them))? up|search(?:ing)?"
+    r"|check(?:ing)?(?=\W*$| (?:it|that|this|online|the (?:web|internet))\b)"
+    r"|google|retriev(?:e|ing)|fetch(?:ing)?))\b")
 _ALONE_WORDS = ("unknown unknowable unclear unsure uncertain unspecified unstated unmentioned "
+                "unsaid untold inconclusive null omits omitted omit "
                 "ambiguous vague unanswered unaddressed unexplained unresolved "
                 "undetermined undeterminable indeterminate undisclosed unanswerable unavailable "
                 "unconfirmed unverified unverifiable undocumented unrecorded unidentified "
                 "idk dunno")
 _ALONE = (
     rf"(?<!the )(?:{_words(_ALONE_WORDS)}|not applicable|beats me|search me)\b|n/a(?!\w)"
+    # what a source leaves out: "The passage leaves this out", "skips over it", "left unsaid"
+    r"|(?:leaves?|left|leaving)(?: (?:this|that|it|these|those|them))? out\b"
+    r"|(?:skip(?:s|ped)?|gloss(?:es|ed)?|pass(?:es|ed)?) over\b"
+    r"|left (?:unsaid|unstated|unmentioned|unanswered|unexplained|unclear|open|blank|out)\b"
+    # speculation: "I'd be guessing", "Any answer would be a guess"
+    r"|(?:would|'d) be (?:a |an |pure |just |mere |only |idle )?(?:guess(?:ing|work)?"
+    r"|speculat(?:ion|ing|ive)|conjecture)\b"
+    # a training cut-off: "That's after my knowledge cutoff"
+    r"|(?:my|the) (?:knowledge |training )?cut-?off\b"
+    # a clause-final state without a copula: "Context insufficient", "Date missing"
+    r"|(?:missing|absent|insufficient|inadequate|incomplete|lacking)(?=\W*$)"
     r"|(?:anyone|anybody)'?s guess\b|your guess is as good as mine\b"
     r"|(?:silent|mute)(?= (?:on|about|regarding|concerning|as to|here|there|in this"
     r"|with regard)\b)"
@@ -101,13 +126,16 @@ _ALONE = (
     r"|knowledge|experience|training(?: data)?|capabilit(?:y|ies)|capacity|abilit(?:y|ies)"
     r"|(?:area of )?expertise|purview|remit)\b")
 _NOT_IN = (rf"{_NEG}(?: (?:about|on|regarding|concerning|of|this|that|it|the|such|relevant"
-           r"|useful|specific|like|kind|sort)){0,3} (?:anywhere |explicitly |directly |(?:seem to "
+           r"|useful|specific|like|kind|sort|information|info|details?|data|mention"
+           r"|references?)){0,4}"
+           # "not in there", "nothing about that here" (at the end of a clause)
+           r"(?: (?:in )?(?:here|there)(?=\W*$)| (?:anywhere |explicitly |directly |(?:seem to "
            r"|appear to )?(?:appear"
            r"|appears|occur|occurs|exist|exists|feature|features|come up|show up|turn up"
-           r"|figure|figures|be) )?(?:in|from|within|part of|covered by"
+           r"|figure|figures|be|is|are|was|were|'s) )?(?:in|from|within|part of|covered by"
            r"|found in|present in|included in|the scope of|what)(?: (?:the|this|that|a|any|my"
            r"|your))?(?: (?:given|provided|above|supplied|available|original))?"
-           rf" (?:{_words(_SOURCE)})\b")
+           rf" (?:{_words(_SOURCE)})\b)")
 # an inverted negation: "Nowhere in the text is the founder named", "At no point does the
 # passage mention it" (the words between restate the question)
 _NOWHERE = (rf"(?:nowhere|no where|(?<=at )no point|(?<=in )no (?:place|part))(?: (?:in|within|throughout|across)"
@@ -116,7 +144,7 @@ _NOWHERE = (rf"(?:nowhere|no where|(?<=at )no point|(?<=in )no (?:place|part))(?
             rf"(?: (?![\w'-]*\d)[\w'-]+){{0,6}}? {_PRED}")
 _THIRD = r"(?:who|nobody|no one|no-one) (?:really )?(?:knows|can (?:say|tell))\b"
 _INFO = (r"(?:informations?|info|details?|data|answers?|mention|references?|indication|evidence"
-         r"|knowledge|context|clues?|hints?|responses?|insights?|background)\b")
+         r"|knowledge|context|clues?|hints?|responses?|insights?|background|results?|matches)\b")
 # "says nothing about", "tells us little"
 _SAYS_NOTHING = rf"{_PRED}(?: us| me| you)? (?:absolutely |really )?(?:nothing|little)\b"
 # every cue starts at a word: the lower-cased text is scanned once, without re.I
@@ -129,13 +157,30 @@ _NEED = (rf"(?:(?:need|needs|needed|require|requires|required) (?:to know|(?:mor
          rf"|further|extra|some|the|that|this|enough|sufficient|relevant|specific|a bit more)"
          rf"(?: (?:{_FILL}))* (?:{_INFO}|context)|(?:{_INFO}|context))"
          rf"|(?:please|could you|can you|would you|kindly)(?: please)? (?:provide|share|give|supply"
-         rf"|clarify|specify)(?: (?:me|us))?(?: (?:{_FILL}))* (?:{_INFO}|context))"
+         rf"|clarify|specify|send|paste|include)(?: (?:me|us))?(?: (?:{_FILL}))* (?:{_INFO}|context"
+         rf"|{_words(_SOURCE)}))"
+         # the missing source itself: "I'd need to see the document", "More context is needed"
+         rf"|need(?:s|ed)? to (?:see|read|have|check|know) (?:the|a|that|this|more|some)\b"
+         rf"|(?:more|additional|further|extra|enough|sufficient)(?: (?:{_FILL}))*"
+         rf" (?:{_INFO}|context)(?: (?:is|are|would be|will be|was|were))?(?: (?:still|also))?"
+         r" (?:needed|required|necessary)\b"
          # a request to ask again: "Could you rephrase it?", "Would you mind clarifying?"
          r"|(?:could|can|would) you(?: please)? (?:rephrase|reword|restate|clarify|elaborate)"
          r"|would you mind (?:rephrasing|rewording|clarifying|elaborating)"
          r"|(?:trouble|difficulty) (?:understanding|following)\b"
          # declining to disclose: "That's confidential."
          r"|(?:that|this|it)(?:'s| is) (?:strictly )?(?:confidential|classified)\b")
+# the kind of answer a question asks for (when: date, who: name, how many: number, why:
+# reason): "No date given", "Year not given" restate the question
+_ATTR = ("date dates year years time name names place location figure figures number numbers "
+         "amount reason reasons cause age price cost total count")
+_PARTICIPLE_PRED = (r"(?:given|mentioned|stated|provided|specified|listed|named|found|known"
+                    r"|available|recorded|included|reported|documented|identified|indicated)\b")
+_NO_ATTR = (r"no (?:(?:exact|specific|precise|clear|actual|other|such|further|additional"
+            rf"|explicit|definite|firm|official|particular) )?(?:{_words(_ATTR)})"
+            rf"(?: (?:is|are|was|were|has been|have been))?(?: (?:{_FILL}))* {_PARTICIPLE_PRED}"
+            # "No results.", "no matching results": a search that found nothing
+            r"|no (?:relevant |matching |search )?(?:results?|matches)\b")
 # "No date is given in the passage": the noun restates the question
 _NO_NOUN = (rf"no (?:[a-z'-]+ ){{1,3}}(?:is|are|was|were|has been|have been|had been|can be"
             rf"|could be)(?: (?:{_FILL}))* {_PRED}")
@@ -144,7 +189,7 @@ CUE = re.compile(rf"\b(?:(?P<third>{_THIRD})|{_NOWHERE}|{_NOT_IN}|{_NEG}(?:(?: (
                  rf"|(?:not|never|cannot|fails? to|failed to|(?:do|does|did|ca|could|would|wo"
                  rf"|should)(?:n't|nt))(?: (?:explicitly|directly|clearly|specifically|actually"
                  rf"|even|really))?"
-                 rf" {_VERB_PRED}|{_SAYS_NOTHING}|{_NO_NOUN}"
+                 rf" {_VERB_PRED}|{_SAYS_NOTHING}|{_NO_ATTR}|{_NO_NOUN}"
                  rf"|{_NO_INFO}|{_NEED}|{_ALONE}"
                  # "… but not who built it", "but not by whom"
                  r"|not(?= (?:by |for |to |with |from )?(?:who|whom|whose|what|when|where|which"
@@ -152,6 +197,9 @@ CUE = re.compile(rf"\b(?:(?P<third>{_THIRD})|{_NOWHERE}|{_NOT_IN}|{_NEG}(?:(?: (
 # the words a cue can start with: CUE is tried only there (scanning every position of a long
 # answer with the whole alternation cost 130 us)
 STARTS = frozenset(f"{_NEG_WORDS} {_ALONE_WORDS} can could would who your anyone anybody "
+                    "leaves left leaving skip skips skipped gloss glosses glossed pass passes "
+                    "passed 'd my missing absent incomplete more additional further extra "
+                    "enough sufficient "
                     "silent mute is are was were remain remains stay stays 's 're need needs "
                     "needed "
                     "require requires required please kindly trouble difficulty that this it "
@@ -167,7 +215,10 @@ TRIGGERS = frozenset(f"{_NEG_WORDS} {_ALONE_WORDS} n/a n who guess silent missin
                       "ambiguous vague fail fails failed mute unanswered unaddressed "
                       "unexplained unresolved "
                       # misspellings _clean repairs: "does'nt", "dosent", "dnt", "infomation"
-                      "nt dosent dosnt doesent dnt".split())
+                      "nt dosent dosnt doesent dnt "
+                      "leaves left leaving skip skips skipped gloss glosses glossed pass passes "
+                      "passed guessing speculation speculative conjecture cutoff cut needed "
+                      "send paste na results matches".split())
 # what a cue governs: a restated question, a topic, an object with a determiner
 _DET = (r"(?:the|a|an|any|this|that|these|those|its|his|her|their|such|your|my|our"
         r"|(?!(?:it|that|there|what|he|she|who|here|where|this|which|let)'s)\w+'s)")
@@ -227,12 +278,14 @@ PASSIVE = re.compile(r"(?:is|are|was|were|remains?|stays?|'s|'re)\b|.*\bbe(?:en)
 # source: with a source or a verb of answering it is a refusal ("… in the text to answer")
 CAUSE = re.compile(r"(?:an? |the )?(?:(?:complete |total |general )?lack of|insufficient|not enough"
                    r"|inadequate|scant|little) (?:hard |scientific |physical )?evidence")
+# "about the plan until 1944": a time bound makes a statement, not a restated question
+UNTIL = re.compile(r"\b(?:until|till|since)\s+(?:the\s+)?(?:[a-z]+\s+)?\d")
 DIGIT = re.compile(r"\d")
 ENTITY = re.compile(r"\b(?!I\b|I')[A-Z]|\d")
 ALLOWED = frozenset((
     # pronouns (not he / she: "He didn't know" is about someone), determiners, auxiliaries,
     # prepositions, conjunctions, negations
-    "i me my we us our you your it its this that these those there here they them their him "
+    "i me my we us our you your it its this that these those there here them their him "
     "her a an the some any all no not nor neither never nothing none nobody is are was were "
     "am be been being do does did done have has had having will would shall should can could "
     "may might must s m t re ve ll d im ive dont doesnt didnt isnt arent wasnt cant couldnt "
@@ -284,7 +337,11 @@ ALLOWED = frozenset((
     # greetings and assents before a refusal ("Hello! I'd be happy to help, but …"), source
     # and scope phrases ("According to the passage", "beyond what the passage provides")
     "hello hi hey greetings certainly absolutely course according judging beyond outside "
-    "familiar acquainted privy "
+    + _ATTR.replace(" time ", " ") + " "  # "at the time" is a statement's adjunct
+    "familiar acquainted privy referring update updates last cutoff cut left "
+    # labels of a reasoning step: "Reasoning: …", "Step 2: …"
+    "reasoning explanation rationale thought thoughts analysis note justification step "
+    "guessing speculation speculative conjecture "
     + _SOURCE).split())
 EXPLAIN = re.compile(
     r"(?:(?:instead|rather|however|but|also|and|it seems|it appears|apparently|only)\s+)*"
@@ -296,7 +353,8 @@ EXPLAIN = re.compile(
     r"|limited to)|are about|talks? about|deals? with|describes?|concerns?|mentions? only"
     r"|refers? to|relates? to|cent(?:er|re)s? on|address(?:es)?|explains?"
     r"|(?:gives?|provides?|contains?) (?:only )?(?:information|details)|asks? (?:about|for)"
-    r"|is asking|(?:(?:only|just|merely|solely) (?:mentions?|says?|states?|lists?|gives?"
+    r"|is asking|asks? (?=who|what|when|where|which|why|how|whether|if)|asked|wants? to know"
+    r"|(?:(?:only|just|merely|solely) (?:mentions?|says?|states?|lists?|gives?"
     r"|provides?|names?|includes?|contains?|has|tells? us)))\b")
 
 

@@ -62,6 +62,7 @@ instructions), or when it contains the first sentence of one of them.
 
 from __future__ import annotations
 
+import json
 import re
 
 from evalcli.science import refusal_grammar as g
@@ -87,7 +88,18 @@ _FAST = str.maketrans({**{c: " " for c in "!\"#$%&()*+,-.:;<=>?@[\\]^_{|}~\u201c
 _PLACEHOLDER = re.compile(r"[\s*_`'\"\u201c\u201d(\[]*(?:[-\u2010-\u2015\u2212]+|[.\u2026]{1,3}|[?\uff1f\u00bf]+)"
                           r"[\s*_`'\"\u201c\u201d)\].]*")
 _LIST_MARK = re.compile(r"(?m)^\s*(?:[-+\u2022>]|\d+[.)](?=\s+\S))\s+")
-_NA = re.compile(r"\bn\s*/\s*a\b|\bn\.a\.?(?!\w)", re.I)
+_NA = re.compile(r"\bn\s*/\s*a\b|\bn\.a\.?(?!\w)|(?-i:\bNA\b)", re.I)
+# a chat template's special tokens left in the output: "Unanswerable<|im_end|>", "… </s>"
+_SPECIAL = re.compile(r"<\|[\w-]+\|>|</?s>|<(?:eos|bos|pad|eot|end_of_turn|start_of_turn)>"
+                      r"|\[/?INST\]", re.I)
+# emoji: a shrug declines ("🤷"), any other is decoration ("I don't know 🙁")
+_SHRUG = re.compile("\U0001f937[\U0001f3fb-\U0001f3ff]?(?:\u200d[\u2640\u2642]\ufe0f?)?")
+_EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f\u200d]+")
+# a designated final answer after reasoning: "… Answer: unanswerable", "Final answer: 1862"
+_FINAL = re.compile(r"(?:^|[.!?\n]\s*)(?:\*\*|__)?(?:final answer|short answer|answer)"
+                    r"(?:\*\*|__)?\s*[:\uff1a]\s*(?:\*\*|__)?(?=\S)", re.I)
+# JSON output: {"answer": null}, {"answer": "", "reason": "not in passage"}
+_JSON_KEYS = ("answer", "final_answer", "response", "output", "prediction", "result")
 # common misspellings of the words a refusal is made of: "does'nt", "dosent", "dnt",
 # "infomation", "knowlege", "mentionned"
 _TYPO = re.compile(r"\b(?:(?P<aux>do|does|did|is|are|was|were|has|have|had|could|would|should"
@@ -116,8 +128,13 @@ def fold(text: str) -> str:
 
 def _clean(text: str) -> str:
     """Straight apostrophes, N/A as one token, no markdown, quotes or list marks; case kept."""
+    if "<" in text or "[/" in text:
+        text = _SPECIAL.sub(" ", text)
     text = str(text).translate(_CLEAN)
-    if "n/" in text or "N/" in text or "n." in text or "N." in text or " /" in text:
+    if not text.isascii():
+        text = _EMOJI.sub(" ", text)
+    if ("n/" in text or "N/" in text or "n." in text or "N." in text or " /" in text
+            or "NA" in text):
         text = _NA.sub("n/a", text)
     text = _TYPO.sub(_fix_typo, text)
     if "\n" in text or text.lstrip()[:1] in ("-", "+", "\u2022", ">") or text[:1].isdigit():
@@ -169,7 +186,7 @@ def _restates(w: re.Match, clause: str, low: str, mixed: bool) -> bool:
     the question: it states nothing ("the capital is Paris") and names no candidate after a
     passive ("the tower was built by Eiffel")."""
     tail = w.group(1)
-    if g.COPULA.search(tail):
+    if g.COPULA.search(tail) or g.UNTIL.search(tail):
         return False
     if passive := g.PASSIVE_IN.search(tail):
         after = clause[len(low) - len(tail) + passive.end():] if mixed else tail[passive.end():]
@@ -262,13 +279,49 @@ def _may_refuse(low: str) -> bool:
     return not g.TRIGGERS.isdisjoint(words)
 
 
+def _json_answer(text: str) -> str | None:
+    """The answer field of a JSON object ("" for null or empty); None when ``text`` is not a
+    JSON object with one."""
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    fields = {str(k).lower(): v for k, v in obj.items()}
+    for key in _JSON_KEYS:
+        if key in fields:
+            value = fields[key]
+            return "" if value is None else str(value).strip()
+    return None
+
+
+def _final_answer(text: str) -> str | None:
+    """What follows the last "Answer:" label when reasoning comes before it; None without one."""
+    if "nswer" not in text and "NSWER" not in text:
+        return None
+    last = None
+    for last in _FINAL.finditer(text):
+        pass
+    if last is None or not text[:last.start()].strip():
+        return None  # no label, or nothing before it: the whole answer decides
+    return text[last.end():]
+
+
 def is_abstention(text: str, phrases: tuple[str, ...] | list[str] = ()) -> bool:
     """True when the answer declines to answer: every clause is a refusal (a cue with nothing
     else that could be an answer), a filler or an explanation, and at least one is a refusal
     (built-in grammar, or one of ``phrases`` as a whole sentence or clause). Empty text is not
     an abstention (see scoring)."""
+    text = str(text)
     if len(text) < 16 and _PLACEHOLDER.fullmatch(text):
         return True  # "—": a placeholder, like "N/A"
+    if not text.isascii() and "\U0001f937" in text:
+        text = _SHRUG.sub(" idk ", text)
+    if text.lstrip()[:1] == "{" and (value := _json_answer(text)) is not None:
+        return value == "" or is_abstention(value, phrases)
+    if (final := _final_answer(text)) is not None:
+        return is_abstention(final, phrases)
     extra = tuple(f for f in (fold(p) for p in phrases) if f)
     if extra and fold(text) in extra:
         return True
