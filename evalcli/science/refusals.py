@@ -301,8 +301,8 @@ def _final_answer(text: str) -> str | None:
     if "nswer" not in text and "NSWER" not in text:
         return None
     last = None
-    for last in _FINAL.finditer(text):
-        pass
+    for m in _FINAL.finditer(text):
+        last = m
     if last is None or not text[:last.start()].strip():
         return None  # no label, or nothing before it: the whole answer decides
     return text[last.end():]
