@@ -44,6 +44,7 @@ _NEG = (r"(?:not|never|no one|no|nothing|none|nobody|nowhere|neither|nor|cannot|
         r"|lacks?|lacking|lacked|unable to|impossible to|(?:hard|difficult|tough|tricky) to"
         r"|outside|beyond|insufficient|inadequate|cant|aint|fail(?:s|ed|ing)? to"
         r"|(?:prevents?|prevented|keeps?|kept|stops?|stopped|precludes?) (?:me|us) from"
+        r"|(?:too|very|precious|so) little"
         r"|(?:do|does|did|is|are|was|were|am|has|have|had|ca|could|would|wo|should|must|need"
         r"|ai)(?:n't|nt))\b")
 _FILL = _words(
@@ -58,7 +59,8 @@ _FILL = _words(
     "anywhere definitive conclusive straightforward single correct right possess hold access "
     "positively prefer rather necessary required needed suitable known appropriate adequate "
     "draw some think believe suppose reckon imagine expect quite go goes going into much "
-    "publicly "
+    "publicly faintest foggiest slightest remotest vaguest least earthly grounds basis gets "
+    "around "
     # what kind of knowledge or data: "no real-time information", "no personal knowledge"
     "real-time realtime up-to-date current live recent latest personal firsthand first-hand "
     "updated internet web online browsing", _SOURCE)
@@ -70,8 +72,8 @@ _FILL_TO = (r"(?:equipped|authori[sz]ed|permitted|allowed|qualified|at liberty|i
 _VERB_PRED = r"(?:stat(?:e|es|ing)|names?|lists?)\b"
 _PRED = (
     r"(?:know|knows|knew|known|knowing|knowledge|sure|certain|certainty|aware|confident|idea"
-    r"|familiar|acquainted|privy"
-    r"|clues?|answer(?:s|ed|ing|able)?|determin(?:e|es|ed|ing|able)|say|says|said|saying"
+    r"|familiar|acquainted|privy|foggiest|notion"
+    r"|clues?|answer(?:s|ed|ing|able)?|determin(?:e|es|ed|ing|able|ation)|say|says|said|saying"
     r"|tell|tells|told|telling|stat(?:ed|ement)|mention(?:s|ed|ing)?|give|gives|given"
     r"|gave|specif(?:y|ies|ied|ying|ics)|provid(?:e|es|ed|ing)|cover(?:s|ed|ing)?"
     r"|includ(?:e|es|ed|ing)|contain(?:s|ed|ing)?|available|present|finds?|found|locat(?:e|ed)"
@@ -90,6 +92,9 @@ _PRED = (
     # how far a source goes: "doesn't go into that", "isn't specific about it"
     r"|go(?:es)? into|get(?:s)? into|delves? into|touch(?:es)? (?:on|upon)|dwells? on"
     r"|expands? on|specific|explicit|precise|definite|documented|published|made public"
+    r"|go(?:es)? (?:that|this|so) far|get(?:s)? (?:that|this|so) far|go on(?=\W*$)"
+    # a false premise: "The passage does not support any answer", "never introduces a Tom"
+    r"|support(?:s|ed)?|introduc(?:e|es|ed)|resolv(?:e|es|ed)"
     # looking it up (closed book): "I can't browse the web", "not able to look that up"
     # (verbs, not nouns: "no search is done" states; "check" without an object or with a
     # pronoun one: "Doesn't check the string …" states)
@@ -97,7 +102,8 @@ _PRED = (
     r"|check(?:ing)?(?=\W*$| (?:it|that|this|online|the (?:web|internet))\b)"
     r"|google|retriev(?:e|ing)|fetch(?:ing)?))\b")
 _ALONE_WORDS = ("unknown unknowable unclear unsure uncertain unspecified unstated unmentioned "
-                "unsaid untold inconclusive null omits omitted omit "
+                "unsaid untold inconclusive null omits omitted omit unreported unrevealed "
+                "unattested "
                 "ambiguous vague unanswered unaddressed unexplained unresolved "
                 "undetermined undeterminable indeterminate undisclosed unanswerable unavailable "
                 "unconfirmed unverified unverifiable undocumented unrecorded unidentified "
@@ -111,6 +117,19 @@ _ALONE = (
     # speculation: "I'd be guessing", "Any answer would be a guess"
     r"|(?:would|'d) be (?:a |an |pure |just |mere |only |idle )?(?:guess(?:ing|work)?"
     r"|speculat(?:ion|ing|ive)|conjecture)\b"
+    # still open: "That remains to be determined"
+    r"|(?:remains?|remained|is yet|are yet) to be (?:determined|seen|confirmed|established"
+    r"|answered|known|discovered|clarified|settled|resolved|found)\b"
+    # memory: "I'm drawing a blank", "Nothing comes to mind"
+    r"|(?:drawing|draw|drew|drawn) a blank\b|(?<=nothing )(?:comes|came|springs|sprang)"
+    r" to mind\b|mind (?:is|went|goes) blank\b"
+    # out of scope without a determiner: "Out of scope", "This falls outside the passage"
+    r"|out of scope\b|(?:outside|beyond)(?: of)?(?: (?:the|this|that))?(?: (?:given|provided"
+    rf"|above|supplied|original))? (?:{_words(_SOURCE)})\b"
+    # a source that stops short: "The passage ends before saying who won"
+    r"|(?:stops?|ends?|breaks? off|cuts? off|finishes)(?: (?:just|well))? (?:before|short of"
+    r"|prior to) (?:(?:it|that|this) )?(?:says?|saying|tells?|telling|mentions?|mentioning"
+    r"|getting to|reaching|naming|revealing|point|then)\b"
     # a training cut-off: "That's after my knowledge cutoff"
     r"|(?:my|the) (?:knowledge |training )?cut-?off\b"
     # a clause-final state without a copula: "Context insufficient", "Date missing"
@@ -142,8 +161,10 @@ _NOWHERE = (rf"(?:nowhere|no where|(?<=at )no point|(?<=in )no (?:place|part))(?
             rf"(?: (?:the|this|that))?(?: (?:given|provided|above|supplied|original))?"
             rf" (?:{_words(_SOURCE)}))? (?:is|are|was|were|does|do|did|has|have|can|could)"
             rf"(?: (?![\w'-]*\d)[\w'-]+){{0,6}}? {_PRED}")
-_THIRD = r"(?:who|nobody|no one|no-one) (?:really )?(?:knows|can (?:say|tell))\b"
+_THIRD = (r"(?:(?:who|nobody|no one|no-one) (?:really )?(?:knows|can (?:say|tell))"
+          r"|(?:god|heaven|lord|goodness) (?:only )?knows|who(?:'s| is) to (?:say|tell|know))\b")
 _INFO = (r"(?:informations?|info|details?|data|answers?|mention|references?|indication|evidence"
+         r"|claims?|assertions?"
          r"|knowledge|context|clues?|hints?|responses?|insights?|background|results?|matches)\b")
 # "says nothing about", "tells us little"
 _SAYS_NOTHING = rf"{_PRED}(?: us| me| you)? (?:absolutely |really )?(?:nothing|little)\b"
@@ -199,7 +220,9 @@ CUE = re.compile(rf"\b(?:(?P<third>{_THIRD})|{_NOWHERE}|{_NOT_IN}|{_NEG}(?:(?: (
 STARTS = frozenset(f"{_NEG_WORDS} {_ALONE_WORDS} can could would who your anyone anybody "
                     "leaves left leaving skip skips skipped gloss glosses glossed pass passes "
                     "passed 'd my missing absent incomplete more additional further extra "
-                    "enough sufficient "
+                    "enough sufficient god heaven lord goodness drawing draw drew drawn mind "
+                    "remain remains remained yet ends end stops stop breaks break cuts cut "
+                    "finishes comes came springs sprang "
                     "silent mute is are was were remain remains stay stays 's 're need needs "
                     "needed "
                     "require requires required please kindly trouble difficulty that this it "
@@ -218,7 +241,9 @@ TRIGGERS = frozenset(f"{_NEG_WORDS} {_ALONE_WORDS} n/a n who guess silent missin
                       "nt dosent dosnt doesent dnt "
                       "leaves left leaving skip skips skipped gloss glosses glossed pass passes "
                       "passed guessing speculation speculative conjecture cutoff cut needed "
-                      "send paste na results matches".split())
+                      "send paste na results matches god heaven lord goodness blank mind "
+                      "yet ends end stops stop breaks break cuts finishes scope remain remains remained "
+                      "comes came springs sprang".split())
 # what a cue governs: a restated question, a topic, an object with a determiner
 _DET = (r"(?:the|a|an|any|this|that|these|those|its|his|her|their|such|your|my|our"
         r"|(?!(?:it|that|there|what|he|she|who|here|where|this|which|let)'s)\w+'s)")
@@ -260,7 +285,8 @@ GENERIC = re.compile(r"\s*(?:anything|something|much|a thing|a word|any more|mor
 SOURCE_PHRASE = re.compile(r"\s*(?:from|in|based on|according to|within|by|given)"
                            r"(?: the| this| that)?(?: given| provided| above| available)?"
                            rf" (?:{_words(_SOURCE)})\b")
-THAT_ONE = re.compile(r"\b(?:this|that|the|which|a|an)(?: \w+)? one\b")
+THAT_ONE = re.compile(r"\b(?:this|that|the|which|a|an)(?: \w+)? one\b"
+                      r"|\b(?:tough|tricky|hard|difficult|good|great|interesting|curious) one\b")
 # a subject that restates what was asked, before a predicative cue: "The architect is not
 # mentioned", "Its date is unknown", "Who built it is not stated", "The winner cannot be named"
 # (at most six words, none of them starting a clause of its own: "entries that cannot be
@@ -271,6 +297,24 @@ SUBJECT = re.compile(rf"(?:{_DET}|who|what|when|where|which|why|how|whether)\s+"
                      r"(?P<cop>(?:is|was|are|were|remains?|remained|has been|have been|had been"
                      r"|seems to be|appears to be)\s+(?:still\s+|also\s+|currently\s+"
                      r"|simply\s+|presently\s+)?)?")
+SUBJECT_OF = re.compile(rf"(?:the|its|his|her|their)\s+(?:(?:exact|precise|actual|real|true"
+                        rf"|specific|full)\s+)?(?:{_words(_ATTR)}|identity|nature|origin|fate"
+                        r"|whereabouts)\s+of\s+[^\d]{0,80}?\s*(?P<cop>(?:is|was|are|were"
+                        r"|remains?|remained|has been|have been|had been)\s+(?:still\s+|also\s+)?)?")
+# a state of the world ("The painting is missing", "The vote was inconclusive"): its
+# subject is not taken as a restated question
+STATE = re.compile(r"missing|absent|lacking|incomplete|inconclusive|insufficient|inadequate"
+                   r"|not sufficient|not enough")
+# a source verb before a "that" clause: the source denies the claim ("The passage doesn't
+# state that he was a king"); after a verb of knowing it is a hedge ("not sure that it's X")
+SAYS_THAT = re.compile(r"(?:say|says|said|state|states|stated|mention|mentions|mentioned"
+                       r"|indicate|indicates|suggest|suggests|claim|claims|imply|implies"
+                       r"|specify|specifies|show|shows|support|supports)$")
+# advice to look elsewhere after a refusal: "You might want to check an encyclopedia"
+SUGGEST = re.compile(r"(?:you (?:might|may|could|should|can) (?:want to |wish to |need to )?"
+                     r"|i (?:would |'d )?(?:recommend|suggest)(?:ing)? |try |consider |please )"
+                     r"(?:check(?:ing)?|consult(?:ing)?|look(?:ing)? (?:it |this |that )?up"
+                     r"|search(?:ing)?|refer(?:ring)? to|ask(?:ing)?|verify(?:ing)?)\b.*")
 PASSIVE = re.compile(r"(?:is|are|was|were|remains?|stays?|'s|'re)\b|.*\bbe(?:en)?\b"
                       r"|(?:is|are|was|were|has|have|had)(?:n't|nt)\b")
 
@@ -338,6 +382,7 @@ ALLOWED = frozenset((
     # and scope phrases ("According to the passage", "beyond what the passage provides")
     "hello hi hey greetings certainly absolutely course according judging beyond outside "
     + _ATTR.replace(" time ", " ") + " "  # "at the time" is a statement's adjunct
+    "remain remains remained stays outdated stale suggest recommend recommended consulting "
     "familiar acquainted privy referring update updates last cutoff cut left "
     # labels of a reasoning step: "Reasoning: …", "Step 2: …"
     "reasoning explanation rationale thought thoughts analysis note justification step "

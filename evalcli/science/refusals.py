@@ -98,6 +98,9 @@ _EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f\u200
 # a designated final answer after reasoning: "… Answer: unanswerable", "Final answer: 1862"
 _FINAL = re.compile(r"(?:^|[.!?\n]\s*)(?:\*\*|__)?(?:final answer|short answer|answer)"
                     r"(?:\*\*|__)?\s*[:\uff1a]\s*(?:\*\*|__)?(?=\S)", re.I)
+# the question echoed before the answer: "Q: Who built it? A: Not stated."
+_QA = re.compile(r"\s*(?:\*\*)?(?:q|question)(?:\*\*)?\s*[:.]\s*[^\n]*?\?\s*(?:\*\*)?"
+                 r"(?:a|answer)(?:\*\*)?\s*[:.]\s*(?=\S)", re.I)
 # JSON output: {"answer": null}, {"answer": "", "reason": "not in passage"}
 _JSON_KEYS = ("answer", "final_answer", "response", "output", "prediction", "result")
 # common misspellings of the words a refusal is made of: "does'nt", "dosent", "dnt",
@@ -106,6 +109,7 @@ _TYPO = re.compile(r"\b(?:(?P<aux>do|does|did|is|are|was|were|has|have|had|could
                    r"|ca|wo|must|need)'nt|(?P<does>dos(?:en'?t|ent|nt)|doesent)|(?P<dont>dnt)"
                    r"|(?P<info>in?fo?r?mati?on)|(?P<know>knowlege)|(?P<mention>men?tionn?ed))\b",
                    re.I)
+_SLASH = re.compile(r"(?<=[A-Za-z]{2})/(?=[A-Za-z])")  # "Unknown/not stated", not "n/a"
 _TYPO_FIX = {"does": "doesn't", "dont": "don't", "info": "information", "know": "knowledge",
              "mention": "mentioned"}
 
@@ -137,6 +141,8 @@ def _clean(text: str) -> str:
             or "NA" in text):
         text = _NA.sub("n/a", text)
     text = _TYPO.sub(_fix_typo, text)
+    if "/" in text:
+        text = _SLASH.sub(" / ", text)
     if "\n" in text or text.lstrip()[:1] in ("-", "+", "\u2022", ">") or text[:1].isdigit():
         text = _LIST_MARK.sub(" ", text)
     return "\n".join(" ".join(line.split()) for line in text.splitlines())
@@ -203,10 +209,13 @@ def _residue(low: str, clause: str, title: bool) -> str | None:
         if m.start() < start or (title and m.group("third")):
             continue  # "Nobody Knows", "Who Knows Where the Time Goes" are titles
         head = low[start:m.start()]
-        if (not found and head and (sub := g.SUBJECT.fullmatch(head))
+        if (not found and head and (sub := g.SUBJECT.fullmatch(head)
+                                     or g.SUBJECT_OF.fullmatch(head))
                 and (sub.group("cop") or g.PASSIVE.match(m.group()))
-                and not title):
+                and not title and not g.STATE.search(m.group())):
             head = ""  # the subject restates the question
+        elif not found and head.strip() == "one":
+            head = ""  # generic "one": "One cannot tell from the passage"
         found = True
         kept.append(head)
         rest, start = low[m.end():], m.end()
@@ -216,7 +225,9 @@ def _residue(low: str, clause: str, title: bool) -> str | None:
             rest = rest[generic.end():]
         if source := g.SOURCE_PHRASE.match(rest):  # "… from the passage who won"
             rest = rest[source.end():]
-        if g.WH.match(rest):  # a restated question: "I don't know who built it"
+        if g.SAYS_THAT.search(m.group()) and rest.startswith(" that "):
+            start = len(low)  # the source denies a claim: "doesn't state that he was a king"
+        elif g.WH.match(rest):  # a restated question: "I don't know who built it"
             if title:  # "I Don't Know How She Does It"
                 return "title"
             start = len(low)
@@ -255,6 +266,9 @@ def _clause_kind(clause: str, title: bool, extra: tuple[str, ...]) -> str:
             left := g.THAT_ONE.sub(" ", residue).translate(_TO_WORDS).split()) and (
             not title or _TITLE_PERSONS.isdisjoint(left)):
         return "refusal"
+    if g.SUGGEST.match(low) and not g.ENTITY.search(
+            clause[1:] if len(clause) == len(low) and not clause.isupper() else low):
+        return "filler"  # "You might want to check an encyclopedia"
     if g.EXPLAIN.match(low) and not _APPROX.search(low):  # "it is about 300 m" answers
         return "explain"
     if g.SOURCE_SAYS.match(low) and not g.ENTITY.search(
@@ -275,7 +289,7 @@ def _pieces(text: str):
 
 def _may_refuse(low: str) -> bool:
     """False when no cue is possible: none of the words that start one occurs."""
-    words = low.translate(_FAST).replace("n't", " not").replace("'", " ").split()
+    words = low.translate(_FAST).replace("n't", " not").replace("'", " ").replace("/", " ").split()
     return not g.TRIGGERS.isdisjoint(words)
 
 
@@ -320,6 +334,8 @@ def is_abstention(text: str, phrases: tuple[str, ...] | list[str] = ()) -> bool:
         text = _SHRUG.sub(" idk ", text)
     if text.lstrip()[:1] == "{" and (value := _json_answer(text)) is not None:
         return value == "" or is_abstention(value, phrases)
+    if (text[:1] in "Qq" or text.lstrip()[:1] in "Qq") and (qa := _QA.match(text)):
+        return is_abstention(text[qa.end():], phrases)  # "Q: Who built it? A: Not stated."
     if (final := _final_answer(text)) is not None:
         return is_abstention(final, phrases)
     extra = tuple(f for f in (fold(p) for p in phrases) if f)
