@@ -110,6 +110,8 @@ _TYPO = re.compile(r"\b(?:(?P<aux>do|does|did|is|are|was|were|has|have|had|could
                    r"|(?P<info>in?fo?r?mati?on)|(?P<know>knowlege)|(?P<mention>men?tionn?ed))\b",
                    re.I)
 _SLASH = re.compile(r"(?<=[A-Za-z]{2})/(?=[A-Za-z])")  # "Unknown/not stated", not "n/a"
+# substrings every misspelling above contains (the substitution is run only with one)
+_TYPO_HINT = re.compile(r"'nt|dos|doesent|dnt|fomat|formaton|owlege|ionned|etioned|frmat", re.I)
 _TYPO_FIX = {"does": "doesn't", "dont": "don't", "info": "information", "know": "knowledge",
              "mention": "mentioned"}
 
@@ -140,7 +142,8 @@ def _clean(text: str) -> str:
     if ("n/" in text or "N/" in text or "n." in text or "N." in text or " /" in text
             or "NA" in text):
         text = _NA.sub("n/a", text)
-    text = _TYPO.sub(_fix_typo, text)
+    if _TYPO_HINT.search(text):
+        text = _TYPO.sub(_fix_typo, text)
     if "/" in text:
         text = _SLASH.sub(" / ", text)
     if "\n" in text or text.lstrip()[:1] in ("-", "+", "\u2022", ">") or text[:1].isdigit():
@@ -244,7 +247,12 @@ def _residue(low: str, clause: str, title: bool) -> str | None:
     if not found:
         return None
     kept.append(low[start:])
-    return g.THAT_ONE.sub(" ", " ".join(kept))
+    return _no_one(" ".join(kept))
+
+
+def _no_one(text: str) -> str:
+    """``text`` without "that one", "this one", "a tough one" (generic, not a candidate)."""
+    return g.THAT_ONE.sub(" ", text) if "one" in text else text
 
 
 def _clause_kind(clause: str, title: bool, extra: tuple[str, ...]) -> str:
@@ -257,13 +265,13 @@ def _clause_kind(clause: str, title: bool, extra: tuple[str, ...]) -> str:
         return "answer"  # "Lack of evidence." names a cause ("Why was he acquitted?")
     words = low.translate(_TO_WORDS).split()
     residue = (_residue(low, clause, title)
-               if "n't" in low or not g.TRIGGERS.isdisjoint(words) else None)
+               if "n't" in low or _triggered(words) else None)
     if residue is None:
         if g.ALLOWED.issuperset(words) or g.ALLOWED.issuperset(
-                g.THAT_ONE.sub(" ", low).translate(_TO_WORDS).split()):
+                _no_one(low).translate(_TO_WORDS).split()):
             return "filler"
     elif g.ALLOWED.issuperset(
-            left := g.THAT_ONE.sub(" ", residue).translate(_TO_WORDS).split()) and (
+            left := _no_one(residue).translate(_TO_WORDS).split()) and (
             not title or _TITLE_PERSONS.isdisjoint(left)):
         return "refusal"
     if g.SUGGEST.match(low) and not g.ENTITY.search(
@@ -289,8 +297,16 @@ def _pieces(text: str):
 
 def _may_refuse(low: str) -> bool:
     """False when no cue is possible: none of the words that start one occurs."""
-    words = low.translate(_FAST).replace("n't", " not").replace("'", " ").replace("/", " ").split()
-    return not g.TRIGGERS.isdisjoint(words)
+    return _triggered(low.translate(_FAST).replace("n't", " not").replace("'", " ")
+                      .replace("/", " ").split())
+
+
+def _triggered(words: list[str]) -> bool:
+    """A word that can start a cue (g.TRIGGERS), or a common one with its partner (g.PAIRED)."""
+    if not g.TRIGGERS.isdisjoint(words):
+        return True
+    return not g.PAIRED_WORDS.isdisjoint(words) and any(
+        not g.PAIRED[w].isdisjoint(words) for w in g.PAIRED_WORDS.intersection(words))
 
 
 def _json_answer(text: str) -> str | None:
@@ -312,8 +328,6 @@ def _json_answer(text: str) -> str | None:
 
 def _final_answer(text: str) -> str | None:
     """What follows the last "Answer:" label when reasoning comes before it; None without one."""
-    if "nswer" not in text and "NSWER" not in text:
-        return None
     last = None
     for m in _FINAL.finditer(text):
         last = m
@@ -328,20 +342,22 @@ def is_abstention(text: str, phrases: tuple[str, ...] | list[str] = ()) -> bool:
     (built-in grammar, or one of ``phrases`` as a whole sentence or clause). Empty text is not
     an abstention (see scoring)."""
     text = str(text)
-    if len(text) < 16 and _PLACEHOLDER.fullmatch(text):
+    first = text.lstrip()[:1]
+    if first.isalnum():
+        if (first == "Q" or first == "q") and (qa := _QA.match(text)):
+            return is_abstention(text[qa.end():], phrases)  # "Q: Who built it? A: Not stated."
+    elif len(text) < 16 and _PLACEHOLDER.fullmatch(text):
         return True  # "—": a placeholder, like "N/A"
+    elif first == "{" and (value := _json_answer(text)) is not None:
+        return value == "" or is_abstention(value, phrases)
     if not text.isascii() and "\U0001f937" in text:
         text = _SHRUG.sub(" idk ", text)
-    if text.lstrip()[:1] == "{" and (value := _json_answer(text)) is not None:
-        return value == "" or is_abstention(value, phrases)
-    if (text[:1] in "Qq" or text.lstrip()[:1] in "Qq") and (qa := _QA.match(text)):
-        return is_abstention(text[qa.end():], phrases)  # "Q: Who built it? A: Not stated."
-    if (final := _final_answer(text)) is not None:
+    if ("nswer" in text or "NSWER" in text) and (final := _final_answer(text)) is not None:
         return is_abstention(final, phrases)
     extra = tuple(f for f in (fold(p) for p in phrases) if f)
     if extra and fold(text) in extra:
         return True
-    if not extra and not _may_refuse(str(text).translate(_FAST).lower()):
+    if not extra and not _may_refuse(text.lower()):
         return False
     cleaned = _clean(text)
     if extra:  # a whole sentence equal to an extra phrase reads as the built-in "n/a"
