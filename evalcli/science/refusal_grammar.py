@@ -148,8 +148,9 @@ _ALONE = (
     r"|getting to|reaching|naming|revealing|point|then)\b"
     # a training cut-off: "That's after my knowledge cutoff"
     r"|(?:my|the) (?:knowledge |training )?cut-?off\b"
-    # a clause-final state without a copula: "Context insufficient", "Date missing"
-    r"|(?:missing|absent|insufficient|inadequate|incomplete|lacking)(?=\W*$)"
+    # a clause-final state without a copula: "Context insufficient", "Date missing" (a bare
+    # "Missing." or "Absent." answers "Where is it?", "Was he there?")
+    r"|(?<=[a-z] )(?:missing|absent|insufficient|inadequate|incomplete|lacking)(?=\W*$)"
     r"|(?:anyone|anybody)'?s guess\b|your guess is as good as mine\b"
     r"|(?:silent|mute)(?= (?:on|about|regarding|concerning|as to|here|there|in this"
     r"|with regard)\b)"
