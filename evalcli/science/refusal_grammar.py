@@ -75,7 +75,7 @@ _FILL = _words(
     "anywhere definitive conclusive straightforward single correct right possess hold access "
     "positively prefer rather necessary required needed suitable known appropriate adequate "
     "draw some think believe suppose reckon imagine expect quite go goes going into much "
-    "publicly faintest foggiest slightest remotest vaguest least earthly grounds basis gets "
+    "look looks like publicly faintest foggiest slightest remotest vaguest least earthly grounds basis gets "
     "around "
     # what kind of knowledge or data: "no real-time information", "no personal knowledge"
     "real-time realtime up-to-date current live recent latest personal firsthand first-hand "
@@ -108,7 +108,8 @@ _PRED = (
     # how far a source goes: "doesn't go into that", "isn't specific about it"
     r"|go(?:es)? into|get(?:s)? into|delves? into|touch(?:es)? (?:on|upon)|dwells? on"
     r"|expands? on|specific|explicit|precise|definite|documented|published|made public"
-    r"|go(?:es)? (?:that|this|so) far|get(?:s)? (?:that|this|so) far|go on(?=\W*$)"
+    r"|go(?:es)? (?:that|this|so) far|get(?:s)? (?:that|this|so) far|go on(?=\W*$| here| there)"
+    r"|spel(?:l|ls|led|t)(?: (?:it|this|that))? out|speak(?: to| on| about)?"
     # a false premise: "The passage does not support any answer", "never introduces a Tom"
     r"|support(?:s|ed)?|introduc(?:e|es|ed)|resolv(?:e|es|ed)"
     # looking it up (closed book): "I can't browse the web", "not able to look that up"
@@ -119,7 +120,7 @@ _PRED = (
     r"|google|retriev(?:e|ing)|fetch(?:ing)?))\b")
 _ALONE_WORDS = ("unknown unknowable unclear unsure uncertain unspecified unstated unmentioned "
                 "unsaid untold inconclusive null omits omitted omit unreported unrevealed "
-                "unattested "
+                "unattested stumped clueless baffled perplexed "
                 "ambiguous vague unanswered unaddressed unexplained unresolved "
                 "undetermined undeterminable indeterminate undisclosed unanswerable unavailable "
                 "unconfirmed unverified unverifiable undocumented unrecorded unidentified "
@@ -133,6 +134,16 @@ _ALONE = (
     # speculation: "I'd be guessing", "Any answer would be a guess"
     r"|(?:would|'d) be (?:a |an |pure |just |mere |only |idle )?(?:guess(?:ing|work)?"
     r"|speculat(?:ion|ing|ive)|conjecture)\b"
+    # "N/K" (not known)
+    r"|n/k(?!\w)"
+    # declining this one: "I'll have to pass on this one", "I'll skip this one"
+    r"|(?:pass|skip|sit out)(?: on)? (?:this|that)(?: one| question)?(?=\W*$)"
+    # "I've got nothing", "That's a mystery to me", "That one's beyond me", "leaves that open"
+    r"|(?<=got )nothing(?=\W*$)|mystery to (?:me|us)\b|beyond me\b"
+    r"|leaves? (?:this|that|it|the question|the matter) open\b"
+    # no record of it: "To my knowledge, no such record exists"
+    r"|no (?:such |known |surviving |public |reliable )?(?:records?|information|data|evidence"
+    r"|mention|account|documentation|sources?) (?:exists?|survives?|remains?)\b"
     # still open: "That remains to be determined"
     r"|(?:remains?|remained|is yet|are yet) to be (?:determined|seen|confirmed|established"
     r"|answered|known|discovered|clarified|settled|resolved|found)\b"
@@ -152,7 +163,7 @@ _ALONE = (
     # "Missing." or "Absent." answers "Where is it?", "Was he there?")
     r"|(?<=[a-z] )(?:missing|absent|insufficient|inadequate|incomplete|lacking)(?=\W*$)"
     r"|(?:anyone|anybody)'?s guess\b|your guess is as good as mine\b"
-    r"|(?:silent|mute)(?= (?:on|about|regarding|concerning|as to|here|there|in this"
+    r"|(?:silent|mute|mum|quiet)(?= (?:on|about|regarding|concerning|as to|here|there|in this"
     r"|with regard)\b)"
     r"|(?:is|are|was|were|remains?|stays?|'s|'re) (?:simply |entirely |completely )?"
     r"(?:silent|mute|missing|absent|lacking|insufficient|inadequate|not sufficient|not enough"
@@ -165,7 +176,7 @@ _NOT_IN = (rf"{_NEG}(?: (?:about|on|regarding|concerning|of|this|that|it|the|suc
            r"|useful|specific|like|kind|sort|information|info|details?|data|mention"
            r"|references?)){0,4}"
            # "not in there", "nothing about that here" (at the end of a clause)
-           r"(?: (?:in )?(?:here|there)(?=\W*$)| (?:anywhere |explicitly |directly |(?:seem to "
+           r"(?: (?:in )?(?:here|there)(?=\W*$| in\b)| (?:anywhere |explicitly |directly |(?:seem to "
            r"|appear to )?(?:appear"
            r"|appears|occur|occurs|exist|exists|feature|features|come up|show up|turn up"
            r"|figure|figures|be|is|are|was|were|'s) )?(?:in|from|within|part of|covered by"
@@ -240,7 +251,7 @@ STARTS = frozenset(f"{_NEG_WORDS} {_ALONE_WORDS} can could would who your anyone
                     "passed 'd my missing absent incomplete more additional further extra "
                     "enough sufficient god heaven lord goodness drawing draw drew drawn mind "
                     "remain remains remained yet ends end stops stop breaks break cuts cut "
-                    "finishes comes came springs sprang "
+                    "finishes comes came springs sprang n/k mystery beyond mum quiet "
                     "silent mute is are was were remain remains stay stays 's 're need needs "
                     "needed "
                     "require requires required please kindly trouble difficulty that this it "
@@ -257,13 +268,17 @@ TRIGGERS = frozenset(f"{_NEG_WORDS} {_ALONE_WORDS} n/a n who guess silent missin
                       "unexplained unresolved "
                       # misspellings _clean repairs: "does'nt", "dosent", "dnt", "infomation"
                       "nt dosent dosnt doesent dnt guessing speculation speculative conjecture "
-                      "cutoff na".split())
+                      "cutoff na stumped clueless baffled perplexed mum quiet".split())
 # common words that start a cue only with a partner word in the same answer: "left … out",
 # "passes over", "ends before", "comes to mind", "God knows", "prevents me from"; the fast
 # path asks for both (alone they would send a fifth more ordinary prose down the slow path)
 _PAIRS = {"leaves left leaving": "out unsaid unstated unmentioned unanswered unexplained unclear "
                                  "open blank",
-          "skip skips skipped gloss glosses glossed pass passes passed": "over",
+          "skip skips skipped gloss glosses glossed pass passes passed": "over this that",
+          "sit": "this that",
+          "got": "nothing",
+          "mystery": "me us",
+          "record records": "exists exist survives survive remains remain",
           "end ends stop stops stopped break breaks cut cuts finishes": "before short prior off",
           "comes came springs sprang blank": "mind drawing draw drew drawn",
           "mind": "blank comes came springs sprang",
@@ -295,7 +310,8 @@ TOPIC = re.compile(r"\s*(?:about|regarding|concerning|of|as to|as regards|re"
 # and "not known for its beaches" are statements
 INFO_TOPIC = re.compile(r"\s*(?:to|for|on|upon)\s+(.*)")
 INFO_END = re.compile(r"(?:answers?|information|info|data|details?|references?|clues?|idea"
-                      r"|evidence|indication|hints?|context|knowledge|mention|silent|comment"
+                      r"|evidence|indication|hints?|context|knowledge|mention|silent|comment|quiet"
+                      r"|mum"
                       r"|sure|certain|clear|unclear|unsure|uncertain)$")
 OBJECT = re.compile(rf"\s*(?:(?:you|me|us|them)\s+)?{_DET}\s+(.*)")
 # a complement that states something ("the capital is Paris") or starts with a number is
@@ -336,13 +352,18 @@ SUBJECT_OF = re.compile(rf"(?:the|its|his|her|their)\s+(?:(?:exact|precise|actua
                         r"|remains?|remained|has been|have been|had been)\s+(?:still\s+|also\s+)?)?")
 # a state of the world ("The painting is missing", "The vote was inconclusive"): its
 # subject is not taken as a restated question
-STATE = re.compile(r"missing|absent|lacking|incomplete|inconclusive|insufficient|inadequate"
+STATE = re.compile(r"missing|absent|lacking|incomplete|inconclusive|insufficient|inadequate|quiet|mum"
                    r"|not sufficient|not enough")
 # a source verb before a "that" clause: the source denies the claim ("The passage doesn't
 # state that he was a king"); after a verb of knowing it is a hedge ("not sure that it's X")
 SAYS_THAT = re.compile(r"(?:say|says|said|state|states|stated|mention|mentions|mentioned"
                        r"|indicate|indicates|suggest|suggests|claim|claims|imply|implies"
                        r"|specify|specifies|show|shows|support|supports)$")
+OFFER = re.compile(r"(?:but |however |though )?(?:i|we) (?:can|could|would be happy to|'d be happy"
+                   r" to|am happy to|'m happy to) (?:tell you|help(?: you)? with|share|explain"
+                   r"|talk about|give you)\b.*\b(?:if you(?:'d)? (?:like|want|wish|prefer)|instead)")
+# a Title Cased imperative is a title: "Say Nothing", "Never Say Never"
+TITLE_IMPERATIVE = re.compile(r"(?:never )?(?:say|tell|ask|give|speak)\b")
 # advice to look elsewhere after a refusal: "You might want to check an encyclopedia"
 SUGGEST = re.compile(r"(?:you (?:might|may|could|should|can) (?:want to |wish to |need to )?"
                      r"|i (?:would |'d )?(?:recommend|suggest)(?:ing)? |try |consider |please )"
@@ -415,6 +436,9 @@ ALLOWED = frozenset((
     # and scope phrases ("According to the passage", "beyond what the passage provides")
     "hello hi hey greetings certainly absolutely course according judging beyond outside "
     + _ATTR.replace(" time ", " ") + " "  # "at the time" is a statement's adjunct
+    "keeps kept tbh lol lmao haha imo imho ngl tho btw best shared sent pasted uploaded "
+    "attached looked checked searched scanned reviewed examined skimmed admit admittedly "
+    "confess specifics many words mystery got exist exists survive survives "
     "remain remains remained stays outdated stale suggest recommend recommended consulting "
     "familiar acquainted privy referring update updates last cutoff cut left "
     # labels of a reasoning step: "Reasoning: …", "Step 2: …"

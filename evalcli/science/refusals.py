@@ -87,13 +87,15 @@ _FAST = str.maketrans({**{c: " " for c in "!\"#$%&()*+,-.:;<=>?@[\\]^_{|}~\u201c
 # digit; the ASCII ones normalise to "" and score as the outcome `empty` first)
 _PLACEHOLDER = re.compile(r"[\s*_`'\"\u201c\u201d(\[]*(?:[-\u2010-\u2015\u2212]+|[.\u2026]{1,3}|[?\uff1f\u00bf]+)"
                           r"[\s*_`'\"\u201c\u201d)\].]*")
+_BLANK = re.compile(r"\s*[(\[<]\s*(?:blank|empty|left blank|no response)\s*[)\]>]\s*", re.I)
 _LIST_MARK = re.compile(r"(?m)^\s*(?:[-+\u2022>]|\d+[.)](?=\s+\S))\s+")
 _NA = re.compile(r"\bn\s*/\s*a\b|\bn\.a\.?(?!\w)|(?-i:\bNA\b)", re.I)
 # a chat template's special tokens left in the output: "Unanswerable<|im_end|>", "… </s>"
 _SPECIAL = re.compile(r"<\|[\w-]+\|>|</?s>|<(?:eos|bos|pad|eot|end_of_turn|start_of_turn)>"
                       r"|\[/?INST\]", re.I)
 # emoji: a shrug declines ("🤷"), any other is decoration ("I don't know 🙁")
-_SHRUG = re.compile("\U0001f937[\U0001f3fb-\U0001f3ff]?(?:\u200d[\u2640\u2642]\ufe0f?)?")
+_SHRUG = re.compile("\U0001f937[\U0001f3fb-\U0001f3ff]?(?:\u200d[\u2640\u2642]\ufe0f?)?"
+                    r"|\u00af\\*_?\(\s*[\u30c4\u30b7]\s*\)_?/?\u00af")  # and ¯\_(ツ)_/¯
 _EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f\u200d]+")
 # a designated final answer after reasoning: "… Answer: unanswerable", "Final answer: 1862"
 _FINAL = re.compile(r"(?:^|[.!?\n]\s*)(?:\*\*|__)?(?:final answer|short answer|answer)"
@@ -203,14 +205,17 @@ def _restates(w: re.Match, clause: str, low: str, mixed: bool) -> bool:
     return True
 
 
+_TITLE_WORDS = ("quiet", "mum", "stumped", "baffled", "clueless", "perplexed")  # weak in a title
+
+
 def _residue(low: str, clause: str, title: bool) -> str | None:
     """The (lower-cased) clause without its cues and what they govern: "" for nothing left;
     None when it holds no cue. ``clause`` is the same text with its case, for entities."""
     kept, start, found = [], 0, False
     mixed = len(clause) == len(low) and not clause.isupper()  # names tell
     for m in _cues(low):
-        if m.start() < start or (title and m.group("third")):
-            continue  # "Nobody Knows", "Who Knows Where the Time Goes" are titles
+        if m.start() < start or (title and (m.group("third") or m.group() in _TITLE_WORDS)):
+            continue  # "Nobody Knows", "All Quiet on the Western Front" are titles
         head = low[start:m.start()]
         if (not found and head and (sub := g.SUBJECT.fullmatch(head)
                                      or g.SUBJECT_OF.fullmatch(head))
@@ -263,6 +268,9 @@ def _clause_kind(clause: str, title: bool, extra: tuple[str, ...]) -> str:
         return "refusal"
     if "evidence" in low and g.CAUSE.fullmatch(low):
         return "answer"  # "Lack of evidence." names a cause ("Why was he acquitted?")
+    if g.TITLE_IMPERATIVE.match(low) and not clause.isupper() and all(
+            w[0].isupper() for w in clause.split() if w[0].isalpha()):
+        return "answer"  # a capitalised imperative is a title: "Say Nothing", "Never Say Never"
     words = low.translate(_TO_WORDS).split()
     residue = (_residue(low, clause, title)
                if "n't" in low or _triggered(words) else None)
@@ -274,7 +282,7 @@ def _clause_kind(clause: str, title: bool, extra: tuple[str, ...]) -> str:
             left := _no_one(residue).translate(_TO_WORDS).split()) and (
             not title or _TITLE_PERSONS.isdisjoint(left)):
         return "refusal"
-    if g.SUGGEST.match(low) and not g.ENTITY.search(
+    if (g.SUGGEST.match(low) or g.OFFER.fullmatch(low)) and not g.ENTITY.search(
             clause[1:] if len(clause) == len(low) and not clause.isupper() else low):
         return "filler"  # "You might want to check an encyclopedia"
     if g.EXPLAIN.match(low) and not _APPROX.search(low):  # "it is about 300 m" answers
@@ -346,11 +354,11 @@ def is_abstention(text: str, phrases: tuple[str, ...] | list[str] = ()) -> bool:
     if first.isalnum():
         if (first == "Q" or first == "q") and (qa := _QA.match(text)):
             return is_abstention(text[qa.end():], phrases)  # "Q: Who built it? A: Not stated."
-    elif len(text) < 16 and _PLACEHOLDER.fullmatch(text):
+    elif len(text) < 16 and (_PLACEHOLDER.fullmatch(text) or _BLANK.fullmatch(text)):
         return True  # "—": a placeholder, like "N/A"
     elif first == "{" and (value := _json_answer(text)) is not None:
         return value == "" or is_abstention(value, phrases)
-    if not text.isascii() and "\U0001f937" in text:
+    if not text.isascii() and ("\U0001f937" in text or "\u00af" in text):
         text = _SHRUG.sub(" idk ", text)
     if ("nswer" in text or "NSWER" in text) and (final := _final_answer(text)) is not None:
         return is_abstention(final, phrases)
