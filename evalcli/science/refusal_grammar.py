@@ -61,6 +61,8 @@ _NEG = (r"(?:not|never|no one|no|nothing|none|nobody|nowhere|neither|nor|cannot|
         r"|outside|beyond|insufficient|inadequate|cant|aint|fail(?:s|ed|ing)? to"
         r"|(?:prevents?|prevented|keeps?|kept|stops?|stopped|precludes?) (?:me|us) from"
         r"|(?:too|very|precious|so) little"
+        # declining: "I'll refrain from answering", "I must decline to answer"
+        r"|refrain(?:s|ing)? from|declin(?:e|es|ing) to|refus(?:e|es|ing) to"
         r"|(?:do|does|did|is|are|was|were|am|has|have|had|ca|could|would|wo|should|must|need"
         r"|ai)(?:n't|nt))\b")
 _FILL = _words(
@@ -112,6 +114,7 @@ _PRED = (
     r"|spel(?:l|ls|led|t)(?: (?:it|this|that))? out|speak(?: to| on| about)?"
     # a false premise: "The passage does not support any answer", "never introduces a Tom"
     r"|support(?:s|ed)?|introduc(?:e|es|ed)|resolv(?:e|es|ed)"
+    r"|computable|calculable|derivable|inferable|deducible|knowable"
     # looking it up (closed book): "I can't browse the web", "not able to look that up"
     # (verbs, not nouns: "no search is done" states; "check" without an object or with a
     # pronoun one: "Doesn't check the string …" states)
@@ -125,6 +128,10 @@ _ALONE_WORDS = ("unknown unknowable unclear unsure uncertain unspecified unstate
                 "undetermined undeterminable indeterminate undisclosed unanswerable unavailable "
                 "unconfirmed unverified unverifiable undocumented unrecorded unidentified "
                 "idk dunno")
+# the kind of answer a question asks for (when: date, who: name, how many: number, why:
+# reason): "No date given", "Year not given" restate the question
+_ATTR = ("date dates year years time name names place location figure figures number numbers "
+         "amount reason reasons cause age price cost total count")
 _ALONE = (
     rf"(?<!the )(?:{_words(_ALONE_WORDS)}|not applicable|beats me|search me)\b|n/a(?!\w)"
     # what a source leaves out: "The passage leaves this out", "skips over it", "left unsaid"
@@ -134,6 +141,12 @@ _ALONE = (
     # speculation: "I'd be guessing", "Any answer would be a guess"
     r"|(?:would|'d) be (?:a |an |pure |just |mere |only |idle )?(?:guess(?:ing|work)?"
     r"|speculat(?:ion|ing|ive)|conjecture)\b"
+    # not a word: "Not a word about it in the passage", "Zero mentions of that"
+    r"|(?:not|nary) (?:a|one|a single) (?:word|syllable)\b|zero (?:mentions?|references?"
+    r"|information|info|details?)\b"
+    # a source that gives no attribute: "The passage gives no name for him"
+    r"|(?:gives?|provides?|offers?|lists?|includes?|contains?|has|states?|mentions?) no"
+    rf" (?:exact |specific |precise )?(?:{_words(_ATTR)})\b"
     # "N/K" (not known)
     r"|n/k(?!\w)"
     # declining this one: "I'll have to pass on this one", "I'll skip this one"
@@ -219,10 +232,7 @@ _NEED = (rf"(?:(?:need|needs|needed|require|requires|required) (?:to know|(?:mor
          r"|(?:trouble|difficulty) (?:understanding|following)\b"
          # declining to disclose: "That's confidential."
          r"|(?:that|this|it)(?:'s| is) (?:strictly )?(?:confidential|classified)\b")
-# the kind of answer a question asks for (when: date, who: name, how many: number, why:
-# reason): "No date given", "Year not given" restate the question
-_ATTR = ("date dates year years time name names place location figure figures number numbers "
-         "amount reason reasons cause age price cost total count")
+# a participle that reports what the source gives: "No date given"
 _PARTICIPLE_PRED = (r"(?:given|mentioned|stated|provided|specified|listed|named|found|known"
                     r"|available|recorded|included|reported|documented|identified|indicated)\b")
 _NO_ATTR = (r"no (?:(?:exact|specific|precise|clear|actual|other|such|further|additional"
@@ -251,7 +261,10 @@ STARTS = frozenset(f"{_NEG_WORDS} {_ALONE_WORDS} can could would who your anyone
                     "passed 'd my missing absent incomplete more additional further extra "
                     "enough sufficient god heaven lord goodness drawing draw drew drawn mind "
                     "remain remains remained yet ends end stops stop breaks break cuts cut "
-                    "finishes comes came springs sprang n/k mystery beyond mum quiet "
+                    "finishes comes came springs sprang n/k mystery beyond mum quiet nary zero refrain "
+                    "refrains refraining decline declines declining refuse refuses refusing "
+                    "gives give provides provide offers offer lists list includes include "
+                    "contains contain has states state mentions mention "
                     "silent mute is are was were remain remains stay stays 's 're need needs "
                     "needed "
                     "require requires required please kindly trouble difficulty that this it "
@@ -268,7 +281,9 @@ TRIGGERS = frozenset(f"{_NEG_WORDS} {_ALONE_WORDS} n/a n who guess silent missin
                       "unexplained unresolved "
                       # misspellings _clean repairs: "does'nt", "dosent", "dnt", "infomation"
                       "nt dosent dosnt doesent dnt guessing speculation speculative conjecture "
-                      "cutoff na stumped clueless baffled perplexed mum quiet".split())
+                      "cutoff na stumped clueless baffled perplexed mum quiet nary refrain "
+                      "refrains refraining decline declines declining refuse refuses refusing "
+                      "computable calculable derivable inferable deducible knowable".split())
 # common words that start a cue only with a partner word in the same answer: "left … out",
 # "passes over", "ends before", "comes to mind", "God knows", "prevents me from"; the fast
 # path asks for both (alone they would send a fifth more ordinary prose down the slow path)
@@ -277,6 +292,7 @@ _PAIRS = {"leaves left leaving": "out unsaid unstated unmentioned unanswered une
           "skip skips skipped gloss glosses glossed pass passes passed": "over this that",
           "sit": "this that",
           "got": "nothing",
+          "zero": "mention mentions references reference information info details detail",
           "mystery": "me us",
           "record records": "exists exist survives survive remains remain",
           "end ends stop stops stopped break breaks cut cuts finishes": "before short prior off",
@@ -311,8 +327,8 @@ TOPIC = re.compile(r"\s*(?:about|regarding|concerning|of|as to|as regards|re"
 INFO_TOPIC = re.compile(r"\s*(?:to|for|on|upon)\s+(.*)")
 INFO_END = re.compile(r"(?:answers?|information|info|data|details?|references?|clues?|idea"
                       r"|evidence|indication|hints?|context|knowledge|mention|silent|comment|quiet"
-                      r"|mum"
-                      r"|sure|certain|clear|unclear|unsure|uncertain)$")
+                      r"|mum|word|syllable|sure|certain|clear|unclear|unsure|uncertain|"
+                      + _words(_ATTR) + ")$")
 OBJECT = re.compile(rf"\s*(?:(?:you|me|us|them)\s+)?{_DET}\s+(.*)")
 # a complement that states something ("the capital is Paris") or starts with a number is
 # not a restated question but a candidate answer
@@ -364,6 +380,9 @@ OFFER = re.compile(r"(?:but |however |though )?(?:i|we) (?:can|could|would be ha
                    r"|talk about|give you)\b.*\b(?:if you(?:'d)? (?:like|want|wish|prefer)|instead)")
 # a Title Cased imperative is a title: "Say Nothing", "Never Say Never"
 TITLE_IMPERATIVE = re.compile(r"(?:never )?(?:say|tell|ask|give|speak)\b")
+# a question echoed before the answer: "Who was the first mayor? The passage doesn't say."
+QUESTION = re.compile(r"(?:who|whom|whose|what|when|where|which|why|how|is|are|was|were|do"
+                      r"|does|did|can|could|has|have|had|will|would|should)\b")
 # advice to look elsewhere after a refusal: "You might want to check an encyclopedia"
 SUGGEST = re.compile(r"(?:you (?:might|may|could|should|can) (?:want to |wish to |need to )?"
                      r"|i (?:would |'d )?(?:recommend|suggest)(?:ing)? |try |consider |please )"
@@ -438,7 +457,9 @@ ALLOWED = frozenset((
     + _ATTR.replace(" time ", " ") + " "  # "at the time" is a statement's adjunct
     "keeps kept tbh lol lmao haha imo imho ngl tho btw best shared sent pasted uploaded "
     "attached looked checked searched scanned reviewed examined skimmed admit admittedly "
-    "confess specifics many words mystery got exist exists survive survives "
+    "confess specifics many words mystery got exist exists survive survives ya due owing "
+    "absence absent going upfront tl dr tldr summary short version bottom line conclusion "
+    "verdict label prediction "
     "remain remains remained stays outdated stale suggest recommend recommended consulting "
     "familiar acquainted privy referring update updates last cutoff cut left "
     # labels of a reasoning step: "Reasoning: …", "Step 2: …"

@@ -103,6 +103,13 @@ _FINAL = re.compile(r"(?:^|[.!?\n]\s*)(?:\*\*|__)?(?:final answer|short answer|a
 # the question echoed before the answer: "Q: Who built it? A: Not stated."
 _QA = re.compile(r"\s*(?:\*\*)?(?:q|question)(?:\*\*)?\s*[:.]\s*[^\n]*?\?\s*(?:\*\*)?"
                  r"(?:a|answer)(?:\*\*)?\s*[:.]\s*(?=\S)", re.I)
+# an answer in tags: "<answer>unanswerable</answer>"
+_XML = re.compile(r"\s*<(answer|final_answer|response|output)>(.*?)</\1>\s*", re.I | re.S)
+# a model describing itself: "I am a large language model trained by OpenAI and …"
+_PERSONA = re.compile(r"\b(?:I am|I'm|As) (?:just |only |merely |simply )?an? (?:large |AI |artificial "
+                      r"intelligence |text-based |virtual |helpful )*(?:language model|AI|assistant"
+                      r"|chatbot)(?: (?:trained|developed|created|made|built) by(?: (?-i:[A-Z])[\w-]*)+)?",
+                      re.I)
 # JSON output: {"answer": null}, {"answer": "", "reason": "not in passage"}
 _JSON_KEYS = ("answer", "final_answer", "response", "output", "prediction", "result")
 # common misspellings of the words a refusal is made of: "does'nt", "dosent", "dnt",
@@ -144,6 +151,8 @@ def _clean(text: str) -> str:
     if ("n/" in text or "N/" in text or "n." in text or "N." in text or " /" in text
             or "NA" in text):
         text = _NA.sub("n/a", text)
+    if ("model" in text or " AI" in text or "ssistant" in text) and _PERSONA.search(text):
+        text = _PERSONA.sub("I am an AI", text)
     if _TYPO_HINT.search(text):
         text = _TYPO.sub(_fix_typo, text)
     if "/" in text:
@@ -358,6 +367,9 @@ def is_abstention(text: str, phrases: tuple[str, ...] | list[str] = ()) -> bool:
         return True  # "—": a placeholder, like "N/A"
     elif first == "{" and (value := _json_answer(text)) is not None:
         return value == "" or is_abstention(value, phrases)
+    elif first == "<" and (tag := _XML.fullmatch(text)):
+        value = tag.group(2).strip()  # "<answer></answer>": no answer, like {"answer": null}
+        return value == "" or is_abstention(value, phrases)
     if not text.isascii() and ("\U0001f937" in text or "\u00af" in text):
         text = _SHRUG.sub(" idk ", text)
     if ("nswer" in text or "NSWER" in text) and (final := _final_answer(text)) is not None:
@@ -380,6 +392,9 @@ def is_abstention(text: str, phrases: tuple[str, ...] | list[str] = ()) -> bool:
             refused = refused or _clause_kind(clause, title, extra) == "refusal"
         elif clause:
             kind = _clause_kind(clause, title, extra)
+            if kind == "answer" and first and delimiter[:1] == "?" and g.QUESTION.match(
+                    clause.lower()):
+                kind = "filler"  # the question echoed: "Who built it? The passage doesn't say."
             if pending and kind != "refusal":
                 return False  # "Author: Paris", "The passage mentions the height, 300 m"
             pending = False
