@@ -120,7 +120,7 @@ _TYPO = re.compile(r"\b(?:(?P<aux>do|does|did|is|are|was|were|has|have|had|could
                    re.I)
 _SLASH = re.compile(r"(?<=[A-Za-z]{2})/(?=[A-Za-z])")  # "Unknown/not stated", not "n/a"
 # substrings every misspelling above contains (the substitution is run only with one)
-_TYPO_HINT = re.compile(r"'nt|dos|doesent|dnt|fomat|formaton|owlege|ionned|etioned|frmat", re.I)
+_TYPO_HINTS = ("'nt", "dos", "dnt", "fomat", "formaton", "owlege", "ionned", "etioned", "frmat")
 _TYPO_FIX = {"does": "doesn't", "dont": "don't", "info": "information", "know": "knowledge",
              "mention": "mentioned"}
 
@@ -153,7 +153,8 @@ def _clean(text: str) -> str:
         text = _NA.sub("n/a", text)
     if ("model" in text or " AI" in text or "ssistant" in text) and _PERSONA.search(text):
         text = _PERSONA.sub("I am an AI", text)
-    if _TYPO_HINT.search(text):
+    low = text.lower()
+    if any(hint in low for hint in _TYPO_HINTS):
         text = _TYPO.sub(_fix_typo, text)
     if "/" in text:
         text = _SLASH.sub(" / ", text)
