@@ -8,6 +8,11 @@
                                                         must follow: "… but not who built it")
                                                answer   anything else ─► not an abstention
 
+Decided before the clauses: a placeholder mark alone ("—", "…", "(blank)") is no answer; JSON
+(``{"answer": null}``) and ``<answer>…</answer>`` tags are decided on their answer field (null
+or empty: no answer); a designated final answer after reasoning ("… Answer: unanswerable") and
+the answer after an echoed "Q: … ? A: …" decide alone.
+
 **Scope: English.** The grammar (evalcli/science/refusal_grammar.py) is English; a refusal
 in another language is an answer unless ``[scoring] abstain_phrases`` lists it.
 
