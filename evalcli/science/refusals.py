@@ -8,6 +8,11 @@
                                                         must follow: "… but not who built it")
                                                answer   anything else ─► not an abstention
 
+Decided before the clauses: a placeholder mark alone ("—", "…", "(blank)") is no answer; JSON
+(``{"answer": null}``) and ``<answer>…</answer>`` tags are decided on their answer field (null
+or empty: no answer); a designated final answer after reasoning ("… Answer: unanswerable") and
+the answer after an echoed "Q: … ? A: …" decide alone.
+
 **Scope: English.** The grammar (evalcli/science/refusal_grammar.py) is English; a refusal
 in another language is an answer unless ``[scoring] abstain_phrases`` lists it.
 
@@ -62,6 +67,7 @@ instructions), or when it contains the first sentence of one of them.
 
 from __future__ import annotations
 
+import json
 import re
 
 from evalcli.science import refusal_grammar as g
@@ -82,8 +88,52 @@ _TO_WORDS = str.maketrans(dict.fromkeys(
 _FAST = str.maketrans({**{c: " " for c in "!\"#$%&()*+,-.:;<=>?@[\\]^_{|}~\u201c\u201d"
                                                 "\u2013\u2014\u2026\u00ab\u00bb"},
                        **{c: "'" for c in "\u2019\u2018\u02bc\u2032`\u00b4"}})
+# a placeholder for "no answer", as in a table cell: "—", "–", "…", "?", "-" (no letter or
+# digit; the ASCII ones normalise to "" and score as the outcome `empty` first)
+_PLACEHOLDER = re.compile(r"[\s*_`'\"\u201c\u201d(\[]*(?:[-\u2010-\u2015\u2212]+|[.\u2026]{1,3}|[?\uff1f\u00bf]+)"
+                          r"[\s*_`'\"\u201c\u201d)\].]*")
+_BLANK = re.compile(r"\s*[(\[<]\s*(?:blank|empty|left blank|no response)\s*[)\]>]\s*", re.I)
 _LIST_MARK = re.compile(r"(?m)^\s*(?:[-+\u2022>]|\d+[.)](?=\s+\S))\s+")
-_NA = re.compile(r"\bn\s*/\s*a\b|\bn\.a\.?(?!\w)", re.I)
+_NA = re.compile(r"\bn\s*/\s*a\b|\bn\.a\.?(?!\w)|(?-i:\bNA\b)", re.I)
+# a chat template's special tokens left in the output: "Unanswerable<|im_end|>", "… </s>"
+_SPECIAL = re.compile(r"<\|[\w-]+\|>|</?s>|<(?:eos|bos|pad|eot|end_of_turn|start_of_turn)>"
+                      r"|\[/?INST\]", re.I)
+# emoji: a shrug declines ("🤷"), any other is decoration ("I don't know 🙁")
+_SHRUG = re.compile("\U0001f937[\U0001f3fb-\U0001f3ff]?(?:\u200d[\u2640\u2642]\ufe0f?)?"
+                    r"|\u00af\\*_?\(\s*[\u30c4\u30b7]\s*\)_?/?\u00af")  # and ¯\_(ツ)_/¯
+_EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f\u200d]+")
+# a designated final answer after reasoning: "… Answer: unanswerable", "Final answer: 1862"
+_FINAL = re.compile(r"(?:^|[.!?\n]\s*)(?:\*\*|__)?(?:final answer|short answer|answer)"
+                    r"(?:\*\*|__)?\s*[:\uff1a]\s*(?:\*\*|__)?(?=\S)", re.I)
+# the question echoed before the answer: "Q: Who built it? A: Not stated."
+_QA = re.compile(r"\s*(?:\*\*)?(?:q|question)(?:\*\*)?\s*[:.]\s*[^\n]*?\?\s*(?:\*\*)?"
+                 r"(?:a|answer)(?:\*\*)?\s*[:.]\s*(?=\S)", re.I)
+# an answer in tags: "<answer>unanswerable</answer>"
+_XML = re.compile(r"\s*<(answer|final_answer|response|output)>(.*?)</\1>\s*", re.I | re.S)
+# a model describing itself: "I am a large language model trained by OpenAI and …"
+_PERSONA = re.compile(r"\b(?:I am|I'm|As) (?:just |only |merely |simply )?an? (?:large |AI |artificial "
+                      r"intelligence |text-based |virtual |helpful )*(?:language model|AI|assistant"
+                      r"|chatbot)(?: (?:trained|developed|created|made|built) by(?: (?-i:[A-Z])[\w-]*)+)?",
+                      re.I)
+# JSON output: {"answer": null}, {"answer": "", "reason": "not in passage"}
+_JSON_KEYS = ("answer", "final_answer", "response", "output", "prediction", "result")
+# common misspellings of the words a refusal is made of: "does'nt", "dosent", "dnt",
+# "infomation", "knowlege", "mentionned"
+_TYPO = re.compile(r"\b(?:(?P<aux>do|does|did|is|are|was|were|has|have|had|could|would|should"
+                   r"|ca|wo|must|need)'nt|(?P<does>dos(?:en'?t|ent|nt)|doesent)|(?P<dont>dnt)"
+                   r"|(?P<info>in?fo?r?mati?on)|(?P<know>knowlege)|(?P<mention>men?tionn?ed))\b",
+                   re.I)
+_SLASH = re.compile(r"(?<=[A-Za-z]{2})/(?=[A-Za-z])")  # "Unknown/not stated", not "n/a"
+# substrings every misspelling above contains (the substitution is run only with one)
+_TYPO_HINTS = ("'nt", "dos", "dnt", "fomat", "formaton", "owlege", "ionned", "etioned", "frmat")
+_TYPO_FIX = {"does": "doesn't", "dont": "don't", "info": "information", "know": "knowledge",
+             "mention": "mentioned"}
+
+
+def _fix_typo(m: re.Match) -> str:
+    if m.group("aux"):
+        return m.group("aux") + "n't"
+    return _TYPO_FIX[m.lastgroup]
 # sentence and clause boundaries: end punctuation, colon, dash, bracket, newline, comma, and
 # the conjunctions that turn a refusal into a hedge before an answer ("Unknown, but likely X")
 _SPLIT = re.compile(r"[.!?;:\u2026]+(?=\s|$)|\s[-\u2013\u2014]+\s|[\u2013\u2014()\n]|--"
@@ -98,9 +148,21 @@ def fold(text: str) -> str:
 
 def _clean(text: str) -> str:
     """Straight apostrophes, N/A as one token, no markdown, quotes or list marks; case kept."""
+    if "<" in text or "[/" in text:
+        text = _SPECIAL.sub(" ", text)
     text = str(text).translate(_CLEAN)
-    if "n/" in text or "N/" in text or "n." in text or "N." in text or " /" in text:
+    if not text.isascii():
+        text = _EMOJI.sub(" ", text)
+    if ("n/" in text or "N/" in text or "n." in text or "N." in text or " /" in text
+            or "NA" in text):
         text = _NA.sub("n/a", text)
+    if ("model" in text or " AI" in text or "ssistant" in text) and _PERSONA.search(text):
+        text = _PERSONA.sub("I am an AI", text)
+    low = text.lower()
+    if any(hint in low for hint in _TYPO_HINTS):
+        text = _TYPO.sub(_fix_typo, text)
+    if "/" in text:
+        text = _SLASH.sub(" / ", text)
     if "\n" in text or text.lstrip()[:1] in ("-", "+", "\u2022", ">") or text[:1].isdigit():
         text = _LIST_MARK.sub(" ", text)
     return "\n".join(" ".join(line.split()) for line in text.splitlines())
@@ -150,12 +212,15 @@ def _restates(w: re.Match, clause: str, low: str, mixed: bool) -> bool:
     the question: it states nothing ("the capital is Paris") and names no candidate after a
     passive ("the tower was built by Eiffel")."""
     tail = w.group(1)
-    if g.COPULA.search(tail):
+    if g.COPULA.search(tail) or g.UNTIL.search(tail):
         return False
     if passive := g.PASSIVE_IN.search(tail):
         after = clause[len(low) - len(tail) + passive.end():] if mixed else tail[passive.end():]
         return not g.ENTITY.search(after)
     return True
+
+
+_TITLE_WORDS = ("quiet", "mum", "stumped", "baffled", "clueless", "perplexed")  # weak in a title
 
 
 def _residue(low: str, clause: str, title: bool) -> str | None:
@@ -164,21 +229,28 @@ def _residue(low: str, clause: str, title: bool) -> str | None:
     kept, start, found = [], 0, False
     mixed = len(clause) == len(low) and not clause.isupper()  # names tell
     for m in _cues(low):
-        if m.start() < start or (title and m.group("third")):
-            continue  # "Nobody Knows", "Who Knows Where the Time Goes" are titles
+        if m.start() < start or (title and (m.group("third") or m.group() in _TITLE_WORDS)):
+            continue  # "Nobody Knows", "All Quiet on the Western Front" are titles
         head = low[start:m.start()]
-        if (not found and head and (sub := g.SUBJECT.fullmatch(head))
+        if (not found and head and (sub := g.SUBJECT.fullmatch(head)
+                                     or g.SUBJECT_OF.fullmatch(head))
                 and (sub.group("cop") or g.PASSIVE.match(m.group()))
-                and not title):
+                and not title and not g.STATE.search(m.group())):
             head = ""  # the subject restates the question
+        elif not found and head.strip() == "one":
+            head = ""  # generic "one": "One cannot tell from the passage"
         found = True
         kept.append(head)
         rest, start = low[m.end():], m.end()
+        if iobj := g.IOBJ.match(rest):  # "… tell us what happened"
+            rest = rest[iobj.end():]
         if generic := g.GENERIC.match(rest):  # "… anything about the author"
             rest = rest[generic.end():]
         if source := g.SOURCE_PHRASE.match(rest):  # "… from the passage who won"
             rest = rest[source.end():]
-        if g.WH.match(rest):  # a restated question: "I don't know who built it"
+        if g.SAYS_THAT.search(m.group()) and rest.startswith(" that "):
+            start = len(low)  # the source denies a claim: "doesn't state that he was a king"
+        elif g.WH.match(rest):  # a restated question: "I don't know who built it"
             if title:  # "I Don't Know How She Does It"
                 return "title"
             start = len(low)
@@ -195,7 +267,12 @@ def _residue(low: str, clause: str, title: bool) -> str | None:
     if not found:
         return None
     kept.append(low[start:])
-    return g.THAT_ONE.sub(" ", " ".join(kept))
+    return _no_one(" ".join(kept))
+
+
+def _no_one(text: str) -> str:
+    """``text`` without "that one", "this one", "a tough one" (generic, not a candidate)."""
+    return g.THAT_ONE.sub(" ", text) if "one" in text else text
 
 
 def _clause_kind(clause: str, title: bool, extra: tuple[str, ...]) -> str:
@@ -204,17 +281,25 @@ def _clause_kind(clause: str, title: bool, extra: tuple[str, ...]) -> str:
     low = clause.lower()
     if extra and fold(low) in extra:
         return "refusal"
+    if "evidence" in low and g.CAUSE.fullmatch(low):
+        return "answer"  # "Lack of evidence." names a cause ("Why was he acquitted?")
+    if g.TITLE_IMPERATIVE.match(low) and not clause.isupper() and all(
+            w[0].isupper() for w in clause.split() if w[0].isalpha()):
+        return "answer"  # a capitalised imperative is a title: "Say Nothing", "Never Say Never"
     words = low.translate(_TO_WORDS).split()
     residue = (_residue(low, clause, title)
-               if "n't" in low or not g.TRIGGERS.isdisjoint(words) else None)
+               if "n't" in low or _triggered(words) else None)
     if residue is None:
         if g.ALLOWED.issuperset(words) or g.ALLOWED.issuperset(
-                g.THAT_ONE.sub(" ", low).translate(_TO_WORDS).split()):
+                _no_one(low).translate(_TO_WORDS).split()):
             return "filler"
     elif g.ALLOWED.issuperset(
-            left := g.THAT_ONE.sub(" ", residue).translate(_TO_WORDS).split()) and (
+            left := _no_one(residue).translate(_TO_WORDS).split()) and (
             not title or _TITLE_PERSONS.isdisjoint(left)):
         return "refusal"
+    if (g.SUGGEST.match(low) or g.OFFER.fullmatch(low)) and not g.ENTITY.search(
+            clause[1:] if len(clause) == len(low) and not clause.isupper() else low):
+        return "filler"  # "You might want to check an encyclopedia"
     if g.EXPLAIN.match(low) and not _APPROX.search(low):  # "it is about 300 m" answers
         return "explain"
     if g.SOURCE_SAYS.match(low) and not g.ENTITY.search(
@@ -235,8 +320,43 @@ def _pieces(text: str):
 
 def _may_refuse(low: str) -> bool:
     """False when no cue is possible: none of the words that start one occurs."""
-    words = low.translate(_FAST).replace("n't", " not").replace("'", " ").split()
-    return not g.TRIGGERS.isdisjoint(words)
+    return _triggered(low.translate(_FAST).replace("n't", " not").replace("'", " ")
+                      .replace("/", " ").split())
+
+
+def _triggered(words: list[str]) -> bool:
+    """A word that can start a cue (g.TRIGGERS), or a common one with its partner (g.PAIRED)."""
+    if not g.TRIGGERS.isdisjoint(words):
+        return True
+    return not g.PAIRED_WORDS.isdisjoint(words) and any(
+        not g.PAIRED[w].isdisjoint(words) for w in g.PAIRED_WORDS.intersection(words))
+
+
+def _json_answer(text: str) -> str | None:
+    """The answer field of a JSON object ("" for null or empty); None when ``text`` is not a
+    JSON object with one."""
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    fields = {str(k).lower(): v for k, v in obj.items()}
+    for key in _JSON_KEYS:
+        if key in fields:
+            value = fields[key]
+            return "" if value is None else str(value).strip()
+    return None
+
+
+def _final_answer(text: str) -> str | None:
+    """What follows the last "Answer:" label when reasoning comes before it; None without one."""
+    last = None
+    for m in _FINAL.finditer(text):
+        last = m
+    if last is None or not text[:last.start()].strip():
+        return None  # no label, or nothing before it: the whole answer decides
+    return text[last.end():]
 
 
 def is_abstention(text: str, phrases: tuple[str, ...] | list[str] = ()) -> bool:
@@ -244,10 +364,26 @@ def is_abstention(text: str, phrases: tuple[str, ...] | list[str] = ()) -> bool:
     else that could be an answer), a filler or an explanation, and at least one is a refusal
     (built-in grammar, or one of ``phrases`` as a whole sentence or clause). Empty text is not
     an abstention (see scoring)."""
+    text = str(text)
+    first = text.lstrip()[:1]
+    if first.isalnum():
+        if (first == "Q" or first == "q") and (qa := _QA.match(text)):
+            return is_abstention(text[qa.end():], phrases)  # "Q: Who built it? A: Not stated."
+    elif len(text) < 16 and (_PLACEHOLDER.fullmatch(text) or _BLANK.fullmatch(text)):
+        return True  # "—": a placeholder, like "N/A"
+    elif first == "{" and (value := _json_answer(text)) is not None:
+        return value == "" or is_abstention(value, phrases)
+    elif first == "<" and (tag := _XML.fullmatch(text)):
+        value = tag.group(2).strip()  # "<answer></answer>": no answer, like {"answer": null}
+        return value == "" or is_abstention(value, phrases)
+    if not text.isascii() and ("\U0001f937" in text or "\u00af" in text):
+        text = _SHRUG.sub(" idk ", text)
+    if ("nswer" in text or "NSWER" in text) and (final := _final_answer(text)) is not None:
+        return is_abstention(final, phrases)
     extra = tuple(f for f in (fold(p) for p in phrases) if f)
     if extra and fold(text) in extra:
         return True
-    if not extra and not _may_refuse(str(text).translate(_FAST).lower()):
+    if not extra and not _may_refuse(text.lower()):
         return False
     cleaned = _clean(text)
     if extra:  # a whole sentence equal to an extra phrase reads as the built-in "n/a"
@@ -262,6 +398,9 @@ def is_abstention(text: str, phrases: tuple[str, ...] | list[str] = ()) -> bool:
             refused = refused or _clause_kind(clause, title, extra) == "refusal"
         elif clause:
             kind = _clause_kind(clause, title, extra)
+            if kind == "answer" and first and delimiter[:1] == "?" and g.QUESTION.match(
+                    clause.lower()):
+                kind = "filler"  # the question echoed: "Who built it? The passage doesn't say."
             if pending and kind != "refusal":
                 return False  # "Author: Paris", "The passage mentions the height, 300 m"
             pending = False

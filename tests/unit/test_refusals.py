@@ -371,6 +371,39 @@ def test_look_alikes_are_answers(text):
     assert not is_abstention(text), text
 
 
+# refusals_heldout3.txt, 4, …: hardening rounds, each written before the detector was read (round
+# 1) or without looking at it again (later rounds), in styles the earlier lists did not use, and
+# kept as written; first contact is in each file's header. After the round's fixes every line
+# must agree.
+HARDENING = sorted(DATA.glob("refusals_heldout[3-9].txt"))
+# refusals left as answers on purpose, each for a rule that keeps look-alikes answers: a clause
+# that names a number or a name may hold the answer ("The passage mentions 1862 …"), and so may
+# a statement about the world ("There were several kings named Louis")
+KNOWN_MISSES = {
+    "refusals_heldout7.txt": [
+        "The passage mentions 1862 and 1931 but not the founding date.",
+        "There were several kings named Louis; the passage doesn't say which.",
+    ],
+}
+
+
+@pytest.mark.parametrize("path", HARDENING, ids=lambda p: p.name)
+def test_hardening_rounds_agree_fully(path):
+    rows = _held_out(path)
+    assert sum(r for _, r in rows) >= 80 and sum(not r for _, r in rows) >= 40
+    missed = [t for t, r in rows if r and not is_abstention(t)]
+    assert missed == KNOWN_MISSES.get(path.name, [])
+    assert [t for t, r in rows if not r and is_abstention(t)] == []
+
+
+@pytest.mark.parametrize("text", ["—", "–", "…", "- ", "**—**", "?", "(—)", "--"])
+def test_a_placeholder_mark_is_no_answer(text):
+    assert is_abstention(text)
+    score = score_answer(text, Item(dataset="t", item_id="x", type="closed", question="q",
+                                    answers=[], answerable=False))
+    assert score.false_answer == 0.0
+
+
 @pytest.mark.parametrize("path", HELD_OUT, ids=lambda p: p.name)
 def test_held_out_sets(path):
     rows = _held_out(path)
