@@ -10,6 +10,9 @@
      ├── UnitsFailed      (5)    the run finished, but some units failed (listed in the report)
      └── StopRequested  (130)    the user asked the run to stop (Ctrl+C, `evalcli stop`)
 
+Exit 6 is not an error: `evalcli gate` found a run that does not meet its criteria
+(report/gate.py GATE_FAILED).
+
 Anything else that escapes is a bug and gets a traceback.
 """
 

@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("compare", "compare"),
     "archive": ("archive", "archive"),
     "verify": ("verify", "verify"),
+    "gate": ("gate", "gate"),
 }
 
 

@@ -108,6 +108,23 @@ class StatsConfig(ConfigStruct):
     )
 
 
+GatedMetric = Literal["em", "f1", "false_answer_rate"]  # metrics with a worse direction
+Points = FloatRange(gt=0, le=100)
+
+
+class GateConfig(ConfigStruct):
+    """`[gate]`: what `evalcli gate` requires of a finished run (docs/ci.md). Margins and
+    limits are in percentage points / percent, like the report."""
+
+    # treatment not worse than control by more than this many points (95% CI bound)
+    non_inferior: dict[GatedMetric, Points] = {}
+    # no significant worsening (the report's verdict "worse"): passes an underpowered run
+    not_worse: list[GatedMetric] = []
+    no_failed_units: bool = False
+    max_truncated_pct: FloatRange(ge=0, le=100) | None = None  # answers cut at max_tokens
+    max_empty_pct: FloatRange(ge=0, le=100) | None = None  # empty answers
+
+
 class PricingConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """`[pricing]` in a profile: prices per million tokens. Leave both unset for no cost."""
 
@@ -198,6 +215,7 @@ class Profile(ConfigStruct):
     pricing: PricingConfig = PricingConfig()
     stopping: StoppingConfig | None = None
     telemetry: TelemetryConfig = TelemetryConfig()
+    gate: GateConfig = GateConfig()
 
 
 class LoadedProfile(msgspec.Struct, frozen=True):

@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 _PATH_RE = re.compile(r" - at `\$(.*)`$")
+_KEY_RE = re.compile(r"^(Invalid enum value '(.*)') - at `key` in `\$(.*)`$")
 _STEP_RE = re.compile(r"\.([^.\[]+)|\[(\d+|\.\.\.)\]")
 
 
@@ -26,6 +27,13 @@ def describe_validation_error(exc: msgspec.ValidationError, prefix: str = "", *,
     """Turn msgspec's message into "key = value — fix", from the key's type (its range, its
     allowed words) and the value found at the key in `raw` (the undecoded TOML)."""
     message = str(exc)
+    bad_key = _KEY_RE.match(message)
+    if bad_key:  # a table whose keys are a fixed set of words, e.g. [gate] non_inferior
+        table = (prefix + bad_key.group(3)).lstrip(".")
+        words = _key_words(root, bad_key.group(3))
+        return (f"{table}: {bad_key.group(2)!r} is not allowed as a key"
+                + (f" — use one of: {', '.join(words)}" if words else "")
+                + " (see docs/profiles.md)")
     match = _PATH_RE.search(message)
     where = match.group(1) if match else ""
     problem = message[: match.start()] if match else message
@@ -51,6 +59,20 @@ def describe_validation_error(exc: msgspec.ValidationError, prefix: str = "", *,
     shown = _show(value)
     head = f"{flag} {shown}" if flag else f"{key} = {shown}"
     return f"{head} — {fix} (see docs/profiles.md)"
+
+
+def _key_words(root: Any, where: str) -> list[str]:
+    """The allowed keys of the dict at `where` in the type `root`, when they are Literals."""
+    import msgspec.inspect as mi
+
+    info = mi.type_info(root) if root is not None else None
+    for name in (m.group(1) for m in _STEP_RE.finditer(where)):
+        info = _branch(info, "name")
+        info = next((f.type for f in info.fields if f.encode_name == name), None) \
+            if isinstance(info, mi.StructType) else None
+    info = _branch(info, "name")
+    key_type = info.key_type if isinstance(info, mi.DictType) else None
+    return sorted(str(v) for v in getattr(key_type, "values", ()) or ())
 
 
 def _walk(steps: list[tuple[str | None, str | None]], raw: Any, root: Any):

@@ -93,7 +93,9 @@ class Comparison:
 
 
 # -- loading -----------------------------------------------------------------------------------
-def _run_dir(ref: str, runs_dir: Path, scratch: Path, n: int) -> tuple[RunDir, str]:
+def locate_run(ref: str, runs_dir: Path, scratch: Path, n: int = 0) -> tuple[RunDir, str]:
+    """A run given as a run id in runs_dir, a run folder, or an archive file (unpacked into
+    scratch/n); and where it came from, for the report."""
     path = Path(ref).expanduser()
     if is_archive(path):
         return extract_run(path, scratch / str(n)), str(path.resolve())
@@ -141,7 +143,7 @@ def load_run(rd: RunDir, source: str) -> RunData:
 def load_runs(refs: list[str], runs_dir: Path, scratch: Path) -> list[RunData]:
     runs = []
     for n, ref in enumerate(refs):
-        rd, source = _run_dir(ref, runs_dir, scratch, n)
+        rd, source = locate_run(ref, runs_dir, scratch, n)
         runs.append(load_run(rd, source))
     seen: dict[str, int] = {}
     for run in runs:  # the same run twice (a folder and its archive): keep labels apart
