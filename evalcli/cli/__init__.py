@@ -57,7 +57,7 @@ def _docstring(module: str, function: str) -> str | None:
 def _load(name: str) -> TyperCommand:
     module, function = COMMANDS[name]
     one = typer.Typer(pretty_exceptions_enable=False, add_completion=False, rich_markup_mode=None)
-    one.command(name)(getattr(importlib.import_module(f"evalcli.cli.{module}"), function))
+    one.command(name, context_settings=CONTEXT)(getattr(importlib.import_module(f"evalcli.cli.{module}"), function))
     return typer.main.get_command(one)
 
 
@@ -120,8 +120,12 @@ class LazyGroup(TyperGroup):
             self.commands = loaded
 
 
+# -h as well as --help, everywhere
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
 app = typer.Typer(
     name="evalcli",
+    context_settings=CONTEXT,
     cls=LazyGroup,
     help="Does system prompt B really beat prompt A on this model, and by how much?",
     no_args_is_help=True,
@@ -131,6 +135,18 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"evalcli {version('evalcli')}")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            typer.echo("evalcli (not installed: no version)")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(version: bool = typer.Option(False, "--version", is_eager=True, callback=_version,
+                                       help="Print the version and exit.")) -> None:
     """evalcli: controlled A/B experiments on system prompts, with paired statistics."""

@@ -16,9 +16,12 @@ if TYPE_CHECKING:
     from rich.table import Table
 
 RunsDir = Annotated[
-    Path, typer.Option("--runs-dir", help="Folder that holds run directories.", show_default=True)
+    Path, typer.Option("--runs-dir", metavar="DIR", envvar="EVALCLI_RUNS_DIR",
+                       help="Folder that holds run directories (or $EVALCLI_RUNS_DIR).",
+                       show_default=True)
 ]
-RunIdArg = Annotated[str, typer.Argument(help="The run id (a folder name under --runs-dir).")]
+RunIdArg = Annotated[str, typer.Argument(metavar="RUN_ID",
+                                         help="The run id (a folder name under --runs-dir).")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 

@@ -14,7 +14,7 @@ from evalcli.errors import ConfigError
 
 
 def run(
-    profile: Annotated[str, typer.Option("--profile", "-p", help="Bundled profile name or path to a profile .toml.")] = "local-llamacpp",
+    profile: Annotated[str, typer.Option("--profile", "-p", metavar="PROFILE", envvar="EVALCLI_PROFILE", help="Bundled profile name or path to a profile .toml (or $EVALCLI_PROFILE).")] = "local-llamacpp",
     model: Annotated[Path | None, typer.Option("--model", help="Model to use instead of the profile's (a .gguf for llama_cpp).")] = None,
     limit_items: Annotated[int | None, typer.Option("--limit-items", help="At most N items per dataset source (0 = all).")] = None,
     workers: Annotated[int | None, typer.Option("--workers", help="Engine worker processes.")] = None,

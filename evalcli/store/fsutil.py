@@ -117,6 +117,9 @@ def atomic_writer(path: Path):
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+        # mkstemp makes the temp file private (0600); the file it becomes gets the mode any
+        # new file would (0644 under umask 022), so colleagues can read the report
+        _chmod_like_new(tmp_name)
         fault_point()  # the temp file is written, the target not yet replaced
         _replace_with_retry(tmp_name, path)
         fault_point()
@@ -128,6 +131,23 @@ def atomic_writer(path: Path):
         if isinstance(exc, OSError):
             raise write_error(path, exc) from None
         raise
+
+
+def _umask() -> int:
+    if not hasattr(_umask, "value"):
+        current = os.umask(0o022)  # the only way to read it: set, then put it back
+        os.umask(current)
+        _umask.value = current  # type: ignore[attr-defined]
+    return _umask.value  # type: ignore[attr-defined]
+
+
+def _chmod_like_new(name: str) -> None:
+    if os.name == "nt":  # Windows files have no mode bits to widen (ACLs apply)
+        return
+    try:
+        os.chmod(name, 0o666 & ~_umask())
+    except OSError:
+        pass  # a file system without modes: the private default stays
 
 
 # Spreadsheet safety (CSV injection, OWASP): a cell that begins with one of these is run as
