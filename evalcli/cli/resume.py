@@ -80,6 +80,7 @@ def resume(
         rd.stop_file.unlink(missing_ok=True)
         todo = [] if at_verdict else pending_units(setup.plan.units, load_finished(setup))
         before, status = result_lines(setup), "completed"
+        was = {name: (state.status, state.ended_at) for name, state in manifest.stages.items()}
         with truthful_end(rd, manifest):
             if "generate" in stages:
                 for warning in preflight(setup):
@@ -96,5 +97,9 @@ def resume(
 
                 finish(setup, manifest, tuple(s for s in stages if s != "generate"),
                        note=lambda line: out.print(line, markup=False))
-    end_of_run(out, setup, status, started, finished_here=result_lines(setup) - before,
-               to=to)
+    ran = result_lines(setup) - before
+    if not ran and status == "completed" and manifest.status == "completed" and was == {
+            name: (state.status, state.ended_at) for name, state in manifest.stages.items()}:
+        out.print(f"run {run_id}: nothing to do - every unit is finished and every stage is "
+                  "up to date", markup=False)
+    end_of_run(out, setup, status, started, finished_here=ran, to=to)

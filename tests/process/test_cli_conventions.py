@@ -51,3 +51,16 @@ def test_files_are_written_with_the_users_umask(tmp_path):
         assert mode == 0o644, (path.name, oct(mode))
     # no temp file of an atomic write is left behind
     assert not list(run.rglob(".*.tmp"))
+
+
+def test_resume_of_a_finished_run_says_there_was_nothing_to_do(tmp_path):
+    runs = tmp_path / "runs"
+    first = evalcli("run", "--profile", "mock", "--limit-items", "2", "--runs-dir", runs,
+                    "--run-id", "f")
+    assert first.returncode == 0, first.stderr
+    again = evalcli("resume", "f", "--runs-dir", runs)
+    assert again.returncode == 0 and "nothing to do" in again.stdout, again.stdout
+    (runs / "f" / "report.md").unlink()  # a stage has work again: not "nothing to do"
+    redo = evalcli("resume", "f", "--runs-dir", runs)
+    assert redo.returncode == 0 and "nothing to do" not in redo.stdout, redo.stdout
+    assert (runs / "f" / "report.md").is_file()
