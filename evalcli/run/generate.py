@@ -321,6 +321,11 @@ def _mark(manifest: Manifest, status: str, error: str) -> None:
             stage.error = error.removeprefix("stopped: ")
 
 
+# engines that run the model on this machine's GPU: the only ones whose console says that
+# GPU telemetry is off (the mock and remote servers record it in events.jsonl only)
+_LOCAL_GPU_ENGINES = ("llama_cpp", "ollama")
+
+
 def _telemetry(setup: Setup, console: Console, events: EventLog,
                progress: Progress) -> Sampler | None:
     """The GPU sampler for this generate session, or None (off, or no NVML: one notice)."""
@@ -329,7 +334,8 @@ def _telemetry(setup: Setup, console: Console, events: EventLog,
         return None
     sampler = Sampler(setup.run_dir.root / TELEMETRY_FILE, interval_s=config.interval_s)
     if not sampler.start():
-        console.print(Text(sampler.notice), style="dim")
+        if setup.engine.name in _LOCAL_GPU_ENGINES:  # elsewhere a GPU here is not the point
+            console.print(Text(sampler.notice), style="dim")
         events.emit(ev.TelemetryOff(reason=sampler.notice))
         return None
     events.emit(ev.TelemetryStart(interval_s=sampler.interval_s, gpus=sampler.gpu_count))
