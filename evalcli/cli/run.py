@@ -76,9 +76,7 @@ def run(
     rd.check_runs_dir()
     with RunLock(rd.lock_file):
         manifest = create_run(setup)
-        out.print(f"run {rd.run_id}: {len(setup.plan.units)} units "
-                  f"({len(setup.items)} items x {len(setup.conditions)} conditions"
-                  f" x {len(setup.plan.trials)} trial(s)) on {setup.engine.name} with "
+        out.print(f"run {rd.run_id}: {_units_line(setup)} on {setup.engine.name} with "
                   f"{setup.engine.workers} worker(s){_threads(setup.engine.options)} -> {rd.root}",
                   markup=False)
         with truthful_end(rd, manifest):
@@ -101,3 +99,24 @@ def _has_model_option(engine: str) -> bool:
     from engines import engine_class
 
     return "model" in engine_class(engine).Options.__struct_fields__
+
+
+def _units_line(setup) -> str:
+    """"292 units (146 items x 2 conditions x 1 trial)"; the numbers always add up: answers
+    served by an identical unit of an earlier trial (a shared control) are said, and a sweep
+    whose prompt sets differ in their conditions counts its answers instead of a product."""
+    samples = setup.profile.sampling.samples_per_item
+    items, conditions = len(setup.items), len(setup.conditions)
+    trials = len(setup.plan.trials)
+    rows = sum(setup.plan.row_count(t.slug) for t in setup.plan.trials)
+    units = len(setup.plan.units)
+    times = f" x {samples} samples" if samples > 1 else ""
+    plural = "s" if trials != 1 else ""
+    if items * conditions * trials * samples == rows:
+        text = f"{items} items x {conditions} conditions x {trials} trial{plural}{times}"
+    else:
+        text = (f"{items} items{times} x the conditions of each of {trials} "
+                f"trial{plural} ({conditions} in all)")
+    if rows != units:
+        text += f" = {rows} answers; {rows - units} shared with an earlier trial, run once"
+    return f"{units} units ({text})"

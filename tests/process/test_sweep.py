@@ -21,7 +21,14 @@ def test_prompt_set_and_temperature_sweep(tmp_path):
     result = evalcli("run", "--profile", profile, "--limit-items", "3", "--runs-dir", runs,
                      "--run-id", "s")
     assert result.returncode == 0, result.stderr
+    # the header's arithmetic adds up: the shared control units are said, not hidden
     manifest = json.loads((runs / "s" / "run.json").read_text(encoding="utf-8"))
+    units, shared = manifest["plan"]["units"], manifest["plan"]["shared_units"]
+    assert shared > 0
+    # (the prompt sets have 2 and 3 conditions: no product that would not add up)
+    assert (f"{units} units (3 items x 2 samples x the conditions of each of 4 trials (3 in all) = "
+            f"{units + shared} answers; {shared} shared with an earlier trial, run once)"
+            ) in result.stdout, result.stdout
     trials = manifest["trials"]
     assert len(trials) == 4  # 2 prompt sets x 2 temperatures
     by_set = {}
