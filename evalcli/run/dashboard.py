@@ -127,15 +127,21 @@ class LiveDashboard:
         self.progress = progress
         self._live = Live(console=console, auto_refresh=False, transient=False)
         self._last = 0.0
+        self._seen: tuple[list[WorkerView], bool] | None = None  # the last state asked for
 
     def __enter__(self):
         self._live.__enter__()
         return self
 
     def __exit__(self, *exc):
+        # the frame left on screen is the final state ("40 / 40"), not the last one drawn
+        # before the once-a-second limit held the end back ("39 / 40")
+        if self._seen is not None:
+            self._live.update(render(self.progress, *self._seen), refresh=True)
         return self._live.__exit__(*exc)
 
     def update(self, views: list[WorkerView], stopping: bool) -> None:
+        self._seen = (views, stopping)
         now = time.monotonic()
         if now - self._last >= self.MIN_INTERVAL_S:
             self._last = now

@@ -38,3 +38,21 @@ def test_plain_log_prints_progress_lines_not_a_live_view():
     lines = out.getvalue().splitlines()
     assert len(lines) == 2 and lines[0].startswith("[progress] trial-a: 2/4 (1 failed)")
     assert lines[1].endswith("stopping")
+
+
+def test_the_live_view_ends_on_the_final_counts_not_the_last_throttled_frame():
+    from evalcli.run.dashboard import LiveDashboard
+
+    out = io.StringIO()
+    progress = Progress("r1", {"t": TrialProgress(planned=3)})
+    views = [WorkerView(0, state="busy")]
+    with LiveDashboard(progress, Console(file=out, width=200, color_system=None,
+                                         force_terminal=True)) as live:
+        progress.record("t", True, 10)
+        live.update(views, stopping=False)  # drawn: 1 / 3
+        progress.record("t", True, 10)
+        progress.record("t", True, 10)
+        live.update([WorkerView(0, state="idle")], stopping=False)  # throttled: not drawn
+    text = out.getvalue()
+    assert "1 / 3" in text and text.rstrip().count("3 / 3") >= 1
+    assert text.rfind("3 / 3") > text.rfind("1 / 3")
