@@ -34,8 +34,12 @@ def runs(runs_dir: RunsDir = Path("runs"), as_json: JsonFlag = False) -> None:
         if summary.status == "unreadable":
             cells = [summary.run_id, "—", "—", "unreadable", "—", "—"]
         else:
+            # a sequential run that stopped at its verdict is complete with units skipped
+            done = f"{summary.done}/{summary.planned}" + (
+                f" ({summary.skipped} skipped: stopped at its verdict)" if summary.skipped
+                else "")
             cells = [summary.run_id, summary.created_at, summary.profile, summary.status,
-                     f"{summary.done}/{summary.planned}", str(summary.failed)]
+                     done, str(summary.failed)]
         table.add_row(*(Text(cell) for cell in cells))
     print_table(out, table)
     for summary in found:

@@ -128,7 +128,7 @@ class LookRecord(msgspec.Struct, kw_only=True):
     direction: Direction = ""
 
 
-class Stopping(msgspec.Struct, kw_only=True, omit_defaults=True):
+class Stopping(msgspec.Struct, kw_only=True):
     """run.json `stopping` (a sequential run): the arms, α, margin, the look it ended on."""
 
     metric: str

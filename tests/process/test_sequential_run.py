@@ -59,6 +59,8 @@ def test_a_large_difference_stops_early_and_resume_does_nothing_unless_asked(tmp
     assert "sequential verdict: stopped after" in result.stdout
     assert "[sequential] em: control" in result.stdout  # the plain progress lines, per block
     assert "skipped (stopped at the verdict)" in result.stdout
+    listed = evalcli("runs", "--runs-dir", runs)  # the listing says why it is not 292/292
+    assert f"({trial['skipped']} skipped: stopped at its verdict)" in listed.stdout
     report = (root / "report.md").read_text(encoding="utf-8")
     verdict = report.split("## Verdict", 1)[1].split("##", 1)[0].strip()
     assert verdict.startswith(f"**Sequential verdict: stopped after {look['items']} of 146 "
