@@ -18,7 +18,7 @@ def _rows() -> list[dict]:
             row.update(item_key=f"ds|q{i}", dataset="ds", item_id=f"q{i}",
                        type="open" if i % 2 else "closed", group=f"g{i // 3}" if i < 3 else "",
                        answerable=i != 4, condition=condition, temp=0.7, n_samples=2 - (i == 5),
-                       n_failed=int(i == 5), n_empty=i % 2, n_echo=0, em=i / 7, em_sd=0.25,
+                       n_failed=int(i == 5), n_empty=i % 2, n_echo=0, n_truncated=int(i == 3), em=i / 7, em_sd=0.25,
                        f1=1 / 3, abstain_rate=0.5 if i else 0.0, prompt_tokens=100.5 + i,
                        completion_tokens=4.0,
                        false_answer_rate=1.0 if i == 4 else None)  # unanswerable items only
