@@ -78,3 +78,21 @@ def test_a_stage_error_has_one_stopped_prefix():
     assert manifest.error == "stopped: cannot write a.csv: disk full - free some space"
     assert manifest.stages["score"].status == "stopped"
     assert manifest.stages["score"].error == "cannot write a.csv: disk full - free some space"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM from raise_signal is POSIX here")
+@pytest.mark.parametrize("at", ["run.json", "items.jsonl"])
+def test_sigterm_during_start_up_prints_one_line(tmp_path, at):
+    """Before generate, a signal is a KeyboardInterrupt that Typer would turn into a silent
+    exit 130: the user still gets the one line, and the id is free or resumable."""
+    runs, result = _start(tmp_path, f"{at}:sigterm")
+    assert result.returncode == 130, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "interrupted" in lines[0], result.stderr
+    if (runs / "x" / "run.json").exists():
+        _finishes(runs)
+    else:
+        again = evalcli("run", "--profile", tmp_path / "p.toml", "--limit-items", "1",
+                        "--runs-dir", runs, "--run-id", "x")
+        assert again.returncode == 0, again.stdout + again.stderr
