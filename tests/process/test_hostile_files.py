@@ -285,3 +285,10 @@ def test_a_huge_cell_quoted_in_an_error_stays_one_short_line(runs):
     code, _, err = _analyze(runs, bad)
     _one_line(code, err, 2, f"{bad} line 2: custom_id", "characters)", "sample_index|type")
     assert len(err) < 5000, len(err)
+
+
+def test_a_stop_file_that_cannot_be_removed_stops_resume_with_one_line(runs):
+    """A folder named STOP (or, on Windows, a STOP file another program holds open)."""
+    (runs / "base" / "STOP").mkdir()
+    code, _, err = evalcli_here("resume", "base", "--runs-dir", runs)
+    _one_line(code, err, 4, "cannot remove", "STOP", "remove it by hand")
