@@ -92,6 +92,12 @@ class BatchEngine:
         return 1, f"{cls.name} submits whole jobs from the supervisor: no worker processes"
 
     @classmethod
+    def tokenizer(cls, options: Any) -> Any | None:
+        """None: no model tokenizer here (see Engine.tokenizer); a failed unit's prompt is
+        counted with tiktoken or the estimate."""
+        return None
+
+    @classmethod
     def model_label(cls, options: Any) -> str:
         return options.model.rsplit("/", 1)[-1] or cls.name
 

@@ -68,6 +68,10 @@ def _main() -> None:
         from evalcli.cli import app
 
         app()
+    except SystemExit as exc:
+        if _typer_swallowed_interrupt(exc):  # Ctrl+C / SIGTERM outside a run's stages
+            raise KeyboardInterrupt from None  # main() prints the one line
+        raise
     except EvalcliError as exc:
         from rich.console import Console
 
@@ -76,6 +80,19 @@ def _main() -> None:
             f"{prefix}{exc.message}", markup=False
         )
         sys.exit(exc.exit_code)
+
+
+def _typer_swallowed_interrupt(exc: SystemExit) -> bool:
+    """Typer turns a KeyboardInterrupt escaping a command into a silent exit 130
+    (`raise Exit(130) from KeyboardInterrupt`, then sys.exit): true for that exit."""
+    if exc.code != 130:
+        return False
+    seen, link = 0, exc.__context__
+    while link is not None and seen < 8:
+        if isinstance(link, KeyboardInterrupt):
+            return True
+        link, seen = link.__cause__ or link.__context__, seen + 1
+    return False
 
 
 if __name__ == "__main__":

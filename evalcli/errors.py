@@ -14,15 +14,38 @@ Exit 6 is not an error: `evalcli gate` found a run that does not meet its criter
 (report/gate.py GATE_FAILED).
 
 Anything else that escapes is a bug and gets a traceback.
+
+A message quotes what it read, and what it read can be anything (a 60 MB cell, a whole
+line): every message is clipped here (`clip_message`) so that it stays one readable line.
 """
 
 from __future__ import annotations
+
+import re
+
+MAX_WORD = 240  # a longer run without spaces (a quoted value, a line) keeps its two ends
+MAX_MESSAGE = 4000  # a longer message keeps its start and its end (the fix is at the end)
+_LONG_WORD = re.compile(rf"\S{{{MAX_WORD + 1},}}")
+
+
+def _clip(text: str, head: int, tail: int) -> str:
+    return f"{text[:head]}…({len(text) - head - tail:,} characters)…{text[-tail:]}"
+
+
+def clip_message(message: str) -> str:
+    """`message` with any over-long value in it shortened, and at most about MAX_MESSAGE
+    characters in all."""
+    if len(message) <= MAX_WORD:
+        return message
+    message = _LONG_WORD.sub(lambda m: _clip(m.group(), 160, 60), message)
+    return message if len(message) <= MAX_MESSAGE else _clip(message, 2500, 1200)
 
 
 class EvalcliError(Exception):
     exit_code = 1
 
     def __init__(self, message: str) -> None:
+        message = clip_message(message)
         super().__init__(message)
         self.message = message
 

@@ -77,7 +77,7 @@ def resume(
                       f"skipped units anyway: evalcli resume {run_id} --continue-past-verdict",
                       markup=False)
             return
-        rd.stop_file.unlink(missing_ok=True)
+        rd.clear_stop()
         todo = [] if at_verdict else pending_units(setup.plan.units, load_finished(setup))
         before, status = result_lines(setup), "completed"
         was = {name: (state.status, state.ended_at) for name, state in manifest.stages.items()}

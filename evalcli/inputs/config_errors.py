@@ -147,8 +147,7 @@ def _fix(info: Any, value: Any) -> str:
     if isinstance(info, mi.LiteralType):
         return "use one of: " + ", ".join(map(str, info.values))
     if isinstance(info, mi.StrType) and info.pattern == URL_PATTERN:
-        return (f'give the URL with its scheme, e.g. "http://{value}"' if isinstance(value, str)
-                else "give a URL that starts with http:// or https://")
+        return _url_fix(value)
     if isinstance(info, mi.ListType) and info.min_length and isinstance(value, list) \
             and len(value) < info.min_length:
         return "give at least one value" if info.min_length == 1 else \
@@ -157,6 +156,19 @@ def _fix(info: Any, value: Any) -> str:
             and isinstance(value, list) and len(value) > info.max_length:
         return f"give {info.max_length} values"
     return ""
+
+
+def _url_fix(value: Any) -> str:
+    """The fix for a URL without a usable scheme: `http://` in front only where that makes it
+    one (not in front of "ftp://…" or " http://…")."""
+    import re
+
+    text = value.strip() if isinstance(value, str) else ""
+    if text != value and re.fullmatch(r"https?://\S+", text):
+        return f'remove the spaces around it: "{text}"'
+    if text and "://" not in text and not re.search(r"\s", text):
+        return f'give the URL with its scheme, e.g. "http://{text}"'
+    return "give a URL that starts with http:// or https://"
 
 
 def _num(value: float) -> str:

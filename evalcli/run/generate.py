@@ -363,6 +363,11 @@ def _run_pool(setup: Setup, todo: Units, on_result, events: EventLog, rd: RunDir
     if sampler is not None:
         sampler.worker_pids = lambda: {v.index: v.pid for v in (s.view for s in supervisor.slots)}
     outcome = supervisor.run()
+    if outcome.status == "completed" and supervisor.signalled:
+        # the signal came while the last units were in flight: they finished, but the user
+        # asked to stop - before the later stages, as a signal there would (resumable)
+        raise KeyboardInterrupt("Ctrl+C" if supervisor.signalled == "SIGINT"
+                                else supervisor.signalled)
     return outcome.status, outcome.engine_info
 
 

@@ -147,6 +147,7 @@ class Supervisor:
         self._attempts: dict[str, int] = {}
         self._crashes: dict[str, int] = {}
         self._signals = 0
+        self.signalled = ""  # the first stop signal's name ("SIGINT", "SIGTERM"), if any
         self._failure_streak = 0
         self._engine_info: dict[str, str] = {}
         self._log_path = log_path
@@ -162,6 +163,8 @@ class Supervisor:
     # -- signals -------------------------------------------------------------------------
     def _on_signal(self, signum, frame) -> None:
         self._signals += 1
+        if not self.signalled:
+            self.signalled = signal.Signals(signum).name
         if self._signals >= 2 and signum in CONSOLE_INTERRUPTS:
             raise KeyboardInterrupt
 

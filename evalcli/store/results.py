@@ -167,12 +167,34 @@ class _Status(msgspec.Struct):
 _status_decoder = msgspec.json.Decoder(_Status)
 
 
+MAX_LINE = 64 << 20  # no record is this long: a longer line is read through, never held
+
+
+def _read_through(fh) -> tuple[int, bool]:
+    """Skip to the end of the current line in 1 MiB steps: (bytes skipped, ended by a newline)."""
+    skipped = 0
+    while chunk := fh.readline(1 << 20):
+        skipped += len(chunk)
+        if chunk.endswith(b"\n"):
+            return skipped, True
+    return skipped, False
+
+
 def _scan(fh, path: Path):
     """(offset, _Status) per complete record line of an open results file; returns
-    (StopIteration value) the torn last line, if any. Decodes two fields per line."""
-    offset = 0
-    for line_no, line in enumerate(fh, start=1):
+    (StopIteration value) the torn last line, if any. Decodes two fields per line, and holds
+    no line longer than MAX_LINE (a crafted or damaged file cannot fill the memory)."""
+    offset, line_no = 0, 0
+    while line := fh.readline(MAX_LINE + 1):
+        line_no += 1
         start, offset = offset, offset + len(line)
+        if len(line) > MAX_LINE and not line.endswith(b"\n"):
+            skipped, ended = _read_through(fh)
+            offset += skipped
+            if not ended:
+                return TornTail(start, offset - start)
+            raise _corrupt(path, line_no, f"a line of {offset - start:,} bytes, longer than any "
+                                          "record")
         if not line.endswith(b"\n"):
             return TornTail(start, len(line))
         if not line.strip():

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import msgspec
 
-from evalcli.errors import RunError
+from evalcli.errors import RunError, StoreWriteError
 from evalcli.store.events import AnyEvent
 from evalcli.store.fsutil import utc_now, write_error
 
@@ -135,6 +135,16 @@ class RunDir:
 
     def stop_requested(self) -> bool:
         return self.stop_file.exists()
+
+    def clear_stop(self) -> None:
+        """Remove the STOP file (its stop was acted on, or a resume starts anew); one line
+        when it cannot go (a folder named STOP, a file another program holds open)."""
+        try:
+            self.stop_file.unlink(missing_ok=True)
+        except OSError as exc:
+            raise StoreWriteError(f"cannot remove {self.stop_file} ({exc.strerror or exc}), "
+                                  "the request to stop this run - remove it by hand, then "
+                                  "try again") from None
 
 
 class EventLog:

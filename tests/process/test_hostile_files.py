@@ -275,3 +275,20 @@ def test_a_full_disk_while_taking_the_run_lock(runs):
     lock.symlink_to("/dev/full")
     code, _, err = evalcli_here("resume", "base", "--runs-dir", runs)
     _one_line(code, err, 4, "cannot write", "run.lock")
+
+
+def test_a_huge_cell_quoted_in_an_error_stays_one_short_line(runs):
+    """A 2 MB custom_id is quoted by the message that refuses it: clipped, not printed whole."""
+    lines = _predictions(runs).read_text(encoding="utf-8").splitlines(keepends=True)
+    bad = runs.parent / "huge.csv"
+    bad.write_text(lines[0] + "x" * 2_000_000 + "\n", encoding="utf-8")
+    code, _, err = _analyze(runs, bad)
+    _one_line(code, err, 2, f"{bad} line 2: custom_id", "characters)", "sample_index|type")
+    assert len(err) < 5000, len(err)
+
+
+def test_a_stop_file_that_cannot_be_removed_stops_resume_with_one_line(runs):
+    """A folder named STOP (or, on Windows, a STOP file another program holds open)."""
+    (runs / "base" / "STOP").mkdir()
+    code, _, err = evalcli_here("resume", "base", "--runs-dir", runs)
+    _one_line(code, err, 4, "cannot remove", "STOP", "remove it by hand")

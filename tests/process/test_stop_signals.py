@@ -13,7 +13,7 @@ import pytest
 
 from evalcli.store.fsutil import EVENT_ENV
 from evalcli.store.manifest import new_manifest
-from tests.helpers import evalcli, write_profile
+from tests.helpers import evalcli, events, popen_evalcli, result_lines, wait_until, write_profile
 
 STAGE_OF = {"predictions.csv": "parse", "per_item_scores.csv": "score", "report.md": "report"}
 
@@ -78,3 +78,51 @@ def test_a_stage_error_has_one_stopped_prefix():
     assert manifest.error == "stopped: cannot write a.csv: disk full - free some space"
     assert manifest.stages["score"].status == "stopped"
     assert manifest.stages["score"].error == "cannot write a.csv: disk full - free some space"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM from raise_signal is POSIX here")
+@pytest.mark.parametrize("at", ["run.json", "items.jsonl"])
+def test_sigterm_during_start_up_prints_one_line(tmp_path, at):
+    """Before generate, a signal is a KeyboardInterrupt that Typer would turn into a silent
+    exit 130: the user still gets the one line, and the id is free or resumable."""
+    runs, result = _start(tmp_path, f"{at}:sigterm")
+    assert result.returncode == 130, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "interrupted" in lines[0], result.stderr
+    if (runs / "x" / "run.json").exists():
+        _finishes(runs)
+    else:
+        again = evalcli("run", "--profile", tmp_path / "p.toml", "--limit-items", "1",
+                        "--runs-dir", runs, "--run-id", "x")
+        assert again.returncode == 0, again.stdout + again.stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="sends SIGTERM")
+def test_a_signal_while_the_last_units_are_in_flight_still_stops_the_run(tmp_path):
+    """The supervisor lets in-flight units finish; when they were the last ones, generate
+    completes - and the signal must still stop the run before the later stages."""
+    import os
+    import signal
+
+    gate = tmp_path / "gate"
+    profile = write_profile(tmp_path / "p.toml", workers=2,
+                            options={"gate_file": str(gate), "gate_after": 1})
+    runs, root = tmp_path / "runs", tmp_path / "runs" / "x"
+    proc = popen_evalcli("run", "--profile", profile, "--limit-items", "2", "--runs-dir", runs,
+                         "--run-id", "x")
+    try:  # 4 units: each worker answered one and holds the last one it was given
+        wait_until(lambda: result_lines(root) >= 2, "2 results (both workers at the gate)")
+        os.kill(proc.pid, signal.SIGTERM)
+        wait_until(lambda: any(e["event"] == "stopping" for e in events(root)), "stopping")
+    finally:
+        gate.touch()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and err.strip().count("\n") == 0, err
+    assert "SIGTERM" in err and "evalcli resume x" in err, err
+    manifest = json.loads((root / "run.json").read_text())
+    assert manifest["status"] == "stopped"
+    assert manifest["stages"]["parse"]["status"] == "pending"
+    assert result_lines(root) == 4
+    _finishes(runs)

@@ -260,3 +260,25 @@ def test_openai_batch_resume_finds_batch_created_before_crash():
         second.run(OpenAIBatchEngine(oai_options(server.url)), reqs)
         assert len(server.batches) == 1
         assert set(second.results) == {r.unit_id for r in reqs}
+
+
+def test_a_batch_run_whose_requests_fail_ends_with_one_line(tmp_path):
+    """Failed units have no token counts: the parse stage counts their prompts itself, and a
+    batch engine (no model tokenizer here) must say so instead of a traceback."""
+    from tests.helpers import evalcli, write_profile
+
+    data = tmp_path / "q.jsonl"
+    data.write_text("".join(json.dumps({"item_id": f"i{i}", "question": f"FAIL {i}",
+                                        "answers": ["a"]}) + "\n" for i in range(2)),
+                    encoding="utf-8")
+    with FakeOpenAI(api_key="sk-batch-secret") as server:
+        profile = write_profile(tmp_path / "p.toml", engine="openai_batch", workers=1,
+                                options={"model": "demo", "base_url": server.url,
+                                         "api_key_env": "EVALCLI_OAI_KEY",
+                                         "poll_interval_s": 0.0},
+                                datasets=[{"format": "jsonl", "path": str(data)}])
+        result = evalcli("run", "--profile", profile, "--runs-dir", tmp_path / "runs",
+                         "--run-id", "b")
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 5, result.stdout + result.stderr
+    assert result.stderr.strip().count("\n") == 0 and "4 of 4 units failed" in result.stderr

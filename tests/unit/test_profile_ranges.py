@@ -271,6 +271,21 @@ def test_engine_options_are_checked(engine, key, value):
         assert '— give the URL with its scheme, e.g. "http://' in message
 
 
+@pytest.mark.parametrize(("url", "fix"), [
+    ("127.0.0.1:8080", '— give the URL with its scheme, e.g. "http://127.0.0.1:8080"'),
+    ("ftp://127.0.0.1:9/v1", "— give a URL that starts with http:// or https://"),
+    (" http://127.0.0.1:9/v1 ", '— remove the spaces around it: "http://127.0.0.1:9/v1"'),
+    ("http ://h", "— give a URL that starts with http:// or https://"),
+])
+def test_a_bad_url_gets_a_fix_that_works(url, fix):
+    """`http://` is suggested only where it makes a URL (never "http://ftp://…")."""
+    text = msgspec.toml.encode({"engine": {"name": "openai",
+                                           "options": {"model": "m", "base_url": url}}}).decode()
+    with pytest.raises(ConfigError) as info:
+        decode_profile(text, "p.toml")
+    assert fix in info.value.message and "http://ftp" not in info.value.message
+
+
 def test_a_profile_nested_too_deeply_is_one_line():
     with pytest.raises(ConfigError, match="^p.toml: not valid TOML"):
         decode_profile('[engine]\nname = "mock"\ndescription = ' + "[" * 5000 + "]" * 5000,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tracemalloc
 
 import pytest
 
@@ -55,6 +56,33 @@ def test_corruption_before_the_last_line_is_an_error(tmp_path, reader):
     path.write_bytes(b'{"custom_id": "a", "status": "ok"}\nnot json\n{"custom_id": "b", "status": "ok"}\n')
     with pytest.raises(ValueError, match="line 2"):
         reader(path)
+
+
+@pytest.mark.parametrize("ended", [False, True])
+def test_an_over_long_line_is_read_through_never_held(tmp_path, monkeypatch, ended):
+    """A line past MAX_LINE (a 1 GiB member of a crafted archive) is skipped in steps: at the
+    end of the file it is a torn tail of its true length, complete it is corruption."""
+    from evalcli.store import results as store
+
+    monkeypatch.setattr(store, "MAX_LINE", 1000)
+    path = tmp_path / "results.jsonl"
+    good = b'{"custom_id": "a", "status": "ok"}\n'
+    long = b'{"custom_id": "b", "text": "' + b"x" * 20_000_000 + (b'"}\n' if ended else b"")
+    path.write_bytes(good + long)
+    if ended:
+        with pytest.raises(ValueError, match="line 2: .*20,000,031 bytes"):
+            read_statuses(path)
+        return
+    read_statuses(tmp_path / "none.jsonl")  # its lazy imports, before measuring
+    (tmp_path / "one.jsonl").write_bytes(good)
+    read_statuses(tmp_path / "one.jsonl")
+    tracemalloc.start()
+    statuses, torn = read_statuses(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 8_000_000, peak  # 1 MiB steps, never the 20 MB line
+    assert statuses.get("a") == "ok" and len(statuses) == 1
+    assert (torn.offset, torn.length) == (len(good), len(long))
 
 
 @pytest.mark.parametrize("shared_hash", [False, True])
