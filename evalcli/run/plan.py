@@ -192,21 +192,29 @@ def trial_slug(model_label: str, prompt_set: str, temperature: float, identity: 
     return f"{_slug_safe(model_label)}-{_slug_safe(prompt_set)}-t{temp}{extra}-{digest}"
 
 
-def _alternate(groups: list[UnitGroup], size: int) -> list[UnitGroup]:
+def _alternate(groups: list[UnitGroup], size: int,
+               same_context: Callable[[int, int], bool]) -> list[UnitGroup]:
     """The groups (in plan order: by model, block, then trial and condition) cut into arm
     blocks of `size` items, each (model, block)'s groups forward in even arm blocks and
     backward in odd ones (ABBA…); the arm-block counter runs on over blocks and models so
-    that no edge between two arm blocks changes the system prompt."""
+    that no edge between two arm blocks changes the system prompt. A block is not cut
+    between items that share a passage (same_context): it runs on to the passage's last
+    item, so an arm switch re-reads the system prompt but never a passage twice."""
     out: list[UnitGroup] = []
     chunk = 0
     for _, run in itertools.groupby(groups, key=lambda g: (g.engine, g.block)):
         run = list(run)
         items = run[0].items  # every group of a (model, block) covers the same items
-        for start in range(0, len(items), size):
-            part = items[start:start + size]  # one slice, shared by the arm block's groups
+        start = 0
+        while start < len(items):
+            end = min(start + size, len(items))
+            while end < len(items) and same_context(items[end - 1], items[end]):
+                end += 1
+            part = items[start:end]  # one slice, shared by the arm block's groups
             ordered = run if chunk % 2 == 0 else run[::-1]
             out += [dataclasses.replace(g, items=part, chunk=chunk) for g in ordered]
             chunk += 1
+            start = end
     return out
 
 
@@ -299,8 +307,14 @@ class Plan:
         if stopping is not None:  # stable: (trial, condition) groups inside each block
             self.groups.sort(key=lambda g: (g.engine, g.block))
         if arm_block_items:
-            self.groups = _alternate(self.groups, arm_block_items)
+            self.groups = _alternate(self.groups, arm_block_items, self._same_context)
         self.units = Units(self, [(group, None) for group in self.groups])
+
+    def _same_context(self, a: int, b: int) -> bool:
+        """Items a and b share their passage (and book type): consecutive, only the
+        question is new to the prefix cache, so an arm block is not cut between them."""
+        x, y = self.items[a], self.items[b]
+        return x.type == y.type and x.passage == y.passage and bool(x.passage)
 
     def _add_trial(self, trial: Trial, prompts: PromptSet) -> None:
         if trial.slug in self._trial_by_slug:
