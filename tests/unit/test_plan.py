@@ -172,7 +172,7 @@ def test_a_model_sweep_runs_each_models_requests_and_orders_units_by_model():
 
 def _many_items(n: int = 30) -> list[Item]:
     return [Item(dataset="d", item_id=f"i{k}", type="open" if k % 2 else "closed",
-                 question=f"Q{k}?", answers=["a"], passage="P a." if k % 2 else "")
+                 question=f"Q{k}?", answers=["a"], passage=f"P{k} a." if k % 2 else "")
             for k in range(n)]
 
 
@@ -220,6 +220,18 @@ def test_arm_blocks_alternate_abba_and_change_only_the_order():
     # 0 or a block as large as the items: the fully grouped order of before
     assert _rows(_plan_of(_many_items(), samples_per_item=2, arm_block_items=30)) == \
         _rows(grouped)
+
+
+def test_an_arm_block_runs_on_to_the_last_item_of_its_passage():
+    # items 0-4 share one passage, 5-9 another: a cut after 3 items would make the other arm
+    # read passage A again; the block runs on to item 4 instead
+    items = [Item(dataset="d", item_id=f"i{k}", type="open", question=f"Q{k}?", answers=["a"],
+                  passage="P one." if k < 5 else "P two.") for k in range(10)]
+    plan = _plan_of(items, arm_block_items=3)
+    chunks = [[u.item_index for u in plan.units if u.chunk == c and u.condition == "control"]
+              for c in range(2)]
+    assert chunks == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]
+    assert sorted(_rows(plan)) == sorted(_rows(_plan_of(items)))
 
 
 def test_arm_blocks_in_a_sweep_serpentine_over_every_group_and_model():
