@@ -131,7 +131,7 @@ class PricingConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
                 + completion_tokens * self.output_per_million) / 1e6
 
 
-DEFAULT_ARM_BLOCK_ITEMS = 16
+DEFAULT_ARM_BLOCK_ITEMS = 32  # docs/performance.md: what blocks cost on the demo
 
 
 class RunConfig(ConfigStruct):

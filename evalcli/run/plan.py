@@ -14,12 +14,12 @@ keeps one model loaded and consecutive requests on it share their system prompt 
 prefix KV cache is reused). The seed of a unit depends on
 (base seed, item, sample index) only, so control and treatment draw the same random numbers.
 
-Arm blocks (`[run] arm_block_items`, default 16): the items are cut into runs of that many
+Arm blocks (`[run] arm_block_items`, default 32): the items are cut into runs of that many
 and the arms alternate run by run in a serpentine (ABBA) order, so that whatever else the
 machine does falls on every arm alike, while consecutive requests still share a system
 prompt (a switch of prompt only inside each arm block, never at its edges):
 
-    items  [0..15]          [16..31]          [32..39]
+    items  [0..31]          [32..63]          [64..79]
     order  control treatment treatment control control treatment    (per model, per block)
 
 With several (trial, condition) groups the same holds: forward in even arm blocks, backward
