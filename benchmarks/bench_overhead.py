@@ -4,7 +4,8 @@
                                         [--n-gpu-layers 0] [--model PATH] [--full]
 
 The same planned requests (items x control/treatment of the demo profile `local-llamacpp`,
-T = 0, in evalcli's order: grouped by system prompt) two ways, each a fresh process timed
+T = 0, in evalcli's order: by system prompt, arms alternating in blocks of `[run]
+arm_block_items` items — bench_arm_blocks.py measures what that costs) two ways, each a fresh process timed
 from start to exit, model load included:
 
   raw       a plain loop in one process: llama_cpp.Llama(...) with the options evalcli

@@ -78,6 +78,10 @@ class MockEngine(Engine):
         heal_file: str = ""
         gate_file: str = ""
         gate_after: IntRange(0) = 0
+        # a busy neighbour that starts mid-run (tests of fair resource comparisons): from
+        # this worker's (busy_after + 1)-th unit on, each unit takes busy_latency_ms instead
+        busy_after: IntRange(0) = 0
+        busy_latency_ms: FloatRange(ge=0, le=MAX_SECONDS * 1000) = 0.0
 
     def __init__(self, options: Options, worker_index: int = 0) -> None:
         super().__init__(options, worker_index)
@@ -113,8 +117,10 @@ class MockEngine(Engine):
                 time.sleep(0.01)
         self._answered += 1
         started = time.perf_counter()
-        if opts.latency_ms > 0:
-            time.sleep(opts.latency_ms / 1000.0)
+        latency = opts.busy_latency_ms if opts.busy_latency_ms and \
+            self._answered > opts.busy_after else opts.latency_ms
+        if latency > 0:
+            time.sleep(latency / 1000.0)
         text = self._answer(request)
         if self.options.padding_chars > 0:
             text += " " + "z" * self.options.padding_chars

@@ -148,6 +148,9 @@ class PricingConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
                 + completion_tokens * self.output_per_million) / 1e6
 
 
+DEFAULT_ARM_BLOCK_ITEMS = 32  # docs/performance.md: what blocks cost on the demo
+
+
 class RunConfig(ConfigStruct):
     limit_items: IntRange(0) = 0  # per dataset source; 0 = all
     unit_timeout_s: Seconds = 600.0  # a worker busy longer than this on one unit is killed
@@ -157,6 +160,9 @@ class RunConfig(ConfigStruct):
     # the most units a run may plan (a typo such as samples_per_item = 1e9 is refused before
     # anything is written); raise it here or with --max-units
     max_units: IntRange(1) = DEFAULT_MAX_UNITS
+    # items per arm block: the arms alternate ABBA… every this many items (the KV cache is
+    # reused inside a block, drift in the machine falls on every arm); 0 = fully grouped
+    arm_block_items: IntRange(0) = DEFAULT_ARM_BLOCK_ITEMS
 
 
 class StoppingConfig(ConfigStruct):

@@ -155,7 +155,8 @@ def build_setup(loaded: LoadedProfile, profile: Profile, run_dir: RunDir,
     plan = Plan(items=items, prompt_sets=[(p.name, p.sha256, p.prompts) for p in prompt_sets],
                 engines=[({**e.identity, "items_sha256": frozen}, e.model_label, e.prompt_format)
                          for e in engines],
-                sampling=s, seed=s.seed, stopping=profile.stopping)
+                sampling=s, seed=s.seed, stopping=profile.stopping,
+                arm_block_items=profile.run.arm_block_items)
     if profile.stopping is not None:  # one trial, known arms: refused before anything runs
         from evalcli.run.stopping import StoppingMonitor
 

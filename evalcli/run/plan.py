@@ -14,6 +14,18 @@ keeps one model loaded and consecutive requests on it share their system prompt 
 prefix KV cache is reused). The seed of a unit depends on
 (base seed, item, sample index) only, so control and treatment draw the same random numbers.
 
+Arm blocks (`[run] arm_block_items`, default 32): the items are cut into runs of that many
+and the arms alternate run by run in a serpentine (ABBA) order, so that whatever else the
+machine does falls on every arm alike, while consecutive requests still share a system
+prompt (a switch of prompt only inside each arm block, never at its edges):
+
+    items  [0..31]          [32..63]          [64..79]
+    order  control treatment treatment control control treatment    (per model, per block)
+
+With several (trial, condition) groups the same holds: forward in even arm blocks, backward
+in odd ones. 0 (or at least the number of items) = the fully grouped order of before. Only
+the order changes: custom_ids, seeds and requests are the same.
+
 Shared units: when two trials would send the very same request (the same system prompt and
 instructions at the same temperature — typically one control shared by several prompt sets
 in a sweep), the unit runs once — the same model and every sampling setting included; the later trial's row is an alias of the first trial's
@@ -28,6 +40,7 @@ a block's arms run grouped by system prompt and blocks are handed out in order. 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import random
@@ -65,6 +78,7 @@ class Unit:
     sample_index: int
     engine: int = 0  # the engine variant (model) that runs it
     block: int = 0  # sequential runs: the block of items it belongs to (0 otherwise)
+    chunk: int = 0  # its arm block: the run of `arm_block_items` items its group covers
     # the seed is not stored (an int object per unit): Plan.request computes it, unit_seed
 
 
@@ -78,15 +92,16 @@ class UnitGroup:
     temperature: float
     engine: int
     block: int
-    items: Sequence[int]  # item indices: the block's, shared by every group of the block
+    items: Sequence[int]  # item indices: the arm block's, shared by every group of it
     samples: int
+    chunk: int = 0  # the arm block (run of items) within the block, counted over the run
 
     def __len__(self) -> int:
         return len(self.items) * self.samples
 
     @property
-    def key(self) -> tuple[int, int, str, str]:
-        return (self.engine, self.block, self.trial, self.condition)
+    def key(self) -> tuple[int, int, int, str, str]:
+        return (self.engine, self.block, self.chunk, self.trial, self.condition)
 
 
 class Units(Sequence[Unit]):
@@ -177,6 +192,32 @@ def trial_slug(model_label: str, prompt_set: str, temperature: float, identity: 
     return f"{_slug_safe(model_label)}-{_slug_safe(prompt_set)}-t{temp}{extra}-{digest}"
 
 
+def _alternate(groups: list[UnitGroup], size: int,
+               same_context: Callable[[int, int], bool]) -> list[UnitGroup]:
+    """The groups (in plan order: by model, block, then trial and condition) cut into arm
+    blocks of `size` items, each (model, block)'s groups forward in even arm blocks and
+    backward in odd ones (ABBA…); the arm-block counter runs on over blocks and models so
+    that no edge between two arm blocks changes the system prompt. A block is not cut
+    between items that share a passage (same_context): it runs on to the passage's last
+    item, so an arm switch re-reads the system prompt but never a passage twice."""
+    out: list[UnitGroup] = []
+    chunk = 0
+    for _, run in itertools.groupby(groups, key=lambda g: (g.engine, g.block)):
+        run = list(run)
+        items = run[0].items  # every group of a (model, block) covers the same items
+        start = 0
+        while start < len(items):
+            end = min(start + size, len(items))
+            while end < len(items) and same_context(items[end - 1], items[end]):
+                end += 1
+            part = items[start:end]  # one slice, shared by the arm block's groups
+            ordered = run if chunk % 2 == 0 else run[::-1]
+            out += [dataclasses.replace(g, items=part, chunk=chunk) for g in ordered]
+            chunk += 1
+            start = end
+    return out
+
+
 def sequential_order(n_items: int, seed: int, max_items: int = 0) -> list[int]:
     """A seeded random order of item indices, cut to `max_items` (0 = all)."""
     order = list(range(n_items))
@@ -206,9 +247,11 @@ class Plan:
     def __init__(self, *, items: list[Item], prompt_sets: list[tuple[str, str, PromptSet]],
                  sampling, seed: int, engine_identity: dict | None = None,
                  model_label: str = "", prompt_format: str = "chat",
-                 engines: list[tuple[dict, str, str]] | None = None, stopping=None) -> None:
+                 engines: list[tuple[dict, str, str]] | None = None, stopping=None,
+                 arm_block_items: int = 0) -> None:
         """`engines`: (identity, model label, prompt format) per engine variant; one variant
-        may be given as engine_identity + model_label + prompt_format instead."""
+        may be given as engine_identity + model_label + prompt_format instead.
+        `arm_block_items`: items per arm block (0 = arms fully grouped)."""
         self.items = Items.of(items)
         self.prompt_sets = [p for _, _, p in prompt_sets]
         self.sampling = sampling
@@ -263,7 +306,15 @@ class Plan:
                     self._add_trial(trial, prompts)
         if stopping is not None:  # stable: (trial, condition) groups inside each block
             self.groups.sort(key=lambda g: (g.engine, g.block))
+        if arm_block_items:
+            self.groups = _alternate(self.groups, arm_block_items, self._same_context)
         self.units = Units(self, [(group, None) for group in self.groups])
+
+    def _same_context(self, a: int, b: int) -> bool:
+        """Items a and b share their passage (and book type): consecutive, only the
+        question is new to the prefix cache, so an arm block is not cut between them."""
+        x, y = self.items[a], self.items[b]
+        return x.type == y.type and x.passage == y.passage and bool(x.passage)
 
     def _add_trial(self, trial: Trial, prompts: PromptSet) -> None:
         if trial.slug in self._trial_by_slug:
@@ -290,7 +341,8 @@ class Plan:
         position, sample = divmod(k, group.samples)
         index = group.items[position]
         return Unit(_custom_id(self.items[index], group.condition, group.temperature, sample),
-                    group.trial, index, group.condition, sample, group.engine, group.block)
+                    group.trial, index, group.condition, sample, group.engine, group.block,
+                    group.chunk)
 
     def rows_of(self, slug: str) -> Iterator[Row]:
         """Every planned row of a trial, in order (conditions × items × samples), aliases

@@ -12,6 +12,12 @@ takes, in this order:
 
 so each worker loads a model once and keeps it for as long as that model has work.
 
+Arm blocks (plan.py: the arms alternate ABBA… every `arm_block_items` items) make a group
+per (trial, condition, arm block). In rule 1 a worker takes, among the unstarted groups of
+the next arm block, one with the system prompt it ran last when there is one: with two
+workers each keeps its arm (both arms run at once, alike), and with one worker this is
+exactly plan order (the serpentine puts the same arm on both sides of an edge).
+
     groups:  [m0 t0/control ▓▓▓▓] [m0 t0/treatment ▓▓▓▓] [m1 t0/control ▓▓▓▓] ...
     worker0 ─► m0 t0/control     worker1 ─► m0 t0/treatment     (m0 done) ─► m1 ...
 """
@@ -23,12 +29,13 @@ from collections.abc import Iterable, Iterator
 
 from evalcli.run.plan import Unit, Units
 
-GroupKey = tuple[int, int, str, str]  # (engine variant, block, trial, condition)
+GroupKey = tuple[int, int, int, str, str]  # (engine variant, block, arm block, trial, condition)
 
 
 def _key(unit: Unit) -> GroupKey:
-    # block is 0 except in sequential runs, where blocks of items are handed out in order
-    return (unit.engine, unit.block, unit.trial, unit.condition)
+    # block is 0 except in sequential runs, where blocks of items are handed out in order;
+    # chunk is the arm block (0 when the arms run fully grouped)
+    return (unit.engine, unit.block, unit.chunk, unit.trial, unit.condition)
 
 
 class _Queue:
@@ -67,6 +74,7 @@ class Scheduler:
         for key, count, rest in sorted(_parts(units), key=lambda part: part[0][0]):
             self._groups[key] = _Queue(rest, count)  # stable: plan order per model
         self._owner: dict[int, GroupKey] = {}
+        self._last: dict[int, tuple[str, str]] = {}  # worker -> (trial, condition) it ran last
         self._remaining = sum(len(queue) for queue in self._groups.values())
 
     @property
@@ -88,6 +96,7 @@ class Scheduler:
                 self._owner.pop(worker, None)
                 return None
             self._owner[worker] = key
+            self._last[worker] = key[3:]
         self._remaining -= 1
         return self._groups[key].pop()
 
@@ -103,7 +112,9 @@ class Scheduler:
             mine = [key for key in live if (key[0] == engine) == same_model]
             fresh = [key for key in mine if key not in owned]
             if fresh:
-                return fresh[0]
+                same = [key for key in fresh if key[:3] == fresh[0][:3]
+                        and key[3:] == self._last.get(worker)]
+                return (same or fresh)[0]
             if mine:
                 return max(mine, key=lambda key: len(self._groups[key]))
         return None

@@ -30,6 +30,13 @@ treatment × type with a significance comparison): the treatment's extra prompt/
 seconds, joules and priced cost per unit over the control, and for each metric its delta per
 1,000 extra prompt tokens and per extra second (sign kept; null when the extra is 0 or
 unknown). Attribution of telemetry to units: evalcli.science.resources.
+
+Since arm blocks (issue 25): each cost_effectiveness entry has `paired` — per measure
+(prompt_tokens, total_tokens, latency_s, worker_seconds, cpu_seconds, energy_j) the mean
+treatment − control difference per unit on the same items with its 95% interval
+(evalcli.science.paired_costs: paired t for tokens, arm blocks as clusters for time-bound
+measures) — and a ratio is given only when that interval excludes 0; otherwise it is null
+and `per_..._reason` says "not estimable" and why.
 """
 
 from __future__ import annotations
@@ -37,12 +44,14 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Literal
 
 import msgspec
 import numpy as np
 
 from evalcli.inputs.config import PricingConfig
 from evalcli.science.effectiveness import cost_effectiveness
+from evalcli.science.paired_costs import Pairing
 from evalcli.science.resources import unit_key
 from evalcli.science.stats.schema import Significance
 from evalcli.store.jsonfile import read_json, write_json
@@ -94,10 +103,27 @@ class ArmUsage(Usage, kw_only=True):
     by_type: dict[str, Usage] = {}
 
 
+class PairedDiff(msgspec.Struct, kw_only=True):
+    """Treatment − control per unit on the same items (evalcli.science.paired_costs)."""
+
+    pairs: int = 0  # pairs with this number in both arms
+    clusters: int = 0  # what the interval replicates over: pairs, or arm blocks
+    method: Literal["paired_t", "arm_block_t"] = "paired_t"
+    mean: float | None = None  # mean paired difference per unit
+    low: float | None = None  # 95% interval; null = not estimable (reason)
+    high: float | None = None
+    excludes_zero: bool = False
+    reason: str = ""  # why there is no interval
+    note: str = ""
+
+
 class MetricEffect(msgspec.Struct, kw_only=True):
     delta: float | None = None
     per_1k_extra_prompt_tokens: float | None = None
     per_extra_second: float | None = None
+    # why a ratio is null: "not estimable: ..." when its extra cannot be told from 0
+    per_1k_extra_prompt_tokens_reason: str = ""
+    per_extra_second_reason: str = ""
 
 
 class Effectiveness(msgspec.Struct, kw_only=True):
@@ -113,6 +139,8 @@ class Effectiveness(msgspec.Struct, kw_only=True):
     extra_joules_per_unit: float | None = None
     extra_cost_per_unit: float | None = None
     metrics: dict[str, MetricEffect] = {}
+    # prompt_tokens, total_tokens, latency_s, worker_seconds, cpu_seconds, energy_j
+    paired: dict[str, PairedDiff] = {}
 
 
 class Costs(msgspec.Struct, kw_only=True):
@@ -216,10 +244,12 @@ def costs_numbers(predictions: Iterable[dict], pricing: PricingConfig | None = N
     pricing = pricing or PricingConfig()
     measured = bool(unit_resources)
     total, arms_tally = _Tally(), {}  # condition -> (its tally, {type: tally})
+    pairing = Pairing()
     for r in predictions:
         if r.get("status", "ok") not in ("ok", "failed"):  # pending / skipped: never ran
             continue
         used = unit_resources.get(unit_key(r)) if measured else None
+        pairing.add(r, used)
         arm, by_type = arms_tally.setdefault(str(r["condition"]), (_Tally(), {}))
         kind = str(r.get("type") or "")
         for tally in (total, arm, by_type.setdefault(kind, _Tally()) if kind else None):
@@ -236,7 +266,7 @@ def costs_numbers(predictions: Iterable[dict], pricing: PricingConfig | None = N
         "arms": arms,
         "total": total.summary(pricing, measured),
         "idle": idle,
-        "cost_effectiveness": cost_effectiveness(arms, significance),
+        "cost_effectiveness": cost_effectiveness(arms, significance, pairing),
     }
 
 

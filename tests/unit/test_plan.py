@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from evalcli.inputs.config import MaxTokens, SamplingConfig
@@ -171,15 +172,105 @@ def test_a_model_sweep_runs_each_models_requests_and_orders_units_by_model():
 
 def _many_items(n: int = 30) -> list[Item]:
     return [Item(dataset="d", item_id=f"i{k}", type="open" if k % 2 else "closed",
-                 question=f"Q{k}?", answers=["a"], passage="P a." if k % 2 else "")
+                 question=f"Q{k}?", answers=["a"], passage=f"P{k} a." if k % 2 else "")
             for k in range(n)]
 
 
-def _plan_of(items, stopping=None, **sampling) -> Plan:
+def _plan_of(items, stopping=None, arm_block_items=0, **sampling) -> Plan:
     prompts = load_prompt_set("default", Path.cwd())
     return Plan(items=items, prompt_sets=[("default", prompts.sha256, prompts.prompts)],
                 engine_identity={"engine": "mock"}, model_label="m",
-                sampling=SamplingConfig(**sampling), seed=5, stopping=stopping)
+                sampling=SamplingConfig(**sampling), seed=5, stopping=stopping,
+                arm_block_items=arm_block_items)
+
+
+def _rows(plan: Plan) -> list[tuple]:
+    return [(u.custom_id, u.trial, u.item_index, u.condition, u.sample_index,
+             plan.request(u).params.seed, u.engine, u.block) for u in plan.units]
+
+
+def _runs(units) -> list[tuple[str, int]]:
+    """(condition, how many consecutive units) along the order."""
+    out: list[tuple[str, int]] = []
+    for u in units:
+        if out and out[-1][0] == u.condition:
+            out[-1] = (u.condition, out[-1][1] + 1)
+        else:
+            out.append((u.condition, 1))
+    return out
+
+
+def test_arm_blocks_alternate_abba_and_change_only_the_order():
+    grouped = _plan_of(_many_items(), samples_per_item=2)
+    plan = _plan_of(_many_items(), samples_per_item=2, arm_block_items=8)
+    # the same units, ids, seeds and requests: only the order they are handed out in differs
+    assert sorted(_rows(plan)) == sorted(_rows(grouped)) and _rows(plan) != _rows(grouped)
+    assert [plan.request(u) for u in sorted(plan.units, key=lambda u: u.custom_id)] == \
+        [grouped.request(u) for u in sorted(grouped.units, key=lambda u: u.custom_id)]
+    # 30 items in arm blocks of 8, 8, 8, 6 (x 2 samples): C T | T C | C T | T C
+    assert _runs(plan.units) == [("control", 16), ("treatment", 32), ("control", 32),
+                                 ("treatment", 28), ("control", 12)]
+    assert [u.chunk for u in plan.units][::16][:4] == [0, 0, 1, 1]
+    for chunk in range(4):  # each arm block: both arms on the same items, samples together
+        units = [u for u in plan.units if u.chunk == chunk]
+        control = [(u.item_index, u.sample_index) for u in units if u.condition == "control"]
+        assert control == [(u.item_index, u.sample_index) for u in units
+                           if u.condition == "treatment"]
+        assert [i for i, _ in control[::2]] == list(range(8 * chunk, min(8 * chunk + 8, 30)))
+    # 0 or a block as large as the items: the fully grouped order of before
+    assert _rows(_plan_of(_many_items(), samples_per_item=2, arm_block_items=30)) == \
+        _rows(grouped)
+
+
+def test_an_arm_block_runs_on_to_the_last_item_of_its_passage():
+    # items 0-4 share one passage, 5-9 another: a cut after 3 items would make the other arm
+    # read passage A again; the block runs on to item 4 instead
+    items = [Item(dataset="d", item_id=f"i{k}", type="open", question=f"Q{k}?", answers=["a"],
+                  passage="P one." if k < 5 else "P two.") for k in range(10)]
+    plan = _plan_of(items, arm_block_items=3)
+    chunks = [[u.item_index for u in plan.units if u.chunk == c and u.condition == "control"]
+              for c in range(2)]
+    assert chunks == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]
+    assert sorted(_rows(plan)) == sorted(_rows(_plan_of(items)))
+
+
+def test_arm_blocks_in_a_sweep_serpentine_over_every_group_and_model():
+    plan = _sweep_plan([({"engine": "mock", "model": "a"}, "a"),
+                        ({"engine": "mock", "model": "b"}, "b")], temperatures=[0.0, 0.7])
+    grouped = Plan(items=plan.items, prompt_sets=[("default", "x", plan.prompt_sets[0])],
+                   engines=[({"engine": "mock", "model": "a"}, "a", "chat"),
+                            ({"engine": "mock", "model": "b"}, "b", "chat")],
+                   sampling=plan.sampling, seed=plan.seed)
+    blocked = Plan(items=plan.items, prompt_sets=[("default", "x", plan.prompt_sets[0])],
+                   engines=[({"engine": "mock", "model": "a"}, "a", "chat"),
+                            ({"engine": "mock", "model": "b"}, "b", "chat")],
+                   sampling=plan.sampling, seed=plan.seed, arm_block_items=1)
+    assert sorted(_rows(blocked)) == sorted(_rows(grouped))
+    engines = [u.engine for u in blocked.units]
+    assert engines == sorted(engines)  # still one model after the other
+    keys = [(g.trial, g.condition) for g in blocked.groups if g.engine == 0]
+    per = len(keys) // len(plan.items)  # groups of one arm block
+    first, second = keys[:per], keys[per:2 * per]
+    assert len(first) == 4 and second == first[::-1]
+    # no edge between arm blocks changes the system prompt
+    pairs = zip(blocked.groups, blocked.groups[1:], strict=False)
+    assert all(a.key[3:] == b.key[3:] for a, b in pairs
+               if a.chunk != b.chunk and a.engine == b.engine)
+
+
+def test_arm_blocks_keep_a_sweeps_shared_control_once(tmp_path):
+    from evalcli.inputs.prompts import PromptSet
+
+    base = load_prompt_set("default", Path.cwd()).prompts
+    other = PromptSet(**{**msgspec.structs.asdict(base), "system": {
+        **base.system, "treatment": base.system["treatment"] + " Be brief."}})
+    sets = [("a", "sha-a", base), ("b", "sha-b", other)]
+    kwargs = dict(items=_many_items(10), prompt_sets=sets, engine_identity={"engine": "mock"},
+                  model_label="m", sampling=SamplingConfig(), seed=5)
+    grouped, blocked = Plan(**kwargs), Plan(**kwargs, arm_block_items=4)
+    assert sorted(_rows(blocked)) == sorted(_rows(grouped)) and len(blocked.units) == 30
+    for trial in blocked.trials:
+        assert list(blocked.rows_of(trial.slug)) == list(grouped.rows_of(trial.slug))
 
 
 def test_plan_without_stopping_is_byte_for_byte_the_fixed_n_plan():
@@ -210,6 +301,44 @@ def test_sequential_plan_orders_seeded_blocks_with_arms_grouped():
     first = [u for u in plan.units if u.block == 0]
     assert [u.condition for u in first] == ["control"] * 4 + ["treatment"] * 4
     assert [u.item_index for u in first[:4]] == plan.blocks[0]
+
+
+def test_sequential_blocks_with_arm_blocks_inside():
+    from evalcli.inputs.config import StoppingConfig
+    from evalcli.run.scheduling import Scheduler
+
+    stopping = StoppingConfig(block_size=10, max_items=20, seed=7)
+    grouped = _plan_of(_many_items(), stopping)
+    plan = _plan_of(_many_items(), stopping, arm_block_items=4)
+    assert sorted(_rows(plan)) == sorted(_rows(grouped))
+    blocks = [u.block for u in plan.units]
+    assert blocks == sorted(blocks)  # a sequential block is still done before the next
+    first = [u for u in plan.units if u.block == 0]
+    # 10 items in arm blocks of 4, 4, 2: C | T T | C C | T, and the next block goes on T …
+    assert _runs(first) == [("control", 4), ("treatment", 8), ("control", 6),
+                            ("treatment", 2)]
+    assert [u.condition for u in plan.units if u.block == 1][0] == "treatment"
+    assert sorted(u.item_index for u in first if u.condition == "control") == \
+        sorted(plan.blocks[0])
+    sched, handed = Scheduler(plan.units), []
+    while (unit := sched.next_for(0)) is not None:
+        handed.append(unit)
+    assert handed == list(plan.units)  # one worker: exactly plan order
+
+
+def test_two_workers_each_keep_an_arm_across_arm_blocks():
+    from evalcli.run.scheduling import Scheduler
+
+    plan = _plan_of(_many_items(12), arm_block_items=4)
+    sched, runs = Scheduler(plan.units), {0: [], 1: []}
+    while True:
+        got = [(w, sched.next_for(w)) for w in (0, 1)]
+        got = [(w, u) for w, u in got if u is not None]
+        if not got:
+            break
+        for w, u in got:
+            runs[w].append(u.condition)
+    assert set(runs[0]) == {"control"} and set(runs[1]) == {"treatment"}
 
 
 def test_scheduler_hands_out_blocks_in_order():

@@ -95,6 +95,7 @@ BAD: dict[str, list[tuple[str, object, str]]] = {
                                       "max_consecutive_failures = -1")],
     "run.max_units": [("run.max_units", 0, "max_units = 0"),
                       ("run.max_units", 10, "more than run.max_units = 10")],
+    "run.arm_block_items": [("run.arm_block_items", -1, "arm_block_items = -1")],
     "pricing": [("pricing", 1, "pricing = 1")],
     "pricing.input_per_million": [("pricing", {"input_per_million": -1.0,
                                                "output_per_million": 1.0},
@@ -134,7 +135,8 @@ BAD.update({MOCK + key: [(MOCK + key, value, f"{MOCK}{key} = ")] for key, value 
     "abstain_rate": math.nan, "latency_ms": -1.0, "padding_chars": -1, "answer_key": {"a": "b"},
     "answer_file": 1, "fail_on": "x", "raise_on": "x", "crash_on": "x", "kill_on": "x",
     "hang_on": "x", "fail_load": "yes", "exit_on_load": "yes", "fail_retryable": "yes",
-    "heal_file": 1, "gate_file": 1, "gate_after": -1}.items()})
+    "heal_file": 1, "gate_file": 1, "gate_after": -1, "busy_after": -1,
+    "busy_latency_ms": -1.0}.items()})
 
 CASES = [(key, where, value, words) for key, rows in BAD.items()
          for where, value, words in rows]
