@@ -47,7 +47,7 @@ def _diff(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a - b
 
 
-def _ratio(delta: float | None, extra: dict | None, what: str,
+def _ratio(delta: float | None, extra: dict[str, Any] | None, what: str,
            scale: float = 1.0) -> tuple[float | None, str]:
     """delta / the paired extra, or None and why ("not estimable: ...")."""
     if delta is None:
