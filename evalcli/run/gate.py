@@ -18,7 +18,7 @@ from evalcli.inputs.config import GateConfig, Profile, load_profile
 from evalcli.run.compare import METRIC_NAMES, locate_run
 from evalcli.science.per_item import COUNTS, ItemTable
 from evalcli.science.stats.schema import Significance, read_significance
-from evalcli.store.manifest import Manifest
+from evalcli.store.manifest import Manifest, stopped_at_verdict
 from evalcli.store.runinfo import load_manifest
 
 
@@ -85,6 +85,12 @@ def criteria(manifest: Manifest, profile: str | None, *, non_inferior: list[str]
     except msgspec.ValidationError as exc:
         raise ConfigError(f"gate criteria: {exc} - margins are points above 0 and up to "
                           "100, limits percentages from 0 to 100") from None
+    if (config.non_inferior or config.not_worse) and stopped_at_verdict(manifest):
+        raise ConfigError(f"run {manifest.run_id} stopped early at its sequential verdict: its "
+                          "fixed-n intervals are computed on an optionally stopped sample and "
+                          "do not hold their level, so --non-inferior / --not-worse cannot be "
+                          "judged on it - read its anytime-valid verdict (report headline), "
+                          "or gate a run with a fixed number of items")
     if not (config.non_inferior or config.not_worse or config.no_failed_units
             or config.max_truncated_pct is not None or config.max_empty_pct is not None):
         raise ConfigError(f"no gate criteria: {source} is empty and no flag names one - e.g. "

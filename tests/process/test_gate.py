@@ -72,3 +72,20 @@ def test_criteria_from_the_profile_and_user_errors_are_one_line(tmp_path):
         assert len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr
     missing = evalcli("gate", "nope", "--runs-dir", runs, "--no-failed-units")
     assert missing.returncode == 4 and len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_a_sequential_run_that_stopped_early_is_not_gated_on_its_fixed_n_intervals(tmp_path):
+    profile = write_profile(tmp_path / "seq.toml", workers=1,
+                            options={"accuracy_by_condition": {"control": 0.3,
+                                                               "treatment": 0.9}})
+    profile.write_text(profile.read_text(encoding="utf-8")
+                       + "\n[stopping]\nblock_size = 10\nmin_items = 20\n", encoding="utf-8")
+    runs = tmp_path / "runs"
+    run = evalcli("run", "--profile", profile, "--runs-dir", runs, "--run-id", "seq")
+    assert run.returncode == 0, run.stderr
+    gated = evalcli("gate", "seq", "--runs-dir", runs, "--non-inferior", "em:5")
+    assert gated.returncode == 2 and "optionally stopped" in gated.stderr, gated.stderr
+    assert len(gated.stderr.strip().splitlines()) == 1
+    # criteria that do not read the intervals still apply
+    plain = evalcli("gate", "seq", "--runs-dir", runs, "--no-failed-units")
+    assert plain.returncode == 0, (plain.stdout, plain.stderr)
