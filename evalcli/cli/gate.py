@@ -72,8 +72,13 @@ def gate(
     step_summary = summary or (Path(os.environ["GITHUB_STEP_SUMMARY"])
                                if os.environ.get("GITHUB_STEP_SUMMARY") else None)
     if step_summary is not None:  # appended: a job's summary collects every step's
-        with open(step_summary.expanduser(), "a", encoding="utf-8") as fh:
-            fh.write(markdown_summary(checks, run_id) + "\n")
+        try:
+            with open(step_summary.expanduser(), "a", encoding="utf-8") as fh:
+                fh.write(markdown_summary(checks, run_id) + "\n")
+        except OSError as exc:
+            from evalcli.store.fsutil import write_error
+
+            raise write_error(step_summary, exc) from None
     passed = all(c.passed for c in checks)
     out.print(f"gate {'passed' if passed else 'FAILED'}: {sum(c.passed for c in checks)} of "
               f"{len(checks)} criteria met (run {run_id})", markup=False)

@@ -70,6 +70,13 @@ def test_criteria_from_the_profile_and_user_errors_are_one_line(tmp_path):
         bad = evalcli("gate", "r", "--runs-dir", runs, *args)
         assert bad.returncode == 2 and words in bad.stderr, (args, bad.stderr)
         assert len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr
+    # an output that cannot be written (a summary in a missing folder; a JUnit path that is
+    # a folder): one line, exit 4
+    for flag, target in (("--summary", tmp_path / "no" / "such" / "dir" / "out.md"),
+                         ("--junit", tmp_path)):
+        unwritable = evalcli("gate", "r", "--runs-dir", runs, "--no-failed-units", flag, target)
+        assert unwritable.returncode == 4 and "Traceback" not in unwritable.stderr, flag
+        assert len(unwritable.stderr.strip().splitlines()) == 1, unwritable.stderr
     missing = evalcli("gate", "nope", "--runs-dir", runs, "--no-failed-units")
     assert missing.returncode == 4 and len(missing.stderr.strip().splitlines()) == 1
 
