@@ -172,9 +172,13 @@ def test_verify_of_one_byte_damaged_archives(runs, tmp_path):
         path.write_bytes(damaged)
         code, out, err = evalcli_here("verify", path)
         assert "Traceback" not in err + out, (spot, err)
-        assert err.count("\n") == 1 and err.startswith("error: "), (spot, err)
+        if code == 0:  # a byte no member's content depends on (a header's time stamp,
+            # a version field): the run's files are intact and verify says so
+            assert err == "" and out.startswith("ok: "), (spot, out, err)
+        else:
+            assert err.count("\n") == 1 and err.startswith("error: "), (spot, err)
         codes.add(code)
-    assert codes <= {0, 4}  # 0: a byte nothing reads (e.g. a zip comment length's spare bits)
+    assert codes <= {0, 4}
     assert 4 in codes
 
 
