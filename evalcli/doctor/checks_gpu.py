@@ -17,6 +17,9 @@ from evalcli.doctor.check import Check, Context, human_bytes
 
 DRIVER_URL = "https://www.nvidia.com/Download/index.aspx"
 NVML_LIB_WIN = r"System32\nvml.dll"
+# CUDA 12.x minor-version compatibility: the oldest driver that runs any CUDA 12 build
+CUDA12_DRIVER_WINDOWS = (527, 41)
+CUDA12_DRIVER_LINUX = (525, 60, 13)
 
 
 def _nvml_advice(error: str) -> tuple[str, str]:
@@ -85,9 +88,11 @@ def check_gpu(ctx: Context) -> Check:
             problems.append((f"GPU{g['index']} compute capability {cc_text} is below 6.0: "
                              "no prebuilt CUDA wheel runs on it",
                              build_command([tuple(cc)], pinned_version(None))))
-    if _version_tuple(gpu.driver) < (525,):
-        problems.append((f"driver {gpu.driver} is older than 525 (CUDA 12 wheels need 525+, "
-                         "CUDA 13 580+)", f"update the NVIDIA driver: {DRIVER_URL}"))
+    floor = CUDA12_DRIVER_WINDOWS if shell.windows() else CUDA12_DRIVER_LINUX
+    if gpu.driver and _version_tuple(gpu.driver) < floor:
+        problems.append((f"driver {gpu.driver} is older than {'.'.join(map(str, floor))}, "
+                         "the minimum for CUDA 12 wheels (minor-version compatibility; CUDA 13 "
+                         "needs 580+)", f"update the NVIDIA driver: {DRIVER_URL}"))
     if (sys.platform == "win32" and ctx.engine_name == "ollama"
             and _version_tuple(gpu.driver) < (551, 61)):
         problems.append((f"driver {gpu.driver} is older than 551.61, which Ollama on Windows "

@@ -1,12 +1,20 @@
 """Windows + NVIDIA failures, simulated with stand-in modules on the path of doctor's child
-probes: a stand-in `llama_cpp` package (with its dist-info and lib/ folder), a stand-in
-`pynvml`, and a `sitecustomize` that plays the DLL loader (FAKE_DLLS = the libraries that
-"exist"). The parent runs the real checks with sys.platform = "win32", so every fix must be
-PowerShell; each fix is checked to be one pasteable line without placeholders.
+probes: a stand-in `llama_cpp` package (with its dist-info and lib/ folder of stand-in DLLs
+that list the DLLs they depend on), a stand-in `pynvml`, and a `sitecustomize` that plays
+the Windows DLL loader: `os.add_dll_directory` (raises for a folder that does not exist) and
+`ctypes.CDLL` searching PATH with winmode=0 (the legacy order llama_cpp uses) or the
+add_dll_directory folders otherwise, dependencies included. The stand-in llama_cpp loads
+itself the way llama-cpp-python 0.3.x does (llama_cpp/_ctypes_extensions.py). The parent
+runs the real checks with sys.platform = "win32", so every fix must be PowerShell; each fix
+is checked to be one pasteable line without placeholders.
 
-    CPU-only wheel on an RTX 4070           -> the cu125 wheel, pinned
+    CPU-only wheel on an RTX 4070           -> the cu125 wheel, pinned, with its runtime DLLs
     GTX 1080 (cc 6.1) with driver 580       -> cu125, never cu130 (CUDA 13 needs cc 7.5)
-    CUDA 12 wheel without cublas64_12.dll   -> the DLL named, the toolkit / CUDA_PATH fix
+    0.3.20 installed                        -> a version that has Windows CUDA wheels
+    CUDA 13 DLLs only in CUDA_PATH\\bin\\x64    -> that folder added to PATH
+    stale CUDA_PATH                         -> Remove-Item Env:CUDA_PATH
+    no CUDA runtime at all                  -> NVIDIA's runtime wheels, their bin on PATH
+    8B model, 2 workers, 11 GiB free        -> doctor and the run's cap agree: 1 worker
     CUDA out of memory at load              -> n_gpu_layers halved, from the model's n_layer
 """
 
@@ -15,11 +23,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 
 from evalcli.doctor import Context
 from evalcli.doctor.check import Check
+from tests.gguf_stub import write_gguf_stub
 from tests.helpers import write_profile
 
 FAKE_PYNVML = '''
@@ -33,19 +43,28 @@ def nvmlSystemGetCudaDriverVersion(): return int(os.environ["FAKE_CUDA"])
 def nvmlDeviceGetCount(): return 1
 def nvmlDeviceGetHandleByIndex(i): return i
 def nvmlDeviceGetName(h): return os.environ["FAKE_GPU"]
-def nvmlDeviceGetMemoryInfo(h): return SimpleNamespace(total=12 << 30, free=10 << 30, used=2 << 30)
+def nvmlDeviceGetMemoryInfo(h):
+    free = int(float(os.environ.get("FAKE_FREE_GIB", "10")) * (1 << 30))
+    return SimpleNamespace(total=12 << 30, free=free, used=(12 << 30) - free)
 def nvmlDeviceGetCudaComputeCapability(h):
     return tuple(int(x) for x in os.environ["FAKE_CC"].split("."))
 '''
 
 FAKE_LLAMA = '''
-import os, sys
-__version__ = "0.3.36"
+import ctypes, os, pathlib, sys
+__version__ = os.environ.get("FAKE_VERSION", "0.3.36")
 MODE = os.environ.get("FAKE_LLAMA", "cpu")
-if MODE == "dllfail":
-    raise RuntimeError("Failed to load shared library 'C:\\\\venv\\\\llama_cpp\\\\lib\\\\llama.dll': "
-                       "Could not find module 'C:\\\\venv\\\\llama_cpp\\\\lib\\\\ggml-cuda.dll' "
-                       "(or one of its dependencies). Try using the full path with constructor syntax.")
+
+_base = pathlib.Path(__file__).parent / "lib"  # what load_shared_library does on Windows
+os.add_dll_directory(str(_base))
+os.environ["PATH"] = str(_base) + os.pathsep + os.environ["PATH"]
+if "CUDA_PATH" in os.environ:
+    os.add_dll_directory(os.path.join(os.environ["CUDA_PATH"], "bin"))
+    os.add_dll_directory(os.path.join(os.environ["CUDA_PATH"], "lib"))
+try:
+    ctypes.CDLL(str(_base / "llama.dll"), winmode=0)
+except Exception as e:
+    raise RuntimeError(f"Failed to load shared library '{_base / 'llama.dll'}': {e}")
 
 def llama_supports_gpu_offload(): return MODE != "cpu"
 def llama_max_devices(): return 16 if MODE != "cpu" else 1
@@ -72,57 +91,118 @@ class Llama:
 '''
 
 SITECUSTOMIZE = '''
-import ctypes, os
-if "FAKE_DLLS" in os.environ:
-    present = set(filter(None, os.environ["FAKE_DLLS"].split(",")))
+import ctypes, os, re
+if os.environ.get("FAKE_WINLOADER"):
+    _dirs = []
+
+    def add_dll_directory(path):
+        if not os.path.isdir(path):
+            raise FileNotFoundError(3, "The system cannot find the path specified", path)
+        _dirs.append(path)
+
+    def _find(name, winmode):
+        if "/" in name or "\\\\" in name:
+            return name if os.path.isfile(name) else None
+        search = os.environ.get("PATH", "").split(os.pathsep) if winmode == 0 else _dirs
+        for folder in search:
+            if folder and os.path.isfile(os.path.join(folder, name)):
+                return os.path.join(folder, name)
+        return None
+
+    def _load(name, winmode, top):
+        path = _find(name, winmode)
+        if path is None:
+            raise OSError(f"Could not find module '{top}' (or one of its dependencies). "
+                          "Try using the full path with constructor syntax.")
+        with open(path, "rb") as fh:
+            for dep in re.findall(rb"[A-Za-z0-9_.-]+[.]dll", fh.read()):
+                if dep.decode() != os.path.basename(path):
+                    _load(dep.decode(), winmode, top)
 
     class _Loader:
-        def __init__(self, name, *a, **kw):
-            if name not in present:
-                raise OSError(f"Could not find module '{name}' (or one of its dependencies)")
-            self._handle = 0
+        def __init__(self, name, mode=0, handle=None, use_errno=False, use_last_error=False,
+                     winmode=None):
+            _load(name, winmode, name)
+            self._name, self._handle = name, 0
 
+    os.add_dll_directory = add_dll_directory
     ctypes.CDLL = ctypes.WinDLL = _Loader
 '''
 
 GPUS = {"rtx4070": ("NVIDIA GeForce RTX 4070", "8.9", "560.94", "12060"),
-        "gtx1080": ("NVIDIA GeForce GTX 1080", "6.1", "580.88", "13000")}
+        "gtx1080": ("NVIDIA GeForce GTX 1080", "6.1", "580.88", "13000"),
+        "rtx4070-580": ("NVIDIA GeForce RTX 4070", "8.9", "580.88", "13000"),
+        "rtx5070": ("NVIDIA GeForce RTX 5070", "12.0", "572.16", "12080")}
+
+
+def _dll(path, *deps: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"MZ\0" + b"".join(d.encode() + b"\0" for d in deps) + b"\0" * 64)
 
 
 @pytest.fixture
 def machine(tmp_path, monkeypatch):
-    """Returns setup(gpu, wheel): wheel in {"cpu", "cu12", "cu13"}."""
-    def setup(gpu: str, wheel: str, mode: str | None = None, dlls: str | None = None) -> None:
+    """Returns setup(gpu, wheel, mode, runtime, version): wheel in {"cpu", "cu12", "cu13"};
+    runtime = where the CUDA runtime DLLs are: "path" (a toolkit whose bin is on PATH, as
+    the CUDA 12 installer leaves it), "bin_x64" (CUDA_PATH\\bin\\x64, not on PATH, as CUDA 13
+    keeps them), "nowhere", "stale" (CUDA_PATH names a folder that is gone), "no_cublas"."""
+    def setup(gpu: str, wheel: str, mode: str | None = None, runtime: str = "path",
+              version: str = "0.3.36") -> SimpleNamespace:
         root = tmp_path / "site"
         pkg = root / "llama_cpp"
-        (pkg / "lib").mkdir(parents=True)
+        lib = pkg / "lib"
+        lib.mkdir(parents=True)
         (pkg / "__init__.py").write_text(FAKE_LLAMA, encoding="utf-8")
-        for name in ("llama.dll", "ggml.dll", "ggml-base.dll", "ggml-cpu.dll"):
-            (pkg / "lib" / name).write_bytes(b"MZ")
-        if wheel != "cpu":
-            major = wheel[2:]
-            (pkg / "lib" / "ggml-cuda.dll").write_bytes(
-                b"MZ\0" + f"cudart64_{major}.dll\0cublas64_{major}.dll\0".encode() + b"\0" * 64)
-        info = root / "llama_cpp_python-0.3.36.dist-info"
+        major = wheel[2:] if wheel != "cpu" else ""
+        runtime_dlls = [f"cudart64_{major}.dll", f"cublas64_{major}.dll",
+                        f"cublasLt64_{major}.dll"] if major else []
+        _dll(lib / "ggml-base.dll")
+        _dll(lib / "ggml-cpu.dll", "ggml-base.dll")
+        _dll(lib / "ggml.dll", "ggml-base.dll", "ggml-cpu.dll",
+             *(["ggml-cuda.dll"] if major else []))
+        _dll(lib / "llama.dll", "ggml.dll", "ggml-base.dll")
+        if major:
+            _dll(lib / "ggml-cuda.dll", "ggml-base.dll", *runtime_dlls)
+        info = root / f"llama_cpp_python-{version}.dist-info"
         info.mkdir()
         (info / "METADATA").write_text("Metadata-Version: 2.1\nName: llama_cpp_python\n"
-                                       "Version: 0.3.36\n", encoding="utf-8")
+                                       f"Version: {version}\n", encoding="utf-8")
         (root / "pynvml.py").write_text(FAKE_PYNVML, encoding="utf-8")
         (root / "sitecustomize.py").write_text(SITECUSTOMIZE, encoding="utf-8")
+        kit = (tmp_path / "ProgramFiles" / "NVIDIA GPU Computing Toolkit" / "CUDA" /
+               f"v{major or 12}.{'0' if major == '13' else '4'}")
+        path = os.environ["PATH"]
+        cuda_path = None
+        if runtime in ("path", "no_cublas") and major:
+            for name in runtime_dlls[:1] if runtime == "no_cublas" else runtime_dlls:
+                _dll(kit / "bin" / name)
+            (kit / "lib").mkdir()
+            cuda_path, path = kit, str(kit / "bin") + os.pathsep + path
+        elif runtime == "bin_x64":
+            for name in runtime_dlls:
+                _dll(kit / "bin" / "x64" / name)
+            (kit / "lib").mkdir()
+            cuda_path = kit
+        elif runtime == "stale":
+            cuda_path = kit  # never created
         name, cc, driver, cuda = GPUS[gpu]
         for key, value in {"FAKE_GPU": name, "FAKE_CC": cc, "FAKE_DRIVER": driver,
                            "FAKE_CUDA": cuda, "FAKE_LLAMA": mode or wheel,
-                           "PYTHONPATH": str(root),
+                           "FAKE_VERSION": version, "FAKE_WINLOADER": "1",
+                           "PYTHONPATH": str(root), "PATH": path,
                            "ProgramFiles": str(tmp_path / "ProgramFiles")}.items():
             monkeypatch.setenv(key, value)
+        if cuda_path is not None:
+            monkeypatch.setenv("CUDA_PATH", str(cuda_path))
+        else:
+            monkeypatch.delenv("CUDA_PATH", raising=False)
         if wheel == "cu13":
             monkeypatch.setenv("FAKE_ARCHS", "750,800,860,890,900")
-        if dlls is not None:
-            monkeypatch.setenv("FAKE_DLLS", dlls)
         monkeypatch.syspath_prepend(str(root))
         for mod in [m for m in sys.modules if m == "llama_cpp" or m == "pynvml"]:
             monkeypatch.delitem(sys.modules, mod)
         monkeypatch.setattr(sys, "platform", "win32")  # the parent's fixes: PowerShell
+        return SimpleNamespace(kit=kit, lib=lib)
     return setup
 
 
@@ -151,9 +231,11 @@ def test_cpu_only_wheel_on_rtx_4070(machine):
     check = check_llama(Context())
     fix = assert_pasteable(check)
     assert check.status == "warn" and "CPU-only build" in check.detail and "RTX 4070" in check.detail
-    assert fix == ("python -m pip install --force-reinstall --no-cache-dir "
-                   "--only-binary=llama-cpp-python llama-cpp-python==0.3.36 --extra-index-url "
-                   "https://abetlen.github.io/llama-cpp-python/whl/cu125")
+    assert fix.startswith("python -m pip install --force-reinstall --no-cache-dir "
+                          "--only-binary=llama-cpp-python llama-cpp-python==0.3.36 "
+                          "--extra-index-url https://abetlen.github.io/llama-cpp-python/whl/"
+                          "cu125  # needs cudart64_12.dll, cublas64_12.dll, cublasLt64_12.dll")
+    assert "nvidia-cuda-runtime-cu12 nvidia-cublas-cu12" in fix
 
 
 def test_gtx_1080_with_driver_580_gets_cu125_not_cu130(machine):
@@ -161,7 +243,7 @@ def test_gtx_1080_with_driver_580_gets_cu125_not_cu130(machine):
 
     machine("gtx1080", "cpu")
     fix = assert_pasteable(check_llama(Context()))
-    assert fix.endswith("/whl/cu125") and "cu130" not in fix
+    assert "/whl/cu125  # needs" in fix and "cu130" not in fix
 
 
 def test_cuda13_wheel_on_gtx_1080_has_no_kernels(machine, tmp_path):
@@ -175,35 +257,31 @@ def test_cuda13_wheel_on_gtx_1080_has_no_kernels(machine, tmp_path):
     fix = assert_pasteable(check)
     assert check.status == "fail" and "no kernels" in check.detail and "6.1" in check.detail
     assert "CUDA 13 build" in check.detail
-    assert fix.endswith("/whl/cu125")
+    assert "/whl/cu125  # needs" in fix
 
 
 def test_missing_cublas_dll_is_named_with_its_fix(machine, tmp_path):
     from evalcli.doctor.checks_cuda import check_cuda_libs
     from evalcli.doctor.checks_llama import check_llama
 
-    machine("rtx4070", "cu12", mode="dllfail", dlls="cudart64_12.dll")
+    machine("rtx4070", "cu12", runtime="no_cublas")
     ctx = Context()
     llama = check_llama(ctx)
     fix = assert_pasteable(llama)
-    assert llama.status == "fail" and "ggml-cuda.dll" in llama.detail
-    assert "missing: cublas64_12.dll, cublasLt64_12.dll" in llama.detail
-    assert llama.detail.count("Could not find module") == 0  # the raw error is not repeated
-    assert "CUDA Toolkit 12.x" in fix
+    assert llama.status == "fail" and "llama.dll" in llama.detail
+    assert "cublas64_12.dll, cublasLt64_12.dll cannot be loaded" in llama.detail, llama
+    assert "no CUDA 12 runtime found" in llama.detail
+    assert fix.startswith("python -m pip install nvidia-cuda-runtime-cu12 nvidia-cublas-cu12; ")
+    assert "nvidia\\cublas\\bin" in fix.replace("/", "\\") and "SetEnvironmentVariable" in fix
     libs = check_cuda_libs(ctx)
-    assert libs.status == "fail" and "cudart64_12.dll" in libs.detail
-    # a CUDA 12 toolkit is installed, CUDA_PATH just does not point at it
-    kit = tmp_path / "ProgramFiles" / "NVIDIA GPU Computing Toolkit" / "CUDA" / "v12.4"
-    kit.mkdir(parents=True)
-    fix = assert_pasteable(check_cuda_libs(Context()))
-    assert fix.startswith(f'$env:CUDA_PATH = "{kit}"')
+    assert libs.status == "fail" and libs.fix == fix
 
 
 def test_cuda_out_of_memory_at_load(machine, tmp_path):
     from evalcli.doctor.checks_llama import check_llama
     from evalcli.doctor.smoke import check_smoke
 
-    machine("rtx4070", "cu12", mode="oom", dlls="cudart64_12.dll,cublas64_12.dll,cublasLt64_12.dll")
+    machine("rtx4070", "cu12", mode="oom")
     ctx = Context.build(_profile(tmp_path))
     assert check_llama(ctx).status == "ok"
     check = check_smoke(ctx)
@@ -300,4 +378,4 @@ def test_no_nvml_falls_back_to_nvidia_smi(machine, tmp_path, monkeypatch):
     assert gpu.status == "ok" and "from nvidia-smi" in gpu.detail and "cc 8.9" in gpu.detail
     assert "CUDA 12.6" in gpu.detail and "12.0 GiB (free 10.7 GiB)" in gpu.detail
     llama = check_llama(ctx)
-    assert llama.status == "warn" and assert_pasteable(llama).endswith("/whl/cu125")
+    assert llama.status == "warn" and "/whl/cu125  # needs" in assert_pasteable(llama)
