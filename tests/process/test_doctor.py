@@ -4,6 +4,7 @@ against a dead port, a bad profile), plus the crash classifier and the budget ve
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -45,14 +46,13 @@ def _dead_port() -> int:
 
 
 def test_doctor_json_machine_checks(tmp_path, machine):
-    _, checks = _doctor("--runs-dir", tmp_path / "runs", cwd=tmp_path, env=machine)
+    _, checks = _doctor("--profile", "mock", "--runs-dir", tmp_path / "runs", cwd=tmp_path,
+                        env=machine)
     assert checks["python"]["status"] == "ok", checks["python"]
     assert checks["project packages"]["status"] == "ok", checks["project packages"]
     spawn = checks["spawn round-trip"]
     assert spawn["status"] == "ok", spawn
     assert "1.0 MiB echo" in spawn["detail"]
-    assert checks["profile"]["status"] == "skip"
-    assert checks["engine"]["status"] == "skip"
     disk = checks["disk"]  # the real drive's free space: ok, or warn below 2 GiB
     assert disk["status"] in ("ok", "warn") and str(tmp_path / "runs") in disk["detail"], disk
     tiktoken = checks["tiktoken offline"]  # an empty cache folder: informational, ok
@@ -60,9 +60,46 @@ def test_doctor_json_machine_checks(tmp_path, machine):
     assert machine["TIKTOKEN_CACHE_DIR"] in tiktoken["detail"], tiktoken
     for name in ("windows: vc++ runtime", "windows: nvml.dll", "windows: long paths"):
         assert (checks[name]["status"] == "skip") == (sys.platform != "win32"), checks[name]
+    if sys.platform == "win32":  # the stand-in NVML answers: nvml.dll is found or loaded
+        assert checks["windows: nvml.dll"]["status"] == "ok", checks["windows: nvml.dll"]
     gpu = checks["nvidia gpu"]  # the stand-in NVML's one GPU
     assert gpu["status"] == "ok", gpu
     assert "driver 560.35.03, CUDA 12.6" in gpu["detail"] and "RTX 4090" in gpu["detail"]
+
+
+def test_doctor_without_profile_checks_what_run_would_use(tmp_path, monkeypatch):
+    """`evalcli run` defaults to $EVALCLI_PROFILE, else local-llamacpp: so does doctor."""
+    monkeypatch.delenv("EVALCLI_PROFILE", raising=False)
+    cache = {"EVALCLI_CACHE_DIR": str(tmp_path / "cache")}  # the demo model: not assembled
+    _, checks = _doctor("--runs-dir", tmp_path / "runs", cwd=tmp_path, env=cache)
+    assert checks["profile"]["status"] == "ok", checks["profile"]
+    assert checks["profile"]["detail"].startswith("bundled:local-llamacpp: engine llama_cpp")
+    smoke = checks["llama.cpp smoke load"]["detail"]
+    assert "no model to load" not in smoke, smoke
+    _, checks = _doctor("--runs-dir", tmp_path / "runs", cwd=tmp_path,
+                        env={**cache, "EVALCLI_PROFILE": "mock"})
+    assert checks["profile"]["detail"].startswith("bundled:mock"), checks["profile"]
+
+
+def test_piped_text_never_cuts_a_detail_or_a_fix(tmp_path, machine):
+    """Piped (80 columns), every row's whole detail and fix are in the text, only wrapped."""
+    port = _dead_port()
+    profile = write_profile(tmp_path / "ollama.toml", engine="ollama", workers=1,
+                            options={"model": "llama3.1:8b",
+                                     "base_url": f"http://127.0.0.1:{port}"})
+    args = ("--profile", profile, "--runs-dir", tmp_path / "runs")
+    _, checks = _doctor(*args, cwd=tmp_path, env=machine)
+    text = evalcli("doctor", *args, cwd=tmp_path, timeout=120, env={**machine, "COLUMNS": "80"})
+    assert "Traceback" not in text.stderr, text.stderr
+    def norm(value: str) -> str:  # timings differ between the two runs
+        return re.sub(r"\d+", "0", " ".join(value.split()))
+
+    flat = norm(text.stdout)
+    assert any(len(c["detail"]) > 80 for c in checks.values())  # something had to wrap
+    for check in checks.values():
+        assert norm(check["detail"]) in flat, check["detail"]
+        assert check["fix"] in text.stdout, check["fix"]  # the fix: one line, never wrapped
+    assert flat.count("ollama serve") == 1, text.stdout  # said once, as the fix
 
 
 def test_doctor_mock_profile_engine_ok(tmp_path):
@@ -80,8 +117,8 @@ def test_doctor_dead_ollama_fails_with_advice(tmp_path):
     result, checks = _doctor("--profile", profile, "--runs-dir", tmp_path / "runs", cwd=tmp_path)
     engine = checks["engine"]
     assert engine["status"] == "fail", engine
-    assert "ollama serve" in engine["detail"], engine
-    assert str(port) in engine["detail"]
+    assert engine["fix"] == "ollama serve" and "ollama serve" not in engine["detail"], engine
+    assert str(port) in engine["detail"] and "not reachable" in engine["detail"]
     assert result.returncode == 1
     assert checks["ollama address"]["status"] == "ok"
 
