@@ -189,8 +189,8 @@ def stale_cuda_path_fix(stale: str, major: int | None) -> str:
         return (f"{shell.set_env('CUDA_PATH', str(kits[-1]))}; [Environment]::"
                 f"SetEnvironmentVariable('CUDA_PATH', '{kits[-1]}', 'User')")
     return ("Remove-Item Env:CUDA_PATH; [Environment]::SetEnvironmentVariable('CUDA_PATH', "
-            "$null, 'User')   (a system-wide CUDA_PATH: remove it in System Properties > "
-            "Environment Variables)")
+            "$null, 'User')  # set system-wide? remove it in \"Edit the system environment "
+            "variables\" (as administrator)")
 
 
 def diagnose_loader(ctx: Context) -> Loader | None:

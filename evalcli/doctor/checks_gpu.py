@@ -10,7 +10,6 @@ and the VRAM budget of a llama_cpp profile that offloads layers.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from evalcli.doctor import shell
 from evalcli.doctor.check import Check, Context, human_bytes

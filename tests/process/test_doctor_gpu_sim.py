@@ -21,6 +21,7 @@ is checked to be one pasteable line without placeholders.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -29,6 +30,7 @@ import pytest
 
 from evalcli.doctor import Context
 from evalcli.doctor.check import Check
+from evalcli.doctor.cuda import FIRST_WINDOWS_WHEEL, runtime_names
 from tests.gguf_stub import write_gguf_stub
 from tests.helpers import write_profile
 
@@ -84,6 +86,9 @@ class Llama:
         print(f"load_tensors: offloaded {os.environ.get('FAKE_OFFLOADED', '49')}/49 layers "
               "to GPU", file=sys.stderr)
         self.metadata = {}
+        if MODE == "slow":  # a first load that JIT-compiles PTX
+            import time
+            time.sleep(30)
 
     def create_completion(self, prompt, **kw):
         return {"choices": [{"text": " Paris."}], "usage": {"completion_tokens": 3,
@@ -133,6 +138,8 @@ GPUS = {"rtx4070": ("NVIDIA GeForce RTX 4070", "8.9", "560.94", "12060"),
         "gtx1080": ("NVIDIA GeForce GTX 1080", "6.1", "580.88", "13000"),
         "rtx4070-580": ("NVIDIA GeForce RTX 4070", "8.9", "580.88", "13000"),
         "rtx5070": ("NVIDIA GeForce RTX 5070", "12.0", "572.16", "12080")}
+ARCHS = {"cu11": "600,610,700,750,800,860,890", "cu12": "600,610,700,750,800,860,890,900",
+         "cu13": "750,800,860,890,900"}
 
 
 def _dll(path, *deps: str) -> None:
@@ -146,16 +153,18 @@ def machine(tmp_path, monkeypatch):
     runtime = where the CUDA runtime DLLs are: "path" (a toolkit whose bin is on PATH, as
     the CUDA 12 installer leaves it), "bin_x64" (CUDA_PATH\\bin\\x64, not on PATH, as CUDA 13
     keeps them), "nowhere", "stale" (CUDA_PATH names a folder that is gone), "no_cublas"."""
+    installs: list[int] = []
+
     def setup(gpu: str, wheel: str, mode: str | None = None, runtime: str = "path",
               version: str = "0.3.36") -> SimpleNamespace:
-        root = tmp_path / "site"
+        installs.append(len(installs))  # called again: a fresh install that shadows the last
+        root = tmp_path / f"site{len(installs)}"
         pkg = root / "llama_cpp"
         lib = pkg / "lib"
         lib.mkdir(parents=True)
         (pkg / "__init__.py").write_text(FAKE_LLAMA, encoding="utf-8")
         major = wheel[2:] if wheel != "cpu" else ""
-        runtime_dlls = [f"cudart64_{major}.dll", f"cublas64_{major}.dll",
-                        f"cublasLt64_{major}.dll"] if major else []
+        runtime_dlls = runtime_names(int(major), windows=True) if major else []
         _dll(lib / "ggml-base.dll")
         _dll(lib / "ggml-cpu.dll", "ggml-base.dll")
         _dll(lib / "ggml.dll", "ggml-base.dll", "ggml-cpu.dll",
@@ -171,6 +180,8 @@ def machine(tmp_path, monkeypatch):
         (root / "sitecustomize.py").write_text(SITECUSTOMIZE, encoding="utf-8")
         kit = (tmp_path / "ProgramFiles" / "NVIDIA GPU Computing Toolkit" / "CUDA" /
                f"v{major or 12}.{'0' if major == '13' else '4'}")
+        if kit.exists():
+            kit = kit.with_name(kit.name + f"-{len(installs)}")
         path = os.environ["PATH"]
         cuda_path = None
         if runtime in ("path", "no_cublas") and major:
@@ -183,8 +194,11 @@ def machine(tmp_path, monkeypatch):
                 _dll(kit / "bin" / "x64" / name)
             (kit / "lib").mkdir()
             cuda_path = kit
-        elif runtime == "stale":
+        elif runtime == "stale":  # the runtime from NVIDIA's wheels, on PATH; CUDA_PATH
+            for name in runtime_dlls:  # still names a toolkit that was uninstalled
+                _dll(root / "nvidia" / "cuda_runtime" / "bin" / name)
             cuda_path = kit  # never created
+            path = str(root / "nvidia" / "cuda_runtime" / "bin") + os.pathsep + path
         name, cc, driver, cuda = GPUS[gpu]
         for key, value in {"FAKE_GPU": name, "FAKE_CC": cc, "FAKE_DRIVER": driver,
                            "FAKE_CUDA": cuda, "FAKE_LLAMA": mode or wheel,
@@ -196,8 +210,8 @@ def machine(tmp_path, monkeypatch):
             monkeypatch.setenv("CUDA_PATH", str(cuda_path))
         else:
             monkeypatch.delenv("CUDA_PATH", raising=False)
-        if wheel == "cu13":
-            monkeypatch.setenv("FAKE_ARCHS", "750,800,860,890,900")
+        if wheel in ARCHS:
+            monkeypatch.setenv("FAKE_ARCHS", ARCHS[wheel])
         monkeypatch.syspath_prepend(str(root))
         for mod in [m for m in sys.modules if m == "llama_cpp" or m == "pynvml"]:
             monkeypatch.delitem(sys.modules, mod)
@@ -363,7 +377,7 @@ def test_no_nvml_falls_back_to_nvidia_smi(machine, tmp_path, monkeypatch):
     real_platform = sys.platform
     machine("rtx4070", "cpu")
     monkeypatch.setattr(sys, "platform", real_platform)  # shutil.which must find the script
-    (tmp_path / "site" / "pynvml.py").unlink()  # no nvidia-ml-py
+    (tmp_path / "site1" / "pynvml.py").unlink()  # no nvidia-ml-py
     importlib.invalidate_caches()
     if importlib.util.find_spec("pynvml") is not None:
         pytest.skip("nvidia-ml-py is installed in this environment")
@@ -379,3 +393,122 @@ def test_no_nvml_falls_back_to_nvidia_smi(machine, tmp_path, monkeypatch):
     assert "CUDA 12.6" in gpu.detail and "12.0 GiB (free 10.7 GiB)" in gpu.detail
     llama = check_llama(ctx)
     assert llama.status == "warn" and "/whl/cu125  # needs" in assert_pasteable(llama)
+
+
+# -- the issue's "done when": each machine gets a fix, and the fix, applied, works ------------
+def _pip_line(fix: str) -> tuple[str, str]:
+    """(version, index tag) of a pasted wheel line."""
+    version = re.search(r"llama-cpp-python==([\d.]+)", fix).group(1)
+    return version, re.search(r"/whl/(cu\d+)", fix).group(1)
+
+
+def _install_from(machine, gpu: str, fix: str) -> None:
+    """What pip does with the wheel line, in the simulated machine (the runtime it names is
+    there): the version must have a Windows wheel on that index."""
+    version, tag = _pip_line(fix)
+    assert tuple(map(int, version.split("."))) >= FIRST_WINDOWS_WHEEL[tag], fix
+    machine(gpu, f"cu{tag[2:4]}", runtime="path", version=version)
+
+
+def _all_ok(ctx: Context, *names: str) -> None:
+    from evalcli.doctor import checks_cuda, checks_llama
+
+    rows = {"llama": checks_llama.check_llama, "wheel": checks_cuda.check_cuda_wheel,
+            "libs": checks_cuda.check_cuda_libs}
+    for name in names:
+        check = rows[name](ctx)
+        assert check.status == "ok", check
+
+
+@pytest.mark.parametrize("case", ["cpu wheel + RTX 4070", "cu13 wheel + GTX 1080",
+                                  "0.3.20 + RTX 4070", "CUDA 13 DLLs in bin\\x64 only",
+                                  "stale CUDA_PATH", "8B model, 2 workers, 11 GiB free"])
+def test_done_when_every_machine_gets_a_fix_that_works(machine, tmp_path, monkeypatch, case):
+    from evalcli.doctor.checks_cuda import check_cuda_libs, check_cuda_wheel
+    from evalcli.doctor.checks_gpu import check_vram
+    from evalcli.doctor.checks_llama import check_llama
+    from evalcli.run import capacity
+
+    if case == "cpu wheel + RTX 4070":
+        machine("rtx4070", "cpu")
+        check = check_llama(Context())
+        fix = assert_pasteable(check)
+        assert "CPU-only build" in check.detail and _pip_line(fix) == ("0.3.36", "cu125")
+        _install_from(machine, "rtx4070", fix)
+        _all_ok(Context(), "llama", "wheel", "libs")
+    elif case == "cu13 wheel + GTX 1080":
+        machine("gtx1080", "cu13", runtime="path")
+        ctx = Context.build(_profile(tmp_path))
+        _all_ok(ctx, "llama")
+        check = check_cuda_wheel(ctx)
+        fix = assert_pasteable(check)
+        assert "no kernels" in check.detail and _pip_line(fix) == ("0.3.36", "cu125")
+        _install_from(machine, "gtx1080", fix)
+        _all_ok(Context.build(_profile(tmp_path)), "llama", "wheel", "libs")
+    elif case == "0.3.20 + RTX 4070":  # 0.3.16-0.3.21 have no Windows CUDA wheels
+        machine("rtx4070", "cpu", version="0.3.20")
+        fix = assert_pasteable(check_llama(Context()))
+        assert "0.3.20" not in fix and _pip_line(fix) == ("0.3.36", "cu125")
+        _install_from(machine, "rtx4070", fix)
+        _all_ok(Context(), "llama", "wheel", "libs")
+    elif case == "CUDA 13 DLLs in bin\\x64 only":
+        env = machine("rtx4070-580", "cu13", runtime="bin_x64")
+        check = check_llama(Context())
+        fix = assert_pasteable(check)
+        assert check.status == "fail" and "cudart64_13.dll" in check.detail, check
+        assert "not on PATH" in check.detail
+        folder = re.match(r'\$d = "([^"]+)"; \$env:PATH = "\$d;" \+ \$env:PATH; ', fix).group(1)
+        assert folder == str(env.kit / "bin" / "x64") and "SetEnvironmentVariable" in fix
+        monkeypatch.setenv("PATH", folder + os.pathsep + os.environ["PATH"])  # the fix, applied
+        _all_ok(Context(), "llama", "libs")
+    elif case == "stale CUDA_PATH":
+        machine("rtx4070", "cu12", runtime="stale")
+        ctx = Context()
+        check = check_llama(ctx)
+        fix = assert_pasteable(check)
+        assert "CUDA_PATH" in check.detail and "does not exist" in check.detail, check
+        assert check_cuda_libs(ctx).fix == fix and fix.startswith("Remove-Item Env:CUDA_PATH; ")
+        monkeypatch.delenv("CUDA_PATH")  # the fix, applied
+        _all_ok(Context(), "llama", "libs")
+    else:  # Llama 3 8B Q4_K_M (4.9 GB), n_ctx 2048: ~5.5 GiB a worker
+        machine("rtx4070", "cu12", mode="cu12")
+        monkeypatch.setenv("FAKE_FREE_GIB", "11")
+        model = write_gguf_stub(tmp_path / "llama-3-8b-q4_k_m.gguf", 4_920_000_000)
+        options = {"model": str(model), "n_gpu_layers": -1, "n_ctx": 2048}
+
+        def profile(workers: int) -> str:
+            return str(write_profile(tmp_path / "gpu.toml", engine="llama_cpp",
+                                     workers=workers, options=options))
+
+        ctx = Context.build(profile(2))
+        check = check_vram(ctx)
+        fix = assert_pasteable(check)
+        assert fix.startswith("set engine.workers = 1") and "the run starts only 1" in check.detail
+        assert "0.25 GiB KV cache" in check.detail
+        fits, why = capacity.llama_memory_cap(ctx.options, 2, free=(64 << 30, [11 << 30]))
+        assert fits == 1 and check.detail.split(": only")[0] in why  # the same arithmetic
+        assert check_vram(Context.build(profile(1))).status == "ok"  # the fix, applied
+
+
+def test_rtx_50_is_told_about_native_kernels(machine, tmp_path, monkeypatch):
+    from evalcli.doctor import smoke
+    from evalcli.doctor.checks_cuda import check_cuda_wheel
+    from evalcli.doctor.checks_llama import check_llama
+
+    machine("rtx5070", "cu11")  # CUDA 11.8 builds carry no PTX an RTX 50 can use
+    ctx = Context.build(_profile(tmp_path))
+    assert check_llama(ctx).status == "ok"
+    check = check_cuda_wheel(ctx)
+    assert check.status == "fail" and "no kernels" in check.detail and "PTX" not in check.detail
+    assert _pip_line(assert_pasteable(check)) == ("0.3.36", "cu125")
+    machine("rtx5070", "cu12", mode="slow")  # cu12: compute_90 PTX, JIT on first load
+    ctx = Context.build(_profile(tmp_path))
+    assert check_llama(ctx).status == "ok"
+    check = check_cuda_wheel(ctx)
+    fix = assert_pasteable(check)
+    assert check.status == "warn" and "PTX JIT" in check.detail and "12.8" in check.detail
+    assert "-DCMAKE_CUDA_ARCHITECTURES=120" in fix and "--no-binary=llama-cpp-python" in fix
+    monkeypatch.setattr(smoke, "SMOKE_TIMEOUT_S", 3.0)
+    slow = smoke.check_smoke(ctx)
+    assert slow.status == "warn" and "not a sign that n_gpu_layers is wrong" in slow.detail
+    assert "n_gpu_layers" not in slow.fix and "CMAKE_CUDA_ARCHITECTURES=120" in slow.fix
