@@ -239,11 +239,9 @@ def _diagnose(build) -> Loader | None:
                       f"them: {why}; {where}", missing_libs_fix(major, missing))
     cuda_lib = data.get("cuda_lib")
     if cuda_lib and not cuda_lib.get("ok"):
-        from evalcli.doctor.checks_llama import VC_REDIST
-
         return Loader(False, f"{cuda_lib['name']} does not load although the CUDA runtime "
                       f"does ({cuda_lib.get('error', '')}); {where}",
-                      VC_REDIST if windows else "see the llama-cpp-python row")
+                      shell.VC_REDIST if windows else "see the llama-cpp-python row")
     if not major:
         return Loader(True, f"CPU build; {where}")
     return Loader(True, (found + "; " if found else "") + where)

@@ -26,12 +26,11 @@ from evalcli.doctor.cuda import (
     pinned_version,
 )
 from evalcli.doctor.probe import run_probe
+from evalcli.doctor.shell import VC_REDIST
 
 IMPORT_TIMEOUT_S = 60.0
 
 PORTABLE_CMAKE_ARGS = "-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
-VC_REDIST = ("winget install --id Microsoft.VCRedist.2015+.x64 -e  (or run "
-             "https://aka.ms/vs/17/release/vc_redist.x64.exe)")
 
 _ILLEGAL = 0xC000001D
 _DLL_NOT_FOUND = 0xC0000135

@@ -9,8 +9,8 @@ import sys
 
 from evalcli.doctor.check import Check, Context
 from evalcli.doctor.checks_gpu import DRIVER_URL
-from evalcli.doctor.checks_llama import VC_REDIST
 from evalcli.doctor.probe import run_probe
+from evalcli.doctor.shell import VC_REDIST
 
 VC_RUNTIME = ("vcruntime140.dll", "vcruntime140_1.dll", "msvcp140.dll", "vcomp140.dll")
 DLL_TIMEOUT_S = 30.0
