@@ -183,7 +183,7 @@ class Loader:
     fix: str = ""
 
 
-def stale_cuda_path_fix(stale: str, major: int | None) -> str:
+def stale_cuda_path_fix(major: int | None) -> str:
     kits = _toolkits(major) if major else []
     if kits:
         return (f"{shell.set_env('CUDA_PATH', str(kits[-1]))}; [Environment]::"
@@ -213,12 +213,13 @@ def _diagnose(build) -> Loader | None:
     data = result.data
     if data is None:
         return Loader(False, f"the library probe failed: {result.stderr_tail(2)}",
-                      missing_libs_fix(major, names) if major else "")
+                      missing_libs_fix(major, names) if major else
+                      shell.python_c("import llama_cpp") + "   (shows the whole error)")
     cuda_path = os.environ.get("CUDA_PATH", "")
     if data["stale"]:
         return Loader(False, f"CUDA_PATH = {cuda_path}, but {data['stale']} does not exist (a "
                       "CUDA toolkit that was uninstalled or moved?): import llama_cpp fails "
-                      f"there ({data['error']})", stale_cuda_path_fix(data["stale"], major))
+                      f"there ({data['error']})", stale_cuda_path_fix(major))
     libs = data["libs"]
     missing = [lib for lib, info in libs.items() if not info.get("ok")]
     listed = {} if windows else _ldconfig()
@@ -233,8 +234,10 @@ def _diagnose(build) -> Loader | None:
             why = (f"they are in {elsewhere[0]}, which is not on PATH (llama_cpp loads with "
                    "the legacy search order: PATH, not CUDA_PATH; CUDA 13 keeps its DLLs in "
                    "bin\\x64)")
-        else:
+        elif windows:
             why = f"no CUDA {major} runtime found (CUDA_PATH, toolkits, NVIDIA's pip wheels)"
+        else:
+            why = "the dynamic loader does not find them"
         return Loader(False, f"{', '.join(missing)} cannot be loaded the way llama_cpp loads "
                       f"them: {why}; {where}", missing_libs_fix(major, missing))
     cuda_lib = data.get("cuda_lib")
