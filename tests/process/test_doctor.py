@@ -507,3 +507,28 @@ def test_ollama_partly_on_cpu(tmp_path, vram, status):
     if status == "warn":
         assert "num_ctx" in check.fix and "ollama stop llama3.1:8b" in check.fix
     assert "server log" in check.detail
+
+
+def test_nvml_dll_row_on_windows(tmp_path, monkeypatch):
+    """A hosted Windows runner has no NVIDIA driver: the row says so (ok), it is not skipped;
+    a driver without nvml.dll where it belongs is a warning with its fix."""
+    from evalcli.doctor.checks_windows import check_nvml_dll
+    from evalcli.doctor.nvml import GpuProbe
+
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setenv("WINDIR", str(tmp_path / "Windows"))
+    monkeypatch.setenv("ProgramFiles", str(tmp_path / "Program Files"))
+    ctx = Context()
+    ctx._gpu = GpuProbe(installed=False, nvidia_hint=False)
+    check = check_nvml_dll(ctx)
+    assert check.status == "ok" and "no NVIDIA driver" in check.detail, check
+    ctx._gpu = GpuProbe(installed=True, nvidia_hint=False, source="nvml", driver="560.94",
+                        gpus=[{"index": 0, "name": "RTX 4070"}])
+    assert check_nvml_dll(ctx).status == "ok"  # NVML answers: the DLL is loaded from somewhere
+    ctx._gpu = GpuProbe(installed=False, nvidia_hint=True)
+    check = check_nvml_dll(ctx)
+    assert check.status == "warn" and "reinstall the NVIDIA driver" in check.fix
+    system32 = tmp_path / "Windows" / "System32"
+    system32.mkdir(parents=True)
+    (system32 / "nvml.dll").write_bytes(b"MZ")
+    assert check_nvml_dll(ctx).status == "ok"
