@@ -163,16 +163,17 @@ def install_runtime_fix(major: int, missing: list[str]) -> str:
             "run: sudo ldconfig")
 
 
+def off_path_holders(major: int, missing: list[str]) -> list[Path]:
+    """Folders that hold some of the missing libraries but are not on PATH."""
+    return [f for f in dict.fromkeys(_candidate_dirs(major))
+            if any((f / lib).is_file() for lib in missing) and not _on_path(f)]
+
+
 def missing_libs_fix(major: int, missing: list[str]) -> str:
     """The runtime found in a folder the loader does not search: put it on PATH; found
     nowhere: install it."""
-    if shell.windows():
-        for folder in _candidate_dirs(major):
-            if any((folder / lib).is_file() for lib in missing) and not _on_path(folder):
-                holders = [f for f in _candidate_dirs(major)
-                           if any((f / lib).is_file() for lib in missing) and not _on_path(f)]
-                return add_to_path(list(dict.fromkeys(holders)))
-    return install_runtime_fix(major, missing)
+    holders = off_path_holders(major, missing) if shell.windows() else []
+    return add_to_path(holders) if holders else install_runtime_fix(major, missing)
 
 
 @dataclass
@@ -228,9 +229,8 @@ def _diagnose(build) -> Loader | None:
     where = (f"CUDA_PATH={cuda_path or '(unset)'}" if windows
              else f"ldconfig lists {sum(lib in listed for lib in libs)} of {len(libs)}")
     if missing and major:
-        elsewhere = [f for f in _candidate_dirs(major)
-                     if any((f / lib).is_file() for lib in missing) and not _on_path(f)]
-        if windows and elsewhere:
+        elsewhere = off_path_holders(major, missing) if windows else []
+        if elsewhere:
             why = (f"they are in {elsewhere[0]}, which is not on PATH (llama_cpp loads with "
                    "the legacy search order: PATH, not CUDA_PATH; CUDA 13 keeps its DLLs in "
                    "bin\\x64)")
