@@ -182,6 +182,7 @@ class Loader:
     ok: bool
     detail: str
     fix: str = ""
+    cpu: bool = False  # a CPU build (only CUDA_PATH was checked)
 
 
 def stale_cuda_path_fix(major: int | None) -> str:
@@ -246,14 +247,14 @@ def _diagnose(build) -> Loader | None:
                       f"does ({cuda_lib.get('error', '')}); {where}",
                       shell.VC_REDIST if windows else "see the llama-cpp-python row")
     if not major:
-        return Loader(True, f"CPU build; {where}")
+        return Loader(True, f"a CPU build: no CUDA libraries to load; {where}", cpu=True)
     return Loader(True, (found + "; " if found else "") + where)
 
 
 def check_cuda_libs(ctx: Context) -> Check:
     name = "cuda libraries"
     loader = diagnose_loader(ctx)
-    if loader is None:
+    if loader is None or (loader.ok and loader.cpu):
         return Check(name, "skip", "no CUDA build of llama-cpp-python (or its CUDA major is "
                      "unknown)")
     if loader.ok:

@@ -180,7 +180,8 @@ def _probe_loader(windows: str, lib_dir: str, *names: str) -> int:
 
     kwargs = {}
     if windows == "1":
-        os.add_dll_directory(lib_dir)
+        if os.path.isdir(lib_dir):
+            os.add_dll_directory(lib_dir)
         os.environ["PATH"] = lib_dir + os.pathsep + os.environ.get("PATH", "")
         cuda_path = os.environ.get("CUDA_PATH")
         if cuda_path:
