@@ -512,3 +512,22 @@ def test_rtx_50_is_told_about_native_kernels(machine, tmp_path, monkeypatch):
     slow = smoke.check_smoke(ctx)
     assert slow.status == "warn" and "not a sign that n_gpu_layers is wrong" in slow.detail
     assert "n_gpu_layers" not in slow.fix and "CMAKE_CUDA_ARCHITECTURES=120" in slow.fix
+
+
+def test_stale_cuda_path_breaks_even_a_cpu_wheel(machine, monkeypatch):
+    """llama_cpp adds %CUDA_PATH%\\bin whenever CUDA_PATH is set, whatever the build."""
+    from evalcli.doctor.checks_cuda import check_cuda_libs
+    from evalcli.doctor.checks_llama import check_llama
+
+    machine("rtx4070", "cpu", runtime="stale")
+    ctx = Context()
+    check = check_llama(ctx)
+    fix = assert_pasteable(check)
+    assert check.status == "fail" and "does not exist" in check.detail, check
+    assert fix.startswith("Remove-Item Env:CUDA_PATH; ")
+    assert check_cuda_libs(ctx).status == "fail"
+    monkeypatch.delenv("CUDA_PATH")  # the fix, applied: it imports (and is CPU-only)
+    ctx = Context()
+    after = check_llama(ctx)
+    assert after.status == "warn" and "CPU-only build" in after.detail, after
+    assert check_cuda_libs(ctx).status == "skip"
