@@ -15,7 +15,8 @@ and by the run's worker cap (run/capacity.py), so the two always agree.
 Several GPUs: llama.cpp's default (split_mode = layer) spreads each worker's layers over
 every GPU in proportion to its free memory; every GPU then holds a CUDA context per worker,
 and the compute buffer sits on the first GPU. `fit` budgets each GPU that way and returns
-the smallest count. The numbers are estimates (±10%); docs/doctor.md has a worked example.
+the smallest count. These are estimates, not measurements (not yet checked against a GPU);
+docs/doctor.md has a worked example.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 
 GIB = 1 << 30
 MIB = 1 << 20
-CUDA_CONTEXT = 400 * MIB  # measured 0.3-0.5 GiB per process on recent drivers
+CUDA_CONTEXT = 400 * MIB  # 0.3-0.5 GiB per process on recent drivers (NVIDIA, llama.cpp logs)
 COMPUTE_BASE = 64 * MIB
 UBATCH = 512  # llama.cpp's default n_ubatch; n_batch above it is processed in ubatches
 
