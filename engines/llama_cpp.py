@@ -37,6 +37,7 @@ from engines.base import (
     ConfigStruct,
     Engine,
     EngineError,
+    EngineFault,
     EngineLoadError,
     IntRange,
     Request,
@@ -307,6 +308,9 @@ class LlamaCppEngine(Engine):
             raise EngineError(str(exc), kind=kind) from None
         except RuntimeError as exc:  # llama_decode returned N
             raise EngineError(str(exc), kind="llama_error") from None
+        except OSError as exc:  # Windows: a native fault in a ctypes call ("access violation")
+            raise EngineFault(f"native fault in llama.cpp ({type(exc).__name__}: {exc}); "
+                              "the worker is replaced", kind="llama_error") from None
         latency_ms = (time.perf_counter() - started) * 1000.0
         choice = out["choices"][0]
         usage = out.get("usage") or {}

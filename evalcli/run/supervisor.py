@@ -94,6 +94,7 @@ class _Slot:
     ready: bool = False
     engine: int = 0  # the engine variant (model) this worker's process loads
     timed_out: bool = False  # killed for its unit's timeout; the death is yet to be reaped
+    retiring: bool = False  # it said it exits (a native fault): send it nothing more
     last_unit_s: float = float("inf")  # how long its last answered unit took
 
     @property
@@ -255,7 +256,7 @@ class Supervisor:
 
     def _send(self, slot: _Slot, n: int) -> None:
         """Send this worker up to `n` next units of its model, in one frame."""
-        if not slot.ready or slot.process.process is None:
+        if not slot.ready or slot.retiring or slot.process.process is None:
             return
         units: list[Unit] = []
         while len(units) < n:
@@ -319,7 +320,9 @@ class Supervisor:
                             "if it ran out of memory, lower --workers)")
                 raise EngineStartError(
                     f"the {self.settings.engine} engine could not start: {error}{hint}")
-            case Failed(unit_id=unit_id, error=error, kind=kind, retryable=retryable):
+            case Failed(unit_id=unit_id, error=error, kind=kind, retryable=retryable,
+                        worker_exits=exits):
+                slot.retiring = slot.retiring or exits
                 times = _wall_times(slot)
                 unit = self._take_unit(slot, unit_id)
                 if unit is None:
@@ -355,6 +358,8 @@ class Supervisor:
         how = (f"killed: its unit ran past run.unit_timeout_s = "
                f"{self.settings.unit_timeout_s:g} s" if timed_out else pool.describe_exit(code))
         unit, queued = slot.unit, list(slot.queue)[1:]
+        if slot.retiring:  # it exited on purpose after answering: nothing else was started
+            unit, queued = None, list(slot.queue)
         times = _wall_times(slot)
         slot.queue.clear()
         for waiting in reversed(queued):  # sent but never started: back, in their order
@@ -400,6 +405,7 @@ class Supervisor:
                 self._start(slot)
 
     def _start(self, slot: _Slot) -> None:
+        slot.retiring = False
         slot.process.start()
         self._report_workers()
         slot.view.state, slot.view.pid = "starting", slot.process.pid
