@@ -309,8 +309,7 @@ class LlamaCppEngine(Engine):
         except RuntimeError as exc:  # llama_decode returned N
             raise EngineError(str(exc), kind="llama_error") from None
         except OSError as exc:  # Windows: a native fault in a ctypes call ("access violation")
-            raise EngineFault(f"native fault in llama.cpp ({type(exc).__name__}: {exc}); "
-                              "the worker is replaced", kind="llama_error") from None
+            raise _fault(exc) from None
         latency_ms = (time.perf_counter() - started) * 1000.0
         choice = out["choices"][0]
         usage = out.get("usage") or {}
@@ -327,14 +326,18 @@ class LlamaCppEngine(Engine):
     def _perf_reset(self) -> None:
         try:
             self._llama_cpp.llama_perf_context_reset(self.llm.ctx)
-        except (AttributeError, TypeError, OSError):
+        except (AttributeError, TypeError):  # an older llama-cpp-python: no perf counters
             pass
+        except OSError as exc:
+            raise _fault(exc) from None
 
     def _perf_timings(self) -> dict[str, float]:
         try:
             perf = self._llama_cpp.llama_perf_context(self.llm.ctx)
-        except (AttributeError, TypeError, OSError):
+        except (AttributeError, TypeError):
             return {}
+        except OSError as exc:  # the answer came from a process that then faulted: not kept
+            raise _fault(exc) from None
         return {"prompt_eval_tokens": float(perf.n_p_eval), "prompt_eval_ms": perf.t_p_eval_ms,
                 "eval_tokens": float(perf.n_eval), "eval_ms": perf.t_eval_ms}
 
@@ -342,3 +345,10 @@ class LlamaCppEngine(Engine):
         llm = getattr(self, "llm", None)
         if llm is not None:
             llm.close()
+
+
+def _fault(exc: OSError) -> EngineFault:
+    """On Windows ctypes reports a native fault in a llama.cpp call (an access violation)
+    as OSError: the process survives but its memory may be corrupted."""
+    return EngineFault(f"native fault in llama.cpp ({type(exc).__name__}: {exc}); the worker "
+                       "is replaced", kind="llama_error")

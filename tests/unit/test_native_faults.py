@@ -44,6 +44,20 @@ def test_an_oserror_from_llama_cpp_retires_the_worker():
     assert "access violation" in str(caught.value)
 
 
+class _FaultingPerf:
+    """llama_cpp's perf counters, faulting natively (as a ctypes call does on Windows)."""
+
+    def llama_perf_context_reset(self, ctx):
+        raise OSError("exception: access violation writing 0x0000000000000008")
+
+
+def test_a_fault_in_the_perf_counters_retires_the_worker_too():
+    engine = _engine(AssertionError("generation must not start"))
+    engine._llama_cpp = _FaultingPerf()
+    with pytest.raises(EngineFault, match="access violation writing"):
+        engine.generate(REQUEST)
+
+
 @pytest.mark.parametrize("exc, kind", [
     (ValueError("Requested tokens (600) exceed context window of 512"), "context_overflow"),
     (RuntimeError("llama_decode returned -1"), "llama_error"),
