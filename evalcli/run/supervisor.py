@@ -40,6 +40,9 @@ are made by the pure policy object in run/ledger.py, this loop applies them):
                                  after max_crashes_per_unit tries failed as "timeout"
     EngineError retryable      → retried up to max_engine_retries, then failed
     EngineError not retryable  → failed at once, with the reason
+    Failed(worker_exits=True)  → a native fault (EngineFault): retried like a retryable error;
+                                 nothing more is sent to that worker, its exit is no unit's
+                                 crash, units sent ahead go back untried, a fresh one starts
     engine fails to load       → the run stops with that message
     N units in a row failed    → the engine looks broken (server gone, every unit crashes the
                                  worker): the run stops, resumable, instead of failing the rest
