@@ -126,7 +126,7 @@ def check_vram(ctx: Context) -> Check:
                      f"{shell.pip('install', 'nvidia-ml-py')}")
     opts = ctx.options
     plan = vram.budget(model, opts.n_ctx, layers, opts.n_batch, ctx.workers,
-                       [g["free"] for g in gpu.gpus])
+                       [g["free"] for g in gpu.gpus], getattr(opts, "gpu_placement", "split"))
     return vram_verdict(plan, windows=shell.windows())
 
 
@@ -140,9 +140,10 @@ def vram_verdict(plan, windows: bool) -> Check:
 
     name, workers, fits = "vram budget", plan.workers, plan.fits
     detail = plan.text()
-    if len(plan.free) > 1:
+    if len(plan.free) > 1 and plan.placement != "per_worker":
         detail += ("; each worker spreads its layers over every GPU (llama.cpp's default); "
-                   "for large models one worker per GPU is better (docs/doctor.md)")
+                   "for large models one worker per GPU is better: engine.options.gpu_placement = "
+                   '"per_worker" (docs/doctor.md)')
     if fits == 0:
         most = vram.max_layers(plan)
         fix = (f"set engine.options.n_gpu_layers = {most} (fewer layers on the GPU), or a "

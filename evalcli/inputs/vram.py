@@ -15,7 +15,9 @@ and by the run's worker cap (run/capacity.py), so the two always agree.
 Several GPUs: llama.cpp's default (split_mode = layer) spreads each worker's layers over
 every GPU in proportion to its free memory; every GPU then holds a CUDA context per worker,
 and the compute buffer sits on the first GPU. `fit` budgets each GPU that way and returns
-the smallest count. These are estimates, not measurements (not yet checked against a GPU);
+the smallest count. With engine.options.gpu_placement = "per_worker" each worker holds its
+whole model on one GPU (worker i on GPU i mod the GPU count; llama.cpp's split_mode none):
+`fit` then sums whole workers per GPU. These are estimates, not measurements (not yet checked against a GPU);
 docs/doctor.md has a worked example.
 """
 
@@ -122,17 +124,42 @@ def per_gpu(one: Need, free: list[int]) -> list[int]:
             for i, f in enumerate(free)]
 
 
-def fit(one: Need, free: list[int]) -> int:
+PLACEMENTS = ("split", "per_worker")
+
+
+def fit(one: Need, free: list[int], placement: str = "split") -> int:
     """How many such workers fit in the free memory of these GPUs (0 when not one)."""
     if one.gpu == 0:
         return 1 << 30
     if not free:
         return 0
+    if placement == "per_worker":  # round robin over the GPUs: whole workers on each
+        return _round_robin_fit(one.gpu, free)
     return min(f // n if n else 1 << 30 for f, n in zip(free, per_gpu(one, free), strict=True))
 
 
-def arithmetic(one: Need, workers: int, free: list[int]) -> str:
+def _round_robin_fit(one: int, free: list[int]) -> int:
+    """Workers 0, 1, 2, ... go to GPU i mod len(free): the most workers before the first
+    GPU that cannot take its next one."""
+    workers = 0
+    while (workers // len(free) + 1) * one <= free[workers % len(free)]:
+        workers += 1
+        if workers >= 1 << 16:
+            break
+    return workers
+
+
+def _per_worker_counts(workers: int, gpus: int) -> list[int]:
+    return [workers // gpus + (1 if i < workers % gpus else 0) for i in range(gpus)]
+
+
+def arithmetic(one: Need, workers: int, free: list[int], placement: str = "split") -> str:
     """'2 worker(s) x (... = 5.44 GiB) = 10.88 GiB of 11.00 GiB free' (per GPU when several)."""
+    if placement == "per_worker" and len(free) > 1:
+        counts = _per_worker_counts(workers, len(free))
+        return (f"{workers} worker(s) x ({one.describe()}), one GPU each, round robin: "
+                + ", ".join(f"GPU{i} {n} x {gib(one.gpu)} = {gib(n * one.gpu)} of {gib(f)} free"
+                            for i, (n, f) in enumerate(zip(counts, free, strict=True))))
     if len(free) <= 1:
         budget = free[0] if free else 0
         return (f"{workers} worker(s) x ({one.describe()}) = {gib(workers * one.gpu)}, "
@@ -153,22 +180,25 @@ class Budget:
     workers: int  # asked for
     fits: int  # that fit in the free VRAM (0: not even one)
     free: list[int]
+    placement: str = "split"
 
     def text(self) -> str:
-        return arithmetic(self.one, self.workers, self.free)
+        return arithmetic(self.one, self.workers, self.free, self.placement)
 
 
 def budget(model: str | Path, n_ctx: int, n_gpu_layers: int, n_batch: int, workers: int,
-           free: list[int]) -> Budget:
+           free: list[int], placement: str = "split") -> Budget:
     """The verdict doctor prints and the run's cap applies, from one set of numbers."""
     shape = read_shape(model) or shape_from_size(Path(model).stat().st_size)
     one = need(shape, n_ctx, n_gpu_layers, n_batch)
-    return Budget(shape, n_ctx, n_batch, one, workers, fit(one, free), list(free))
+    return Budget(shape, n_ctx, n_batch, one, workers, fit(one, free, placement), list(free),
+                  placement)
 
 
 def max_layers(plan: Budget) -> int:
     """The most layers one worker can offload within the free VRAM (0: none)."""
     for layers in range(plan.one.layers, 0, -1):
-        if fit(need(plan.shape, plan.n_ctx, layers, plan.n_batch), plan.free) >= 1:
+        if fit(need(plan.shape, plan.n_ctx, layers, plan.n_batch), plan.free,
+               plan.placement) >= 1:
             return layers
     return 0

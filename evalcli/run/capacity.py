@@ -48,9 +48,13 @@ def llama_memory_cap(options: Any, requested: int,
     if free is None:
         free = (environment.memory_bytes()[1], _free_vram() if layers != 0 else None)
     ram, gpus = free
+    count = getattr(options, "gpu_count", 0)
+    if gpus and getattr(options, "gpu_placement", "split") == "per_worker" and count:
+        gpus = gpus[:count]  # the GPUs the workers are placed on
     fits, why = requested, ""
     if layers != 0 and gpus:
-        plan = vram.budget(model, options.n_ctx, layers, options.n_batch, requested, gpus)
+        plan = vram.budget(model, options.n_ctx, layers, options.n_batch, requested, gpus,
+                           getattr(options, "gpu_placement", "split"))
         if plan.fits < requested:
             fits = max(1, plan.fits)
             why = (f"each llama_cpp worker loads its own copy of the model: {plan.text()}"
