@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "archive": ("archive", "archive"),
     "verify": ("verify", "verify"),
     "gate": ("gate", "gate"),
+    "completion": ("completion", "completion"),
 }
 
 
@@ -105,6 +106,26 @@ class LazyGroup(TyperGroup):
         self._listing = True
         try:
             super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+    def _main_shell_completion(self, ctx_args, prog_name: str, complete_var: str | None = None):
+        # the shell asks for completions (`evalcli completion SHELL` wrote the script that
+        # sets _EVALCLI_COMPLETE): only then load Typer's completion classes, which
+        # add_completion=False never registers; an ordinary start-up reads one variable
+        import os
+
+        if os.environ.get(complete_var or f"_{prog_name}_COMPLETE".replace("-", "_").upper()):
+            from typer.completion import completion_init
+
+            completion_init()
+        super()._main_shell_completion(ctx_args, prog_name, complete_var)
+
+    def shell_complete(self, ctx: typer.Context, incomplete: str):
+        # completing a command name lists them all: from their docstrings, none imported
+        self._listing = True
+        try:
+            return super().shell_complete(ctx, incomplete)
         finally:
             self._listing = False
 
