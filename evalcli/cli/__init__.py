@@ -18,12 +18,13 @@ start-up (docs/performance.md); tests/unit/test_cli_startup.py checks what each 
 
 from __future__ import annotations
 
-import ast
 import importlib
 import importlib.util
 
 import typer
 from typer.core import TyperCommand, TyperGroup
+
+from evalcli.cli.coerce import lighten
 
 # command name -> (module under evalcli.cli, function); the order is the order --help shows
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -44,6 +45,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 def _docstring(module: str, function: str) -> str | None:
     """The command function's docstring, read from source; None when the source is absent."""
+    import ast  # only a help listing reads docstrings
+
     spec = importlib.util.find_spec(f"evalcli.cli.{module}")
     if spec is None or not spec.origin or not spec.origin.endswith(".py"):
         return None
@@ -55,11 +58,28 @@ def _docstring(module: str, function: str) -> str | None:
     return None
 
 
+def _help_flag_false(option):
+    # --help not given reads as None in Typer 0.2x, and coercing None builds a pydantic
+    # adapter (~0.1 s of imports) only to return None; False is what the flag means.
+    if option is not None and option.default is None:
+        option.default = False
+    return option
+
+
+class LightCommand(TyperCommand):
+    """A command whose unset --help costs no pydantic import (see _help_flag_false)."""
+
+    def get_help_option(self, ctx: typer.Context):
+        return _help_flag_false(super().get_help_option(ctx))
+
+
 def _load(name: str) -> TyperCommand:
     module, function = COMMANDS[name]
     one = typer.Typer(pretty_exceptions_enable=False, add_completion=False, rich_markup_mode=None)
-    one.command(name, context_settings=CONTEXT)(getattr(importlib.import_module(f"evalcli.cli.{module}"), function))
-    return typer.main.get_command(one)
+    one.command(name, context_settings=CONTEXT, cls=LightCommand)(getattr(importlib.import_module(f"evalcli.cli.{module}"), function))
+    command = typer.main.get_command(one)
+    lighten(command)  # str and Path values without pydantic (evalcli/cli/coerce.py)
+    return command
 
 
 def _summary(doc: str) -> str:
@@ -95,12 +115,7 @@ class LazyGroup(TyperGroup):
         return self.commands[cmd_name]
 
     def get_help_option(self, ctx: typer.Context):
-        # --help not given reads as None in Typer 0.2x, and coercing None builds a pydantic
-        # adapter (~0.1 s of imports) only to return None; False is what the flag means.
-        option = super().get_help_option(ctx)
-        if option is not None and option.default is None:
-            option.default = False
-        return option
+        return _help_flag_false(super().get_help_option(ctx))
 
     def format_help(self, ctx: typer.Context, formatter) -> None:
         self._listing = True

@@ -168,6 +168,9 @@ _status_decoder = msgspec.json.Decoder(_Status)
 
 
 MAX_LINE = 64 << 20  # no record is this long: a longer line is read through, never held
+# a results file of up to this many lines is indexed in a dict of its ids: no numpy import,
+# so `evalcli runs` and `show` start fast (docs/performance.md); a longer one in hash arrays
+SMALL_INDEX = 20_000
 
 
 def _read_through(fh) -> tuple[int, bool]:
@@ -213,7 +216,8 @@ def _scan(fh, path: Path):
 
 class StatusIndex:
     """custom_id -> "ok" | "failed" for every id of a results file (the last ok line wins,
-    else the last failed one), and where that winning line is — without holding the ids:
+    else the last failed one), and where that winning line is. A file of up to SMALL_INDEX
+    lines is a dict of its ids; a longer one does not hold the ids:
     each id is keyed by a 64-bit hash in sorted arrays (16 bytes per id). The lines of one
     hash are checked to be one id when it is built; if two ids ever shared a hash, it keeps a
     dict of the ids instead. A lookup of an id not in the file matches another only if their
@@ -226,6 +230,7 @@ class StatusIndex:
         self.torn: TornTail | None = None
         self._later: dict[str, str] = {}
         hashes, wheres = array("q"), array("q")
+        ids: list[str] | None = []  # while the file is small (SMALL_INDEX lines)
         if fh is not None:
             lines = _scan(fh, path)
             try:
@@ -233,9 +238,26 @@ class StatusIndex:
                     start, record = next(lines)
                     hashes.append(hash(record.custom_id))
                     wheres.append(start * 2 + (record.status == "ok"))
+                    if ids is not None:
+                        ids.append(record.custom_id)
+                        if len(ids) > SMALL_INDEX:
+                            ids = None
             except StopIteration as end:
                 self.torn = end.value
+        if ids is not None:
+            self._by_id = {}
+            for custom_id, where in zip(ids, wheres, strict=True):
+                self._win(custom_id, where)
+            return
         self._build(hashes, wheres, fh)
+
+    def _win(self, custom_id: str, where: int) -> None:
+        """A line of `custom_id`, in file order, into the dict: the last ok line wins, else
+        the last failed one; the dict keeps the order the ids first appear."""
+        assert self._by_id is not None
+        current = self._by_id.get(custom_id)
+        if current is None or where & 1 or not current & 1:
+            self._by_id[custom_id] = where
 
     def _build(self, hashes: array, wheres: array, fh) -> None:
         import numpy as np  # here, not at import: `evalcli show` and `runs` start fast
@@ -257,10 +279,7 @@ class StatusIndex:
         if np.any(ends > starts) and _collides(fh, w, starts, ends):
             self._by_id = {}
             for where in w[np.argsort(line)].tolist():
-                custom_id = _id_at(fh, where)
-                current = self._by_id.get(custom_id)
-                if current is None or where & 1 or not current & 1:
-                    self._by_id[custom_id] = where
+                self._win(_id_at(fh, where), where)
             return
         self._hash, self._where = h[starts], w[ends]
         self._first = np.argsort(np.minimum.reduceat(line, starts), kind="stable")

@@ -85,13 +85,17 @@ def test_an_over_long_line_is_read_through_never_held(tmp_path, monkeypatch, end
     assert (torn.offset, torn.length) == (len(good), len(long))
 
 
-@pytest.mark.parametrize("shared_hash", [False, True])
-def test_latest_prefers_ok_over_failed(tmp_path, monkeypatch, shared_hash):
-    """The index keys ids by a 64-bit hash; if two ids shared one (forced here: every id the
-    same hash) it is a dict of the ids instead, with the same answers."""
-    if shared_hash:
-        import evalcli.store.results as results_module
+@pytest.mark.parametrize("index", ["small", "arrays", "shared_hash"])
+def test_latest_prefers_ok_over_failed(tmp_path, monkeypatch, index):
+    """A small file's index is a dict of its ids; a larger one (forced here: SMALL_INDEX 0)
+    keys ids by a 64-bit hash, and if two ids shared one (forced: every id the same hash) it
+    is a dict of the ids instead — the same answers each way."""
+    import evalcli.store.results as results_module
 
+    if index != "small":
+        monkeypatch.setattr(results_module, "SMALL_INDEX", 0)
+    shared_hash = index == "shared_hash"
+    if shared_hash:
         monkeypatch.setattr(results_module, "hash", lambda text: 42, raising=False)
     path = tmp_path / "results.jsonl"
     writer = ResultsWriter(path)
@@ -100,7 +104,7 @@ def test_latest_prefers_ok_over_failed(tmp_path, monkeypatch, shared_hash):
         writer.append(record)
     writer.close()
     with LatestResults(path) as best:
-        assert (best._index._by_id is not None) == shared_hash
+        assert (best._index._by_id is not None) == (index != "arrays")
         assert best.get("a").text == "yes" and best.status("a") == "ok"
         assert best.get("b").text == "2" and best.status("b") == "failed"  # the last failure
         assert best.get("zz") is None and best.status("zz") is None
