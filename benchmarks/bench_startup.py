@@ -12,13 +12,17 @@ what a plain Typer app pays: a one-command app printing its --help (Typer 0.2x b
 pydantic adapter for its unset --help flag and renders help with rich.markdown; neither is in
 the baseline, and evalcli's --help avoids both: evalcli/cli/__init__.py).
 
-`runs`, `show` and `stop` run against an empty temporary --runs-dir (`show`/`stop` of a
-missing run end in the one-line error, after the same imports a real run id needs).
+`runs`, `show` and `stop` run against a temporary --runs-dir holding one finished mock run
+`R` (made before the timing: `evalcli run --profile mock --limit-items 2`), so `runs`
+lists it, `show R` prints its tables and `stop R` reads its run.json; `show x`/`stop x`
+(a missing run: the one-line error) and `runs` of an empty folder (`runs (empty)`) are
+there too. Issue #28's target: `runs`, `show R`, `stop R` under 2× the baseline.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -35,8 +39,8 @@ TYPER_HELLO = (
     "    'Stop.'\n"
     "app()\n"
 )
-DEFAULT = ("--help", "stop --help", "show --help", "runs --help", "runs", "show x", "stop x",
-           "run --help", "compare --help")
+DEFAULT = ("--help", "stop --help", "show --help", "runs --help", "runs", "show R", "stop R",
+           "runs (empty)", "show x", "stop x", "run --help", "compare --help")
 
 
 def _wall(cmd: list[str]) -> float:
@@ -45,11 +49,19 @@ def _wall(cmd: list[str]) -> float:
     return time.perf_counter() - t0
 
 
-def _command(spec: str, runs_dir: str) -> list[str]:
+def _command(spec: str, runs_dir: str, empty_dir: str) -> list[str]:
     args = spec.split()
-    if args[0] in ("runs", "show", "stop") and "--help" not in args:
+    if args[-1] == "(empty)":
+        args = [*args[:-1], "--runs-dir", empty_dir]
+    elif args[0] in ("runs", "show", "stop") and "--help" not in args:
         args += ["--runs-dir", runs_dir]
     return [sys.executable, "-m", "evalcli", *args]
+
+
+def _make_run(runs_dir: str) -> None:
+    subprocess.run([sys.executable, "-m", "evalcli", "run", "--profile", "mock", "--limit-items",
+                    "2", "--runs-dir", runs_dir, "--run-id", "R"], stdout=subprocess.DEVNULL,
+                   check=True)
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -62,9 +74,10 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=10)
     parser.add_argument("--commands", nargs="+", default=list(DEFAULT))
     ns = parser.parse_args()
-    with tempfile.TemporaryDirectory() as runs_dir:
+    with tempfile.TemporaryDirectory() as runs_dir, tempfile.TemporaryDirectory() as empty_dir:
+        _make_run(runs_dir)
         cmds = {"(typer hello --help)": [sys.executable, "-c", TYPER_HELLO, "--help"]}
-        cmds.update({spec: _command(spec, runs_dir) for spec in ns.commands})
+        cmds.update({spec: _command(spec, runs_dir, empty_dir) for spec in ns.commands})
         for cmd in [BASELINE, *cmds.values()]:  # warm the file cache and .pyc files
             _wall(cmd)
         base: list[float] = []
@@ -73,8 +86,9 @@ def main() -> None:
             base.append(_wall(BASELINE))
             for spec, cmd in cmds.items():
                 ours[spec].append(_wall(cmd))
+    load = f"; load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
     print(f"baseline `import typer, rich`: median {statistics.median(base) * 1000:.0f} ms "
-          f"({ns.reps} rounds)")
+          f"({ns.reps} rounds{load})")
     print("| command | median ms | ours ÷ baseline (median) | p10–p90 |")
     print("|---|---:|---:|---:|")
     for spec, times in ours.items():
