@@ -18,7 +18,6 @@ tests/unit/test_cli_coerce.py checks the values equal Typer's; test_cli_startup.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +29,13 @@ except ImportError:  # a Typer that converts values some other way
 
 
 if RuntimeParam is not None:
+    # subclasses of Typer's frozen dataclass that add only a method: they inherit its
+    # __init__ (parameter_info, annotation), and @dataclass would exec new ones at start-up
 
-    @dataclass(frozen=True)
     class _Str(RuntimeParam):
         def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
             return os.fsdecode(value) if isinstance(value, bytes) else str(value)
 
-    @dataclass(frozen=True)
     class _Bool(RuntimeParam):
         # a flag's value is a bool already, or None for --help not given; text (from an
         # environment variable) goes through Typer's own conversion
@@ -47,7 +46,6 @@ if RuntimeParam is not None:
 
             return build_runtime_param(param.type_descriptor)._coerce_value(value, param, ctx)
 
-    @dataclass(frozen=True)
     class _Path(RuntimeParam):
         def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
             if isinstance(value, Path):
