@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from pathlib import Path
 
 import typer
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from evalcli.cli.coerce import lighten
 
@@ -73,13 +74,43 @@ class LightCommand(TyperCommand):
         return _help_flag_false(super().get_help_option(ctx))
 
 
+class _Argument(TyperArgument):
+    """An argument whose help shows its metavar as written: `RUN_ID` in the usage line and
+    the Arguments list (Typer 0.2x writes `{RUN_ID}` and `RUN_ID <str>`)."""
+
+    def display_type_rich(self, ctx: typer.Context) -> str | None:
+        return None if self.metavar is not None else super().display_type_rich(ctx)
+
+    def _usage_display_name(self) -> str:
+        if self.metavar is None:
+            return super()._usage_display_name()
+        name = self.metavar if self.required else f"[{self.metavar}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+
 def _load(name: str) -> TyperCommand:
     module, function = COMMANDS[name]
     one = typer.Typer(pretty_exceptions_enable=False, add_completion=False, rich_markup_mode=None)
     one.command(name, context_settings=CONTEXT, cls=LightCommand)(getattr(importlib.import_module(f"evalcli.cli.{module}"), function))
     command = typer.main.get_command(one)
     lighten(command)  # str and Path values without pydantic (evalcli/cli/coerce.py)
+    for param in command.params:
+        if type(param) is TyperArgument:
+            param.__class__ = _Argument
+        elif getattr(param, "metavar", "") is None and not getattr(param, "is_flag", True):
+            param.metavar = _metavar(param)
     return command
+
+
+# an option's value in --help, by type, where the option names none: N, not <int>
+_METAVARS = {int: "N", float: "NUMBER", str: "TEXT", Path: "PATH"}
+
+
+def _metavar(param) -> str | None:
+    annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+    if getattr(annotation, "__origin__", None) is list:  # a repeatable option: one value
+        annotation = annotation.__args__[0]
+    return _METAVARS.get(annotation)
 
 
 def _summary(doc: str) -> str:

@@ -14,7 +14,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from evalcli.cli import app
+from evalcli.cli import COMMANDS, app
 from evalcli.cli.common import STAGES
 from evalcli.cli.completion import SHELLS
 from evalcli.run.stage_names import LATER_STAGES
@@ -85,3 +85,24 @@ def test_the_shell_completes_options_and_stage_names():
     assert {"--profile", "--to", "--runs-dir"} <= set(_complete("evalcli run --"))
     assert _complete("evalcli run --to s") == ["score", "stats"]
     assert _complete("evalcli resume x --from ") == list(ORDER)
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_help_shows_readable_metavars(name):
+    """N, PATH, TEXT, RUN_ID, STAGE — not Typer's `<int>`, `<list[Path]>`, `{run_id}` or
+    `RUN_ID <str>`."""
+    import re
+
+    result = CliRunner().invoke(app, [name, "--help"])
+    assert result.exit_code == 0, result.output
+    raw = re.findall(r"<(?:int|str|path|float|list\[[^\]]*\])[^>]*>|\{[A-Za-z_]+\}|x>=|x<=",
+                     result.output)
+    assert not raw, (name, raw)
+
+
+def test_arguments_show_their_metavar_alone():
+    show = CliRunner().invoke(app, ["show", "--help"]).output
+    assert show.startswith("Usage: evalcli show [OPTIONS] RUN_ID\n")
+    assert "\n  RUN_ID  The run id" in show
+    assert "Usage: evalcli compare [OPTIONS] RUN...\n" in CliRunner().invoke(
+        app, ["compare", "--help"]).output
