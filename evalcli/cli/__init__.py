@@ -14,6 +14,11 @@ Help is plain (rich_markup_mode=None), for two reasons: Typer's rich help import
 and markdown-it (~0.08 s, more than the rest of `stop --help`), and it read help texts as rich
 markup, so "[stopping]" vanished from `run --help`. benchmarks/bench_startup.py measures
 start-up (docs/performance.md); tests/unit/test_cli_startup.py checks what each command imports.
+
+A command's values are converted without pydantic where they are plain str, Path or bool
+(evalcli/cli/coerce.py), and its help names each value plainly (N, PATH, RUN_ID, STAGE; see
+_load). Shell completion (`evalcli completion SHELL`) loads Typer's completion code only when
+the shell asks for completions (LazyGroup._main_shell_completion).
 """
 
 from __future__ import annotations
