@@ -109,7 +109,7 @@ class ResultsWriter:
 
     FSYNC_EVERY_S = 1.0
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, small_index: int = 0) -> None:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -168,8 +168,10 @@ _status_decoder = msgspec.json.Decoder(_Status)
 
 
 MAX_LINE = 64 << 20  # no record is this long: a longer line is read through, never held
-# a results file of up to this many lines is indexed in a dict of its ids: no numpy import,
-# so `evalcli runs` and `show` start fast (docs/performance.md); a longer one in hash arrays
+# `evalcli runs` and `show` (store/runinfo.py) index a results file of up to this many lines
+# in a dict of its ids: no numpy import, so they start fast (docs/performance.md); one file
+# at a time, so the dict's ~175 bytes per id are held briefly. Everything else (resume, parse,
+# the end-of-run summary hold an index per trial) keeps the 16-byte-per-id hash arrays.
 SMALL_INDEX = 20_000
 
 
@@ -216,21 +218,21 @@ def _scan(fh, path: Path):
 
 class StatusIndex:
     """custom_id -> "ok" | "failed" for every id of a results file (the last ok line wins,
-    else the last failed one), and where that winning line is. A file of up to SMALL_INDEX
-    lines is a dict of its ids; a longer one does not hold the ids:
+    else the last failed one), and where that winning line is. A file of up to `small_index`
+    lines (0 unless asked: SMALL_INDEX) is a dict of its ids; otherwise it does not hold them:
     each id is keyed by a 64-bit hash in sorted arrays (16 bytes per id). The lines of one
     hash are checked to be one id when it is built; if two ids ever shared a hash, it keeps a
     dict of the ids instead. A lookup of an id not in the file matches another only if their
     hashes are equal (about 1 in 2**64 per lookup). `set` records a status found later (kept
     apart, one entry per id set)."""
 
-    def __init__(self, fh=None, path: Path | None = None) -> None:
+    def __init__(self, fh=None, path: Path | None = None, small_index: int = 0) -> None:
         """Scan the open results file `fh` (None: no file, no ids); `torn` is its torn last
         line, if any."""
         self.torn: TornTail | None = None
         self._later: dict[str, str] = {}
         hashes, wheres = array("q"), array("q")
-        ids: list[str] | None = []  # while the file is small (SMALL_INDEX lines)
+        ids: list[str] | None = []  # while the file is small (small_index lines)
         if fh is not None:
             lines = _scan(fh, path)
             try:
@@ -240,7 +242,7 @@ class StatusIndex:
                     wheres.append(start * 2 + (record.status == "ok"))
                     if ids is not None:
                         ids.append(record.custom_id)
-                        if len(ids) > SMALL_INDEX:
+                        if len(ids) > small_index:
                             ids = None
             except StopIteration as end:
                 self.torn = end.value
@@ -352,7 +354,7 @@ def _id_at(fh, where: int) -> str:
     return _status_decoder.decode(fh.readline()).custom_id
 
 
-def read_statuses(path: Path) -> tuple[StatusIndex, TornTail | None]:
+def read_statuses(path: Path, small_index: int = 0) -> tuple[StatusIndex, TornTail | None]:
     """custom_id -> "ok" | "failed" (ok wins), streaming: memory grows with ids (16 bytes
     each), not texts.
 
@@ -362,7 +364,7 @@ def read_statuses(path: Path) -> tuple[StatusIndex, TornTail | None]:
     if not path.exists():
         return StatusIndex(), None
     with open(path, "rb") as fh:
-        index = StatusIndex(fh, path)
+        index = StatusIndex(fh, path, small_index)
     return index, index.torn
 
 
@@ -379,7 +381,7 @@ class LatestResults:
             results.torn -> TornTail | None (a torn last line is not a record)
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, small_index: int = 0) -> None:
         self.path = path
         self._fh = None
         if not path.exists():
@@ -387,7 +389,7 @@ class LatestResults:
         else:
             self._fh = open(path, "rb")  # noqa: SIM115 - closed in close()
             try:
-                self._index = StatusIndex(self._fh, path)
+                self._index = StatusIndex(self._fh, path, small_index)
             except BaseException:
                 self.close()
                 raise
