@@ -17,8 +17,8 @@ start-up (docs/performance.md); tests/unit/test_cli_startup.py checks what each 
 
 A command's values are converted without pydantic where they are plain str, Path or bool
 (evalcli/cli/coerce.py), and its help names each value plainly (N, PATH, RUN_ID, STAGE; see
-_load). Shell completion (`evalcli completion SHELL`) loads Typer's completion code only when
-the shell asks for completions (LazyGroup._main_shell_completion).
+_load). Shell completion (`evalcli completion SHELL`) registers Typer's completion classes
+only when the shell asks for completions (LazyGroup._main_shell_completion).
 """
 
 from __future__ import annotations
@@ -162,8 +162,8 @@ class LazyGroup(TyperGroup):
 
     def _main_shell_completion(self, ctx_args, prog_name: str, complete_var: str | None = None):
         # the shell asks for completions (`evalcli completion SHELL` wrote the script that
-        # sets _EVALCLI_COMPLETE): only then load Typer's completion classes, which
-        # add_completion=False never registers; an ordinary start-up reads one variable
+        # sets _EVALCLI_COMPLETE): only then register Typer's completion classes, which
+        # add_completion=False never does; an ordinary start-up reads one variable
         import os
 
         if os.environ.get(complete_var or f"_{prog_name}_COMPLETE".replace("-", "_").upper()):
