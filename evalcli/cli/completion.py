@@ -2,8 +2,8 @@
 it goes).
 
 The script calls evalcli back with `_EVALCLI_COMPLETE=complete_<shell>` set; only then does
-evalcli load Typer's completion classes (evalcli/cli/__init__.py, LazyGroup), so completion
-costs nothing at an ordinary start-up.
+evalcli register Typer's completion classes (evalcli/cli/__init__.py, LazyGroup), so an
+ordinary start-up does no completion work.
 """
 
 from __future__ import annotations
