@@ -58,7 +58,7 @@ class ResolvedEngine:
         return {"engine": self.name, "model": getattr(self.options, "model", ""),
                 "options": {k: v for k, v in self.options_for_manifest().items()
                             if k not in ("answer_key", "answer_file", "verbose", "n_threads")
-                            and (k, v) not in ADDED_AT_DEFAULT}}
+                            and not (k in ADDED_AT_DEFAULT and ADDED_AT_DEFAULT[k] == v)}}
 
     @property
     def prompt_format(self) -> str:
@@ -79,7 +79,7 @@ class ResolvedEngine:
 
 # options added after runs were written, at their default: left out of the identity so an
 # older run's trials keep their slugs (resume finds them)
-ADDED_AT_DEFAULT = {("gpu_placement", "split"), ("gpu_count", 0)}
+ADDED_AT_DEFAULT: dict[str, Any] = {"gpu_placement": "split", "gpu_count": 0}
 
 
 def resolve_engines(engine: EngineConfig, *, base_dir: Path, label: str,

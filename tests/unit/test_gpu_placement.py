@@ -102,3 +102,12 @@ def test_placement_at_its_default_leaves_the_trial_identity_unchanged(tmp_path):
     assert "gpu_placement" not in base["options"] and "gpu_count" not in base["options"]
     assert identity(_opts(gpu_placement="per_worker", gpu_count=2))["options"][
         "gpu_placement"] == "per_worker"
+
+
+def test_identity_of_options_holding_lists_and_dicts():
+    from engines.mock import MockEngine
+    from evalcli.run.engine_setup import ResolvedEngine
+
+    opts = MockEngine.Options(answer_key={"a": "b"}, fail_on=["x"])
+    identity = ResolvedEngine("mock", MockEngine, opts, 1, "").identity
+    assert identity["options"]["fail_on"] == ["x"] and "answer_key" not in identity["options"]
