@@ -79,6 +79,11 @@ def run(
         out.print(f"run {rd.run_id}: {_units_line(setup)} on {setup.engine.name} with "
                   f"{setup.engine.workers} worker(s){_threads(setup.engine.options)} -> {rd.root}",
                   markup=False)
+        if setup.plan.stopping is not None:  # the design, before the first unit
+            from evalcli.run.planning import schedule_lines
+
+            for line in schedule_lines(setup.plan, setup.plan.stopping):
+                out.print(line, markup=False)
         with truthful_end(rd, manifest):
             status = generate(setup, manifest, out, live=out.is_terminal)
             if status != "stopped":
