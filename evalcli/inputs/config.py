@@ -190,6 +190,13 @@ class StoppingConfig(ConfigStruct):
         return self.arms[0]
 
     @property
+    def spending_label(self) -> str:
+        """"power 1.5", "obrien-fleming", "pocock"; "" for the anytime-valid design."""
+        if self.design != "group-sequential":
+            return ""
+        return f"power {self.rho:g}" if self.spending == "power" else self.spending
+
+    @property
     def treatment(self) -> str:
         return self.arms[1]
 

@@ -133,8 +133,7 @@ def schedule_lines(plan, stopping, second_moment: float = ASSUMED["em"].second_m
                 "its error rate holds whenever it stops"]
     looks = looks_for(n_max, s.block_size, s.min_items)
     c = boundaries([n / n_max for n in looks], alpha=s.alpha, spending=s.spending, rho=s.rho)
-    spend = f"{s.spending} {s.rho:g}" if s.spending == "power" else s.spending
-    out = [f"sequential run (group-sequential, {spend} alpha-spending): planned maximum "
+    out = [f"sequential run (group-sequential, {s.spending_label} alpha-spending): planned maximum "
            f"{n_max} items, {len(looks)} looks; a stop at look k means |z| >= the bound "
            f"(a difference, two-sided alpha {s.alpha:g} over all looks)"
            + (f" or the repeated CI inside +/-{100 * s.margin:g} points (equivalence)"
