@@ -11,8 +11,6 @@ import typer
 
 from evalcli.cli.common import RunsDir, console
 
-METRICS = ("em", "f1", "abstain_rate")
-
 
 def plan(
     profile: Annotated[str, typer.Option("--profile", "-p", metavar="PROFILE", envvar="EVALCLI_PROFILE", help="Bundled profile name or path to a profile .toml (or $EVALCLI_PROFILE).")] = "local-llamacpp",

@@ -19,7 +19,13 @@ from pathlib import Path
 from evalcli.errors import ConfigError
 from evalcli.science.stats.group_sequential import boundaries
 from evalcli.science.stats.gs_design import looks_for, operating
-from evalcli.science.stats.planning import ASSUMED, MetricPlan, Spread, plan_metric, spread_from_power
+from evalcli.science.stats.planning import (
+    ASSUMED,
+    MetricPlan,
+    Spread,
+    plan_metric,
+    spread_from_power,
+)
 
 METRICS = ("em", "f1", "abstain_rate")
 
