@@ -17,7 +17,13 @@ from evalcli.science.stats.group_sequential import (
     spent,
     z_statistic,
 )
-from evalcli.science.stats.gs_design import fixed_items, looks_for, operating, plan_design
+from evalcli.science.stats.gs_design import (
+    fixed_items,
+    looks_for,
+    operating,
+    operating_binary,
+    plan_design,
+)
 
 FIVE = [0.2, 0.4, 0.6, 0.8, 1.0]
 
@@ -119,3 +125,19 @@ def test_the_planned_design_has_its_power_and_expected_items_in_simulation():
 def test_operating_under_no_difference_spends_alpha():
     design = operating(looks_for(200, 20, 40), 0.0, 0.3)
     assert sum(design.stop_probability) == pytest.approx(0.025, abs=5e-4)  # one side of 0.05
+
+
+@pytest.mark.parametrize(("delta", "n_max"), [(0.0, 120), (0.2, 51)])
+def test_the_exact_binary_operating_characteristics_match_a_simulation(delta, n_max):
+    D = 0.244
+    design = operating_binary(looks_for(n_max, 10, 20), delta, D)
+    rate, items = _simulate(design, delta, D, 20000, seed=5)
+    assert abs(rate - design.power) < 5 * math.sqrt(0.25 / 20000)
+    assert items == pytest.approx(design.expected_items, rel=0.02)
+
+
+def test_binary_planning_reaches_the_power_without_overshooting_it():
+    D, delta = 0.244, 0.20
+    exact = plan_design(delta, D, power=0.8, block=10, min_items=20, binary=True)
+    normal = plan_design(delta, D, power=0.8, block=10, min_items=20)
+    assert 0.8 <= exact.power < 0.82 and exact.n_max < normal.n_max

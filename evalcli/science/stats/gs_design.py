@@ -22,9 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as _st
 
-from evalcli.science.stats.group_sequential import boundaries, crossing
+from evalcli.science.stats.group_sequential import KAPPA, boundaries, crossing
 
 MAX_PLANNED_ITEMS = 1_000_000
+EXACT_MAX_ITEMS = 400  # 0/1 data: exact operating characteristics up to this maximum
 
 
 @dataclass(frozen=True)
@@ -67,18 +68,67 @@ def operating(looks: tuple[int, ...], effect: float, second_moment: float, *,
                   p95, tuple(float(x) for x in up))
 
 
+def operating_binary(looks: tuple[int, ...], effect: float, discordance: float, *,
+                     alpha: float = 0.05, spending: str = "power", rho: float = 1.5) -> Design:
+    """``operating`` computed exactly for paired 0/1 data: the joint distribution of the
+    discordant counts (b up, c down) is carried item by item, and at each look the mass with
+    |b − c| ≥ c_k·√(b + c + κ) stops — the run's statistic on the lattice, no approximation.
+    Cost ~ n_max³/2 (use up to EXACT_MAX_ITEMS)."""
+    n_max = looks[-1]
+    t = [n / n_max for n in looks]
+    c = boundaries(t, alpha=alpha, spending=spending, rho=rho)
+    D = min(1.0, max(float(discordance), abs(effect)))
+    p_up, p_down, p_same = (D + abs(effect)) / 2, (D - abs(effect)) / 2, 1.0 - D
+    size = n_max + 1
+    prob = np.zeros((size, size))
+    prob[0, 0] = 1.0
+    b = np.arange(size)[:, None].astype(float)
+    cc = np.arange(size)[None, :].astype(float)
+    s, q = b - cc, b + cc
+    up_k, stop_k = [], []
+    k = 0
+    for n in range(1, n_max + 1):
+        new = p_same * prob
+        new[1:, :] += p_up * prob[:-1, :]
+        new[:, 1:] += p_down * prob[:, :-1]
+        prob = new
+        if n == looks[k]:
+            cross = np.abs(s) >= c[k] * np.sqrt(q + KAPPA)
+            up = float(prob[cross & (s > 0)].sum())
+            down = float(prob[cross & (s < 0)].sum())
+            prob[cross] = 0.0
+            up_k.append(up)
+            stop_k.append(up + down)
+            k += 1
+    stop = np.asarray(stop_k)
+    cont = max(0.0, 1.0 - float(stop.sum()))
+    expected = float(np.dot(stop, looks)) + cont * n_max
+    over = np.nonzero(np.cumsum(stop) >= 0.95)[0]
+    p95 = int(looks[over[0]]) if over.size else n_max
+    return Design(n_max, tuple(looks), tuple(float(x) for x in c), float(sum(up_k)), expected,
+                  p95, tuple(up_k))
+
+
 def plan_design(effect: float, second_moment: float, *, power: float = 0.8,
                 alpha: float = 0.05, block: int = 20, min_items: int = 40,
-                spending: str = "power", rho: float = 1.5) -> Design | None:
+                spending: str = "power", rho: float = 1.5,
+                binary: bool = False) -> Design | None:
     """The smallest planned maximum (whole blocks) whose design reaches ``power`` at
     ``effect``; None when no maximum up to MAX_PLANNED_ITEMS does. The maximum is a whole
-    number of items: the run's last block is cut there (run/plan.py)."""
+    number of items: the run's last block is cut there (run/plan.py). ``binary``: 0/1 scores
+    (``second_moment`` is the discordance) — exact operating characteristics up to
+    EXACT_MAX_ITEMS, where the normal approximation understates the power of small designs
+    (at 20 points it said 80% where the run's test has 86%)."""
     if not 0 < abs(effect) <= 1:
         raise ValueError(f"effect must be in (0, 1], got {effect}")
 
     def design(n_max: int) -> Design:
-        return operating(looks_for(n_max, block, min_items), effect, second_moment,
-                         alpha=alpha, spending=spending, rho=rho)
+        looks = looks_for(n_max, block, min_items)
+        if binary and n_max <= EXACT_MAX_ITEMS:
+            return operating_binary(looks, effect, second_moment, alpha=alpha,
+                                    spending=spending, rho=rho)
+        return operating(looks, effect, second_moment, alpha=alpha, spending=spending,
+                         rho=rho)
 
     lo = max(2, min_items, fixed_items(effect, second_moment, power=power, alpha=alpha))
     hi = lo

@@ -83,7 +83,8 @@ def plan_metric(spread: Spread, n_items: int, *, difference: float, power: float
     design = None
     if r > 0 and difference < 1:
         design = plan_design(difference, spread.second_moment * deff, power=power, alpha=alpha,
-                             block=block, min_items=min_items, spending=spending, rho=rho)
+                             block=block, min_items=min_items, spending=spending, rho=rho,
+                             binary=h == 1.0 and deff == 1.0)
     return MetricPlan(spread, n_items, difference, power, alpha, mde, items, design)
 
 
