@@ -61,7 +61,7 @@ def run(
     if max_units is not None:
         prof = replace_run(prof, max_units=max_units)
     if until_verdict and prof.stopping is None:
-        prof = msgspec.structs.replace(prof, stopping=StoppingConfig())
+        prof = msgspec.structs.replace(prof, stopping=StoppingConfig(arms=_default_arms(loaded, prof)))
     prof = recheck_profile(prof, loaded.source)  # the flags' values, checked like the profile's
     stages = select_stages(None, to, None)
     rd = RunDir(runs_dir, new_run_id() if run_id is None else run_id)
@@ -92,6 +92,15 @@ def run(
                 finish(setup, manifest, stages[1:],
                        note=lambda line: out.print(line, markup=False))
     end_of_run(out, setup, status, started, finished_here=result_lines(setup), to=to)
+
+
+def _default_arms(loaded, prof) -> list[str]:
+    """--until-verdict without [stopping]: the prompt set's control and its first other
+    condition (the demo's `control` vs `examples`), not the literal default names."""
+    from evalcli.inputs.prompts import load_prompt_set
+
+    conditions = load_prompt_set(prof.prompts.names[0], loaded.base_dir).prompts.conditions
+    return list(conditions[:2]) if len(conditions) >= 2 else ["control", "treatment"]
 
 
 def _threads(options) -> str:

@@ -131,12 +131,19 @@ def schedule_lines(plan, stopping, second_moment: float = ASSUMED["em"].second_m
     a stop at each look would mean."""
     n_max = len(plan.order)
     s = stopping
+    note = "assumed discordance" if assumed else "discordance"
     if s.design != "group-sequential":
-        return [f"sequential run (anytime-valid): planned maximum {n_max} items, a look after "
-                f"every {s.block_size} items from {s.min_items} on; a stop at any look means "
-                f"the anytime-valid {100 * (1 - s.alpha):g}% interval of {s.metric} excludes 0 "
-                f"(difference) or lies within +/-{100 * s.margin:g} points (equivalence); "
-                "its error rate holds whenever it stops"]
+        out = [f"sequential run (anytime-valid): planned maximum {n_max} items, a look after "
+               f"every {s.block_size} items from {s.min_items} on; a stop at any look means "
+               f"the anytime-valid {100 * (1 - s.alpha):g}% interval of {s.metric} excludes 0 "
+               f"(difference) or lies within +/-{100 * s.margin:g} points (equivalence); "
+               "its error rate holds whenever it stops"]
+        looks = [n for n in looks_for(n_max, s.block_size, s.min_items)]
+        for k, (n, half) in enumerate(zip(looks, _anytime_half_widths(looks, second_moment,
+                                                                       s.alpha), strict=True), 1):
+            out.append(f"  look {k}: {n} items — about a {100 * half:.1f}-point {s.metric} "
+                       f"difference at {100 * second_moment:.0f}% {note}")
+        return out
     looks = looks_for(n_max, s.block_size, s.min_items)
     c = boundaries([n / n_max for n in looks], alpha=s.alpha, spending=s.spending, rho=s.rho)
     out = [f"sequential run (group-sequential, {s.spending_label} alpha-spending): planned maximum "
@@ -144,7 +151,6 @@ def schedule_lines(plan, stopping, second_moment: float = ASSUMED["em"].second_m
            f"(a difference, two-sided alpha {s.alpha:g} over all looks)"
            + (f" or the repeated CI inside +/-{100 * s.margin:g} points (equivalence)"
               if s.margin > 0 else "")]
-    note = "assumed discordance" if assumed else "discordance"
     for k, (n, bound) in enumerate(zip(looks, c, strict=True), 1):
         needed = bound * math.sqrt(second_moment / n)
         out.append(f"  look {k}: {n} items, bound |z| >= {bound:.2f} — about a "
@@ -156,3 +162,20 @@ def schedule_lines(plan, stopping, second_moment: float = ASSUMED["em"].second_m
         out.append(f"  a true {100 * effect:g}-point difference: power {100 * d.power:.0f}%, "
                    f"{d.expected_items:.0f} items on average")
     return out
+
+
+def _anytime_half_widths(looks: list[int], discordance: float, alpha: float) -> list[float]:
+    """The half-width of the anytime-valid interval at each look for a stream with no
+    difference and the given discordance (changes spread evenly): about the difference a
+    stop there needs."""
+    import numpy as np
+
+    from evalcli.science.stats.sequential import confidence_sequence
+
+    n = looks[-1]
+    share = min(max(discordance, 1e-3), 1.0)
+    # +1 and −1 changes alternating, at evenly spaced items (a share `share` of them)
+    marks = np.floor(np.arange(1, n + 1) * share) - np.floor(np.arange(n) * share)
+    sign = np.where(np.cumsum(marks) % 2 == 1, 1.0, -1.0)
+    d = marks * sign
+    return [(row["hi"] - row["lo"]) / 2 for row in confidence_sequence(d, looks, alpha=alpha)]

@@ -76,3 +76,13 @@ def test_a_group_sequential_run_shows_its_looks_first_and_records_its_design(tmp
     assert stopping["look"]["look_number"] >= 1 and stopping["look"]["bound"] > 1.9
     report = (runs / "gs" / "report.md").read_text(encoding="utf-8")
     assert "repeated 95% CI" in report and "group-sequential with power 1.5" in report
+
+
+def test_until_verdict_on_the_demo_profile_compares_its_own_arms_and_shows_the_looks(tmp_path):
+    result = evalcli("run", "--profile", "local-llamacpp", "--dry-run", "--until-verdict",
+                     "--limit-items", "60", "--runs-dir", tmp_path / "runs", "--run-id", "u")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "planned maximum 60 items" in out and "look 1: 40 items — about a" in out
+    assert out.find("look 1: 40 items") < out.find("[sequential]")
+    assert "examples - control" in out  # the demo's arms, not the literal default names

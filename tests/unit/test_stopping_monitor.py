@@ -132,3 +132,6 @@ def test_the_schedule_before_the_first_unit_says_what_each_look_means():
     assert any("a true 10-point difference: power" in line for line in lines)
     anytime = schedule_lines(monitor.plan, StoppingConfig(max_items=200))
     assert "anytime-valid" in anytime[0] and "planned maximum 200 items" in anytime[0]
+    assert anytime[1].startswith("  look 1: 40 items — about a ") and len(anytime) == 10
+    widths = [float(line.split("about a ")[1].split("-point")[0]) for line in anytime[1:]]
+    assert widths == sorted(widths, reverse=True)  # later looks need smaller differences
