@@ -82,7 +82,10 @@ def plan_metric(spread: Spread, n_items: int, *, difference: float, power: float
     items = None if need is None else max(2, math.ceil(need * deff - 1e-9))
     design = None
     if r > 0 and difference < 1:
-        design = plan_design(difference, spread.second_moment * deff, power=power, alpha=alpha,
+        moment = spread.second_moment * deff
+        if h == 1.0:  # 0/1 scores: a difference δ changes at least a share δ of the items
+            moment = max(moment, difference * deff)
+        design = plan_design(difference, moment, power=power, alpha=alpha,
                              block=block, min_items=min_items, spending=spending, rho=rho,
                              binary=h == 1.0 and deff == 1.0)
     return MetricPlan(spread, n_items, difference, power, alpha, mde, items, design)
