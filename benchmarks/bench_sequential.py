@@ -184,7 +184,7 @@ def main() -> int:
         r = anytime(true, args.cs_reps, rng)
         hit = r["up"] + r["down"] if true == 0 else r["up"]
         label = "type I" if true == 0 else "power"
-        if true == 0 and hit - 2 * se(hit, args.cs_reps) > ALPHA:
+        if true == 0:  # simulated only: its Monte Carlo SE is in the row
             worst_type_one = max(worst_type_one, hit)
         print(f"| — | — | {100 * true:g} | anytime-valid | {CS_MAX} | {label} {100 * hit:.2f}% "
               f"(± {100 * se(hit, args.cs_reps):.2f}) | {r['mean']:.1f} | {r['p95']:.0f} | "
@@ -194,7 +194,8 @@ def main() -> int:
           f"anytime-valid: {args.cs_reps} per row, looks every {CS_BLOCK} from {CS_MIN}, max "
           f"{CS_MAX}, margin ±{CS_MARGIN}; α {ALPHA}; seed {args.seed}; "
           f"{time.perf_counter() - t0:.0f} s")
-    print(f"type I, worst group-sequential row (exact): {100 * worst_type_one:.2f}% — "
+    print(f"type I, worst row (group-sequential exact, anytime-valid simulated): "
+          f"{100 * worst_type_one:.2f}% — "
           f"{'target met' if worst_type_one <= ALPHA else 'TARGET MISSED'} (≤ 5%)")
     print("targets at the planned difference: " + ("all met" if not misses
                                                    else "MISSED: " + "; ".join(misses)))
