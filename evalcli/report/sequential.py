@@ -51,9 +51,12 @@ def sentence(stopping: Stopping, name: Callable[[str], str] = str) -> str:
     else:
         what = "no verdict within the maximum number of items"
     kind = "repeated" if group else "anytime-valid"
+    estimate = f"estimate {_points(look.estimate)}"
+    if group and look.adjusted_estimate is not None:
+        estimate = (f"median-unbiased estimate {_points(look.adjusted_estimate)}, plain mean "
+                    f"{_points(look.estimate)}")
     interval = (f"{kind} {level:g}% CI [{_points(look.lo)}, {_points(look.hi)}]"
-                f" points ({name(stopping.metric)}, {treatment} - {control}; "
-                f"estimate {_points(look.estimate)})")
+                f" points ({name(stopping.metric)}, {treatment} - {control}; {estimate})")
     return f"{how}: {what}, {interval}"
 
 
@@ -75,9 +78,10 @@ def report_blocks(stopping: Stopping) -> list[str]:
                 f"from {stopping.min_items} on); two-sided alpha {stopping.alpha:g} over all "
                 f"looks.{bound} The interval is the repeated confidence interval at that look "
                 "(Jennison & Turnbull 1989): its coverage holds at every look together, so it "
-                "stays valid at whichever look the run stopped. The estimate is the plain mean "
-                "at the stop, which overstates the difference of a run stopped early; read "
-                "the interval. docs/statistics.md, Sequential runs.")
+                "stays valid at whichever look the run stopped. The plain mean at the stop "
+                "overstates the difference of a run stopped early; the median-unbiased "
+                "estimate (stagewise ordering, Emerson & Fleming 1990) corrects for the "
+                "stopping rule. docs/statistics.md, Sequential runs.")
     else:
         note = ("Design: anytime-valid. The interval is a betting confidence sequence "
                 "(Waudby-Smith & Ramdas 2023): its coverage holds at every look, so stopping "

@@ -22,7 +22,12 @@ import numpy as np
 
 from evalcli.errors import ConfigError
 from evalcli.science.per_item import prompt_texts, score_rows
-from evalcli.science.stats.group_sequential import boundaries, repeated_interval, z_statistic
+from evalcli.science.stats.group_sequential import (
+    adjusted_estimate,
+    boundaries,
+    repeated_interval,
+    z_statistic,
+)
 from evalcli.science.stats.sequential import confidence_sequence, decision_of
 from evalcli.store.manifest import Decision, Direction, LookRecord
 
@@ -45,6 +50,7 @@ class Look:
     look_number: int | None = None  # group-sequential: the look (from min_items on)
     bound: float | None = None  # group-sequential: |z| ≥ bound is a difference
     z: float | None = None
+    adjusted: float | None = None  # group-sequential, at a decision: median-unbiased estimate
 
     @property
     def direction(self) -> Direction:
@@ -65,7 +71,9 @@ class Look:
                           treatment_mean=num(self.treatment_mean), estimate=num(self.estimate),
                           lo=num(self.lo), hi=num(self.hi), decision=self.decision,
                           dropped=self.dropped, direction=self.direction,
-                          look_number=self.look_number, bound=self.bound)
+                          look_number=self.look_number, bound=self.bound,
+                          adjusted_estimate=None if self.adjusted is None
+                          else num(self.adjusted))
 
 
 class StoppingMonitor:
@@ -162,14 +170,17 @@ class StoppingMonitor:
         number: int | None = len(fractions)
         if not fractions:  # before min_items: the interval the first look would give
             fractions, number = [min(len(d) / n_max, 1.0)], None
-        bound = float(boundaries(fractions, alpha=s.alpha, spending=s.spending, rho=s.rho)[-1])
+        bounds = boundaries(fractions, alpha=s.alpha, spending=s.spending, rho=s.rho)
+        bound = float(bounds[-1])
         z = z_statistic(d)
         lo, hi = repeated_interval(d, bound)
         decision = gs_decision(z, bound, lo, hi, looked=number is not None,
                                margin=s.margin, last=all_blocks)
+        adjusted = (adjusted_estimate(d, fractions, bounds, n_max) if decision is not None
+                    else None)
         return Look(blocks, len(d), n_max, float(np.mean(control)), float(np.mean(treatment)),
                     float(np.mean(d)), lo, hi, decision, dropped, higher_is_better=higher,
-                    look_number=number, bound=bound, z=z)
+                    look_number=number, bound=bound, z=z, adjusted=adjusted)
 
 
 def _increasing(fractions: list[float]) -> list[float]:

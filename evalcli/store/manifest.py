@@ -130,6 +130,7 @@ class LookRecord(msgspec.Struct, kw_only=True):
     # boundary |z| (None: the anytime-valid design, or a look before min_items)
     look_number: int | None = None
     bound: float | None = None
+    adjusted_estimate: float | None = None  # group-sequential, at a decision: median-unbiased
 
 
 class Stopping(msgspec.Struct, kw_only=True):

@@ -76,6 +76,8 @@ def test_a_group_sequential_run_shows_its_looks_first_and_records_its_design(tmp
     assert stopping["look"]["look_number"] >= 1 and stopping["look"]["bound"] > 1.9
     report = (runs / "gs" / "report.md").read_text(encoding="utf-8")
     assert "repeated 95% CI" in report and "group-sequential with power 1.5" in report
+    assert "median-unbiased estimate" in report
+    assert stopping["look"]["adjusted_estimate"] is not None
 
 
 def test_until_verdict_on_the_demo_profile_compares_its_own_arms_and_shows_the_looks(tmp_path):

@@ -141,3 +141,26 @@ def test_binary_planning_reaches_the_power_without_overshooting_it():
     exact = plan_design(delta, D, power=0.8, block=10, min_items=20, binary=True)
     normal = plan_design(delta, D, power=0.8, block=10, min_items=20)
     assert 0.8 <= exact.power < 0.82 and exact.n_max < normal.n_max
+
+
+def test_the_median_unbiased_estimate_is_below_the_truth_half_the_time():
+    """Brownian looks with drift θ: the stagewise median-unbiased θ̂ falls below θ in half
+    of the experiments (whatever look each stopped at); the plain z/√t is pushed up by the
+    stopping rule, and at a stop after the first look the adjusted estimate is the smaller."""
+    from evalcli.science.stats.group_sequential import median_unbiased
+
+    t = np.array([0.25, 0.5, 1.0])
+    c = boundaries(t, spending="pocock")
+    theta = 2.5
+    rng = np.random.default_rng(21)
+    steps = np.diff(np.r_[0.0, t])
+    z = np.cumsum(rng.normal(size=(400, 3)) * np.sqrt(steps) + theta * steps, axis=1) / np.sqrt(t)
+    cross = np.abs(z) >= c
+    k = np.where(cross.any(axis=1), np.argmax(cross, axis=1), 2)
+    est = np.array([median_unbiased(t[: j + 1], c[: j + 1], z[i, j]) for i, j in enumerate(k)])
+    assert abs(float(np.mean(est < theta)) - 0.5) < 3 * math.sqrt(0.25 / 400)
+    first, second = int(np.nonzero(k == 0)[0][0]), int(np.nonzero(k == 1)[0][0])
+    # at the first look the stagewise ordering has nothing before it: no correction
+    assert est[first] == pytest.approx(z[first, 0] / math.sqrt(t[0]), rel=1e-4)
+    assert est[second] < z[second, 1] / math.sqrt(t[1])
+    assert median_unbiased(t, c, -1.0) == pytest.approx(-median_unbiased(t, c, 1.0))

@@ -103,6 +103,10 @@ def test_group_sequential_compares_z_with_the_boundary_of_each_look():
     assert first_look.lo > 0 and first_look.direction == "treatment better"
     assert "repeated CI" in progress_line(first_look, "em")
     assert first_look.record().look_number == 1
+    # a stop at the first look: the median-unbiased estimate is the plain mean
+    assert first_look.adjusted == pytest.approx(first_look.estimate, rel=1e-4)
+    assert first_look.record().adjusted_estimate == pytest.approx(first_look.adjusted)
+    assert looks[0].adjusted is None  # computed only where the run ends
 
 
 def test_group_sequential_without_a_difference_ends_at_the_maximum_spending_all_alpha():
@@ -115,6 +119,7 @@ def test_group_sequential_without_a_difference_ends_at_the_maximum_spending_all_
     last = looks[-1]
     assert [x.look_number for x in looks] == [None, 1, 2, 3, 4]
     assert last.decision == "maximum" and last.items == 100 and last.z == 0
+    assert last.adjusted == pytest.approx(0.0, abs=1e-3)
     fractions = [0.4, 0.6, 0.8, 1.0]
     assert last.bound == pytest.approx(boundaries(fractions, spending="obrien-fleming")[-1])
 

@@ -27,6 +27,12 @@ mean ± c_k·√(v/(n − c_k²)) with v = (Σd² + κ)/n − mean². Its covera
 together, so it stays valid at whichever look the run stopped — the interval to report
 for a stopped design — and an equivalence stop when it lies inside ±margin keeps the error
 rate of that claim at α too.
+
+The estimate at the stop: the plain mean of a run stopped early overstates the difference
+(the rule stops on large estimates). ``median_unbiased`` gives the median-unbiased estimate
+under the stagewise ordering (Jennison & Turnbull 2000, §8.4; Emerson & Fleming 1990,
+Biometrika 77:875): the drift θ̂ at which P_θ(cross upwards before look k, or reach look k
+with Z_k ≥ z) = ½, converted to a difference δ̂ = θ̂·√(D̂/n_max), D̂ = (Σd² + κ)/n.
 """
 
 from __future__ import annotations
@@ -193,3 +199,29 @@ def z_statistic(d: np.ndarray) -> float:
     """Σd / √(Σd² + κ): the score statistic the boundaries are compared with."""
     d = np.asarray(d, dtype=float)
     return float(np.sum(d) / math.sqrt(float(np.sum(d * d)) + KAPPA))
+
+
+def median_unbiased(fractions: Sequence[float], bounds: Sequence[float], z: float) -> float:
+    """The median-unbiased drift θ̂ (E[Z_k] = θ√t_k) for a run that ended at the last of
+    ``fractions`` with statistic ``z``, the earlier looks having had ``bounds`` (stagewise
+    ordering, module docstring)."""
+    t = _fractions(fractions)
+    if z < 0:
+        return -median_unbiased(t, bounds, -z)
+    last = [float(b) for b in bounds[: len(t) - 1]] + [float(z)]
+
+    def above(theta: float) -> float:
+        return float(crossing(t, last, theta=theta)[:, 0].sum()) - 0.5
+
+    centre = z / math.sqrt(t[-1])
+    lo, hi = centre - 8.0 / math.sqrt(t[-1]), centre + 8.0 / math.sqrt(t[-1])
+    return float(_opt.brentq(above, lo, hi, xtol=1e-6))
+
+
+def adjusted_estimate(d: np.ndarray, fractions: Sequence[float], bounds: Sequence[float],
+                      n_max: int) -> float:
+    """The median-unbiased difference at the look the run ended on (module docstring)."""
+    d = np.asarray(d, dtype=float)
+    theta = median_unbiased(fractions, bounds, z_statistic(d))
+    second = (float(np.sum(d * d)) + KAPPA) / d.size
+    return float(min(1.0, max(-1.0, theta * math.sqrt(second / n_max))))
