@@ -35,6 +35,7 @@ from evalcli.cli.coerce import lighten
 # command name -> (module under evalcli.cli, function); the order is the order --help shows
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "run"),
+    "plan": ("plan", "plan"),
     "runs": ("runs", "runs"),
     "show": ("show", "show"),
     "stop": ("stop", "stop"),

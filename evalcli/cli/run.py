@@ -62,7 +62,7 @@ def run(
     if max_units is not None:
         prof = replace_run(prof, max_units=max_units)
     if until_verdict and prof.stopping is None:
-        prof = msgspec.structs.replace(prof, stopping=StoppingConfig())
+        prof = msgspec.structs.replace(prof, stopping=StoppingConfig(arms=_default_arms(loaded, prof)))
     prof = recheck_profile(prof, loaded.source)  # the flags' values, checked like the profile's
     stages = select_stages(None, to, None)
     rd = RunDir(runs_dir, new_run_id() if run_id is None else run_id)
@@ -80,6 +80,11 @@ def run(
         out.print(f"run {rd.run_id}: {_units_line(setup)} on {setup.engine.name} with "
                   f"{setup.engine.workers} worker(s){_threads(setup.engine.options)} -> {rd.root}",
                   markup=False)
+        if setup.plan.stopping is not None:  # the design, before the first unit
+            from evalcli.run.planning import schedule_lines
+
+            for line in schedule_lines(setup.plan, setup.plan.stopping):
+                out.print(line, markup=False)
         with truthful_end(rd, manifest):
             status = generate(setup, manifest, out, live=out.is_terminal)
             if status != "stopped":
@@ -94,6 +99,15 @@ def run(
             from evalcli.cli.archive import archive_run
 
             archive_run(rd, None, out)
+
+
+def _default_arms(loaded, prof) -> list[str]:
+    """--until-verdict without [stopping]: the prompt set's control and its first other
+    condition (the demo's `control` vs `examples`), not the literal default names."""
+    from evalcli.inputs.prompts import load_prompt_set
+
+    conditions = load_prompt_set(prof.prompts.names[0], loaded.base_dir).prompts.conditions
+    return list(conditions[:2]) if len(conditions) >= 2 else ["control", "treatment"]
 
 
 def _threads(options) -> str:

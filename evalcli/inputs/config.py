@@ -181,10 +181,23 @@ class StoppingConfig(ConfigStruct):
     max_items: IntRange(0) = 0  # 0 = every item
     block_size: IntRange(1) = 20
     seed: Seed = 2024  # the item order
+    # "anytime": the betting confidence sequence, valid under any stopping (open-ended
+    # monitoring); "group-sequential": α-spending boundaries over a planned maximum
+    # (max_items, or every item) — fewer items at the power users plan for
+    design: Literal["anytime", "group-sequential"] = "anytime"
+    spending: Literal["power", "obrien-fleming", "pocock"] = "power"  # group-sequential only
+    rho: FloatRange(gt=0, le=10) = 1.5  # the exponent of "power" spending, α·t^rho
 
     @property
     def control(self) -> str:
         return self.arms[0]
+
+    @property
+    def spending_label(self) -> str:
+        """"power 1.5", "obrien-fleming", "pocock"; "" for the anytime-valid design."""
+        if self.design != "group-sequential":
+            return ""
+        return f"power {self.rho:g}" if self.spending == "power" else self.spending
 
     @property
     def treatment(self) -> str:

@@ -116,7 +116,8 @@ def record_stopping(manifest: Manifest, setup: Setup, look, *, stopped_early: bo
         items_planned=len(setup.plan.order), stopped_early=stopped_early,
         look=look.record() if look is not None else None,
         skipped_units=sum(t.skipped for t in manifest.trials.values()),
-        continued_past=previous.look if past_verdict and previous is not None else None)
+        continued_past=previous.look if past_verdict and previous is not None else None,
+        design=s.design, spending=s.spending_label)
 
 
 def _progress_line(look, metric: str) -> str:

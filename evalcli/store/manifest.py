@@ -126,6 +126,11 @@ class LookRecord(msgspec.Struct, kw_only=True):
     decision: Decision | None = None  # None: go on
     dropped: int = 0
     direction: Direction = ""
+    # group-sequential design: the look's number (1-based, looks from min_items on) and its
+    # boundary |z| (None: the anytime-valid design, or a look before min_items)
+    look_number: int | None = None
+    bound: float | None = None
+    adjusted_estimate: float | None = None  # group-sequential, at a decision: median-unbiased
 
 
 class Stopping(msgspec.Struct, kw_only=True):
@@ -143,6 +148,8 @@ class Stopping(msgspec.Struct, kw_only=True):
     look: LookRecord | None = None
     skipped_units: int = 0
     continued_past: LookRecord | None = None  # resumed past an earlier verdict: that look
+    design: str = "anytime"  # or "group-sequential" (docs/statistics.md, Sequential runs)
+    spending: str = ""  # group-sequential: the α-spending function, e.g. "power 1.5"
 
 
 class PromptSetInput(msgspec.Struct, kw_only=True):

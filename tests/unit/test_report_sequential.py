@@ -58,3 +58,20 @@ def test_the_direction_words_are_the_fixed_n_verdicts_for_every_stopping_metric(
     assert "treatment declines to answer less often than control" in less
     assert "treatment better" in sentence(_stopping("difference", 0.05, 0.2, metric="f1"))
     assert "control better" in sentence(_stopping("difference", -0.2, -0.05, metric="em"))
+
+
+def test_a_group_sequential_stop_names_the_design_the_look_and_the_repeated_interval():
+    stopping = msgspec.structs.replace(
+        _stopping("difference", 0.02, 0.215), design="group-sequential",
+        spending="power 1.5", items_planned=208, min_items=40, block_size=20)
+    stopping.look.look_number, stopping.look.bound, stopping.look.of_items = 4, 2.61, 208
+    stopping.look.items = 100
+    stopping.look.adjusted_estimate = 0.097
+    text = sentence(stopping)
+    assert text.startswith("stopped at look 4 of 10, after 100 of a planned maximum of 208 "
+                           "items: treatment better, repeated 95% CI [+2.0, +21.5] points")
+    assert "median-unbiased estimate +9.7, plain mean +11.8" in text
+    note = report_blocks(stopping)[1]
+    assert "group-sequential with power 1.5 alpha-spending" in note
+    assert "planned maximum of 208 items and 10 looks" in note and "|z| >= 2.61" in note
+    assert "anytime-valid" not in text and "optionally stopped sample" in note

@@ -9,6 +9,10 @@
     selective    risk–coverage curve and AURC
     meta         fixed / random-effects meta-analysis across datasets
     power        minimum detectable effect, items required
+    sequential   anytime-valid confidence sequence (betting) for a sequential run
+    group_sequential  α-spending boundaries, crossing probabilities, repeated CIs
+    gs_design    planning a group-sequential design: planned maximum, power, items
+    planning     per metric: fixed-design MDE / items and the design, from a pilot
     significance build_significance(rows) -> the significance.json dict
 
 Nothing here imports ``ipc`` or ``engines``: ``evalcli analyze`` needs no engine.
