@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "archive": ("archive", "archive"),
     "verify": ("verify", "verify"),
     "gate": ("gate", "gate"),
+    "cache": ("cache", "cache"),
 }
 
 

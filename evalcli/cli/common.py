@@ -54,3 +54,11 @@ AbstainPhrases = Annotated[list[str] | None, typer.Option(
 FromStage = Annotated[str | None, typer.Option("--from", help="First stage to run (generate, parse, score, stats, costs, report).")]
 ToStage = Annotated[str | None, typer.Option("--to", help="Last stage to run.")]
 OnlyStage = Annotated[str | None, typer.Option("--only", help="Run just this stage.")]
+Reuse = Annotated[bool, typer.Option(
+    "--reuse", help="Take a unit's answer from the answer store when an earlier run made it "
+    "with the very same model file, engine options, prompt, sampling and seed ([cache] reuse; "
+    "docs/reuse.md).")]
+CheckDeterminism = Annotated[int | None, typer.Option(
+    "--check-determinism", metavar="K", min=0,
+    help="After the units, re-run K of them at random in fresh workers and report how many "
+    "came back identical ([cache] check_determinism).")]

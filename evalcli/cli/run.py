@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from evalcli.cli.common import RunsDir, ToStage, console
+from evalcli.cli.common import CheckDeterminism, Reuse, RunsDir, ToStage, console
 from evalcli.errors import ConfigError
 
 
@@ -25,6 +25,8 @@ def run(
     plan_only: Annotated[bool, typer.Option("--plan-only", help="Print the plan and exit; creates nothing.")] = False,
     to: ToStage = None,
     until_verdict: Annotated[bool, typer.Option("--until-verdict", help="Stop at the verdict: a sequential run ([stopping] defaults when the profile has none).")] = False,
+    reuse: Reuse = False,
+    check_determinism: CheckDeterminism = None,
 ) -> None:
     """Run an experiment: prepare, plan, generate, parse, score, report."""
     # the pipeline (numpy, scipy, the engines) is imported here, not for `run --help`
@@ -34,6 +36,7 @@ def run(
         StoppingConfig,
         load_profile,
         recheck_profile,
+        replace_cache,
         replace_engine,
         replace_run,
     )
@@ -60,6 +63,8 @@ def run(
         prof = replace_run(prof, limit_items=limit_items)
     if max_units is not None:
         prof = replace_run(prof, max_units=max_units)
+    if reuse or check_determinism is not None:
+        prof = replace_cache(prof, reuse=reuse, check_determinism=check_determinism)
     if until_verdict and prof.stopping is None:
         prof = msgspec.structs.replace(prof, stopping=StoppingConfig())
     prof = recheck_profile(prof, loaded.source)  # the flags' values, checked like the profile's
