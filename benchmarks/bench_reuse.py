@@ -1,0 +1,133 @@
+"""Prompt iteration with answer reuse: the second experiment keeps the control prompt and
+changes the treatment prompt; with `--reuse` its control answers come from the store.
+
+    python benchmarks/bench_reuse.py [--reps R] [--limit-items N] [--profile local-llamacpp]
+
+Per round, three whole `python -m evalcli run` processes, in this order:
+
+    first      the profile's prompt set, --reuse, on an empty answer store (fills it)
+    second     the same prompt set with another treatment prompt, --reuse (control reused)
+    fresh      the second experiment again without reuse (what it costs without the store)
+
+Printed: the median wall time of each, and the ratios second ÷ first (the target: at most
+0.55) and second ÷ fresh, each the median of the per-round ratios with the min-max spread.
+Every round also checks that each reused answer equals the fresh run's answer to the same
+unit (the model gives it today), and counts the reused units.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import resources
+from pathlib import Path
+
+import msgspec
+
+OTHER_TREATMENT = ("You answer questions. Give only the answer: a name, a number, a date or "
+                   "a short phrase, nothing else. If you do not know it, say: I don't know.")
+
+
+def _profiles(profile: str, folder: Path) -> tuple[Path, Path]:
+    """The profile as given, and a copy whose prompt set has another treatment prompt."""
+    from evalcli.inputs.config import load_profile
+    from profiles import bundled_profile_text
+
+    loaded = load_profile(profile)
+    text = bundled_profile_text(profile) if loaded.source.startswith("bundled:") \
+        else Path(profile).read_text(encoding="utf-8")
+    data = msgspec.toml.decode(text)
+    first = folder / "first.toml"
+    first.write_bytes(msgspec.toml.encode(data))
+    [name] = loaded.profile.prompts.names
+    source = resources.files("evalcli.inputs").joinpath("data", "prompts", f"{name}.toml")
+    prompts = msgspec.toml.decode(source.read_text(encoding="utf-8")) if source.is_file() \
+        else msgspec.toml.decode(Path(name).read_text(encoding="utf-8"))
+    control = prompts["control"]
+    for condition in prompts["system"]:
+        if condition != control:
+            prompts["system"][condition] = OTHER_TREATMENT
+    changed = folder / "changed-prompts.toml"
+    changed.write_bytes(msgspec.toml.encode(prompts))
+    data.setdefault("prompts", {})["set"] = str(changed)
+    second = folder / "second.toml"
+    second.write_bytes(msgspec.toml.encode(data))
+    return first, second
+
+
+def _run(profile: Path, runs: Path, run_id: str, limit: int, store: Path,
+         reuse: bool) -> float:
+    cmd = [sys.executable, "-m", "evalcli", "run", "--profile", str(profile), "--runs-dir",
+           str(runs), "--run-id", run_id, "--limit-items", str(limit)]
+    if reuse:
+        cmd.append("--reuse")
+    t0 = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False,
+                          env={**os.environ, "EVALCLI_ANSWER_CACHE": str(store)})
+    wall = time.perf_counter() - t0
+    if done.returncode not in (0, 5):  # 5: some units failed (still a finished run)
+        sys.exit(f"{run_id} failed ({done.returncode}): {done.stderr[-2000:]}")
+    return wall
+
+
+def _answers(runs: Path, run_id: str) -> dict[str, tuple[str, str]]:
+    out = {}
+    for path in (runs / run_id / "trials").glob("*/predictions.csv"):
+        with open(path, encoding="utf-8", newline="") as fh:
+            for row in csv.DictReader(fh):
+                out[row["custom_id"]] = (row["response_text"], row.get("reused_from", ""))
+    return out
+
+
+def _spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--limit-items", type=int, default=0, help="0 = every item")
+    parser.add_argument("--profile", default="local-llamacpp")
+    args = parser.parse_args()
+    walls: dict[str, list[float]] = {"first": [], "second": [], "fresh": []}
+    reused_counts, mismatches, units = [], 0, 0
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        first, second = _profiles(args.profile, root)
+        for rep in range(args.reps):
+            store, runs = root / f"answers-{rep}.sqlite3", root / f"runs-{rep}"
+            walls["first"].append(_run(first, runs, "first", args.limit_items, store, True))
+            walls["second"].append(_run(second, runs, "second", args.limit_items, store, True))
+            walls["fresh"].append(_run(second, runs, "fresh", args.limit_items, store, False))
+            reused, fresh = _answers(runs, "second"), _answers(runs, "fresh")
+            units = len(reused)
+            reused_counts.append(sum(1 for _, source in reused.values() if source))
+            mismatches += sum(1 for cid, (text, source) in reused.items()
+                              if source and fresh.get(cid, ("",))[0] != text)
+            print(f"round {rep + 1}: first {walls['first'][-1]:.1f} s, second (reuse) "
+                  f"{walls['second'][-1]:.1f} s, second (fresh) {walls['fresh'][-1]:.1f} s, "
+                  f"{reused_counts[-1]} of {units} reused", flush=True)
+    ratio = [s / f for s, f in zip(walls["second"], walls["first"], strict=True)]
+    vs_fresh = [s / f for s, f in zip(walls["second"], walls["fresh"], strict=True)]
+    print()
+    print(f"| run ({args.profile}, {units} units, {args.reps} rounds) | median wall s |")
+    print("|---|---|")
+    for name, label in (("first", "first experiment, --reuse, empty store"),
+                        ("second", "second experiment (treatment changed), --reuse"),
+                        ("fresh", "second experiment, no reuse")):
+        print(f"| {label} | {statistics.median(walls[name]):.1f} |")
+    print()
+    print(f"second / first: {_spread(ratio)}  (target <= 0.55)")
+    print(f"second / fresh second: {_spread(vs_fresh)}")
+    print(f"reused per round: {reused_counts}; reused answers different from the fresh run's: "
+          f"{mismatches}")
+
+
+if __name__ == "__main__":
+    main()
