@@ -25,7 +25,8 @@ def cache(
     import msgspec
 
     from evalcli.errors import ConfigError, RunError
-    from evalcli.store.answer_cache import AnswerCache, AnswerCacheError, default_path, remove_store
+    from evalcli.run.reuse import default_path
+    from evalcli.store.answer_cache import AnswerCache, AnswerCacheError, remove_store
 
     out = console()
     if action not in ("show", "clear"):

@@ -20,6 +20,7 @@ on calling the model for every unit.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ import msgspec
 from engines.base import EngineLoadError, Request
 from evalcli.run.pipeline import Setup
 from evalcli.run.plan import Unit, Units
-from evalcli.store.answer_cache import AnswerCache, AnswerCacheError, StoredAnswer, default_path
+from evalcli.store.answer_cache import AnswerCache, AnswerCacheError, StoredAnswer
 from evalcli.store.manifest import AnswerReuse, Manifest
 from evalcli.store.results import ResultRecord, ReusedFrom
 
@@ -70,6 +71,16 @@ def unit_key(model: str, request: Request) -> str:
 class _Model:
     key: str
     label: str
+
+
+def default_path() -> Path:
+    """$EVALCLI_ANSWER_CACHE, else answers.sqlite3 in the user's evalcli cache folder."""
+    override = os.environ.get("EVALCLI_ANSWER_CACHE")
+    if override:
+        return Path(override).expanduser()
+    from evalcli.inputs.demo_model import user_cache_dir
+
+    return user_cache_dir() / "answers.sqlite3"
 
 
 def store_path(setup: Setup) -> Path:

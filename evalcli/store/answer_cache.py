@@ -4,8 +4,8 @@
     run B ──key of a pending unit──► get_many(keys) ──hit──► the answer, and where it came from
                                                       miss──► the engine runs the unit
 
-One SQLite file in the user's cache folder (`<cache>/evalcli/answers.sqlite3`, or
-$EVALCLI_ANSWER_CACHE), in WAL mode: any number of runs read it while one writes, and the
+One SQLite file (evalcli.run.reuse.default_path: `answers.sqlite3` in the user's cache
+folder, or $EVALCLI_ANSWER_CACHE), in WAL mode: any number of runs read it while one writes, and the
 writer is always a supervisor (workers never open it). A key is the sha256 of the unit's
 whole identity (evalcli/run/reuse.py), so a row is written at most once whoever writes it
 first: two runs at once storing the same answer leave one row.
@@ -21,7 +21,6 @@ that is not a database, one cut short, a lock held past the timeout, a full disk
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
@@ -64,16 +63,6 @@ _encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder(StoredAnswer).decode
 
 
-def default_path() -> Path:
-    """$EVALCLI_ANSWER_CACHE, else answers.sqlite3 in the user's evalcli cache folder."""
-    override = os.environ.get("EVALCLI_ANSWER_CACHE")
-    if override:
-        return Path(override).expanduser()
-    from evalcli.inputs.demo_model import user_cache_dir
-
-    return user_cache_dir() / "answers.sqlite3"
-
-
 def _check_file(path: Path) -> None:
     """A file that is not SQLite, or shorter than its header says (cut short mid-write by a
     copy or a full disk): refused before SQLite reads a page of it."""
@@ -101,8 +90,8 @@ class AnswerCache:
     """One connection to the store, from one process. Every method raises AnswerCacheError
     (never sqlite3's own errors)."""
 
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = Path(path) if path is not None else default_path()
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
         _check_file(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
