@@ -202,3 +202,19 @@ def test_cache_command_lists_and_clears(tmp_path, store):
     cleared = evalcli("cache", "clear", "--model", "mock")
     assert f"{UNITS} answer(s) of mock deleted" in cleared.stdout
     assert _entries(store) == []
+
+
+def test_resume_with_reuse_takes_the_missing_units_from_the_store(tmp_path, store):
+    profile = _profile(tmp_path / "p.toml")
+    _run(tmp_path, profile, "a", "--reuse")
+    _run(tmp_path, profile, "b")  # reuse off: every unit ran
+    [trial] = trial_dirs(tmp_path / "runs" / "b")
+    results = trial / "results.jsonl"
+    lines = results.read_bytes().splitlines(keepends=True)
+    results.write_bytes(b"".join(lines[:4]))  # as if the run had stopped after 4 units
+    out = evalcli("resume", "b", "--runs-dir", tmp_path / "runs", "--reuse")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"reuse: {UNITS - 4} of {UNITS} answers reused from run a" in out.stdout
+    rows = _rows(tmp_path, "b")
+    assert sum(bool(r["reused_from"]) for r in rows.values()) == UNITS - 4
+    assert _manifest(tmp_path, "b")["config"]["cache"]["reuse"] is False  # snapshot unchanged
