@@ -95,30 +95,31 @@ class AnswerCache:
         _check_file(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000,
-                                       isolation_level=None, check_same_thread=False)
+            db = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000,
+                                 isolation_level=None, check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
             raise self._error(exc) from None
+        self._db: sqlite3.Connection | None = db
         try:
-            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            with self._db:
-                self._db.execute("BEGIN IMMEDIATE")
-                self._db.execute("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT)")
-                self._db.execute(
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            with db:
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT)")
+                db.execute(
                     "CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, "
                     "model_key TEXT NOT NULL, model TEXT NOT NULL, run_id TEXT NOT NULL, "
                     "custom_id TEXT NOT NULL, created_at TEXT NOT NULL, answer BLOB NOT NULL)"
                     " WITHOUT ROWID")
-                self._db.execute("CREATE INDEX IF NOT EXISTS answers_model "
-                                 "ON answers (model_key)")
-                self._db.execute(
+                db.execute("CREATE INDEX IF NOT EXISTS answers_model "
+                           "ON answers (model_key)")
+                db.execute(
                     "CREATE TABLE IF NOT EXISTS disabled (model_key TEXT PRIMARY KEY, "
                     "model TEXT NOT NULL, reason TEXT NOT NULL, at TEXT NOT NULL)")
-                self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)",
-                                 (SCHEMA_VERSION,))
-            (version,) = self._db.execute("SELECT v FROM meta WHERE k = 'schema'").fetchone()
+                db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)",
+                           (SCHEMA_VERSION,))
+            (version,) = db.execute("SELECT v FROM meta WHERE k = 'schema'").fetchone()
         except sqlite3.Error as exc:
             self.close()
             raise self._error(exc) from None
@@ -126,6 +127,12 @@ class AnswerCache:
             self.close()
             raise AnswerCacheError(f"{self.path}: written by another evalcli version (schema "
                                    f"{version}, this one reads {SCHEMA_VERSION})")
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise AnswerCacheError(f"{self.path}: closed")
+        return self._db
 
     def _error(self, exc: BaseException) -> AnswerCacheError:
         text = str(exc) or type(exc).__name__
@@ -140,7 +147,7 @@ class AnswerCache:
             for at in range(0, len(keys), 500):
                 chunk = keys[at:at + 500]
                 marks = ",".join("?" * len(chunk))
-                for key, run_id, custom_id, blob in self._db.execute(
+                for key, run_id, custom_id, blob in self.db.execute(
                         f"SELECT key, run_id, custom_id, answer FROM answers WHERE key IN "
                         f"({marks})", chunk):
                     found[key] = Hit(answer=_decode(blob), run_id=run_id, custom_id=custom_id)
@@ -162,19 +169,19 @@ class AnswerCache:
         if not params:
             return 0
         try:
-            with self._db:
-                self._db.execute("BEGIN IMMEDIATE")
-                before = self._db.total_changes
-                self._db.executemany("INSERT OR IGNORE INTO answers VALUES (?, ?, ?, ?, ?, ?, ?)",
+            with self.db:
+                self.db.execute("BEGIN IMMEDIATE")
+                before = self.db.total_changes
+                self.db.executemany("INSERT OR IGNORE INTO answers VALUES (?, ?, ?, ?, ?, ?, ?)",
                                      params)
-                return self._db.total_changes - before
+                return self.db.total_changes - before
         except sqlite3.Error as exc:
             raise self._error(exc) from None
 
     def disabled(self, model_key: str) -> str:
         """Why reuse is off for this model ("" = it is not)."""
         try:
-            row = self._db.execute("SELECT reason FROM disabled WHERE model_key = ?",
+            row = self.db.execute("SELECT reason FROM disabled WHERE model_key = ?",
                                    (model_key,)).fetchone()
         except sqlite3.Error as exc:
             raise self._error(exc) from None
@@ -184,8 +191,8 @@ class AnswerCache:
         from evalcli.store.fsutil import utc_now
 
         try:
-            with self._db:
-                self._db.execute("INSERT OR REPLACE INTO disabled VALUES (?, ?, ?, ?)",
+            with self.db:
+                self.db.execute("INSERT OR REPLACE INTO disabled VALUES (?, ?, ?, ?)",
                                  (model_key, model, reason, utc_now()))
         except sqlite3.Error as exc:
             raise self._error(exc) from None
@@ -193,11 +200,11 @@ class AnswerCache:
     def models(self) -> list[ModelEntries]:
         """Entries and bytes of answers per model, most entries first."""
         try:
-            rows = self._db.execute(
+            rows = self.db.execute(
                 "SELECT model_key, model, COUNT(*), SUM(LENGTH(answer) + LENGTH(key) + "
                 "LENGTH(custom_id) + LENGTH(run_id)) FROM answers GROUP BY model_key, model "
                 "ORDER BY COUNT(*) DESC, model").fetchall()
-            off = dict(self._db.execute("SELECT model_key, reason FROM disabled").fetchall())
+            off = dict(self.db.execute("SELECT model_key, reason FROM disabled").fetchall())
         except sqlite3.Error as exc:
             raise self._error(exc) from None
         out = [ModelEntries(model_key=k, model=m, entries=n, bytes=int(b or 0),
@@ -208,19 +215,19 @@ class AnswerCache:
         """Delete every answer (and every reuse refusal), or those of models whose label or
         key starts with `model`; returns the answers deleted."""
         try:
-            with self._db:
-                self._db.execute("BEGIN IMMEDIATE")
+            with self.db:
+                self.db.execute("BEGIN IMMEDIATE")
                 if model is None:
-                    n = self._db.execute("DELETE FROM answers").rowcount
-                    self._db.execute("DELETE FROM disabled")
+                    n = self.db.execute("DELETE FROM answers").rowcount
+                    self.db.execute("DELETE FROM disabled")
                 else:
                     where = "model = ? OR model_key LIKE ?"
-                    n = self._db.execute(f"DELETE FROM answers WHERE {where}",
+                    n = self.db.execute(f"DELETE FROM answers WHERE {where}",
                                          (model, model + "%")).rowcount
-                    self._db.execute(f"DELETE FROM disabled WHERE {where}",
+                    self.db.execute(f"DELETE FROM disabled WHERE {where}",
                                      (model, model + "%"))
             if model is None:
-                self._db.execute("VACUUM")
+                self.db.execute("VACUUM")
         except sqlite3.Error as exc:
             raise self._error(exc) from None
         return n
@@ -237,7 +244,7 @@ class AnswerCache:
     def __enter__(self) -> AnswerCache:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
