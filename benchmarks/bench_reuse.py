@@ -2,6 +2,7 @@
 changes the treatment prompt; with `--reuse` its control answers come from the store.
 
     python benchmarks/bench_reuse.py [--reps R] [--limit-items N] [--profile local-llamacpp]
+    python benchmarks/bench_reuse.py --determinism K [--limit-items N]
 
 Per round, three whole `python -m evalcli run` processes, in this order:
 
@@ -13,6 +14,12 @@ Printed: the median wall time of each, and the ratios second ÷ first (the targe
 0.55) and second ÷ fresh, each the median of the per-round ratios with the min-max spread.
 Every round also checks that each reused answer equals the fresh run's answer to the same
 unit (the model gives it today), and counts the reused units.
+
+`--determinism K` instead runs the experiment twice, with `--reuse --check-determinism K`:
+once at the profile's thread count and once at one thread. It prints each run's check
+(K of K identical is expected at a fixed thread count), how many units the one-thread run
+reused (none: the thread count is in the key), and how many of its answers differ from the
+first run's — what reusing across a thread count would have passed off as the model's.
 """
 
 from __future__ import annotations
@@ -62,9 +69,9 @@ def _profiles(profile: str, folder: Path) -> tuple[Path, Path]:
 
 
 def _run(profile: Path, runs: Path, run_id: str, limit: int, store: Path,
-         reuse: bool) -> float:
+         reuse: bool, *extra: str) -> float:
     cmd = [sys.executable, "-m", "evalcli", "run", "--profile", str(profile), "--runs-dir",
-           str(runs), "--run-id", run_id, "--limit-items", str(limit)]
+           str(runs), "--run-id", run_id, "--limit-items", str(limit), *extra]
     if reuse:
         cmd.append("--reuse")
     t0 = time.perf_counter()
@@ -89,12 +96,49 @@ def _spread(values: list[float]) -> str:
     return f"{statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f})"
 
 
+def _threads_profile(first: Path, threads: int) -> Path:
+    data = msgspec.toml.decode(first.read_text(encoding="utf-8"))
+    data["engine"].setdefault("options", {})["n_threads"] = threads
+    path = first.with_name(f"threads-{threads}.toml")
+    path.write_bytes(msgspec.toml.encode(data))
+    return path
+
+
+def determinism(args) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        first, _ = _profiles(args.profile, root)
+        store, runs = root / "answers.sqlite3", root / "runs"
+        check = ["--check-determinism", str(args.determinism)]
+        _run(first, runs, "threads-default", args.limit_items, store, True, *check)
+        _run(_threads_profile(first, 1), runs, "threads-1", args.limit_items, store, True,
+             *check)
+        default, one = _answers(runs, "threads-default"), _answers(runs, "threads-1")
+        for run_id in ("threads-default", "threads-1"):
+            manifest = msgspec.json.decode((runs / run_id / "run.json").read_bytes())
+            c = manifest["determinism"]
+            threads = manifest["environment"]["engine_options"].get("n_threads")
+            print(f"{run_id} (n_threads {threads}): determinism check {c['identical']} of "
+                  f"{c['checked']} identical; {len(c['differing'])} differing")
+        reused = sum(1 for _, source in one.values() if source)
+        differ = [cid for cid, (text, _) in one.items() if default.get(cid, ("",))[0] != text]
+        print(f"one thread: {reused} of {len(one)} reused; {len(differ)} of {len(one)} answers "
+              "differ from the default thread count's")
+        for cid in differ[:5]:
+            print(f"  {cid}: {default[cid][0]!r} vs {one[cid][0]!r}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--limit-items", type=int, default=0, help="0 = every item")
     parser.add_argument("--profile", default="local-llamacpp")
+    parser.add_argument("--determinism", type=int, default=0, metavar="K",
+                        help="the determinism check at two thread counts instead")
     args = parser.parse_args()
+    if args.determinism:
+        determinism(args)
+        return
     walls: dict[str, list[float]] = {"first": [], "second": [], "fresh": []}
     reused_counts, mismatches, units = [], 0, 0
     with tempfile.TemporaryDirectory() as tmp:
