@@ -146,7 +146,7 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool,
         reuse = RunReuse(setup, manifest, lambda line: console.print(Text(line)))
         found, todo = reuse.split(todo)
         if found:  # written before anything runs: the counts and a sequential look see them
-            _append_reused(setup, found, reuse)
+            _append_reused(setup, found)
             finished = load_finished(setup)
     add_trials(setup, manifest)
     refresh_counts(manifest, finished)
@@ -164,8 +164,7 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool,
         status = "verdict" if decided and todo else "completed"
         if status == "completed" and setup.profile.cache.check_determinism:
             _check(setup, manifest, console, reuse)
-        if reuse is not None:
-            reuse.close()
+        _end_reuse(setup, manifest, reuse)
         write_manifest(rd.manifest, manifest)
         return status
     progress = Progress(rd.run_id, {
@@ -284,8 +283,7 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool,
         status = "verdict" if early else "completed"
     if status == "completed" and setup.profile.cache.check_determinism:
         _check(setup, manifest, console, reuse)
-    if reuse is not None:
-        reuse.close()
+    _end_reuse(setup, manifest, reuse)
     if status in ("completed", "verdict"):
         manifest.finish_stage("generate", _results_artifacts(setup))
         if monitor is not None:
@@ -443,7 +441,7 @@ def _run_batch(setup: Setup, manifest: Manifest, todo: Units, on_result,
     return status, engine.describe()
 
 
-def _append_reused(setup: Setup, found: list, reuse) -> None:
+def _append_reused(setup: Setup, found: list) -> None:
     """Append the records of units answered from the answer store, one write per trial."""
     writers: dict[str, ResultsWriter] = {}
     try:
@@ -451,10 +449,19 @@ def _append_reused(setup: Setup, found: list, reuse) -> None:
             if unit.trial not in writers:
                 writers[unit.trial] = ResultsWriter(setup.run_dir.results(unit.trial))
             writers[unit.trial].append(record, flush=False)
-            reuse.counted(record)
     finally:
         for writer in writers.values():
             writer.close()
+
+
+def _end_reuse(setup: Setup, manifest: Manifest, reuse) -> None:
+    """Close the answer store; count the reused answers from the results files."""
+    if reuse is not None:
+        reuse.close()
+    if not isinstance(manifest.reuse, msgspec.UnsetType):
+        from evalcli.run.reuse import recount
+
+        recount(setup, manifest.reuse)
 
 
 def _check(setup: Setup, manifest: Manifest, console: Console, reuse) -> None:

@@ -190,13 +190,6 @@ class RunReuse:
             return found, rest
         return found, rest
 
-    def counted(self, record: ResultRecord) -> None:
-        """A reused record was appended to the results."""
-        if record.reused_from is not None:
-            self.record.reused += 1
-            run = record.reused_from.run_id
-            self.record.from_runs[run] = self.record.from_runs.get(run, 0) + 1
-
     def keep(self, unit: Unit, record: ResultRecord) -> None:
         """A fresh answer, stored at the next flush()."""
         if self.store is None or record.status != "ok" or record.reused_from is not None:
@@ -239,6 +232,21 @@ class RunReuse:
         if self.store is not None:
             self.store.close()
             self.store = None
+
+
+def recount(setup: Setup, reuse: AnswerReuse) -> None:
+    """run.json `reuse.reused` and `from_runs` from the results files (the source of truth:
+    a kill between a results write and a run.json write loses no count)."""
+    from evalcli.store.results import LatestResults
+
+    reuse.reused, reuse.from_runs = 0, {}
+    for trial in setup.plan.trials:
+        with LatestResults(setup.run_dir.results(trial.slug)) as results:
+            for record in results.records("ok"):
+                if record.reused_from is not None:
+                    reuse.reused += 1
+                    run = record.reused_from.run_id
+                    reuse.from_runs[run] = reuse.from_runs.get(run, 0) + 1
 
 
 def reused_record(custom_id: str, hit) -> ResultRecord:
