@@ -7,7 +7,8 @@ changes the treatment prompt; with `--reuse` its control answers come from the s
 Per round, three whole `python -m evalcli run` processes, in this order:
 
     first      the profile's prompt set, --reuse, on an empty answer store (fills it)
-    second     the same prompt set with another treatment prompt, --reuse (control reused)
+    second     the same prompt set, one sentence added to the treatment prompt, --reuse
+               (the control's answers reused)
     fresh      the second experiment again without reuse (what it costs without the store)
 
 Printed: the median wall time of each, and the ratios second ÷ first (the target: at most
@@ -37,8 +38,9 @@ from pathlib import Path
 
 import msgspec
 
-OTHER_TREATMENT = ("You answer questions. Give only the answer: a name, a number, a date or "
-                   "a short phrase, nothing else. If you do not know it, say: I don't know.")
+# appended to each treatment prompt: the second experiment's treatment differs from the
+# first's by one sentence, so the two cost the same to run and the ratio is reuse's alone
+EDIT = "\nAnswer in as few words as you can."
 
 
 def _profiles(profile: str, folder: Path) -> tuple[Path, Path]:
@@ -59,7 +61,7 @@ def _profiles(profile: str, folder: Path) -> tuple[Path, Path]:
     control = prompts["control"]
     for condition in prompts["system"]:
         if condition != control:
-            prompts["system"][condition] = OTHER_TREATMENT
+            prompts["system"][condition] += EDIT
     changed = folder / "changed-prompts.toml"
     changed.write_bytes(msgspec.toml.encode(prompts))
     data.setdefault("prompts", {})["set"] = str(changed)
