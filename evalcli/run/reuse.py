@@ -144,7 +144,8 @@ class RunReuse:
         return self.store is not None and any(self.models)
 
     def _say(self, line: str) -> None:
-        self.record.notes.append(line)
+        if line not in self.record.notes:  # a resume says it again, run.json keeps it once
+            self.record.notes.append(line)
         self._note(line)
 
     def _warn(self, line: str) -> None:
@@ -185,10 +186,7 @@ class RunReuse:
                 out.append(hit is None)
             return out
 
-        rest = todo.select(keep)
-        if self.store is None:  # failed part-way: what was found stands, the rest runs
-            return found, rest
-        return found, rest
+        return found, todo.select(keep)  # a store failed part-way: what was found stands
 
     def keep(self, unit: Unit, record: ResultRecord) -> None:
         """A fresh answer, stored at the next flush()."""
