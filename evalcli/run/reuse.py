@@ -45,11 +45,13 @@ def _sha(value) -> str:
 def model_identity(engine) -> dict:
     """What, besides the request, decides this engine variant's answers (a ResolvedEngine):
     the engine's own answer_identity, with a model file named by its sha256 (hashed once per
-    size and mtime: evalcli.environment)."""
-    identity = {"engine": engine.name, **engine.cls.answer_identity(engine.options)}
-    if engine.model_path:
-        from evalcli import environment
+    size and mtime: evalcli.environment), and the GPUs' names when layers are offloaded."""
+    from evalcli import environment
 
+    identity = {"engine": engine.name, **engine.cls.answer_identity(engine.options)}
+    if getattr(engine.options, "n_gpu_layers", 0):  # kernels differ between GPU models
+        identity["gpus"] = sorted(str(g.get("name", "")) for g in environment.gpu_info())
+    if engine.model_path:
         try:
             identity["model"] = environment.model_fingerprint(Path(engine.model_path))["sha256"]
         except OSError as exc:
