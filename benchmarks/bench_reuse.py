@@ -121,7 +121,10 @@ def determinism(args) -> None:
             c = manifest["determinism"]
             threads = manifest["environment"]["engine_options"].get("n_threads")
             print(f"{run_id} (n_threads {threads}): determinism check {c['identical']} of "
-                  f"{c['checked']} identical; {len(c['differing'])} differing")
+                  f"{c['checked']} identical; {len(c['differing'])} differing; reuse turned "
+                  f"off for: {c['reuse_turned_off'] or 'none'}")
+            for d in c["differing"]:
+                print(f"  {d['custom_id']}: recorded {d['recorded']!r}, re-run {d['rerun']!r}")
         reused = sum(1 for _, source in one.values() if source)
         differ = [cid for cid, (text, _) in one.items() if default.get(cid, ("",))[0] != text]
         print(f"one thread: {reused} of {len(one)} reused; {len(differ)} of {len(one)} answers "
