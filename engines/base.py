@@ -13,6 +13,10 @@ Errors an engine raises:
     EngineError       one request failed (prompt too long, HTTP 500 after retries, ...):
                       recorded on that unit, the run goes on. `retryable` says whether the
                       supervisor may try the unit again on the same worker.
+    EngineFault       (an EngineError) a request failed inside native code — on Windows a
+                      fault in a llama.cpp call surfaces as OSError — so the engine's memory
+                      may be corrupted: the worker replies (retryable), then exits, and a
+                      fresh worker serves the next unit.
     EngineLoadError   the engine cannot start (model file missing, server unreachable,
                       model not pulled): the run stops with this message; never respawned.
 """
@@ -110,6 +114,13 @@ class EngineError(Exception):
         super().__init__(message)
         self.retryable = retryable
         self.kind = kind
+
+
+class EngineFault(EngineError):
+    """A request failed inside native code; this process must not serve another one."""
+
+    def __init__(self, message: str, *, kind: ErrorKind = "engine_error"):
+        super().__init__(message, retryable=True, kind=kind)
 
 
 class EngineLoadError(Exception):

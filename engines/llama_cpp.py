@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Literal
 
 from engines.base import (
     ChatMessage,
@@ -37,6 +38,7 @@ from engines.base import (
     ConfigStruct,
     Engine,
     EngineError,
+    EngineFault,
     EngineLoadError,
     IntRange,
     Request,
@@ -193,6 +195,10 @@ class LlamaCppEngine(Engine):
         n_threads: IntRange(0, 4096) = 0  # 0 = CPU cores / workers (set by evalcli before spawning)
         n_batch: IntRange(1, 1 << 24) = 512
         flash_attn: bool = False
+        # several GPUs: "split" = llama.cpp's default, each worker's layers spread over every
+        # GPU; "per_worker" = worker i holds its whole model on GPU i mod gpu_count
+        gpu_placement: Literal["split", "per_worker"] = "split"
+        gpu_count: IntRange(0, 1024) = 0  # per_worker: GPUs used; 0 = those evalcli sees
         # "auto" | "completion" | "gguf" | "gemma3" | path to a Jinja file (docs/engines.md)
         chat_template: str = "auto"
         completion_separator: str = "\n\n"  # completion format: between system and user text
@@ -294,13 +300,17 @@ class LlamaCppEngine(Engine):
                 n_threads=options.n_threads or None, n_threads_batch=options.n_threads or None,
                 n_batch=min(options.n_batch, options.n_ctx), flash_attn=options.flash_attn,
                 seed=0, verbose=options.verbose,
+                **gpu_placement_kwargs(options, worker_index,
+                                       getattr(llama_cpp, "LLAMA_SPLIT_MODE_NONE", 0)),
             )
         except (ValueError, RuntimeError, OSError) as exc:
             raise EngineLoadError(f"llama.cpp could not load {options.model}: {exc}") from None
         self.template_name = install_prompt_format(self.llm, options)
 
     def describe(self) -> dict[str, str]:
+        placement = gpu_placement_kwargs(self.options, self.worker_index, 0)
         return {
+            **({"main_gpu": str(placement["main_gpu"])} if placement else {}),
             "model": self.options.model,
             "llama_cpp_python": getattr(self._llama_cpp, "__version__", "?"),
             "chat_template": self.template_name,
@@ -337,6 +347,8 @@ class LlamaCppEngine(Engine):
             raise EngineError(str(exc), kind=kind) from None
         except RuntimeError as exc:  # llama_decode returned N
             raise EngineError(str(exc), kind="llama_error") from None
+        except OSError as exc:  # Windows: a native fault in a ctypes call ("access violation")
+            raise _fault(exc) from None
         latency_ms = (time.perf_counter() - started) * 1000.0
         choice = out["choices"][0]
         usage = out.get("usage") or {}
@@ -353,14 +365,18 @@ class LlamaCppEngine(Engine):
     def _perf_reset(self) -> None:
         try:
             self._llama_cpp.llama_perf_context_reset(self.llm.ctx)
-        except (AttributeError, TypeError, OSError):
+        except (AttributeError, TypeError):  # an older llama-cpp-python: no perf counters
             pass
+        except OSError as exc:
+            raise _fault(exc) from None
 
     def _perf_timings(self) -> dict[str, float]:
         try:
             perf = self._llama_cpp.llama_perf_context(self.llm.ctx)
-        except (AttributeError, TypeError, OSError):
+        except (AttributeError, TypeError):
             return {}
+        except OSError as exc:  # the answer came from a process that then faulted: not kept
+            raise _fault(exc) from None
         return {"prompt_eval_tokens": float(perf.n_p_eval), "prompt_eval_ms": perf.t_p_eval_ms,
                 "eval_tokens": float(perf.n_eval), "eval_ms": perf.t_eval_ms}
 
@@ -368,3 +384,20 @@ class LlamaCppEngine(Engine):
         llm = getattr(self, "llm", None)
         if llm is not None:
             llm.close()
+
+
+def gpu_placement_kwargs(options, worker_index: int, split_none: int) -> dict[str, int]:
+    """llama.cpp's placement for this worker: {} for the default layer split; with
+    gpu_placement = "per_worker" and several GPUs, the whole model on GPU
+    worker_index mod gpu_count (main_gpu, split_mode none)."""
+    if options.gpu_placement != "per_worker" or options.gpu_count <= 1 \
+            or options.n_gpu_layers == 0:
+        return {}
+    return {"main_gpu": worker_index % options.gpu_count, "split_mode": split_none}
+
+
+def _fault(exc: OSError) -> EngineFault:
+    """On Windows ctypes reports a native fault in a llama.cpp call (an access violation)
+    as OSError: the process survives but its memory may be corrupted."""
+    return EngineFault(f"native fault in llama.cpp ({type(exc).__name__}: {exc}); the worker "
+                       "is replaced", kind="llama_error")

@@ -12,6 +12,7 @@ Fault injection (for the crash matrix in tests/process): a request whose unit_id
 one of these substrings makes the worker
     fail_on   raise EngineError          (a per-unit failure)
     raise_on  raise RuntimeError         (an engine bug: fails that unit only)
+    fault_on  raise EngineFault          (a native fault: the worker replies, then exits)
     crash_on  os._exit(17)               (the process dies, as after a native crash)
     kill_on   SIGKILL itself              (as the OOM killer would)
     hang_on   sleep forever              (the supervisor's unit timeout must kill it)
@@ -40,6 +41,7 @@ from engines.base import (
     ConfigStruct,
     Engine,
     EngineError,
+    EngineFault,
     EngineLoadError,
     FloatRange,
     IntRange,
@@ -69,6 +71,7 @@ class MockEngine(Engine):
         answer_file: str = ""
         fail_on: list[str] = []
         raise_on: list[str] = []
+        fault_on: list[str] = []
         crash_on: list[str] = []
         kill_on: list[str] = []
         hang_on: list[str] = []
@@ -125,6 +128,8 @@ class MockEngine(Engine):
                 time.sleep(3600)
         if _hit(uid, opts.raise_on):
             raise RuntimeError(f"mock engine bug on {uid}")
+        if _hit(uid, opts.fault_on) and not (opts.heal_file and os.path.exists(opts.heal_file)):
+            raise EngineFault(f"mock native fault on {uid}", kind="mock_failure")
         if _hit(uid, opts.fail_on) and not (opts.heal_file and os.path.exists(opts.heal_file)):
             raise EngineError(f"mock engine refused {uid}", kind="mock_failure",
                               retryable=opts.fail_retryable)

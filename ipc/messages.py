@@ -52,6 +52,7 @@ class Failed(Message):
     kind: ErrorKind = "engine_error"
     retryable: bool = False
     traceback: str = ""
+    worker_exits: bool = False  # the engine may be corrupted: the worker exits after this
 
 
 ToWorker = Generate | GenerateMany | Shutdown

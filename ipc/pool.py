@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+import sys
 
 import msgspec
 
@@ -28,7 +29,7 @@ from ipc.channel import supervisor_channel
 from ipc.inherit import InheritedFile
 from ipc.messages import FromWorker, Shutdown, WorkerSpec
 from ipc.waiting import wait_many
-from ipc.worker import BOOT_ERROR, worker_main
+from ipc.worker import BOOT_ERROR, RETIRED, worker_main
 
 _CTX = multiprocessing.get_context("spawn")
 
@@ -41,18 +42,30 @@ _WINDOWS_STATUS = {
 }
 
 
-def describe_exit(exitcode: int | None) -> str:
+# abort() in native code (a failed GGML_ASSERT, std::terminate): SIGABRT on POSIX; the
+# Microsoft C runtime's abort() ends the process with exit code 3 instead
+ABORTED = "aborted: abort() in native code, e.g. a failed GGML_ASSERT (see the worker log)"
+WINDOWS_ABORT = 3
+
+
+def describe_exit(exitcode: int | None, *, platform: str = sys.platform) -> str:
     if exitcode is None:
         return "still running"
     if exitcode == 0:
         return "exited normally"
     if exitcode == BOOT_ERROR:
         return "could not start its engine"
+    if exitcode == RETIRED:
+        return "exited after a native fault in its engine, to be replaced by a fresh worker"
+    if exitcode == WINDOWS_ABORT and platform == "win32":
+        return f"{ABORTED} (exit code 3)"
     if exitcode < 0:
         try:
             name = signal.Signals(-exitcode).name
         except ValueError:
             name = f"signal {-exitcode}"
+        if name == "SIGABRT":
+            return f"{ABORTED} (SIGABRT)"
         hint = " (out of memory?)" if name == "SIGKILL" else ""
         return f"killed by {name}{hint}"
     status = exitcode & 0xFFFFFFFF

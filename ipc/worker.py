@@ -12,6 +12,8 @@
                ├─ Ready
                └─ loop: Generate (or GenerateMany: each in order) → "unit <id>" in the
                         log → Completed | Failed, one reply per unit ;
+                        EngineFault → Failed(worker_exits=True), exit RETIRED (no close:
+                        the engine's memory may be corrupted) ;
                         Shutdown or EOF → close, exit 0
 
 The entry is a module-level function whose arguments are plain data (msgpack bytes, a
@@ -34,14 +36,17 @@ import traceback
 import msgspec
 
 from engines import engine_class
-from engines.base import EngineError
+from engines.base import EngineError, EngineFault
 from engines.secrets import Scrubber, scrub_completion
 from ipc.channel import worker_channel
 from ipc.lifeline import bind_to_parent
 from ipc.messages import Completed, Failed, Generate, GenerateMany, Ready, Shutdown, WorkerSpec
 
 # Exit code for "the engine could not start": the supervisor must not respawn-loop it.
-BOOT_ERROR = 3
+# Not 3: that is what abort() in native code exits with on Windows.
+BOOT_ERROR = 78
+# Exit code of a worker that retired itself after an EngineFault (a native fault).
+RETIRED = 79
 
 
 def _redirect_output(log_fd: int) -> None:
@@ -118,11 +123,15 @@ def _answer(channel, engine, request, scrubber: Scrubber) -> bool:
             **completion.timings,  # CPU time of the whole worker process (all threads)
             "worker_cpu_ms": round((time.process_time() - cpu_start) * 1000, 3)})
     except EngineError as exc:
+        fault = isinstance(exc, EngineFault)
+        if fault:
+            print(scrubber.scrub(traceback.format_exc()), file=sys.stderr, flush=True)
         reply = Failed(
             unit_id=request.unit_id,
             error=scrubber.scrub(_one_line(exc)),
             kind=exc.kind,
             retryable=exc.retryable,
+            worker_exits=fault,
         )
     except Exception as exc:  # noqa: BLE001 - an engine bug fails this unit only
         tb = scrubber.scrub(traceback.format_exc())
@@ -139,6 +148,9 @@ def _answer(channel, engine, request, scrubber: Scrubber) -> bool:
         channel.send(reply)
     except (EOFError, OSError):
         return False
+    if isinstance(reply, Failed) and reply.worker_exits:
+        print("native fault: this worker exits; the supervisor starts a fresh one", flush=True)
+        os._exit(RETIRED)
     return True
 
 

@@ -14,16 +14,23 @@ Help is plain (rich_markup_mode=None), for two reasons: Typer's rich help import
 and markdown-it (~0.08 s, more than the rest of `stop --help`), and it read help texts as rich
 markup, so "[stopping]" vanished from `run --help`. benchmarks/bench_startup.py measures
 start-up (docs/performance.md); tests/unit/test_cli_startup.py checks what each command imports.
+
+A command's values are converted without pydantic where they are plain str, Path or bool
+(evalcli/cli/coerce.py), and its help names each value plainly (N, PATH, RUN_ID, STAGE; see
+_load). Shell completion (`evalcli completion SHELL`) registers Typer's completion classes
+only when the shell asks for completions (LazyGroup._main_shell_completion).
 """
 
 from __future__ import annotations
 
-import ast
 import importlib
 import importlib.util
+from pathlib import Path
 
 import typer
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperArgument, TyperCommand, TyperGroup
+
+from evalcli.cli.coerce import lighten
 
 # command name -> (module under evalcli.cli, function); the order is the order --help shows
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -38,12 +45,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "archive": ("archive", "archive"),
     "verify": ("verify", "verify"),
     "gate": ("gate", "gate"),
+    "completion": ("completion", "completion"),
     "cache": ("cache", "cache"),
 }
 
 
 def _docstring(module: str, function: str) -> str | None:
     """The command function's docstring, read from source; None when the source is absent."""
+    import ast  # only a help listing reads docstrings
+
     spec = importlib.util.find_spec(f"evalcli.cli.{module}")
     if spec is None or not spec.origin or not spec.origin.endswith(".py"):
         return None
@@ -55,11 +65,58 @@ def _docstring(module: str, function: str) -> str | None:
     return None
 
 
+def _help_flag_false(option):
+    # --help not given reads as None in Typer 0.2x, and coercing None builds a pydantic
+    # adapter (~0.1 s of imports) only to return None; False is what the flag means.
+    if option is not None and option.default is None:
+        option.default = False
+    return option
+
+
+class LightCommand(TyperCommand):
+    """A command whose unset --help costs no pydantic import (see _help_flag_false)."""
+
+    def get_help_option(self, ctx: typer.Context):
+        return _help_flag_false(super().get_help_option(ctx))
+
+
+class _Argument(TyperArgument):
+    """An argument whose help shows its metavar as written: `RUN_ID` in the usage line and
+    the Arguments list (Typer 0.2x writes `{RUN_ID}` and `RUN_ID <str>`)."""
+
+    def display_type_rich(self, ctx: typer.Context) -> str | None:
+        return None if self.metavar is not None else super().display_type_rich(ctx)
+
+    def _usage_display_name(self) -> str:
+        if self.metavar is None:
+            return super()._usage_display_name()
+        name = self.metavar if self.required else f"[{self.metavar}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+
 def _load(name: str) -> TyperCommand:
     module, function = COMMANDS[name]
     one = typer.Typer(pretty_exceptions_enable=False, add_completion=False, rich_markup_mode=None)
-    one.command(name, context_settings=CONTEXT)(getattr(importlib.import_module(f"evalcli.cli.{module}"), function))
-    return typer.main.get_command(one)
+    one.command(name, context_settings=CONTEXT, cls=LightCommand)(getattr(importlib.import_module(f"evalcli.cli.{module}"), function))
+    command = typer.main.get_command(one)
+    lighten(command)  # str and Path values without pydantic (evalcli/cli/coerce.py)
+    for param in command.params:
+        if type(param) is TyperArgument:
+            param.__class__ = _Argument
+        elif getattr(param, "metavar", "") is None and not getattr(param, "is_flag", True):
+            param.metavar = _metavar(param)
+    return command
+
+
+# an option's value in --help, by type, where the option names none: N, not <int>
+_METAVARS = {int: "N", float: "NUMBER", str: "TEXT", Path: "PATH"}
+
+
+def _metavar(param) -> str | None:
+    annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+    if getattr(annotation, "__origin__", None) is list:  # a repeatable option: one value
+        annotation = annotation.__args__[0]
+    return _METAVARS.get(annotation)
 
 
 def _summary(doc: str) -> str:
@@ -95,17 +152,32 @@ class LazyGroup(TyperGroup):
         return self.commands[cmd_name]
 
     def get_help_option(self, ctx: typer.Context):
-        # --help not given reads as None in Typer 0.2x, and coercing None builds a pydantic
-        # adapter (~0.1 s of imports) only to return None; False is what the flag means.
-        option = super().get_help_option(ctx)
-        if option is not None and option.default is None:
-            option.default = False
-        return option
+        return _help_flag_false(super().get_help_option(ctx))
 
     def format_help(self, ctx: typer.Context, formatter) -> None:
         self._listing = True
         try:
             super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+    def _main_shell_completion(self, ctx_args, prog_name: str, complete_var: str | None = None):
+        # the shell asks for completions (`evalcli completion SHELL` wrote the script that
+        # sets _EVALCLI_COMPLETE): only then register Typer's completion classes, which
+        # add_completion=False never does; an ordinary start-up reads one variable
+        import os
+
+        if os.environ.get(complete_var or f"_{prog_name}_COMPLETE".replace("-", "_").upper()):
+            from typer.completion import completion_init
+
+            completion_init()
+        super()._main_shell_completion(ctx_args, prog_name, complete_var)
+
+    def shell_complete(self, ctx: typer.Context, incomplete: str):
+        # completing a command name lists them all: from their docstrings, none imported
+        self._listing = True
+        try:
+            return super().shell_complete(ctx, incomplete)
         finally:
             self._listing = False
 

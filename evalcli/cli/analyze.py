@@ -12,7 +12,7 @@ from evalcli.cli.common import AbstainPhrases, console
 
 
 def analyze(
-    predictions: Annotated[Path, typer.Argument(help="predictions.csv: ours, or the predecessor's 13-column file.")],
+    predictions: Annotated[Path, typer.Argument(metavar="PREDICTIONS.csv", help="predictions.csv: ours, or the predecessor's 13-column file.")],
     items: Annotated[list[Path], typer.Option("--items", help="Items the predictions answer: an evalcli items.jsonl, or the predecessor's open_book.jsonl and closed_book.jsonl (repeat --items for each file).")],
     out: Annotated[Path, typer.Option("--out", help="Folder for per_item_scores.csv, significance.json, costs.json, report.md, report.html.")],
     control: Annotated[str | None, typer.Option("--control", help="The control condition (default: \"control\").")] = None,

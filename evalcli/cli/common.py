@@ -51,9 +51,22 @@ AbstainPhrases = Annotated[list[str] | None, typer.Option(
     "--abstain-phrase", metavar="TEXT",
     help="A refusal wording to count as abstaining (added to [scoring] abstain_phrases; "
     "repeatable): the answers are re-scored, the model is not run again.")]
-FromStage = Annotated[str | None, typer.Option("--from", help="First stage to run (generate, parse, score, stats, costs, report).")]
-ToStage = Annotated[str | None, typer.Option("--to", help="Last stage to run.")]
-OnlyStage = Annotated[str | None, typer.Option("--only", help="Run just this stage.")]
+# the stage names as evalcli.run.stage_names orders them (importing it here would import the
+# run package at every start-up; tests/unit/test_cli_help.py checks the two agree)
+STAGES = "generate, parse, score, stats, costs, report"
+
+
+def _stage_names(incomplete: str) -> list[str]:
+    """What the shell completes after --from/--to/--only (`evalcli completion`)."""
+    return [name for name in STAGES.split(", ") if name.startswith(incomplete)]
+
+
+FromStage = Annotated[str | None, typer.Option(
+    "--from", metavar="STAGE", autocompletion=_stage_names, help=f"First stage to run: one of {STAGES}.")]
+ToStage = Annotated[str | None, typer.Option(
+    "--to", metavar="STAGE", autocompletion=_stage_names, help=f"Last stage to run: one of {STAGES}.")]
+OnlyStage = Annotated[str | None, typer.Option(
+    "--only", metavar="STAGE", autocompletion=_stage_names, help=f"Run just this stage: one of {STAGES}.")]
 Reuse = Annotated[bool, typer.Option(
     "--reuse", help="Take a unit's answer from the answer store when an earlier run made it "
     "with the very same model file, engine options, prompt, sampling and seed ([cache] reuse; "

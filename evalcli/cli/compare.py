@@ -12,6 +12,7 @@ import typer
 from evalcli.cli.common import JsonFlag, RunsDir, console
 
 RunRefs = Annotated[list[str], typer.Argument(
+    metavar="RUN",
     help="Two or more runs: run ids in --runs-dir, run folders, or archive files.")]
 Metric = Annotated[list[str] | None, typer.Option(
     "--metric", help="Compare only this metric (EM, F1, abstain, false_answers); repeatable.")]

@@ -1,8 +1,9 @@
 """`evalcli doctor`: diagnose the machine; exit 0 when nothing failed, 1 otherwise.
 
     text      a version line, then problems (fail, then warn) with each fix on its own
-              unwrapped line, then the ok/skip rows; details wrapped to the terminal width
-              (80 columns when piped)
+              unwrapped line, then the ok/skip rows; details wrapped (never cut) to the
+              terminal width (80 columns when piped)
+    --profile defaults to what `evalcli run` uses: $EVALCLI_PROFILE, else local-llamacpp
     --report  one paste-ready block for a bug report (versions + every row, nothing wrapped)
     --json    [{"name", "status", "detail", "fix"}, ...], ASCII only
 """
@@ -65,10 +66,14 @@ def render_text(out, checks) -> None:
                           soft_wrap=True)  # one line, never wrapped: copy it whole
             continue
         head.append(": ")
-        room = width - len(head.plain)
-        detail = check.detail if len(check.detail) <= room else check.detail[:room - 3] + "..."
-        head.append(detail)
-        out.print(head, soft_wrap=True)
+        out.print(head, end="")  # the whole detail, wrapped (a hint is never cut short)
+        lead = " " * len(head.plain)
+        lines = textwrap.wrap(check.detail, width, initial_indent=lead,
+                              subsequent_indent=_INDENT, break_on_hyphens=False,
+                              break_long_words=False) or [lead]
+        out.print(lines[0][len(lead):], markup=False, highlight=False, soft_wrap=True)
+        for line in lines[1:]:
+            out.print(line, markup=False, highlight=False, soft_wrap=True)
     counts = {s: sum(c.status == s for c in checks) for s in ("fail", "warn", "ok", "skip")}
     out.print("\n" + ", ".join(f"{n} {s}" for s, n in counts.items())
               + ("  (full details: evalcli doctor --report)" if problems else ""),
@@ -88,7 +93,7 @@ def render_report(checks, args: list[str]) -> str:
 
 
 def doctor(
-    profile: Annotated[str | None, typer.Option("--profile", "-p", help="Also check this profile's engine (bundled name or .toml path).")] = None,
+    profile: Annotated[str, typer.Option("--profile", "-p", metavar="PROFILE", envvar="EVALCLI_PROFILE", help="Check this profile's engine and model, as `evalcli run` would use them (bundled name or .toml path; or $EVALCLI_PROFILE).")] = "local-llamacpp",
     model: Annotated[Path | None, typer.Option("--model", help="Smoke-load this .gguf with llama-cpp-python (n_ctx 512, 8 tokens).")] = None,
     runs_dir: RunsDir = Path("runs"),
     as_json: JsonFlag = False,

@@ -25,6 +25,7 @@ def run(
     plan_only: Annotated[bool, typer.Option("--plan-only", help="Print the plan and exit; creates nothing.")] = False,
     to: ToStage = None,
     until_verdict: Annotated[bool, typer.Option("--until-verdict", help="Stop at the verdict: a sequential run ([stopping] defaults when the profile has none).")] = False,
+    archive: Annotated[bool, typer.Option("--archive", help="When the run ends (completed, with failed units, or stopped), pack it as `evalcli archive` does, into ./<run-id>.evalcli.zip.")] = False,
     reuse: Reuse = False,
     check_determinism: CheckDeterminism = None,
 ) -> None:
@@ -91,7 +92,13 @@ def run(
 
                 finish(setup, manifest, stages[1:],
                        note=lambda line: out.print(line, markup=False))
-    end_of_run(out, setup, status, started, finished_here=result_lines(setup), to=to)
+    try:
+        end_of_run(out, setup, status, started, finished_here=result_lines(setup), to=to)
+    finally:  # the exit status (stopped 130, failed units 5) stands after the archive
+        if archive:
+            from evalcli.cli.archive import archive_run
+
+            archive_run(rd, None, out)
 
 
 def _threads(options) -> str:

@@ -11,7 +11,6 @@ from pathlib import Path
 import typer
 
 from evalcli.cli.common import JsonFlag, RunIdArg, RunsDir, console, print_table
-from evalcli.store.archive import is_archive
 from evalcli.store.runinfo import (
     RunSummary,
     open_run,
@@ -24,7 +23,7 @@ from evalcli.store.runinfo import (
 def show(run_id: RunIdArg, runs_dir: RunsDir = Path("runs"), as_json: JsonFlag = False) -> None:
     """Show one run (a run id, or an archive file written by evalcli archive): status, stages,
     units per trial, failed units, and where its files are."""
-    if is_archive(Path(run_id)):
+    if _is_archive(Path(run_id)):
         summary = summarize_archive(Path(run_id))
     else:
         summary = summarize(open_run(runs_dir, run_id))
@@ -36,6 +35,18 @@ def show(run_id: RunIdArg, runs_dir: RunsDir = Path("runs"), as_json: JsonFlag =
         from evalcli.errors import RunError
 
         raise RunError(next(w for w in summary.warnings if w.startswith(summary.damaged[0])))
+
+
+def _is_archive(path: Path) -> bool:
+    """An archive file; a run id is not a file, and then the archive code is not imported."""
+    try:
+        if not path.is_file():
+            return False
+    except (OSError, ValueError):  # a name too long for a path, a NUL in it, ...
+        return False
+    from evalcli.store.archive import is_archive
+
+    return is_archive(path)
 
 
 def _print(s: RunSummary) -> None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from evalcli.cli.common import RunIdArg, RunsDir, console
+import typer
+
+from evalcli.cli.common import RunIdArg, RunsDir
 from evalcli.store.fsutil import atomic_write_text, utc_now
 from evalcli.store.runinfo import load_manifest, open_run
 
@@ -22,19 +24,17 @@ _FINISHED = {
 
 def stop(run_id: RunIdArg, runs_dir: RunsDir = Path("runs")) -> None:
     """Ask a run to stop: in-flight units finish, then it stops and can be resumed."""
-    out = console()
     rd = open_run(runs_dir, run_id)
     manifest = load_manifest(rd)
     if manifest.status in _FINISHED:
-        out.print(f"run {rd.run_id}: {_FINISHED[manifest.status]} — no STOP file written.",
-                  markup=False)
+        typer.echo(f"run {rd.run_id}: {_FINISHED[manifest.status]} — no STOP file written.")
         if manifest.status != "completed":
-            out.print(f"resume it with: evalcli resume {rd.run_id}", markup=False)
+            typer.echo(f"resume it with: evalcli resume {rd.run_id}")
         return
     again = rd.stop_file.exists()
     atomic_write_text(rd.stop_file, f"{utc_now()} pid {os.getpid()}\n")
-    out.print(f"stop {'requested again' if again else 'requested'} for run {rd.run_id} "
-              f"({rd.stop_file}).", markup=False)
-    out.print("Units in flight will finish, then the run stops; the finished work is kept.",
-              markup=False)
-    out.print(f"Resume it later with: evalcli resume {rd.run_id}", markup=False)
+    # plain lines: rich's console is not imported (start-up, docs/performance.md)
+    typer.echo(f"stop {'requested again' if again else 'requested'} for run {rd.run_id} "
+               f"({rd.stop_file}).")
+    typer.echo("Units in flight will finish, then the run stops; the finished work is kept.")
+    typer.echo(f"Resume it later with: evalcli resume {rd.run_id}")

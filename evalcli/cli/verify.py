@@ -12,7 +12,7 @@ from evalcli.errors import RunError
 from evalcli.store.archive import verify_archive
 from evalcli.store.runinfo import to_json
 
-ArchiveArg = Annotated[Path, typer.Argument(help="An archive written by evalcli archive.")]
+ArchiveArg = Annotated[Path, typer.Argument(metavar="FILE", help="An archive written by evalcli archive.")]
 
 
 def verify(file: ArchiveArg, as_json: JsonFlag = False) -> None:

@@ -7,6 +7,7 @@ below size means part of it runs on the CPU)."""
 from __future__ import annotations
 
 import os
+import re
 import sys
 from urllib.parse import urlsplit, urlunsplit
 
@@ -55,8 +56,12 @@ def check_engine(ctx: Context) -> Check:
                                                   longest_request=None)
     except EngineLoadError as exc:
         message = str(exc)
-        fix = message.split(" — ", 1)[1] if " — " in message else engine_fix(ctx, message)
-        return Check(name, "fail", f"{engine}: {message}", fix)
+        head, dash, advice = message.rpartition(" — ")
+        if not dash:  # no advice of its own: ours
+            return Check(name, "fail", f"{engine}: {message}", engine_fix(ctx, message))
+        command = re.fullmatch(r"(?:start it|run|install it) with: (.+)", advice)
+        return Check(name, "fail", f"{engine}: {head}",  # the advice once, as the fix
+                     command.group(1) if command else advice)
     except EvalcliError as exc:
         return Check(name, "fail", f"{engine}: {exc.message}", engine_fix(ctx, exc.message))
     except Exception as exc:  # noqa: BLE001 - a preflight bug must not hide the other checks

@@ -10,13 +10,15 @@ and the VRAM budget of a llama_cpp profile that offloads layers.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from evalcli.doctor import shell
 from evalcli.doctor.check import Check, Context, human_bytes
 
 DRIVER_URL = "https://www.nvidia.com/Download/index.aspx"
 NVML_LIB_WIN = r"System32\nvml.dll"
+# CUDA 12.x minor-version compatibility: the oldest driver that runs any CUDA 12 build
+CUDA12_DRIVER_WINDOWS = (527, 41)
+CUDA12_DRIVER_LINUX = (525, 60, 13)
 
 
 def _nvml_advice(error: str) -> tuple[str, str]:
@@ -85,9 +87,11 @@ def check_gpu(ctx: Context) -> Check:
             problems.append((f"GPU{g['index']} compute capability {cc_text} is below 6.0: "
                              "no prebuilt CUDA wheel runs on it",
                              build_command([tuple(cc)], pinned_version(None))))
-    if _version_tuple(gpu.driver) < (525,):
-        problems.append((f"driver {gpu.driver} is older than 525 (CUDA 12 wheels need 525+, "
-                         "CUDA 13 580+)", f"update the NVIDIA driver: {DRIVER_URL}"))
+    floor = CUDA12_DRIVER_WINDOWS if shell.windows() else CUDA12_DRIVER_LINUX
+    if gpu.driver and _version_tuple(gpu.driver) < floor:
+        problems.append((f"driver {gpu.driver} is older than {'.'.join(map(str, floor))}, "
+                         "the minimum for CUDA 12 wheels (minor-version compatibility; CUDA 13 "
+                         "needs 580+)", f"update the NVIDIA driver: {DRIVER_URL}"))
     if (sys.platform == "win32" and ctx.engine_name == "ollama"
             and _version_tuple(gpu.driver) < (551, 61)):
         problems.append((f"driver {gpu.driver} is older than 551.61, which Ollama on Windows "
@@ -102,6 +106,9 @@ def check_gpu(ctx: Context) -> Check:
 
 
 def check_vram(ctx: Context) -> Check:
+    """The run's own estimate (evalcli/inputs/vram.py): doctor and the worker cap agree."""
+    from evalcli.inputs import vram
+
     name = "vram budget"
     layers = ctx.gpu_layers()
     if ctx.engine_name != "llama_cpp" or layers == 0:
@@ -117,25 +124,44 @@ def check_vram(ctx: Context) -> Check:
                      "(NVML / nvidia-smi)", "set engine.options.n_gpu_layers = 0 in the profile, "
                      f"or install the NVIDIA driver ({DRIVER_URL}) and "
                      f"{shell.pip('install', 'nvidia-ml-py')}")
-    return vram_verdict(Path(model).stat().st_size, ctx.workers, layers,
-                        sum(g["free"] for g in gpu.gpus))
+    opts = ctx.options
+    plan = vram.budget(model, opts.n_ctx, layers, opts.n_batch, ctx.workers,
+                       [g["free"] for g in gpu.gpus], getattr(opts, "gpu_placement", "split"))
+    return vram_verdict(plan, windows=shell.windows())
 
 
-def vram_verdict(model_bytes: int, workers: int, layers: int, free: int) -> Check:
-    """Every worker loads its own copy: workers × (model + ~15% and 256 MiB for context)."""
-    per_worker = int(model_bytes * 1.15) + (256 << 20)
-    need = workers * per_worker
-    detail = (f"{workers} worker(s) × ~{human_bytes(per_worker)} = ~{human_bytes(need)} "
-              f"needed{' at most' if layers > 0 else ''}, {human_bytes(free)} free")
-    if need > free:
-        fit = max(0, free // per_worker)
-        return Check("vram budget", "fail" if layers < 0 else "warn", detail,
-                     f"set engine.workers = {fit} (each worker loads its own copy)" if fit
-                     else "set engine.options.n_gpu_layers = 8 (fewer layers on the GPU), or "
-                     "use a smaller model")
-    if need > 0.9 * free:
-        return Check("vram budget", "warn", detail + " (tight)",
+SYSMEM_FALLBACK = ("on Windows the driver's sysmem fallback (driver 536.40+) then moves "
+                   "VRAM to system RAM: nothing fails, generation gets several times slower")
+
+
+def vram_verdict(plan, windows: bool) -> Check:
+    """ok / tight / fewer workers than asked (the run starts only `fits`) / not even one."""
+    from evalcli.inputs import vram
+
+    name, workers, fits = "vram budget", plan.workers, plan.fits
+    detail = plan.text()
+    if len(plan.free) > 1 and plan.placement != "per_worker":
+        detail += ("; each worker spreads its layers over every GPU (llama.cpp's default); "
+                   "for large models one worker per GPU is better: engine.options.gpu_placement = "
+                   '"per_worker" (docs/doctor.md)')
+    if fits == 0:
+        most = vram.max_layers(plan)
+        fix = (f"set engine.options.n_gpu_layers = {most} (fewer layers on the GPU), or a "
+               "smaller n_ctx / model" if most else "use a smaller model (not even the "
+               "CUDA context and one layer fit), or close other programs using the GPU")
+        if windows:
+            return Check(name, "warn", f"{detail}: not even one worker fits; {SYSMEM_FALLBACK}",
+                         fix)
+        return Check(name, "fail", f"{detail}: not even one worker fits (CUDA out of memory "
+                     "at load)", fix)
+    if fits < workers:
+        return Check(name, "warn", f"{detail}: only {fits} worker(s) fit, and the run starts "
+                     f"only {fits} (each worker loads its own copy)",
+                     f"set engine.workers = {fits} (or a smaller n_ctx / model)")
+    if workers * plan.one.gpu > 0.9 * sum(plan.free):
+        return Check(name, "warn", detail + " (tight: other programs using the GPU can push it "
+                     f"over{'; ' + SYSMEM_FALLBACK if windows else ''})",
                      f"set engine.workers = {max(1, workers - 1)}, or close other programs "
                      "that use the GPU" if workers > 1 else "close other programs that use "
-                     "the GPU (browsers, games, overlays)")
-    return Check("vram budget", "ok", detail)
+                     "the GPU (browsers, games, overlays), or lower engine.options.n_ctx")
+    return Check(name, "ok", detail)

@@ -26,12 +26,11 @@ from evalcli.doctor.cuda import (
     pinned_version,
 )
 from evalcli.doctor.probe import run_probe
+from evalcli.doctor.shell import VC_REDIST
 
 IMPORT_TIMEOUT_S = 60.0
 
 PORTABLE_CMAKE_ARGS = "-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
-VC_REDIST = ("winget install --id Microsoft.VCRedist.2015+.x64 -e  (or run "
-             "https://aka.ms/vs/17/release/vc_redist.x64.exe)")
 
 _ILLEGAL = 0xC000001D
 _DLL_NOT_FOUND = 0xC0000135
@@ -54,11 +53,15 @@ def install_command(ccs: list[tuple[int, int]] | None, driver: tuple[int, int] |
 
 
 def _missing_module(text: str) -> str:
-    for pattern in (r"Could not find module '([^']+)'", r"([\w.+-]+\.so[\w.]*): cannot open",
-                    r"Failed to load shared library '([^']+)'"):
-        match = re.search(pattern, text)
-        if match:
-            return re.split(r"[\\/]", match.group(1))[-1]
+    """The module the error message names, read from the last lines first (the traceback's
+    source lines above it hold the same words with `{placeholders}`)."""
+    for line in reversed(text.splitlines()):
+        for pattern in (r"Could not find module '([^'{}]+)'",
+                        r"([\w.+-]+\.so[\w.]*): cannot open",
+                        r"Failed to load shared library '([^'{}]+)'"):
+            match = re.search(pattern, line)
+            if match:
+                return re.split(r"[\\/]", match.group(1))[-1]
     return ""
 
 
@@ -148,16 +151,12 @@ def check_llama(ctx: Context) -> Check:
         ctx.facts["llama_usable"] = False
         detail, fix = classify_child_failure(result.returncode, result.stderr, ccs=ccs,
                                              driver=driver, installed=version)
-        if "could not load" in detail and build.cuda:
-            from evalcli.doctor.checks_cuda import missing_libs_fix, probe_cuda_libs
+        if shell.windows() or build.cuda:  # name the DLL (or CUDA_PATH) the load trips on
+            from evalcli.doctor.checks_cuda import diagnose_loader
 
-            answer = probe_cuda_libs(ctx)
-            if answer is not None:
-                major, libs, _ = answer
-                missing = [lib for lib, info in libs.items() if not info.get("ok")]
-                if missing:
-                    detail += f"; missing: {', '.join(missing)}"
-                    fix = missing_libs_fix(major, missing)
+            loader = diagnose_loader(ctx)
+            if loader is not None and not loader.ok:
+                detail, fix = f"{detail}; {loader.detail}", loader.fix
         return Check(name, "fail", f"{version}: {detail}", fix)
     ctx.facts["llama_usable"] = True
     ctx.facts["llama_version"] = version

@@ -9,8 +9,8 @@ import sys
 
 from evalcli.doctor.check import Check, Context
 from evalcli.doctor.checks_gpu import DRIVER_URL
-from evalcli.doctor.checks_llama import VC_REDIST
 from evalcli.doctor.probe import run_probe
+from evalcli.doctor.shell import VC_REDIST
 
 VC_RUNTIME = ("vcruntime140.dll", "vcruntime140_1.dll", "msvcp140.dll", "vcomp140.dll")
 DLL_TIMEOUT_S = 30.0
@@ -36,6 +36,8 @@ def check_vc_runtime(ctx: Context) -> Check:
 
 
 def check_nvml_dll(ctx: Context) -> Check:
+    """Where NVIDIA's driver puts nvml.dll. No driver at all is a fact, not a problem: CPU
+    runs and remote servers need no NVML (GPU telemetry and the GPU rows are then off)."""
     name = "windows: nvml.dll"
     if (skip := _not_windows(name)) is not None:
         return skip
@@ -46,11 +48,16 @@ def check_nvml_dll(ctx: Context) -> Check:
     found = [p for p in places if os.path.isfile(p)]
     if found:
         return Check(name, "ok", f"found: {'; '.join(found)}")
-    if ctx.gpu_layers() != 0 or ctx.gpu().nvidia_hint:
+    gpu = ctx.gpu()
+    if gpu.gpus and gpu.source == "nvml":
+        return Check(name, "ok", "nvidia-ml-py loads NVML from the driver's own folder "
+                     f"(not {places[0]})")
+    if ctx.gpu_layers() != 0 or gpu.nvidia_hint:
         return Check(name, "warn", f"nvml.dll is in neither {places[0]} nor {places[1]}",
                      f"reinstall the NVIDIA driver from {DRIVER_URL} (it puts nvml.dll in "
                      "System32)")
-    return Check(name, "skip", "no nvml.dll: no NVIDIA driver installed")
+    return Check(name, "ok", "no NVIDIA driver on this machine (no nvml.dll): nothing to "
+                 "load; CPU runs and remote servers do not need it (GPU telemetry stays off)")
 
 
 def check_long_paths(ctx: Context) -> Check:

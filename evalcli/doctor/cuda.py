@@ -27,6 +27,10 @@ from evalcli.doctor import shell
 INDEX_URL = "https://abetlen.github.io/llama-cpp-python/whl/"
 FALLBACK_VERSION = "0.3.36"  # the version CI installs (.ci/run, ci.yml)
 MIN_VERSION = (0, 3, 16)  # evalcli's llama extra
+# The first release with a Windows wheel on each CUDA index: 0.3.16-0.3.21 have none, so a
+# pip line pinned to them cannot succeed on Windows (the CI's version is offered instead).
+FIRST_WINDOWS_WHEEL = {"cu118": (0, 3, 25), "cu124": (0, 3, 22), "cu125": (0, 3, 22),
+                       "cu130": (0, 3, 25), "cu132": (0, 3, 25)}
 
 
 @dataclass(frozen=True)
@@ -64,26 +68,55 @@ def choose_index(ccs: list[tuple[int, int]], driver_cuda: tuple[int, int] | None
     return None
 
 
-def pinned_version(installed: str | None) -> str:
-    """The installed version when evalcli supports it (the index may lack others: pip then
-    fails loudly thanks to --only-binary), else the version CI uses."""
-    if installed:
-        numbers = re.match(r"(\d+)\.(\d+)\.(\d+)", installed)
-        if numbers and tuple(int(n) for n in numbers.groups()) >= MIN_VERSION:
-            return ".".join(numbers.groups())
+def _numbers(version: str | None) -> tuple[int, int, int] | None:
+    match = re.match(r"(\d+)\.(\d+)\.(\d+)", version or "")
+    return tuple(int(n) for n in match.groups()) if match else None  # type: ignore[return-value]
+
+
+def pinned_version(installed: str | None, index: Index | None = None,
+                   windows: bool = False) -> str:
+    """The installed version when evalcli supports it and (on Windows) the index has a wheel
+    for it; else the version CI uses."""
+    numbers = _numbers(installed)
+    floor = MIN_VERSION
+    if windows and index is not None:
+        floor = max(floor, FIRST_WINDOWS_WHEEL.get(index.tag, MIN_VERSION))
+    if numbers is not None and numbers >= floor:
+        return ".".join(map(str, numbers))
     return FALLBACK_VERSION
+
+
+def runtime_hint(index: Index, windows: bool) -> str:
+    """What the CUDA wheel needs next to it, as a shell comment on the same line."""
+    major = index.cuda[0]
+    names = ", ".join(runtime_names(major, windows))
+    if major == 13:
+        where = "the CUDA Toolkit 13.x (its bin\\x64 on PATH)" if windows else \
+            "the CUDA Toolkit 13.x"
+    else:
+        suffix = f"cu{major}"
+        where = (f"the CUDA Toolkit {major}.x, or python -m pip install "
+                 f"nvidia-cuda-runtime-{suffix} nvidia-cublas-{suffix} with their bin "
+                 "folders on PATH")
+    return f"  # needs {names}: {where}"
 
 
 def wheel_command(index: Index, version: str) -> str:
     return shell.pip("install", "--force-reinstall", "--no-cache-dir",
                      "--only-binary=llama-cpp-python", f"llama-cpp-python=={version}",
-                     "--extra-index-url", INDEX_URL + index.tag)
+                     "--extra-index-url", INDEX_URL + index.tag) + \
+        runtime_hint(index, shell.windows())
 
 
 def cpu_wheel_command(version: str) -> str:
     return shell.pip("install", "--force-reinstall", "--no-cache-dir",
                      "--only-binary=llama-cpp-python", f"llama-cpp-python=={version}",
                      "--extra-index-url", INDEX_URL + "cpu")
+
+
+def needs_cuda_12_8(ccs: list[tuple[int, int]]) -> bool:
+    """Blackwell (cc 10.x, 12.x: RTX 50 is 12.0) kernels need CUDA 12.8 or newer to build."""
+    return any(cc >= (10, 0) for cc in ccs)
 
 
 def build_command(ccs: list[tuple[int, int]], version: str) -> str:
@@ -97,8 +130,8 @@ def build_command(ccs: list[tuple[int, int]], version: str) -> str:
 def cuda_advice(ccs: list[tuple[int, int]], driver_cuda: tuple[int, int] | None,
                 installed: str | None) -> tuple[str, str]:
     """(why, command) for a CUDA build that fits these GPUs and this driver."""
-    version = pinned_version(installed)
     index = choose_index(ccs, driver_cuda, shell.windows())
+    version = pinned_version(installed, index, shell.windows())
     cc_text = ", ".join(f"{a}.{b}" for a, b in ccs) or "unknown"
     driver = f"{driver_cuda[0]}.{driver_cuda[1]}" if driver_cuda else "unknown"
     if index is not None:
@@ -109,6 +142,7 @@ def cuda_advice(ccs: list[tuple[int, int]], driver_cuda: tuple[int, int] | None,
                 "update the NVIDIA driver: https://www.nvidia.com/Download/index.aspx")
     return (f"no prebuilt CUDA wheel covers compute capability {cc_text} with driver CUDA "
             f"{driver}: build from source (needs the CUDA toolkit"
+            f"{' 12.8 or newer' if needs_cuda_12_8(ccs) else ''}"
             f"{' and Visual Studio C++ tools' if shell.windows() else ''}; CUDA 13 cannot "
             "build for compute capability below 7.5)", build_command(ccs, version))
 
@@ -174,11 +208,13 @@ def runtime_names(major: int, windows: bool) -> list[str]:
     return [f"libcudart.so.{major}", f"libcublas.so.{major}", f"libcublasLt.so.{major}"]
 
 
-def covers(archs: list[int], cc: tuple[int, int]) -> str:
-    """'native', 'ptx' or 'none': can a build for these archs (e.g. 610, 890) run on cc?"""
+def covers(archs: list[int], cc: tuple[int, int], cuda_major: int | None = None) -> str:
+    """'native', 'ptx' or 'none': can a build for these archs (e.g. 610, 890) run on cc?
+    PTX for a newer GPU only from the CUDA 12 and 13 builds (compute_90 PTX); the CUDA 11.8
+    builds carry none that a GPU newer than their list (e.g. an RTX 50, cc 12.0) can use."""
     value = cc[0] * 100 + cc[1] * 10
     if any(a // 100 == cc[0] and a <= value for a in archs):
         return "native"
-    if any(a <= value for a in archs):
+    if (cuda_major is None or cuda_major >= 12) and any(a <= value for a in archs):
         return "ptx"
     return "none"

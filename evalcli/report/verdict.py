@@ -70,13 +70,15 @@ def verdict(m: MetricStats, metric: str, treatment: str, control: str, where: st
     TOST result and the minimum detectable effect. Names and `where` are plain text."""
     label = f"{bold(LABELS[metric])} ({esc(where)})"
     trt, ctl = code(treatment), code(control)
+    pair = f"{trt} vs {ctl}"  # every wording names the two it compares (compare has many)
     n, delta = m.n, m.delta
     if n < 2 or delta is None or not fmt.finite(delta):
-        return Verdict("insufficient", f"{label}: not enough paired items to compare ({n}).")
+        return Verdict("insufficient", f"{label}: {pair}: not enough paired items to compare "
+                       f"({n}).")
     lo, hi, p, q = m.ci_low, m.ci_high, m.p_value, m.q_value
     if m.ci_note:  # below the minimum n: no interval, so no verdict either way
-        return Verdict("insufficient", f"{label}: {fmt.points(delta)} points on {n} paired "
-                       f"items, {m.ci_note}: no verdict.")
+        return Verdict("insufficient", f"{label}: {pair}: {fmt.points(delta)} points on {n} "
+                       f"paired items, {m.ci_note}: no verdict.")
     ci_excludes_zero = (lo is not None and hi is not None and fmt.finite(lo)
                         and fmt.finite(hi) and (lo > 0 or hi < 0))
     body = (f"{delta * 100:+.1f} points [95% CI {fmt.ci(lo, hi)[1:-1]}], {fmt.p_is('p', p)}"
@@ -91,14 +93,14 @@ def verdict(m: MetricStats, metric: str, treatment: str, control: str, where: st
             "better" if (delta > 0) == (better > 0) else "worse")
         return Verdict(status, f"{label}: {trt} {words} {ctl}: {body}.{after}")
     if p_sig and not q_sig:
-        return Verdict("suggestive", f"{label}: suggestive only — p < 0.05 alone, but not "
+        return Verdict("suggestive", f"{label}: {pair}: suggestive only — p < 0.05 alone, but not "
                        f"significant after correcting for the comparisons made (q ≥ 0.05): "
                        f"{body}.{after}")
     if q_sig:
-        return Verdict("suggestive", f"{label}: suggestive only — the test rejects, but the "
+        return Verdict("suggestive", f"{label}: {pair}: suggestive only — the test rejects, but the "
                        f"95% interval includes 0: {body}.{after}")
     if ci_excludes_zero:
-        return Verdict("suggestive", f"{label}: suggestive only — the 95% interval excludes 0 "
+        return Verdict("suggestive", f"{label}: {pair}: suggestive only — the 95% interval excludes 0 "
                        f"but the permutation test does not reject: {body}.{after}")
     return Verdict("none", f"{label}: no detectable difference between {trt} and {ctl}: "
                    f"{body}.{after}")

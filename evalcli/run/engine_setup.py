@@ -57,7 +57,8 @@ class ResolvedEngine:
         """What makes this engine's answers what they are (part of every trial's slug hash)."""
         return {"engine": self.name, "model": getattr(self.options, "model", ""),
                 "options": {k: v for k, v in self.options_for_manifest().items()
-                            if k not in ("answer_key", "answer_file", "verbose", "n_threads")}}
+                            if k not in ("answer_key", "answer_file", "verbose", "n_threads")
+                            and not (k in ADDED_AT_DEFAULT and ADDED_AT_DEFAULT[k] == v)}}
 
     @property
     def prompt_format(self) -> str:
@@ -74,6 +75,11 @@ class ResolvedEngine:
     def model_path(self) -> str | None:
         model = getattr(self.options, "model", "")
         return model if self.name == "llama_cpp" and model else None
+
+
+# options added after runs were written, at their default: left out of the identity so an
+# older run's trials keep their slugs (resume finds them)
+ADDED_AT_DEFAULT: dict[str, Any] = {"gpu_placement": "split", "gpu_count": 0}
 
 
 def resolve_engines(engine: EngineConfig, *, base_dir: Path, label: str,
@@ -147,6 +153,10 @@ def resolve_engine(engine: EngineConfig, *, base_dir: Path, label: str,
         if warning:
             notes.append(warning)
     if engine.name == "llama_cpp":
+        if options.gpu_placement == "per_worker" and options.gpu_count == 0:
+            from evalcli import environment
+
+            changes["gpu_count"] = max(1, len(environment.gpu_info() or []))
         cores = os.cpu_count() or 1
         if options.n_threads == 0:
             changes["n_threads"] = max(1, cores // workers)

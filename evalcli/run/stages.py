@@ -18,6 +18,7 @@ from __future__ import annotations
 # statistics (scipy) and the report renderers are imported inside their stages: a run that
 # stops at generate, or has its later stages done already, never loads them
 import hashlib
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -265,8 +266,9 @@ def _setting(value: object) -> str:
         value = msgspec.to_builtins(value)
     if isinstance(value, dict) and set(value) == {"open", "closed"}:
         return f"{value['open']}/{value['closed']} (open/closed)"
-    if isinstance(value, list):
-        return "[" + ", ".join(repr(v) if isinstance(v, str) else str(v) for v in value) + "]"
+    if isinstance(value, list):  # as the profile's TOML writes it: stop = ["Q:", "\n"]
+        return "[" + ", ".join(json.dumps(v) if isinstance(v, str) else str(v)
+                               for v in value) + "]"
     return str(value)
 
 

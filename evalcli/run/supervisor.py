@@ -33,12 +33,16 @@ scheduler's first group needs and keeps it while that model has units; when the 
 is given belongs to another model, the worker is shut down and started again with that model
 (`worker_switch` event) — each worker loads each model at most once.
 
-Failure semantics (docs/run-directory.md#failure-semantics has the full table):
+Failure semantics (docs/run-directory.md#failure-semantics has the full table; the decisions
+are made by the pure policy object in run/ledger.py, this loop applies them):
     worker killed / crashed    → unit requeued; after max_crashes_per_unit deaths → failed
     unit past unit_timeout_s   → worker killed once, one event; requeued like a crash, and
                                  after max_crashes_per_unit tries failed as "timeout"
     EngineError retryable      → retried up to max_engine_retries, then failed
     EngineError not retryable  → failed at once, with the reason
+    Failed(worker_exits=True)  → a native fault (EngineFault): retried like a retryable error;
+                                 nothing more is sent to that worker, its exit is no unit's
+                                 crash, units sent ahead go back untried, a fresh one starts
     engine fails to load       → the run stops with that message
     N units in a row failed    → the engine looks broken (server gone, every unit crashes the
                                  worker): the run stops, resumable, instead of failing the rest
@@ -55,6 +59,7 @@ from dataclasses import dataclass, field
 
 from engines.base import Completion
 from evalcli.errors import EngineStartError
+from evalcli.run.ledger import Death, Halt, Ledger, Policy, RecordFailure, Requeue, Retry
 from evalcli.run.plan import Unit
 from evalcli.run.scheduling import Scheduler
 from evalcli.store import events as ev
@@ -63,8 +68,6 @@ from evalcli.store.rundir import EventLog
 from ipc import pool
 from ipc.messages import Completed, Failed, Generate, GenerateMany, Ready, WorkerSpec
 
-RESTART_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
-MAX_BOOT_FAILURES = 3  # consecutive deaths before Ready: the engine cannot start here
 REFRESH_S = 1.0  # the longest the loop sleeps without an event (dashboard, STOP file)
 PREFETCH_BELOW_S = 0.05  # a worker whose last unit was faster gets the next one sent ahead
 # Ctrl+C, and on Windows Ctrl+Break (SIGBREAK): first = finish in-flight units, second = now
@@ -91,11 +94,10 @@ class _Slot:
     queue: deque[Unit] = field(default_factory=deque)  # sent, unanswered; [0] is running
     started_at: float = 0.0  # when queue[0] started (the answer before it arrived)
     restart_at: float | None = None
-    boot_failures: int = 0
-    crash_streak: int = 0  # deaths since this worker last completed a unit (restart backoff)
     ready: bool = False
     engine: int = 0  # the engine variant (model) this worker's process loads
     timed_out: bool = False  # killed for its unit's timeout; the death is yet to be reaped
+    retiring: bool = False  # it said it exits (a native fault): send it nothing more
     last_unit_s: float = float("inf")  # how long its last answered unit took
 
     @property
@@ -144,11 +146,13 @@ class Supervisor:
         self.on_tick = on_tick
         self.on_workers = on_workers  # told the worker PIDs whenever they change
         self.after_batch = after_batch  # once per wake-up, after its results (batched writes)
-        self._attempts: dict[str, int] = {}
-        self._crashes: dict[str, int] = {}
+        self.ledger = Ledger(Policy(
+            engine=settings.engine, unit_timeout_s=settings.unit_timeout_s,
+            max_crashes_per_unit=settings.max_crashes_per_unit,
+            max_engine_retries=settings.max_engine_retries,
+            max_consecutive_failures=settings.max_consecutive_failures))
         self._signals = 0
         self.signalled = ""  # the first stop signal's name ("SIGINT", "SIGTERM"), if any
-        self._failure_streak = 0
         self._engine_info: dict[str, str] = {}
         self._log_path = log_path
         first = self.scheduler.first_engine()
@@ -255,7 +259,7 @@ class Supervisor:
 
     def _send(self, slot: _Slot, n: int) -> None:
         """Send this worker up to `n` next units of its model, in one frame."""
-        if not slot.ready or slot.process.process is None:
+        if not slot.ready or slot.retiring or slot.process.process is None:
             return
         units: list[Unit] = []
         while len(units) < n:
@@ -275,7 +279,7 @@ class Supervisor:
             slot.view.state, slot.view.unit = "busy", units[0].custom_id
         slot.queue.extend(units)
         for unit in units:
-            self._attempts[unit.custom_id] = self._attempts.get(unit.custom_id, 0) + 1
+            self.ledger.sent(unit.custom_id)
         requests = [self.make_request(unit) for unit in units]
         message = Generate(request=requests[0]) if len(requests) == 1 else \
             GenerateMany(requests=requests)
@@ -298,7 +302,8 @@ class Supervisor:
             return False
         match message:
             case Ready(pid=pid, info=info):
-                slot.ready, slot.boot_failures = True, 0
+                slot.ready = True
+                self.ledger.ready(slot.view.index)
                 slot.view.state, slot.view.pid = "idle", pid
                 self._engine_info = self._engine_info or dict(info)
                 self.events.emit(ev.WorkerReady(worker=slot.view.index, pid=pid,
@@ -309,7 +314,7 @@ class Supervisor:
                 if unit is not None:
                     self.on_result(unit, self._ok_record(unit, completion, slot, times))
                     slot.view.done += 1
-                    slot.crash_streak = self._failure_streak = 0
+                    self.ledger.completed(slot.view.index)
             case Failed(unit_id=None, error=error, kind=kind):
                 self.events.emit(ev.EngineLoadFailed(worker=slot.view.index, error=error))
                 hint = ""
@@ -318,17 +323,20 @@ class Supervisor:
                             "if it ran out of memory, lower --workers)")
                 raise EngineStartError(
                     f"the {self.settings.engine} engine could not start: {error}{hint}")
-            case Failed(unit_id=unit_id, error=error, kind=kind, retryable=retryable):
+            case Failed(unit_id=unit_id, error=error, kind=kind, retryable=retryable,
+                        worker_exits=exits):
+                slot.retiring = slot.retiring or exits
                 times = _wall_times(slot)
                 unit = self._take_unit(slot, unit_id)
                 if unit is None:
                     return True
-                tries = self._attempts.get(unit.custom_id, 1)
-                if retryable and tries <= self.settings.max_engine_retries:
-                    self.events.emit(ev.Retry(unit=unit.custom_id, error=error, attempt=tries))
-                    self.scheduler.requeue(unit)
-                else:
-                    self._record_failure(unit, error, kind, slot, times)
+                match self.ledger.engine_failed(unit.custom_id, error, kind, retryable):
+                    case Retry(attempt=attempt):
+                        self.events.emit(ev.Retry(unit=unit.custom_id, error=error,
+                                                  attempt=attempt))
+                        self.scheduler.requeue(unit)
+                    case RecordFailure(error=error, kind=kind):
+                        self._record_failure(unit, error, kind, slot, times)
         return True
 
     def _take_unit(self, slot: _Slot, unit_id: str) -> Unit | None:
@@ -353,54 +361,43 @@ class Supervisor:
         how = (f"killed: its unit ran past run.unit_timeout_s = "
                f"{self.settings.unit_timeout_s:g} s" if timed_out else pool.describe_exit(code))
         unit, queued = slot.unit, list(slot.queue)[1:]
+        if slot.retiring:  # it exited on purpose after answering: nothing else was started
+            unit, queued = None, list(slot.queue)
         times = _wall_times(slot)
         slot.queue.clear()
-        for waiting in reversed(queued):  # sent but never started: back, in their order,
-            self._attempts[waiting.custom_id] -= 1  # and that send was not a try
+        for waiting in reversed(queued):  # sent but never started: back, in their order
+            self.ledger.unsent(waiting.custom_id)
             self.scheduler.requeue(waiting)
         slot.view.state, slot.view.unit = "restarting", ""
         self.events.emit(ev.WorkerDied(worker=slot.view.index, how=how,
                                        unit=unit.custom_id if unit else None))
-        if not slot.ready and not timed_out:
-            slot.boot_failures += 1
-            if slot.boot_failures >= MAX_BOOT_FAILURES:
-                raise EngineStartError(
-                    f"the {self.settings.engine} engine worker died {slot.boot_failures} times "
-                    f"while starting ({how}); see {slot.process.log_path}"
-                )
+        death: Death = self.ledger.died(
+            slot.view.index, unit.custom_id if unit else None, was_ready=slot.ready,
+            timed_out=timed_out, how=how, stopping=stopping, log_path=str(slot.process.log_path))
+        if death.halt is not None:
+            raise EngineStartError(death.halt.message)
         slot.ready = False
         if unit is not None:
-            crashes = self._crashes[unit.custom_id] = self._crashes.get(unit.custom_id, 0) + 1
-            if crashes >= self.settings.max_crashes_per_unit and timed_out:
-                reason = (f"timed out after {self.settings.unit_timeout_s:g} s "
-                          f"({crashes} tries; run.unit_timeout_s)")
-                self._record_failure(unit, reason, "timeout", slot, times)
-            elif crashes >= self.settings.max_crashes_per_unit:
-                reason = f"worker died {crashes} times while running this unit (last: {how})"
-                self._record_failure(unit, reason, "crash", slot, times)
-            else:
-                self.scheduler.requeue(unit)
-        if stopping:
+            match death.unit:
+                case RecordFailure(error=error, kind=kind):
+                    self._record_failure(unit, error, kind, slot, times)
+                case Requeue():
+                    self.scheduler.requeue(unit)
+        if death.restart_after_s is None:
             slot.view.state = "stopped"
             return
         slot.view.restarts += 1
-        slot.crash_streak += 1
-        delay = RESTART_BACKOFF_S[min(slot.crash_streak - 1, len(RESTART_BACKOFF_S) - 1)]
-        slot.restart_at = time.monotonic() + delay
+        slot.restart_at = time.monotonic() + death.restart_after_s
 
     def _record_failure(self, unit: Unit, error: str, kind: ErrorKind, slot: _Slot,
                         times: dict[str, float]) -> None:
         self.events.emit(ev.UnitFailed(unit=unit.custom_id, error=error, kind=kind))
         self.on_result(unit, self._failed_record(unit, error, kind, slot, times))
-        self._failure_streak += 1
-        limit = self.settings.max_consecutive_failures
-        if limit and self._failure_streak >= limit:
-            self.events.emit(ev.Halted(failed_in_a_row=self._failure_streak, last_error=error))
-            raise EngineStartError(
-                f"stopped after {self._failure_streak} units in a row failed (last: {error}) — "
-                f"the {self.settings.engine} engine looks broken; see the worker logs, fix the "
-                "cause, then resume the run"
-            )
+        halt: Halt | None = self.ledger.failure_recorded(error)
+        if halt is not None:
+            self.events.emit(ev.Halted(failed_in_a_row=self.ledger.failure_streak,
+                                       last_error=error))
+            raise EngineStartError(halt.message)
 
     def _restart_due(self, now: float, stopping: bool) -> None:
         for slot in self.slots:
@@ -411,6 +408,7 @@ class Supervisor:
                 self._start(slot)
 
     def _start(self, slot: _Slot) -> None:
+        slot.retiring = False
         slot.process.start()
         self._report_workers()
         slot.view.state, slot.view.pid = "starting", slot.process.pid
@@ -446,12 +444,12 @@ class Supervisor:
     def _ok_record(self, unit: Unit, c: Completion, slot: _Slot,
                    times: dict[str, float]) -> ResultRecord:
         return ok_record(unit.custom_id, c, worker=slot.view.index,
-                         attempts=self._attempts.get(unit.custom_id, 1), **times)
+                         attempts=self.ledger.attempts(unit.custom_id), **times)
 
     def _failed_record(self, unit: Unit, error: str, kind: ErrorKind, slot: _Slot,
                        times: dict[str, float]) -> ResultRecord:
         return failed_record(unit.custom_id, error, kind, worker=slot.view.index,
-                             attempts=self._attempts.get(unit.custom_id, 1), **times)
+                             attempts=self.ledger.attempts(unit.custom_id), **times)
 
 
 def _wall_times(slot: _Slot) -> dict[str, float]:

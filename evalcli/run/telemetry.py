@@ -16,12 +16,17 @@ generate session, each line stamped with wall-clock epoch seconds `t`):
     {"t": 1717.25, "gpu": 0, "source": "nvml", "name": "...", "util_gpu": 87, "util_mem": 40,
      "mem_used_mb": 5120.0, "mem_total_mb": 24576.0, "power_w": 210.5,
      "energy_mj": 123456789, "temp_c": 71, "sm_clock_mhz": 1800, "mem_clock_mhz": 9501,
-     "throttle": ["sw_power_cap"], "procs": {"<worker index>": {"pid": 1234, "mem_mb": 800.0}}}
+     "throttle": ["sw_power_cap"], "driver_model": null,
+     "procs": {"<worker index>": {"pid": 1234, "mem_mb": 800.0}}}
 
 A reading NVML cannot give on this GPU (no energy counter before Volta, no power on some
 boards) is null; from nvidia-smi the energy counter and throttle reasons are always null
 (energy is then integrated from power, as for a GPU without the counter). `procs` holds the VRAM each live worker process holds: a worker missing
-from it while others hold VRAM is running on the CPU. `pynvml` (nvidia-ml-py) is imported
+from it while others hold VRAM is running on the CPU. Under Windows' WDDM driver model
+(`driver_model`: "WDDM"; "TCC"/"MCDM" on Windows, null elsewhere) NVML lists the processes
+but not their memory: `mem_mb` is then null, and the per-arm peak VRAM is reported as
+unavailable, never replaced by the device's memory in use (which counts the desktop and
+every other worker). `pynvml` (nvidia-ml-py) is imported
 inside the thread's set-up only; without it, without a driver or without a GPU the sampler
 says so once (`notice`) and does nothing.
 """
@@ -48,6 +53,15 @@ _MB = 1024 * 1024
 SMI_GPU_FIELDS = ("index,name,utilization.gpu,utilization.memory,memory.used,memory.total,"
                   "power.draw,temperature.gpu,clocks.sm,clocks.mem,uuid")
 SMI_APP_FIELDS = "gpu_uuid,pid,used_memory"
+
+
+DRIVER_MODELS = {0: "WDDM", 1: "TCC", 2: "MCDM"}  # NVML_DRIVER_WDDM, _WDM (TCC), _MCDM
+
+
+def driver_model(value) -> str | None:
+    """Windows only: NVML answers (current, pending); elsewhere it is not supported (None)."""
+    current = value[0] if isinstance(value, (list, tuple)) and value else value
+    return DRIVER_MODELS.get(current) if isinstance(current, int) else None
 
 
 def throttle_names(mask: int) -> list[str]:
@@ -190,7 +204,7 @@ class Sampler:
                 "mem_used_mb": num("memory.used"), "mem_total_mb": num("memory.total"),
                 "power_w": num("power.draw"), "energy_mj": None, "temp_c": num("temperature.gpu", int),
                 "sm_clock_mhz": num("clocks.sm", int), "mem_clock_mhz": num("clocks.mem", int),
-                "throttle": None, "procs": procs,
+                "throttle": None, "driver_model": None, "procs": procs,
             })
         return lines
 
@@ -220,6 +234,7 @@ class Sampler:
             "sm_clock_mhz": _try(lambda: nv.nvmlDeviceGetClockInfo(h, nv.NVML_CLOCK_SM)),
             "mem_clock_mhz": _try(lambda: nv.nvmlDeviceGetClockInfo(h, nv.NVML_CLOCK_MEM)),
             "throttle": None if mask is None else throttle_names(int(mask)),
+            "driver_model": driver_model(_try(lambda: nv.nvmlDeviceGetDriverModel(h))),
             "procs": procs,
         }
 

@@ -21,7 +21,8 @@ Schema (`schema_version` 1):
                latency_ms: {mean, p50, p95, max} | null, cost | null, cost_per_unit | null,
                tokens_source: {engine|tokenizer|tiktoken|estimate: units},
                worker_seconds (Σ ended_at - started_at), cpu_seconds (Σ worker CPU) | null,
-               resources: {gpu_seconds, gpu_busy_seconds, energy_j, peak_vram_mb} | null
+               resources: {gpu_seconds, gpu_busy_seconds, energy_j, peak_vram_mb,
+                           peak_vram_unavailable} | null
 
 Schema 2 adds tokens_source, worker_seconds, cpu_seconds and resources per arm (resources
 null without GPU telemetry: then cpu_seconds is the measure), `idle` (the run-wide GPU time
@@ -75,6 +76,7 @@ class GpuUse(msgspec.Struct, kw_only=True):
     gpu_busy_seconds: float | None = None
     energy_j: float | None = None
     peak_vram_mb: float | None = None
+    peak_vram_unavailable: str = ""  # why peak_vram_mb is null, e.g. "Windows WDDM"
 
 
 class Usage(msgspec.Struct, kw_only=True):
@@ -222,7 +224,9 @@ def _resources(got: list[dict]) -> dict:
     return {"units_measured": len(got),
             **{k: round(sum(g[k] for g in got), 3)
                for k in ("gpu_seconds", "gpu_busy_seconds", "energy_j")},
-            "peak_vram_mb": max(peaks) if peaks else None}
+            "peak_vram_mb": max(peaks) if peaks else None,
+            "peak_vram_unavailable": "" if peaks else next(
+                (g["peak_vram_unavailable"] for g in got if g.get("peak_vram_unavailable")), "")}
 
 
 def summarize_costs(predictions: Iterable[dict], pricing: PricingConfig | None = None, *,

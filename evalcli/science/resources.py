@@ -17,8 +17,10 @@ Method (documented in docs/run-directory.md#resources):
   shares summed over intervals and GPUs, so arms + idle add up to the whole.
 - gpu_busy_seconds weights each interval by the utilisation NVML reported at its end (the
   utilisation over the sample period just ended).
-- peak_vram_mb: the largest VRAM reading at a sample taken while one of the arm's units
-  ran — the VRAM its worker process held when NVML lists it, else the GPU's memory in use.
+- peak_vram_mb: the largest VRAM its worker process held, at a sample taken while one of
+  the arm's units ran. Never the GPU's memory in use (the desktop and the other workers are
+  in it): when NVML lists the worker without its memory (Windows WDDM), peak_vram_mb stays
+  null and peak_vram_unavailable says why ("Windows WDDM").
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ import msgspec
 TELEMETRY_FILE = "telemetry.jsonl"
 GAP_FACTOR = 5.0
 IDLE = "idle"
+WDDM = "Windows WDDM"  # why a peak VRAM is missing: NVML's per-process memory is None
+NOT_PER_PROCESS = "not reported per process"
 
 
 def unit_key(row: dict) -> str:
@@ -80,14 +84,16 @@ def _shares(units: list[tuple[float, float, str]], t0: float, t1: float) -> dict
 
 
 def attribute(samples: list[dict], units: list[dict]) -> dict[str, dict]:
-    """Per key (and `idle`): gpu_seconds, gpu_busy_seconds, energy_j, peak_vram_mb.
+    """Per key (and `idle`): gpu_seconds, gpu_busy_seconds, energy_j, peak_vram_mb,
+    peak_vram_unavailable ("" or why it is null).
 
     `units`: dicts with key (e.g. "<trial>|<condition>"), worker, started_at, ended_at.
     """
     spans = [(u["started_at"], u["ended_at"], u["key"]) for u in units
              if u.get("started_at") and u.get("ended_at", 0) >= u["started_at"]]
     totals: dict[str, dict] = defaultdict(lambda: {"gpu_seconds": 0.0, "gpu_busy_seconds": 0.0,
-                                                   "energy_j": 0.0, "peak_vram_mb": None})
+                                                   "energy_j": 0.0, "peak_vram_mb": None,
+                                                   "peak_vram_unavailable": ""})
     by_gpu: dict[int, list[dict]] = defaultdict(list)
     for sample in samples:
         by_gpu[int(sample.get("gpu", 0))].append(sample)
@@ -129,13 +135,19 @@ def attribute_rows(samples: list[dict], rows: Iterable[dict]) -> dict[str, dict]
 
 
 def _peak(totals: dict, sample: dict, units: list[dict]) -> None:
+    """The unit's worker's own VRAM; never the device's memory in use (desktop, other
+    workers). Listed without memory (Windows WDDM): the reason is kept instead."""
     procs = sample.get("procs") or {}
     for unit in units:
         if not (unit.get("started_at", 0) <= sample["t"] < unit.get("ended_at", 0)):
             continue
-        held = (procs.get(str(unit.get("worker"))) or {}).get("mem_mb")
-        vram = held if held is not None else sample.get("mem_used_mb")
-        if vram is None:
+        entry = procs.get(str(unit.get("worker")))
+        if entry is None:  # the worker holds no memory on this GPU
             continue
         row = totals[unit["key"]]
+        vram = entry.get("mem_mb")
+        if vram is None:
+            row["peak_vram_unavailable"] = (WDDM if sample.get("driver_model") == "WDDM"
+                                            else NOT_PER_PROCESS)
+            continue
         row["peak_vram_mb"] = vram if row["peak_vram_mb"] is None else max(row["peak_vram_mb"], vram)

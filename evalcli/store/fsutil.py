@@ -121,7 +121,7 @@ def atomic_writer(path: Path):
         # new file would (0644 under umask 022), so colleagues can read the report
         _chmod_like_new(tmp_name)
         fault_point()  # the temp file is written, the target not yet replaced
-        _replace_with_retry(tmp_name, path)
+        replace_with_retry(tmp_name, path)
         fault_point()
     except BaseException as exc:
         try:
@@ -209,7 +209,9 @@ def atomic_write_csv(path: Path, columns, rows, *, extrasaction: str = "raise") 
         text.detach()  # the raw file stays open for atomic_writer to fsync and replace
 
 
-def _replace_with_retry(src: str, dst: Path) -> None:
+def replace_with_retry(src: str | Path, dst: Path) -> None:
+    """`os.replace`, retried while Windows says PermissionError (a scanner or a reader holds
+    the file open for a moment); the last PermissionError is raised."""
     for attempt in range(_REPLACE_TRIES):
         try:
             os.replace(src, dst)

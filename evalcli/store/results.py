@@ -122,7 +122,7 @@ class ResultsWriter:
 
     FSYNC_EVERY_S = 1.0
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, small_index: int = 0) -> None:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -181,6 +181,11 @@ _status_decoder = msgspec.json.Decoder(_Status)
 
 
 MAX_LINE = 64 << 20  # no record is this long: a longer line is read through, never held
+# `evalcli runs` and `show` (store/runinfo.py) index a results file of up to this many lines
+# in a dict of its ids: no numpy import, so they start fast (docs/performance.md); one file
+# at a time, so the dict's ~175 bytes per id are held briefly. Everything else (resume, parse,
+# the end-of-run summary hold an index per trial) keeps the 16-byte-per-id hash arrays.
+SMALL_INDEX = 20_000
 
 
 def _read_through(fh) -> tuple[int, bool]:
@@ -226,19 +231,21 @@ def _scan(fh, path: Path):
 
 class StatusIndex:
     """custom_id -> "ok" | "failed" for every id of a results file (the last ok line wins,
-    else the last failed one), and where that winning line is — without holding the ids:
+    else the last failed one), and where that winning line is. A file of up to `small_index`
+    lines (0 unless asked: SMALL_INDEX) is a dict of its ids; otherwise it does not hold them:
     each id is keyed by a 64-bit hash in sorted arrays (16 bytes per id). The lines of one
     hash are checked to be one id when it is built; if two ids ever shared a hash, it keeps a
     dict of the ids instead. A lookup of an id not in the file matches another only if their
     hashes are equal (about 1 in 2**64 per lookup). `set` records a status found later (kept
     apart, one entry per id set)."""
 
-    def __init__(self, fh=None, path: Path | None = None) -> None:
+    def __init__(self, fh=None, path: Path | None = None, small_index: int = 0) -> None:
         """Scan the open results file `fh` (None: no file, no ids); `torn` is its torn last
         line, if any."""
         self.torn: TornTail | None = None
         self._later: dict[str, str] = {}
         hashes, wheres = array("q"), array("q")
+        ids: list[str] | None = []  # while the file is small (small_index lines)
         if fh is not None:
             lines = _scan(fh, path)
             try:
@@ -246,9 +253,26 @@ class StatusIndex:
                     start, record = next(lines)
                     hashes.append(hash(record.custom_id))
                     wheres.append(start * 2 + (record.status == "ok"))
+                    if ids is not None:
+                        ids.append(record.custom_id)
+                        if len(ids) > small_index:
+                            ids = None
             except StopIteration as end:
                 self.torn = end.value
+        if ids is not None:
+            self._by_id = {}
+            for custom_id, where in zip(ids, wheres, strict=True):
+                self._win(custom_id, where)
+            return
         self._build(hashes, wheres, fh)
+
+    def _win(self, custom_id: str, where: int) -> None:
+        """A line of `custom_id`, in file order, into the dict: the last ok line wins, else
+        the last failed one; the dict keeps the order the ids first appear."""
+        assert self._by_id is not None
+        current = self._by_id.get(custom_id)
+        if current is None or where & 1 or not current & 1:
+            self._by_id[custom_id] = where
 
     def _build(self, hashes: array, wheres: array, fh) -> None:
         import numpy as np  # here, not at import: `evalcli show` and `runs` start fast
@@ -270,10 +294,7 @@ class StatusIndex:
         if np.any(ends > starts) and _collides(fh, w, starts, ends):
             self._by_id = {}
             for where in w[np.argsort(line)].tolist():
-                custom_id = _id_at(fh, where)
-                current = self._by_id.get(custom_id)
-                if current is None or where & 1 or not current & 1:
-                    self._by_id[custom_id] = where
+                self._win(_id_at(fh, where), where)
             return
         self._hash, self._where = h[starts], w[ends]
         self._first = np.argsort(np.minimum.reduceat(line, starts), kind="stable")
@@ -346,7 +367,7 @@ def _id_at(fh, where: int) -> str:
     return _status_decoder.decode(fh.readline()).custom_id
 
 
-def read_statuses(path: Path) -> tuple[StatusIndex, TornTail | None]:
+def read_statuses(path: Path, small_index: int = 0) -> tuple[StatusIndex, TornTail | None]:
     """custom_id -> "ok" | "failed" (ok wins), streaming: memory grows with ids (16 bytes
     each), not texts.
 
@@ -356,7 +377,7 @@ def read_statuses(path: Path) -> tuple[StatusIndex, TornTail | None]:
     if not path.exists():
         return StatusIndex(), None
     with open(path, "rb") as fh:
-        index = StatusIndex(fh, path)
+        index = StatusIndex(fh, path, small_index)
     return index, index.torn
 
 
@@ -373,7 +394,7 @@ class LatestResults:
             results.torn -> TornTail | None (a torn last line is not a record)
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, small_index: int = 0) -> None:
         self.path = path
         self._fh = None
         if not path.exists():
@@ -381,7 +402,7 @@ class LatestResults:
         else:
             self._fh = open(path, "rb")  # noqa: SIM115 - closed in close()
             try:
-                self._index = StatusIndex(self._fh, path)
+                self._index = StatusIndex(self._fh, path, small_index)
             except BaseException:
                 self.close()
                 raise

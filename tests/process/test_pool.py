@@ -119,6 +119,31 @@ def test_crash_matrix_one_bad_unit(tmp_path, fault):
     assert "Failed units" in report and bad.split("|")[1] in report  # failures are shown
 
 
+def test_a_native_fault_retires_the_worker_and_the_unit_is_tried_on_a_fresh_one(tmp_path):
+    """An EngineFault (a llama.cpp call that faulted: OSError on Windows) is never followed by
+    another unit in the same process: the worker replies, exits, a fresh one is started, and
+    the unit is retried there (run.max_engine_retries); units sent ahead are not tries."""
+    bad = _first_closed_item_treatment()
+    profile = write_profile(tmp_path / "p.toml", workers=1, options={"fault_on": [bad]})
+    result = evalcli("run", "--profile", profile, "--limit-items", LIMIT,
+                     "--runs-dir", tmp_path / "runs", "--run-id", "n")
+    assert result.returncode == 5, result.stderr  # finished, with the faulting unit failed
+    root = tmp_path / "runs" / "n"
+    rows = _predictions(root)
+    assert len(rows) == UNITS and len({r["custom_id"] for r in rows}) == UNITS
+    [failed] = [r for r in rows if r["status"] != "ok"]
+    assert failed["custom_id"] == f"{bad}|0.0|0|closed" and int(failed["attempts"]) == 3
+    assert "mock native fault" in failed["error"]
+    assert all(int(r["attempts"]) == 1 for r in rows if r["status"] == "ok")
+    log = _events(root)
+    died = [e for e in log if e["event"] == "worker_died"]
+    assert len(died) == 3 and all("native fault" in e["how"] for e in died)
+    assert all(e["unit"] is None for e in died)  # not counted as a crash of any unit
+    ready = [e["pid"] for e in log if e["event"] == "worker_ready"]
+    # each try ran in its own process (the last fault may end the run before a restart)
+    assert len(set(ready)) == len(ready) >= 3
+
+
 def test_engine_that_cannot_load_stops_the_run_with_one_line(tmp_path):
     profile = write_profile(tmp_path / "p.toml", workers=2, options={"fail_load": True})
     result = evalcli("run", "--profile", profile, "--limit-items", LIMIT,

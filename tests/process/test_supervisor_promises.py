@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from evalcli.run.supervisor import MAX_BOOT_FAILURES
+from evalcli.run.ledger import MAX_BOOT_FAILURES
 from tests.helpers import evalcli, events, read_csv, trial_dirs, write_profile
 
 LIMIT = "6"  # 12 units

@@ -109,11 +109,11 @@ def _check_attribution(run, samples: list[dict], worker_pids: set[int]) -> None:
         assert res["gpu_seconds"] == pytest.approx(seconds, abs=2e-3)
         assert res["energy_j"] == pytest.approx(100.0 * seconds, abs=0.2)
         assert res["gpu_busy_seconds"] == pytest.approx(0.5 * seconds, abs=2e-3)
-        # the largest VRAM reading at a sample taken while one of the arm's units ran (the
-        # worker's own 512 MiB when listed, else the GPU's 2,048 in use); a loaded machine
-        # may take no sample inside an arm's few short units: then there is none
-        during = [(s["procs"].get("0") or {}).get("mem_mb", s["mem_used_mb"])
-                  for s in samples if any(a <= s["t"] < b for a, b in spans)]
+        # the largest VRAM the worker itself held at a sample taken while one of the arm's
+        # units ran (its own 512 MiB when listed; never the GPU's 2,048 in use); a loaded
+        # machine may take no sample inside an arm's few short units: then there is none
+        during = [s["procs"]["0"]["mem_mb"] for s in samples
+                  if "0" in s["procs"] and any(a <= s["t"] < b for a, b in spans)]
         assert res["peak_vram_mb"] == (max(during) if during else None)
         assert seconds > 0.1 * len(spans)  # the mock's 120 ms per unit
     assert costs["idle"]["gpu_seconds"] == pytest.approx((t1 - t0) - all_units, abs=2e-3)

@@ -18,6 +18,8 @@ from evalcli.cli import COMMANDS, app
 
 HEAVY = ("scipy", "numpy", "llama_cpp", "httpx", "tiktoken", "engines", "ipc", "evalcli.science",
          "evalcli.report", "evalcli.run", "evalcli.doctor", "rich.live")
+# what runs, show and stop need none of: Typer's pydantic conversion of their values either
+LIGHT_HEAVY = (*HEAVY, "pydantic")
 # what a --help needs none of: Typer's rich help (rich.markdown, markdown-it), the pydantic
 # adapters Typer builds to coerce option values, the console commands print with
 HELP_HEAVY = (*HEAVY, "pydantic", "typer.rich_utils", "rich.markdown", "markdown_it",
@@ -61,7 +63,21 @@ def test_help_imports_nothing_it_does_not_show(args, tmp_path):
 
 @pytest.mark.parametrize("args", [["runs"], ["show", "nope"], ["stop", "nope"]])
 def test_light_commands_import_no_heavy_module(args, tmp_path):
-    assert _heavy_imported(args, tmp_path) == []
+    assert _heavy_imported(args, tmp_path, LIGHT_HEAVY) == []
+
+
+def test_light_commands_on_a_real_run_import_no_heavy_module(tmp_path):
+    """Listing, showing and stopping a run that has results: still no numpy (the results
+    index of a small file is a dict), and no pydantic (Typer's conversion of a str or Path
+    value: evalcli/cli/coerce.py)."""
+    runs = tmp_path / "runs"
+    made = subprocess.run([sys.executable, "-m", "evalcli", "run", "--profile", "mock",
+                           "--limit-items", "2", "--runs-dir", str(runs), "--run-id", "r1"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert made.returncode == 0, made.stderr
+    for args in (["runs"], ["runs", "--json"], ["show", "r1"], ["show", "r1", "--json"],
+                 ["stop", "r1"]):
+        assert _heavy_imported([*args, "--runs-dir", str(runs)], tmp_path, LIGHT_HEAVY) == [], args
 
 
 def test_heavy_modules_are_detected(tmp_path):

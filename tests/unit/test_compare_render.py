@@ -51,3 +51,21 @@ def test_markdown_uses_the_run_report_verdict_wording():
     assert "gets more answers exactly right than" in md
     assert "+20.0 points [95% CI 5.0, 35.0], p = 0.004 (q = 0.008) on 40 paired items" in md
     assert "b=2, c=10, p = 0.040" in md and "not shown equivalent" in md and "| 12.0 |" in md
+
+
+def test_every_verdict_bullet_names_the_cells_it_compares():
+    """The first bullets of compare.md used to read "**EM** (open-book): suggestive only —
+    …" with no cells when the result was not clear-cut; each names both cells now."""
+    from evalcli.report.text import code
+
+    result = msgspec.to_builtins(_result())
+    em = result["comparisons"][0]["metrics"]["em"]
+    for change in ({}, {"p_value": 0.03, "q_value": 0.09}, {"ci_low": -0.01},
+                   {"n": 1}, {"ci_low": -0.1, "p_value": 0.6, "q_value": 0.7}):
+        result["comparisons"][0]["metrics"]["em"] = {**em, **change}
+        md = render_compare_md(msgspec.convert(result, CompareResult))
+        bullets = [line for line in md.split("## Verdict")[1].split("## Runs")[0].splitlines()
+                   if line.startswith("- ")]
+        assert bullets, md
+        for line in bullets:
+            assert code(f"b:{EVIL}") in line and code(f"a:{EVIL}") in line, (change, line)

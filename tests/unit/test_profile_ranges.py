@@ -138,7 +138,7 @@ MOCK = "engine.options."
 BAD.update({MOCK + key: [(MOCK + key, value, f"{MOCK}{key} = ")] for key, value in {
     "model": 5, "accuracy": 1.5, "accuracy_by_condition": {"control": -1.0},
     "abstain_rate": math.nan, "latency_ms": -1.0, "padding_chars": -1, "answer_key": {"a": "b"},
-    "answer_file": 1, "fail_on": "x", "raise_on": "x", "crash_on": "x", "kill_on": "x",
+    "answer_file": 1, "fail_on": "x", "raise_on": "x", "crash_on": "x", "fault_on": "x", "kill_on": "x",
     "hang_on": "x", "fail_load": "yes", "exit_on_load": "yes", "fail_retryable": "yes",
     "heal_file": 1, "gate_file": 1, "gate_after": -1, "busy_after": -1,
     "busy_latency_ms": -1.0}.items()})

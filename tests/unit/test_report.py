@@ -116,7 +116,7 @@ def test_discordant_items_match_mcnemar(inputs):
     assert "`control` right, `treatment` wrong" in section
     assert "`treatment` right, `control` wrong" in section
     # question, gold and both answers side by side; a pipe inside an answer is escaped
-    assert "| `gamma\\|c3` | Closed question 3? | gold 3 / alias 3 | gold 3 | wrong \\<b\\>27\\</b\\> |" \
+    assert "| `gamma\\|c3` | Closed question 3? | gold 3 / alias 3 | gold 3 | wrong \\<b>27\\</b> |" \
         in section.split("*`treatment` right, `control` wrong (")[0]
     line = next(ln for ln in section.splitlines() if ln.startswith("| `alpha\\|o7`"))
     assert "(unanswerable)" in line and "a guess \\| pipe" in line and "I don't know." in line

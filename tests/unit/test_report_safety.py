@@ -97,3 +97,71 @@ def test_report_html_escapes_the_same_data():
         assert bad not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<code>con`trol</code>" in page
+
+
+# esc() escapes only what a renderer would read as markup: the text comes back as written
+TRICKY = ["mock (bundled:mock)", "top_p=1.0, stop=[], max_tokens=48/32 (open/closed)",
+          "_em_ a_b __x__ *s* **b** `c` ~~del~~ ~x~", "[x](y) ![i](u) [r]: u [r][] [r]",
+          "<b> <!-- c --> </x> <?p?> < a p<0.05 a>b", "&amp; &#65; &x & y AT&T", "# h", "#1",
+          "- x", "-0.5", "---", "+ x", "12. x", "1) y", "1.0", "> q", "a | b", "x\\", "\\_ \\*",
+          "C:\\Users\\me", "2026-12-07T03:53:02Z", "a:b c.d e-f", "www.x.com http://y.z",
+          "{'open': 24}", "ünï_cödé_", "=== a", "_", "*", "\\"]
+
+
+def _plain(md, doc: str) -> list[str]:
+    """The text of each inline run of `doc`; fails on any markup (emphasis, code, link…)."""
+    runs = []
+    for tok in md.parse(doc):
+        if tok.type == "inline":
+            kinds = {c.type for c in tok.children or []}
+            assert kinds <= {"text"}, (doc, kinds)
+            runs.append("".join(c.content for c in tok.children or []))
+    return runs
+
+
+def _contexts(marked: str) -> list[tuple[str, int, str]]:
+    """Where report code puts escaped data: (document, index of the data's inline run, the
+    text before the data in that run)."""
+    return [(marked, 0, ""), (f"- {marked}", 0, ""), (f"- k: {marked}", 0, "k: "),
+            (f"| a | b |\n|---|---|\n| {marked} | x |", 2, ""),
+            (f"| a | b |\n|---|---|\n| x | y {marked} |", 3, "y ")]
+
+
+def _check_round_trip(text: str) -> None:
+    from evalcli.report.text import _AUTOLINK, _ZWSP, _flat, esc
+
+    md = markdown_it.MarkdownIt("commonmark").enable(["table", "strikethrough"])
+    want = _AUTOLINK.sub(lambda m: m.group(1) + _ZWSP, _flat(text))
+    if not want:  # nothing to show (whitespace only): no inline run to compare
+        return
+    marked = esc(text)
+    for doc, at, prefix in _contexts(marked):
+        runs = _plain(md, doc)
+        assert runs[at:at + 1] == [prefix + want], (text, marked, doc, runs)
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_escaped_text_renders_as_written(text):
+    _check_round_trip(text)
+
+
+def test_escapes_only_what_markdown_would_misread():
+    from evalcli.report.text import esc
+
+    for text in ("mock (bundled:mock)", "top_p=1.0", "p < 0.05", "2026-12-07T03:53:02Z",
+                 "a:b c.d e-f -0.5 1.0 C:\\Users"):
+        assert esc(text) == text
+
+
+def test_generated_strings_render_as_written():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    alphabet = st.sampled_from(list("ab1 _*`[]()<>&#!|~\\-+.:;=/?\"'{}") + ["ü", "\u00a0"])
+
+    @settings(derandomize=True, max_examples=300, deadline=None, database=None)
+    @given(st.text(alphabet, max_size=12))
+    def check(text):
+        _check_round_trip(text)
+
+    check()

@@ -102,3 +102,18 @@ def test_below_the_minimum_n_there_is_no_interval_no_equivalence_and_no_mde():
     assert v.status == "insufficient" and "too few items for an interval" in v.text
     assert "CI" not in v.text and "Equivalent within" not in v.text
     assert "not assessed" in tost_line(em) and "cannot be estimated" in tost_line(em)
+
+
+def test_every_verdict_names_the_two_it_compares():
+    """compare.md lists many pairs: a bullet that does not say which two cells it compares
+    cannot be read (the suggestive and too-few-items wordings used not to)."""
+    cases = [metric(), metric(p_value=0.03, q_value=0.09), metric(ci_low=-0.01, p_value=0.01,
+             q_value=0.02), metric(p_value=0.08, q_value=0.2),
+             metric(delta=0.004, ci_low=-0.03, ci_high=0.04, p_value=0.7, q_value=0.8),
+             metric(n=1), metric(ci_note="too few items for an interval")]
+    statuses = set()
+    for m in cases:
+        v = verdict(m, "em", "run-b:treatment", "run-a:control", "closed-book")
+        statuses.add(v.status)
+        assert "`run-b:treatment`" in v.text and "`run-a:control`" in v.text, v.text
+    assert statuses == {"better", "suggestive", "none", "insufficient"}

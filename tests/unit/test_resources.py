@@ -31,8 +31,27 @@ def test_energy_counter_split_by_overlap_and_concurrency():
     assert got[IDLE]["energy_j"] == pytest.approx(5)
     # busy: interval 1 at 80 %, interval 2 at 40 %
     assert got["a"]["gpu_busy_seconds"] == pytest.approx(0.5 * 0.8 + 0.75 * 0.4)
-    # peak VRAM: the sample at t=1 falls in both; b's worker is listed (700), a's is not (3000)
-    assert got["a"]["peak_vram_mb"] == 3000.0 and got["b"]["peak_vram_mb"] == 700.0
+    # peak VRAM: the sample at t=1 falls in both; b's worker is listed (700); a's is not, and
+    # the GPU's 3000 in use (the desktop, b's worker) is never taken for a's own
+    assert got["a"]["peak_vram_mb"] is None and got["b"]["peak_vram_mb"] == 700.0
+    assert got["a"]["peak_vram_unavailable"] == ""
+
+
+@pytest.mark.parametrize("driver_model, why", [("WDDM", "Windows WDDM"),
+                                               (None, "not reported per process")])
+def test_peak_vram_unavailable_when_nvml_lists_no_memory(driver_model, why):
+    """Windows WDDM: NVML lists the worker with usedGpuMemory None. The arm's peak is then
+    unavailable, with the reason, and the report says so instead of the device total."""
+    from evalcli.report.resources import _vram
+    from evalcli.report.text import esc
+    from evalcli.science.costs import GpuUse
+
+    samples = [{**_sample(t, mem=7000.0, procs={"0": {"pid": 9, "mem_mb": None}}),
+                "driver_model": driver_model} for t in (1.0, 2.0)]
+    got = attribute(samples, [{"key": "a", "worker": 0, "started_at": 0.5, "ended_at": 2.5}])
+    assert got["a"]["peak_vram_mb"] is None and got["a"]["peak_vram_unavailable"] == why
+    assert _vram(GpuUse(peak_vram_unavailable=why)) == esc(f"unavailable ({why})")
+    assert _vram(GpuUse(peak_vram_mb=512.0)) == "512"
 
 
 def test_power_integrated_when_no_counter_and_a_pause_is_left_out():

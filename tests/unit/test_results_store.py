@@ -85,13 +85,16 @@ def test_an_over_long_line_is_read_through_never_held(tmp_path, monkeypatch, end
     assert (torn.offset, torn.length) == (len(good), len(long))
 
 
-@pytest.mark.parametrize("shared_hash", [False, True])
-def test_latest_prefers_ok_over_failed(tmp_path, monkeypatch, shared_hash):
-    """The index keys ids by a 64-bit hash; if two ids shared one (forced here: every id the
-    same hash) it is a dict of the ids instead, with the same answers."""
-    if shared_hash:
-        import evalcli.store.results as results_module
+@pytest.mark.parametrize("index", ["small", "arrays", "shared_hash"])
+def test_latest_prefers_ok_over_failed(tmp_path, monkeypatch, index):
+    """A file of up to `small_index` lines (what `runs` and `show` ask for) is indexed in a
+    dict of its ids; otherwise (the default) ids are keyed by a 64-bit hash, and if two ids shared one (forced: every id the same hash) it
+    is a dict of the ids instead — the same answers each way."""
+    import evalcli.store.results as results_module
 
+    small = results_module.SMALL_INDEX if index == "small" else 0
+    shared_hash = index == "shared_hash"
+    if shared_hash:
         monkeypatch.setattr(results_module, "hash", lambda text: 42, raising=False)
     path = tmp_path / "results.jsonl"
     writer = ResultsWriter(path)
@@ -99,15 +102,15 @@ def test_latest_prefers_ok_over_failed(tmp_path, monkeypatch, shared_hash):
                    _rec("b", "failed", "1"), _rec("c", "ok", "c1"), _rec("b", "failed", "2")]:
         writer.append(record)
     writer.close()
-    with LatestResults(path) as best:
-        assert (best._index._by_id is not None) == shared_hash
+    with LatestResults(path, small) as best:
+        assert (best._index._by_id is not None) == (index != "arrays")
         assert best.get("a").text == "yes" and best.status("a") == "ok"
         assert best.get("b").text == "2" and best.status("b") == "failed"  # the last failure
         assert best.get("zz") is None and best.status("zz") is None
         assert (best.count("ok"), best.count("failed")) == (2, 1)
         assert [r.custom_id for r in best.records()] == ["a", "b", "c"]  # first appearance
         assert [r.text for r in best.records("failed")] == ["2"]
-    statuses = read_statuses(path)[0]
+    statuses = read_statuses(path, small)[0]
     assert [statuses.get(k) for k in "abcz"] == ["ok", "failed", "ok", None]
     assert (len(statuses), statuses.count("ok"), statuses.count("failed")) == (3, 2, 1)
     statuses.set("b", "ok")  # a retried unit's new status

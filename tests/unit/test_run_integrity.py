@@ -11,6 +11,7 @@ import pytest
 
 from engines.http import check_api_key_env, check_url_has_no_credentials, looks_like_key
 from evalcli.errors import RunError
+from evalcli.inputs import vram
 from evalcli.run import capacity
 from evalcli.run.summary import Summary, format_duration
 from evalcli.store.rundir import validate_run_id
@@ -77,9 +78,13 @@ def test_llama_memory_cap_arithmetic(tmp_path):
     assert why.startswith("each llama_cpp worker loads its own copy of the model: 4 x "
                           "(1.0 GiB model + 256 MiB overhead) = 5.0 GiB, but 2.5 GiB of RAM")
     assert capacity.llama_memory_cap(opts, 2, free=(2 * per + 10, None)) == (None, "")
-    on_gpu = SimpleNamespace(model=str(model), n_gpu_layers=-1)
-    fits, why = capacity.llama_memory_cap(on_gpu, 3, free=(100 * per, per))
-    assert fits == 1 and "of VRAM is free" in why
+    on_gpu = SimpleNamespace(model=str(model), n_gpu_layers=-1, n_ctx=2048, n_batch=512)
+    one = vram.need(vram.shape_from_size(1 << 30), 2048, -1, 512)  # no header: file size
+    fits, why = capacity.llama_memory_cap(on_gpu, 3, free=(100 * per, [2 * one.gpu + 10]))
+    assert fits == 2 and "3 worker(s) x (1.00 GiB weights" in why and "GiB free" in why
+    # a GPU that holds every worker: no cap; one that holds none still runs one (slowly)
+    assert capacity.llama_memory_cap(on_gpu, 3, free=(100 * per, [3 * one.gpu])) == (None, "")
+    assert capacity.llama_memory_cap(on_gpu, 3, free=(100 * per, [1 << 20]))[0] == 1
     assert capacity.llama_memory_cap(opts, 4, free=(None, None)) == (None, "")
 
 
