@@ -72,6 +72,6 @@ Reuse = Annotated[bool, typer.Option(
     "with the very same model file, engine options, prompt, sampling and seed ([cache] reuse; "
     "docs/reuse.md).")]
 CheckDeterminism = Annotated[int | None, typer.Option(
-    "--check-determinism", metavar="K", min=0,
+    "--check-determinism", metavar="K",
     help="After the units, re-run K of them at random in fresh workers and report how many "
     "came back identical ([cache] check_determinism).")]

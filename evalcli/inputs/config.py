@@ -378,6 +378,9 @@ def replace_cache(profile: Profile, *, reuse: bool = False,
     [cache]."""
     changes: dict[str, Any] = {"reuse": True} if reuse else {}
     if check_determinism is not None:
+        if not 0 <= check_determinism <= 100_000:
+            raise ConfigError(f"--check-determinism {check_determinism} — give a whole number "
+                              "from 0 (no check) to 100000")
         changes["check_determinism"] = check_determinism
     return msgspec.structs.replace(profile,
                                    cache=msgspec.structs.replace(profile.cache, **changes))
