@@ -168,6 +168,19 @@ class Engine:
         """The most workers this engine can usefully run with these options, and why."""
         return cls.max_workers, ""
 
+    # May a later run take this engine's answers from an earlier one (evalcli/run/reuse.py)?
+    # "local": the answer is fixed by answer_identity() and the request; "remote": a server
+    # evalcli does not control (reused only when the user opts in); "never": not offered.
+    reuse: ClassVar[Literal["local", "remote", "never"]] = "never"
+
+    @classmethod
+    def answer_identity(cls, options: Any) -> dict[str, Any]:
+        """Everything besides the request that decides an answer with these options (JSON
+        values): output-relevant options, engine build, model digest. A `model` that is a
+        file path is replaced by the file's sha256 by the caller. Raise EngineLoadError when
+        it cannot be known (then nothing is reused)."""
+        return msgspec.to_builtins(options)
+
     @classmethod
     def model_label(cls, options: Any) -> str:
         """A short human name for the model these options select (used in trial slugs)."""

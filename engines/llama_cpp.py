@@ -255,6 +255,36 @@ class LlamaCppEngine(Engine):
     def model_label(cls, options) -> str:
         return Path(options.model).stem if options.model else "llama_cpp"
 
+    reuse = "local"
+
+    @classmethod
+    def answer_identity(cls, options) -> dict:
+        """The options that shape answers (not `verbose`), a chat template file by its
+        content, and the llama.cpp build this Python loads (version and system info: the
+        CPU features and backends its kernels use). The model path is replaced by its
+        sha256 by evalcli."""
+        import hashlib
+
+        import msgspec
+
+        try:
+            import llama_cpp
+        except ImportError as exc:
+            raise EngineLoadError(f"llama-cpp-python is not installed ({exc})") from None
+        data = msgspec.to_builtins(options)
+        data.pop("verbose", None)
+        template = options.chat_template
+        if template not in NAMED_CHOICES:
+            try:
+                data["chat_template"] = hashlib.sha256(Path(template).read_bytes()).hexdigest()
+            except OSError as exc:
+                raise EngineLoadError(f"chat_template {template!r}: cannot read ({exc})") \
+                    from None
+        data["llama_cpp_python"] = getattr(llama_cpp, "__version__", "?")
+        data["system_info"] = llama_cpp.llama_print_system_info().decode("utf-8", "replace") \
+            .strip()
+        return data
+
     def __init__(self, options: Options, worker_index: int = 0) -> None:
         super().__init__(options, worker_index)
         try:

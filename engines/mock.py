@@ -86,6 +86,23 @@ class MockEngine(Engine):
         busy_after: IntRange(0) = 0
         busy_latency_ms: FloatRange(ge=0, le=MAX_SECONDS * 1000) = 0.0
 
+    reuse = "local"  # an answer is a function of the options and the request
+
+    @classmethod
+    def answer_identity(cls, options: Options) -> dict:
+        """The options that shape answers; the answer file by its content."""
+        data = msgspec.to_builtins(options)
+        for timing in ("latency_ms", "gate_file", "gate_after", "heal_file", "busy_after",
+                       "busy_latency_ms"):
+            data.pop(timing, None)
+        if options.answer_file:
+            try:
+                with open(options.answer_file, "rb") as fh:
+                    data["answer_file"] = hashlib.sha256(fh.read()).hexdigest()
+            except OSError as exc:
+                raise EngineLoadError(f"cannot read {options.answer_file}: {exc}") from None
+        return data
+
     def __init__(self, options: Options, worker_index: int = 0) -> None:
         super().__init__(options, worker_index)
         if options.fail_load:

@@ -152,6 +152,29 @@ class OllamaEngine(Engine):
         )
 
     # -- worker side ------------------------------------------------------------------------
+    reuse = "local"  # the weights are named by their digest
+
+    @classmethod
+    def answer_identity(cls, options: OllamaOptions) -> dict[str, Any]:
+        """The model by its digest (GET /api/tags), the server's version and num_ctx."""
+        quick = HttpSession(options.base_url.rstrip("/"), options, max_retries=0,
+                            timeout_s=10.0)
+        try:
+            version = str(quick.request_json("GET", "/api/version").get("version", ""))
+            digest = ""
+            for entry in quick.request_json("GET", "/api/tags").get("models") or []:
+                if _tagged(entry.get("name") or entry.get("model") or "") == \
+                        _tagged(options.model):
+                    digest = str(entry.get("digest", ""))
+        except (EngineError, KeyError, TypeError, AttributeError) as exc:
+            raise EngineLoadError(f"could not read the model's digest ({exc})") from None
+        finally:
+            quick.close()
+        if not digest:
+            raise EngineLoadError(f"the server lists no digest for {options.model}")
+        return {"model": _tagged(options.model), "digest": digest, "server_version": version,
+                "num_ctx": options.num_ctx}
+
     def __init__(self, options: OllamaOptions, worker_index: int = 0) -> None:
         super().__init__(options, worker_index)
         self.base_url = options.base_url.rstrip("/")

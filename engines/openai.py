@@ -148,6 +148,15 @@ class OpenAIEngine(Engine):
             )
         return []
 
+    reuse = "remote"  # a server evalcli does not control: reused only when asked for
+
+    @classmethod
+    def answer_identity(cls, options: OpenAIOptions) -> dict[str, Any]:
+        """The server(s) and the model; never the key."""
+        return {"base_urls": sorted(options.urls), "model": options.model,
+                "send_extra_sampling": options.send_extra_sampling,
+                "max_tokens_field": options.max_tokens_field}
+
     @classmethod
     def secrets(cls, options: OpenAIOptions) -> list[str]:
         return [api_key(options)]

@@ -47,6 +47,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("verify", "verify"),
     "gate": ("gate", "gate"),
     "completion": ("completion", "completion"),
+    "cache": ("cache", "cache"),
 }
 
 

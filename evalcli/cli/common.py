@@ -67,3 +67,11 @@ ToStage = Annotated[str | None, typer.Option(
     "--to", metavar="STAGE", autocompletion=_stage_names, help=f"Last stage to run: one of {STAGES}.")]
 OnlyStage = Annotated[str | None, typer.Option(
     "--only", metavar="STAGE", autocompletion=_stage_names, help=f"Run just this stage: one of {STAGES}.")]
+Reuse = Annotated[bool, typer.Option(
+    "--reuse", help="Take a unit's answer from the answer store when an earlier run made it "
+    "with the very same model file, engine options, prompt, sampling and seed ([cache] reuse; "
+    "docs/reuse.md).")]
+CheckDeterminism = Annotated[int | None, typer.Option(
+    "--check-determinism", metavar="K",
+    help="After the units, re-run K of them at random in fresh workers and report how many "
+    "came back identical ([cache] check_determinism).")]

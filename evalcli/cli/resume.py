@@ -9,8 +9,10 @@ import typer
 
 from evalcli.cli.common import (
     AbstainPhrases,
+    CheckDeterminism,
     FromStage,
     OnlyStage,
+    Reuse,
     RunIdArg,
     RunsDir,
     ToStage,
@@ -28,6 +30,8 @@ def resume(
     only: OnlyStage = None,
     continue_past_verdict: Annotated[bool, typer.Option("--continue-past-verdict", help="A sequential run that stopped at its verdict: run its skipped units too.")] = False,
     abstain_phrase: AbstainPhrases = None,
+    reuse: Reuse = False,
+    check_determinism: CheckDeterminism = None,
 ) -> None:
     """Run the units not yet finished (failed ones again), then the later stages. A
     sequential run that stopped at its verdict is finished: nothing to do unless
@@ -64,6 +68,11 @@ def resume(
             out.print(f"[scoring] abstain_phrases += {added or 'nothing new'}: the later stages "
                       "are scored again from the recorded answers", markup=False)
         setup = setup_from_manifest(rd, manifest)
+        if reuse or check_determinism is not None:  # this session only: not the snapshot
+            from evalcli.inputs.config import replace_cache
+
+            setup.profile = replace_cache(setup.profile, reuse=reuse,
+                                          check_determinism=check_determinism)
         changes = changes_since_start(setup, manifest)
         if changes and not force:
             raise RunError(f"run {run_id}: inputs changed since it started — "

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from evalcli.cli.common import RunsDir, ToStage, console
+from evalcli.cli.common import CheckDeterminism, Reuse, RunsDir, ToStage, console
 from evalcli.errors import ConfigError
 
 
@@ -26,6 +26,8 @@ def run(
     to: ToStage = None,
     until_verdict: Annotated[bool, typer.Option("--until-verdict", help="Stop at the verdict: a sequential run ([stopping] defaults when the profile has none).")] = False,
     archive: Annotated[bool, typer.Option("--archive", help="When the run ends (completed, with failed units, or stopped), pack it as `evalcli archive` does, into ./<run-id>.evalcli.zip.")] = False,
+    reuse: Reuse = False,
+    check_determinism: CheckDeterminism = None,
 ) -> None:
     """Run an experiment: prepare, plan, generate, parse, score, report."""
     # the pipeline (numpy, scipy, the engines) is imported here, not for `run --help`
@@ -35,6 +37,7 @@ def run(
         StoppingConfig,
         load_profile,
         recheck_profile,
+        replace_cache,
         replace_engine,
         replace_run,
     )
@@ -61,6 +64,8 @@ def run(
         prof = replace_run(prof, limit_items=limit_items)
     if max_units is not None:
         prof = replace_run(prof, max_units=max_units)
+    if reuse or check_determinism is not None:
+        prof = replace_cache(prof, reuse=reuse, check_determinism=check_determinism)
     if until_verdict and prof.stopping is None:
         prof = msgspec.structs.replace(prof, stopping=StoppingConfig(arms=_default_arms(loaded, prof)))
     prof = recheck_profile(prof, loaded.source)  # the flags' values, checked like the profile's

@@ -223,6 +223,18 @@ class TelemetryConfig(ConfigStruct):
     interval_s: FloatRange(ge=0.05, le=3600) = 1.0
 
 
+class CacheConfig(ConfigStruct):
+    """`[cache]`: reuse of finished answers across runs (docs/reuse.md). Off unless asked."""
+
+    reuse: bool = False  # take a unit's answer from the answer store when its key is there
+    # also for engines whose answers come from a server evalcli does not control (openai):
+    # keyed on the base URL(s) and the model name only
+    remote: bool = False
+    # re-run this many randomly chosen units in fresh workers after generate and compare
+    check_determinism: IntRange(0, 100_000) = 0
+    path: str = ""  # the store ("" = answers.sqlite3 in the user's cache folder)
+
+
 class Profile(ConfigStruct):
     engine: EngineConfig
     description: str = ""
@@ -238,6 +250,7 @@ class Profile(ConfigStruct):
     stopping: StoppingConfig | None = None
     telemetry: TelemetryConfig = TelemetryConfig()
     gate: GateConfig = GateConfig()
+    cache: CacheConfig = CacheConfig()
 
 
 class LoadedProfile(msgspec.Struct, frozen=True):
@@ -370,6 +383,20 @@ def config_hash(snapshot: dict) -> str:
 
 def replace_engine(profile: Profile, **changes: Any) -> Profile:
     return msgspec.structs.replace(profile, engine=msgspec.structs.replace(profile.engine, **changes))
+
+
+def replace_cache(profile: Profile, *, reuse: bool = False,
+                  check_determinism: int | None = None) -> Profile:
+    """--reuse (turns reuse on; never off) and --check-determinism K over the profile's
+    [cache]."""
+    changes: dict[str, Any] = {"reuse": True} if reuse else {}
+    if check_determinism is not None:
+        if not 0 <= check_determinism <= 100_000:
+            raise ConfigError(f"--check-determinism {check_determinism} — give a whole number "
+                              "from 0 (no check) to 100000")
+        changes["check_determinism"] = check_determinism
+    return msgspec.structs.replace(profile,
+                                   cache=msgspec.structs.replace(profile.cache, **changes))
 
 
 def replace_run(profile: Profile, **changes: Any) -> Profile:

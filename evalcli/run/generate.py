@@ -140,6 +140,15 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool,
     rd = setup.run_dir
     finished = load_finished(setup)
     todo = pending_units(setup.plan.units, finished)
+    reuse = None
+    if setup.profile.cache.reuse and todo:
+        from evalcli.run.reuse import RunReuse
+
+        reuse = RunReuse(setup, manifest, lambda line: console.print(Text(line)))
+        found, todo = reuse.split(todo)
+        if found:  # written before anything runs: the counts and a sequential look see them
+            _append_reused(setup, found)
+            finished = load_finished(setup)
     add_trials(setup, manifest)
     refresh_counts(manifest, finished)
     monitor = sequential_monitor(setup)
@@ -153,8 +162,12 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool,
         if monitor is not None:
             record_stopping(manifest, setup, decided[0] if decided else first,
                             stopped_early=bool(decided and todo), past_verdict=past_verdict)
+        status = "verdict" if decided and todo else "completed"
+        if status == "completed" and setup.profile.cache.check_determinism:
+            _check(setup, manifest, console, reuse)
+        _end_reuse(setup, manifest, reuse)
         write_manifest(rd.manifest, manifest)
-        return "verdict" if decided and todo else "completed"
+        return status
     progress = Progress(rd.run_id, {
         slug: TrialProgress(planned=s.planned, done=s.done, failed=0, done_at_start=s.done)
         for slug, s in manifest.trials.items()})
@@ -175,6 +188,8 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool,
         writers[unit.trial].append(record, flush=not pooled)
         if pooled:
             unflushed.add(unit.trial)
+        if reuse is not None:
+            reuse.keep(unit, record)
         previous = finished[unit.trial].get(unit.custom_id)
         if monitor is not None or previous is not None:
             # a sequential run recounts from these at its verdict; a fixed-n run keeps no
@@ -216,6 +231,8 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool,
         """The supervisor read every answer of one wake-up: one write per results file."""
         while unflushed:
             writers[unflushed.pop()].flush()
+        if reuse is not None:  # the answers go to the store after their results lines
+            reuse.flush()
 
     stop_checked = [0.0, False]
 
@@ -252,6 +269,8 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool,
             sampler.stop()
         for writer in writers.values():
             writer.close()
+        if reuse is not None:
+            reuse.flush()
         # this process's CPU time while units ran (supervisor loop, dashboard, telemetry)
         events.emit(ev.GenerateEnd(
             supervisor_cpu_s=round(time.process_time() - cpu_start, 3)))
@@ -263,6 +282,9 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool,
         early = any(s.pending for s in manifest.trials.values())
         refresh_counts(manifest, finished, skipped=early)
         status = "verdict" if early else "completed"
+    if status == "completed" and setup.profile.cache.check_determinism:
+        _check(setup, manifest, console, reuse)
+    _end_reuse(setup, manifest, reuse)
     if status in ("completed", "verdict"):
         manifest.finish_stage("generate", _results_artifacts(setup))
         if monitor is not None:
@@ -418,6 +440,37 @@ def _run_batch(setup: Setup, manifest: Manifest, todo: Units, on_result,
             signal.signal(sig, handler)
     status = "completed" if len(reported) == len(todo) else "stopped"
     return status, engine.describe()
+
+
+def _append_reused(setup: Setup, found: list) -> None:
+    """Append the records of units answered from the answer store, one write per trial."""
+    writers: dict[str, ResultsWriter] = {}
+    try:
+        for unit, record in found:
+            if unit.trial not in writers:
+                writers[unit.trial] = ResultsWriter(setup.run_dir.results(unit.trial))
+            writers[unit.trial].append(record, flush=False)
+    finally:
+        for writer in writers.values():
+            writer.close()
+
+
+def _end_reuse(setup: Setup, manifest: Manifest, reuse) -> None:
+    """Close the answer store; count the reused answers from the results files."""
+    if reuse is not None:
+        reuse.close()
+    if not isinstance(manifest.reuse, msgspec.UnsetType):
+        from evalcli.run.reuse import recount
+
+        recount(setup, manifest.reuse)
+
+
+def _check(setup: Setup, manifest: Manifest, console: Console, reuse) -> None:
+    """The determinism check, once per run (a resume after it does not repeat it)."""
+    if isinstance(manifest.determinism, msgspec.UnsetType):
+        from evalcli.run.determinism import check_determinism
+
+        check_determinism(setup, manifest, reuse, lambda line: console.print(Text(line)))
 
 
 def _results_artifacts(setup: Setup) -> list[str]:

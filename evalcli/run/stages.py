@@ -184,6 +184,35 @@ def costs_stage(setup: Setup, manifest: Manifest) -> None:
 _REPORT_NUMBERS = ("em", "abstain_rate", "prompt_tokens", "completion_tokens", *COUNTS)
 
 
+def reuse_facts(manifest: Manifest, units: int) -> dict[str, str]:
+    """The report's lines on reused answers and the determinism check (docs/reuse.md)."""
+    from evalcli.run.determinism import sentence
+    from evalcli.run.reuse import reuse_sentence
+
+    facts = {}
+    if isinstance(manifest.reuse, msgspec.Struct):
+        said = reuse_sentence(manifest.reuse, units)
+        facts["answers reused"] = (
+            f"{said} (answer store; the model was not called for them). Reused answers "
+            "have no latency, energy, CPU or worker time of their own: resource comparisons "
+            "use fresh units only"
+            if said else f"0 of {units} answers reused (reuse was on)")
+    check = manifest.determinism
+    if isinstance(check, msgspec.Struct):
+        facts["determinism check"] = sentence(check) + (
+            "" if not check.reuse_turned_off else
+            "; reuse is now off for " + ", ".join(check.reuse_turned_off))
+        for rerun in check.differing[:10]:
+            facts[f"not identical: {rerun.custom_id}"] = (
+                f"recorded {rerun.recorded[:300]!r}"
+                + (f" (reused from {rerun.reused_from})" if rerun.reused_from else "")
+                + f"; re-run {rerun.rerun[:300]!r}")
+        if len(check.differing) > 10:
+            facts["not identical (more)"] = (f"{len(check.differing) - 10} more in run.json "
+                                             "`determinism`")
+    return facts
+
+
 def report_stage(setup: Setup, manifest: Manifest) -> Path:
     manifest.start_stage("report")
     rd = setup.run_dir
@@ -215,6 +244,7 @@ def report_stage(setup: Setup, manifest: Manifest) -> Path:
                                                     for t in setup.plan.trials}))
                         for k in _swept(setup)),
     }
+    facts.update(reuse_facts(manifest, len(setup.plan.units)))
     args = dict(run_id=rd.run_id, facts=facts, trials=trials, significance=significance,
                 control=setup.control, treatments=setup.treatments, predictions=predictions,
                 items=setup.items.keyed(), costs=costs, reviews=reviews,

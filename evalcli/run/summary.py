@@ -88,6 +88,23 @@ def summarize(setup: Setup) -> Summary:
     return summary
 
 
+def reuse_lines(manifest: Manifest, units: int) -> list[str]:
+    """The answers reused and the determinism check, one line each (when there were any)."""
+    import msgspec
+
+    from evalcli.run.determinism import sentence as determinism
+    from evalcli.run.reuse import reuse_sentence
+
+    lines = []
+    if not isinstance(manifest.reuse, msgspec.UnsetType):
+        said = reuse_sentence(manifest.reuse, units)
+        lines.append(f"reuse: {said or f'0 of {units} answers reused'}; "
+                     f"{manifest.reuse.stored} new answer(s) stored")
+    if not isinstance(manifest.determinism, msgspec.UnsetType):
+        lines.append(f"determinism check: {determinism(manifest.determinism)}")
+    return lines
+
+
 def _manifest(setup: Setup) -> Manifest | None:
     try:
         return read_manifest(setup.run_dir.manifest)
@@ -127,6 +144,9 @@ def end_of_run(out, setup: Setup, status: str, started: float, *, finished_here:
         out.print(f"sequential verdict: {sentence(manifest.stopping)}", markup=False)
     out.print(summary.line(time.monotonic() - started, finished_here,
                            report_label(rd.report_md, why)), markup=False)
+    if manifest is not None:
+        for line in reuse_lines(manifest, summary.units):
+            out.print(line, markup=False)
     if rd.report_html.exists() and status != "stopped":
         out.print(f"report (html): {rd.report_html}", markup=False)
     if status == "stopped":

@@ -117,6 +117,7 @@ class PairedDiff(msgspec.Struct, kw_only=True):
     excludes_zero: bool = False
     reason: str = ""  # why there is no interval
     note: str = ""
+    reused_pairs: int = 0  # time-bound measures: pairs left out, an answer of theirs reused
 
 
 class MetricEffect(msgspec.Struct, kw_only=True):

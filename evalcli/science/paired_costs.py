@@ -23,6 +23,10 @@ with the C/(C − 1) small-sample factor):
   estimable"): time and arm cannot be told apart. Predictions without start times (made
   elsewhere) fall back to `paired_t`, and say so.
 
+Answers reused from the answer store (`reused_from`, docs/reuse.md) keep their token counts
+(a property of the answer) but have no latency, time, CPU or energy of their own: a pair
+with a reused side is left out of those measures (`reused_pairs` counts them).
+
 Memory: 8 bytes per unit per number (arrays), never a row or a dict per unit.
 """
 
@@ -45,15 +49,20 @@ NO_BLOCKS = ("one arm block: the arms ran one after the other, so a change in th
              "cannot be told from the arm (set [run] arm_block_items > 0)")
 
 
+REUSED = ("every pair has an answer reused from an earlier run (no resources of its own): "
+          "only fresh units are compared")
+
+
 def _hash(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
 
 
 class _Arm:
-    __slots__ = ("keys", "types", "starts", "values")
+    __slots__ = ("keys", "types", "starts", "values", "reused")
 
     def __init__(self) -> None:
         self.keys, self.types, self.starts = array("Q"), array("b"), array("d")
+        self.reused = array("b")  # 1: answered from the answer store (no resources of its own)
         self.values = {m: array("d") for m in MEASURES}
 
 
@@ -75,6 +84,10 @@ class Pairing:
                               f"{kind}"))
         arm.types.append(self._types.setdefault(kind, len(self._types)))
         start, end = float(row.get("started_at") or 0), float(row.get("ended_at") or 0)
+        reused = bool(row.get("reused_from"))
+        if reused:  # its latency, times and energy were its first run's: never compared
+            start = end = 0.0
+        arm.reused.append(reused)
         arm.starts.append(start)
         prompt, completion = (int(row.get("prompt_tokens") or 0),
                               int(row.get("completion_tokens") or 0))
@@ -82,10 +95,10 @@ class Pairing:
         nan = math.nan
         got = {"prompt_tokens": prompt if known else nan,
                "total_tokens": prompt + completion if known else nan,
-               "latency_s": float(row.get("latency_ms") or 0) / 1000.0 or nan,
+               "latency_s": nan if reused else float(row.get("latency_ms") or 0) / 1000.0 or nan,
                "worker_seconds": end - start if end >= start > 0 else nan,
-               "cpu_seconds": float(row.get("cpu_ms") or 0) / 1000.0 or nan,
-               "energy_j": nan if not used or used.get("energy_j") is None
+               "cpu_seconds": nan if reused else float(row.get("cpu_ms") or 0) / 1000.0 or nan,
+               "energy_j": nan if reused or not used or used.get("energy_j") is None
                else float(used["energy_j"])}
         for m in MEASURES:
             arm.values[m].append(got[m])
@@ -128,7 +141,12 @@ class Pairing:
         (t_at, t_keys, t_arm, t_runs), (c_at, c_keys, c_arm, c_runs) = sides
         _, ti, ci = np.intersect1d(t_keys, c_keys, assume_unique=True, return_indices=True)
         ti, ci = t_at[ti], c_at[ci]
-        timed = bool(len(ti)) and bool((t_runs[ti] >= 0).all() and (c_runs[ci] >= 0).all())
+        # pairs with a reused answer on either side take no part in time-bound measures
+        reused = (np.frombuffer(t_arm.reused, np.int8)[ti] > 0) | \
+            (np.frombuffer(c_arm.reused, np.int8)[ci] > 0) if len(ti) else np.zeros(0, bool)
+        fresh = ~reused
+        timed = bool(fresh.any()) and bool((t_runs[ti][fresh] >= 0).all()
+                                           and (c_runs[ci][fresh] >= 0).all())
         blocks = t_runs[ti] * (int(max(c_runs.max(initial=0), 0)) + 1) + c_runs[ci]
         out = {}
         for m in MEASURES:
@@ -140,7 +158,11 @@ class Pairing:
             else:
                 clusters, method = blocks[ok], "arm_block_t"
             out[m] = paired_interval(diff[ok], clusters, method)
-            if method == "paired_t" and m not in TOKEN_MEASURES:
+            if m not in TOKEN_MEASURES and reused.any():
+                out[m]["reused_pairs"] = int(reused.sum())
+                if not out[m]["pairs"]:
+                    out[m]["reason"] = REUSED
+            if method == "paired_t" and m not in TOKEN_MEASURES and fresh.any():
                 out[m]["note"] = ("no start times: the pairs are taken as independent, drift "
                                   "in the machine is not accounted for")
         return out

@@ -188,6 +188,37 @@ class RunEnvironment(msgspec.Struct, kw_only=True, omit_defaults=True):
     engine: dict[str, str] = {}  # what the engine reported when it was ready (ipc Ready.info)
 
 
+class AnswerReuse(msgspec.Struct, kw_only=True):
+    """`reuse`: answers taken from the answer store instead of the model (docs/reuse.md),
+    counted over every generate session of the run."""
+
+    store: str  # the SQLite file
+    reused: int = 0  # units answered from the store
+    from_runs: dict[str, int] = {}  # run id -> units reused from it
+    stored: int = 0  # fresh answers this run added to the store
+    notes: list[str] = []  # why reuse was off (store unusable, a model refused, ...)
+
+
+class Rerun(msgspec.Struct, kw_only=True):
+    """One unit of the determinism check whose re-run answer differs from the recorded one."""
+
+    custom_id: str
+    recorded: str
+    rerun: str
+    reused_from: str = ""  # the recorded answer came from the store ("run:unit")
+
+
+class DeterminismCheck(msgspec.Struct, kw_only=True):
+    """`determinism`: K finished units run again in fresh workers and compared."""
+
+    checked: int  # units re-run that answered
+    identical: int
+    reused_checked: int = 0  # of them, units whose recorded answer came from the store
+    differing: list[Rerun] = []
+    failed: int = 0  # re-runs that failed (not compared)
+    reuse_turned_off: list[str] = []  # models whose reuse the check turned off
+
+
 class Manifest(msgspec.Struct, kw_only=True):
     schema_version: int = SCHEMA_VERSION
     run_id: str
@@ -208,6 +239,10 @@ class Manifest(msgspec.Struct, kw_only=True):
     batch: dict[str, Any] = {}
     # a sequential run ([stopping]); absent (not written) for a fixed-n run
     stopping: Stopping | msgspec.UnsetType = msgspec.UNSET
+    # answers reused from the answer store; absent when reuse was off
+    reuse: AnswerReuse | msgspec.UnsetType = msgspec.UNSET
+    # the determinism check (--check-determinism K); absent when not asked for
+    determinism: DeterminismCheck | msgspec.UnsetType = msgspec.UNSET
     pid: int = 0  # the process that last ran the generate stage
     # salted hashes of the API keys' 8-character windows (engines/secrets.py fingerprint):
     # `archive` cuts the keys out by this, whatever the shell it runs in; never a key

@@ -5,7 +5,8 @@ stage then counts them (evalcli.science.tokens) and `tokens_source` says how eac
 counts were made: engine | tokenizer | tiktoken | estimate.
 Columns keep the predecessor's first 13 (so its files and ours read alike) and add what it
 dropped: latency, status, error, attempts, worker, tokens_source, and when the unit ran
-(started_at/ended_at, epoch seconds) and the worker's CPU time on it (cpu_ms). A failed unit is a row with
+(started_at/ended_at, epoch seconds) and the worker's CPU time on it (cpu_ms), and for an
+answer taken from the answer store the run and unit that made it (reused_from, "run:unit"). A failed unit is a row with
 status "failed", finish_reason "error", an empty response_text and the error text — it is
 never scored as an answer. A unit without a result is "pending", or "skipped" when a
 sequential run stopped at its verdict before running it (neither failed nor scored). `read_predictions` also reads the predecessor's files (no status
@@ -26,7 +27,7 @@ COLUMNS = [
     "custom_id", "dataset", "item_id", "condition", "temp", "sample_index", "type",
     "request_id", "finish_reason", "response_text", "prompt_tokens", "completion_tokens",
     "total_tokens", "latency_ms", "status", "error", "attempts", "worker", "tokens_source",
-    "started_at", "ended_at", "cpu_ms",
+    "started_at", "ended_at", "cpu_ms", "reused_from",
 ]
 
 
@@ -52,6 +53,7 @@ def prediction_row(custom_id: str, record: ResultRecord | None,
         attempts=record.attempts, worker=record.worker, tokens_source="engine",
         started_at=record.started_at or "", ended_at=record.ended_at or "",
         cpu_ms=record.timings.get("worker_cpu_ms", ""),
+        reused_from=record.reused_from.label() if record.reused_from is not None else "",
     )
     return row
 

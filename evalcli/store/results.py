@@ -54,6 +54,16 @@ ErrorKind = Literal[
 ]
 
 
+class ReusedFrom(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a reused answer was made: the run and unit that called the model."""
+
+    run_id: str
+    custom_id: str
+
+    def label(self) -> str:
+        return f"{self.run_id}:{self.custom_id}"
+
+
 class ResultRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
     custom_id: str
     status: Literal["ok", "failed"]
@@ -73,6 +83,9 @@ class ResultRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
     # telemetry is attributed to arms by these (0.0 = not recorded, e.g. older runs)
     started_at: float = 0.0
     ended_at: float = 0.0
+    # the answer was taken from the answer store, not the model (docs/reuse.md): no latency,
+    # timings or start/end times of its own, so resource comparisons leave it out
+    reused_from: ReusedFrom | None = None
 
 
 def ok_record(custom_id: str, c, *, worker: int, attempts: int, started_at: float = 0.0,

@@ -171,3 +171,19 @@ def test_options_are_strict():
     with pytest.raises(msgspec.ValidationError, match="num_ctxx"):
         msgspec.convert({"model": "m", "num_ctxx": 4}, OllamaOptions)
     assert msgspec.convert({"model": "m"}, OllamaOptions).base_url == "http://127.0.0.1:11434"
+
+
+def test_answer_identity_names_the_model_by_its_digest(ollama_server):
+    """Reuse (docs/reuse.md) keys an Ollama model on its digest: another digest under the
+    same name is another key; a model the server does not list reuses nothing."""
+    first = OllamaEngine.answer_identity(options(ollama_server.url))
+    assert first["digest"] == f"sha256:{0:064x}" and first["model"] == "llama3.1:8b"
+    ollama_server.models.insert(0, "other:latest")  # llama3.1:8b now has another digest
+    assert OllamaEngine.answer_identity(options(ollama_server.url))["digest"] != first["digest"]
+    with pytest.raises(EngineLoadError, match="no digest"):
+        OllamaEngine.answer_identity(options(ollama_server.url, model="absent:1b"))
+
+
+def test_answer_identity_without_a_server_is_a_load_error(dead_url):
+    with pytest.raises(EngineLoadError, match="digest"):
+        OllamaEngine.answer_identity(options(dead_url))

@@ -131,6 +131,11 @@ BAD: dict[str, list[tuple[str, object, str]]] = {
     "gate": [("gate", "strict", "gate = \"strict\"")],
     "telemetry.enabled": [("telemetry.enabled", "yes", "telemetry.enabled = \"yes\"")],
     "telemetry.interval_s": [("telemetry.interval_s", 0, "interval_s = 0")],
+    "cache": [("cache", True, "cache = true")],
+    "cache.reuse": [("cache.reuse", "yes", "cache.reuse = \"yes\"")],
+    "cache.remote": [("cache.remote", 1, "cache.remote = 1")],
+    "cache.check_determinism": [("cache.check_determinism", -1, "check_determinism = -1")],
+    "cache.path": [("cache.path", 5, "cache.path = 5")],
 }
 # the mock engine's options (the engine the CLI table runs)
 MOCK = "engine.options."
