@@ -137,8 +137,12 @@ def test_a_native_fault_retires_the_worker_and_the_unit_is_tried_on_a_fresh_one(
     assert all(int(r["attempts"]) == 1 for r in rows if r["status"] == "ok")
     log = _events(root)
     died = [e for e in log if e["event"] == "worker_died"]
-    assert len(died) == 3 and all("native fault" in e["how"] for e in died)
+    assert all("native fault" in e["how"] for e in died)
     assert all(e["unit"] is None for e in died)  # not counted as a crash of any unit
+    # the third fault's exit is a death when other units are left, or, when it was the last
+    # unit, the exit seen as the run shuts its workers down — one of the two, every time
+    ended = [e for e in log if e["event"] == "worker_exit" and "native fault" in e["how"]]
+    assert len(died) + len(ended) == 3 and len(died) >= 2, (died, ended)
     ready = [e["pid"] for e in log if e["event"] == "worker_ready"]
     # each try ran in its own process (the last fault may end the run before a restart)
     assert len(set(ready)) == len(ready) >= 3
