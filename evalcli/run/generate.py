@@ -1,8 +1,9 @@
 """The generate stage: run exactly the units not yet finished, appending each to results.jsonl.
 
     results.jsonl ──read_statuses──► done / failed ──► pending units (failed ones are retried)
-    pending ──► Supervisor (worker pool engines)  ─┐
-            └─► BatchEngine.run (remote batch)    ─┴─► on_result ─► results.jsonl + run.json counts
+    pending ──► Supervisor (worker pool engines)            ─┐
+            └─► batch_driver.run_batch (remote batch engines) ─┴─► ResultSink.on_result
+                    (run/result_sink.py) ─► results.jsonl + run.json counts + dashboard
 
 A sequential run ([stopping]) feeds every finished unit to a StoppingMonitor as well; when
 its interval over the complete blocks reaches a decision, no new unit is handed out (the
@@ -19,8 +20,6 @@ to the remote job instead of submitting it again.
 from __future__ import annotations
 
 import os
-import signal
-import threading
 import time
 from contextlib import contextmanager
 
@@ -28,12 +27,13 @@ import msgspec
 from rich.console import Console
 from rich.text import Text
 
-from engines.base import EngineError
 from evalcli.errors import EngineStartError, EvalcliError, StopRequested, StoreWriteError
+from evalcli.run.batch_driver import run_batch
 from evalcli.run.dashboard import LiveDashboard, PlainLog, Progress, TrialProgress
 from evalcli.run.pipeline import Setup, add_trials
 from evalcli.run.plan import Unit, Units
-from evalcli.run.supervisor import STOP_SIGNALS, Supervisor, SupervisorSettings
+from evalcli.run.result_sink import ResultSink
+from evalcli.run.supervisor import Supervisor, SupervisorSettings
 from evalcli.run.telemetry import Sampler
 from evalcli.science.resources import TELEMETRY_FILE
 from evalcli.store import events as ev
@@ -41,17 +41,12 @@ from evalcli.store.lock import record_workers
 from evalcli.store.manifest import Manifest, Stopping, write_manifest, write_manifest_last
 from evalcli.store.results import (
     LatestResults,
-    ResultRecord,
     ResultsWriter,
     StatusIndex,
     cut_torn_tail,
-    failed_record,
-    ok_record,
     read_statuses,
 )
 from evalcli.store.rundir import EventLog, RunDir
-
-STOP_CHECK_S = 0.2  # how often the STOP file is looked for while units run
 
 
 def load_finished(setup: Setup) -> dict[str, StatusIndex]:
@@ -176,76 +171,15 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool,
     manifest.start_stage("generate")
     manifest.status, manifest.pid = "running", os.getpid()
     write_manifest(rd.manifest, manifest)
-    writers = {t.slug: ResultsWriter(rd.results(t.slug)) for t in setup.plan.trials}
     events = EventLog(rd.events)
     rd.logs.mkdir(parents=True, exist_ok=True)
-    last_write = [0.0]
-
-    unflushed: set[str] = set()
-    pooled = not _is_batch(setup)  # the supervisor calls after_batch(); a batch engine not
-
-    def on_result(unit: Unit, record: ResultRecord) -> None:
-        writers[unit.trial].append(record, flush=not pooled)
-        if pooled:
-            unflushed.add(unit.trial)
-        if reuse is not None:
-            reuse.keep(unit, record)
-        previous = finished[unit.trial].get(unit.custom_id)
-        if monitor is not None or previous is not None:
-            # a sequential run recounts from these at its verdict; a fixed-n run keeps no
-            # entry per new unit (the counts below are kept as it goes)
-            finished[unit.trial].set(unit.custom_id, record.status)
-        state = manifest.trials[unit.trial]
-        if previous == "failed":
-            state.failed -= 1
-        else:
-            state.pending -= 1
-        if record.status == "ok":
-            state.done += 1
-        else:
-            state.failed += 1
-        progress.record(unit.trial, record.status == "ok",
-                        max(record.prompt_tokens, 0) + max(record.completion_tokens, 0))
-        if monitor is not None and not decided:
-            _watch(monitor, unit, record)
-        now = time.monotonic()
-        if now - last_write[0] >= 1.0:  # counts on disk lag finished work by at most a second
-            last_write[0] = now
-            after_batch()  # never a count in run.json ahead of the results on disk
-            write_manifest(rd.manifest, manifest)
-
-    def _watch(monitor, unit: Unit, record: ResultRecord) -> None:
-        before = monitor.last
-        monitor.record(unit.custom_id, record.status, record.text)
-        look = monitor.look()
-        if look is None or look is before:
-            return
-        progress.sequential = _progress_line(look, setup.plan.stopping.metric)
-        events.emit(ev.SequentialLook(look=look.record()))
-        if look.decision and not past_verdict:
-            decided.append(look)
-            events.emit(ev.VerdictReached(decision=look.decision, direction=look.direction,
-                                          items=look.items, of_items=look.of_items))
-
-    def after_batch() -> None:
-        """The supervisor read every answer of one wake-up: one write per results file."""
-        while unflushed:
-            writers[unflushed.pop()].flush()
-        if reuse is not None:  # the answers go to the store after their results lines
-            reuse.flush()
-
-    stop_checked = [0.0, False]
-
-    def should_stop():
-        """The supervisor's graceful stop: the verdict, or the STOP file (looked for at most
-        every STOP_CHECK_S: a stat per wake-up costs a fast pool its speed)."""
-        if decided:
-            return "verdict"
-        now = time.monotonic()
-        if now - stop_checked[0] >= STOP_CHECK_S:
-            stop_checked[:] = [now, rd.stop_requested()]
-        return stop_checked[1]
-
+    pooled = not _is_batch(setup)
+    sink = ResultSink(rd=rd, manifest=manifest, trials=[t.slug for t in setup.plan.trials],
+                      finished=finished, progress=progress, events=events, pooled=pooled,
+                      reuse=reuse, monitor=monitor, past_verdict=past_verdict,
+                      progress_line=lambda look: _progress_line(look,
+                                                                setup.plan.stopping.metric))
+    decided = sink.decided
     view = (LiveDashboard if live else PlainLog)(progress, console)
     events.emit(ev.GenerateStart(units=len(todo), engine=setup.engine.name))
     cpu_start = time.process_time()
@@ -253,11 +187,11 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool,
     try:
         with view:
             if not pooled:
-                status, info = _run_batch(setup, manifest, todo, on_result, events, rd,
-                                          should_stop)
+                status, info = run_batch(setup, manifest, todo, sink.on_result, events, rd,
+                                         sink.should_stop)
             else:
-                status, info = _run_pool(setup, todo, on_result, events, rd, view,
-                                         should_stop, sampler, after_batch)
+                status, info = _run_pool(setup, todo, sink.on_result, events, rd, view,
+                                         sink.should_stop, sampler, sink.after_batch)
     except EngineStartError as exc:
         manifest.stage("generate").status = "failed"
         manifest.stage("generate").error = exc.message
@@ -267,10 +201,7 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool,
     finally:
         if sampler is not None:
             sampler.stop()
-        for writer in writers.values():
-            writer.close()
-        if reuse is not None:
-            reuse.flush()
+        sink.close()
         # this process's CPU time while units ran (supervisor loop, dashboard, telemetry)
         events.emit(ev.GenerateEnd(
             supervisor_cpu_s=round(time.process_time() - cpu_start, 3)))
@@ -392,54 +323,6 @@ def _run_pool(setup: Setup, todo: Units, on_result, events: EventLog, rd: RunDir
         raise KeyboardInterrupt("Ctrl+C" if supervisor.signalled == "SIGINT"
                                 else supervisor.signalled)
     return outcome.status, outcome.engine_info
-
-
-def _run_batch(setup: Setup, manifest: Manifest, todo: Units, on_result,
-               events: EventLog, rd: RunDir, should_stop) -> tuple[str, dict]:
-    """Drive a batch engine from this process; Ctrl+C / SIGTERM / STOP stop polling (the
-    remote job runs on, and a resume re-attaches to it)."""
-    by_id = {unit.custom_id: unit for unit in todo}
-    reported: set[str] = set()
-    signals = []
-
-    def on_signal(signum, frame) -> None:
-        signals.append(signum)
-
-    def on_batch_result(custom_id: str, result) -> None:
-        unit = by_id.get(custom_id)
-        if unit is None or custom_id in reported:
-            events.emit(ev.UnexpectedResult(unit=custom_id))
-            return
-        reported.add(custom_id)
-        if isinstance(result, EngineError):
-            record = failed_record(custom_id, str(result), result.kind, worker=-1, attempts=1)
-        else:
-            record = ok_record(custom_id, result, worker=-1, attempts=1)
-        on_result(unit, record)
-
-    def save_state(state: dict) -> None:
-        manifest.batch = state
-        write_manifest(rd.manifest, manifest)
-        events.emit(ev.BatchState(jobs=[{k: job.get(k) for k in ("key", "status", "remote_state")}
-                                        for job in state.get("jobs", [])]))
-
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        for sig in STOP_SIGNALS:
-            previous[sig] = signal.signal(sig, on_signal)
-    engine = setup.engine.cls(setup.engine.options)
-    try:
-        engine.run([setup.plan.request(u) for u in todo], dict(manifest.batch), save_state,
-                   on_batch_result, lambda: bool(signals) or bool(should_stop()))
-    except EngineError as exc:
-        raise EngineStartError(f"the {setup.engine.name} job could not be completed: {exc}") \
-            from None
-    finally:
-        engine.close()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    status = "completed" if len(reported) == len(todo) else "stopped"
-    return status, engine.describe()
 
 
 def _append_reused(setup: Setup, found: list) -> None:
