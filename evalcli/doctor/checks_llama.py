@@ -83,7 +83,7 @@ def classify_child_failure(returncode: int | None, stderr: str, *,
     if (returncode == -4 or status == _ILLEGAL or "0xc000001d" in lower
             or "-1073741795" in lower or "illegal instruction" in lower):
         detail = ("illegal instruction: this llama.cpp build was made for another CPU "
-                  f"(exit {_describe(returncode)}; e.g. a -march=native build from a machine "
+                  f"(exit {describe_returncode(returncode)}; e.g. a -march=native build from a machine "
                   "with AVX-512/AMX)")
         if ccs:
             return detail, cuda_advice(ccs, driver, installed)[1]
@@ -96,22 +96,22 @@ def classify_child_failure(returncode: int | None, stderr: str, *,
             or status == _DLL_NOT_FOUND or "cannot open shared object file" in lower):
         module = _missing_module(text)
         detail = (f"could not load {module or 'a shared library'} or one of its dependencies"
-                  f" (exit {_describe(returncode)})")
+                  f" (exit {describe_returncode(returncode)})")
         if windows:
             return detail, VC_REDIST
         return detail, (f"install the missing library ({module or tail}); for a CUDA build "
                         "see the cuda libraries row")
     if returncode in (-11, -6) or status == _ACCESS_VIOLATION:
-        return (f"native crash on import (exit {_describe(returncode)}): {tail}",
+        return (f"native crash on import (exit {describe_returncode(returncode)}): {tail}",
                 install_command(ccs, driver, installed))
     if "no module named 'llama_cpp'" in lower:
         return ("llama_cpp is not importable by this interpreter",
                 install_command(ccs, driver, installed))
-    return (f"import failed (exit {_describe(returncode)}): {tail}",
+    return (f"import failed (exit {describe_returncode(returncode)}): {tail}",
             shell.python_c("import llama_cpp") + "   (shows the whole error)")
 
 
-def _describe(returncode: int) -> str:
+def describe_returncode(returncode: int) -> str:
     if returncode < 0:
         import signal
 
@@ -205,8 +205,8 @@ def summarize_system_info(info: str) -> str:
 def check_demo_model(ctx: Context) -> Check:
     from evalcli.inputs.demo_model import (
         DEMO_PACKAGE,
-        _stamp_matches,
         demo_model_target,
+        stamp_matches,
     )
     from evalcli.store.fsutil import sha256_file
 
@@ -223,7 +223,7 @@ def check_demo_model(ctx: Context) -> Check:
                      "verified on the first llama_cpp run)")
     stamp = target.with_name(target.name + ".verified")
     size = human_bytes(target.stat().st_size)
-    if _stamp_matches(stamp, target, package.EXPECTED_SHA256):
+    if stamp_matches(stamp, target, package.EXPECTED_SHA256):
         return Check(name, "ok", f"{target} ({size}), verified (sha256 stamp matches)")
     if sha256_file(target) == package.EXPECTED_SHA256:
         return Check(name, "ok", f"{target} ({size}), sha256 verified now (no current stamp)")

@@ -15,7 +15,7 @@ import re
 
 from evalcli.doctor import shell
 from evalcli.doctor.check import Check, Context
-from evalcli.doctor.checks_llama import _describe, classify_child_failure, gpu_facts
+from evalcli.doctor.checks_llama import classify_child_failure, describe_returncode, gpu_facts
 from evalcli.doctor.cuda import FALLBACK_VERSION, build_command, cuda_advice
 from evalcli.doctor.probe import run_probe
 
@@ -62,7 +62,7 @@ def classify_load_error(ctx: Context, returncode: int | None, log: str,
                                          installed=version)
     if detail.startswith("import failed"):
         tail = " | ".join(ln.strip() for ln in log.strip().splitlines()[-2:])
-        return (f"loading {model} failed (exit {_describe(returncode)}): {tail[:240]}",
+        return (f"loading {model} failed (exit {describe_returncode(returncode)}): {tail[:240]}",
                 "check the file: it must be a complete GGUF of an architecture this "
                 f"llama-cpp-python {version or ''} supports (re-download it, or "
                 f"{shell.pip('install', '--upgrade', 'llama-cpp-python')})")

@@ -53,11 +53,11 @@ def demo_model_path() -> Path:
         ) from None
     target = user_cache_dir() / "models" / package.MODEL_NAME
     stamp = target.with_name(target.name + ".verified")
-    if target.is_file() and _stamp_matches(stamp, target, package.EXPECTED_SHA256):
+    if target.is_file() and stamp_matches(stamp, target, package.EXPECTED_SHA256):
         return target  # the common case: no lock needed to read a verified file
     target.parent.mkdir(parents=True, exist_ok=True)
     with _assembly_lock(target):
-        if target.is_file() and (_stamp_matches(stamp, target, package.EXPECTED_SHA256)
+        if target.is_file() and (stamp_matches(stamp, target, package.EXPECTED_SHA256)
                                  or sha256_file(target) == package.EXPECTED_SHA256):
             _write_stamp(stamp, target, package.EXPECTED_SHA256)
             return target  # another process assembled it while we waited
@@ -109,7 +109,7 @@ class _assembly_lock:
         self.lock.release()
 
 
-def _stamp_matches(stamp: Path, target: Path, sha: str) -> bool:
+def stamp_matches(stamp: Path, target: Path, sha: str) -> bool:
     try:
         data = json.loads(stamp.read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -13,8 +13,8 @@ from __future__ import annotations
 import html
 
 from evalcli.report import numbers as fmt
-from evalcli.report.html import _figure, forest_point, forest_svg, html_page
-from evalcli.report.markdown import Section, Table, _summary, sections_to_markdown
+from evalcli.report.html import figure, forest_point, forest_svg, html_page
+from evalcli.report.markdown import Section, Table, sections_to_markdown, summary_line
 from evalcli.report.text import code, esc
 from evalcli.report.verdict import LABELS, Verdict, verdict
 from evalcli.science.stats.schema import CompareResult, MetricStats, PairComparison
@@ -97,7 +97,7 @@ def _differences_table(result: CompareResult) -> Table:
 
 def build_sections(result: CompareResult) -> list[Section]:
     verdicts = _verdicts(result)
-    summary = _summary(verdicts)
+    summary = summary_line(verdicts)
     s = result.settings
     return [
         Section("verdict", "Verdict", [
@@ -146,7 +146,7 @@ def render_compare_html(result: CompareResult) -> str:
     sections = build_sections(result)
     plot = forest(result)
     if plot:
-        sections.insert(1, Section("plots", "Forest plot", [_figure(
+        sections.insert(1, Section("plots", "Forest plot", [figure(
             plot, "Paired differences B − A in percentage points with 95% intervals.")]))
     labels = " vs ".join(r.label for r in result.runs)
     return html_page(f"evalcli compare — {labels}", f"evalcli compare — {html.escape(labels)}",

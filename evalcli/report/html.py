@@ -309,7 +309,7 @@ def risk_coverage_plot(comp: Comparison, sel: Selective, control: str,
     return "".join(parts)
 
 
-def _figure(svg: str, caption: str) -> str:
+def figure(svg: str, caption: str) -> str:
     return f"<figure>{svg}<figcaption>{_inline(caption)}</figcaption></figure>"
 
 
@@ -318,21 +318,21 @@ def plots_section(significance: dict[str, Significance], control: str,
     blocks = []
     forest = forest_plot(significance)
     if forest:
-        blocks.append(_figure(forest, "Paired differences, treatment − control, in percentage "
+        blocks.append(figure(forest, "Paired differences, treatment − control, in percentage "
                               "points with their 95% intervals: squares pool every dataset, "
                               "circles are single datasets (exploratory). Right of the dashed "
                               "line = treatment higher: better for EM and F1, worse for false "
                               "answers; abstaining more is neither by itself."))
     arms = arm_plot(significance, control, treatments)
     if arms:
-        blocks.append(_figure(arms, "Each arm's mean with its 95% interval (Wilson for 0/1 "
+        blocks.append(figure(arms, "Each arm's mean with its 95% interval (Wilson for 0/1 "
                               "scores, t otherwise)."))
     colors = {a: PALETTE[i % len(PALETTE)] for i, a in enumerate([control, *treatments])}
     curves = [risk_coverage_plot(comp, comp.selective, control, colors)
               for sig in significance.values() for comp in sig.overall()
               if comp.selective is not None]
     if curves:
-        blocks.append(_figure('<div class="wrap">' + "".join(curves) + "</div>",
+        blocks.append(figure('<div class="wrap">' + "".join(curves) + "</div>",
                               "Risk–coverage per arm: each point keeps the items the arm "
                               "abstained on at most a given rate; compare the curves at the same "
                               "coverage (lower is better there). AURC = area under the curve: it "
@@ -356,7 +356,7 @@ def render_report_html(*, run_id: str, facts: dict, trials: dict,
                             sequential=sequential, reviews=reviews)
     at = next((i for i, s in enumerate(sections) if s.key == "discordant"), len(sections))
     sections.insert(at, plots_section(significance, control, treatments))
-    figures = [_figure(svg, caption) for svg, caption in
+    figures = [figure(svg, caption) for svg, caption in
                gpu_plots(telemetry or []) + arm_bars(costs)]
     if figures:
         sections.insert(at + 1, Section("resource-plots", "Resource plots", figures))

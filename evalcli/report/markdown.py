@@ -344,7 +344,7 @@ def build_report(*, run_id: str, facts: dict, trials: dict[str, ItemTable | list
     if n_failed:
         bullets.append(f"{bold(f'{n_failed} unit(s) failed')} and are left out of every score "
                        "(see Failed units).")
-    summary = _summary(verdicts)
+    summary = summary_line(verdicts)
     warnings = outcome_warnings(trials)
     sections = [
         Section("verdict", "Verdict", [*(report_blocks(sequential) if sequential else []),
@@ -423,7 +423,7 @@ def _review_blocks(reviews: dict[str, Review | None]) -> list:
             lines]
 
 
-def _summary(verdicts: list[Verdict]) -> str:
+def summary_line(verdicts: list[Verdict]) -> str:
     counts = defaultdict(int)
     for v in verdicts:
         counts[v.status] += 1

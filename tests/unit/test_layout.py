@@ -173,3 +173,28 @@ def test_the_rule_itself_tells_allowed_from_forbidden(module, target, allowed):
 def test_cycle_finder_finds_a_cycle():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def private_imports(source: str) -> list[str]:
+    """`from <project module> import _name`: a helper private to its module used elsewhere."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module and room_of(node.module):
+            found += [f"{node.module}.{alias.name}" for alias in node.names
+                      if alias.name.startswith("_") and not alias.name.startswith("__")]
+    return found
+
+
+def test_private_helpers_stay_in_their_module():
+    """A name that starts with `_` is its module's own; shared helpers are public (issue #24:
+    report/markdown.py used to import five `_` helpers from verdict.py)."""
+    offenders = [f"{path.relative_to(ROOT)}: {name}"
+                 for path in project_modules().values()
+                 for name in private_imports(path.read_text(encoding="utf-8"))]
+    assert offenders == []
+
+
+def test_the_private_import_check_sees_one():
+    assert private_imports("from evalcli.report.verdict import _ci, verdict\n") == \
+        ["evalcli.report.verdict._ci"]
+    assert private_imports("from numpy import _core\nfrom evalcli.errors import RunError\n") == []

@@ -40,7 +40,7 @@ DEFF_FLOOR = 0.5  # a design effect estimated from few clusters is noisy: never 
 CI_CONTINUITY = 0.1  # discordant pairs added on the side of each limit (see tango_limits)
 
 
-def _score(delta, b, c, n):
+def tango_score(delta, b, c, n):
     """Tango's T(Δ) (module docstring), vectorised."""
     big_a = 2.0 * n
     big_b = -b - c + (2.0 * n - b + c) * delta
@@ -57,7 +57,7 @@ def _root(target, b, c, n):
     hi = np.full(shape, 1.0)
     for _ in range(_BISECTIONS):
         mid = (lo + hi) / 2.0
-        right = _score(mid, b, c, n) > target
+        right = tango_score(mid, b, c, n) > target
         lo = np.where(right, mid, lo)
         hi = np.where(right, hi, mid)
     return (lo + hi) / 2.0

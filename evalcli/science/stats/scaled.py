@@ -42,7 +42,7 @@ import numpy as np
 from scipy import stats as _st
 
 from evalcli.science.stats.intervals import NAN
-from evalcli.science.stats.proportions import CI_CONTINUITY, DEFF_FLOOR, _score, tango_paired
+from evalcli.science.stats.proportions import CI_CONTINUITY, DEFF_FLOOR, tango_paired, tango_score
 
 JUMP_PSEUDO = 0.1  # κ: a tenth of a full 0 ↔ 1 change added to Σd² and Σ|d|
 TOST_CONTINUITY = 0.5  # effective items added to the tested side in TOST
@@ -101,6 +101,6 @@ def scaled_one_sided_p(d: np.ndarray, margin: float, *, design_effect: float = 1
     edge = 1.0 - 1e-12
     lo_delta = max(-edge, -margin / h)
     hi_delta = min(edge, margin / h)
-    t_lower = float(_score(lo_delta, b, c + continuity, n))  # T falls with Δ
-    t_upper = float(_score(hi_delta, b + continuity, c, n))
+    t_lower = float(tango_score(lo_delta, b, c + continuity, n))  # T falls with Δ
+    t_upper = float(tango_score(hi_delta, b + continuity, c, n))
     return float(_st.norm.sf(t_lower)), float(_st.norm.cdf(t_upper))
