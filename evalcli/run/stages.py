@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
@@ -281,27 +282,39 @@ def _swept(setup: Setup) -> list[str]:
 
 
 
-def _stage_inputs(setup: Setup, name: str) -> tuple[list[Path], dict]:
+def _telemetry(rd: RunDir) -> list[Path]:
+    path = rd.root / TELEMETRY_FILE
+    return [path] if path.exists() else []
+
+
+def _parse_inputs(setup: Setup) -> tuple[list[Path], dict]:
+    return [setup.run_dir.results(t.slug) for t in setup.plan.trials], {}
+
+
+def _score_inputs(setup: Setup) -> tuple[list[Path], dict]:
+    rd = setup.run_dir
+    return [rd.items] + [rd.predictions(t.slug) for t in setup.plan.trials], \
+        msgspec.to_builtins(setup.profile.scoring)
+
+
+def _stats_inputs(setup: Setup) -> tuple[list[Path], dict]:
+    return [setup.run_dir.per_item_scores(t.slug) for t in setup.plan.trials], \
+        {"stats": msgspec.to_builtins(setup.profile.stats), "control": setup.control,
+         "trial_labels": [t.label for t in setup.plan.trials]}
+
+
+def _costs_inputs(setup: Setup) -> tuple[list[Path], dict]:
     rd, slugs = setup.run_dir, [t.slug for t in setup.plan.trials]
-    profile = setup.profile
-    if name == "parse":
-        return [rd.results(s) for s in slugs], {}
-    if name == "score":
-        return [rd.items] + [rd.predictions(s) for s in slugs], \
-            msgspec.to_builtins(profile.scoring)
-    if name == "costs":
-        telemetry = [rd.root / TELEMETRY_FILE] if (rd.root / TELEMETRY_FILE).exists() else []
-        return [rd.predictions(s) for s in slugs] + [rd.significance(s) for s in slugs] \
-            + telemetry, msgspec.to_builtins(profile.pricing)
-    if name == "stats":
-        return [rd.per_item_scores(s) for s in slugs], \
-            {"stats": msgspec.to_builtins(profile.stats), "control": setup.control,
-             "trial_labels": [t.label for t in setup.plan.trials]}
-    telemetry = [rd.root / TELEMETRY_FILE] if (rd.root / TELEMETRY_FILE).exists() else []
+    return [rd.predictions(s) for s in slugs] + [rd.significance(s) for s in slugs] \
+        + _telemetry(rd), msgspec.to_builtins(setup.profile.pricing)
+
+
+def _report_inputs(setup: Setup) -> tuple[list[Path], dict]:
+    rd, slugs = setup.run_dir, [t.slug for t in setup.plan.trials]
     return ([rd.per_item_scores(s) for s in slugs] + [rd.significance(s) for s in slugs]
             + [rd.predictions(s) for s in slugs] + [rd.costs(s) for s in slugs] + [rd.items]
             + [rd.review(s) for s in slugs if rd.review(s).exists()]  # none before it existed
-            + telemetry), {}
+            + _telemetry(rd)), {}
 
 
 def _inputs_hash(paths: list[Path], extra: dict, root: Path) -> str:
@@ -314,13 +327,26 @@ def _inputs_hash(paths: list[Path], extra: dict, root: Path) -> str:
     return digest.hexdigest()
 
 
-_STAGE_FUNCS = {"parse": parse_stage, "score": score_stage, "stats": stats_stage,
-                "costs": costs_stage, "report": report_stage}
+@dataclass(frozen=True)
+class StageSpec:
+    """One stage after generate: what it reads (in words, for the "redone from" note), the
+    files and settings its inputs hash covers, and the function that writes its outputs."""
+
+    name: str
+    reads: str
+    inputs: Callable[[Setup], tuple[list[Path], dict]]
+    produce: Callable[[Setup, Manifest], object]
 
 
-_SOURCES = {"parse": "results.jsonl", "score": "predictions.csv and items.jsonl",
-            "stats": "per_item_scores.csv", "costs": "predictions.csv",
-            "report": "the trial files"}
+# the one table of the later stages, in order (run/stage_names.py holds their names for the
+# commands, which must not import this module; tests/unit/test_stage_table.py checks both)
+STAGE_TABLE = (
+    StageSpec("parse", "results.jsonl", _parse_inputs, parse_stage),
+    StageSpec("score", "predictions.csv and items.jsonl", _score_inputs, score_stage),
+    StageSpec("stats", "per_item_scores.csv", _stats_inputs, stats_stage),
+    StageSpec("costs", "predictions.csv", _costs_inputs, costs_stage),
+    StageSpec("report", "the trial files", _report_inputs, report_stage),
+)
 
 
 def _untrusted_outputs(root: Path, state) -> list[str]:
@@ -344,12 +370,13 @@ def finish(setup: Setup, manifest: Manifest, stages: tuple[str, ...] = LATER_STA
     outputs: a stage whose inputs hash matches its last run and whose outputs are as it
     wrote them is skipped; a done stage whose outputs changed is redone, selected or not."""
     rd = setup.run_dir
-    for name in LATER_STAGES:
+    for spec in STAGE_TABLE:
+        name = spec.name
         state = manifest.stage(name)
         untrusted = _untrusted_outputs(rd.root, state) if state.status == "done" else []
         if name not in stages and not untrusted:
             continue
-        paths, extra = _stage_inputs(setup, name)
+        paths, extra = spec.inputs(setup)
         missing = [p for p in paths if not p.exists()]
         if missing:
             raise RunError(f"stage {name} needs {rd.relative(missing[0])}, which does not exist "
@@ -362,10 +389,10 @@ def finish(setup: Setup, manifest: Manifest, stages: tuple[str, ...] = LATER_STA
             raise StopRequested(f"run {rd.run_id} stopped before the {name} stage (evalcli "
                                 f"stop); resume with: evalcli resume {rd.run_id}")
         if untrusted:
-            _log_event(rd, StageRedone(stage=name, outputs=untrusted, source=_SOURCES[name]))
-            note(f"note: {name} stage redone from {_SOURCES[name]}: "
+            _log_event(rd, StageRedone(stage=name, outputs=untrusted, source=spec.reads))
+            note(f"note: {name} stage redone from {spec.reads}: "
                  f"{', '.join(untrusted)} since it last ran")
-        _STAGE_FUNCS[name](setup, manifest)
+        spec.produce(setup, manifest)
         state = manifest.stage(name)
         state.inputs_hash = digest
         state.outputs = {a: sha256_file(rd.root / a) for a in state.artifacts}
