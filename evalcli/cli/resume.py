@@ -38,7 +38,7 @@ def resume(
     --continue-past-verdict."""
     # the pipeline (numpy, scipy, the engines) is imported here, not for `resume --help`
     from evalcli.report.sequential import sentence
-    from evalcli.run.generate import generate, load_finished, pending_units, truthful_end
+    from evalcli.run.generate import load_finished, pending_units
     from evalcli.run.pipeline import preflight
     from evalcli.run.resume import (
         add_abstain_phrases,
@@ -47,6 +47,7 @@ def resume(
         record_forced,
         setup_from_manifest,
     )
+    from evalcli.run.session import run_session
     from evalcli.run.stage_names import select_stages
     from evalcli.run.summary import end_of_run, result_lines
     from evalcli.store.lock import RunLock
@@ -88,24 +89,22 @@ def resume(
             return
         rd.clear_stop()
         todo = [] if at_verdict else pending_units(setup.plan.units, load_finished(setup))
-        before, status = result_lines(setup), "completed"
+        before = result_lines(setup)
         was = {name: (state.status, state.ended_at) for name, state in manifest.stages.items()}
-        with truthful_end(rd, manifest):
-            if "generate" in stages:
-                for warning in preflight(setup):
-                    out.print(f"warning: {warning}", markup=False)
-                out.print(f"run {run_id}: {len(todo)} of {len(setup.plan.units)} units to run",
-                          markup=False)
-                status = generate(setup, manifest, out, live=out.is_terminal,
-                                  past_verdict=continue_past_verdict)
-            elif todo:
+
+        def announce() -> None:
+            for warning in preflight(setup):
+                out.print(f"warning: {warning}", markup=False)
+            out.print(f"run {run_id}: {len(todo)} of {len(setup.plan.units)} units to run",
+                      markup=False)
+
+        def unfinished() -> None:
+            if todo:
                 out.print(f"note: {len(todo)} units are not finished; later stages mark them "
                           "pending", markup=False)
-            if status != "stopped":
-                from evalcli.run.stages import finish  # numpy, scipy: after the units
 
-                finish(setup, manifest, tuple(s for s in stages if s != "generate"),
-                       note=lambda line: out.print(line, markup=False))
+        status = run_session(setup, manifest, out, stages, past_verdict=continue_past_verdict,
+                             before_generate=announce, without_generate=unfinished)
     ran = result_lines(setup) - before
     if not ran and status == "completed" and manifest.status == "completed" and was == {
             name: (state.status, state.ended_at) for name, state in manifest.stages.items()}:

@@ -41,8 +41,8 @@ def run(
         replace_engine,
         replace_run,
     )
-    from evalcli.run.generate import generate, truthful_end
     from evalcli.run.pipeline import build_setup, create_run, plan_summary, preflight
+    from evalcli.run.session import run_session
     from evalcli.run.stage_names import select_stages
     from evalcli.run.summary import end_of_run, result_lines
     from evalcli.store.lock import RunLock
@@ -90,13 +90,7 @@ def run(
 
             for line in schedule_lines(setup.plan, setup.plan.stopping):
                 out.print(line, markup=False)
-        with truthful_end(rd, manifest):
-            status = generate(setup, manifest, out, live=out.is_terminal)
-            if status != "stopped":
-                from evalcli.run.stages import finish  # numpy, scipy: after the units
-
-                finish(setup, manifest, stages[1:],
-                       note=lambda line: out.print(line, markup=False))
+        status = run_session(setup, manifest, out, stages)
     try:
         end_of_run(out, setup, status, started, finished_here=result_lines(setup), to=to)
     finally:  # the exit status (stopped 130, failed units 5) stands after the archive
