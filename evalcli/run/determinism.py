@@ -21,6 +21,7 @@ from collections.abc import Callable
 import msgspec
 
 from evalcli.errors import EvalcliError
+from evalcli.report.setup_facts import determinism_sentence
 from evalcli.run.pipeline import Setup
 from evalcli.run.plan import Unit
 from evalcli.store.manifest import DeterminismCheck, Manifest, Rerun
@@ -117,18 +118,10 @@ def check_determinism(setup: Setup, manifest: Manifest, reuse,
             if label:
                 check.reuse_turned_off.append(label)
     manifest.determinism = check
-    note(f"determinism check: {sentence(check)}")
+    note(f"determinism check: {determinism_sentence(check)}")
     for label in check.reuse_turned_off:
         note(f"warning: reuse is now off for {label}: re-run answers differ from the recorded "
              f"ones (`evalcli cache clear --model {label}` turns it on again)")
     return check
 
 
-def sentence(check: DeterminismCheck) -> str:
-    """"8 of 8 re-run units identical" (+ how many recorded answers came from the store)."""
-    text = f"{check.identical} of {check.checked} re-run units identical"
-    if check.reused_checked:
-        text += f" ({check.reused_checked} of them compared with reused answers)"
-    if check.failed:
-        text += f"; {check.failed} re-run(s) failed"
-    return text

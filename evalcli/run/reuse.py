@@ -262,13 +262,3 @@ def reused_record(custom_id: str, hit) -> ResultRecord:
                         reused_from=ReusedFrom(run_id=hit.run_id, custom_id=hit.custom_id))
 
 
-def reuse_sentence(reuse: AnswerReuse, units: int) -> str:
-    """"146 of 292 answers reused from run r1 (answer store ...)"; "" when none was."""
-    if not reuse.reused:
-        return ""
-    runs = sorted(reuse.from_runs.items(), key=lambda kv: -kv[1])
-    where = ", ".join(f"{run}" + (f" ({n})" if len(runs) > 1 else "") for run, n in runs[:3])
-    if len(runs) > 3:
-        where += f" and {len(runs) - 3} more"
-    plural = "s" if len(runs) > 1 else ""
-    return f"{reuse.reused} of {units} answers reused from run{plural} {where}"

@@ -18,7 +18,6 @@ from __future__ import annotations
 # statistics (scipy) and the report renderers are imported inside their stages: a run that
 # stops at generate, or has its later stages done already, never loads them
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,12 @@ from pathlib import Path
 import msgspec
 
 from evalcli.errors import RunError, StopRequested
+from evalcli.report.setup_facts import (
+    items_line,
+    prompt_sets_line,
+    reuse_facts,
+    sampling_line,
+)
 from evalcli.run.pipeline import Setup
 from evalcli.run.plan import Trial
 from evalcli.run.stage_names import LATER_STAGES
@@ -44,7 +49,7 @@ from evalcli.science.stats.schema import read_significance
 from evalcli.science.tokens import TokenCounter, fill_counts, needs_count
 from evalcli.store.events import AnyEvent, StageRedone
 from evalcli.store.fsutil import atomic_write_text, sha256_file
-from evalcli.store.manifest import Manifest, MaxTokens, stopped_at_verdict, write_manifest
+from evalcli.store.manifest import Manifest, stopped_at_verdict, write_manifest
 from evalcli.store.predictions import (
     PredictionsFile,
     iter_predictions,
@@ -185,35 +190,6 @@ def costs_stage(setup: Setup, manifest: Manifest) -> None:
 _REPORT_NUMBERS = ("em", "abstain_rate", "prompt_tokens", "completion_tokens", *COUNTS)
 
 
-def reuse_facts(manifest: Manifest, units: int) -> dict[str, str]:
-    """The report's lines on reused answers and the determinism check (docs/reuse.md)."""
-    from evalcli.run.determinism import sentence
-    from evalcli.run.reuse import reuse_sentence
-
-    facts = {}
-    if isinstance(manifest.reuse, msgspec.Struct):
-        said = reuse_sentence(manifest.reuse, units)
-        facts["answers reused"] = (
-            f"{said} (answer store; the model was not called for them). Reused answers "
-            "have no latency, energy, CPU or worker time of their own: resource comparisons "
-            "use fresh units only"
-            if said else f"0 of {units} answers reused (reuse was on)")
-    check = manifest.determinism
-    if isinstance(check, msgspec.Struct):
-        facts["determinism check"] = sentence(check) + (
-            "" if not check.reuse_turned_off else
-            "; reuse is now off for " + ", ".join(check.reuse_turned_off))
-        for rerun in check.differing[:10]:
-            facts[f"not identical: {rerun.custom_id}"] = (
-                f"recorded {rerun.recorded[:300]!r}"
-                + (f" (reused from {rerun.reused_from})" if rerun.reused_from else "")
-                + f"; re-run {rerun.rerun[:300]!r}")
-        if len(check.differing) > 10:
-            facts["not identical (more)"] = (f"{len(check.differing) - 10} more in run.json "
-                                             "`determinism`")
-    return facts
-
-
 def report_stage(setup: Setup, manifest: Manifest) -> Path:
     manifest.start_stage("report")
     rd = setup.run_dir
@@ -231,19 +207,10 @@ def report_stage(setup: Setup, manifest: Manifest) -> Path:
         "engine": f"{setup.engine.name}, {setup.engine.workers} worker(s)",
         "model": ", ".join(e.model_label for e in setup.variants) if setup.variants else
                  engine_info.get("model") or getattr(setup.engine.options, "model", "") or "—",
-        "prompt sets": "; ".join(f"{p.name} — conditions: "
-                                 + ", ".join(p.prompts.conditions) for p in setup.prompt_sets)
-                       + f" (control: {setup.control})",
-        "items": f"{len(setup.items)} ({sum(i.type == 'open' for i in setup.items)} open-book, "
-                 f"{sum(i.type == 'closed' for i in setup.items)} closed-book; "
-                 f"{sum(not i.answerable for i in setup.items)} unanswerable)",
-        "sampling": ", ".join(f"{k}={_setting(v)}" for k, v in
-                              msgspec.to_builtins(setup.plan.trials[0].params).items()
-                              if k not in _swept(setup))
-                    + "; swept: " + "; ".join(
-                        f"{k} " + ", ".join(sorted({_setting(t.params.get(k))
-                                                    for t in setup.plan.trials}))
-                        for k in _swept(setup)),
+        "prompt sets": prompt_sets_line([(p.name, p.prompts.conditions)
+                                         for p in setup.prompt_sets], setup.control),
+        "items": items_line([i.type for i in setup.items], [i.answerable for i in setup.items]),
+        "sampling": sampling_line([t.params for t in setup.plan.trials]),
     }
     facts.update(reuse_facts(manifest, len(setup.plan.units)))
     args = dict(run_id=rd.run_id, facts=facts, trials=trials, significance=significance,
@@ -258,28 +225,6 @@ def report_stage(setup: Setup, manifest: Manifest) -> Path:
         **args, telemetry=read_telemetry(rd.root / TELEMETRY_FILE)))
     manifest.finish_stage("report", [rd.relative(rd.report_md), rd.relative(rd.report_html)])
     return rd.report_md
-
-
-def _setting(value: object) -> str:
-    """A trial setting as the report writes it: max_tokens "24/16 (open/closed)", a list
-    comma-separated, not Python reprs."""
-    if isinstance(value, MaxTokens):
-        value = msgspec.to_builtins(value)
-    if isinstance(value, dict) and set(value) == {"open", "closed"}:
-        return f"{value['open']}/{value['closed']} (open/closed)"
-    if isinstance(value, list):  # as the profile's TOML writes it: stop = ["Q:", "\n"]
-        return "[" + ", ".join(json.dumps(v) if isinstance(v, str) else str(v)
-                               for v in value) + "]"
-    return str(value)
-
-
-def _swept(setup: Setup) -> list[str]:
-    """The trial settings that take several values in this run (temperature always listed)."""
-    keys = ("temperature", "top_p", "top_k", "max_tokens", "prompt_set", "model")
-    return [k for k in keys if k == "temperature" or len(
-        {str(t.params.get(k)) for t in setup.plan.trials}) > 1]
-
-
 
 
 def _telemetry(rd: RunDir) -> list[Path]:

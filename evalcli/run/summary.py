@@ -92,8 +92,8 @@ def reuse_lines(manifest: Manifest, units: int) -> list[str]:
     """The answers reused and the determinism check, one line each (when there were any)."""
     import msgspec
 
-    from evalcli.run.determinism import sentence as determinism
-    from evalcli.run.reuse import reuse_sentence
+    from evalcli.report.setup_facts import determinism_sentence as determinism
+    from evalcli.report.setup_facts import reuse_sentence
 
     lines = []
     if not isinstance(manifest.reuse, msgspec.UnsetType):
