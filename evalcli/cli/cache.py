@@ -33,6 +33,9 @@ def cache(
         raise ConfigError(f"cache {action!r}: give show or clear (e.g. evalcli cache clear)")
     if model is not None and action != "clear":
         raise ConfigError("--model: only with clear (evalcli cache clear --model LABEL)")
+    if model is not None and not model.strip():
+        raise ConfigError("--model '': give a model's label as `evalcli cache` lists it "
+                          "(or the start of its key)")
     path = store.expanduser() if store is not None else default_path()
     if action == "show" and not path.exists():
         out.print(f"answer store: {path} (empty: no run has stored an answer)", markup=False)
@@ -49,6 +52,14 @@ def cache(
     with db:
         try:
             if action == "clear":
+                if model is not None:
+                    known = db.models()
+                    if not any(m.model == model or m.model_key.startswith(model)
+                               for m in known):
+                        raise ConfigError(
+                            f"--model {model!r}: no such model in {path} — it holds "
+                            + (", ".join(sorted({m.model for m in known})) or "no answers")
+                            + " (evalcli cache lists them)")
                 n = db.clear(model)
                 which = f" of {model}" if model else ""
                 out.print(f"answer store: {path}: {n} answer(s){which} deleted", markup=False)

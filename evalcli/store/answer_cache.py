@@ -221,11 +221,11 @@ class AnswerCache:
                     n = self.db.execute("DELETE FROM answers").rowcount
                     self.db.execute("DELETE FROM disabled")
                 else:
-                    where = "model = ? OR model_key LIKE ?"
-                    n = self.db.execute(f"DELETE FROM answers WHERE {where}",
-                                         (model, model + "%")).rowcount
-                    self.db.execute(f"DELETE FROM disabled WHERE {where}",
-                                     (model, model + "%"))
+                    # the key's start compared as text (LIKE would read _ and % in it)
+                    where = "model = ? OR substr(model_key, 1, ?) = ?"
+                    args = (model, len(model), model)
+                    n = self.db.execute(f"DELETE FROM answers WHERE {where}", args).rowcount
+                    self.db.execute(f"DELETE FROM disabled WHERE {where}", args)
             if model is None:
                 self.db.execute("VACUUM")
         except sqlite3.Error as exc:

@@ -199,6 +199,9 @@ def test_cache_command_lists_and_clears(tmp_path, store):
     assert listing.returncode == 0 and f"{UNITS} answer(s)" in listing.stdout
     bad = evalcli("cache", "wipe")
     assert bad.returncode == 2 and bad.stderr.strip().startswith("error:"), bad.stderr
+    typo = evalcli("cache", "clear", "--model", "mokc")  # a typo deletes nothing, says so
+    assert typo.returncode == 2 and "no such model" in typo.stderr and "mock" in typo.stderr
+    assert typo.stderr.count("\n") == 1, typo.stderr
     cleared = evalcli("cache", "clear", "--model", "mock")
     assert f"{UNITS} answer(s) of mock deleted" in cleared.stdout
     assert _entries(store) == []

@@ -52,6 +52,15 @@ def test_disable_and_clear(tmp_path):
         assert store.models() == [] and store.disabled("mk1") == ""
 
 
+def test_clear_by_key_start_reads_wildcards_as_text(tmp_path):
+    with AnswerCache(tmp_path / "s.sqlite3") as store:
+        store.put_many([("k1", "ab_1", "one", _answer("a"), "r", "u"),
+                        ("k2", "abc1", "two", _answer("b"), "r", "u")])
+        assert store.clear("ab_") == 1  # not "ab" + any character
+        assert [m.model for m in store.models()] == ["two"]
+        assert store.clear("%") == 0
+
+
 def _request(**changes) -> Request:
     params = dict(temperature=0.0, top_p=1.0, top_k=40, max_tokens=16, seed=1, stop=["\n"],
                   repeat_penalty=1.0)
