@@ -21,8 +21,8 @@ def analyze(
     abstain_phrase: AbstainPhrases = None,
 ) -> None:
     """Score predictions made elsewhere, compare the conditions, and write the report."""
+    from evalcli.analysis.analyze import analyze as run_analysis
     from evalcli.inputs.prompts import load_prompt_set
-    from evalcli.run.analyze import analyze as run_analysis
 
     scoring = stats = pricing = prompt_set = None
     labels: list[str] = []

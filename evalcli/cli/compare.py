@@ -27,8 +27,8 @@ def compare(runs: RunRefs, runs_dir: RunsDir = Path("runs"), metric: Metric = No
             pair: Pair = None, out: OutDir = Path("compare"), as_json: JsonFlag = False) -> None:
     """Compare runs on the items they share: a matrix of scores and paired differences."""
     # the statistics (numpy, scipy) are imported here, not for `compare --help`
+    from evalcli.analysis.compare import compare as compare_runs
     from evalcli.report.compare import render_compare_html, render_compare_md
-    from evalcli.run.compare import compare as compare_runs
     from evalcli.store.fsutil import atomic_write_text
 
     result = compare_runs(runs, runs_dir=runs_dir, pair_specs=pair or [],

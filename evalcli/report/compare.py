@@ -1,6 +1,6 @@
 """compare.md and compare.html: the comparison of several runs, in the run report's words.
 
-    compare result (evalcli.run.compare) ──build_sections──► Verdict (per pair × type × metric,
+    compare result (evalcli.analysis.compare) ──build_sections──► Verdict (per pair × type × metric,
         the run report's verdict wording), Runs, Items shared, Matrix (cells × metrics),
         Paired differences (Δ, CI, p, q, McNemar, TOST, MDE)
     ──► Markdown (sections_to_markdown) and one self-contained HTML page with a forest plot

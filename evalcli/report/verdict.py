@@ -20,6 +20,18 @@ from evalcli.science.stats.schema import MetricStats
 
 PRIMARY = ("em", "f1", "abstain_rate", "false_answer_rate")
 VERDICT_METRICS = ("em", "f1", "abstain_rate", "false_answer_rate")
+# what a user may type for a metric (--metric, gate criteria) -> its key
+METRIC_NAMES = {"em": "em", "f1": "f1", "abstain": "abstain_rate",
+                "abstain_rate": "abstain_rate", "false_answers": "false_answer_rate",
+                "false_answer_rate": "false_answer_rate"}
+
+
+def metric_key(name: str) -> str | None:
+    """The key a metric name as typed stands for ("False answers" -> false_answer_rate), or
+    None when it names no metric."""
+    return METRIC_NAMES.get(name.strip().lower().replace(" ", "_"))
+
+
 LABELS = {"em": "EM", "f1": "F1", "abstain_rate": "abstain", "false_answer_rate": "false answers",
           "unsupported_rate": "unsupported"}
 # plain words for "treatment is higher/lower than control", and which direction is better

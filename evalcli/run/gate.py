@@ -15,11 +15,11 @@ import msgspec
 
 from evalcli.errors import ConfigError, RunError
 from evalcli.inputs.config import GateConfig, Profile, load_profile
-from evalcli.run.compare import METRIC_NAMES, locate_run
+from evalcli.report.verdict import metric_key
 from evalcli.science.per_item import COUNTS, ItemTable
 from evalcli.science.stats.schema import Significance, read_significance
 from evalcli.store.manifest import Manifest, stopped_at_verdict
-from evalcli.store.runinfo import load_manifest
+from evalcli.store.runinfo import load_manifest, locate_run
 
 
 @dataclass
@@ -43,7 +43,7 @@ def load_gate_inputs(ref: str, runs_dir: Path, scratch: Path) -> GateInputs:
 
 
 def _metric(flag: str, name: str) -> str:
-    key = METRIC_NAMES.get(name.strip().lower().replace(" ", "_"))
+    key = metric_key(name)
     if key not in ("em", "f1", "false_answer_rate"):
         raise ConfigError(f"{flag} {name!r}: not a metric with a worse direction - use em, f1 "
                           "or false_answers (abstaining more is neither better nor worse)")

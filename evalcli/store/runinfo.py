@@ -91,6 +91,20 @@ def open_run(runs_dir: Path, run_id: str) -> RunDir:
     return rd
 
 
+def locate_run(ref: str, runs_dir: Path, scratch: Path, n: int = 0) -> tuple[RunDir, str]:
+    """A run given as a run id in runs_dir, a run folder, or an archive file (unpacked into
+    scratch/n); and where it came from, for the report."""
+    from evalcli.store.archive import extract_run, is_archive
+
+    path = Path(ref).expanduser()
+    if is_archive(path):
+        return extract_run(path, scratch / str(n)), str(path.resolve())
+    if path.is_dir() and (path / "run.json").is_file():
+        return RunDir(path.resolve().parent, path.resolve().name), str(path.resolve())
+    rd = open_run(runs_dir, ref)
+    return rd, str(rd.root)
+
+
 def load_manifest(rd: RunDir) -> Manifest:
     """run.json, or RunError naming the file and what is wrong with it."""
     try:

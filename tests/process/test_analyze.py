@@ -109,7 +109,7 @@ def test_analysis_imports_no_engine_and_no_ipc(tmp_path):
     pred, ob, cb = write_predecessor_files(tmp_path)
     code = (
         "import sys\n"
-        "from evalcli.run.analyze import analyze\n"
+        "from evalcli.analysis.analyze import analyze\n"
         f"analyze({str(pred)!r}, [{str(ob)!r}, {str(cb)!r}], {str(tmp_path / 'out')!r})\n"
         "print('\\n'.join(sorted(sys.modules)))\n"
     )

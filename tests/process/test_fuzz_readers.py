@@ -194,7 +194,7 @@ def _small_stats():
 
 
 def test_fuzz_predictions_csv(work):
-    from evalcli.run.analyze import analyze
+    from evalcli.analysis.analyze import analyze
 
     predictions = next((work / "base" / "trials").glob("*/predictions.csv"))
     original = predictions.read_bytes()
@@ -207,8 +207,8 @@ def test_fuzz_predictions_csv(work):
 
 
 def test_fuzz_items_jsonl(work):
+    from evalcli.analysis.analyze import read_items_any
     from evalcli.inputs.items import read_items
-    from evalcli.run.analyze import read_items_any
 
     items = work / "base" / "items.jsonl"
     original = items.read_bytes()

@@ -15,14 +15,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("evalcli", "engines", "ipc", "profiles")
-ROOMS = ("cli", "run", "store", "science", "report", "inputs", "doctor")
+ROOMS = ("cli", "run", "analysis", "store", "science", "report", "inputs", "doctor")
 
 # room -> the rooms it may import (besides itself)
 ALLOWED: dict[str, set[str]] = {
     "__main__": {"cli", "errors"},
-    "cli": {"run", "store", "science", "report", "inputs", "doctor", "engines", "ipc",
-            "profiles", "errors", "environment"},
+    "cli": {"run", "analysis", "store", "science", "report", "inputs", "doctor", "engines",
+            "ipc", "profiles", "errors", "environment"},
     "run": {"ipc", "engines", "store", "science", "report", "inputs", "errors", "environment"},
+    # analyze and compare read files only: no run machinery, no engine, no process
+    "analysis": {"science", "report", "store", "inputs", "errors"},
     "doctor": {"inputs", "engines", "ipc", "store", "errors", "environment", "profiles"},
     "report": {"science", "store", "inputs", "errors"},
     "science": {"store", "inputs", "errors"},
@@ -165,6 +167,10 @@ def test_no_cycle_between_modules():
     ("evalcli.inputs.config", "evalcli.science.costs", False),
     ("engines.mock", "evalcli.errors", False),
     ("evalcli.run.stages", "evalcli.science.scoring", True),
+    ("evalcli.analysis.compare", "evalcli.run.pipeline", False),
+    ("evalcli.analysis.analyze", "ipc.worker", False),
+    ("evalcli.run.gate", "evalcli.analysis.compare", False),
+    ("evalcli.cli.compare", "evalcli.analysis.compare", True),
 ])
 def test_the_rule_itself_tells_allowed_from_forbidden(module, target, allowed):
     assert (room_of(target) in ALLOWED[room_of(module)]) is allowed

@@ -1,7 +1,7 @@
 """significance.json as types: what the stats stage writes and every reader decodes.
 
     build_significance ──dict of numbers──► convert() ──► Significance ──encode──► file
-    file ──read_significance()──► Significance ──► report/, run/compare, costs
+    file ──read_significance()──► Significance ──► report/, analysis/compare, costs
 
 A number that could not be computed (NaN, ±inf) is null on disk and None here: readers test
 `x is None` (or use report.format's helpers), never a key's presence. Adding a field later

@@ -27,7 +27,7 @@ import numpy as np
 from evalcli.errors import ConfigError, DataError, RunError
 from evalcli.inputs.config import Profile, StatsConfig
 from evalcli.inputs.items import Item, read_items
-from evalcli.report.verdict import VERDICT_METRICS
+from evalcli.report.verdict import VERDICT_METRICS, metric_key
 from evalcli.science.per_item import read_per_item
 from evalcli.science.stats.intervals import mean_interval, mean_interval_method
 from evalcli.science.stats.multiple import benjamini_hochberg
@@ -43,14 +43,10 @@ from evalcli.science.stats.schema import (
     TrialRef,
 )
 from evalcli.science.stats.significance import build_significance
-from evalcli.store.archive import extract_run, is_archive
 from evalcli.store.manifest import Manifest
 from evalcli.store.rundir import RunDir
-from evalcli.store.runinfo import load_manifest, open_run
+from evalcli.store.runinfo import load_manifest, locate_run
 
-METRIC_NAMES = {"em": "em", "f1": "f1", "abstain": "abstain_rate",
-                "abstain_rate": "abstain_rate", "false_answers": "false_answer_rate",
-                "false_answer_rate": "false_answer_rate"}
 _VARYING = ("model", "prompt_set", "temperature", "top_p", "top_k", "max_tokens")
 
 
@@ -93,18 +89,6 @@ class Comparison:
 
 
 # -- loading -----------------------------------------------------------------------------------
-def locate_run(ref: str, runs_dir: Path, scratch: Path, n: int = 0) -> tuple[RunDir, str]:
-    """A run given as a run id in runs_dir, a run folder, or an archive file (unpacked into
-    scratch/n); and where it came from, for the report."""
-    path = Path(ref).expanduser()
-    if is_archive(path):
-        return extract_run(path, scratch / str(n)), str(path.resolve())
-    if path.is_dir() and (path / "run.json").is_file():
-        return RunDir(path.resolve().parent, path.resolve().name), str(path.resolve())
-    rd = open_run(runs_dir, ref)
-    return rd, str(rd.root)
-
-
 def _trial_labels(manifest: Manifest) -> dict[str, str]:
     params = {slug: msgspec.to_builtins(state.params) if state.params else {}
               for slug, state in manifest.trials.items()}
@@ -356,7 +340,7 @@ def metric_list(names: list[str]) -> list[str]:
         return list(VERDICT_METRICS)
     out = []
     for name in names:
-        key = METRIC_NAMES.get(name.strip().lower().replace(" ", "_"))
+        key = metric_key(name)
         if key is None:
             raise ConfigError(f"--metric {name!r} is not a metric — use EM, F1, abstain or "
                               "false_answers")
