@@ -1,5 +1,6 @@
 """Does every planned request fit the model's context? Checked in the parent before any
-worker starts, with the same token counts the parse stage uses.
+worker starts, with the same counters that count a finished unit the engine did not count
+(run/token_counts.py).
 
     every request (first sample of each unit) ─► an upper bound on its prompt tokens:
         no tokenizer gives more tokens than the text has UTF-8 bytes (+ BOS and a leading

@@ -3,7 +3,8 @@
     results.jsonl ──read_statuses──► done / failed ──► pending units (failed ones are retried)
     pending ──► Supervisor (worker pool engines)            ─┐
             └─► batch_driver.run_batch (remote batch engines) ─┴─► ResultSink.on_result
-                    (run/result_sink.py) ─► results.jsonl + run.json counts + dashboard
+                    (run/result_sink.py) ─► token counts the engine did not report
+                    (run/token_counts.py) ─► results.jsonl + run.json counts + dashboard
 
 A sequential run ([stopping]) feeds every finished unit to a StoppingMonitor as well; when
 its interval over the complete blocks reaches a decision, no new unit is handed out (the
@@ -35,6 +36,7 @@ from evalcli.run.plan import Unit, Units
 from evalcli.run.result_sink import ResultSink
 from evalcli.run.supervisor import Supervisor, SupervisorSettings
 from evalcli.run.telemetry import Sampler
+from evalcli.run.token_counts import UnitTokens
 from evalcli.science.resources import TELEMETRY_FILE
 from evalcli.store import events as ev
 from evalcli.store.lock import record_workers
@@ -135,6 +137,7 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool,
     rd = setup.run_dir
     finished = load_finished(setup)
     todo = pending_units(setup.plan.units, finished)
+    tokens = UnitTokens(setup.plan, setup.engines)  # a counter opens on its first use only
     reuse = None
     if setup.profile.cache.reuse and todo:
         from evalcli.run.reuse import RunReuse
@@ -142,7 +145,11 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool,
         reuse = RunReuse(setup, manifest, lambda line: console.print(Text(line)))
         found, todo = reuse.split(todo)
         if found:  # written before anything runs: the counts and a sequential look see them
-            _append_reused(setup, found)
+            try:
+                _append_reused(setup, [(unit, tokens.fill(unit, record))
+                                       for unit, record in found])
+            finally:
+                tokens.close()
             finished = load_finished(setup)
     add_trials(setup, manifest)
     refresh_counts(manifest, finished)
@@ -178,7 +185,8 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool,
                       finished=finished, progress=progress, events=events, pooled=pooled,
                       reuse=reuse, monitor=monitor, past_verdict=past_verdict,
                       progress_line=lambda look: _progress_line(look,
-                                                                setup.plan.stopping.metric))
+                                                                setup.plan.stopping.metric),
+                      tokens=tokens)
     decided = sink.decided
     view = (LiveDashboard if live else PlainLog)(progress, console)
     events.emit(ev.GenerateStart(units=len(todo), engine=setup.engine.name))
@@ -202,6 +210,7 @@ def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool,
         if sampler is not None:
             sampler.stop()
         sink.close()
+        tokens.close()
         # this process's CPU time while units ran (supervisor loop, dashboard, telemetry)
         events.emit(ev.GenerateEnd(
             supervisor_cpu_s=round(time.process_time() - cpu_start, 3)))

@@ -1,6 +1,7 @@
 """Where the generate stage's answers go: one object instead of closures over mutable cells.
 
     Supervisor / batch driver ──on_result(unit, record)──► ResultSink
+        the token counts the engine did not report, counted now (run/token_counts.py)
         results.jsonl of the unit's trial (flushed once per supervisor wake-up: after_batch)
         the answer store (reuse on), after its results line
         run.json's per-trial counts (written at most once a second, never ahead of the
@@ -21,6 +22,7 @@ from typing import Any
 
 from evalcli.run.dashboard import Progress
 from evalcli.run.plan import Unit
+from evalcli.run.token_counts import UnitTokens
 from evalcli.store import events as ev
 from evalcli.store.manifest import Manifest, write_manifest
 from evalcli.store.results import ResultRecord, ResultsWriter, StatusIndex
@@ -35,13 +37,15 @@ class ResultSink:
                  finished: dict[str, StatusIndex], progress: Progress, events: EventLog,
                  pooled: bool, reuse: Any = None, monitor: Any = None,
                  past_verdict: bool = False,
-                 progress_line: Callable[[Any], str] = lambda look: "") -> None:
+                 progress_line: Callable[[Any], str] = lambda look: "",
+                 tokens: UnitTokens | None = None) -> None:
         self.rd, self.manifest, self.finished = rd, manifest, finished
         self.progress, self.events = progress, events
         self.pooled = pooled  # the supervisor calls after_batch(); a batch engine does not
         self.reuse, self.monitor = reuse, monitor
         self.past_verdict = past_verdict
         self.progress_line = progress_line
+        self.tokens = tokens  # None: records are written with the counts they carry
         self.decided: list[Any] = []  # the look that reached a verdict, once it has
         self.writers = {slug: ResultsWriter(rd.results(slug)) for slug in trials}
         self._unflushed: set[str] = set()
@@ -50,6 +54,8 @@ class ResultSink:
         self._stop_file = False
 
     def on_result(self, unit: Unit, record: ResultRecord) -> None:
+        if self.tokens is not None:
+            record = self.tokens.fill(unit, record)
         self.writers[unit.trial].append(record, flush=not self.pooled)
         if self.pooled:
             self._unflushed.add(unit.trial)

@@ -200,7 +200,8 @@ class RunReuse:
         model, key = k
         self._pending.append((key, model.key, model.label, StoredAnswer(
             text=record.text, finish_reason=record.finish_reason,
-            prompt_tokens=record.prompt_tokens, completion_tokens=record.completion_tokens),
+            prompt_tokens=record.prompt_tokens, completion_tokens=record.completion_tokens,
+            tokens_source=record.tokens_source),
             self.setup.run_dir.run_id, unit.custom_id))
 
     def flush(self) -> None:
@@ -250,14 +251,16 @@ def recount(setup: Setup, reuse: AnswerReuse) -> None:
 
 
 def reused_record(custom_id: str, hit) -> ResultRecord:
-    """The record of a unit answered from the store: the answer and its token counts, no
+    """The record of a unit answered from the store: the answer and its token counts (and
+    their source; an answer stored with a count missing is counted as it is taken), no
     latency, timings or times of its own (attempts 0: the model was not called)."""
     from evalcli.store.fsutil import utc_now
 
     a = hit.answer
     return ResultRecord(custom_id=custom_id, status="ok", text=a.text,
                         finish_reason=a.finish_reason, prompt_tokens=a.prompt_tokens,
-                        completion_tokens=a.completion_tokens, worker=-1, attempts=0,
+                        completion_tokens=a.completion_tokens, tokens_source=a.tokens_source,
+                        worker=-1, attempts=0,
                         finished_at=utc_now(),
                         reused_from=ReusedFrom(run_id=hit.run_id, custom_id=hit.custom_id))
 

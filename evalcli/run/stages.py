@@ -46,7 +46,6 @@ from evalcli.science.per_item import (
 from evalcli.science.resources import IDLE, TELEMETRY_FILE, attribute_rows, read_telemetry
 from evalcli.science.review import AnswerReview, read_review, write_review
 from evalcli.science.stats.schema import read_significance
-from evalcli.science.tokens import TokenCounter, fill_counts, needs_count
 from evalcli.store.events import AnyEvent, StageRedone
 from evalcli.store.fsutil import atomic_write_text, sha256_file
 from evalcli.store.manifest import Manifest, stopped_at_verdict, write_manifest
@@ -73,28 +72,20 @@ def _per_trial(setup: Setup, manifest: Manifest, name: str,
 
 
 def parse_stage(setup: Setup, manifest: Manifest) -> None:
+    """predictions.csv of every trial from its results.jsonl alone: each record carries its
+    token counts and their source (recorded when the unit finished: run/token_counts.py)."""
     rd = setup.run_dir
     # trial -> its results, indexed (each record is read when its row is written: memory
     # grows with the number of units, not with the answers)
     records: dict[str, LatestResults] = {}
-    units: dict = {}  # custom_id -> unit, built only if some row needs counting
-    counters = TokenCounters(setup)
     missing = "skipped" if stopped_at_verdict(manifest) else "pending"
 
     def rows_of(trial):
         for row in setup.plan.rows_of(trial.slug):
             if row.source_trial not in records:
                 records[row.source_trial] = LatestResults(rd.results(row.source_trial))
-            prediction = prediction_row(row.custom_id,
-                                        records[row.source_trial].get(row.source_id), missing)
-            if needs_count(prediction):
-                if not units:
-                    units.update((unit.custom_id, unit) for unit in setup.plan.units)
-                unit = units.get(row.source_id)
-                fill_counts(prediction, None if unit is None else
-                            setup.plan.request(unit).messages,
-                            counters.for_engine(trial.engine))
-            yield prediction
+            yield prediction_row(row.custom_id, records[row.source_trial].get(row.source_id),
+                                 missing)
 
     def produce(trial) -> Path:
         write_predictions(rd.predictions(trial.slug), rows_of(trial))
@@ -103,29 +94,8 @@ def parse_stage(setup: Setup, manifest: Manifest) -> None:
     try:
         _per_trial(setup, manifest, "parse", produce)
     finally:
-        counters.close()
         for results in records.values():
             results.close()
-
-
-class TokenCounters:
-    """Per engine variant, the counter for units without engine counts, opened on first use:
-    the model's own tokenizer where the engine has one here (llama_cpp, source "tokenizer"),
-    else tiktoken / the estimate (evalcli.science.tokens)."""
-
-    def __init__(self, setup: Setup) -> None:
-        self.engines = setup.engines
-        self.opened: dict[int, object] = {}
-
-    def for_engine(self, index: int):
-        if index not in self.opened:
-            engine = self.engines[index] if index < len(self.engines) else self.engines[0]
-            self.opened[index] = engine.cls.tokenizer(engine.options) or TokenCounter()
-        return self.opened[index]
-
-    def close(self) -> None:
-        for counter in self.opened.values():
-            getattr(counter, "close", lambda: None)()
 
 
 def score_stage(setup: Setup, manifest: Manifest) -> None:

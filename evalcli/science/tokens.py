@@ -1,7 +1,8 @@
-"""Token counts for rows whose engine reported none: the best counter evalcli has offline.
+"""Token counts for units whose engine reported none: the best counter evalcli has offline,
+used when the unit finishes (evalcli/run/token_counts.py), so results.jsonl carries them.
 
     engine reported a count ──────────────────────────────► source "engine"
-    the model's own tokenizer (llama.cpp worker)  ────────► source "tokenizer"
+    the model's own tokenizer (llama_cpp's GGUF vocabulary) ► source "tokenizer"
     tiktoken, only if its vocabulary file is cached ──────► source "tiktoken"
     otherwise: ceil(characters / 4) ──────────────────────► source "estimate"
 
@@ -24,6 +25,7 @@ import hashlib
 import math
 import os
 import tempfile
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -103,32 +105,27 @@ def prompt_text(messages) -> str:
     return "\n".join(m.content for m in messages)
 
 
-def needs_count(row: dict) -> bool:
-    """A finished unit without an engine count for its prompt or its answer."""
-    return row.get("status") in ("ok", "failed") and min(
-        int(row.get("prompt_tokens", -1)), int(row.get("completion_tokens", -1))) < 0
+def needs_count(status: str, prompt_tokens: int, completion_tokens: int) -> bool:
+    """A finished unit whose engine did not report both counts: a failed unit (its record
+    carries none) or an answer with a count of -1."""
+    return status == "failed" or min(prompt_tokens, completion_tokens) < 0
 
 
-def fill_counts(row: dict, prompt: list | None, counter) -> dict:
-    """Give a predictions row a token count for every finished unit, and its source.
+def fill_counts(status: str, prompt_tokens: int, completion_tokens: int, text: str,
+                prompt: Callable[[], list], counter) -> tuple[int, int, str]:
+    """(prompt tokens, completion tokens, source) of a finished unit, made when it finishes.
 
-    Counts the engine reported stay (source from the record, "engine" by default); a missing
-    one (-1) is counted by `counter` (a TokenCounter, or the model's own tokenizer with
-    source "tokenizer": `count_prompt(messages)`, `count(text)`, `source`). A failed unit's
-    prompt is counted as sent and its answer is 0 tokens. A prompt whose messages are unknown
-    stays -1 (and costs.json counts it in `units_without_token_counts`, never silently).
+    Counts the engine reported stay (source "engine"); a missing one (-1) is counted by
+    `counter` (a TokenCounter, or the model's own tokenizer with source "tokenizer":
+    `count_prompt(messages)`, `count(text)`, `source`). A failed unit's prompt is counted as
+    sent and its answer is 0 tokens. `prompt()` gives the messages sent, asked for only when
+    the prompt is counted.
     """
-    if row.get("status") not in ("ok", "failed"):
-        return row
-    source = row.get("tokens_source") or "engine"
-    prompt_n, completion = int(row.get("prompt_tokens", -1)), int(row.get("completion_tokens", -1))
-    if prompt_n < 0 and prompt is not None:
-        prompt_n, source = counter.count_prompt(prompt), counter.source
-    if completion < 0 and row.get("status") == "ok":
-        completion, source = counter.count(str(row.get("response_text") or "")), counter.source
-    elif completion < 0:
-        completion = 0  # a failed unit produced no answer text
-    row.update(prompt_tokens=prompt_n, completion_tokens=completion,
-               total_tokens=prompt_n + completion if min(prompt_n, completion) >= 0 else -1,
-               tokens_source=source)
-    return row
+    if status == "failed":
+        return counter.count_prompt(prompt()), 0, counter.source
+    source = "engine"
+    if prompt_tokens < 0:
+        prompt_tokens, source = counter.count_prompt(prompt()), counter.source
+    if completion_tokens < 0:
+        completion_tokens, source = counter.count(text), counter.source
+    return prompt_tokens, completion_tokens, source

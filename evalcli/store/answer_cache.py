@@ -24,8 +24,11 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Literal
 
 import msgspec
+
+from evalcli.store.results import TokensSource
 
 SCHEMA_VERSION = "1"
 BUSY_TIMEOUT_MS = 10_000  # a writer waits this long for another run's transaction
@@ -43,6 +46,9 @@ class StoredAnswer(msgspec.Struct, frozen=True, kw_only=True):
     finish_reason: str
     prompt_tokens: int
     completion_tokens: int
+    # how the counts were made when the engine reported none (results.jsonl's tokens_source;
+    # "" = the engine's own, and every answer stored before this field)
+    tokens_source: TokensSource | Literal[""] = ""
 
 
 class Hit(msgspec.Struct, frozen=True, kw_only=True):

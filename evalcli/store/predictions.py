@@ -1,8 +1,11 @@
 """predictions.csv: one row per planned unit, from a trial's results.jsonl (the parse stage).
 
-Token counts an engine did not report are -1 (unknown), never 0, in this module; the parse
-stage then counts them (evalcli.science.tokens) and `tokens_source` says how each row's
-counts were made: engine | tokenizer | tiktoken | estimate.
+Token counts come from the result record, as recorded when the unit finished (the engine's,
+or counted then: evalcli/run/token_counts.py); `tokens_source` says how each row's counts
+were made: engine | tokenizer | tiktoken | estimate. A record written before counts were
+recorded at the finish (an older evalcli) that lacks one — a failed unit, or an engine that
+reported none — keeps -1 (unknown, never 0 and never counted afresh here) with source
+`not_recorded`.
 Columns keep the predecessor's first 13 (so its files and ours read alike) and add what it
 dropped: latency, status, error, attempts, worker, tokens_source, and when the unit ran
 (started_at/ended_at, epoch seconds) and the worker's CPU time on it (cpu_ms), and for an
@@ -31,6 +34,19 @@ COLUMNS = [
 ]
 
 
+NOT_RECORDED = "not_recorded"  # tokens_source of a count missing from an older record
+
+
+def token_counts(record: ResultRecord) -> tuple[int, int, str]:
+    """(prompt tokens, completion tokens, tokens_source) of a record; -1 = unknown."""
+    if record.tokens_source:  # counted when the unit finished: the engine reported none
+        return record.prompt_tokens, record.completion_tokens, record.tokens_source
+    if record.status == "failed":  # an older record: a failed unit's prompt was not counted
+        return -1, -1, NOT_RECORDED
+    prompt, completion = record.prompt_tokens, record.completion_tokens
+    return prompt, completion, "engine" if min(prompt, completion) >= 0 else NOT_RECORDED
+
+
 def prediction_row(custom_id: str, record: ResultRecord | None,
                    missing: str = "pending") -> dict:
     """`missing`: the status of a unit without a result — "pending" (not run yet) or
@@ -42,15 +58,13 @@ def prediction_row(custom_id: str, record: ResultRecord | None,
     if record is None:
         row.update(status=missing, finish_reason="", response_text="")
         return row
-    # a failed unit's record carries no counts (its engine reported none): unknown, not 0
-    prompt, completion = ((record.prompt_tokens, record.completion_tokens)
-                          if record.status == "ok" else (-1, -1))
+    prompt, completion, source = token_counts(record)
     row.update(
         request_id=record.request_id, finish_reason=record.finish_reason,
         response_text=record.text, prompt_tokens=prompt, completion_tokens=completion,
         total_tokens=prompt + completion if min(prompt, completion) >= 0 else -1,
         latency_ms=record.latency_ms, status=record.status, error=record.error,
-        attempts=record.attempts, worker=record.worker, tokens_source="engine",
+        attempts=record.attempts, worker=record.worker, tokens_source=source,
         started_at=record.started_at or "", ended_at=record.ended_at or "",
         cpu_ms=record.timings.get("worker_cpu_ms", ""),
         reused_from=record.reused_from.label() if record.reused_from is not None else "",

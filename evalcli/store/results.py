@@ -54,6 +54,12 @@ ErrorKind = Literal[
 ]
 
 
+# How a record's token counts were made (evalcli.science.tokens.SOURCES; a test keeps the two
+# lists equal): "" on a record = as the engine reported them, or, on a record written before
+# counts were recorded when the unit finished, not recorded where one is missing
+TokensSource = Literal["engine", "tokenizer", "tiktoken", "estimate"]
+
+
 class ReusedFrom(msgspec.Struct, frozen=True, kw_only=True):
     """Where a reused answer was made: the run and unit that called the model."""
 
@@ -86,6 +92,9 @@ class ResultRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
     # the answer was taken from the answer store, not the model (docs/reuse.md): no latency,
     # timings or start/end times of its own, so resource comparisons leave it out
     reused_from: ReusedFrom | None = None
+    # who counted the tokens when the engine reported none (a failed unit: its prompt as
+    # sent, its answer 0); "" = the engine's own counts (see TokensSource)
+    tokens_source: TokensSource | Literal[""] = ""
 
 
 def ok_record(custom_id: str, c, *, worker: int, attempts: int, started_at: float = 0.0,

@@ -1,5 +1,6 @@
 """Token counts from the model's own tokenizer, on tiny random-weight GGUFs: the context-fit
-check before any worker starts, and counts for units the engine did not count (failed).
+check before any worker starts, and counts for units the engine did not count (failed),
+made when the unit finishes.
 
 The tiny vocabulary tokenizes text letter by letter ("zq" is two tokens for 2 characters):
 characters / 3 counts three times too few. The demo model's (Gemma 3) tokenizer holds whole
@@ -166,8 +167,9 @@ def test_cli_refuses_with_one_line_and_a_failed_unit_is_counted_by_the_tokenizer
     [line] = [x for x in result.stderr.splitlines() if "n_ctx" in x]
     assert "|digits|" in line and "exact" in line and "Traceback" not in result.stderr
 
-    # a unit that failed has no engine counts: its prompt is counted by the model's own
-    # tokenizer when predictions.csv is written
+    # a failed unit's line as an evalcli before counts were recorded at the finish wrote it
+    # (no counts): the parse stage reads results.jsonl only, so they are not recorded (-1),
+    # never invented; the engine's counts of the other units stay
     short = _dataset(tmp_path / "short.jsonl", {"a": "what is it", "b": "and this"})
     result = evalcli("run", "--profile", profile(short, 256), "--runs-dir", tmp_path / "runs",
                      "--run-id", "r3", cwd=tmp_path, timeout=300)
@@ -175,7 +177,6 @@ def test_cli_refuses_with_one_line_and_a_failed_unit_is_counted_by_the_tokenizer
     [trial] = trial_dirs(tmp_path / "runs" / "r3")
     lines = (trial / "results.jsonl").read_text(encoding="utf-8").splitlines()
     first = json.loads(lines[0])
-    engine_count = first["prompt_tokens"]
     lines[0] = json.dumps({"custom_id": first["custom_id"], "status": "failed",
                            "error": "planted", "error_kind": "llama_error"})
     (trial / "results.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -183,10 +184,44 @@ def test_cli_refuses_with_one_line_and_a_failed_unit_is_counted_by_the_tokenizer
                      cwd=tmp_path, timeout=300)
     assert result.returncode in (0, 5), result.stderr[-2000:]
     rows = {r["custom_id"]: r for r in read_csv(trial / "predictions.csv")}
-    failed = rows[first["custom_id"]]
-    assert failed["status"] == "failed" and failed["tokens_source"] == "tokenizer"
-    assert int(failed["prompt_tokens"]) == engine_count and failed["completion_tokens"] == "0"
+    failed = rows.pop(first["custom_id"])
+    assert failed["status"] == "failed" and failed["tokens_source"] == "not_recorded"
+    assert (failed["prompt_tokens"], failed["completion_tokens"]) == ("-1", "-1")
     ok = [r for r in rows.values() if r["status"] == "ok"]
     assert ok and all(r["tokens_source"] == "engine" for r in ok)
     assert all(int(r["prompt_tokens"]) >= 0 and int(r["total_tokens"]) >= 0
                for r in rows.values())
+
+
+def test_a_failed_unit_is_counted_by_the_models_own_tokenizer_when_it_finishes(ggufs):
+    """The result sink's counter (run/token_counts.py) loads the GGUF's vocabulary in the
+    supervisor: a failed unit's prompt is counted exactly as the worker sends it."""
+    from pathlib import Path
+
+    from evalcli.inputs.config import SamplingConfig
+    from evalcli.inputs.items import Item
+    from evalcli.inputs.prompts import load_prompt_set
+    from evalcli.run.plan import Plan
+    from evalcli.run.token_counts import UnitTokens
+    from evalcli.store.results import failed_record
+
+    prompts = load_prompt_set("default", Path.cwd())
+    plan = Plan(items=[Item(dataset="d", item_id="c1", type="closed", question="what is it",
+                            answers=["x"])],
+                prompt_sets=[("default", prompts.sha256, prompts.prompts)], engine_identity={},
+                model_label="m", sampling=SamplingConfig(), seed=5)
+    engine = _engine(ggufs["base"], n_ctx=4096)  # a letter a token: the prompts are long
+    tokens = UnitTokens(plan, [engine])
+    worker = LlamaCppEngine(engine.options)
+    try:
+        for unit in plan.units:
+            record = tokens.fill(unit, failed_record(unit.custom_id, "x", "llama_error",
+                                                     worker=0, attempts=1))
+            sent = worker.generate(msgspec.structs.replace(
+                plan.request(unit), params=msgspec.structs.replace(
+                    plan.request(unit).params, max_tokens=1))).prompt_tokens
+            assert (record.prompt_tokens, record.completion_tokens, record.tokens_source) == \
+                (sent, 0, "tokenizer")
+    finally:
+        tokens.close()
+        worker.close()

@@ -10,7 +10,13 @@ import pytest
 
 from engines.base import ChatMessage
 from evalcli.science import tokens
-from evalcli.science.tokens import TokenCounter, estimate_tokens, fill_counts, tiktoken_cached
+from evalcli.science.tokens import (
+    TokenCounter,
+    estimate_tokens,
+    fill_counts,
+    needs_count,
+    tiktoken_cached,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -79,20 +85,18 @@ def test_a_verified_cache_file_selects_tiktoken(monkeypatch):
 
 def test_fill_counts_keeps_engine_counts_and_fills_missing_ones():
     counter = TokenCounter(use_tiktoken=False)
-    engine = {"status": "ok", "prompt_tokens": 10, "completion_tokens": 2,
-              "response_text": "x", "tokens_source": "engine"}
     prompt = [ChatMessage("system", "p" * 19), ChatMessage("user", "p" * 20)]  # + "\n": 40
-    assert fill_counts(dict(engine), prompt, counter)["tokens_source"] == "engine"
-    missing = fill_counts({"status": "ok", "prompt_tokens": -1, "completion_tokens": -1,
-                           "response_text": "Paris is it"}, prompt, counter)
-    assert (missing["prompt_tokens"], missing["completion_tokens"], missing["total_tokens"],
-            missing["tokens_source"]) == (10, 3, 13, "estimate")
-    unknown_prompt = fill_counts({"status": "ok", "prompt_tokens": -1, "completion_tokens": 4,
-                                  "response_text": "a"}, None, counter)
-    assert unknown_prompt["prompt_tokens"] == -1 and unknown_prompt["total_tokens"] == -1
-    pending = {"status": "pending", "prompt_tokens": -1}
-    assert fill_counts(dict(pending), prompt, counter) == pending
-    failed = fill_counts({"status": "failed", "prompt_tokens": -1, "completion_tokens": -1},
-                         prompt, counter)
-    assert (failed["prompt_tokens"], failed["completion_tokens"], failed["tokens_source"]) == \
-        (10, 0, "estimate")
+    asked = []
+
+    def messages():
+        asked.append(1)
+        return prompt
+
+    assert not needs_count("ok", 10, 2)
+    assert fill_counts("ok", 10, 2, "x", messages, counter) == (10, 2, "engine")
+    assert asked == []  # the prompt is rendered only when it is counted
+    assert needs_count("ok", -1, -1)
+    assert fill_counts("ok", -1, -1, "Paris is it", messages, counter) == (10, 3, "estimate")
+    assert fill_counts("ok", 12, -1, "Paris is it", messages, counter) == (12, 3, "estimate")
+    assert needs_count("failed", 0, 0)
+    assert fill_counts("failed", 0, 0, "", messages, counter) == (10, 0, "estimate")
