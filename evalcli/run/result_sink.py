@@ -75,8 +75,9 @@ class ResultSink:
             state.done += 1
         else:
             state.failed += 1
-        self.progress.record(unit.trial, record.status == "ok",
-                             max(record.prompt_tokens, 0) + max(record.completion_tokens, 0))
+        ok = record.status == "ok"  # a failed unit's counted prompt is no throughput
+        self.progress.record(unit.trial, ok, max(record.prompt_tokens, 0)
+                             + max(record.completion_tokens, 0) if ok else 0)
         if self.monitor is not None and not self.decided:
             self._watch(unit, record)
         now = time.monotonic()
