@@ -9,6 +9,8 @@ on any cycle between modules.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -204,3 +206,18 @@ def test_the_private_import_check_sees_one():
     assert private_imports("from evalcli.report.verdict import _ci, verdict\n") == \
         ["evalcli.report.verdict._ci"]
     assert private_imports("from numpy import _core\nfrom evalcli.errors import RunError\n") == []
+
+
+def test_the_analysis_room_loads_no_run_machinery_engine_or_process_code():
+    """`evalcli analyze` and `compare` read files: in a fresh interpreter, importing them
+    loads nothing of run/, ipc/, multiprocessing or an engine module (engines/base.py's value
+    types come with the profile structs)."""
+    code = "import sys, evalcli.analysis.analyze, evalcli.analysis.compare; print(*sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    loaded = proc.stdout.split()
+    assert "evalcli.analysis.compare" in loaded
+    assert sorted(m for m in loaded if m.startswith(("evalcli.run", "ipc", "multiprocessing",
+                                                     "llama_cpp", "httpx"))
+                  or (m.startswith("engines.") and m != "engines.base")) == []
