@@ -71,6 +71,9 @@ Reuse = Annotated[bool, typer.Option(
     "--reuse", help="Take a unit's answer from the answer store when an earlier run made it "
     "with the very same model file, engine options, prompt, sampling and seed ([cache] reuse; "
     "docs/reuse.md).")]
+Archive = Annotated[bool, typer.Option(
+    "--archive", help="When the run ends (completed, with failed units, or stopped), pack it as "
+    "`evalcli archive` does, into ./<run-id>.evalcli.zip.")]
 CheckDeterminism = Annotated[int | None, typer.Option(
     "--check-determinism", metavar="K",
     help="After the units, re-run K of them at random in fresh workers and report how many "

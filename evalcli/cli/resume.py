@@ -9,6 +9,7 @@ import typer
 
 from evalcli.cli.common import (
     AbstainPhrases,
+    Archive,
     CheckDeterminism,
     FromStage,
     OnlyStage,
@@ -32,11 +33,43 @@ def resume(
     abstain_phrase: AbstainPhrases = None,
     reuse: Reuse = False,
     check_determinism: CheckDeterminism = None,
+    archive: Archive = False,
 ) -> None:
     """Run the units not yet finished (failed ones again), then the later stages. A
     sequential run that stopped at its verdict is finished: nothing to do unless
     --continue-past-verdict."""
     # the pipeline (numpy, scipy, the engines) is imported here, not for `resume --help`
+    from evalcli.run.resume import open_run
+    from evalcli.run.stage_names import select_stages
+    from evalcli.store.rundir import RunDir
+
+    started = time.monotonic()
+    out = console()
+    stages = select_stages(from_, to, only)
+    rd = RunDir(runs_dir, run_id)
+    open_run(rd)
+    # a resume refused or ended by an error (inputs changed, an engine that cannot start)
+    # raises before the end and is not archived, as with `run --archive`
+    end = _resume(rd, out, stages, force=force, continue_past_verdict=continue_past_verdict,
+                  abstain_phrase=abstain_phrase, reuse=reuse,
+                  check_determinism=check_determinism)
+    try:
+        if end is not None:
+            from evalcli.run.summary import end_of_run
+
+            setup, status, ran = end
+            end_of_run(out, setup, status, started, finished_here=ran, to=to)
+    finally:  # the exit status (stopped 130, failed units 5) stands after the archive
+        if archive:
+            from evalcli.cli.archive import archive_run
+
+            archive_run(rd, None, out)
+
+
+def _resume(rd, out, stages, *, force: bool, continue_past_verdict: bool, abstain_phrase,
+            reuse: bool, check_determinism):
+    """The resume up to its summary: (setup, status, units finished here), or None when
+    there was nothing to do (already said)."""
     from evalcli.report.sequential import sentence
     from evalcli.run.generate import load_finished, pending_units
     from evalcli.run.pipeline import preflight
@@ -48,17 +81,11 @@ def resume(
         setup_from_manifest,
     )
     from evalcli.run.session import run_session
-    from evalcli.run.stage_names import select_stages
-    from evalcli.run.summary import end_of_run, result_lines
+    from evalcli.run.summary import result_lines
     from evalcli.store.lock import RunLock
     from evalcli.store.manifest import stopped_at_verdict
-    from evalcli.store.rundir import RunDir
 
-    started = time.monotonic()
-    out = console()
-    stages = select_stages(from_, to, only)
-    rd = RunDir(runs_dir, run_id)
-    open_run(rd)
+    run_id = rd.run_id
     with RunLock(rd.lock_file) as lock:
         if lock.previous_pid:
             out.print(f"notice: took over the lock of process {lock.previous_pid}, which is gone",
@@ -86,7 +113,7 @@ def resume(
                       f"nothing to do — to run its {manifest.stopping.skipped_units} "
                       f"skipped units anyway: evalcli resume {run_id} --continue-past-verdict",
                       markup=False)
-            return
+            return None
         rd.clear_stop()
         todo = [] if at_verdict else pending_units(setup.plan.units, load_finished(setup))
         before = result_lines(setup)
@@ -110,4 +137,4 @@ def resume(
             name: (state.status, state.ended_at) for name, state in manifest.stages.items()}:
         out.print(f"run {run_id}: nothing to do - every unit is finished and every stage is "
                   "up to date", markup=False)
-    end_of_run(out, setup, status, started, finished_here=ran, to=to)
+    return setup, status, ran

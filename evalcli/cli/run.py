@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from evalcli.cli.common import CheckDeterminism, Reuse, RunsDir, ToStage, console
+from evalcli.cli.common import Archive, CheckDeterminism, Reuse, RunsDir, ToStage, console
 from evalcli.errors import ConfigError
 
 
@@ -25,7 +25,7 @@ def run(
     plan_only: Annotated[bool, typer.Option("--plan-only", help="Print the plan and exit; creates nothing.")] = False,
     to: ToStage = None,
     until_verdict: Annotated[bool, typer.Option("--until-verdict", help="Stop at the verdict: a sequential run ([stopping] defaults when the profile has none).")] = False,
-    archive: Annotated[bool, typer.Option("--archive", help="When the run ends (completed, with failed units, or stopped), pack it as `evalcli archive` does, into ./<run-id>.evalcli.zip.")] = False,
+    archive: Archive = False,
     reuse: Reuse = False,
     check_determinism: CheckDeterminism = None,
 ) -> None:

@@ -27,6 +27,7 @@ from evalcli.science.costs import Costs
 from evalcli.science.review import Review
 from evalcli.science.stats.schema import Comparison, MetricStats, Selective, Significance
 from evalcli.store.manifest import Stopping
+from evalcli.store.telemetry import GpuSample
 
 PALETTE = ("#1f77b4", "#e6550d", "#31a354", "#756bb1", "#d6616b", "#8c6d31")
 WIDTH, LABEL_W, ROW_H, PAD = 920, 300, 22, 30
@@ -347,9 +348,9 @@ def render_report_html(*, run_id: str, facts: dict, trials: dict,
                        costs: dict[str, Costs] | None = None,
                        sequential: Stopping | None = None,
                        reviews: dict[str, Review | None] | None = None,
-                       telemetry: list[dict] | None = None) -> str:
+                       telemetry: list[GpuSample] | None = None) -> str:
     """The whole report as one HTML page; the arguments of `report.render_report`, plus the
-    run's telemetry.jsonl lines (science.resources.read_telemetry) for the resource plots."""
+    run's telemetry.jsonl samples (store.telemetry.read_telemetry) for the resource plots."""
     sections = build_report(run_id=run_id, facts=facts, trials=trials, significance=significance,
                             control=control, treatments=treatments,
                             predictions=predictions, items=items, costs=costs,

@@ -15,9 +15,11 @@ readings, no counted tokens, no energy): report.html then has no empty plot. Lab
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 
 from evalcli.report.text import esc
 from evalcli.science.costs import Costs
+from evalcli.store.telemetry import GpuSample
 
 PALETTE = ("#1f77b4", "#e6550d", "#31a354", "#756bb1", "#d6616b", "#8c6d31")
 W, H, LEFT, TOP, PW, PH = 920, 260, 70, 30, 820, 180
@@ -59,7 +61,7 @@ def line_chart(title: str, y_label: str, y_max: float,
                      f'fill="#444">{f * t_max:,.0f}</text>')
     parts.append(f'<text x="{LEFT + PW / 2}" y="{H - 22}" text-anchor="middle">seconds since '
                  f'the first reading — {html.escape(y_label)}</text>')
-    lx = LEFT
+    lx: float = LEFT
     for label, color, pts in series:
         for seg in _segments(pts):
             parts.append(f'<polyline points="{" ".join(xy(t, v) for t, v in seg)}" fill="none" '
@@ -78,31 +80,32 @@ def legend_entry(parts: list[str], x: float, y: float, color: str, label: str) -
     return x + 30 + 7 * len(label)
 
 
-def gpu_plots(telemetry: list[dict]) -> list[tuple[str, str]]:
+def gpu_plots(telemetry: list[GpuSample]) -> list[tuple[str, str]]:
     """Per GPU: utilisation and VRAM over time; [] without GPU readings."""
     if not telemetry:
         return []
-    t0 = min(s["t"] for s in telemetry)
-    by_gpu: dict[int, list[dict]] = {}
-    for sample in sorted(telemetry, key=lambda s: s["t"]):
-        by_gpu.setdefault(int(sample.get("gpu") or 0), []).append(sample)
+    t0 = min(s.t for s in telemetry)
+    by_gpu: dict[int, list[GpuSample]] = {}
+    for sample in sorted(telemetry, key=lambda s: s.t):
+        by_gpu.setdefault(sample.gpu, []).append(sample)
     out = []
     for index, samples in sorted(by_gpu.items()):
-        name = f"GPU {index} ({samples[-1].get('name') or 'unnamed'})"
+        name = f"GPU {index} ({samples[-1].name or 'unnamed'})"
 
-        def points(key: str, samples=samples) -> list[tuple[float, float]]:
-            return [(s["t"] - t0, float(s[key])) for s in samples if s.get(key) is not None]
+        def points(read: Callable[[GpuSample], float | None],
+                   samples: list[GpuSample] = samples) -> list[tuple[float, float]]:
+            return [(s.t - t0, float(v)) for s in samples if (v := read(s)) is not None]
 
         util = [(label, color, pts) for label, color, pts in
-                (("GPU busy %", PALETTE[0], points("util_gpu")),
-                 ("memory bus busy %", PALETTE[1], points("util_mem"))) if pts]
+                (("GPU busy %", PALETTE[0], points(lambda s: s.util_gpu)),
+                 ("memory bus busy %", PALETTE[1], points(lambda s: s.util_mem))) if pts]
         if util:
             out.append((line_chart(f"{name} — utilisation", "percent", 100.0, util),
                         f"{esc(name)}: utilisation over the run, one point per reading."))
-        vram = points("mem_used_mb")
+        vram = points(lambda s: s.mem_used_mb)
         if vram:
-            total = max((float(s["mem_total_mb"]) for s in samples
-                         if s.get("mem_total_mb") is not None), default=max(v for _, v in vram))
+            total = max((float(s.mem_total_mb) for s in samples if s.mem_total_mb is not None),
+                        default=max(v for _, v in vram))
             out.append((line_chart(f"{name} — VRAM used", "MiB", total,
                                    [("VRAM used, MiB", PALETTE[2], vram)]),
                         f"{esc(name)}: memory used over the run (the axis ends at its "

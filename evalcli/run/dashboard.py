@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from evalcli.run.supervisor import WorkerView
+from evalcli.store.telemetry import GpuSample
 
 
 @dataclass
@@ -40,7 +41,7 @@ class Progress:
     started: float = field(default_factory=time.monotonic)
     tokens: int = 0
     finished_now: int = 0  # units finished in this invocation
-    gpus: Callable[[], list[dict]] = list  # the telemetry sampler's latest reading per GPU
+    gpus: Callable[[], list[GpuSample]] = list  # the telemetry sampler's latest reading per GPU
     sequential: str = ""  # a sequential run: the running difference and its interval
 
     def record(self, trial: str, ok: bool, tokens: int) -> None:
@@ -108,16 +109,15 @@ def _num(value, fmt: str, unit: str) -> str:
     return "—" if value is None else f"{value:{fmt}}{unit}"
 
 
-def gpu_cells(g: dict) -> list[str]:
+def gpu_cells(g: GpuSample) -> list[str]:
     """One GPU reading as dashboard cells (— where NVML gave nothing)."""
-    used, total = g.get("mem_used_mb"), g.get("mem_total_mb")
+    used, total = g.mem_used_mb, g.mem_total_mb
     vram = "—" if used is None else f"{used / 1024:.1f}" + (
         "" if total is None else f" / {total / 1024:.1f}") + " GiB"
-    procs = g.get("procs") or {}
-    held = ", ".join(f"w{w} {_num(p.get('mem_mb'), '.0f', ' MiB')}" for w, p in procs.items())
-    return [f"{g.get('gpu')} {g.get('name') or ''}".strip(), _num(g.get("util_gpu"), ".0f", "%"),
-            vram, _num(g.get("power_w"), ".0f", " W"), _num(g.get("temp_c"), ".0f", " °C"),
-            ", ".join(g.get("throttle") or []) or "—", held or "none"]
+    held = ", ".join(f"w{w} {_num(p.mem_mb, '.0f', ' MiB')}" for w, p in g.procs.items())
+    return [f"{g.gpu} {g.name}".strip(), _num(g.util_gpu, ".0f", "%"),
+            vram, _num(g.power_w, ".0f", " W"), _num(g.temp_c, ".0f", " °C"),
+            ", ".join(g.throttle or []) or "—", held or "none"]
 
 
 class LiveDashboard:

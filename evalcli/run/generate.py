@@ -37,7 +37,6 @@ from evalcli.run.result_sink import ResultSink
 from evalcli.run.supervisor import Supervisor, SupervisorSettings
 from evalcli.run.telemetry import Sampler
 from evalcli.run.token_counts import UnitTokens
-from evalcli.science.resources import TELEMETRY_FILE
 from evalcli.store import events as ev
 from evalcli.store.lock import record_workers
 from evalcli.store.manifest import Manifest, Stopping, write_manifest, write_manifest_last
@@ -49,6 +48,7 @@ from evalcli.store.results import (
     read_statuses,
 )
 from evalcli.store.rundir import EventLog, RunDir
+from evalcli.store.telemetry import TELEMETRY_FILE
 
 
 def load_finished(setup: Setup) -> dict[str, StatusIndex]:

@@ -43,7 +43,7 @@ from evalcli.science.per_item import (
     prompt_texts,
     write_per_item,
 )
-from evalcli.science.resources import IDLE, TELEMETRY_FILE, attribute_rows, read_telemetry
+from evalcli.science.resources import IDLE, attribute_rows
 from evalcli.science.review import AnswerReview, read_review, write_review
 from evalcli.science.stats.schema import read_significance
 from evalcli.store.events import AnyEvent, StageRedone
@@ -57,6 +57,7 @@ from evalcli.store.predictions import (
 )
 from evalcli.store.results import LatestResults
 from evalcli.store.rundir import EventLog, RunDir
+from evalcli.store.telemetry import TELEMETRY_FILE, read_telemetry
 
 
 def _per_trial(setup: Setup, manifest: Manifest, name: str,

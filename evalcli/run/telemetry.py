@@ -39,9 +39,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import msgspec
-
 from evalcli.environment import nvidia_smi, smi_number
+from evalcli.store.telemetry import GpuSample, ProcMemory, encode_samples
 
 # NVML clocks-event / throttle reason bits → names (nvmlClocksThrottleReason*)
 THROTTLE_BITS = {
@@ -89,7 +88,7 @@ class Sampler:
         self.interval_s = max(0.05, float(interval_s))
         self.worker_pids = worker_pids
         self.notice = ""  # why nothing is sampled, when that is so
-        self.latest: list[dict] = []
+        self.latest: list[GpuSample] = []
         self.samples = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -146,13 +145,12 @@ class Sampler:
         self.stop()
 
     def _run(self) -> None:
-        encoder = msgspec.json.Encoder()
         stopping = False
         with open(self.path, "ab") as fh:
             while True:  # one reading at start, one per interval, and a last one at stop, so
                 lines = self.read_all()  # the sampled span covers every unit of the session
                 if lines:
-                    fh.write(b"".join(encoder.encode(line) + b"\n" for line in lines))
+                    fh.write(encode_samples(lines))
                     fh.flush()
                     self.latest, self.samples = lines, self.samples + 1
                 if stopping:
@@ -173,7 +171,7 @@ class Sampler:
     def _smi_timeout(self) -> float:
         return max(2.0, 2 * self.interval_s)
 
-    def read_all(self) -> list[dict]:
+    def read_all(self) -> list[GpuSample]:
         """One reading per GPU, now."""
         t = round(time.time(), 3)
         pids = {pid: index for index, pid in dict(self.worker_pids()).items() if pid}
@@ -181,7 +179,7 @@ class Sampler:
             return self._read_smi(t, pids)
         return [self._read(i, handle, t, pids) for i, handle in enumerate(self._handles)]
 
-    def _read_smi(self, t: float, pids: dict[int, int]) -> list[dict]:
+    def _read_smi(self, t: float, pids: dict[int, int]) -> list[GpuSample]:
         gpus = nvidia_smi(self._smi, "query-gpu", SMI_GPU_FIELDS, timeout=self._smi_timeout)
         apps = nvidia_smi(self._smi, "query-compute-apps", SMI_APP_FIELDS,
                           timeout=self._smi_timeout) or []
@@ -192,23 +190,24 @@ class Sampler:
                 pid = smi_number(app["pid"])
                 worker = pids.get(int(pid)) if pid is not None else None
                 if worker is not None and app["gpu_uuid"] == row["uuid"]:
-                    procs[str(worker)] = {"pid": int(pid), "mem_mb": smi_number(app["used_memory"])}
+                    procs[str(worker)] = ProcMemory(pid=int(pid),
+                                                    mem_mb=smi_number(app["used_memory"]))
 
             def num(field: str, kind=float, row=row):
                 value = smi_number(row[field])
                 return None if value is None else kind(value)
 
-            lines.append({
-                "t": t, "gpu": num("index", int), "source": "nvidia-smi", "name": row["name"] or "",
-                "util_gpu": num("utilization.gpu", int), "util_mem": num("utilization.memory", int),
-                "mem_used_mb": num("memory.used"), "mem_total_mb": num("memory.total"),
-                "power_w": num("power.draw"), "energy_mj": None, "temp_c": num("temperature.gpu", int),
-                "sm_clock_mhz": num("clocks.sm", int), "mem_clock_mhz": num("clocks.mem", int),
-                "throttle": None, "driver_model": None, "procs": procs,
-            })
+            lines.append(GpuSample(
+                t=t, gpu=num("index", int) or 0, source="nvidia-smi", name=row["name"] or "",
+                util_gpu=num("utilization.gpu", int), util_mem=num("utilization.memory", int),
+                mem_used_mb=num("memory.used"), mem_total_mb=num("memory.total"),
+                power_w=num("power.draw"), energy_mj=None, temp_c=num("temperature.gpu", int),
+                sm_clock_mhz=num("clocks.sm", int), mem_clock_mhz=num("clocks.mem", int),
+                throttle=None, driver_model=None, procs=procs,
+            ))
         return lines
 
-    def _read(self, index: int, h, t: float, pids: dict[int, int]) -> dict:
+    def _read(self, index: int, h, t: float, pids: dict[int, int]) -> GpuSample:
         nv = self._nvml
         util = _try(lambda: nv.nvmlDeviceGetUtilizationRates(h))
         mem = _try(lambda: nv.nvmlDeviceGetMemoryInfo(h))
@@ -220,21 +219,21 @@ class Sampler:
             worker = pids.get(getattr(proc, "pid", None))
             used = getattr(proc, "usedGpuMemory", None)
             if worker is not None:
-                procs[str(worker)] = {"pid": proc.pid,
-                                      "mem_mb": None if used is None else round(used / _MB, 1)}
-        return {
-            "t": t, "gpu": index, "source": "nvml", "name": name.decode() if isinstance(name, bytes) else name,
-            "util_gpu": None if util is None else util.gpu,
-            "util_mem": None if util is None else util.memory,
-            "mem_used_mb": None if mem is None else round(mem.used / _MB, 1),
-            "mem_total_mb": None if mem is None else round(mem.total / _MB, 1),
-            "power_w": None if power is None else power / 1000.0,
-            "energy_mj": _try(lambda: nv.nvmlDeviceGetTotalEnergyConsumption(h)),
-            "temp_c": _try(lambda: nv.nvmlDeviceGetTemperature(h, nv.NVML_TEMPERATURE_GPU)),
-            "sm_clock_mhz": _try(lambda: nv.nvmlDeviceGetClockInfo(h, nv.NVML_CLOCK_SM)),
-            "mem_clock_mhz": _try(lambda: nv.nvmlDeviceGetClockInfo(h, nv.NVML_CLOCK_MEM)),
-            "throttle": None if mask is None else throttle_names(int(mask)),
-            "driver_model": driver_model(_try(lambda: nv.nvmlDeviceGetDriverModel(h))),
-            "procs": procs,
-        }
+                procs[str(worker)] = ProcMemory(
+                    pid=proc.pid, mem_mb=None if used is None else round(used / _MB, 1))
+        return GpuSample(
+            t=t, gpu=index, source="nvml", name=name.decode() if isinstance(name, bytes) else name,
+            util_gpu=None if util is None else util.gpu,
+            util_mem=None if util is None else util.memory,
+            mem_used_mb=None if mem is None else round(mem.used / _MB, 1),
+            mem_total_mb=None if mem is None else round(mem.total / _MB, 1),
+            power_w=None if power is None else power / 1000.0,
+            energy_mj=_try(lambda: nv.nvmlDeviceGetTotalEnergyConsumption(h)),
+            temp_c=_try(lambda: nv.nvmlDeviceGetTemperature(h, nv.NVML_TEMPERATURE_GPU)),
+            sm_clock_mhz=_try(lambda: nv.nvmlDeviceGetClockInfo(h, nv.NVML_CLOCK_SM)),
+            mem_clock_mhz=_try(lambda: nv.nvmlDeviceGetClockInfo(h, nv.NVML_CLOCK_MEM)),
+            throttle=None if mask is None else throttle_names(int(mask)),
+            driver_model=driver_model(_try(lambda: nv.nvmlDeviceGetDriverModel(h))),
+            procs=procs,
+        )
 

@@ -28,9 +28,8 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
-from pathlib import Path
 
-import msgspec
+from evalcli.store.telemetry import GpuSample
 
 TELEMETRY_FILE = "telemetry.jsonl"
 GAP_FACTOR = 5.0
@@ -44,28 +43,13 @@ def unit_key(row: dict) -> str:
     return f"{row.get('worker')}@{float(row.get('started_at') or 0):.3f}"
 
 
-def read_telemetry(path: Path) -> list[dict]:
-    """Every complete line of telemetry.jsonl; a torn line (killed mid-write) is skipped."""
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_bytes().splitlines():
-        try:
-            sample = msgspec.json.decode(line)
-        except msgspec.DecodeError:
-            continue
-        if isinstance(sample, dict) and isinstance(sample.get("t"), (int, float)):
-            out.append(sample)
-    return out
-
-
-def _interval_energy(a: dict, b: dict) -> float | None:
-    e0, e1 = a.get("energy_mj"), b.get("energy_mj")
+def _interval_energy(a: GpuSample, b: GpuSample) -> float | None:
+    e0, e1 = a.energy_mj, b.energy_mj
     if e0 is not None and e1 is not None and e1 >= e0:
         return (e1 - e0) / 1000.0
-    p0, p1 = a.get("power_w"), b.get("power_w")
+    p0, p1 = a.power_w, b.power_w
     if p0 is not None and p1 is not None:
-        return (p0 + p1) / 2.0 * (b["t"] - a["t"])
+        return (p0 + p1) / 2.0 * (b.t - a.t)
     return None
 
 
@@ -83,7 +67,7 @@ def _shares(units: list[tuple[float, float, str]], t0: float, t1: float) -> dict
     return owned
 
 
-def attribute(samples: list[dict], units: list[dict]) -> dict[str, dict]:
+def attribute(samples: list[GpuSample], units: list[dict]) -> dict[str, dict]:
     """Per key (and `idle`): gpu_seconds, gpu_busy_seconds, energy_j, peak_vram_mb,
     peak_vram_unavailable ("" or why it is null).
 
@@ -94,22 +78,22 @@ def attribute(samples: list[dict], units: list[dict]) -> dict[str, dict]:
     totals: dict[str, dict] = defaultdict(lambda: {"gpu_seconds": 0.0, "gpu_busy_seconds": 0.0,
                                                    "energy_j": 0.0, "peak_vram_mb": None,
                                                    "peak_vram_unavailable": ""})
-    by_gpu: dict[int, list[dict]] = defaultdict(list)
+    by_gpu: dict[int, list[GpuSample]] = defaultdict(list)
     for sample in samples:
-        by_gpu[int(sample.get("gpu", 0))].append(sample)
+        by_gpu[sample.gpu].append(sample)
     for gpu_samples in by_gpu.values():
-        gpu_samples.sort(key=lambda s: s["t"])
-        steps = [b["t"] - a["t"] for a, b in zip(gpu_samples, gpu_samples[1:], strict=False)]
+        gpu_samples.sort(key=lambda s: s.t)
+        steps = [b.t - a.t for a, b in zip(gpu_samples, gpu_samples[1:], strict=False)]
         if not steps:
             continue
         limit = GAP_FACTOR * statistics.median(steps)
         for a, b in zip(gpu_samples, gpu_samples[1:], strict=False):
-            dt = b["t"] - a["t"]
+            dt = b.t - a.t
             if dt <= 0 or dt > limit:
                 continue
             energy = _interval_energy(a, b)
-            util = b.get("util_gpu")
-            for key, seconds in _shares(spans, a["t"], b["t"]).items():
+            util = b.util_gpu
+            for key, seconds in _shares(spans, a.t, b.t).items():
                 row = totals[key]
                 row["gpu_seconds"] += seconds
                 if util is not None:
@@ -122,7 +106,7 @@ def attribute(samples: list[dict], units: list[dict]) -> dict[str, dict]:
             for key, row in totals.items()}
 
 
-def attribute_rows(samples: list[dict], rows: Iterable[dict]) -> dict[str, dict]:
+def attribute_rows(samples: list[GpuSample], rows: Iterable[dict]) -> dict[str, dict]:
     """attribute() over predictions rows (streamed; each executed unit once), keyed by
     unit_key; without samples the rows are not read."""
     if not samples:
@@ -134,20 +118,19 @@ def attribute_rows(samples: list[dict], rows: Iterable[dict]) -> dict[str, dict]
     return attribute(samples, list(units.values()))
 
 
-def _peak(totals: dict, sample: dict, units: list[dict]) -> None:
+def _peak(totals: dict, sample: GpuSample, units: list[dict]) -> None:
     """The unit's worker's own VRAM; never the device's memory in use (desktop, other
     workers). Listed without memory (Windows WDDM): the reason is kept instead."""
-    procs = sample.get("procs") or {}
     for unit in units:
-        if not (unit.get("started_at", 0) <= sample["t"] < unit.get("ended_at", 0)):
+        if not (unit.get("started_at", 0) <= sample.t < unit.get("ended_at", 0)):
             continue
-        entry = procs.get(str(unit.get("worker")))
+        entry = sample.procs.get(str(unit.get("worker")))
         if entry is None:  # the worker holds no memory on this GPU
             continue
         row = totals[unit["key"]]
-        vram = entry.get("mem_mb")
+        vram = entry.mem_mb
         if vram is None:
-            row["peak_vram_unavailable"] = (WDDM if sample.get("driver_model") == "WDDM"
+            row["peak_vram_unavailable"] = (WDDM if sample.driver_model == "WDDM"
                                             else NOT_PER_PROCESS)
             continue
         row["peak_vram_mb"] = vram if row["peak_vram_mb"] is None else max(row["peak_vram_mb"], vram)

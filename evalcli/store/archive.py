@@ -42,6 +42,7 @@ import msgspec
 from evalcli.errors import RunError
 from evalcli.store.fsutil import atomic_write_bytes, utc_now
 from evalcli.store.lock import live_holder
+from evalcli.store.manifest import newer_schema
 from evalcli.store.rundir import RunDir, validate_run_id
 
 FORMAT = "evalcli-run-archive"
@@ -116,6 +117,9 @@ def create_archive(rd: RunDir, out: Path,
     if not isinstance(run_json, dict):
         raise RunError(f"{rd.manifest}: cannot be read (a JSON {type(run_json).__name__}, not "
                        "a run manifest object) — restore run.json from a copy")
+    newer = newer_schema(run_json.get("schema_version"))
+    if newer:  # its secrets may be recorded in a way this version cannot cut out
+        raise RunError(f"{rd.manifest}: cannot be read ({newer})")
     secrets = _env_secrets(run_json.get("config", {}))
     blobs: dict[str, bytes] = {}
     redacted: list[str] = []

@@ -300,4 +300,18 @@ def write_manifest_last(path: Path, manifest: Manifest) -> bool:
 
 
 def read_manifest(path: Path) -> Manifest:
-    return msgspec.json.decode(path.read_bytes(), type=Manifest)
+    """run.json; msgspec.ValidationError when a newer evalcli wrote it (its fields may mean
+    what this version cannot know, and a resume here would overwrite them)."""
+    manifest = msgspec.json.decode(path.read_bytes(), type=Manifest)
+    newer = newer_schema(manifest.schema_version)
+    if newer:
+        raise msgspec.ValidationError(newer)
+    return manifest
+
+
+def newer_schema(version: object) -> str:
+    """Why run.json's schema_version cannot be read here ("" when it can)."""
+    if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+        return (f"schema_version {version} was written by a newer evalcli; this one reads up "
+                f"to {SCHEMA_VERSION}: upgrade evalcli (pip install -U evalcli)")
+    return ""

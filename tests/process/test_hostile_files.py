@@ -272,6 +272,21 @@ def test_a_run_json_that_is_not_a_manifest(runs, tmp_path, content):
     assert (code, err) == (0, "") and "unreadable" in out
 
 
+def test_a_run_json_from_a_newer_evalcli_is_refused_and_kept(runs, tmp_path):
+    """A newer schema_version is not read as if it were this one's (and resume would
+    overwrite what it cannot know): one line naming the file and the fix; the file is kept."""
+    path = runs / "base" / "run.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["schema_version"] = 99
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    before = path.read_bytes()
+    for args in (["show", "base"], ["resume", "base"],
+                 ["archive", "base", "--out", tmp_path / "a.zip"]):
+        code, _, err = evalcli_here(*args, "--runs-dir", runs)
+        _one_line(code, err, 4, "run.json", "schema_version 99", "upgrade evalcli")
+    assert path.read_bytes() == before
+
+
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
 def test_a_full_disk_while_taking_the_run_lock(runs):
     lock = runs / "base" / "run.lock"

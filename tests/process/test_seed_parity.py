@@ -1,4 +1,5 @@
-"""What users of the predecessor reach for: `run --archive`, and their old YAML config."""
+"""What users of the predecessor reach for: `run --archive` (and `resume --archive`), and their
+old YAML config."""
 
 from __future__ import annotations
 
@@ -40,6 +41,26 @@ def test_run_archive_keeps_the_exit_status_of_failed_units(tmp_path):
     assert result.returncode == 5, result.stderr  # units failed, still archived
     assert "units failed" in result.stderr
     assert evalcli("verify", tmp_path / "bad.evalcli.zip").returncode == 0
+
+
+def test_resume_archive_packs_the_finished_run_and_not_a_refused_one(tmp_path):
+    """A run interrupted before its later stages, finished by `resume --archive`: archived
+    with the report; a resume refused (no such run) archives nothing."""
+    profile = write_profile(tmp_path / "p.toml", workers=1)
+    runs = tmp_path / "runs"
+    first = evalcli("run", "--profile", profile, "--limit-items", "2", "--runs-dir", runs,
+                    "--run-id", "half", "--to", "parse", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    result = evalcli("resume", "half", "--runs-dir", runs, "--archive", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    archive = tmp_path / "half.evalcli.zip"
+    assert f"→ {archive}" in result.stdout
+    with zipfile.ZipFile(archive) as zf:
+        assert "half/report.md" in zf.namelist()
+    assert evalcli("verify", archive).returncode == 0
+    refused = evalcli("resume", "nope", "--runs-dir", runs, "--archive", cwd=tmp_path)
+    assert refused.returncode == 4 and refused.stderr.startswith("error: no run 'nope'")
+    assert not (tmp_path / "nope.evalcli.zip").exists()
 
 
 @pytest.mark.parametrize("name", ["eval_config.local.yaml", "old.yml", "eval_config.conf"])

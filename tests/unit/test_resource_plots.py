@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 
 from evalcli.report.html import render_report_html
 from evalcli.science.costs import GpuUse
-from evalcli.science.resources import read_telemetry
+from evalcli.store.telemetry import GpuSample, read_telemetry
 from tests.unit.test_report import SLUG, report_inputs
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -32,7 +32,7 @@ def _points(svg: ET.Element) -> list[int]:
     return [len(p.get("points").split()) for p in svg.iter(f"{SVG}polyline")]
 
 
-def _telemetry(path) -> list[dict]:
+def _telemetry(path) -> list[GpuSample]:
     """Two GPUs read 6 times a second apart, then a 60 s pause (a resumed run), 3 more;
     GPU 1 reports no memory-bus utilisation and, once, no VRAM."""
     lines = []

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
-from evalcli.science.resources import IDLE, attribute, read_telemetry
+from evalcli.science.resources import IDLE, attribute
+from evalcli.store.telemetry import GpuSample, ProcMemory, encode_samples, read_telemetry
 
 
-def _sample(t, *, energy=None, power=None, util=None, mem=None, procs=None):
-    return {"t": t, "gpu": 0, "energy_mj": energy, "power_w": power, "util_gpu": util,
-            "mem_used_mb": mem, "procs": procs or {}}
+def _sample(t, *, energy=None, power=None, util=None, mem=None, procs=None, driver_model=None):
+    """A telemetry line as the sampler writes it, read back as its type."""
+    return msgspec.convert({"t": t, "gpu": 0, "energy_mj": energy, "power_w": power,
+                            "util_gpu": util, "mem_used_mb": mem, "procs": procs or {},
+                            "driver_model": driver_model}, GpuSample)
 
 
 def test_energy_counter_split_by_overlap_and_concurrency():
@@ -46,8 +50,8 @@ def test_peak_vram_unavailable_when_nvml_lists_no_memory(driver_model, why):
     from evalcli.report.text import esc
     from evalcli.science.costs import GpuUse
 
-    samples = [{**_sample(t, mem=7000.0, procs={"0": {"pid": 9, "mem_mb": None}}),
-                "driver_model": driver_model} for t in (1.0, 2.0)]
+    samples = [_sample(t, mem=7000.0, procs={"0": {"pid": 9, "mem_mb": None}},
+                       driver_model=driver_model) for t in (1.0, 2.0)]
     got = attribute(samples, [{"key": "a", "worker": 0, "started_at": 0.5, "ended_at": 2.5}])
     assert got["a"]["peak_vram_mb"] is None and got["a"]["peak_vram_unavailable"] == why
     assert _vram(GpuUse(peak_vram_unavailable=why)) == esc(f"unavailable ({why})")
@@ -64,8 +68,21 @@ def test_power_integrated_when_no_counter_and_a_pause_is_left_out():
     assert got["u"]["gpu_seconds"] == pytest.approx(3.0)
 
 
-def test_read_telemetry_skips_a_torn_last_line(tmp_path):
+def test_read_telemetry_skips_a_torn_last_line_and_lines_that_are_not_samples(tmp_path):
     path = tmp_path / "telemetry.jsonl"
-    path.write_bytes(b'{"t": 1.0, "gpu": 0}\n{"t": 2.0, "gp')
-    assert read_telemetry(path) == [{"t": 1.0, "gpu": 0}]
+    path.write_bytes(b'{"t": 1.0, "gpu": 0}\n[1, 2]\n{"gpu": 1}\n{"t": "soon"}\n'
+                     b'{"t": 3.0, "procs": {"0": {"mem_mb": "lots"}}}\n{"t": 2.0, "gp')
+    assert read_telemetry(path) == [GpuSample(t=1.0, gpu=0)]
     assert read_telemetry(tmp_path / "absent.jsonl") == []
+
+
+def test_telemetry_lines_read_back_as_written(tmp_path):
+    """What the sampler appends (encode_samples) is what the readers get, nulls included."""
+    written = [GpuSample(t=1.5, gpu=1, source="nvml", name="RTX 4070", util_gpu=87,
+                         mem_used_mb=5120.0, power_w=210.5, energy_mj=123456789,
+                         throttle=["sw_power_cap"], driver_model="WDDM",
+                         procs={"0": ProcMemory(pid=1234, mem_mb=None)}),
+               GpuSample(t=2.5)]
+    path = tmp_path / "telemetry.jsonl"
+    path.write_bytes(encode_samples(written))
+    assert read_telemetry(path) == written

@@ -143,6 +143,20 @@ def test_binary_planning_reaches_the_power_without_overshooting_it():
     assert 0.8 <= exact.power < 0.82 and exact.n_max < normal.n_max
 
 
+def test_the_exact_type_one_error_holds_over_the_whole_discordance_range():
+    """The discordance D is a nuisance parameter: the planned 20-point design's exact type I
+    error (the run's statistic on the lattice of discordant counts) stays at α for every D,
+    not only the planned one. On the lattice it reaches 5.02% at D = 0.95 (almost every item
+    changing between the arms); up to D = 0.9 it is below 5%."""
+    design = plan_design(0.20, 0.244, power=0.8, block=10, min_items=20, binary=True)
+    assert design is not None
+    grid = [round(0.05 * k, 2) for k in range(1, 21)]
+    err = {D: 2 * operating_binary(design.looks, 0.0, D).power for D in grid}
+    assert max(err.values()) <= 0.0505
+    assert max(e for D, e in err.items() if D <= 0.9) <= 0.05
+    assert err[0.05] < 0.01  # few discordant pairs: conservative, as McNemar's test is
+
+
 def test_the_median_unbiased_estimate_is_below_the_truth_half_the_time():
     """Brownian looks with drift θ: the stagewise median-unbiased θ̂ falls below θ in half
     of the experiments (whatever look each stopped at); the plain z/√t is pushed up by the

@@ -7,6 +7,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from evalcli.run.telemetry import Sampler, driver_model
+from evalcli.store.telemetry import ProcMemory
 
 
 class NotSupported(Exception):
@@ -36,10 +37,10 @@ def test_wddm_reading_keeps_per_process_memory_null():
     sampler = Sampler.__new__(Sampler)
     sampler._nvml = _nvml(0)  # NVML_DRIVER_WDDM
     line = sampler._read(0, "handle", 1.0, {4242: 3})
-    assert line["procs"] == {"3": {"pid": 4242, "mem_mb": None}}
-    assert line["driver_model"] == "WDDM" and line["mem_used_mb"] == 7000.0
+    assert line.procs == {"3": ProcMemory(pid=4242, mem_mb=None)}
+    assert line.driver_model == "WDDM" and line.mem_used_mb == 7000.0
     sampler._nvml = _nvml(None)  # Linux: not supported
-    assert sampler._read(0, "handle", 1.0, {4242: 3})["driver_model"] is None
+    assert sampler._read(0, "handle", 1.0, {4242: 3}).driver_model is None
 
 
 def test_driver_model_names():
