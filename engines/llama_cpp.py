@@ -312,7 +312,7 @@ class LlamaCppEngine(Engine):
             raise EngineLoadError(f"llama.cpp could not load {options.model}: {exc}") from None
         self.template_name = install_prompt_format(self.llm, options)
         self.states = ArmStates(self.llm, llama_cpp, options.saved_states_mib << 20) \
-            if options.saved_states_mib else None
+            if options.saved_states_mib and ArmStates.supported(self.llm, llama_cpp) else None
 
     def describe(self) -> dict[str, str]:
         placement = gpu_placement_kwargs(self.options, self.worker_index, 0)
@@ -325,7 +325,7 @@ class LlamaCppEngine(Engine):
             "n_ctx": str(self.llm.n_ctx()),
             "n_gpu_layers": str(self.options.n_gpu_layers),
             "n_threads": str(self.options.n_threads),
-            "saved_states_mib": str(self.options.saved_states_mib),
+            "saved_states_mib": str(self.states.budget_bytes >> 20 if self.states else 0),
             "gpu_offload_supported": str(bool(self._llama_cpp.llama_supports_gpu_offload())),
             "architecture": self.llm.metadata.get("general.architecture", ""),
             "system_info": self._llama_cpp.llama_print_system_info().decode("utf-8", "replace")

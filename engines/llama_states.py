@@ -36,7 +36,8 @@ SEQ = 0  # llama-cpp-python decodes every batch into sequence 0
 @dataclass(frozen=True)
 class SavedState:
     token_ids: tuple[int, ...]
-    data: bytes  # llama_state_seq_get_data of sequence 0
+    data: ctypes.Array  # llama_state_seq_get_data of sequence 0 (read, never written again)
+    size: int  # bytes of `data` llama.cpp wrote
 
 
 def shared_prefix(a, b) -> int:
@@ -60,9 +61,19 @@ class ArmStates:
         self.current: str | None = None  # the arm whose prompt the context holds
         self.saves = self.restores = 0
 
+    @staticmethod
+    def supported(llm, llama_cpp) -> bool:
+        """Whether this llama-cpp-python has the per-sequence state calls and the model keeps
+        a KV cache whose prefix can be cut (a recurrent model's state cannot: llama-cpp-python
+        re-evaluates its whole prompt anyway)."""
+        calls = ("llama_state_seq_get_size", "llama_state_seq_get_data",
+                 "llama_state_seq_set_data", "llama_memory_seq_rm", "llama_get_memory")
+        return all(hasattr(llama_cpp, c) for c in calls) and hasattr(llm, "input_ids") \
+            and not getattr(llm, "_is_recurrent", False) and not getattr(llm, "_is_hybrid", False)
+
     @property
     def held_bytes(self) -> int:
-        return sum(len(s.data) for s in self.states.values())
+        return sum(len(s.data) for s in self.states.values())  # allocated: >= size
 
     def switch_to(self, key: str, prompt_tokens) -> int:
         """Prepare the context for a request of arm `key`; `prompt_tokens()` gives its token
@@ -100,14 +111,12 @@ class ArmStates:
         written = int(self.lib.llama_state_seq_get_data(ctx, buffer, size, SEQ))
         if written == 0 or written > size:
             return
-        self.states[key] = SavedState(tuple(self.llm.input_ids[:n].tolist()),
-                                      bytes(buffer)[:written])
+        self.states[key] = SavedState(tuple(self.llm.input_ids[:n].tolist()), buffer, written)
         self.saves += 1
 
     def _restore(self, saved: SavedState) -> int:
         n = len(saved.token_ids)
-        buffer = (ctypes.c_uint8 * len(saved.data)).from_buffer_copy(saved.data)
-        ok = int(self.lib.llama_state_seq_set_data(self.llm.ctx, buffer, len(saved.data), SEQ))
+        ok = int(self.lib.llama_state_seq_set_data(self.llm.ctx, saved.data, saved.size, SEQ))
         if ok == 0:  # llama.cpp cleared the sequence: evaluate the prompt in full
             self.llm.reset()
             return 0
