@@ -24,6 +24,11 @@ In the completion format the system text comes first, so consecutive requests of
 condition share their prefix and llama.cpp's prefix KV cache is reused, exactly as with a
 chat template. Text is tokenized without parsing special tokens: a passage that contains
 "<eos>" stays text.
+
+Arm switches. That prefix cache spans only the previous prompt, so with the arms alternating
+in blocks each switch would evaluate the new arm's system prompt again; the engine keeps one
+saved KV state per system prompt (engines/llama_states.py, `saved_states_mib`) and restores
+it when a request returns to its arm.
 """
 
 from __future__ import annotations

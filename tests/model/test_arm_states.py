@@ -12,8 +12,8 @@ from engines.llama_states import shared_prefix
 
 pytest.importorskip("llama_cpp")
 pytest.importorskip("gguf")
-from engines.llama_cpp import COMPLETION, LlamaCppEngine, prompt_token_ids  # noqa: E402
-from tests.tiny_gguf import write_tiny_gguf  # noqa: E402
+from engines.llama_cpp import LlamaCppEngine, prompt_token_ids  # noqa: E402
+from tests.tiny_gguf import SIMPLE_CHAT_TEMPLATE, write_tiny_gguf  # noqa: E402
 
 ARM_A = "you answer the question in a word and the passage is the answer of the question " * 2
 ARM_B = "a passage is in the question and you answer it in the passage of the answer " * 2
@@ -31,7 +31,7 @@ def _request(system: str, question: str, max_tokens: int = 6) -> Request:
 
 def _engine(model, states_mib: int) -> LlamaCppEngine:
     return LlamaCppEngine(LlamaCppEngine.Options(
-        model=str(model), n_ctx=512, n_threads=1, verbose=False, chat_template="completion",
+        model=str(model), n_ctx=512, n_threads=1, verbose=False, chat_template="auto",
         saved_states_mib=states_mib))
 
 
@@ -41,7 +41,8 @@ def _serve(model, states_mib: int, order, questions=QUESTIONS, max_tokens: int =
         done = []
         for system, q in order:
             request = _request(system, questions[q], max_tokens)
-            tokens = prompt_token_ids(engine.llm, COMPLETION, engine.options, request.messages)
+            tokens = prompt_token_ids(engine.llm, engine.template_name, engine.options,
+                                      request.messages)
             c = engine.generate(request)
             done.append((c.text, int(c.timings["prompt_eval_tokens"]), tokens))
         return done, (engine.states.saves, engine.states.restores) if engine.states else None
@@ -65,10 +66,21 @@ def _expected_evals(done, order) -> list[int]:
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
+    """A base model (no chat template: the completion format)."""
     return write_tiny_gguf(tmp_path_factory.mktemp("states") / "tiny.gguf", seed=3)
 
 
-def test_a_switch_back_evaluates_only_the_unshared_suffix_and_answers_are_unchanged(tiny):
+@pytest.fixture(scope="module")
+def tiny_chat(tmp_path_factory):
+    """A model with a chat template (create_chat_completion renders the prompt)."""
+    return write_tiny_gguf(tmp_path_factory.mktemp("states") / "chat.gguf", seed=3,
+                           chat_template=SIMPLE_CHAT_TEMPLATE)
+
+
+@pytest.mark.parametrize("model", ["tiny", "tiny_chat"])
+def test_a_switch_back_evaluates_only_the_unshared_suffix_and_answers_are_unchanged(model,
+                                                                                    request):
+    tiny = request.getfixturevalue(model)
     with_states, counts = _serve(tiny, 64, ORDER)
     without, none = _serve(tiny, 0, ORDER)
     assert none is None
@@ -78,7 +90,8 @@ def test_a_switch_back_evaluates_only_the_unshared_suffix_and_answers_are_unchan
     assert evals == _expected_evals(with_states, ORDER)
     # the 5th request returns to arm A: at most the question and the cue are evaluated (the
     # tiny vocabulary has no token longer than a word), not the ~170-token system prompt again
-    assert evals[4] <= len(QUESTIONS[2] + "\nAnswer:") + 2 < 150 < [e for _, e, _ in without][4]
+    cue = "\nAnswer:" if model == "tiny" else "\n<|assistant|>\n"
+    assert evals[4] <= len(QUESTIONS[2] + cue) + 8 < 150 < [e for _, e, _ in without][4]
     assert sum(evals) < sum(e for _, e, _ in without) / 2
 
 
