@@ -19,7 +19,7 @@ ARM_A = "you answer the question in a word and the passage is the answer of the 
 ARM_B = "a passage is in the question and you answer it in the passage of the answer " * 2
 QUESTIONS = ["the question is a", "the answer is the", "you is of the", "in the passage to"]
 ORDER = [(ARM_A, 0), (ARM_A, 1), (ARM_B, 0), (ARM_B, 1), (ARM_A, 2), (ARM_B, 2), (ARM_A, 3),
-         (ARM_B, 3)]  # grouped start, then an arm switch at every request
+         (ARM_B, 3)]  # two of each arm, then a switch at every request: 5 switches, 4 returns
 
 
 def _request(system: str, question: str, max_tokens: int = 6) -> Request:
