@@ -27,6 +27,16 @@ alike. Printed per rep and as the median with its min-max spread, each order ÷ 
                   the slope of prompt_eval_ms on prompt_eval_tokens over the rep's units)
                   / grouped engine time: the cost of the blocks without the machine's noise
 
+    python benchmarks/bench_arm_blocks.py --interleaved [--items 40] [--reps 1] [--blocks 32]
+                                          [--states on,off] [--prompts worked-examples]
+
+the same orders in one process, one engine (its own `Llama`) per order, stepping
+round-robin one request at a time, the engines' order reversed every other step: a burst of
+load on the shared machine falls on every order within seconds, so engine-time ratios
+resolve a few percent where whole processes minutes apart cannot. Printed per rep, each
+order ÷ grouped: engine time (sum of latencies), prompt-eval time, decode time, prompt
+tokens evaluated, answers identical to the grouped order's. Model load is not timed.
+
     python benchmarks/bench_arm_blocks.py --count [--items 0] [--blocks 32,16,8,4,1]
                                           [--prompts worked-examples,default]
 
@@ -121,14 +131,35 @@ def _evaluated(prompts: list[tuple[str, list[int]]], states: bool) -> int:
     return evaluated
 
 
-def _count(args) -> None:
-    import llama_cpp
+def _plans(tmp: Path, blocks: list[int], items: int, prompts: str):
+    """(engine options, requests in planned order) for grouped (block 0) and each block:
+    evalcli's own set-up and plan, no process started."""
     import msgspec
 
-    from engines.llama_cpp import install_prompt_format, prompt_token_ids
     from evalcli.inputs.config import load_profile, replace_run
     from evalcli.run.pipeline import build_setup
     from evalcli.store.rundir import RunDir
+
+    out = {}
+    for block in [0, *blocks]:
+        loaded = load_profile(str(_profile(tmp, block)))
+        profile = replace_run(loaded.profile, limit_items=items)
+        profile = msgspec.structs.replace(profile, prompts=msgspec.structs.replace(
+            profile.prompts, set=prompts))
+        loaded = msgspec.structs.replace(loaded, profile=profile)
+        setup = build_setup(loaded, profile, RunDir(tmp / f"r{prompts}{block}", "p"))
+        out[block] = (setup.engine.options, [setup.plan.request(u) for u in setup.plan.units])
+    return out
+
+
+def _system(request) -> str:
+    return "\n".join(m.content for m in request.messages if m.role == "system")
+
+
+def _count(args) -> None:
+    import llama_cpp
+
+    from engines.llama_cpp import install_prompt_format, prompt_token_ids
 
     blocks = [int(b) for b in args.blocks.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
@@ -140,24 +171,14 @@ def _count(args) -> None:
         print("|---|---:|---:|---:|" + "---:|" * len(blocks))
         for prompts in args.prompts.split(","):
             cells, base = [], None
-            for block in [0, *blocks]:
-                loaded = load_profile(str(_profile(tmp, block)))
-                profile = replace_run(loaded.profile, limit_items=args.items)
-                profile = msgspec.structs.replace(profile, prompts=msgspec.structs.replace(
-                    profile.prompts, set=prompts))
-                loaded = msgspec.structs.replace(loaded, profile=profile)
-                setup = build_setup(loaded, profile, RunDir(tmp / f"r{prompts}{block}", "p"))
+            for block, (options, requests) in _plans(tmp, blocks, args.items, prompts).items():
                 if llm is None:
-                    options = setup.engine.options
                     llm = llama_cpp.Llama(model_path=options.model, vocab_only=True,
                                           verbose=False)
                     template = install_prompt_format(llm, options)
-                order = []
-                for unit in setup.plan.units:
-                    messages = setup.plan.request(unit).messages
-                    order.append(("\n".join(m.content for m in messages if m.role == "system"),
-                                  prompt_token_ids(llm, template, options, messages)))
-                if base is None:
+                order = [(_system(r), prompt_token_ids(llm, template, options, r.messages))
+                         for r in requests]
+                if block == 0:
                     base, units = _evaluated(order, False), len(order)
                     cells.append(f"{base:,}")
                 else:
@@ -165,6 +186,71 @@ def _count(args) -> None:
                                  f"{_evaluated(order, True) / base:.3f}")
             print(f"| {prompts} | {units // 2} | {units} | " + " | ".join(cells) + " |",
                   flush=True)
+
+
+def _interleaved(args) -> None:
+    """One process, one engine per order, stepping round-robin one request at a time (the
+    order of the engines reversed every other step): load on the machine falls on every
+    order within seconds, so engine-time ratios resolve a few percent on a busy VM."""
+    import os
+
+    import msgspec
+
+    from engines.llama_cpp import LlamaCppEngine
+
+    states = [{"on": True, "off": False}[s] for s in args.states.split(",")]
+    blocked = [Order(int(b), st) for b in args.blocks.split(",") for st in states]
+    orders = [GROUPED, *blocked]
+    ratios: dict[Order, dict[str, list[float]]] = {
+        o: {"engine": [], "prompt": [], "decode": [], "evals": []} for o in blocked}
+    with tempfile.TemporaryDirectory() as tmp:
+        plans = _plans(Path(tmp), sorted({o.block for o in blocked}), args.items,
+                       args.prompts.split(",")[0])
+        for rep in range(args.reps):
+            engines = {}
+            for o in orders:
+                options = msgspec.structs.replace(
+                    plans[o.block][0], verbose=False, n_threads=args.threads or os.cpu_count(),
+                    **({} if o.states else {"saved_states_mib": 0}))
+                engines[o] = LlamaCppEngine(options)
+            sums = {o: {"engine": 0.0, "prompt": 0.0, "decode": 0.0, "evals": 0.0,
+                        "eval_tokens": 0.0} for o in orders}
+            texts: dict[Order, dict[str, str]] = {o: {} for o in orders}
+            try:
+                for step in range(len(plans[0][1])):
+                    for o in orders if step % 2 == 0 else orders[::-1]:
+                        request = plans[o.block][1][step]
+                        c = engines[o].generate(request)
+                        t = sums[o]
+                        t["engine"] += c.latency_ms
+                        t["prompt"] += c.timings.get("prompt_eval_ms", 0.0)
+                        t["decode"] += c.timings.get("eval_ms", 0.0)
+                        t["evals"] += c.timings.get("prompt_eval_tokens", 0.0)
+                        t["eval_tokens"] += c.timings.get("eval_tokens", 0.0)
+                        texts[o][request.unit_id] = c.text
+            finally:
+                for engine in engines.values():
+                    engine.close()
+            g = sums[GROUPED]
+            line = [f"rep {rep + 1}: grouped engine {g['engine'] / 1000:.1f} s (prompt "
+                    f"{g['prompt'] / 1000:.1f} s for {g['evals']:.0f} tokens, decode "
+                    f"{g['decode'] / 1000:.1f} s for {g['eval_tokens']:.0f} tokens)"]
+            for o in blocked:
+                t, r = sums[o], ratios[o]
+                for k in r:
+                    r[k].append(t[k] / g[k] if g[k] else float("nan"))
+                same = sum(texts[o][cid] == text for cid, text in texts[GROUPED].items())
+                line.append(f"{o.label}: engine {t['engine'] / 1000:.1f} s "
+                            f"({r['engine'][-1]:.3f}), prompt {t['prompt'] / 1000:.1f} s "
+                            f"({r['prompt'][-1]:.3f}) for {t['evals']:.0f} tokens "
+                            f"({r['evals'][-1]:.3f}), decode {r['decode'][-1]:.3f}, "
+                            f"same answers {same}/{len(texts[GROUPED])}")
+            print("; ".join(line), flush=True)
+    for o in blocked:
+        r = ratios[o]
+        print(f"{o.label} / grouped, interleaved (median, min-max of {args.reps}): engine "
+              f"time {_spread(r['engine'])}, prompt eval time {_spread(r['prompt'])}, "
+              f"decode time {_spread(r['decode'])}, prompt tokens {_spread(r['evals'])}")
 
 
 def _spread(values: list[float]) -> str:
@@ -181,10 +267,17 @@ def main() -> None:
     parser.add_argument("--count", action="store_true",
                         help="count the prompt tokens each order evaluates (no timing)")
     parser.add_argument("--prompts", default="worked-examples,default",
-                        help="--count: the prompt sets")
+                        help="--count: the prompt sets; --interleaved: the first of them")
+    parser.add_argument("--interleaved", action="store_true",
+                        help="one process, one engine per order, round-robin per request")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="--interleaved: llama.cpp threads (0 = every core)")
     args = parser.parse_args()
     if args.count:
         _count(args)
+        return
+    if args.interleaved:
+        _interleaved(args)
         return
     states = [{"on": True, "off": False}[s] for s in args.states.split(",")]
     blocked = [Order(int(b), st) for b in args.blocks.split(",") for st in states]
