@@ -24,6 +24,11 @@ In the completion format the system text comes first, so consecutive requests of
 condition share their prefix and llama.cpp's prefix KV cache is reused, exactly as with a
 chat template. Text is tokenized without parsing special tokens: a passage that contains
 "<eos>" stays text.
+
+Arm switches. That prefix cache spans only the previous prompt, so with the arms alternating
+in blocks each switch would evaluate the new arm's system prompt again; the engine keeps one
+saved KV state per system prompt (engines/llama_states.py, `saved_states_mib`) and restores
+it when a request returns to its arm.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from engines.base import (
     Request,
 )
 from engines.gguf_header import GGUFHeaderError, read_metadata
+from engines.llama_states import ArmStates
 
 GEMMA3_TEMPLATE = (
     "{{ bos_token }}"
@@ -204,6 +210,9 @@ class LlamaCppEngine(Engine):
         completion_separator: str = "\n\n"  # completion format: between system and user text
         answer_cue: str = "\nAnswer:"  # completion format: after the user text
         verbose: bool = True  # llama.cpp's own log, into the worker's log file
+        # host RAM per worker for KV states saved per system prompt and restored when the
+        # arms switch (engines/llama_states.py); 0 = off. Does not change answers.
+        saved_states_mib: IntRange(0, 1 << 24) = 512
 
     @classmethod
     def preflight(cls, options, *, workers, longest_request=None):
@@ -273,6 +282,7 @@ class LlamaCppEngine(Engine):
             raise EngineLoadError(f"llama-cpp-python is not installed ({exc})") from None
         data = msgspec.to_builtins(options)
         data.pop("verbose", None)
+        data.pop("saved_states_mib", None)
         template = options.chat_template
         if template not in NAMED_CHOICES:
             try:
@@ -306,6 +316,8 @@ class LlamaCppEngine(Engine):
         except (ValueError, RuntimeError, OSError) as exc:
             raise EngineLoadError(f"llama.cpp could not load {options.model}: {exc}") from None
         self.template_name = install_prompt_format(self.llm, options)
+        self.states = ArmStates(self.llm, llama_cpp, options.saved_states_mib << 20) \
+            if options.saved_states_mib and ArmStates.supported(self.llm, llama_cpp) else None
 
     def describe(self) -> dict[str, str]:
         placement = gpu_placement_kwargs(self.options, self.worker_index, 0)
@@ -318,6 +330,7 @@ class LlamaCppEngine(Engine):
             "n_ctx": str(self.llm.n_ctx()),
             "n_gpu_layers": str(self.options.n_gpu_layers),
             "n_threads": str(self.options.n_threads),
+            "saved_states_mib": str(self.states.budget_bytes >> 20 if self.states else 0),
             "gpu_offload_supported": str(bool(self._llama_cpp.llama_supports_gpu_offload())),
             "architecture": self.llm.metadata.get("general.architecture", ""),
             "system_info": self._llama_cpp.llama_print_system_info().decode("utf-8", "replace")
@@ -333,11 +346,21 @@ class LlamaCppEngine(Engine):
             max_tokens=p.max_tokens, seed=p.seed, stop=list(p.stop),
             repeat_penalty=p.repeat_penalty, presence_penalty=0.0, frequency_penalty=0.0,
         )
+        prompt: list[int] | None = None
+
+        def tokens() -> list[int]:
+            nonlocal prompt
+            if prompt is None:
+                prompt = prompt_token_ids(self.llm, self.template_name, self.options,
+                                          request.messages)
+            return prompt
+
         try:
+            if self.states is not None:
+                self.states.switch_to(
+                    "\n".join(m.content for m in request.messages if m.role == "system"), tokens)
             if self.template_name == COMPLETION:
-                out = self.llm.create_completion(
-                    prompt=prompt_token_ids(self.llm, COMPLETION, self.options, request.messages),
-                    **sampling)
+                out = self.llm.create_completion(prompt=tokens(), **sampling)
             else:
                 out = self.llm.create_chat_completion(
                     messages=[{"role": m.role, "content": m.content} for m in request.messages],
