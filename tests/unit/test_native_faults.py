@@ -28,6 +28,7 @@ def _engine(exc: BaseException) -> LlamaCppEngine:
     engine = LlamaCppEngine.__new__(LlamaCppEngine)  # no model: generate() is what is tested
     engine.options = LlamaCppEngine.Options(model="m.gguf")
     engine.llm, engine.template_name, engine._llama_cpp = _FaultingLlama(exc), "gguf", None
+    engine.states = None  # saved system-prompt states off: the fault path is what is tested
     return engine
 
 
