@@ -13,9 +13,18 @@ they must all run, and a skip there would hide exactly the test that matters.
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
+
+# A suite started as a background job of a non-interactive shell (`bash .ci/run &`, a CI
+# runner's step) inherits SIGINT ignored, and so would every evalcli it starts: Ctrl+C tests
+# would then see an evalcli that rightly keeps ignoring it (evalcli/run/supervisor.py
+# install_stop_handlers) and exits 0. The tests model a terminal, where Ctrl+C is live: give
+# this process the default handler, which its children get back as the default action.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 _TIERS = {"unit": pytest.mark.unit, "process": pytest.mark.process,
           "servers": pytest.mark.server, "model": pytest.mark.model}

@@ -11,13 +11,12 @@ process instead of the worker pool.
 from __future__ import annotations
 
 import signal
-import threading
 
 from engines.base import EngineError
 from evalcli.errors import EngineStartError
 from evalcli.run.pipeline import Setup
 from evalcli.run.plan import Units
-from evalcli.run.supervisor import STOP_SIGNALS
+from evalcli.run.supervisor import install_stop_handlers
 from evalcli.store import events as ev
 from evalcli.store.manifest import Manifest, write_manifest
 from evalcli.store.results import failed_record, ok_record
@@ -53,10 +52,7 @@ def run_batch(setup: Setup, manifest: Manifest, todo: Units, on_result,
         events.emit(ev.BatchState(jobs=[{k: job.get(k) for k in ("key", "status", "remote_state")}
                                         for job in state.get("jobs", [])]))
 
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        for sig in STOP_SIGNALS:
-            previous[sig] = signal.signal(sig, on_signal)
+    previous = install_stop_handlers(on_signal)
     engine = setup.engine.cls(setup.engine.options)
     try:
         engine.run([setup.plan.request(u) for u in todo], dict(manifest.batch), save_state,

@@ -75,6 +75,22 @@ CONSOLE_INTERRUPTS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGBREAK") if
 STOP_SIGNALS = (*CONSOLE_INTERRUPTS, signal.SIGTERM)
 
 
+def install_stop_handlers(handler) -> dict:
+    """Point the stop signals at `handler`; returns the handlers to put back. A signal the
+    process inherited as ignored stays ignored: a shell starts `evalcli run … &` (a script's
+    background job) with SIGINT ignored so that a Ctrl+C meant for the foreground command
+    does not reach it, and Python itself then never raises KeyboardInterrupt. Such a run
+    stops with `evalcli stop` or SIGTERM. Off the main thread nothing is installed."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous = {}
+    for sig in STOP_SIGNALS:
+        if sig in CONSOLE_INTERRUPTS and signal.getsignal(sig) == signal.SIG_IGN:
+            continue
+        previous[sig] = signal.signal(sig, handler)
+    return previous
+
+
 @dataclass
 class WorkerView:
     """What the dashboard shows of one worker."""
@@ -172,17 +188,9 @@ class Supervisor:
         if self._signals >= 2 and signum in CONSOLE_INTERRUPTS:
             raise KeyboardInterrupt
 
-    def _install_signals(self):
-        if threading.current_thread() is not threading.main_thread():
-            return {}
-        previous = {}
-        for sig in STOP_SIGNALS:
-            previous[sig] = signal.signal(sig, self._on_signal)
-        return previous
-
     # -- main loop -----------------------------------------------------------------------
     def run(self) -> Outcome:
-        previous = self._install_signals()
+        previous = install_stop_handlers(self._on_signal)
         try:
             for slot in self.slots:
                 self._start(slot)

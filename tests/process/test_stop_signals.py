@@ -126,3 +126,35 @@ def test_a_signal_while_the_last_units_are_in_flight_still_stops_the_run(tmp_pat
     assert manifest["stages"]["parse"]["status"] == "pending"
     assert result_lines(root) == 4
     _finishes(runs)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="inherited SIG_IGN is a POSIX shell's doing")
+def test_a_run_started_with_ctrl_c_ignored_keeps_ignoring_it(tmp_path):
+    """`evalcli run … &` in a script starts with SIGINT ignored, so that a Ctrl+C meant for the
+    foreground command does not reach it: the run keeps going and completes (a stop is
+    `evalcli stop` or SIGTERM)."""
+    import os
+    import signal
+    import subprocess
+
+    gate = tmp_path / "gate"
+    profile = write_profile(tmp_path / "p.toml", workers=1,
+                            options={"gate_file": str(gate), "gate_after": 1})
+    runs, root = tmp_path / "runs", tmp_path / "runs" / "x"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evalcli", "run", "--profile", str(profile), "--limit-items",
+         "2", "--runs-dir", str(runs), "--run-id", "x"], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:  # the worker answered one unit and waits at the gate: the supervisor is running
+        wait_until(lambda: result_lines(root) >= 1, "1 result (the worker at the gate)")
+        os.kill(proc.pid, signal.SIGINT)
+        os.kill(proc.pid, signal.SIGINT)  # a second Ctrl+C would mean "stop now"
+    finally:
+        gate.touch()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    manifest = json.loads((root / "run.json").read_text())
+    assert manifest["status"] == "completed"
+    assert result_lines(root) == 4
+    assert not any(e["event"] == "stopping" for e in events(root))
