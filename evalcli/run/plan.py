@@ -23,8 +23,8 @@ prompt (a switch of prompt only inside each arm block, never at its edges):
     order  control treatment treatment control control treatment    (per model, per block)
 
 With several (trial, condition) groups the same holds: forward in even arm blocks, backward
-in odd ones. 0 (or at least the number of items) = the fully grouped order of before. Only
-the order changes: custom_ids, seeds and requests are the same.
+in odd ones. 0 (or at least the number of items) = the fully grouped order (each arm's items
+in one run). Only the order changes: custom_ids, seeds and requests are the same.
 
 Shared units: when two trials would send the very same request (the same system prompt and
 instructions at the same temperature — typically one control shared by several prompt sets

@@ -8,8 +8,8 @@
             by the unit's engine variant's counter; `tokens_source` says which counter
 
 The counter of an engine variant is opened on its first use: the model's own tokenizer where
-the engine has one in this process (llama_cpp: the GGUF's vocabulary without weights, about
-a second for the demo model, source "tokenizer"), else tiktoken when its vocabulary is
+the engine has one in this process (llama_cpp: the GGUF's vocabulary without weights,
+source "tokenizer"), else tiktoken when its vocabulary is
 cached, else the estimate (evalcli.science.tokens). A run whose engine counts every answer
 and in which no unit fails never opens one. A counter that raises (a prompt the model's chat
 template cannot render: the worker failed on it too) never stops the run: that unit is
