@@ -14,8 +14,8 @@ the next prompt shares with the previous one: with the arms alternating in block
 (`[run] arm_block_items`) every switch re-reads the new arm's system prompt. Its own answer,
 `Llama.save_state` / `LlamaRAMCache`, also copies the logits buffer (n_batch x n_vocab
 float32: 512 MiB for Gemma 3's 262k vocabulary) on every completion; this saves only the
-sequence's KV cells (`llama_state_seq_get_data`, about 18 KiB a token for the demo model),
-and only at a switch. The token ids are set on the `Llama` (`input_ids`, `n_tokens`) as
+sequence's KV cells (`llama_state_seq_get_data`; their size per token:
+docs/performance.md), and only at a switch. The token ids are set on the `Llama` (`input_ids`, `n_tokens`) as
 `Llama.load_state` does, and a restored context is marked to decode before sampling, so
 generation starts from freshly computed logits exactly as after a prefix hit.
 

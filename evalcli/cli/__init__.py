@@ -11,9 +11,10 @@ and evalcli.cli.common; its work (the pipeline, rich's console) is imported insi
 so every `--help` is Typer and the signature.
 
 Help is plain (rich_markup_mode=None), for two reasons: Typer's rich help imports rich.markdown
-and markdown-it (~0.08 s, more than the rest of `stop --help`), and it read help texts as rich
-markup, so "[stopping]" vanished from `run --help`. benchmarks/bench_startup.py measures
-start-up (docs/performance.md); tests/unit/test_cli_startup.py checks what each command imports.
+and markdown-it on every `--help`, and it read help texts as rich markup, so "[stopping]"
+vanished from `run --help`. benchmarks/bench_startup.py measures start-up (the figures are in
+docs/performance.md, "CLI start-up"); tests/unit/test_cli_startup.py checks what each command
+imports.
 
 A command's values are converted without pydantic where they are plain str, Path or bool
 (evalcli/cli/coerce.py), and its help names each value plainly (N, PATH, RUN_ID, STAGE; see
@@ -68,7 +69,7 @@ def _docstring(module: str, function: str) -> str | None:
 
 def _help_flag_false(option):
     # --help not given reads as None in Typer 0.2x, and coercing None builds a pydantic
-    # adapter (~0.1 s of imports) only to return None; False is what the flag means.
+    # adapter (importing pydantic) only to return None; False is what the flag means.
     if option is not None and option.default is None:
         option.default = False
     return option

@@ -1,8 +1,9 @@
 """Plain `str` and `Path` parameters converted without pydantic (start-up time).
 
 Typer 0.2x converts every parameter value through a pydantic TypeAdapter, and building the
-first one imports pydantic: ~0.15 s, as long as `import typer, rich` itself, paid by every
-command that is given a value (`evalcli runs --runs-dir D`, `show X`, `stop X`).
+first one imports pydantic, which every command given a value (`evalcli runs --runs-dir D`,
+`show X`, `stop X`) would pay for at start-up (what it costs: docs/performance.md, "CLI
+start-up").
 
 `lighten(command)` gives each plain `str`, `Path` or `bool` parameter of a command a
 conversion that does what Typer's does: a str is the text given; a Path goes through Typer's

@@ -88,7 +88,7 @@ def check_determinism(setup: Setup, manifest: Manifest, reuse,
         note("determinism check stopped; `evalcli resume` runs it again")
         return None
     check = DeterminismCheck(checked=0, identical=0)
-    bad_engines: set[int] = set()
+    bad_variants: set[int] = set()
     files = {}
     try:
         for custom_id, (unit, fresh) in sorted(got.items()):
@@ -106,13 +106,13 @@ def check_determinism(setup: Setup, manifest: Manifest, reuse,
                 continue
             check.differing.append(Rerun(custom_id=custom_id, recorded=recorded.text[:TEXT_LIMIT],
                                          rerun=fresh.text[:TEXT_LIMIT], reused_from=reused))
-            bad_engines.add(unit.engine)
+            bad_variants.add(unit.variant)
     finally:
         for results in files.values():
             results.close()
     if reuse is not None:
-        for engine in sorted(bad_engines):
-            label = reuse.disable(engine, f"the determinism check of run "
+        for variant in sorted(bad_variants):
+            label = reuse.disable(variant, f"the determinism check of run "
                                           f"{setup.run_dir.run_id} found answers that differ "
                                           "when run again")
             if label:

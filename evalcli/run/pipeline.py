@@ -54,7 +54,8 @@ class Setup:
     engine: ResolvedEngine
     plan: Plan
     warnings: list[str] = field(default_factory=list)
-    # every engine variant (model) of a sweep, `engine` first; [] = just `engine`
+    # every engine variant (model) of a sweep, `engine` first; [] = just `engine`; a
+    # trial's or unit's `variant` is an index into `engines`
     variants: list[ResolvedEngine] = field(default_factory=list)
 
     @property
@@ -172,11 +173,11 @@ def preflight(setup: Setup) -> list[str]:
     longest = setup.plan.longest_request()
     scrub = Scrubber(run_secrets(setup)).scrub  # what a server said never shows a key
     try:
-        for index, engine in enumerate(setup.engines):
+        for variant, engine in enumerate(setup.engines):
             found = engine.cls.preflight(engine.options, workers=engine.workers,
                                          longest_request=longest)
             found += check_context(engine, (setup.plan.request(u) for u in setup.plan.units
-                                            if u.sample_index == 0 and u.engine == index),
+                                            if u.sample_index == 0 and u.variant == variant),
                                    setup.loaded.source)
             notes += [scrub(n) for n in found if scrub(n) not in notes]
     except EngineLoadError as exc:

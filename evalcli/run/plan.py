@@ -1,6 +1,6 @@
 """Expand an experiment into trials and work units.
 
-    engine variants × prompt sets × temperatures × top_p × top_k × max_tokens
+    variants (models) × prompt sets × temperatures × top_p × top_k × max_tokens
         ──► Trial (model × prompt set × sampling; slug = identity)
     Trial × conditions × items × samples ──► Unit (custom_id = dataset|item_id|condition|temp|sample|type)
 
@@ -9,7 +9,7 @@ item indices × samples — and `plan.units` (Units) makes each Unit when it is 
 memory does not grow with the number of units; a resume's pending units are a selection of
 local numbers per group (Units.select).
 
-Units are ordered by engine variant (model), then grouped by (trial, condition), so a worker
+Units are ordered by variant (model), then grouped by (trial, condition), so a worker
 keeps one model loaded and consecutive requests on it share their system prompt (llama.cpp's
 prefix KV cache is reused). The seed of a unit depends on
 (base seed, item, sample index) only, so control and treatment draw the same random numbers.
@@ -23,8 +23,8 @@ prompt (a switch of prompt only inside each arm block, never at its edges):
     order  control treatment treatment control control treatment    (per model, per block)
 
 With several (trial, condition) groups the same holds: forward in even arm blocks, backward
-in odd ones. 0 (or at least the number of items) = the fully grouped order of before. Only
-the order changes: custom_ids, seeds and requests are the same.
+in odd ones. 0 (or at least the number of items) = the fully grouped order (each arm's items
+in one run). Only the order changes: custom_ids, seeds and requests are the same.
 
 Shared units: when two trials would send the very same request (the same system prompt and
 instructions at the same temperature — typically one control shared by several prompt sets
@@ -65,7 +65,7 @@ class Trial:
     params: TrialParams  # sampling settings and prompt format shared by every unit
     prompt_set: str = ""
     prompt_index: int = 0  # which of the run's prompt sets
-    engine: int = 0  # which engine variant (model) of the run
+    variant: int = 0  # which engine variant (model) of the run: an index into Setup.engines
     label: str = ""  # what sets it apart in a sweep beyond temperature ("terse, top_p=0.9"); ""
 
 
@@ -76,7 +76,7 @@ class Unit:
     item_index: int  # index into the run's item list
     condition: str
     sample_index: int
-    engine: int = 0  # the engine variant (model) that runs it
+    variant: int = 0  # the engine variant (model) that runs it
     block: int = 0  # sequential runs: the block of items it belongs to (0 otherwise)
     chunk: int = 0  # its arm block: the run of `arm_block_items` items its group covers
     # the seed is not stored (an int object per unit): Plan.request computes it, unit_seed
@@ -90,7 +90,7 @@ class UnitGroup:
     trial: str
     condition: str
     temperature: float
-    engine: int
+    variant: int  # the engine variant (model)
     block: int
     items: Sequence[int]  # item indices: the arm block's, shared by every group of it
     samples: int
@@ -101,7 +101,7 @@ class UnitGroup:
 
     @property
     def key(self) -> tuple[int, int, int, str, str]:
-        return (self.engine, self.block, self.chunk, self.trial, self.condition)
+        return (self.variant, self.block, self.chunk, self.trial, self.condition)
 
 
 class Units(Sequence[Unit]):
@@ -202,7 +202,7 @@ def _alternate(groups: list[UnitGroup], size: int,
     item, so an arm switch re-reads the system prompt but never a passage twice."""
     out: list[UnitGroup] = []
     chunk = 0
-    for _, run in itertools.groupby(groups, key=lambda g: (g.engine, g.block)):
+    for _, run in itertools.groupby(groups, key=lambda g: (g.variant, g.block)):
         run = list(run)
         items = run[0].items  # every group of a (model, block) covers the same items
         start = 0
@@ -276,7 +276,7 @@ class Plan:
         many = {"model": len(engines) > 1, "prompt_set": len(prompt_sets) > 1,
                 "top_p": len(sampling.top_p_values) > 1, "top_k": len(sampling.top_k_values) > 1,
                 "max_tokens": len(sampling.max_tokens_values) > 1}
-        for engine_index, (identity, label, fmt) in enumerate(engines):
+        for variant, (identity, label, fmt) in enumerate(engines):
             for prompt_index, (name, sha, prompts) in enumerate(prompt_sets):
                 for temp, top_p, top_k, max_tokens in itertools.product(
                         sampling.temperatures, sampling.top_p_values, sampling.top_k_values,
@@ -301,11 +301,11 @@ class Plan:
                     trial = Trial(trial_slug(label, name, temp, {
                         "engine": identity, "prompt_set_sha256": sha, "params": params}, swept),
                         temp, msgspec.structs.replace(params, prompt_format=fmt), name,
-                        prompt_index, engine_index,
+                        prompt_index, variant,
                         ", ".join(words))
                     self._add_trial(trial, prompts)
         if stopping is not None:  # stable: (trial, condition) groups inside each block
-            self.groups.sort(key=lambda g: (g.engine, g.block))
+            self.groups.sort(key=lambda g: (g.variant, g.block))
         if arm_block_items:
             self.groups = _alternate(self.groups, arm_block_items, self._same_context)
         self.units = Units(self, [(group, None) for group in self.groups])
@@ -322,7 +322,7 @@ class Plan:
         self.trials.append(trial)
         self._trial_by_slug[trial.slug] = trial
         p = trial.params
-        request = (trial.engine, p.temperature, p.top_p, p.top_k,
+        request = (trial.variant, p.temperature, p.top_p, p.top_k,
                    p.max_tokens.open, p.max_tokens.closed)
         instructions = _sha("\0".join((prompts.instructions.open, prompts.instructions.closed,
                                        prompts.layout.open, prompts.layout.closed)))
@@ -332,7 +332,7 @@ class Plan:
             if source != (trial.slug, condition):
                 self._alias[(trial.slug, condition)] = source
                 continue
-            self.groups += [UnitGroup(trial.slug, condition, trial.temperature, trial.engine,
+            self.groups += [UnitGroup(trial.slug, condition, trial.temperature, trial.variant,
                                       b, block, self.sampling.samples_per_item)
                             for b, block in enumerate(self.blocks)]
 
@@ -341,7 +341,7 @@ class Plan:
         position, sample = divmod(k, group.samples)
         index = group.items[position]
         return Unit(_custom_id(self.items[index], group.condition, group.temperature, sample),
-                    group.trial, index, group.condition, sample, group.engine, group.block,
+                    group.trial, index, group.condition, sample, group.variant, group.block,
                     group.chunk)
 
     def rows_of(self, slug: str) -> Iterator[Row]:

@@ -159,7 +159,7 @@ class RunReuse:
         self.close(flush=False)
 
     def key(self, unit: Unit) -> tuple[_Model, str] | None:
-        model = self.models[unit.engine] if unit.engine < len(self.models) else None
+        model = self.models[unit.variant] if unit.variant < len(self.models) else None
         if model is None:
             return None
         return model, unit_key(model.key, self.setup.plan.request(unit))
@@ -213,10 +213,10 @@ class RunReuse:
         except AnswerCacheError as exc:
             self._fail(exc)
 
-    def disable(self, engine: int, reason: str) -> str | None:
+    def disable(self, variant: int, reason: str) -> str | None:
         """Turn reuse off for an engine variant's model (a failed determinism check); the
         model's label, or None when reuse was not on for it."""
-        model = self.models[engine] if engine < len(self.models) else None
+        model = self.models[variant] if variant < len(self.models) else None
         if model is None or self.store is None:
             return None
         try:
@@ -224,7 +224,7 @@ class RunReuse:
         except AnswerCacheError as exc:
             self._fail(exc)
             return None
-        self.models[engine] = None
+        self.models[variant] = None
         return model.label
 
     def close(self, flush: bool = True) -> None:

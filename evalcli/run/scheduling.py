@@ -29,13 +29,13 @@ from collections.abc import Iterable, Iterator
 
 from evalcli.run.plan import Unit, Units
 
-GroupKey = tuple[int, int, int, str, str]  # (engine variant, block, arm block, trial, condition)
+GroupKey = tuple[int, int, int, str, str]  # (variant, block, arm block, trial, condition)
 
 
 def _key(unit: Unit) -> GroupKey:
     # block is 0 except in sequential runs, where blocks of items are handed out in order;
     # chunk is the arm block (0 when the arms run fully grouped)
-    return (unit.engine, unit.block, unit.chunk, unit.trial, unit.condition)
+    return (unit.variant, unit.block, unit.chunk, unit.trial, unit.condition)
 
 
 class _Queue:
@@ -82,16 +82,16 @@ class Scheduler:
         """Units not yet handed out (requeued units count again)."""
         return self._remaining
 
-    def first_engine(self) -> int:
-        """The model the first group needs (what a fresh worker should load)."""
+    def first_variant(self) -> int:
+        """The variant (model) the first group needs (what a fresh worker should load)."""
         return next((key[0] for key, queue in self._groups.items() if queue), 0)
 
-    def next_for(self, worker: int, engine: int = 0) -> Unit | None:
-        """The next unit for `worker`, which has engine variant `engine` loaded; a unit of
+    def next_for(self, worker: int, variant: int = 0) -> Unit | None:
+        """The next unit for `worker`, which has engine variant `variant` loaded; a unit of
         another variant means the worker must switch models first."""
         key = self._owner.get(worker)
         if key is None or not self._groups.get(key):
-            key = self._pick_group(worker, engine)
+            key = self._pick_group(worker, variant)
             if key is None:
                 self._owner.pop(worker, None)
                 return None
@@ -105,11 +105,11 @@ class Scheduler:
         self._groups.setdefault(_key(unit), _Queue(iter(()), 0)).front.appendleft(unit)
         self._remaining += 1
 
-    def _pick_group(self, worker: int, engine: int) -> GroupKey | None:
+    def _pick_group(self, worker: int, variant: int) -> GroupKey | None:
         owned = set(self._owner[w] for w in self._owner if w != worker)
         live = [key for key, queue in self._groups.items() if queue]
         for same_model in (True, False):
-            mine = [key for key in live if (key[0] == engine) == same_model]
+            mine = [key for key in live if (key[0] == variant) == same_model]
             fresh = [key for key in mine if key not in owned]
             if fresh:
                 same = [key for key in fresh if key[:3] == fresh[0][:3]

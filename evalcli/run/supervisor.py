@@ -111,7 +111,7 @@ class _Slot:
     started_at: float = 0.0  # when queue[0] started (the answer before it arrived)
     restart_at: float | None = None
     ready: bool = False
-    engine: int = 0  # the engine variant (model) this worker's process loads
+    variant: int = 0  # the engine variant (model) this worker's process loads
     timed_out: bool = False  # killed for its unit's timeout; the death is yet to be reaped
     retiring: bool = False  # it said it exits (a native fault): send it nothing more
     last_unit_s: float = float("inf")  # how long its last answered unit took
@@ -134,8 +134,8 @@ class SupervisorSettings:
     in_flight: int = 8  # fast units sent to one worker ahead of its answers (1 = one at a time)
     variant_options: list[dict] = field(default_factory=list)  # per engine variant; [] = [options]
 
-    def options_for(self, engine: int) -> dict:
-        return self.variant_options[engine] if self.variant_options else self.options
+    def options_for(self, variant: int) -> dict:
+        return self.variant_options[variant] if self.variant_options else self.options
 
 
 @dataclass
@@ -171,13 +171,13 @@ class Supervisor:
         self.signalled = ""  # the first stop signal's name ("SIGINT", "SIGTERM"), if any
         self._engine_info: dict[str, str] = {}
         self._log_path = log_path
-        first = self.scheduler.first_engine()
+        first = self.scheduler.first_variant()
         self.slots = [_Slot(pool.WorkerProcess(self._spec(i, first), log_path(i)), WorkerView(i),
-                            engine=first)
+                            variant=first)
                       for i in range(settings.workers)]
 
-    def _spec(self, worker: int, engine: int) -> WorkerSpec:
-        return WorkerSpec(engine=self.settings.engine, options=self.settings.options_for(engine),
+    def _spec(self, worker: int, variant: int) -> WorkerSpec:
+        return WorkerSpec(engine=self.settings.engine, options=self.settings.options_for(variant),
                           worker_index=worker)
 
     # -- signals -------------------------------------------------------------------------
@@ -271,13 +271,13 @@ class Supervisor:
             return
         units: list[Unit] = []
         while len(units) < n:
-            unit = self.scheduler.next_for(slot.view.index, slot.engine)
+            unit = self.scheduler.next_for(slot.view.index, slot.variant)
             if unit is None:
                 break
-            if unit.engine != slot.engine:
+            if unit.variant != slot.variant:
                 self.scheduler.requeue(unit)  # it stays this worker's group: taken after
                 if not slot.queue and not units:  # switch models once its queue is answered
-                    self._switch(slot, unit.engine)
+                    self._switch(slot, unit.variant)
                 break
             units.append(unit)
         if not units:
@@ -315,7 +315,7 @@ class Supervisor:
                 slot.view.state, slot.view.pid = "idle", pid
                 self._engine_info = self._engine_info or dict(info)
                 self.events.emit(ev.WorkerReady(worker=slot.view.index, pid=pid,
-                                                variant=slot.engine))
+                                                variant=slot.variant))
             case Completed(unit_id=unit_id, completion=completion):
                 times = _wall_times(slot)
                 unit = self._take_unit(slot, unit_id)
@@ -421,15 +421,15 @@ class Supervisor:
         self._report_workers()
         slot.view.state, slot.view.pid = "starting", slot.process.pid
         self.events.emit(ev.WorkerStart(worker=slot.view.index, pid=slot.process.pid,
-                                        variant=slot.engine))
+                                        variant=slot.variant))
 
-    def _switch(self, slot: _Slot, engine: int) -> None:
+    def _switch(self, slot: _Slot, variant: int) -> None:
         """Restart an idle worker with another model (engine variant)."""
         code = slot.process.stop(grace=5.0)
-        self.events.emit(ev.WorkerSwitch(worker=slot.view.index, variant_from=slot.engine,
-                                         variant_to=engine, how=pool.describe_exit(code)))
-        slot.engine, slot.ready = engine, False
-        slot.process = pool.WorkerProcess(self._spec(slot.view.index, engine),
+        self.events.emit(ev.WorkerSwitch(worker=slot.view.index, variant_from=slot.variant,
+                                         variant_to=variant, how=pool.describe_exit(code)))
+        slot.variant, slot.ready = variant, False
+        slot.process = pool.WorkerProcess(self._spec(slot.view.index, variant),
                                           self._log_path(slot.view.index))
         self._start(slot)
 

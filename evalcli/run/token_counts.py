@@ -8,8 +8,8 @@
             by the unit's engine variant's counter; `tokens_source` says which counter
 
 The counter of an engine variant is opened on its first use: the model's own tokenizer where
-the engine has one in this process (llama_cpp: the GGUF's vocabulary without weights, about
-a second for the demo model, source "tokenizer"), else tiktoken when its vocabulary is
+the engine has one in this process (llama_cpp: the GGUF's vocabulary without weights,
+source "tokenizer"), else tiktoken when its vocabulary is
 cached, else the estimate (evalcli.science.tokens). A run whose engine counts every answer
 and in which no unit fails never opens one. A counter that raises (a prompt the model's chat
 template cannot render: the worker failed on it too) never stops the run: that unit is
@@ -56,7 +56,7 @@ class UnitTokens:
                                record.text, lambda: self.plan.request(unit).messages, counter)
 
         try:
-            prompt, completion, source = count(self.counter(unit.engine))
+            prompt, completion, source = count(self.counter(unit.variant))
         except Exception:  # noqa: BLE001 - a count must never stop the run
             # e.g. a prompt the model's chat template cannot render (the worker failed on it
             # the same way): the generic counter, and the source says so
@@ -65,13 +65,13 @@ class UnitTokens:
                                        completion_tokens=completion,
                                        tokens_source=cast(TokensSource, source))
 
-    def counter(self, index: int) -> Counter:
-        if index not in self.opened:
-            engine = self.engines[index] if index < len(self.engines) else self.engines[0]
+    def counter(self, variant: int) -> Counter:
+        if variant not in self.opened:
+            engine = self.engines[variant] if variant < len(self.engines) else self.engines[0]
             tokenizer = engine.cls.tokenizer(engine.options)
-            self.opened[index] = cast(Counter, tokenizer) if tokenizer is not None \
+            self.opened[variant] = cast(Counter, tokenizer) if tokenizer is not None \
                 else self.generic()
-        return self.opened[index]
+        return self.opened[variant]
 
     def generic(self) -> Counter:
         """tiktoken when its vocabulary is cached, else the estimate: counts any text."""

@@ -160,12 +160,12 @@ def test_a_model_sweep_runs_each_models_requests_and_orders_units_by_model():
     plan = _sweep_plan([({"engine": "mock", "model": "a"}, "a"),
                         ({"engine": "mock", "model": "b"}, "b")], temperatures=[0.0])
     assert [t.slug.split("-")[0] for t in plan.trials] == ["a", "b"]
-    assert [t.engine for t in plan.trials] == [0, 1]
+    assert [t.variant for t in plan.trials] == [0, 1]
     assert all(t.params.model == t.slug.split("-")[0] for t in plan.trials)
     # the same control on another model is another request: nothing aliased
     assert all(r.source_trial == t.slug for t in plan.trials for r in plan.rows_of(t.slug))
-    engines = [u.engine for u in plan.units]
-    assert engines == sorted(engines) and set(engines) == {0, 1}
+    variants = [u.variant for u in plan.units]
+    assert variants == sorted(variants) and set(variants) == {0, 1}
 
 
 # --- sequential runs ([stopping]) -------------------------------------------------------
@@ -186,7 +186,7 @@ def _plan_of(items, stopping=None, arm_block_items=0, **sampling) -> Plan:
 
 def _rows(plan: Plan) -> list[tuple]:
     return [(u.custom_id, u.trial, u.item_index, u.condition, u.sample_index,
-             plan.request(u).params.seed, u.engine, u.block) for u in plan.units]
+             plan.request(u).params.seed, u.variant, u.block) for u in plan.units]
 
 
 def _runs(units) -> list[tuple[str, int]]:
@@ -246,16 +246,16 @@ def test_arm_blocks_in_a_sweep_serpentine_over_every_group_and_model():
                             ({"engine": "mock", "model": "b"}, "b", "chat")],
                    sampling=plan.sampling, seed=plan.seed, arm_block_items=1)
     assert sorted(_rows(blocked)) == sorted(_rows(grouped))
-    engines = [u.engine for u in blocked.units]
-    assert engines == sorted(engines)  # still one model after the other
-    keys = [(g.trial, g.condition) for g in blocked.groups if g.engine == 0]
+    variants = [u.variant for u in blocked.units]
+    assert variants == sorted(variants)  # still one model after the other
+    keys = [(g.trial, g.condition) for g in blocked.groups if g.variant == 0]
     per = len(keys) // len(plan.items)  # groups of one arm block
     first, second = keys[:per], keys[per:2 * per]
     assert len(first) == 4 and second == first[::-1]
     # no edge between arm blocks changes the system prompt
     pairs = zip(blocked.groups, blocked.groups[1:], strict=False)
     assert all(a.key[3:] == b.key[3:] for a, b in pairs
-               if a.chunk != b.chunk and a.engine == b.engine)
+               if a.chunk != b.chunk and a.variant == b.variant)
 
 
 def test_arm_blocks_keep_a_sweeps_shared_control_once(tmp_path):
@@ -280,7 +280,7 @@ def test_plan_without_stopping_is_byte_for_byte_the_fixed_n_plan():
 
     plan = _plan_of(_many_items(), temperatures=[0.0, 0.7], samples_per_item=2)
     rows = [[u.custom_id, u.trial, u.item_index, u.condition, u.sample_index,
-             plan.request(u).params.seed, u.engine]
+             plan.request(u).params.seed, u.variant]
             for u in plan.units]
     digest = hashlib.sha256(json.dumps(rows).encode()).hexdigest()
     assert digest == "e1479cfc316b8df7321570d80392c779d525b4037fd55a9da28f1c503434801b"

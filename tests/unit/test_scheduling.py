@@ -44,8 +44,8 @@ def test_effective_workers():
     assert effective_workers(1, None, 0) == 1
 
 
-def _model_units(engine: int, trial: str, condition: str, n: int) -> list[Unit]:
-    return [Unit(f"{trial}|{condition}|{i}", trial, i, condition, 0, engine)
+def _model_units(variant: int, trial: str, condition: str, n: int) -> list[Unit]:
+    return [Unit(f"{trial}|{condition}|{i}", trial, i, condition, 0, variant)
             for i in range(n)]
 
 
@@ -53,13 +53,13 @@ def test_a_worker_keeps_its_model_while_that_model_has_work():
     units = (_model_units(0, "a", "control", 2) + _model_units(1, "b", "control", 4)
              + _model_units(0, "a", "treatment", 4))
     s = Scheduler(units)
-    assert s.first_engine() == 0
+    assert s.first_variant() == 0
     # both workers hold model 0: they take model 0's groups first, whatever the plan order
     assert s.next_for(0, 0).trial == "a" and s.next_for(1, 0).condition == "treatment"
     s.next_for(0, 0)  # worker 0's group (a/control) is now empty
     # worker 0 steals from model 0's running group rather than load model 1
-    assert s.next_for(0, 0).engine == 0
-    while (u := s.next_for(1, 0)) is not None and u.engine == 0:
+    assert s.next_for(0, 0).variant == 0
+    while (u := s.next_for(1, 0)) is not None and u.variant == 0:
         pass
-    assert u.engine == 1  # model 0 has no work left: only now a switch
-    assert s.next_for(0, 0).engine == 1
+    assert u.variant == 1  # model 0 has no work left: only now a switch
+    assert s.next_for(0, 0).variant == 1
