@@ -87,11 +87,11 @@ def operating_binary(looks: tuple[int, ...], effect: float, discordance: float, 
     s, q = b - cc, b + cc
     up_k, stop_k = [], []
     k = 0
-    for n in range(1, n_max + 1):
-        new = p_same * prob
-        new[1:, :] += p_up * prob[:-1, :]
-        new[:, 1:] += p_down * prob[:, :-1]
-        prob = new
+    for n in range(1, n_max + 1):  # after n items only b, c ≤ n carry mass: update that block
+        old = prob[:n, :n].copy()
+        prob[:n, :n] *= p_same
+        prob[1:n + 1, :n] += p_up * old
+        prob[:n, 1:n + 1] += p_down * old
         if n == looks[k]:
             cross = np.abs(s) >= c[k] * np.sqrt(q + KAPPA)
             up = float(prob[cross & (s > 0)].sum())
