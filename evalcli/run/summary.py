@@ -20,7 +20,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from evalcli.report.sequential import sentence
 from evalcli.run.pipeline import Setup
 from evalcli.store.manifest import Manifest, read_manifest, stopped_at_verdict
 from evalcli.store.results import LatestResults
@@ -141,6 +140,8 @@ def end_of_run(out, setup: Setup, status: str, started: float, *, finished_here:
     out.print(f"run id: {rd.run_id}", markup=False)
     manifest = _manifest(setup)
     if manifest is not None and manifest.stopping and status != "stopped":
+        from evalcli.report.sequential import sentence  # its statistics import scipy
+
         out.print(f"sequential verdict: {sentence(manifest.stopping)}", markup=False)
     out.print(summary.line(time.monotonic() - started, finished_here,
                            report_label(rd.report_md, why)), markup=False)

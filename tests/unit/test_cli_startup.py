@@ -118,3 +118,33 @@ def test_a_mistyped_command_suggests_the_close_one():
     result = CliRunner().invoke(app, ["stpo"])
     assert result.exit_code != 0
     assert "stop" in result.output
+
+
+# records how many results the run had written when scipy.stats was first imported
+ORDER_PROBE = """
+import glob, sys
+runs = sys.argv[1]
+class Hook:
+    def find_spec(self, name, path=None, target=None):
+        if name == "scipy.stats" and not hasattr(sys, "_results_then"):
+            sys._results_then = sum(len(open(f).read().splitlines())
+                                    for f in glob.glob(runs + "/*/trials/*/results.jsonl"))
+        return None
+sys.meta_path.insert(0, Hook())
+sys.argv = ["evalcli", "run", "--profile", "mock", "--limit-items", "2", "--runs-dir", runs]
+from evalcli.__main__ import main
+try:
+    main()
+except SystemExit:
+    pass
+print("results when scipy.stats was imported:", getattr(sys, "_results_then", None))
+"""
+
+
+def test_the_statistics_are_imported_after_the_units(tmp_path):
+    """scipy.stats (~1 s to import) comes with the stages that use it, after the units: the
+    first unit does not wait for it. 2 items x 2 conditions = 4 results."""
+    proc = subprocess.run([sys.executable, "-c", ORDER_PROBE, str(tmp_path / "runs")],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "results when scipy.stats was imported: 4"
