@@ -22,6 +22,7 @@ from evalcli.inputs.config import PricingConfig
 from evalcli.inputs.items import Item
 from evalcli.science.costs import summarize_costs, write_costs
 from evalcli.store.fsutil import atomic_write_text
+from evalcli.store.predictions import PredictionRow
 
 ITEMS_HINT = ("each line is an evalcli item (dataset, item_id, type, question, answers, ...) "
               "or a predecessor prepared item (dataset, id, question, answers[, context, "
@@ -88,7 +89,7 @@ def read_items_any(paths: Path | list[Path]) -> dict[str, Item]:
     return items
 
 
-def _check_predictions(path: Path, rows: list[dict]) -> list[str]:
+def _check_predictions(path: Path, rows: list[PredictionRow]) -> list[str]:
     """Conditions in order of appearance. DataError on a custom_id that does not parse, one
     that appears twice (naming both lines), or a condition cell that disagrees with it."""
     from evalcli.store.customid import parse_custom_id
@@ -98,7 +99,7 @@ def _check_predictions(path: Path, rows: list[dict]) -> list[str]:
     conditions: dict[str, None] = {}
     seen: dict[str, int] = {}
     for row in rows:
-        number, custom_id = row.get("_line", "?"), row["custom_id"] or ""
+        number, custom_id = row.line, row.custom_id
         try:
             cid = parse_custom_id(custom_id)
         except ValueError as exc:
@@ -109,8 +110,8 @@ def _check_predictions(path: Path, rows: list[dict]) -> list[str]:
                             f"{custom_id!r} appears twice — keep one row per unit (a second "
                             "sample needs its own sample_index)")
         seen[custom_id] = number
-        if (row.get("condition") or "") != cid.condition:
-            raise DataError(f"{path} line {number}: condition {row.get('condition')!r} "
+        if row.condition != cid.condition:
+            raise DataError(f"{path} line {number}: condition {row.condition!r} "
                             f"disagrees with custom_id {custom_id!r} — fix one of them")
         conditions[cid.condition] = None
     return list(conditions)
@@ -181,9 +182,9 @@ def analyze(predictions_path: Path, items_path: Path | list[Path], out_dir: Path
     write_costs(paths["costs.json"], costs)
     slug = predictions_path.parent.name if predictions_path.name == "predictions.csv" \
         and predictions_path.parent.name else predictions_path.stem
-    used = sorted({row["item_key"] for row in scored})
+    used = sorted({row.item_key for row in scored})
     kinds = [items[k].type for k in used]
-    failed = [r for r in rows if r["status"] not in ("ok", "skipped")]
+    failed = [r for r in rows if r.status not in ("ok", "skipped")]
     facts = {
         "analysis of": f"{predictions_path} ({len(rows)} predictions, {len(failed)} failed)",
         "items": f"{', '.join(map(str, items_paths))} — {len(used)} answered "

@@ -28,7 +28,7 @@ from evalcli.errors import ConfigError, DataError, RunError
 from evalcli.inputs.config import Profile, StatsConfig
 from evalcli.inputs.items import Item, read_items
 from evalcli.report.verdict import VERDICT_METRICS, metric_key
-from evalcli.science.per_item import read_per_item
+from evalcli.science.per_item import ItemRow, read_per_item
 from evalcli.science.stats.intervals import mean_interval, mean_interval_method
 from evalcli.science.stats.multiple import benjamini_hochberg
 from evalcli.science.stats.schema import (
@@ -54,7 +54,7 @@ _VARYING = ("model", "prompt_set", "temperature", "top_p", "top_k", "max_tokens"
 class TrialData:
     slug: str
     label: str  # what sets it apart within its run ("T=0.7, top_p=0.9"); "" for a lone trial
-    rows: list[dict]
+    rows: list[ItemRow]
 
 
 @dataclass
@@ -68,7 +68,7 @@ class RunData:
     @property
     def conditions(self) -> list[str]:
         return list(self.manifest.plan.conditions or dict.fromkeys(
-            r["condition"] for t in self.trials for r in t.rows))
+            r.condition for t in self.trials for r in t.rows))
 
 
 @dataclass(frozen=True)
@@ -213,10 +213,10 @@ def default_pairs(runs: list[RunData], cells: list[Cell]) -> list[tuple[Cell, Ce
 
 
 # -- statistics --------------------------------------------------------------------------------
-def _rows(run: RunData, cell: Cell, keys: set[str], name: str) -> list[dict]:
-    return [{**row, "condition": name, "temp": 0.0}
+def _rows(run: RunData, cell: Cell, keys: set[str], name: str) -> list[ItemRow]:
+    return [msgspec.structs.replace(row, condition=name, temp=0.0)
             for row in run.trials[cell.trial].rows
-            if row["condition"] == cell.condition and row["item_key"] in keys]
+            if row.condition == cell.condition and row.item_key in keys]
 
 
 def _stats(runs: list[RunData]) -> StatsConfig:
@@ -231,12 +231,12 @@ def _matrix(c: Comparison, keys: set[str], confidence: float) -> list[MatrixEntr
     for cell in c.cells:
         run = c.runs[cell.run]
         rows = [r for r in run.trials[cell.trial].rows
-                if r["condition"] == cell.condition and r["item_key"] in keys]
-        for typ in sorted({r["type"] for r in rows}):
-            typed = [r for r in rows if r["type"] == typ]
+                if r.condition == cell.condition and r.item_key in keys]
+        for typ in sorted({r.type for r in rows}):
+            typed = [r for r in rows if r.type == typ]
             metrics = {}
             for metric in c.metrics:
-                values = np.array([r[metric] for r in typed if r.get(metric) is not None])
+                values = np.array([v for r in typed if (v := r.metric(metric)) is not None])
                 if values.size:
                     mean, lo, hi = (_finite_or_none(x) for x in mean_interval(values, confidence))
                     metrics[metric] = CellMean(mean=mean, ci_low=lo, ci_high=hi,
@@ -246,7 +246,7 @@ def _matrix(c: Comparison, keys: set[str], confidence: float) -> list[MatrixEntr
                                    trial=run.trials[cell.trial].slug,
                                    trial_label=run.trials[cell.trial].label,
                                    condition=cell.condition, type=typ,
-                                   n_items=sum(1 for r in typed if r.get("em") is not None),
+                                   n_items=sum(1 for r in typed if r.em is not None),
                                    metrics=metrics))
     return out
 
@@ -280,7 +280,7 @@ def compare_runs(runs: list[RunData], pair_specs: list[str], metrics: list[str])
         i, j = sorted((a.run, b.run))
         keys = set(overlaps[(i, j)]["shared"]) if i != j else set(runs[i].items)
         rows = _rows(runs[a.run], a, keys, "A") + _rows(runs[b.run], b, keys, "B")
-        if not any(r["condition"] == "A" for r in rows):
+        if not any(r.condition == "A" for r in rows):
             continue
         sig = build_significance(rows, control="A", seed=stats.seed, n_boot=stats.bootstrap_samples,
                                  n_perm=stats.permutation_samples,

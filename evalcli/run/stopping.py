@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -30,6 +31,7 @@ from evalcli.science.stats.group_sequential import (
 )
 from evalcli.science.stats.sequential import confidence_sequence, decision_of
 from evalcli.store.manifest import Decision, Direction, LookRecord
+from evalcli.store.predictions import PredictionRow
 
 
 @dataclass(frozen=True)
@@ -91,13 +93,13 @@ class StoppingMonitor:
         self._block_units: list[set[str]] = [set() for _ in plan.blocks]
         for unit in plan.units:
             self._block_units[unit.block].add(unit.custom_id)
-        self._results: dict[str, dict] = {}
+        self._results: dict[str, PredictionRow] = {}
         self.last: Look | None = None
 
-    def record(self, custom_id: str, status: str, text: str = "") -> None:
+    def record(self, custom_id: str, status: Literal["ok", "failed"], text: str = "") -> None:
         """A finished unit (resumed runs: every result already on disk)."""
-        self._results[custom_id] = {"custom_id": custom_id, "status": status,
-                                    "response_text": text}
+        self._results[custom_id] = PredictionRow(custom_id=custom_id, status=status,
+                                                 response_text=text)
 
     def complete_blocks(self) -> int:
         count = 0
@@ -121,7 +123,7 @@ class StoppingMonitor:
                             plan.items.keyed(), self.scoring,
                             extra_phrases=[prompts.abstain_phrase],
                             echo_texts=prompt_texts(prompts))
-        value = {(row["item_key"], row["condition"]): row.get(s.metric) for row in scored}
+        value = {(row.item_key, row.condition): row.metric(s.metric) for row in scored}
         control, treatment, looks, dropped = [], [], [], 0
         for block in plan.blocks[:blocks]:
             for index in block:

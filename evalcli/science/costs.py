@@ -56,6 +56,7 @@ from evalcli.science.paired_costs import Pairing
 from evalcli.science.resources import unit_key
 from evalcli.science.stats.schema import Significance
 from evalcli.store.jsonfile import read_json, write_json
+from evalcli.store.predictions import NOT_RUN, PredictionRow
 
 SCHEMA_VERSION = 2
 
@@ -171,22 +172,22 @@ class _Tally:
         self.sources: dict[str, int] = {}
         self.used: list[dict] = []  # the units' attributed resources, in row order
 
-    def add(self, r: dict, used: dict | None) -> None:
+    def add(self, r: PredictionRow, used: dict | None) -> None:
         self.units += 1
-        self.answered += r.get("status", "ok") == "ok"
-        prompt, completion = int(r.get("prompt_tokens") or 0), int(r.get("completion_tokens") or 0)
+        self.answered += r.status == "ok"
+        prompt, completion = r.prompt_tokens, r.completion_tokens
         if min(prompt, completion) >= 0:
             self.counted += 1
             self.prompt += prompt
             self.completion += completion
-            source = str(r.get("tokens_source") or "engine")
+            source = r.tokens_source or "engine"
             self.sources[source] = self.sources.get(source, 0) + 1
-        if (r.get("latency_ms") or 0) > 0:
-            self.latencies.append(float(r["latency_ms"]))
-        if (r.get("ended_at") or 0) >= (r.get("started_at") or 0) > 0:
-            self.spans.append(r["ended_at"] - r["started_at"])
-        if (r.get("cpu_ms") or 0) > 0:
-            self.cpu.append(float(r["cpu_ms"]))
+        if r.latency_ms > 0:
+            self.latencies.append(r.latency_ms)
+        if r.ended_at >= r.started_at > 0:
+            self.spans.append(r.ended_at - r.started_at)
+        if r.cpu_ms is not None and r.cpu_ms > 0:
+            self.cpu.append(r.cpu_ms)
         if used is not None:
             self.used.append(used)
 
@@ -229,7 +230,7 @@ def _resources(got: list[dict]) -> dict:
                 (g["peak_vram_unavailable"] for g in got if g.get("peak_vram_unavailable")), "")}
 
 
-def summarize_costs(predictions: Iterable[dict], pricing: PricingConfig | None = None, *,
+def summarize_costs(predictions: Iterable[PredictionRow], pricing: PricingConfig | None = None, *,
                     unit_resources: dict[str, dict] | None = None, idle: dict | None = None,
                     significance: Significance | None = None) -> Costs:
     """costs.json for one trial's predictions rows (iter_predictions: streamed, read once):
@@ -238,7 +239,7 @@ def summarize_costs(predictions: Iterable[dict], pricing: PricingConfig | None =
                                          idle=idle, significance=significance), Costs)
 
 
-def costs_numbers(predictions: Iterable[dict], pricing: PricingConfig | None = None, *,
+def costs_numbers(predictions: Iterable[PredictionRow], pricing: PricingConfig | None = None, *,
                   unit_resources: dict[str, dict] | None = None, idle: dict | None = None,
                   significance: Significance | None = None) -> dict:
     """The costs.json numbers as plain dicts for one trial's predictions rows.
@@ -251,12 +252,12 @@ def costs_numbers(predictions: Iterable[dict], pricing: PricingConfig | None = N
     total, arms_tally = _Tally(), {}  # condition -> (its tally, {type: tally})
     pairing = Pairing()
     for r in predictions:
-        if r.get("status", "ok") not in ("ok", "failed"):  # pending / skipped: never ran
+        if r.status in NOT_RUN:  # pending / skipped: never ran
             continue
         used = unit_resources.get(unit_key(r)) if measured else None
         pairing.add(r, used)
-        arm, by_type = arms_tally.setdefault(str(r["condition"]), (_Tally(), {}))
-        kind = str(r.get("type") or "")
+        arm, by_type = arms_tally.setdefault(r.condition, (_Tally(), {}))
+        kind = r.type
         for tally in (total, arm, by_type.setdefault(kind, _Tally()) if kind else None):
             if tally is not None:
                 tally.add(r, used)

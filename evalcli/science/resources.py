@@ -29,6 +29,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable
 
+from evalcli.store.predictions import PredictionRow
 from evalcli.store.telemetry import GpuSample
 
 TELEMETRY_FILE = "telemetry.jsonl"
@@ -38,9 +39,9 @@ WDDM = "Windows WDDM"  # why a peak VRAM is missing: NVML's per-process memory i
 NOT_PER_PROCESS = "not reported per process"
 
 
-def unit_key(row: dict) -> str:
+def unit_key(row: PredictionRow) -> str:
     """One executed unit (a shared unit appears in several trials under one key)."""
-    return f"{row.get('worker')}@{float(row.get('started_at') or 0):.3f}"
+    return f"{row.worker}@{row.started_at:.3f}"
 
 
 def _interval_energy(a: GpuSample, b: GpuSample) -> float | None:
@@ -106,15 +107,15 @@ def attribute(samples: list[GpuSample], units: list[dict]) -> dict[str, dict]:
             for key, row in totals.items()}
 
 
-def attribute_rows(samples: list[GpuSample], rows: Iterable[dict]) -> dict[str, dict]:
+def attribute_rows(samples: list[GpuSample], rows: Iterable[PredictionRow]
+                   ) -> dict[str, dict]:
     """attribute() over predictions rows (streamed; each executed unit once), keyed by
     unit_key; without samples the rows are not read."""
     if not samples:
         return {}
-    units = {unit_key(r): {"key": unit_key(r), "worker": r.get("worker"),
-                           "started_at": float(r.get("started_at") or 0),
-                           "ended_at": float(r.get("ended_at") or 0)}
-             for r in rows if float(r.get("started_at") or 0) > 0}
+    units = {unit_key(r): {"key": unit_key(r), "worker": r.worker,
+                           "started_at": r.started_at, "ended_at": r.ended_at}
+             for r in rows if r.started_at > 0}
     return attribute(samples, list(units.values()))
 
 

@@ -62,7 +62,7 @@ def test_a_run_with_formula_ids_round_trips(tmp_path):
         assert ids == {f"'{i}" if i in FORMULA else i for i in IDS}, (name, ids)
     # evalcli's readers get the values back: predictions, and the per-item table the stats
     # stage read (its item ids are in significance.json / report via analyze below)
-    assert {r["item_id"] for r in read_predictions(trial / "predictions.csv")} == set(IDS)
+    assert {r.item_id for r in read_predictions(trial / "predictions.csv")} == set(IDS)
     from evalcli.science.per_item import ItemTable
 
     table = ItemTable.read(trial / "per_item_scores.csv")
