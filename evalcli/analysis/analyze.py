@@ -13,16 +13,19 @@ installed. Bad input is a DataError / ConfigError naming the file, line and fix.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from evalcli.errors import ConfigError, DataError
-from evalcli.inputs.config import PricingConfig
+from evalcli.inputs.config import PricingConfig, ScoringConfig, StatsConfig
 from evalcli.inputs.items import Item
 from evalcli.science.costs import summarize_costs, write_costs
 from evalcli.store.fsutil import atomic_write_text
-from evalcli.store.predictions import PredictionRow
+from evalcli.store.predictions import PredictionRow, read_predictions
+
+if TYPE_CHECKING:
+    from evalcli.inputs.prompts import PromptSet
 
 ITEMS_HINT = ("each line is an evalcli item (dataset, item_id, type, question, answers, ...) "
               "or a predecessor prepared item (dataset, id, question, answers[, context, "
@@ -132,8 +135,9 @@ def choose_control(conditions: list[str], control: str | None, path: Path) -> st
 
 
 def analyze(predictions_path: Path, items_path: Path | list[Path], out_dir: Path, *,
-            control: str | None = None, scoring=None, stats=None,
-            pricing: PricingConfig | None = None, prompts=None,
+            control: str | None = None, scoring: ScoringConfig | None = None,
+            stats: StatsConfig | None = None, pricing: PricingConfig | None = None,
+            prompts: PromptSet | None = None,
             label: str = "") -> dict[str, Path]:
     """Write OUTPUTS into out_dir; `items_path` is one items file or several (the
     predecessor's open_book.jsonl and closed_book.jsonl); `scoring`/`stats` are the
@@ -146,12 +150,8 @@ def analyze(predictions_path: Path, items_path: Path | list[Path], out_dir: Path
     from evalcli.science.review import AnswerReview, write_review
     from evalcli.science.stats.schema import write_significance
     from evalcli.science.stats.significance import significance_for
-    from evalcli.store.predictions import read_predictions
 
-    if scoring is None or stats is None:
-        from evalcli.inputs.config import ScoringConfig, StatsConfig
-
-        scoring, stats = scoring or ScoringConfig(), stats or StatsConfig()
+    scoring, stats = scoring or ScoringConfig(), stats or StatsConfig()
     predictions_path, out_dir = Path(predictions_path), Path(out_dir)
     items_paths = [Path(items_path)] if isinstance(items_path, (str, Path)) else list(items_path)
     if not predictions_path.is_file():
@@ -193,10 +193,10 @@ def analyze(predictions_path: Path, items_path: Path | list[Path], out_dir: Path
         "conditions": ", ".join(conditions) + f" (control: {ctrl})",
         "settings": label or "defaults (no --profile)",
     }
-    report_args = dict(run_id=slug, facts=facts, trials={slug: scored}, significance={slug: sig},
-                       control=ctrl, treatments=treatments,
-                       predictions={slug: rows}, items=items, costs={slug: costs},
-                       reviews={slug: review.result()})
+    report_args: dict[str, Any] = dict(
+        run_id=slug, facts=facts, trials={slug: scored}, significance={slug: sig}, control=ctrl,
+        treatments=treatments, predictions={slug: rows}, items=items, costs={slug: costs},
+        reviews={slug: review.result()})
     atomic_write_text(paths["report.md"], render_report(**report_args))
     atomic_write_text(paths["report.html"], render_report_html(**report_args))
     return paths

@@ -20,6 +20,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import numpy as np
@@ -99,7 +100,7 @@ def _trial_labels(manifest: Manifest) -> dict[str, str]:
     return {slug: ", ".join(_param(k, p.get(k)) for k in varying) for slug, p in params.items()}
 
 
-def _param(key: str, value) -> str:
+def _param(key: str, value: Any) -> str:
     if key == "temperature":
         return f"T={value:g}" if isinstance(value, (int, float)) else f"T={value}"
     if key == "max_tokens" and isinstance(value, dict):
@@ -143,7 +144,7 @@ def _same(a: Item, b: Item) -> bool:
         (b.type, b.question, b.passage, sorted(b.answers), b.answerable)
 
 
-def item_overlap(a: RunData, b: RunData) -> dict:
+def item_overlap(a: RunData, b: RunData) -> dict[str, Any]:
     both = set(a.items) & set(b.items)
     shared = sorted(k for k in both if _same(a.items[k], b.items[k]))
     return {"shared": shared, "changed": sorted(both - set(shared)),
@@ -254,10 +255,11 @@ def _matrix(c: Comparison, keys: set[str], confidence: float) -> list[MatrixEntr
 def compare_runs(runs: list[RunData], pair_specs: list[str], metrics: list[str]) -> Comparison:
     """The whole comparison, typed, in `.result`; DataError when runs share no items."""
     cells = cells_of(runs)
-    pairs = ([tuple(parse_cell(s, runs, cells) for s in spec.split(",", 1))
-              for spec in pair_specs] if pair_specs else default_pairs(runs, cells))
-    if any(len(p) != 2 for p in pairs):
+    given = [tuple(parse_cell(s, runs, cells) for s in spec.split(",", 1))
+             for spec in pair_specs]
+    if any(len(p) != 2 for p in given):
         raise ConfigError("--pair: give two cells separated by a comma, e.g. 1:control,2:control")
+    pairs = [(p[0], p[1]) for p in given] if pair_specs else default_pairs(runs, cells)
     if not pairs:
         raise DataError("the runs share no condition name — pair cells yourself with "
                         "--pair RUN:CONDITION,RUN:CONDITION")

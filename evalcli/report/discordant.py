@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -21,10 +22,11 @@ from evalcli.store.customid import parse_custom_id
 from evalcli.store.predictions import PredictionRow
 
 FAILED_SHOWN = 50
+UnitKey = tuple[str, str, float]  # item_key, condition, temp
 
 
 def discordant(rows: ItemTable | Iterable[ItemRow], control: str,
-               threshold: float = 0.5) -> list[dict]:
+               threshold: float = 0.5) -> list[dict[str, Any]]:
     """Per (treatment, temp, type), in sorted order: items where exactly one arm is right.
     Each of `control_right` / `treatment_right` lists (item_key, control EM, treatment EM)
     by item_key."""
@@ -36,7 +38,7 @@ def discordant(rows: ItemTable | Iterable[ItemRow], control: str,
         ctl_rows = index.get((control, temp, kind))
         if cond == control or ctl_rows is None:
             continue
-        block = {"treatment": cond, "temp": temp, "type": kind, "control_right": [],
+        block: dict[str, Any] = {"treatment": cond, "temp": temp, "type": kind, "control_right": [],
                  "treatment_right": []}
         at_c, at_t = table.pair(ctl_rows, trt_rows)
         ok = ~(np.isnan(em[at_c]) | np.isnan(em[at_t]))
@@ -52,13 +54,13 @@ def discordant(rows: ItemTable | Iterable[ItemRow], control: str,
     return blocks
 
 
-def read_units(predictions: Iterable[PredictionRow], wanted: set[tuple]
-               ) -> tuple[dict, list[PredictionRow], int]:
+def read_units(predictions: Iterable[PredictionRow], wanted: set[UnitKey]
+               ) -> tuple[dict[UnitKey, list[str]], list[PredictionRow], int]:
     """One pass over a trial's predictions rows: ({(item_key, condition, temp): answer texts
     of the answered samples, in sample order} for the keys in `wanted`, the first
     FAILED_SHOWN failed rows, the number of failed rows). Skipped and pending units are
     neither."""
-    answers: dict[tuple, list[tuple[int, str]]] = defaultdict(list)
+    answers: dict[UnitKey, list[tuple[int, str]]] = defaultdict(list)
     failed: list[PredictionRow] = []
     n_failed = 0
     for row in predictions:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -32,6 +32,10 @@ from evalcli.science.stats.group_sequential import (
 from evalcli.science.stats.sequential import confidence_sequence, decision_of
 from evalcli.store.manifest import Decision, Direction, LookRecord
 from evalcli.store.predictions import PredictionRow
+
+if TYPE_CHECKING:
+    from evalcli.inputs.config import ScoringConfig, StoppingConfig
+    from evalcli.run.plan import Plan
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,7 @@ class Look:
 
 
 class StoppingMonitor:
-    def __init__(self, plan, stopping, scoring) -> None:
+    def __init__(self, plan: Plan, stopping: StoppingConfig, scoring: ScoringConfig) -> None:
         if len(plan.trials) != 1:
             raise ConfigError(f"stopping: a sequential run compares one trial; this plan has "
                               f"{len(plan.trials)} (temperatures × prompt sets × models × "
@@ -124,7 +128,10 @@ class StoppingMonitor:
                             extra_phrases=[prompts.abstain_phrase],
                             echo_texts=prompt_texts(prompts))
         value = {(row.item_key, row.condition): row.metric(s.metric) for row in scored}
-        control, treatment, looks, dropped = [], [], [], 0
+        control: list[float] = []
+        treatment: list[float] = []
+        looks: list[int] = []
+        dropped = 0
         for block in plan.blocks[:blocks]:
             for index in block:
                 key = plan.items[index].key
@@ -157,8 +164,9 @@ class StoppingMonitor:
                          higher_is_better=higher)
         return self.last
 
-    def _group_sequential_look(self, blocks, d, looks, all_blocks, control, treatment,
-                               dropped, higher) -> Look:
+    def _group_sequential_look(self, blocks: int, d: np.ndarray, looks: list[int],
+                               all_blocks: bool, control: list[float], treatment: list[float],
+                               dropped: int, higher: bool | None) -> Look:
         """z against this look's α-spending boundary; the repeated CI at that boundary."""
         s = self.stopping
         n_max = len(self.plan.order)

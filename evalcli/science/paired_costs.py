@@ -35,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import math
 from array import array
+from typing import Any
 
 import numpy as np
 
@@ -74,7 +75,7 @@ class Pairing:
         self._arms: dict[str, _Arm] = {}
         self._types: dict[str, int] = {}
 
-    def add(self, row: PredictionRow, used: dict | None) -> None:
+    def add(self, row: PredictionRow, used: dict[str, Any] | None) -> None:
         try:
             cid = parse_custom_id(row.custom_id)
         except ValueError:
@@ -124,7 +125,7 @@ class Pairing:
             at += size
         return out
 
-    def compare(self, treatment: str, control: str, kind: str) -> dict[str, dict]:
+    def compare(self, treatment: str, control: str, kind: str) -> dict[str, dict[str, Any]]:
         """Per measure: {pairs, clusters, method, mean, low, high, excludes_zero, reason[,
         note]}; {} when an arm has no unit."""
         if treatment not in self._arms or control not in self._arms:
@@ -168,7 +169,7 @@ class Pairing:
         return out
 
 
-def paired_interval(diff: np.ndarray, clusters: np.ndarray, method: str) -> dict:
+def paired_interval(diff: np.ndarray, clusters: np.ndarray, method: str) -> dict[str, Any]:
     """Mean of `diff` and its 95% interval, clusters given per difference (see the module)."""
     n = len(diff)
     labels, codes = np.unique(clusters, return_inverse=True)

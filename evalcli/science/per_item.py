@@ -21,9 +21,9 @@ import csv
 import itertools
 import math
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 import numpy as np
@@ -36,6 +36,10 @@ from evalcli.science.scoring import score_answer
 from evalcli.store.customid import parse_custom_id
 from evalcli.store.fsutil import atomic_write_csv, spreadsheet_text
 from evalcli.store.predictions import PredictionRow
+
+if TYPE_CHECKING:
+    from evalcli.inputs.config import ScoringConfig
+    from evalcli.inputs.prompts import PromptSet
 
 Metric = Literal["em", "f1", "abstain_rate", "false_answer_rate", "unsupported_rate"]
 METRICS: tuple[Metric, ...] = ("em", "f1", "abstain_rate", "false_answer_rate",
@@ -77,8 +81,10 @@ class ItemRow(msgspec.Struct, frozen=True, kw_only=True):
     prompt_tokens: float | None = None
     completion_tokens: float | None = None
 
-    def metric(self, name: Metric) -> float | None:
-        """The mean of metric `name` (a metric chosen by configuration)."""
+    def metric(self, name: str) -> float | None:
+        """The mean of metric `name` (one of METRICS, chosen by configuration or a flag)."""
+        if name not in METRICS:
+            raise ValueError(f"{name!r} is not a per-item metric ({', '.join(METRICS)})")
         value: float | None = getattr(self, name)
         return value
 
@@ -86,15 +92,15 @@ class ItemRow(msgspec.Struct, frozen=True, kw_only=True):
 COLUMNS = list(ItemRow.__struct_fields__)
 
 
-def prompt_texts(prompts) -> dict[str, list[str]]:
+def prompt_texts(prompts: PromptSet) -> dict[str, list[str]]:
     """{condition: [system prompt, open-book instructions, closed-book instructions]} of a
     PromptSet: what an answer must not echo (see refusals.is_echo)."""
     return {condition: [text, prompts.instructions.open, prompts.instructions.closed]
             for condition, text in prompts.system.items()}
 
 
-def score_rows(predictions: Iterable[PredictionRow], items: dict[str, Item], scoring,
-               extra_phrases: list[str] = (),
+def score_rows(predictions: Iterable[PredictionRow], items: Mapping[str, Item],
+               scoring: ScoringConfig, extra_phrases: Sequence[str] = (),
                echo_texts: dict[str, list[str]] | None = None,
                review: AnswerReview | None = None) -> list[ItemRow]:
     """Every row of iter_scored(...), as a list."""
@@ -105,9 +111,10 @@ def score_rows(predictions: Iterable[PredictionRow], items: dict[str, Item], sco
 # per (item, condition, temp): n, mean and sum of squared deviations (Welford) per metric
 _TRACKED = (*METRICS, "prompt_tokens", "completion_tokens")
 _SLOT = {metric: 3 * i for i, metric in enumerate(_TRACKED)}
+_Key = tuple[str, str, float]  # item_key, condition, temp
 
 
-def _add(acc: array, metric: str, x: float) -> None:
+def _add(acc: array[float], metric: str, x: float) -> None:
     k = _SLOT[metric]
     acc[k] += 1
     delta = x - acc[k + 1]
@@ -115,8 +122,8 @@ def _add(acc: array, metric: str, x: float) -> None:
     acc[k + 2] += delta * (x - acc[k + 1])
 
 
-def iter_scored(predictions: Iterable[PredictionRow], items: dict[str, Item], scoring,
-                extra_phrases: list[str] = (),
+def iter_scored(predictions: Iterable[PredictionRow], items: Mapping[str, Item],
+                scoring: ScoringConfig, extra_phrases: Sequence[str] = (),
                 echo_texts: dict[str, list[str]] | None = None,
                 grouped: bool = False, review: AnswerReview | None = None
                 ) -> Iterator[ItemRow]:
@@ -135,7 +142,7 @@ def iter_scored(predictions: Iterable[PredictionRow], items: dict[str, Item], sc
     phrases = tuple(p for p in [*scoring.abstain_phrases, *extra_phrases] if p.strip())
     sources = {cond: echo_sources(*texts) for cond, texts in (echo_texts or {}).items()}
     # key -> [item, n_failed, n_empty, n_echo, n_truncated, accumulators]
-    groups: dict[tuple, list] = {}
+    groups: dict[_Key, list[Any]] = {}
     for row in predictions:
         if row.status == "skipped":  # a sequential run stopped before it: no item row
             continue
@@ -183,7 +190,7 @@ def iter_scored(predictions: Iterable[PredictionRow], items: dict[str, Item], sc
         yield _per_item_row(key, group)
 
 
-def _per_item_row(key: tuple, group: list) -> ItemRow:
+def _per_item_row(key: _Key, group: list[Any]) -> ItemRow:
     (_, condition, temp), (item, n_failed, n_empty, n_echo, n_truncated, acc) = key, group
 
     def mean(metric: str) -> float | None:
@@ -291,19 +298,21 @@ class Categorical:
     __slots__ = ("codes", "cats", "_rank")
 
     def __init__(self, codes: np.ndarray, cats: list[str]) -> None:
-        self.codes, self.cats, self._rank = codes, cats, None
+        self.codes, self.cats = codes, cats
+        self._rank: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.codes)
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: Any) -> Any:  # a str, or an object array of them
         if isinstance(index, (int, np.integer)):
             return self.cats[self.codes[index]]
         return np.array(self.cats, dtype=object)[self.codes[index]]
 
-    def __eq__(self, other) -> np.ndarray:  # type: ignore[override]
+    def __eq__(self, other: object) -> np.ndarray:  # type: ignore[override]
         code = self.cats.index(other) if other in self.cats else -1
-        return self.codes == code
+        equal: np.ndarray = self.codes == code
+        return equal
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -350,7 +359,8 @@ class ItemTable:
         keep = set(numbers) | {"temp"} if numbers is not None else None
         codes = {k: array("i") for k in _TEXT}
         seen: dict[str, dict[str, int]] = {k: {} for k in _TEXT}
-        num = {k: array("d") for k in (*_FLOATS, "temp")} | {k: array("i") for k in COUNTS}
+        num: dict[str, array[Any]] = {k: array("d") for k in (*_FLOATS, "temp")}
+        num |= {k: array("i") for k in COUNTS}
         if keep is not None:
             num = {k: v for k, v in num.items() if k in keep}
         floats = [k for k in _FLOATS if k in num]

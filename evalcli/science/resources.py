@@ -28,6 +28,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
 from evalcli.store.predictions import PredictionRow
 from evalcli.store.telemetry import GpuSample
@@ -68,7 +69,8 @@ def _shares(units: list[tuple[float, float, str]], t0: float, t1: float) -> dict
     return owned
 
 
-def attribute(samples: list[GpuSample], units: list[dict]) -> dict[str, dict]:
+def attribute(samples: list[GpuSample], units: list[dict[str, Any]]
+              ) -> dict[str, dict[str, Any]]:
     """Per key (and `idle`): gpu_seconds, gpu_busy_seconds, energy_j, peak_vram_mb,
     peak_vram_unavailable ("" or why it is null).
 
@@ -76,7 +78,7 @@ def attribute(samples: list[GpuSample], units: list[dict]) -> dict[str, dict]:
     """
     spans = [(u["started_at"], u["ended_at"], u["key"]) for u in units
              if u.get("started_at") and u.get("ended_at", 0) >= u["started_at"]]
-    totals: dict[str, dict] = defaultdict(lambda: {"gpu_seconds": 0.0, "gpu_busy_seconds": 0.0,
+    totals: dict[str, dict[str, Any]] = defaultdict(lambda: {"gpu_seconds": 0.0, "gpu_busy_seconds": 0.0,
                                                    "energy_j": 0.0, "peak_vram_mb": None,
                                                    "peak_vram_unavailable": ""})
     by_gpu: dict[int, list[GpuSample]] = defaultdict(list)
@@ -108,7 +110,7 @@ def attribute(samples: list[GpuSample], units: list[dict]) -> dict[str, dict]:
 
 
 def attribute_rows(samples: list[GpuSample], rows: Iterable[PredictionRow]
-                   ) -> dict[str, dict]:
+                   ) -> dict[str, dict[str, Any]]:
     """attribute() over predictions rows (streamed; each executed unit once), keyed by
     unit_key; without samples the rows are not read."""
     if not samples:
@@ -119,7 +121,8 @@ def attribute_rows(samples: list[GpuSample], rows: Iterable[PredictionRow]
     return attribute(samples, list(units.values()))
 
 
-def _peak(totals: dict, sample: GpuSample, units: list[dict]) -> None:
+def _peak(totals: dict[str, dict[str, Any]], sample: GpuSample,
+          units: list[dict[str, Any]]) -> None:
     """The unit's worker's own VRAM; never the device's memory in use (desktop, other
     workers). Listed without memory (Windows WDDM): the reason is kept instead."""
     for unit in units:
