@@ -208,14 +208,16 @@ def iter_predictions(path: Path) -> Iterator[PredictionRow]:
                     f"{path}: no column {missing[0]!r} — a predictions file needs the columns "
                     f"{', '.join(REQUIRED)} (header has: {', '.join(header) or 'nothing'})"
                 )
-            at = {name: header.index(name) for name in reversed(COLUMNS) if name in header}
+            # each column's cell in a row (a name given twice: the last; none: an empty
+            # cell put after the row's own)
             width = len(header)
+            last = {name: i for i, name in enumerate(header)}
+            where = [last.get(name, width) for name in COLUMNS]
             line = reader.line_num + 1
             for cells in reader:
                 if cells:  # a blank line is no row
-                    if len(cells) < width:
-                        cells += [""] * (width - len(cells))
-                    yield _row(cells, at, path, line)
+                    cells += [""] * (width + 1 - len(cells))
+                    yield _row([cells[i] for i in where], path, line)
                 line = reader.line_num + 1
     except UnicodeDecodeError:
         raise DataError(f"{path} line {_bad_utf8_line(path)}: not UTF-8 text — save the file "
@@ -226,18 +228,13 @@ def iter_predictions(path: Path) -> Iterator[PredictionRow]:
         raise DataError(f"{path}: cannot be read ({exc.strerror or exc})") from None
 
 
-def _row(cells: list[str], at: dict[str, int], path: Path, line: int) -> PredictionRow:
-    """One data row's cells (`at`: column -> its index in the file) as a PredictionRow."""
-
-    def text(name: str) -> str:
-        i = at.get(name)
-        return "" if i is None else spreadsheet_text(cells[i])
-
-    def cell(name: str) -> str:
-        i = at.get(name)
-        return "" if i is None else cells[i]
-
-    finish_reason, status = text("finish_reason"), text("status")
+def _row(cells: list[str], path: Path, line: int) -> PredictionRow:
+    """One data row's cells, in COLUMNS order (an absent column's cell empty), as a
+    PredictionRow."""
+    (custom_id, dataset, item_id, condition, temp, sample_index, kind, request_id,
+     finish_reason, response_text, prompt_tokens, completion_tokens, total_tokens, latency_ms,
+     status, error, attempts, worker, tokens_source, started_at, ended_at, cpu_ms,
+     reused_from) = [spreadsheet_text(c) if c[:1] == "'" else c for c in cells]
     if not status:
         status = "failed" if finish_reason == "error" else "ok"
     elif status not in STATUSES:
@@ -248,23 +245,24 @@ def _row(cells: list[str], at: dict[str, int], path: Path, line: int) -> Predict
                         f"{', '.join(STATUSES)} — fix the cell, or leave it empty (an "
                         "answer, or failed where finish_reason is \"error\")")
     return PredictionRow(
-        custom_id=text("custom_id"), dataset=text("dataset"), item_id=text("item_id"),
-        condition=text("condition"), temp=_float(cell("temp"), path, line, "temp"),
-        sample_index=_count(cell("sample_index"), path, line, "sample_index"),
-        type=text("type"), request_id=text("request_id"), finish_reason=finish_reason,
-        response_text=text("response_text"),
-        prompt_tokens=_count(cell("prompt_tokens"), path, line, "prompt_tokens"),
-        completion_tokens=_count(cell("completion_tokens"), path, line, "completion_tokens"),
-        total_tokens=_count(cell("total_tokens"), path, line, "total_tokens"),
-        latency_ms=_float(cell("latency_ms"), path, line, "latency_ms") or 0.0,
+        custom_id=custom_id, dataset=dataset,
+        item_id=item_id, condition=condition,
+        temp=_float(temp, path, line, "temp"),
+        sample_index=_count(sample_index, path, line, "sample_index"),
+        type=kind, request_id=request_id,
+        finish_reason=finish_reason, response_text=response_text,
+        prompt_tokens=_count(prompt_tokens, path, line, "prompt_tokens"),
+        completion_tokens=_count(completion_tokens, path, line, "completion_tokens"),
+        total_tokens=_count(total_tokens, path, line, "total_tokens"),
+        latency_ms=_float(latency_ms, path, line, "latency_ms") or 0.0,
         status=status,  # type: ignore[arg-type]  # checked against STATUSES above
-        error=text("error"),
-        attempts=max(_count(cell("attempts"), path, line, "attempts"), 0),
-        worker=_count(cell("worker"), path, line, "worker"),
-        tokens_source=text("tokens_source"),
-        started_at=_float(cell("started_at"), path, line, "started_at") or 0.0,
-        ended_at=_float(cell("ended_at"), path, line, "ended_at") or 0.0,
-        cpu_ms=_float(cell("cpu_ms"), path, line, "cpu_ms"), reused_from=text("reused_from"),
+        error=error,
+        attempts=max(_count(attempts, path, line, "attempts"), 0),
+        worker=_count(worker, path, line, "worker"),
+        tokens_source=tokens_source,
+        started_at=_float(started_at, path, line, "started_at") or 0.0,
+        ended_at=_float(ended_at, path, line, "ended_at") or 0.0,
+        cpu_ms=_float(cpu_ms, path, line, "cpu_ms"), reused_from=reused_from,
         line=line)
 
 
@@ -288,18 +286,6 @@ def _bad_utf8_line(path: Path) -> int:
 _MAX_CELL = 1e15
 
 
-def _number(cell: str) -> float | None:
-    """The cell's number (a spreadsheet-safe cell as the value it was); None for none."""
-    try:
-        return float(cell)
-    except ValueError:
-        pass
-    try:
-        return float(spreadsheet_text(cell)) if cell.startswith("'") else None
-    except ValueError:
-        return None
-
-
 def _count(cell: str, path: Path, line: int, column: str) -> int:
     """A count; -1 (unknown) when empty or not a number; DataError for an infinite or
     absurdly large number."""
@@ -310,8 +296,11 @@ def _count(cell: str, path: Path, line: int, column: str) -> int:
 def _float(cell: str, path: Path, line: int, column: str) -> float | None:
     """A number; None (unknown) when empty or not a number; DataError for an infinite or
     absurdly large number."""
-    number = _number(cell)
-    if number is not None and not abs(number) <= _MAX_CELL:  # also nan
+    try:
+        number = float(cell)
+    except ValueError:
+        return None
+    if not abs(number) <= _MAX_CELL:  # also nan
         _bad_number(cell, path, line, column)
     return number
 
