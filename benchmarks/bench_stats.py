@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 
+from evalcli.science.per_item import ItemRow
 from evalcli.science.stats import (
     hodges_lehmann,
     paired_difference,
@@ -21,7 +22,7 @@ from evalcli.science.stats import (
 from evalcli.science.stats.significance import build_significance
 
 
-def _rows(n: int, rng: np.random.Generator) -> list[dict]:
+def _rows(n: int, rng: np.random.Generator) -> list[ItemRow]:
     rows = []
     for cond, p in (("control", 0.55), ("treatment", 0.58)):
         em = (rng.random(n) < p).astype(float)
@@ -29,20 +30,20 @@ def _rows(n: int, rng: np.random.Generator) -> list[dict]:
         unans = np.arange(n) % 3 == 0
         for i in range(n):
             rows.append(
-                {
-                    "item_key": f"squad|{i}",
-                    "dataset": "squad",
-                    "type": "open",
-                    "group": f"passage{i // 4}",
-                    "condition": cond,
-                    "temp": 0.0,
-                    "n_samples": 1,
-                    "em": em[i],
-                    "f1": em[i],
-                    "abstain_rate": abst[i],
-                    "false_answer_rate": 1.0 - abst[i] if unans[i] else None,
-                    "unsupported_rate": None if abst[i] else float(rng.random() < 0.2),
-                }
+                ItemRow(
+                    item_key=f"squad|{i}",
+                    dataset="squad",
+                    type="open",
+                    group=f"passage{i // 4}",
+                    condition=cond,
+                    temp=0.0,
+                    n_samples=1,
+                    em=float(em[i]),
+                    f1=float(em[i]),
+                    abstain_rate=float(abst[i]),
+                    false_answer_rate=1.0 - float(abst[i]) if unans[i] else None,
+                    unsupported_rate=None if abst[i] else float(rng.random() < 0.2),
+                )
             )
     return rows
 

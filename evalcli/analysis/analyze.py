@@ -13,15 +13,19 @@ installed. Bad input is a DataError / ConfigError naming the file, line and fix.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from evalcli.errors import ConfigError, DataError
-from evalcli.inputs.config import PricingConfig
+from evalcli.inputs.config import PricingConfig, ScoringConfig, StatsConfig
 from evalcli.inputs.items import Item
 from evalcli.science.costs import summarize_costs, write_costs
 from evalcli.store.fsutil import atomic_write_text
+from evalcli.store.predictions import PredictionRow, read_predictions
+
+if TYPE_CHECKING:
+    from evalcli.inputs.prompts import PromptSet
 
 ITEMS_HINT = ("each line is an evalcli item (dataset, item_id, type, question, answers, ...) "
               "or a predecessor prepared item (dataset, id, question, answers[, context, "
@@ -88,7 +92,7 @@ def read_items_any(paths: Path | list[Path]) -> dict[str, Item]:
     return items
 
 
-def _check_predictions(path: Path, rows: list[dict]) -> list[str]:
+def _check_predictions(path: Path, rows: list[PredictionRow]) -> list[str]:
     """Conditions in order of appearance. DataError on a custom_id that does not parse, one
     that appears twice (naming both lines), or a condition cell that disagrees with it."""
     from evalcli.store.customid import parse_custom_id
@@ -98,7 +102,7 @@ def _check_predictions(path: Path, rows: list[dict]) -> list[str]:
     conditions: dict[str, None] = {}
     seen: dict[str, int] = {}
     for row in rows:
-        number, custom_id = row.get("_line", "?"), row["custom_id"] or ""
+        number, custom_id = row.line, row.custom_id
         try:
             cid = parse_custom_id(custom_id)
         except ValueError as exc:
@@ -109,8 +113,8 @@ def _check_predictions(path: Path, rows: list[dict]) -> list[str]:
                             f"{custom_id!r} appears twice — keep one row per unit (a second "
                             "sample needs its own sample_index)")
         seen[custom_id] = number
-        if (row.get("condition") or "") != cid.condition:
-            raise DataError(f"{path} line {number}: condition {row.get('condition')!r} "
+        if row.condition != cid.condition:
+            raise DataError(f"{path} line {number}: condition {row.condition!r} "
                             f"disagrees with custom_id {custom_id!r} — fix one of them")
         conditions[cid.condition] = None
     return list(conditions)
@@ -131,8 +135,9 @@ def choose_control(conditions: list[str], control: str | None, path: Path) -> st
 
 
 def analyze(predictions_path: Path, items_path: Path | list[Path], out_dir: Path, *,
-            control: str | None = None, scoring=None, stats=None,
-            pricing: PricingConfig | None = None, prompts=None,
+            control: str | None = None, scoring: ScoringConfig | None = None,
+            stats: StatsConfig | None = None, pricing: PricingConfig | None = None,
+            prompts: PromptSet | None = None,
             label: str = "") -> dict[str, Path]:
     """Write OUTPUTS into out_dir; `items_path` is one items file or several (the
     predecessor's open_book.jsonl and closed_book.jsonl); `scoring`/`stats` are the
@@ -145,12 +150,8 @@ def analyze(predictions_path: Path, items_path: Path | list[Path], out_dir: Path
     from evalcli.science.review import AnswerReview, write_review
     from evalcli.science.stats.schema import write_significance
     from evalcli.science.stats.significance import significance_for
-    from evalcli.store.predictions import read_predictions
 
-    if scoring is None or stats is None:
-        from evalcli.inputs.config import ScoringConfig, StatsConfig
-
-        scoring, stats = scoring or ScoringConfig(), stats or StatsConfig()
+    scoring, stats = scoring or ScoringConfig(), stats or StatsConfig()
     predictions_path, out_dir = Path(predictions_path), Path(out_dir)
     items_paths = [Path(items_path)] if isinstance(items_path, (str, Path)) else list(items_path)
     if not predictions_path.is_file():
@@ -181,9 +182,9 @@ def analyze(predictions_path: Path, items_path: Path | list[Path], out_dir: Path
     write_costs(paths["costs.json"], costs)
     slug = predictions_path.parent.name if predictions_path.name == "predictions.csv" \
         and predictions_path.parent.name else predictions_path.stem
-    used = sorted({row["item_key"] for row in scored})
+    used = sorted({row.item_key for row in scored})
     kinds = [items[k].type for k in used]
-    failed = [r for r in rows if r["status"] not in ("ok", "skipped")]
+    failed = [r for r in rows if r.status not in ("ok", "skipped")]
     facts = {
         "analysis of": f"{predictions_path} ({len(rows)} predictions, {len(failed)} failed)",
         "items": f"{', '.join(map(str, items_paths))} — {len(used)} answered "
@@ -192,10 +193,10 @@ def analyze(predictions_path: Path, items_path: Path | list[Path], out_dir: Path
         "conditions": ", ".join(conditions) + f" (control: {ctrl})",
         "settings": label or "defaults (no --profile)",
     }
-    report_args = dict(run_id=slug, facts=facts, trials={slug: scored}, significance={slug: sig},
-                       control=ctrl, treatments=treatments,
-                       predictions={slug: rows}, items=items, costs={slug: costs},
-                       reviews={slug: review.result()})
+    report_args: dict[str, Any] = dict(
+        run_id=slug, facts=facts, trials={slug: scored}, significance={slug: sig}, control=ctrl,
+        treatments=treatments, predictions={slug: rows}, items=items, costs={slug: costs},
+        reviews={slug: review.result()})
     atomic_write_text(paths["report.md"], render_report(**report_args))
     atomic_write_text(paths["report.html"], render_report_html(**report_args))
     return paths

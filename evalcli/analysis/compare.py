@@ -20,6 +20,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import numpy as np
@@ -28,7 +29,7 @@ from evalcli.errors import ConfigError, DataError, RunError
 from evalcli.inputs.config import Profile, StatsConfig
 from evalcli.inputs.items import Item, read_items
 from evalcli.report.verdict import VERDICT_METRICS, metric_key
-from evalcli.science.per_item import read_per_item
+from evalcli.science.per_item import ItemRow, read_per_item
 from evalcli.science.stats.intervals import mean_interval, mean_interval_method
 from evalcli.science.stats.multiple import benjamini_hochberg
 from evalcli.science.stats.schema import (
@@ -54,7 +55,7 @@ _VARYING = ("model", "prompt_set", "temperature", "top_p", "top_k", "max_tokens"
 class TrialData:
     slug: str
     label: str  # what sets it apart within its run ("T=0.7, top_p=0.9"); "" for a lone trial
-    rows: list[dict]
+    rows: list[ItemRow]
 
 
 @dataclass
@@ -68,7 +69,7 @@ class RunData:
     @property
     def conditions(self) -> list[str]:
         return list(self.manifest.plan.conditions or dict.fromkeys(
-            r["condition"] for t in self.trials for r in t.rows))
+            r.condition for t in self.trials for r in t.rows))
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def _trial_labels(manifest: Manifest) -> dict[str, str]:
     return {slug: ", ".join(_param(k, p.get(k)) for k in varying) for slug, p in params.items()}
 
 
-def _param(key: str, value) -> str:
+def _param(key: str, value: Any) -> str:
     if key == "temperature":
         return f"T={value:g}" if isinstance(value, (int, float)) else f"T={value}"
     if key == "max_tokens" and isinstance(value, dict):
@@ -143,7 +144,7 @@ def _same(a: Item, b: Item) -> bool:
         (b.type, b.question, b.passage, sorted(b.answers), b.answerable)
 
 
-def item_overlap(a: RunData, b: RunData) -> dict:
+def item_overlap(a: RunData, b: RunData) -> dict[str, Any]:
     both = set(a.items) & set(b.items)
     shared = sorted(k for k in both if _same(a.items[k], b.items[k]))
     return {"shared": shared, "changed": sorted(both - set(shared)),
@@ -213,10 +214,10 @@ def default_pairs(runs: list[RunData], cells: list[Cell]) -> list[tuple[Cell, Ce
 
 
 # -- statistics --------------------------------------------------------------------------------
-def _rows(run: RunData, cell: Cell, keys: set[str], name: str) -> list[dict]:
-    return [{**row, "condition": name, "temp": 0.0}
+def _rows(run: RunData, cell: Cell, keys: set[str], name: str) -> list[ItemRow]:
+    return [msgspec.structs.replace(row, condition=name, temp=0.0)
             for row in run.trials[cell.trial].rows
-            if row["condition"] == cell.condition and row["item_key"] in keys]
+            if row.condition == cell.condition and row.item_key in keys]
 
 
 def _stats(runs: list[RunData]) -> StatsConfig:
@@ -231,12 +232,12 @@ def _matrix(c: Comparison, keys: set[str], confidence: float) -> list[MatrixEntr
     for cell in c.cells:
         run = c.runs[cell.run]
         rows = [r for r in run.trials[cell.trial].rows
-                if r["condition"] == cell.condition and r["item_key"] in keys]
-        for typ in sorted({r["type"] for r in rows}):
-            typed = [r for r in rows if r["type"] == typ]
+                if r.condition == cell.condition and r.item_key in keys]
+        for typ in sorted({r.type for r in rows}):
+            typed = [r for r in rows if r.type == typ]
             metrics = {}
             for metric in c.metrics:
-                values = np.array([r[metric] for r in typed if r.get(metric) is not None])
+                values = np.array([v for r in typed if (v := r.metric(metric)) is not None])
                 if values.size:
                     mean, lo, hi = (_finite_or_none(x) for x in mean_interval(values, confidence))
                     metrics[metric] = CellMean(mean=mean, ci_low=lo, ci_high=hi,
@@ -246,7 +247,7 @@ def _matrix(c: Comparison, keys: set[str], confidence: float) -> list[MatrixEntr
                                    trial=run.trials[cell.trial].slug,
                                    trial_label=run.trials[cell.trial].label,
                                    condition=cell.condition, type=typ,
-                                   n_items=sum(1 for r in typed if r.get("em") is not None),
+                                   n_items=sum(1 for r in typed if r.em is not None),
                                    metrics=metrics))
     return out
 
@@ -254,10 +255,11 @@ def _matrix(c: Comparison, keys: set[str], confidence: float) -> list[MatrixEntr
 def compare_runs(runs: list[RunData], pair_specs: list[str], metrics: list[str]) -> Comparison:
     """The whole comparison, typed, in `.result`; DataError when runs share no items."""
     cells = cells_of(runs)
-    pairs = ([tuple(parse_cell(s, runs, cells) for s in spec.split(",", 1))
-              for spec in pair_specs] if pair_specs else default_pairs(runs, cells))
-    if any(len(p) != 2 for p in pairs):
+    given = [tuple(parse_cell(s, runs, cells) for s in spec.split(",", 1))
+             for spec in pair_specs]
+    if any(len(p) != 2 for p in given):
         raise ConfigError("--pair: give two cells separated by a comma, e.g. 1:control,2:control")
+    pairs = [(p[0], p[1]) for p in given] if pair_specs else default_pairs(runs, cells)
     if not pairs:
         raise DataError("the runs share no condition name — pair cells yourself with "
                         "--pair RUN:CONDITION,RUN:CONDITION")
@@ -280,7 +282,7 @@ def compare_runs(runs: list[RunData], pair_specs: list[str], metrics: list[str])
         i, j = sorted((a.run, b.run))
         keys = set(overlaps[(i, j)]["shared"]) if i != j else set(runs[i].items)
         rows = _rows(runs[a.run], a, keys, "A") + _rows(runs[b.run], b, keys, "B")
-        if not any(r["condition"] == "A" for r in rows):
+        if not any(r.condition == "A" for r in rows):
             continue
         sig = build_significance(rows, control="A", seed=stats.seed, n_boot=stats.bootstrap_samples,
                                  n_perm=stats.permutation_samples,

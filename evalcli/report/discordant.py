@@ -13,17 +13,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
-from evalcli.science.per_item import ItemTable, as_table
+from evalcli.science.per_item import ItemRow, ItemTable, as_table
 from evalcli.store.customid import parse_custom_id
+from evalcli.store.predictions import PredictionRow
 
 FAILED_SHOWN = 50
+UnitKey = tuple[str, str, float]  # item_key, condition, temp
 
 
-def discordant(rows: ItemTable | Iterable[dict], control: str,
-               threshold: float = 0.5) -> list[dict]:
+def discordant(rows: ItemTable | Iterable[ItemRow], control: str,
+               threshold: float = 0.5) -> list[dict[str, Any]]:
     """Per (treatment, temp, type), in sorted order: items where exactly one arm is right.
     Each of `control_right` / `treatment_right` lists (item_key, control EM, treatment EM)
     by item_key."""
@@ -35,7 +38,7 @@ def discordant(rows: ItemTable | Iterable[dict], control: str,
         ctl_rows = index.get((control, temp, kind))
         if cond == control or ctl_rows is None:
             continue
-        block = {"treatment": cond, "temp": temp, "type": kind, "control_right": [],
+        block: dict[str, Any] = {"treatment": cond, "temp": temp, "type": kind, "control_right": [],
                  "treatment_right": []}
         at_c, at_t = table.pair(ctl_rows, trt_rows)
         ok = ~(np.isnan(em[at_c]) | np.isnan(em[at_t]))
@@ -51,22 +54,23 @@ def discordant(rows: ItemTable | Iterable[dict], control: str,
     return blocks
 
 
-def read_units(predictions: Iterable[dict], wanted: set[tuple]) -> tuple[dict, list, int]:
+def read_units(predictions: Iterable[PredictionRow], wanted: set[UnitKey]
+               ) -> tuple[dict[UnitKey, list[str]], list[PredictionRow], int]:
     """One pass over a trial's predictions rows: ({(item_key, condition, temp): answer texts
     of the answered samples, in sample order} for the keys in `wanted`, the first
     FAILED_SHOWN failed rows, the number of failed rows). Skipped and pending units are
     neither."""
-    answers: dict[tuple, list[tuple[int, str]]] = defaultdict(list)
-    failed, n_failed = [], 0
+    answers: dict[UnitKey, list[tuple[int, str]]] = defaultdict(list)
+    failed: list[PredictionRow] = []
+    n_failed = 0
     for row in predictions:
-        status = row.get("status", "ok")
-        if status == "ok":
+        if row.status == "ok":
             if wanted:
-                cid = parse_custom_id(row["custom_id"])
+                cid = parse_custom_id(row.custom_id)
                 key = (cid.item_key, cid.condition, cid.temp)
                 if key in wanted:
-                    answers[key].append((cid.sample_index, row.get("response_text") or ""))
-        elif status != "skipped":
+                    answers[key].append((cid.sample_index, row.response_text))
+        elif row.status != "skipped":
             n_failed += 1
             if len(failed) < FAILED_SHOWN:
                 failed.append(row)

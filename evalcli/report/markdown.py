@@ -34,10 +34,11 @@ from evalcli.report.sequential import report_blocks
 from evalcli.report.text import bold, code, esc
 from evalcli.report.verdict import LABELS, PRIMARY, VERDICT_METRICS, Verdict, verdict
 from evalcli.science.costs import Costs, Usage, summarize_costs
-from evalcli.science.per_item import ItemTable, as_table
+from evalcli.science.per_item import ItemRow, ItemTable, as_table
 from evalcli.science.review import Review
 from evalcli.science.stats.schema import Comparison, Significance
 from evalcli.store.manifest import Stopping
+from evalcli.store.predictions import PredictionRow
 
 DISCORDANT_LIMIT = 25
 TEXT_LIMIT = 200
@@ -307,12 +308,13 @@ def _tokens_blocks(trials, control, treatments, costs, predictions) -> list:
     return [head, table, *([notes] if notes else [])]
 
 
-def _failure_blocks(failed_rows: list[tuple[str, dict]], n_failed: int) -> list:
+def _failure_blocks(failed_rows: list[tuple[str, PredictionRow]], n_failed: int) -> list:
     """`failed_rows`: (trial slug, row) of the first failed units; `n_failed`: all of them."""
     if not n_failed:
         return ["None: every planned unit produced an answer."]
     table = Table(["trial", "unit", "attempts", "error"], [
-        [esc(slug), code(f["custom_id"]), esc(f.get("attempts", "")), clip(f.get("error", ""))]
+        [esc(slug), code(f.custom_id), esc(str(f.attempts) if f.attempts else ""),
+         clip(f.error)]
         for slug, f in failed_rows[:FAILED_SHOWN]])
     blocks: list = [f"{n_failed} unit(s) failed; they are not answers and are left out "
                     "of every score.", table]
@@ -321,9 +323,10 @@ def _failure_blocks(failed_rows: list[tuple[str, dict]], n_failed: int) -> list:
     return blocks
 
 
-def build_report(*, run_id: str, facts: dict, trials: dict[str, ItemTable | list[dict]],
+def build_report(*, run_id: str, facts: dict,
+                 trials: dict[str, ItemTable | list[ItemRow]],
                  significance: dict[str, Significance], control: str, treatments: list[str],
-                 predictions: dict[str, Iterable[dict]] | None = None,
+                 predictions: dict[str, Iterable[PredictionRow]] | None = None,
                  items: dict | None = None,
                  costs: dict[str, Costs] | None = None,
                  sequential: Stopping | None = None,
@@ -462,15 +465,16 @@ def sections_to_markdown(title: str, sections: list[Section]) -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-def render_report(*, run_id: str, facts: dict, trials: dict[str, ItemTable | list[dict]],
+def render_report(*, run_id: str, facts: dict,
+                  trials: dict[str, ItemTable | list[ItemRow]],
                   significance: dict[str, Significance], control: str, treatments: list[str],
-                  predictions: dict[str, Iterable[dict]] | None = None,
+                  predictions: dict[str, Iterable[PredictionRow]] | None = None,
                   items: dict | None = None,
                   costs: dict[str, Costs] | None = None,
                   sequential: Stopping | None = None,
                   reviews: dict[str, Review | None] | None = None) -> str:
     """Markdown for the whole run. Every mapping is keyed by trial slug: `trials` -> per-item
-    rows (an ItemTable, or row dicts), `significance` -> significance.json, `predictions` ->
+    rows (an ItemTable, or ItemRows), `significance` -> significance.json, `predictions` ->
     predictions rows, read once per report and never held (store.predictions.
     PredictionsFile): the answers of the discordant items shown and the failed units, `costs` ->
     costs.json. `items` maps item key (dataset|item_id) -> Item (questions and gold).

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -30,6 +31,11 @@ from evalcli.science.stats.group_sequential import (
 )
 from evalcli.science.stats.sequential import confidence_sequence, decision_of
 from evalcli.store.manifest import Decision, Direction, LookRecord
+from evalcli.store.predictions import PredictionRow
+
+if TYPE_CHECKING:
+    from evalcli.inputs.config import ScoringConfig, StoppingConfig
+    from evalcli.run.plan import Plan
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,7 @@ class Look:
 
 
 class StoppingMonitor:
-    def __init__(self, plan, stopping, scoring) -> None:
+    def __init__(self, plan: Plan, stopping: StoppingConfig, scoring: ScoringConfig) -> None:
         if len(plan.trials) != 1:
             raise ConfigError(f"stopping: a sequential run compares one trial; this plan has "
                               f"{len(plan.trials)} (temperatures × prompt sets × models × "
@@ -91,13 +97,13 @@ class StoppingMonitor:
         self._block_units: list[set[str]] = [set() for _ in plan.blocks]
         for unit in plan.units:
             self._block_units[unit.block].add(unit.custom_id)
-        self._results: dict[str, dict] = {}
+        self._results: dict[str, PredictionRow] = {}
         self.last: Look | None = None
 
-    def record(self, custom_id: str, status: str, text: str = "") -> None:
+    def record(self, custom_id: str, status: Literal["ok", "failed"], text: str = "") -> None:
         """A finished unit (resumed runs: every result already on disk)."""
-        self._results[custom_id] = {"custom_id": custom_id, "status": status,
-                                    "response_text": text}
+        self._results[custom_id] = PredictionRow(custom_id=custom_id, status=status,
+                                                 response_text=text)
 
     def complete_blocks(self) -> int:
         count = 0
@@ -121,8 +127,11 @@ class StoppingMonitor:
                             plan.items.keyed(), self.scoring,
                             extra_phrases=[prompts.abstain_phrase],
                             echo_texts=prompt_texts(prompts))
-        value = {(row["item_key"], row["condition"]): row.get(s.metric) for row in scored}
-        control, treatment, looks, dropped = [], [], [], 0
+        value = {(row.item_key, row.condition): row.metric(s.metric) for row in scored}
+        control: list[float] = []
+        treatment: list[float] = []
+        looks: list[int] = []
+        dropped = 0
         for block in plan.blocks[:blocks]:
             for index in block:
                 key = plan.items[index].key
@@ -155,8 +164,9 @@ class StoppingMonitor:
                          higher_is_better=higher)
         return self.last
 
-    def _group_sequential_look(self, blocks, d, looks, all_blocks, control, treatment,
-                               dropped, higher) -> Look:
+    def _group_sequential_look(self, blocks: int, d: np.ndarray, looks: list[int],
+                               all_blocks: bool, control: list[float], treatment: list[float],
+                               dropped: int, higher: bool | None) -> Look:
         """z against this look's α-spending boundary; the repeated CI at that boundary."""
         s = self.stopping
         n_max = len(self.plan.order)

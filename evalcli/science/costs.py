@@ -45,7 +45,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 import numpy as np
@@ -56,6 +56,7 @@ from evalcli.science.paired_costs import Pairing
 from evalcli.science.resources import unit_key
 from evalcli.science.stats.schema import Significance
 from evalcli.store.jsonfile import read_json, write_json
+from evalcli.store.predictions import NOT_RUN, PredictionRow
 
 SCHEMA_VERSION = 2
 
@@ -169,28 +170,28 @@ class _Tally:
         self.units = self.answered = self.counted = self.prompt = self.completion = 0
         self.latencies, self.spans, self.cpu = array("d"), array("d"), array("d")
         self.sources: dict[str, int] = {}
-        self.used: list[dict] = []  # the units' attributed resources, in row order
+        self.used: list[dict[str, Any]] = []  # the units' attributed resources, in row order
 
-    def add(self, r: dict, used: dict | None) -> None:
+    def add(self, r: PredictionRow, used: dict[str, Any] | None) -> None:
         self.units += 1
-        self.answered += r.get("status", "ok") == "ok"
-        prompt, completion = int(r.get("prompt_tokens") or 0), int(r.get("completion_tokens") or 0)
+        self.answered += r.status == "ok"
+        prompt, completion = r.prompt_tokens, r.completion_tokens
         if min(prompt, completion) >= 0:
             self.counted += 1
             self.prompt += prompt
             self.completion += completion
-            source = str(r.get("tokens_source") or "engine")
+            source = r.tokens_source or "engine"
             self.sources[source] = self.sources.get(source, 0) + 1
-        if (r.get("latency_ms") or 0) > 0:
-            self.latencies.append(float(r["latency_ms"]))
-        if (r.get("ended_at") or 0) >= (r.get("started_at") or 0) > 0:
-            self.spans.append(r["ended_at"] - r["started_at"])
-        if (r.get("cpu_ms") or 0) > 0:
-            self.cpu.append(float(r["cpu_ms"]))
+        if r.latency_ms > 0:
+            self.latencies.append(r.latency_ms)
+        if r.ended_at >= r.started_at > 0:
+            self.spans.append(r.ended_at - r.started_at)
+        if r.cpu_ms is not None and r.cpu_ms > 0:
+            self.cpu.append(r.cpu_ms)
         if used is not None:
             self.used.append(used)
 
-    def summary(self, pricing: PricingConfig, measured: bool) -> dict:
+    def summary(self, pricing: PricingConfig, measured: bool) -> dict[str, Any]:
         """<tokens> of the schema; `measured`: GPU telemetry was attributed to units."""
         prompt, completion, counted = self.prompt, self.completion, self.counted
         cost = pricing.cost(prompt, completion)
@@ -218,7 +219,7 @@ class _Tally:
         }
 
 
-def _resources(got: list[dict]) -> dict:
+def _resources(got: list[dict[str, Any]]) -> dict[str, Any]:
     """Sums of the units' attributed GPU use (max for VRAM)."""
     peaks = [g["peak_vram_mb"] for g in got if g.get("peak_vram_mb") is not None]
     return {"units_measured": len(got),
@@ -229,8 +230,9 @@ def _resources(got: list[dict]) -> dict:
                 (g["peak_vram_unavailable"] for g in got if g.get("peak_vram_unavailable")), "")}
 
 
-def summarize_costs(predictions: Iterable[dict], pricing: PricingConfig | None = None, *,
-                    unit_resources: dict[str, dict] | None = None, idle: dict | None = None,
+def summarize_costs(predictions: Iterable[PredictionRow], pricing: PricingConfig | None = None,
+                    *, unit_resources: dict[str, dict[str, Any]] | None = None,
+                    idle: dict[str, Any] | None = None,
                     significance: Significance | None = None) -> Costs:
     """costs.json for one trial's predictions rows (iter_predictions: streamed, read once):
     the numbers of costs_numbers, typed."""
@@ -238,9 +240,10 @@ def summarize_costs(predictions: Iterable[dict], pricing: PricingConfig | None =
                                          idle=idle, significance=significance), Costs)
 
 
-def costs_numbers(predictions: Iterable[dict], pricing: PricingConfig | None = None, *,
-                  unit_resources: dict[str, dict] | None = None, idle: dict | None = None,
-                  significance: Significance | None = None) -> dict:
+def costs_numbers(predictions: Iterable[PredictionRow], pricing: PricingConfig | None = None,
+                  *, unit_resources: dict[str, dict[str, Any]] | None = None,
+                  idle: dict[str, Any] | None = None,
+                  significance: Significance | None = None) -> dict[str, Any]:
     """The costs.json numbers as plain dicts for one trial's predictions rows.
 
     `unit_resources`: resources.attribute() keyed by resources.unit_key(row); `idle` its
@@ -248,15 +251,16 @@ def costs_numbers(predictions: Iterable[dict], pricing: PricingConfig | None = N
     cost-effectiveness)."""
     pricing = pricing or PricingConfig()
     measured = bool(unit_resources)
-    total, arms_tally = _Tally(), {}  # condition -> (its tally, {type: tally})
+    total = _Tally()
+    arms_tally: dict[str, tuple[_Tally, dict[str, _Tally]]] = {}  # condition -> its tallies
     pairing = Pairing()
     for r in predictions:
-        if r.get("status", "ok") not in ("ok", "failed"):  # pending / skipped: never ran
+        if r.status in NOT_RUN:  # pending / skipped: never ran
             continue
-        used = unit_resources.get(unit_key(r)) if measured else None
+        used = unit_resources.get(unit_key(r)) if unit_resources else None
         pairing.add(r, used)
-        arm, by_type = arms_tally.setdefault(str(r["condition"]), (_Tally(), {}))
-        kind = str(r.get("type") or "")
+        arm, by_type = arms_tally.setdefault(r.condition, (_Tally(), {}))
+        kind = r.type
         for tally in (total, arm, by_type.setdefault(kind, _Tally()) if kind else None):
             if tally is not None:
                 tally.add(r, used)

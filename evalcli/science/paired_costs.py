@@ -35,10 +35,12 @@ from __future__ import annotations
 import hashlib
 import math
 from array import array
+from typing import Any
 
 import numpy as np
 
 from evalcli.store.customid import format_temp, parse_custom_id
+from evalcli.store.predictions import PredictionRow
 
 # the measures compared, costs.json names; the first two are tokens (paired_t)
 MEASURES = ("prompt_tokens", "total_tokens", "latency_s", "worker_seconds", "cpu_seconds",
@@ -73,31 +75,30 @@ class Pairing:
         self._arms: dict[str, _Arm] = {}
         self._types: dict[str, int] = {}
 
-    def add(self, row: dict, used: dict | None) -> None:
+    def add(self, row: PredictionRow, used: dict[str, Any] | None) -> None:
         try:
-            cid = parse_custom_id(str(row["custom_id"]))
-        except (KeyError, ValueError):
+            cid = parse_custom_id(row.custom_id)
+        except ValueError:
             return
-        arm = self._arms.setdefault(str(row.get("condition") or cid.condition), _Arm())
-        kind = str(row.get("type") or cid.type)
+        arm = self._arms.setdefault(row.condition or cid.condition, _Arm())
+        kind = row.type or cid.type
         arm.keys.append(_hash(f"{cid.item_key}|{format_temp(cid.temp)}|{cid.sample_index}|"
                               f"{kind}"))
         arm.types.append(self._types.setdefault(kind, len(self._types)))
-        start, end = float(row.get("started_at") or 0), float(row.get("ended_at") or 0)
-        reused = bool(row.get("reused_from"))
+        start, end = row.started_at, row.ended_at
+        reused = bool(row.reused_from)
         if reused:  # its latency, times and energy were its first run's: never compared
             start = end = 0.0
         arm.reused.append(reused)
         arm.starts.append(start)
-        prompt, completion = (int(row.get("prompt_tokens") or 0),
-                              int(row.get("completion_tokens") or 0))
+        prompt, completion = row.prompt_tokens, row.completion_tokens
         known = min(prompt, completion) >= 0
         nan = math.nan
         got = {"prompt_tokens": prompt if known else nan,
                "total_tokens": prompt + completion if known else nan,
-               "latency_s": nan if reused else float(row.get("latency_ms") or 0) / 1000.0 or nan,
+               "latency_s": nan if reused else row.latency_ms / 1000.0 or nan,
                "worker_seconds": end - start if end >= start > 0 else nan,
-               "cpu_seconds": nan if reused else float(row.get("cpu_ms") or 0) / 1000.0 or nan,
+               "cpu_seconds": nan if reused else (row.cpu_ms or 0.0) / 1000.0 or nan,
                "energy_j": nan if reused or not used or used.get("energy_j") is None
                else float(used["energy_j"])}
         for m in MEASURES:
@@ -124,7 +125,7 @@ class Pairing:
             at += size
         return out
 
-    def compare(self, treatment: str, control: str, kind: str) -> dict[str, dict]:
+    def compare(self, treatment: str, control: str, kind: str) -> dict[str, dict[str, Any]]:
         """Per measure: {pairs, clusters, method, mean, low, high, excludes_zero, reason[,
         note]}; {} when an arm has no unit."""
         if treatment not in self._arms or control not in self._arms:
@@ -168,7 +169,7 @@ class Pairing:
         return out
 
 
-def paired_interval(diff: np.ndarray, clusters: np.ndarray, method: str) -> dict:
+def paired_interval(diff: np.ndarray, clusters: np.ndarray, method: str) -> dict[str, Any]:
     """Mean of `diff` and its 95% interval, clusters given per difference (see the module)."""
     n = len(diff)
     labels, codes = np.unique(clusters, return_inverse=True)

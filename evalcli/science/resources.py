@@ -28,7 +28,9 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
+from evalcli.store.predictions import PredictionRow
 from evalcli.store.telemetry import GpuSample
 
 TELEMETRY_FILE = "telemetry.jsonl"
@@ -38,9 +40,9 @@ WDDM = "Windows WDDM"  # why a peak VRAM is missing: NVML's per-process memory i
 NOT_PER_PROCESS = "not reported per process"
 
 
-def unit_key(row: dict) -> str:
+def unit_key(row: PredictionRow) -> str:
     """One executed unit (a shared unit appears in several trials under one key)."""
-    return f"{row.get('worker')}@{float(row.get('started_at') or 0):.3f}"
+    return f"{row.worker}@{row.started_at:.3f}"
 
 
 def _interval_energy(a: GpuSample, b: GpuSample) -> float | None:
@@ -67,7 +69,8 @@ def _shares(units: list[tuple[float, float, str]], t0: float, t1: float) -> dict
     return owned
 
 
-def attribute(samples: list[GpuSample], units: list[dict]) -> dict[str, dict]:
+def attribute(samples: list[GpuSample], units: list[dict[str, Any]]
+              ) -> dict[str, dict[str, Any]]:
     """Per key (and `idle`): gpu_seconds, gpu_busy_seconds, energy_j, peak_vram_mb,
     peak_vram_unavailable ("" or why it is null).
 
@@ -75,7 +78,7 @@ def attribute(samples: list[GpuSample], units: list[dict]) -> dict[str, dict]:
     """
     spans = [(u["started_at"], u["ended_at"], u["key"]) for u in units
              if u.get("started_at") and u.get("ended_at", 0) >= u["started_at"]]
-    totals: dict[str, dict] = defaultdict(lambda: {"gpu_seconds": 0.0, "gpu_busy_seconds": 0.0,
+    totals: dict[str, dict[str, Any]] = defaultdict(lambda: {"gpu_seconds": 0.0, "gpu_busy_seconds": 0.0,
                                                    "energy_j": 0.0, "peak_vram_mb": None,
                                                    "peak_vram_unavailable": ""})
     by_gpu: dict[int, list[GpuSample]] = defaultdict(list)
@@ -106,19 +109,20 @@ def attribute(samples: list[GpuSample], units: list[dict]) -> dict[str, dict]:
             for key, row in totals.items()}
 
 
-def attribute_rows(samples: list[GpuSample], rows: Iterable[dict]) -> dict[str, dict]:
+def attribute_rows(samples: list[GpuSample], rows: Iterable[PredictionRow]
+                   ) -> dict[str, dict[str, Any]]:
     """attribute() over predictions rows (streamed; each executed unit once), keyed by
     unit_key; without samples the rows are not read."""
     if not samples:
         return {}
-    units = {unit_key(r): {"key": unit_key(r), "worker": r.get("worker"),
-                           "started_at": float(r.get("started_at") or 0),
-                           "ended_at": float(r.get("ended_at") or 0)}
-             for r in rows if float(r.get("started_at") or 0) > 0}
+    units = {unit_key(r): {"key": unit_key(r), "worker": r.worker,
+                           "started_at": r.started_at, "ended_at": r.ended_at}
+             for r in rows if r.started_at > 0}
     return attribute(samples, list(units.values()))
 
 
-def _peak(totals: dict, sample: GpuSample, units: list[dict]) -> None:
+def _peak(totals: dict[str, dict[str, Any]], sample: GpuSample,
+          units: list[dict[str, Any]]) -> None:
     """The unit's worker's own VRAM; never the device's memory in use (desktop, other
     workers). Listed without memory (Windows WDDM): the reason is kept instead."""
     for unit in units:

@@ -18,7 +18,6 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -177,29 +176,19 @@ def spreadsheet_text(cell: str) -> str:
     return cell
 
 
-def csv_dict_reader(fh) -> Iterator[dict]:
-    """csv.DictReader over a file atomic_write_csv wrote: cells as they were before they
-    were made spreadsheet-safe."""
-    import csv
-
-    for row in csv.DictReader(fh):
-        yield {k: spreadsheet_text(v) if isinstance(v, str) else v for k, v in row.items()}
-
-
-def atomic_write_csv(path: Path, columns, rows, *, extrasaction: str = "raise") -> None:
+def atomic_write_csv(path: Path, columns, rows) -> None:
     """Stream dict rows (any iterable) into a UTF-8 CSV with `columns`, atomically; every
-    text cell spreadsheet-safe (spreadsheet_cell: read back with csv_dict_reader)."""
+    text cell spreadsheet-safe (spreadsheet_cell: undone by spreadsheet_text)."""
     import csv
     import io
 
     with atomic_writer(path) as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-        writer = csv.DictWriter(text, fieldnames=columns, extrasaction=extrasaction,
-                                lineterminator="\n")
+        writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
         # with "\n" line ends the csv module leaves a cell holding a bare CR unquoted, and a
         # reader then splits the row there: such a row has every cell quoted
-        quoted = csv.DictWriter(text, fieldnames=columns, extrasaction=extrasaction,
-                                lineterminator="\n", quoting=csv.QUOTE_ALL)
+        quoted = csv.DictWriter(text, fieldnames=columns, lineterminator="\n",
+                                quoting=csv.QUOTE_ALL)
         writer.writeheader()
         for row in rows:
             row = {k: spreadsheet_cell(v) for k, v in row.items()}

@@ -11,12 +11,13 @@ from evalcli.errors import DataError
 from evalcli.inputs.config import PricingConfig
 from evalcli.science.costs import costs_numbers, read_costs, summarize_costs, write_costs
 from evalcli.science.resources import unit_key
+from evalcli.store.predictions import PredictionRow
 
 
 def row(condition, kind, prompt, completion, status="ok", latency=10.0):
-    return {"custom_id": f"d|i|{condition}|0.0|0|{kind}", "condition": condition, "type": kind,
-            "prompt_tokens": prompt, "completion_tokens": completion, "latency_ms": latency,
-            "status": status}
+    return PredictionRow(custom_id=f"d|i|{condition}|0.0|0|{kind}", condition=condition,
+                         type=kind, prompt_tokens=prompt, completion_tokens=completion,
+                         latency_ms=latency, status=status)
 
 
 ROWS = [
@@ -71,7 +72,7 @@ def test_the_types_keep_every_number_and_the_file_round_trips(tmp_path):
     """A number costs_numbers adds without a field in Costs would be dropped: this fails."""
     pricing = PricingConfig(input_per_million=2.0, output_per_million=10.0)
     used = {"gpu_seconds": 1.5, "gpu_busy_seconds": 1.0, "energy_j": 30.0, "peak_vram_mb": 512.0}
-    rows = [{**r, "worker": 0, "started_at": 100.0 + i, "ended_at": 100.5 + i}
+    rows = [msgspec.structs.replace(r, worker=0, started_at=100.0 + i, ended_at=100.5 + i)
             for i, r in enumerate(ROWS)]
     resources = {unit_key(r): used for r in rows}
     kw = dict(unit_resources=resources, idle={**used, "units_measured": 0})

@@ -6,15 +6,14 @@ from __future__ import annotations
 import pytest
 
 from evalcli.report.outcomes import outcome_rows, outcome_warnings
-from evalcli.science.per_item import ItemTable, as_table
+from evalcli.science.per_item import ItemRow, ItemTable, as_table
 from evalcli.science.review import SHORT_WORDS, SHOWN, AnswerReview
 
 
 def _table(arms: dict[str, tuple[int, int]], slug_items: int = 1) -> dict[str, ItemTable]:
     """One trial; per condition (scored answers, of them cut at max_tokens), one item row."""
-    rows = [{"item_key": f"d|{i}", "dataset": "d", "type": "open", "condition": cond,
-             "temp": 0.0, "n_samples": scored, "n_failed": 0, "n_empty": 0, "n_echo": 0,
-             "n_truncated": cut, "abstain_rate": 0.0, "answerable": True}
+    rows = [ItemRow(item_key=f"d|{i}", dataset="d", type="open", condition=cond, temp=0.0,
+                    n_samples=scored, n_truncated=cut, abstain_rate=0.0, answerable=True)
             for i in range(slug_items) for cond, (scored, cut) in arms.items()]
     return {"t": as_table(rows)}
 
@@ -38,10 +37,11 @@ def test_the_outcome_table_has_the_cut_answers_column():
     assert control[7] == "0 (0%)" and treatment[7] == "4 (40%)"
 
 
-def test_a_per_item_file_from_before_the_column_counts_zero():
-    rows = [{"item_key": "d|1", "dataset": "d", "type": "open", "condition": "control",
-             "temp": 0.0, "n_samples": 3, "n_failed": 0, "abstain_rate": 0.0}]
-    assert outcome_rows({"t": as_table(rows)})[0][7] == "0 (0%)"
+def test_a_per_item_file_from_before_the_column_counts_zero(tmp_path):
+    path = tmp_path / "per_item_scores.csv"
+    path.write_text("item_key,dataset,type,condition,temp,n_samples,n_failed,abstain_rate\n"
+                    "d|1,d,open,control,0.0,3,0,0.0\n", encoding="utf-8")
+    assert outcome_rows({"t": ItemTable.read(path)})[0][7] == "0 (0%)"
 
 
 def test_review_counts_short_answers_case_and_punctuation_folded_most_frequent_first():

@@ -11,6 +11,7 @@ import pytest
 from evalcli.science.costs import costs_numbers, summarize_costs
 from evalcli.science.paired_costs import NO_BLOCKS, Pairing, paired_interval
 from evalcli.science.stats.schema import Comparison, MetricStats, Settings, Significance
+from evalcli.store.predictions import PredictionRow
 
 
 def _significance(delta: float = 0.1) -> Significance:
@@ -30,11 +31,11 @@ def _rows(order: list[tuple[str, int]], latency, tokens=lambda cond, i: 100, cpu
     rows, clock = [], 1000.0
     for k, (cond, i) in enumerate(order):
         seconds = latency(k, cond, i)
-        rows.append({"custom_id": f"d|i{i}|{cond}|0.0|0|open", "condition": cond,
-                     "type": "open", "status": "ok", "prompt_tokens": tokens(cond, i),
-                     "completion_tokens": 5, "latency_ms": seconds * 1000.0, "worker": 0,
-                     "started_at": clock, "ended_at": clock + seconds,
-                     "cpu_ms": seconds * 1000.0 if cpu else 0.0})
+        rows.append(PredictionRow(custom_id=f"d|i{i}|{cond}|0.0|0|open", condition=cond,
+                                  type="open", status="ok", prompt_tokens=tokens(cond, i),
+                                  completion_tokens=5, latency_ms=seconds * 1000.0, worker=0,
+                                  started_at=clock, ended_at=clock + seconds,
+                                  cpu_ms=seconds * 1000.0 if cpu else None))
         clock += seconds + 0.001
     return rows
 
@@ -138,9 +139,9 @@ def test_predictions_without_start_times_pair_by_item_and_say_so():
     pairing = Pairing()
     for cond, extra in (("control", 0.0), ("treatment", 0.05)):
         for i in range(10):
-            pairing.add({"custom_id": f"d|i{i}|{cond}|0.0|0|open", "condition": cond,
-                         "type": "open", "prompt_tokens": 10, "completion_tokens": 1,
-                         "latency_ms": (100 + i + 1000 * extra) * 1.0}, None)
+            pairing.add(PredictionRow(custom_id=f"d|i{i}|{cond}|0.0|0|open", condition=cond,
+                                      type="open", prompt_tokens=10, completion_tokens=1,
+                                      latency_ms=(100 + i + 1000 * extra) * 1.0), None)
     got = pairing.compare("treatment", "control", "open")["latency_s"]
     assert got["method"] == "paired_t" and got["clusters"] == 10 and "no start times" in got["note"]
     assert got["mean"] == pytest.approx(0.05) and got["excludes_zero"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import msgspec
 import pytest
 
 from evalcli.inputs.config import PricingConfig
@@ -17,6 +18,7 @@ from evalcli.report.markdown import build_report, render_report
 from evalcli.science.costs import summarize_costs
 from evalcli.science.per_item import score_rows
 from evalcli.science.stats.significance import build_significance
+from evalcli.store.predictions import PredictionRow
 
 SCORING = SimpleNamespace(abstain_phrases=[], unsupported_strategy="baseline",
                           overlap_threshold=0.5)
@@ -47,19 +49,19 @@ def answer(item: Item, condition: str, n: int) -> str:
     return item.answers[0] if right else f"wrong <b>{n}</b>"
 
 
-def make_predictions(items: list[Item], *, failed: int = 0) -> list[dict]:
+def make_predictions(items: list[Item], *, failed: int = 0) -> list[PredictionRow]:
     rows = []
     for condition in ("control", "treatment"):
         for n, item in enumerate(items):
             text = answer(item, condition, n)
             ok = not (condition == "treatment" and n < failed)
-            rows.append({
-                "custom_id": f"{item.dataset}|{item.item_id}|{condition}|0.0|0|{item.type}",
-                "condition": condition, "type": item.type, "temp": "0.0",
-                "response_text": text if ok else "", "status": "ok" if ok else "failed",
-                "error": "" if ok else "engine error: boom", "attempts": 1 if ok else 3,
-                "prompt_tokens": (80 if condition == "control" else 200) + n,
-                "completion_tokens": 4, "latency_ms": 12.5 + n})
+            rows.append(PredictionRow(
+                custom_id=f"{item.dataset}|{item.item_id}|{condition}|0.0|0|{item.type}",
+                condition=condition, type=item.type, temp=0.0,
+                response_text=text if ok else "", status="ok" if ok else "failed",
+                error="" if ok else "engine error: boom", attempts=1 if ok else 3,
+                prompt_tokens=(80 if condition == "control" else 200) + n,
+                completion_tokens=4, latency_ms=12.5 + n))
     return rows
 
 
@@ -160,8 +162,8 @@ def test_report_streams_predictions_from_the_file_and_counts_every_failure(tmp_p
 
     items = make_items()  # 36 items x 2 arms; 30 treatment units fail, + 30 written twice
     predictions = make_predictions(items, failed=30)
-    extra = [{**r, "custom_id": r["custom_id"].replace("|0|", "|1|")}
-             for r in predictions if r["status"] == "failed"]
+    extra = [msgspec.structs.replace(r, custom_id=r.custom_id.replace("|0|", "|1|"))
+             for r in predictions if r.status == "failed"]
     path = tmp_path / "predictions.csv"
     write_predictions(path, [*predictions, *extra])
     listed = dict(report_inputs(failed=30), predictions={SLUG: PredictionsFile(path)})

@@ -14,6 +14,7 @@ from evalcli.report.markdown import render_report
 from evalcli.science.costs import summarize_costs
 from evalcli.science.per_item import score_rows
 from evalcli.science.stats.significance import build_significance
+from evalcli.store.predictions import PredictionRow
 
 markdown_it = pytest.importorskip("markdown_it")
 
@@ -42,15 +43,14 @@ def hostile_inputs() -> dict:
         items.append(item)
         for cond in ("con`trol", "treat<i>"):
             right = (i % 2 == 0) == (cond == "treat<i>")
-            predictions.append({
-                "custom_id": f"{item.dataset}|{item.item_id}|{cond}|0.0|0|closed",
-                "condition": cond, "type": "closed", "temp": "0.0",
-                "response_text": item.answers[0] if right else f"wrong {text}",
-                "status": "ok", "prompt_tokens": 10, "completion_tokens": 2, "latency_ms": 1.0})
-    predictions.append({"custom_id": "ds<b>|q0|treat<i>|0.0|1|closed", "condition": "treat<i>",
-                        "type": "closed", "temp": "0.0", "response_text": "",
-                        "status": "failed", "error": HOSTILE[1], "prompt_tokens": -1,
-                        "completion_tokens": -1, "latency_ms": 0.0})
+            predictions.append(PredictionRow(
+                custom_id=f"{item.dataset}|{item.item_id}|{cond}|0.0|0|closed",
+                condition=cond, type="closed", temp=0.0,
+                response_text=item.answers[0] if right else f"wrong {text}",
+                status="ok", prompt_tokens=10, completion_tokens=2, latency_ms=1.0))
+    predictions.append(PredictionRow(custom_id="ds<b>|q0|treat<i>|0.0|1|closed",
+                                     condition="treat<i>", type="closed", temp=0.0,
+                                     status="failed", error=HOSTILE[1]))
     scored = score_rows(predictions, {i.key: i for i in items}, SCORING)
     sig = build_significance(scored, control="con`trol", n_boot=50, n_perm=50)
     slug = "trial[x](y)"

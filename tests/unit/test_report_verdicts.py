@@ -4,6 +4,7 @@ import msgspec
 
 from evalcli.report.numbers import p_is
 from evalcli.report.verdict import tost_line, verdict
+from evalcli.science.per_item import ItemRow
 from evalcli.science.stats.schema import MetricStats
 from evalcli.science.stats.significance import build_significance
 
@@ -92,8 +93,8 @@ def test_names_are_code_spans_that_backticks_cannot_break():
 def test_below_the_minimum_n_there_is_no_interval_no_equivalence_and_no_mde():
     # 5 items, every pair equal: the statistics give no interval, TOST or MDE, and say why;
     # the verdict says so instead of printing a figure (it was a CI of ±43 points)
-    rows = [{"item_key": f"d|{i}", "dataset": "d", "type": "open", "condition": cond,
-             "temp": 0.0, "em": 1.0, "f1": 1.0, "abstain_rate": 0.0}
+    rows = [ItemRow(item_key=f"d|{i}", dataset="d", type="open", condition=cond, temp=0.0,
+                    em=1.0, f1=1.0, abstain_rate=0.0)
             for i in range(5) for cond in ("A", "B")]
     sig = build_significance(rows, control="A", n_boot=50, n_perm=50)
     em = sig.comparisons[0].metrics["em"]

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from evalcli.science.per_item import ItemRow
 from evalcli.science.stats import paired_difference, sign_flip_test
 from evalcli.science.stats.power import rule_items_required, rule_power, rule_power_summary
 from evalcli.science.stats.proportions import tango_limits
@@ -80,14 +81,13 @@ def test_mde_is_fast_and_absent_when_nothing_is_detectable():
     assert s["method"] == "scaled_table_rule" and 0 < s["mde"] <= 1
 
 
-def _rows(control: list[float], treatment: list[float]) -> list[dict]:
+def _rows(control: list[float], treatment: list[float]) -> list[ItemRow]:
     rows = []
     for cond, values in (("control", control), ("treat", treatment)):
         for i, v in enumerate(values):
-            rows.append({"item_key": f"d|{i}", "dataset": "d", "type": "closed", "group": "",
-                         "condition": cond, "temp": 0.0, "n_samples": 1, "em": float(v >= 1),
-                         "f1": v, "abstain_rate": 0.0, "false_answer_rate": None,
-                         "unsupported_rate": None})
+            rows.append(ItemRow(item_key=f"d|{i}", dataset="d", type="closed", group="",
+                                condition=cond, temp=0.0, n_samples=1, em=float(v >= 1),
+                                f1=v, abstain_rate=0.0))
     return rows
 
 

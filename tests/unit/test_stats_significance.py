@@ -8,6 +8,7 @@ import msgspec
 import numpy as np
 import pytest
 
+from evalcli.science.per_item import ItemRow
 from evalcli.science.stats import benjamini_hochberg, paired_difference
 from evalcli.science.stats.schema import Significance, read_significance, write_significance
 from evalcli.science.stats.significance import (
@@ -31,22 +32,22 @@ def make_rows(n=60, seed=0, lift=0.15, temps=(0.0,), datasets=("sq", "tq")):
                     em = float(rng.random() < p_right) if not base else float(rng.random() < 0.6)
                     abst = float(rng.random() < 0.1)
                     rows.append(
-                        {
-                            "item_key": f"{ds}|{i}",
-                            "dataset": ds,
-                            "type": typ,
-                            "group": f"p{i // 3}" if typ == "open" else "",
-                            "condition": cond,
-                            "temp": temp,
-                            "n_samples": 1,
-                            "em": em,
-                            "f1": min(1.0, em + 0.1 * rng.random()),
-                            "abstain_rate": abst,
-                            "false_answer_rate": (1.0 - abst) if unans else None,
-                            "unsupported_rate": float(rng.random() < 0.2)
+                        ItemRow(
+                            item_key=f"{ds}|{i}",
+                            dataset=ds,
+                            type=typ,
+                            group=f"p{i // 3}" if typ == "open" else "",
+                            condition=cond,
+                            temp=temp,
+                            n_samples=1,
+                            em=em,
+                            f1=min(1.0, em + 0.1 * rng.random()),
+                            abstain_rate=abst,
+                            false_answer_rate=(1.0 - abst) if unans else None,
+                            unsupported_rate=float(rng.random() < 0.2)
                             if typ == "open" and not abst
                             else None,
-                        }
+                        )
                     )
     return rows
 
@@ -119,8 +120,8 @@ def test_metric_values_match_the_plain_functions():
     rows = make_rows(n=80, datasets=("tq",))
     out = build_significance(rows, control="control", n_boot=500, n_perm=200)
     em = out.comparisons[0].metrics["em"]
-    ctrl = np.array([r["em"] for r in rows if r["condition"] == "control"])
-    trt = np.array([r["em"] for r in rows if r["condition"] == "treat"])
+    ctrl = np.array([r.em for r in rows if r.condition == "control"])
+    trt = np.array([r.em for r in rows if r.condition == "treat"])
     ref = paired_difference(ctrl, trt, n_boot=0)
     assert em.delta == pytest.approx(ref["delta"]) and em.se == pytest.approx(ref["se"])
     assert em.p_value_t == pytest.approx(ref["p_value"])
@@ -128,9 +129,8 @@ def test_metric_values_match_the_plain_functions():
 
 def test_bh_family_is_all_metric_primary_p_of_dataset_all():
     rows = make_rows(temps=(0.0, 0.7), datasets=("sq", "tq", "sq2"))
-    for r in rows:  # make "sq2" open-book too, so open has two dataset subgroups
-        if r["dataset"] == "sq2":
-            r["type"] = "open"
+    # make "sq2" open-book too, so open has two dataset subgroups
+    rows = [msgspec.structs.replace(r, type="open") if r.dataset == "sq2" else r for r in rows]
     out = build_significance(rows, control="control", n_boot=200, n_perm=200)
     family = [m for c in out.overall() for m in c.metrics.values()]
     assert out.settings.family_size == len(family) == 2 * (3 + 5)
@@ -145,7 +145,7 @@ def test_bh_family_is_all_metric_primary_p_of_dataset_all():
 
 def test_deterministic_and_unpaired_items_reported():
     rows = make_rows(n=40, datasets=("tq",))
-    rows = [r for r in rows if not (r["condition"] == "treat" and r["item_key"] == "tq|3")]
+    rows = [r for r in rows if not (r.condition == "treat" and r.item_key == "tq|3")]
     a = build_significance(rows, control="control", n_boot=200, n_perm=200, seed=5)
     b = build_significance(rows, control="control", n_boot=200, n_perm=200, seed=5)
     assert a == b
@@ -168,7 +168,7 @@ def test_tiny_inputs_do_not_crash():
     json.dumps(msgspec.to_builtins(out), allow_nan=False)
     em = out.comparisons[0].metrics["em"]
     assert em.n == 1 and em.ci_low is None and em.se is None
-    only_control = [r for r in rows if r["condition"] == "control"]
+    only_control = [r for r in rows if r.condition == "control"]
     out = build_significance(only_control, control="control")
     assert out.comparisons == []
 
@@ -184,6 +184,6 @@ def test_scoring_and_stats_import_no_engine_or_ipc():
 
 def test_missing_em_values_are_skipped_not_fatal():
     rows = make_rows(n=20, datasets=("tq",))
-    rows[0]["em"] = None
+    rows[0] = msgspec.structs.replace(rows[0], em=None)
     out = build_significance(rows, control="control", n_boot=100, n_perm=100)
     assert out.comparisons[0].metrics["em"].n == 19

@@ -193,8 +193,8 @@ def test_the_sink_writes_the_counts_into_results_jsonl(tmp_path):
             lines[1]["tokens_source"]) == (sent, 0, "estimate")
     with LatestResults(rd.results(slug)) as results:  # the parse stage reads it back alone
         row = prediction_row(failed.custom_id, results.get(failed.custom_id))
-    assert (row["prompt_tokens"], row["completion_tokens"], row["total_tokens"],
-            row["tokens_source"]) == (sent, 0, sent, "estimate")
+    assert (row.prompt_tokens, row.completion_tokens, row.total_tokens,
+            row.tokens_source) == (sent, 0, sent, "estimate")
 
 
 # results.jsonl lines as an evalcli before counts were recorded at the finish wrote them
@@ -214,8 +214,8 @@ def test_an_older_results_file_reads_with_its_missing_counts_not_recorded(tmp_pa
     with LatestResults(path) as results:
         rows = [prediction_row(f"d|c{n}|control|0.0|0|closed",
                                results.get(f"d|c{n}|control|0.0|0|closed")) for n in (1, 2, 3)]
-    counts = [(r["prompt_tokens"], r["completion_tokens"], r["total_tokens"],
-               r["tokens_source"]) for r in rows]
+    counts = [(r.prompt_tokens, r.completion_tokens, r.total_tokens, r.tokens_source)
+              for r in rows]
     assert counts == [(30, 2, 32, "engine"), (-1, -1, -1, NOT_RECORDED),
                       (-1, -1, -1, NOT_RECORDED)]
 

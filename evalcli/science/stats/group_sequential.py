@@ -228,8 +228,8 @@ def median_unbiased(fractions: Sequence[float], bounds: Sequence[float], z: floa
     return float(_opt.brentq(above, lo, hi, xtol=1e-6))
 
 
-def adjusted_estimate(d: np.ndarray, fractions: Sequence[float], bounds: Sequence[float],
-                      n_max: int) -> float:
+def adjusted_estimate(d: np.ndarray, fractions: Sequence[float],
+                      bounds: Sequence[float] | np.ndarray, n_max: int) -> float:
     """The median-unbiased difference at the look the run ended on (module docstring)."""
     d = np.asarray(d, dtype=float)
     theta = median_unbiased(fractions, bounds, z_statistic(d))

@@ -19,11 +19,12 @@ from __future__ import annotations
 import math
 import zlib
 from collections import defaultdict
+from collections.abc import Iterable
 
 import msgspec
 import numpy as np
 
-from evalcli.science.per_item import ItemTable, as_table
+from evalcli.science.per_item import ItemRow, ItemTable, as_table
 from evalcli.science.stats.effects import cliffs_delta, cohens_dz, hodges_lehmann
 from evalcli.science.stats.equivalence import DEFAULT_TOST_MARGINS, tost
 from evalcli.science.stats.hypothesis import mcnemar_exact, sign_flip_test, wilcoxon_signed_rank
@@ -146,14 +147,14 @@ def _block(table: ItemTable, ctrl: np.ndarray, trt: np.ndarray, head: dict, *, s
     }
 
 
-def build_significance(rows: ItemTable | list[dict], **kw) -> Significance:
-    """significance.json for per-item score rows — an ItemTable, or row dicts (see
+def build_significance(rows: ItemTable | Iterable[ItemRow], **kw) -> Significance:
+    """significance.json for per-item score rows — an ItemTable, or ItemRows (see
     docs/statistics.md; the arguments are significance_numbers'): the numbers, typed once."""
     return msgspec.convert(significance_numbers(rows, **kw), Significance)
 
 
 def significance_numbers(
-    rows: ItemTable | list[dict],
+    rows: ItemTable | Iterable[ItemRow],
     *,
     control: str,
     seed: int = 0,
@@ -288,7 +289,8 @@ def _json_safe(obj):
     return obj
 
 
-def significance_for(rows: ItemTable | list[dict], *, control: str, stats) -> Significance:
+def significance_for(rows: ItemTable | Iterable[ItemRow], *, control: str,
+                     stats) -> Significance:
     """build_significance with a profile's StatsConfig (seed, resamples, margins, level)."""
     return build_significance(rows, control=control, seed=stats.seed,
                               n_boot=stats.bootstrap_samples, n_perm=stats.permutation_samples,
