@@ -184,11 +184,11 @@ def paired_interval(diff: np.ndarray, clusters: np.ndarray, method: str) -> dict
     if c < 2:
         entry["reason"] = NO_BLOCKS if method == "arm_block_t" else "a single pair"
         return entry
-    from scipy.stats import t as student_t
+    from evalcli.science.stats.dist import t_ppf
 
     sums = np.bincount(codes, weights=diff - mean, minlength=c)
     se = math.sqrt(c / (c - 1) * float(np.sum(sums ** 2))) / n
-    half = float(student_t.ppf(0.5 + CONFIDENCE / 2, c - 1)) * se
+    half = float(t_ppf(0.5 + CONFIDENCE / 2, c - 1)) * se
     entry.update(low=mean - half, high=mean + half,
                  excludes_zero=bool(mean - half > 0 or mean + half < 0))
     return entry

@@ -24,8 +24,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats as _st
 
+from evalcli.science.stats import dist as _dist
 from evalcli.science.stats.intervals import NAN, is_binary
 from evalcli.science.stats.paired import MIN_ITEMS, TOO_FEW, cluster_robust_se, has_clusters
 from evalcli.science.stats.scaled import (
@@ -40,7 +40,7 @@ DEFAULT_TOST_MARGINS: dict[str, float] = {"em": 0.02, "f1": 0.02}
 
 def _one_sided(t: float, df: float, upper: bool) -> float:
     """P(T ≥ t) when upper else P(T ≤ t); t may be ±inf."""
-    return float(_st.t.sf(t, df) if upper else _st.t.cdf(t, df))
+    return float(_dist.t_sf(t, df) if upper else _dist.t_cdf(t, df))
 
 
 def tost(d: np.ndarray, margin: float, *, alpha: float = 0.05, clusters=None,
@@ -97,7 +97,7 @@ def tost(d: np.ndarray, margin: float, *, alpha: float = 0.05, clusters=None,
         return {**out, "note": "the paired differences never varied"}
     p_lower = _one_sided((mean + margin) / se, df, upper=True)
     p_upper = _one_sided((mean - margin) / se, df, upper=False)
-    half = float(_st.t.ppf(1.0 - alpha, df)) * se
+    half = float(_dist.t_ppf(1.0 - alpha, df)) * se
     lo, hi = mean - half, mean + half
     if unit:
         lo, hi = max(-1.0, lo), min(1.0, hi)

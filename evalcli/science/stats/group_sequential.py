@@ -43,9 +43,9 @@ from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
-from scipy import optimize as _opt
 from scipy import special as _sp
-from scipy import stats as _st
+
+from evalcli.science.stats import dist as _dist
 
 Spending = Literal["obrien-fleming", "pocock", "power"]
 SPENDING: tuple[str, ...] = ("obrien-fleming", "pocock", "power")
@@ -60,7 +60,7 @@ def spent(t: float, alpha: float, kind: str = "obrien-fleming", rho: float = 3.0
     if t <= 0.0:
         return 0.0
     if kind == "obrien-fleming":
-        return float(4.0 * _st.norm.sf(_st.norm.ppf(1.0 - alpha / 4.0) / math.sqrt(t)))
+        return float(4.0 * _dist.norm_sf(_dist.norm_ppf(1.0 - alpha / 4.0) / math.sqrt(t)))
     if kind == "pocock":
         return float(alpha * math.log(1.0 + (math.e - 1.0) * t))
     if kind == "power":
@@ -87,8 +87,8 @@ def _cross(s: np.ndarray | None, f: np.ndarray | None, t0: float, t1: float, c: 
     b = c * scale * math.sqrt(t1)
     if s is None:
         mean = theta * t1
-        return (float(_st.norm.sf((b - mean) / math.sqrt(t1))),
-                float(_st.norm.cdf((-b - mean) / math.sqrt(t1))))
+        return (float(_dist.norm_sf((b - mean) / math.sqrt(t1))),
+                float(_dist.norm_cdf((-b - mean) / math.sqrt(t1))))
     mean = s + theta * dt
     sd = math.sqrt(dt)  # Φ by scipy.special.ndtr: what norm.sf/cdf compute, without their
     return (float(np.sum(f * _sp.ndtr(-(b - mean) / sd))),  # per-call argument checks
@@ -96,6 +96,14 @@ def _cross(s: np.ndarray | None, f: np.ndarray | None, t0: float, t1: float, c: 
 
 
 _SQRT_2PI = np.sqrt(2 * np.pi)
+
+
+def _brentq(f, lo: float, hi: float, xtol: float) -> float:
+    """scipy.optimize.brentq, imported when a boundary is first solved for: the import (with
+    scipy.linalg and scipy.sparse) costs a run that has no sequential design ~0.15 s."""
+    from scipy.optimize import brentq
+
+    return float(brentq(f, lo, hi, xtol=xtol))
 
 
 def _phi(x: np.ndarray) -> np.ndarray:
@@ -142,7 +150,7 @@ def _boundaries(t: tuple[float, ...], alpha: float, kind: str, rho: float) -> tu
         if target <= 1e-15 or excess(MAX_Z) > 0:
             c = MAX_Z
         else:
-            c = float(_opt.brentq(excess, 0.0, MAX_Z, xtol=1e-7))
+            c = float(_brentq(excess, 0.0, MAX_Z, xtol=1e-7))
         out.append(c)
         s, f = _carry(s0, f0, t0, tk, c, 0.0, 1.0)
         prev_t, prev_spent = tk, prev_spent + target
@@ -170,7 +178,7 @@ def constant_boundary(fractions: Sequence[float], alpha: float, *, shape: str) -
     def excess(cst: float) -> float:
         return float(crossing(t, bounds(cst)).sum()) - alpha
 
-    return bounds(float(_opt.brentq(excess, 1.0, MAX_Z, xtol=1e-8)))
+    return bounds(float(_brentq(excess, 1.0, MAX_Z, xtol=1e-8)))
 
 
 def crossing(fractions: Sequence[float], bounds: Sequence[float], *, theta: float = 0.0,
@@ -225,7 +233,7 @@ def median_unbiased(fractions: Sequence[float], bounds: Sequence[float], z: floa
 
     centre = z / math.sqrt(t[-1])
     lo, hi = centre - 8.0 / math.sqrt(t[-1]), centre + 8.0 / math.sqrt(t[-1])
-    return float(_opt.brentq(above, lo, hi, xtol=1e-6))
+    return float(_brentq(above, lo, hi, xtol=1e-6))
 
 
 def adjusted_estimate(d: np.ndarray, fractions: Sequence[float],

@@ -20,8 +20,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as _st
 
+from evalcli.science.stats import dist as _dist
 from evalcli.science.stats.group_sequential import KAPPA, boundaries, crossing
 
 MAX_PLANNED_ITEMS = 1_000_000
@@ -152,7 +152,7 @@ def fixed_items(effect: float, second_moment: float, *, power: float = 0.8,
     """Items of the fixed design of the same score test at ``power`` (normal approximation)."""
     D = max(float(second_moment), effect * effect)
     sigma = math.sqrt(max(D - effect * effect, 0.0))
-    za, zb = _st.norm.ppf(1.0 - alpha / 2.0), _st.norm.ppf(power)
+    za, zb = _dist.norm_ppf(1.0 - alpha / 2.0), _dist.norm_ppf(power)
     return max(2, math.ceil(((za * math.sqrt(D) + zb * sigma) / abs(effect)) ** 2 - 1e-9))
 
 
@@ -160,5 +160,5 @@ def textbook_items(effect: float, second_moment: float, *, power: float = 0.8,
                    alpha: float = 0.05) -> int:
     """((z_{1−α/2} + z_power)·σ/δ)²: the fixed design as usually planned."""
     sigma = math.sqrt(max(float(second_moment) - effect * effect, 0.0))
-    z = _st.norm.ppf(1.0 - alpha / 2.0) + _st.norm.ppf(power)
+    z = _dist.norm_ppf(1.0 - alpha / 2.0) + _dist.norm_ppf(power)
     return max(2, math.ceil((z * sigma / abs(effect)) ** 2 - 1e-9))

@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats as _st
 
+from evalcli.science.stats import dist as _dist
 from evalcli.science.stats.intervals import NAN, clopper_pearson_interval
 
 _CHUNK = 4_000_000  # sign bits drawn at once
@@ -45,7 +45,7 @@ def mcnemar_exact(control: np.ndarray, treatment: np.ndarray, confidence: float 
             "or_ci_low": NAN,
             "or_ci_high": NAN,
         }
-    p = min(1.0, 2.0 * float(_st.binom.cdf(min(b, c), n, 0.5)))
+    p = min(1.0, 2.0 * float(_dist.binom_cdf(min(b, c), n, 0.5)))
     lo, hi = clopper_pearson_interval(b, n, confidence)
     return {
         "b": b,
@@ -98,7 +98,7 @@ def wilcoxon_signed_rank(d: np.ndarray) -> dict:
     if n == 0:
         out.update(w_plus=0.0, w_minus=0.0, p_value=1.0, method="all_zero")
         return out
-    ranks = _st.rankdata(np.abs(nz))
+    ranks = _dist.rankdata(np.abs(nz))
     w_plus = float(ranks[nz > 0].sum())
     w_minus = float(ranks[nz < 0].sum())
     _, tie_counts = np.unique(ranks, return_counts=True)
@@ -118,7 +118,7 @@ def wilcoxon_signed_rank(d: np.ndarray) -> dict:
         p = 2.0 * min(np.mean(null <= w_plus + eps), np.mean(null >= w_plus - eps))
         out.update(p_value=min(1.0, float(p)), method="enumeration")
     else:
-        out.update(p_value=float(2.0 * _st.norm.sf(abs(z))), method="normal")
+        out.update(p_value=float(2.0 * _dist.norm_sf(abs(z))), method="normal")
     return out
 
 

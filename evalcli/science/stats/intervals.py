@@ -12,19 +12,20 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats as _st
+
+from evalcli.science.stats import dist as _dist
 
 NAN = float("nan")
 
 
 def z_quantile(confidence: float) -> float:
     """The two-sided normal critical value z_{1-α/2} for ``confidence`` = 1 − α."""
-    return float(_st.norm.ppf(0.5 + confidence / 2.0))
+    return float(_dist.norm_ppf(0.5 + confidence / 2.0))
 
 
 def t_quantile(confidence: float, df: float) -> float:
     """The two-sided Student-t critical value t_{1-α/2, df}."""
-    return float(_st.t.ppf(0.5 + confidence / 2.0, df))
+    return float(_dist.t_ppf(0.5 + confidence / 2.0, df))
 
 
 def wilson_interval(successes: float, n: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -54,8 +55,8 @@ def clopper_pearson_interval(
     if n <= 0:
         return (NAN, NAN)
     alpha = 1.0 - confidence
-    lo = 0.0 if successes <= 0 else float(_st.beta.ppf(alpha / 2, successes, n - successes + 1))
-    hi = 1.0 if successes >= n else float(_st.beta.ppf(1 - alpha / 2, successes + 1, n - successes))
+    lo = 0.0 if successes <= 0 else float(_dist.beta_ppf(alpha / 2, successes, n - successes + 1))
+    hi = 1.0 if successes >= n else float(_dist.beta_ppf(1 - alpha / 2, successes + 1, n - successes))
     return (lo, hi)
 
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats as _st
 
+from evalcli.science.stats import dist as _dist
 from evalcli.science.stats.intervals import NAN, z_quantile
 
 
@@ -57,7 +57,7 @@ def meta_analysis(estimates, ses, labels=None, *, confidence: float = 0.95) -> d
     q = float(np.sum(w * (theta - fixed["delta"]) ** 2))
     df = k - 1
     if df >= 1:
-        p_q = float(_st.chi2.sf(q, df))
+        p_q = float(_dist.chi2_sf(q, df))
         i2 = max(0.0, (q - df) / q) if q > 0 else 0.0
         c = float(np.sum(w) - np.sum(w**2) / np.sum(w))
         tau2 = max(0.0, (q - df) / c) if c > 0 else 0.0

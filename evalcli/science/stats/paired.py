@@ -23,8 +23,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats as _st
 
+from evalcli.science.stats import dist as _dist
 from evalcli.science.stats.intervals import NAN, is_binary, t_quantile, z_quantile
 from evalcli.science.stats.proportions import paired_proportion_interval
 from evalcli.science.stats.scaled import in_unit_range, scaled_interval
@@ -119,7 +119,7 @@ def t_test_p(delta: float, se: float, df: float) -> float:
         return NAN
     if se == 0.0:
         return 1.0 if delta == 0.0 else 0.0
-    return float(2.0 * _st.t.sf(abs(delta / se), df))
+    return float(2.0 * _dist.t_sf(abs(delta / se), df))
 
 
 def correlation(x: np.ndarray, y: np.ndarray) -> float:

@@ -23,8 +23,8 @@ import math
 
 import numpy as np
 from scipy import special as _sp
-from scipy import stats as _st
 
+from evalcli.science.stats import dist as _dist
 from evalcli.science.stats.intervals import NAN
 from evalcli.science.stats.proportions import CI_CONTINUITY
 
@@ -32,7 +32,7 @@ DEFAULT_TARGETS: tuple[float, ...] = (0.01, 0.02, 0.05, 0.10)
 
 
 def _z_sum(alpha: float, power: float) -> float:
-    return float(_st.norm.ppf(1.0 - alpha / 2.0) + _st.norm.ppf(power))
+    return float(_dist.norm_ppf(1.0 - alpha / 2.0) + _dist.norm_ppf(power))
 
 
 def minimum_detectable_effect(se: float, *, alpha: float = 0.05, power: float = 0.8) -> float:
@@ -111,13 +111,12 @@ def _rule_threshold(m: np.ndarray, alpha: float) -> np.ndarray:
 
 @functools.lru_cache(maxsize=16)
 def _threshold_table(size: int, alpha: float) -> np.ndarray:
-    z = float(_st.norm.ppf(1.0 - alpha / 2.0))
+    z = float(_dist.norm_ppf(1.0 - alpha / 2.0))
     m = np.arange(size, dtype=np.int64)
     cc = CI_CONTINUITY
     k_tango = np.floor((m + cc + z * np.sqrt(m + cc)) / 2.0 + 1e-12).astype(np.int64) + 1
     # exact p < α ⇔ P(X ≤ m − b) < α/2: m − b ≤ j, j the largest with cdf(j) < α/2
-    j = _st.binom.ppf(alpha / 2.0, m, 0.5).astype(np.int64)
-    j = np.where(_st.binom.cdf(j, m, 0.5) < alpha / 2.0, j, j - 1)
+    j = _dist.binom_below(alpha / 2.0, m)
     k_exact = m - j
     k = np.maximum(k_tango, k_exact)
     table = np.where((m > 0) & (k <= m), k, m + 1)

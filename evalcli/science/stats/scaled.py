@@ -39,8 +39,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats as _st
 
+from evalcli.science.stats import dist as _dist
 from evalcli.science.stats.intervals import NAN
 from evalcli.science.stats.proportions import CI_CONTINUITY, DEFF_FLOOR, tango_paired, tango_score
 
@@ -103,4 +103,4 @@ def scaled_one_sided_p(d: np.ndarray, margin: float, *, design_effect: float = 1
     hi_delta = min(edge, margin / h)
     t_lower = float(tango_score(lo_delta, b, c + continuity, n))  # T falls with Δ
     t_upper = float(tango_score(hi_delta, b + continuity, c, n))
-    return float(_st.norm.sf(t_lower)), float(_st.norm.cdf(t_upper))
+    return float(_dist.norm_sf(t_lower)), float(_dist.norm_cdf(t_upper))
