@@ -96,5 +96,6 @@ def rankdata(a: np.ndarray) -> np.ndarray:
     s = a[order]
     new = np.r_[True, s[1:] != s[:-1]] if a.size else np.zeros(0, dtype=bool)
     group = np.cumsum(new)[inverse]  # 1-based group of each element, in the original order
-    starts = np.r_[np.nonzero(new)[0], a.size]  # first sorted position of each group, then n
-    return 0.5 * (starts[group] + starts[group - 1] + 1)
+    starts: np.ndarray = np.r_[np.nonzero(new)[0], a.size]  # each group's first position, then n
+    ranks: np.ndarray = 0.5 * (starts[group] + starts[group - 1] + 1)
+    return ranks
