@@ -8,6 +8,7 @@ package is cheap: no engine module (and so no llama_cpp, no httpx) is imported u
 from __future__ import annotations
 
 import importlib
+import sys
 
 from engines.base import Engine
 
@@ -29,3 +30,10 @@ def engine_class(name: str) -> type[Engine]:
     """The Engine subclass registered under `name`; KeyError for an unknown name."""
     module_name, _, class_name = REGISTRY[name].partition(":")
     return getattr(importlib.import_module(module_name), class_name)
+
+
+def is_batch_engine(cls: type[Engine]) -> bool:
+    """Whether `cls` is a remote batch engine (engines/batch.py), without importing that module
+    (and httpx) for the others: a subclass of BatchEngine exists only once its module is."""
+    batch = sys.modules.get("engines.batch")
+    return batch is not None and issubclass(cls, batch.BatchEngine)

@@ -1,7 +1,11 @@
 """Test tiers by directory, marked automatically so they can be selected by name:
 
     tests/unit     -m unit      pure functions, fast
-    tests/process  -m process   real spawned workers on the mock engine (crash matrix)
+    tests/process  -m process   real spawned workers on the mock engine (crash matrix); the CLI
+                                runs in the test's process (tests/helpers.py `evalcli`) unless
+                                the test is about its process (signals, kill -9, console,
+                                environment): `process=True`, popen_evalcli, or
+                                EVALCLI_TESTS_CHILDREN=1 for every call
     tests/servers  -m server    loopback HTTP servers speaking each engine's wire format
     tests/model    -m model     real GGUF models through llama-cpp-python (skip: -m "not model")
 
@@ -25,6 +29,26 @@ import pytest
 # this process the default handler, which its children get back as the default action.
 if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def pytest_configure(config):
+    """Compile the modules under test (evalcli, engines, ipc) once, before the suite starts its ~900 child processes (CLI
+    runs, spawned workers). With PYTHONDONTWRITEBYTECODE set, as on many CI images and
+    containers, no process writes a .pyc, so every one of them compiled the whole package
+    from source again: ~0.4 s of CPU each, over a third of the suite's time on 2 cores.
+    compileall writes the caches whatever that variable says; a child still recompiles any
+    module whose source changed since. The xdist workers find the controller did it."""
+    if hasattr(config, "workerinput"):
+        return
+    import compileall
+
+    import engines
+    import evalcli
+    import ipc
+
+    for package in (evalcli, engines, ipc):
+        compileall.compile_dir(Path(package.__file__).parent, quiet=1)
+
 
 _TIERS = {"unit": pytest.mark.unit, "process": pytest.mark.process,
           "servers": pytest.mark.server, "model": pytest.mark.model}

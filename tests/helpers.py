@@ -29,12 +29,20 @@ def write_profile(path: Path, *, engine: str = "mock", workers: int = 2, options
     return path
 
 
-def evalcli(*args: str, cwd: Path | None = None, timeout: float = 300,
-            env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run the real CLI (python -m evalcli) in a child process."""
-    return subprocess.run([sys.executable, "-m", "evalcli", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
+def evalcli(*args: str, cwd: Path | None = None, timeout: float = 300, env: dict | None = None,
+            process: bool = False) -> subprocess.CompletedProcess:
+    """Run the CLI: in this process (tests/cli_inprocess.py) for a test that is not about the
+    CLI's process, as `python -m evalcli` in a child for one that is (`process=True`), that
+    gives the child an environment (`env`), or when EVALCLI_TESTS_CHILDREN=1 makes every
+    call a child. Either way: returncode, stdout and stderr as text."""
+    if process or env is not None or os.environ.get("EVALCLI_TESTS_CHILDREN") == "1":
+        return subprocess.run([sys.executable, "-m", "evalcli", *map(str, args)], cwd=cwd,
+                              capture_output=True, text=True, timeout=timeout,
+                              env={**os.environ, **(env or {})})
+    from tests.cli_inprocess import evalcli_here
+
+    code, out, err = evalcli_here(*args, cwd=cwd)
+    return subprocess.CompletedProcess(["evalcli", *map(str, args)], code, out, err)
 
 
 def popen_evalcli(*args: str, cwd: Path | None = None) -> subprocess.Popen:

@@ -130,11 +130,15 @@ def _resume(rd, out, stages, *, force: bool, continue_past_verdict: bool, abstai
                 out.print(f"note: {len(todo)} units are not finished; later stages mark them "
                           "pending", markup=False)
 
-        status = run_session(setup, manifest, out, stages, past_verdict=continue_past_verdict,
-                             before_generate=announce, without_generate=unfinished)
+        status, produced = run_session(setup, manifest, out, stages,
+                                       past_verdict=continue_past_verdict,
+                                       before_generate=announce, without_generate=unfinished)
     ran = result_lines(setup) - before
-    if not ran and status == "completed" and manifest.status == "completed" and was == {
-            name: (state.status, state.ended_at) for name, state in manifest.stages.items()}:
+    # what ran is said by the stages themselves: a stage redone within the second it last
+    # ended keeps the same ended_at
+    now = {name: (state.status, state.ended_at) for name, state in manifest.stages.items()}
+    if not ran and not produced and status == "completed" and manifest.status == "completed" \
+            and was == now:
         out.print(f"run {run_id}: nothing to do - every unit is finished and every stage is "
                   "up to date", markup=False)
     return setup, status, ran

@@ -90,7 +90,7 @@ def run(
 
             for line in schedule_lines(setup.plan, setup.plan.stopping):
                 out.print(line, markup=False)
-        status = run_session(setup, manifest, out, stages)
+        status, _ = run_session(setup, manifest, out, stages)
     try:
         end_of_run(out, setup, status, started, finished_here=result_lines(setup), to=to)
     finally:  # the exit status (stopped 130, failed units 5) stands after the archive

@@ -124,9 +124,9 @@ def _progress_line(look, metric: str) -> str:
 
 
 def _is_batch(setup: Setup) -> bool:
-    from engines.batch import BatchEngine
+    from engines import is_batch_engine
 
-    return issubclass(setup.engine.cls, BatchEngine)
+    return is_batch_engine(setup.engine.cls)
 
 
 def generate(setup: Setup, manifest: Manifest, console: Console, *, live: bool,

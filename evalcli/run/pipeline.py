@@ -145,9 +145,9 @@ def build_setup(loaded: LoadedProfile, profile: Profile, run_dir: RunDir,
                               items_file=run_dir.items, units=n_units,
                               unit_timeout_s=profile.run.unit_timeout_s)
     if len(engines) > 1:
-        from engines.batch import BatchEngine
+        from engines import is_batch_engine
 
-        if issubclass(engines[0].cls, BatchEngine):
+        if is_batch_engine(engines[0].cls):
             raise ConfigError(f"{loaded.source}: engine.variants — a batch engine "
                               f"({engines[0].name}) runs one model per run; remove the variants "
                               "and make one run per model")

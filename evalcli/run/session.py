@@ -22,10 +22,10 @@ from evalcli.store.manifest import Manifest
 def run_session(setup: Setup, manifest: Manifest, out: Console, stages: tuple[str, ...], *,
                 past_verdict: bool = False,
                 before_generate: Callable[[], None] = lambda: None,
-                without_generate: Callable[[], None] = lambda: None) -> str:
-    """Generate (when `stages` has it), then the selected later stages; the status generate
-    ended with ("completed" when it did not run)."""
-    status = "completed"
+                without_generate: Callable[[], None] = lambda: None) -> tuple[str, tuple[str, ...]]:
+    """Generate (when `stages` has it), then the selected later stages: the status generate
+    ended with ("completed" when it did not run) and the later stages that ran."""
+    status, produced = "completed", ()
     with truthful_end(setup.run_dir, manifest):
         if "generate" in stages:
             before_generate()
@@ -36,6 +36,6 @@ def run_session(setup: Setup, manifest: Manifest, out: Console, stages: tuple[st
         if status != "stopped":
             from evalcli.run.stages import finish  # numpy, scipy: after the units
 
-            finish(setup, manifest, tuple(s for s in stages if s != "generate"),
-                   note=lambda line: out.print(line, markup=False))
-    return status
+            produced = finish(setup, manifest, tuple(s for s in stages if s != "generate"),
+                              note=lambda line: out.print(line, markup=False))
+    return status, produced

@@ -281,11 +281,13 @@ def _untrusted_outputs(root: Path, state) -> list[str]:
 
 
 def finish(setup: Setup, manifest: Manifest, stages: tuple[str, ...] = LATER_STAGES,
-           note: Callable[[str], None] = lambda line: None) -> Path:
+           note: Callable[[str], None] = lambda line: None) -> tuple[str, ...]:
     """The stages after generate. Each is keyed on the content of its inputs and of its
     outputs: a stage whose inputs hash matches its last run and whose outputs are as it
-    wrote them is skipped; a done stage whose outputs changed is redone, selected or not."""
+    wrote them is skipped; a done stage whose outputs changed is redone, selected or not.
+    Returns the names of the stages that ran."""
     rd = setup.run_dir
+    produced: list[str] = []
     for spec in STAGE_TABLE:
         name = spec.name
         state = manifest.stage(name)
@@ -309,6 +311,7 @@ def finish(setup: Setup, manifest: Manifest, stages: tuple[str, ...] = LATER_STA
             note(f"note: {name} stage redone from {spec.reads}: "
                  f"{', '.join(untrusted)} since it last ran")
         spec.produce(setup, manifest)
+        produced.append(name)
         state = manifest.stage(name)
         state.inputs_hash = digest
         state.outputs = {a: sha256_file(rd.root / a) for a in state.artifacts}
@@ -318,7 +321,7 @@ def finish(setup: Setup, manifest: Manifest, stages: tuple[str, ...] = LATER_STA
     elif manifest.status == "running":  # e.g. --to generate: resumable, and nothing runs now
         manifest.status = "stopped"
     write_manifest(rd.manifest, manifest)
-    return rd.report_md
+    return tuple(produced)
 
 
 def _log_event(rd: RunDir, event: AnyEvent) -> None:

@@ -133,7 +133,8 @@ def test_prompt_longer_than_context_is_a_unit_error(engine):
 
 def test_local_llamacpp_profile_end_to_end(tmp_path):
     result = evalcli("run", "--profile", "local-llamacpp", "--limit-items", "3",
-                     "--runs-dir", tmp_path / "runs", "--run-id", "demo", timeout=600)
+                     "--runs-dir", tmp_path / "runs", "--run-id", "demo", timeout=600,
+                     process=True)
     assert result.returncode == 0, result.stderr[-2000:]
     root = tmp_path / "runs" / "demo"
     [trial] = trial_dirs(root)

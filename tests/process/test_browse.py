@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 
 from evalcli.store.manifest import STAGES
-from tests.helpers import evalcli, popen_evalcli, read_csv, trial_dirs, write_profile
+from tests.helpers import (
+    evalcli,
+    events,
+    popen_evalcli,
+    read_csv,
+    trial_dirs,
+    wait_until,
+    write_profile,
+)
 
 
 def _run(tmp: Path, run_id: str, options: dict | None = None, limit: str = "3") -> Path:
@@ -192,6 +200,10 @@ def test_stop_a_running_run(tmp_path):
         assert "evalcli resume slow" in stop.stdout and "in flight" in stop.stdout
         stamp, pid_word, pid = (root / "STOP").read_text(encoding="utf-8").split()
         assert stamp.endswith("Z") and pid_word == "pid" and int(pid) > 0
+        # the gated unit is let go only once the run has seen the request: let go earlier, its
+        # answer could come back before the next look for the STOP file (every 0.2 s at most)
+        # and the rest of the units with it
+        wait_until(lambda: any(e["event"] == "stopping" for e in events(root)), "the run to see STOP")
         gate.touch()
 
         out, err = proc.communicate(timeout=60)

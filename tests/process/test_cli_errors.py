@@ -20,7 +20,7 @@ def _one_line_error(result, code: int, *needles: str) -> None:
 def test_unknown_key_in_profile(tmp_path):
     profile = tmp_path / "bad.toml"
     profile.write_text('[engine]\nname = "mock"\nworkerz = 2\n', encoding="utf-8")
-    result = evalcli("run", "--profile", profile, "--runs-dir", tmp_path / "runs")
+    result = evalcli("run", "--profile", profile, "--runs-dir", tmp_path / "runs", process=True)
     _one_line_error(result, 2, str(profile), "engine.workerz")
     assert not (tmp_path / "runs").exists()
 
@@ -86,5 +86,5 @@ def test_dry_run_uses_the_mock_engine(tmp_path):
 def test_existing_run_id_is_refused(tmp_path):
     args = ("run", "--profile", "mock", "--limit-items", "2", "--runs-dir", tmp_path / "runs",
             "--run-id", "same")
-    assert evalcli(*args).returncode == 0
-    _one_line_error(evalcli(*args), 4, "already exists", "evalcli resume same")
+    assert evalcli(*args, process=True).returncode == 0
+    _one_line_error(evalcli(*args, process=True), 4, "already exists", "evalcli resume same")

@@ -49,7 +49,7 @@ def _first_closed_item_treatment() -> str:
 def test_mock_run_across_spawned_workers(tmp_path):
     profile = write_profile(tmp_path / "p.toml", workers=3, options={"latency_ms": 300})
     result = evalcli("run", "--profile", profile, "--limit-items", LIMIT,
-                     "--runs-dir", tmp_path / "runs", "--run-id", "a")
+                     "--runs-dir", tmp_path / "runs", "--run-id", "a", process=True)
     assert result.returncode == 0, result.stderr
     root = tmp_path / "runs" / "a"
     rows = _predictions(root)
