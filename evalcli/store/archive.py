@@ -29,6 +29,7 @@ import json
 import os
 import re
 import shutil
+import struct
 import zipfile
 import zlib
 from collections import Counter
@@ -180,10 +181,19 @@ def _safe(name: str) -> bool:
             and ":" not in name and bool(p.parts))
 
 
+# members are read in blocks and never past what the manifest lists: memory stays at one
+# block whatever an archive claims (a 1 MB zip can hold a member that inflates to 1 GiB)
+_BLOCK = 1 << 20
+MAX_MANIFEST_BYTES = 64 << 20
+# what zipfile raises on damaged bytes (struct.error: a record cut short)
+_DAMAGED = (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error, RuntimeError,
+            NotImplementedError, struct.error)
+
+
 def _open(path: Path) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(path)
-    except (OSError, zipfile.BadZipFile) as exc:
+    except _DAMAGED as exc:  # e.g. a version field damaged: NotImplementedError from zipfile
         raise RunError(f"{path}: not a readable evalcli archive ({exc})") from None
 
 
@@ -202,14 +212,6 @@ class ArchiveManifest(msgspec.Struct, frozen=True, kw_only=True):
     created_at: str = ""
     run_status: str = ""
     redacted: list[str] = []
-
-
-# members are read in blocks and never past what the manifest lists: memory stays at one
-# block whatever an archive claims (a 1 MB zip can hold a member that inflates to 1 GiB)
-_BLOCK = 1 << 20
-MAX_MANIFEST_BYTES = 64 << 20
-_DAMAGED = (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error, RuntimeError,
-            NotImplementedError)
 
 
 def _read_capped(zf: zipfile.ZipFile, member: str, cap: int) -> bytes | None:
