@@ -101,7 +101,13 @@ def locate_run(ref: str, runs_dir: Path, scratch: Path, n: int = 0) -> tuple[Run
         return extract_run(path, scratch / str(n)), str(path.resolve())
     if path.is_dir() and (path / "run.json").is_file():
         return RunDir(path.resolve().parent, path.resolve().name), str(path.resolve())
-    rd = open_run(runs_dir, ref)
+    try:
+        rd = open_run(runs_dir, ref)
+    except RunError:
+        if not path.is_file():
+            raise
+        # a file that is no run id: an archive cut short or damaged says so, not "no run"
+        return extract_run(path, scratch / str(n)), str(path.resolve())
     return rd, str(rd.root)
 
 

@@ -181,3 +181,20 @@ def test_archive_refuses_a_running_run_and_keeps_secrets_out(two_runs, tmp_path)
         assert secret not in blob
     assert b"EVALCLI_TEST_KEY" in blob  # the variable's name is kept, never its value
     assert manifest["redacted"] == ["logs/worker-0.log"]
+
+
+@pytest.mark.parametrize("damage", ["cut in half", "empty", "text"])
+def test_compare_and_gate_given_a_damaged_archive_say_so(two_runs, tmp_path, damage):
+    """A file named as a run that is not a readable archive is one line saying so, not
+    "no run 'x.zip'" (zipfile.is_zipfile rejects an archive cut short)."""
+    _, runs = two_runs
+    archive = tmp_path / "a.zip"
+    assert evalcli("archive", "a", "--runs-dir", runs, "--out", archive).returncode == 0
+    data = archive.read_bytes()
+    archive.write_bytes({"cut in half": data[:len(data) // 2], "empty": b"",
+                         "text": b"not an archive\n"}[damage])
+    for args in (("compare", "a", archive), ("gate", archive)):
+        result = evalcli(*args, "--runs-dir", runs)
+        assert result.returncode == 4, (args, result.stdout, result.stderr)
+        assert result.stderr == f"error: {archive}: not a readable evalcli archive (File is " \
+                                "not a zip file)\n", result.stderr
